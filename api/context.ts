@@ -1,0 +1,37 @@
+import type { Config } from '../platform/config';
+import type { Pool } from '../platform/db';
+import type { Logger } from '../platform/logger';
+import type { TemporalGateway } from '../platform/temporal';
+import type { Principal } from '../domain/permissions';
+import type { FixedWindowLimiter } from '../domain/rate-limit';
+import type { ApiError } from './errors';
+import type { TokenVerifier } from './auth/verifier';
+import type { Metrics } from './metrics';
+
+/** The two wire dialects served over one set of handlers (DESIGN.md). */
+export type Dialect = 'stella' | 'stackflow';
+
+export interface AppDeps {
+  config: Config;
+  pool: Pool;
+  temporal: TemporalGateway;
+  log: Logger;
+  verifier: TokenVerifier;
+  limiter: FixedWindowLimiter;
+  metrics: Metrics;
+}
+
+export interface AppEnv {
+  Variables: {
+    deps: AppDeps;
+    requestId: string;
+    dialect: Dialect;
+    log: Logger;
+    principal?: Principal;
+    authError?: ApiError;
+  };
+}
+
+export function dialectOf(path: string): Dialect {
+  return path.startsWith('/prod/api') ? 'stackflow' : 'stella';
+}

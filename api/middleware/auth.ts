@@ -1,0 +1,43 @@
+import { createMiddleware } from 'hono/factory';
+import type { AppEnv } from '../context';
+import { ApiError, Unauthorized } from '../errors';
+
+/** Paths anyone may call: probes, the API description, metrics scrapes. */
+export function isPublicPath(path: string): boolean {
+  return (
+    /^\/(api\/v1|prod\/api(\/v1)?)\/health$/.test(path) ||
+    path === '/api/v1/openapi.json' ||
+    path === '/docs' ||
+    path.startsWith('/docs/') ||
+    path === '/metrics' ||
+    path === '/'
+  );
+}
+
+/**
+ * Resolves the caller from the bearer token without failing yet, so the rate
+ * limiter can key on the user; `requireAuth` then refuses anonymous calls.
+ */
+export const identify = createMiddleware<AppEnv>(async (c, next) => {
+  const header = c.req.header('authorization');
+  if (!header) {
+    c.set('authError', new Unauthorized('A bearer token is required (Authorization: Bearer <JWT>)', 'TOKEN_MISSING'));
+  } else {
+    const match = /^Bearer\s+([A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]*\.[A-Za-z0-9\-_+/=]*)\s*$/i.exec(header);
+    if (!match) {
+      c.set('authError', new Unauthorized('The Authorization header must be "Bearer <JWT>"', 'TOKEN_INVALID'));
+    } else {
+      try {
+        c.set('principal', await c.get('deps').verifier.verify(match[1]));
+      } catch (err) {
+        c.set('authError', err instanceof ApiError ? err : new Unauthorized());
+      }
+    }
+  }
+  await next();
+});
+
+export const requireAuth = createMiddleware<AppEnv>(async (c, next) => {
+  if (!isPublicPath(c.req.path) && !c.get('principal')) throw c.get('authError') ?? new Unauthorized();
+  await next();
+});

@@ -1,0 +1,80 @@
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { ConfigError, loadConfig, type Config } from '../platform/config';
+import { createPool, runMigrations } from '../platform/db';
+import { ensureDevKeys } from '../platform/dev-keys';
+import { createLogger, type Logger } from '../platform/logger';
+import { TemporalGateway } from '../platform/temporal';
+import { FixedWindowLimiter } from '../domain/rate-limit';
+import { createApp } from './app';
+import { createTokenVerifier } from './auth/verifier';
+import type { AppDeps } from './context';
+import { createMetrics } from './metrics';
+
+export interface RunningApi {
+  url: string;
+  port: number;
+  deps: AppDeps;
+  close(): Promise<void>;
+}
+
+export function createDeps(config: Config, log: Logger): AppDeps {
+  return {
+    config,
+    log,
+    pool: createPool(config.DATABASE_URL, 20),
+    temporal: new TemporalGateway({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }),
+    verifier: createTokenVerifier(config),
+    limiter: new FixedWindowLimiter(config.RATE_LIMIT_WINDOW),
+    metrics: createMetrics(),
+  };
+}
+
+/** Starts the HTTP API; used by the process entry below and by the tests. */
+export async function startApi(config: Config, log: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
+  const deps = createDeps(config, log);
+  const app = createApp(deps);
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    deps,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await deps.temporal.close();
+      await deps.pool.end();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config = loadConfig();
+  if (!config.AUTH_JWKS_URL && !config.AUTH_JWKS) {
+    await ensureDevKeys(config.DATA_DIR);
+    config = loadConfig();
+  }
+  const log = createLogger('api', config.LOG_LEVEL);
+  await runMigrations(config.DATABASE_URL, log);
+  const api = await startApi(config, log);
+  log.info({ url: api.url, docs: `${api.url}/docs` }, 'API listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'API stopping');
+    await api.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,562 @@
+import { DomainError } from '../errors';
+import { hasPermission, identitiesOf } from '../permissions';
+import type { Approval, Change, ChangeState, ChangeType, ReviewOutcome, RiskAssessment, RiskLevel } from './model';
+import { changeNumberToId, RISK_INPUT_FIELDS } from './model';
+import { planSubstance } from './risk';
+import { allowedNextStates, canTransition, isTerminal } from './state-machine';
+
+/**
+ * Every change rule, written once. The workflow's update validators call
+ * `decide` to refuse a command before it enters history; its handlers call it
+ * again under the workflow's lock (state may have moved meanwhile) and apply
+ * the result. Pure: time, the actor and settings come in as arguments.
+ */
+
+export interface Actor {
+  userId: string;
+  email?: string;
+  name?: string;
+  permissions: string[];
+  requestId?: string;
+}
+
+export interface ChangeSettings {
+  /** How long an emergency change has for its post-implementation review. */
+  reviewDeadlineMs: number;
+  /** Approvals needed when a change names no approvers and sets no quorum. */
+  defaultCabQuorum: number;
+}
+
+export interface CreateChangeInput {
+  type: ChangeType;
+  short_description: string;
+  description?: string | null;
+  implementation_plan?: string | null;
+  backout_plan?: string | null;
+  test_plan?: string | null;
+  risk?: RiskLevel | null;
+  scheduled_start?: string | null;
+  scheduled_end?: string | null;
+  assignment_group?: string | null;
+  assigned_to?: string | null;
+  ci_id?: string | null;
+  cab_approvers?: string[];
+  cab_quorum?: number | null;
+}
+
+export interface ReviewInput {
+  outcome: ReviewOutcome;
+  notes: string;
+}
+
+export type PatchChangeInput = Partial<Omit<CreateChangeInput, never>> & {
+  state?: ChangeState;
+  actual_start?: string;
+  actual_end?: string;
+  review?: ReviewInput;
+};
+
+export interface SubmitCabInput {
+  cab_meeting_date?: string | null;
+  notes?: string | null;
+  cab_approvers?: string[];
+  cab_quorum?: number | null;
+}
+
+export type ChangeCommand =
+  | { kind: 'create'; input: CreateChangeInput }
+  | { kind: 'patch'; input: PatchChangeInput }
+  | { kind: 'submit' }
+  | { kind: 'submit_cab'; input: SubmitCabInput }
+  | { kind: 'approve'; input: { comment?: string | null } }
+  | { kind: 'reject'; input: { reason: string; comment?: string | null } }
+  | { kind: 'cancel'; input: { reason?: string | null } }
+  | { kind: 'review'; input: ReviewInput }
+  | { kind: 'tick' };
+
+export interface ChangeEvent {
+  action: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown>;
+}
+
+export interface Decision {
+  next: Change;
+  events: ChangeEvent[];
+  /** The change's risk inputs moved: assess again before persisting. */
+  rescore: boolean;
+}
+
+export interface DecideContext {
+  now: string;
+  settings: ChangeSettings;
+  actor: Actor;
+  /** Only for create: the allocated number. */
+  number?: number;
+}
+
+/** Fields editable only while the plan is open (draft, or a revision after rejection). */
+const PLAN_FIELDS = ['type', 'short_description', 'description', 'implementation_plan', 'backout_plan', 'test_plan', 'risk', 'ci_id', 'cab_approvers', 'cab_quorum'] as const;
+const SCHEDULE_FIELDS = ['scheduled_start', 'scheduled_end'] as const;
+const ASSIGNMENT_FIELDS = ['assignment_group', 'assigned_to'] as const;
+const SCHEDULE_EDITABLE_IN: ChangeState[] = ['draft', 'submitted', 'cab_review', 'scheduled', 'in_progress'];
+
+export const PLACEHOLDER_ASSESSMENT: RiskAssessment = {
+  risk_score: 0,
+  risk_level: 'low',
+  factors: [],
+  recommendation: '',
+  model_version: 'unassessed',
+  assessed_at: '1970-01-01T00:00:00.000Z',
+};
+
+export function decide(current: Change | undefined, command: ChangeCommand, ctx: DecideContext): Decision {
+  if (command.kind === 'create') {
+    if (current) throw new DomainError('invalid_state', 'ALREADY_EXISTS', `Change ${current.id} already exists`);
+    return create(command.input, ctx);
+  }
+  if (!current) throw new DomainError('not_found', 'NOT_FOUND', 'The change does not exist yet');
+  const draft = new Draft(current, ctx);
+  switch (command.kind) {
+    case 'patch':
+      patch(draft, command.input);
+      break;
+    case 'submit':
+      submit(draft);
+      break;
+    case 'submit_cab':
+      submitCab(draft, command.input);
+      break;
+    case 'approve':
+      approve(draft, command.input.comment ?? null);
+      break;
+    case 'reject':
+      reject(draft, command.input.reason, command.input.comment ?? null);
+      break;
+    case 'cancel':
+      transition(draft, 'cancelled', 'change.cancel', { cancelled_at: ctx.now });
+      break;
+    case 'review':
+      review(draft, command.input);
+      break;
+    case 'tick':
+      tick(draft);
+      break;
+  }
+  return draft.result();
+}
+
+/** Collects successive edits of one command and the audit events they produce. */
+class Draft {
+  change: Change;
+  events: ChangeEvent[] = [];
+  constructor(
+    readonly original: Change,
+    readonly ctx: DecideContext,
+  ) {
+    this.change = { ...original };
+  }
+
+  apply(action: string, patch: Partial<Change>): void {
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(patch)) {
+      const old = (this.change as unknown as Record<string, unknown>)[key];
+      if (JSON.stringify(old) === JSON.stringify(value)) continue;
+      before[key] = old;
+      after[key] = value;
+    }
+    if (Object.keys(after).length === 0) return;
+    this.change = { ...this.change, ...patch };
+    this.events.push({ action, before, after });
+  }
+
+  result(): Decision {
+    const changed = this.events.length > 0;
+    const rescore = RISK_INPUT_FIELDS.some((f) => JSON.stringify(this.original[f]) !== JSON.stringify(this.change[f]));
+    const next = changed ? { ...this.change, updated_at: this.ctx.now, version: this.original.version + 1 } : this.original;
+    return { next, events: this.events, rescore };
+  }
+}
+
+function create(input: CreateChangeInput, ctx: DecideContext): Decision {
+  if (ctx.number === undefined) throw new DomainError('invalid_input', 'NUMBER_REQUIRED', 'A change number must be allocated');
+  checkSchedule(input.scheduled_start ?? null, input.scheduled_end ?? null);
+  const requester = ctx.actor.email ?? ctx.actor.userId;
+  const change: Change = {
+    id: changeNumberToId(ctx.number),
+    number: ctx.number,
+    type: input.type,
+    state: 'draft',
+    short_description: input.short_description,
+    description: input.description ?? null,
+    risk: input.risk ?? null,
+    risk_score: PLACEHOLDER_ASSESSMENT.risk_score,
+    risk_level: PLACEHOLDER_ASSESSMENT.risk_level,
+    risk_assessment: PLACEHOLDER_ASSESSMENT,
+    implementation_plan: input.implementation_plan ?? null,
+    backout_plan: input.backout_plan ?? null,
+    test_plan: input.test_plan ?? null,
+    cab_approval_required: input.type === 'normal',
+    cab_approvers: normaliseApprovers(input.cab_approvers),
+    cab_quorum: input.cab_quorum ?? null,
+    cab_meeting_date: null,
+    cab_notes: null,
+    cab_round: 0,
+    approvals: [],
+    rejection_reason: null,
+    scheduled_start: input.scheduled_start ?? null,
+    scheduled_end: input.scheduled_end ?? null,
+    actual_start: null,
+    actual_end: null,
+    window_opened_at: null,
+    window_overrun: false,
+    assignment_group: input.assignment_group ?? null,
+    assigned_to: input.assigned_to ?? null,
+    ci_id: input.ci_id ?? null,
+    conflicts: [],
+    requested_by: requester,
+    requested_by_id: ctx.actor.userId,
+    outcome: null,
+    review_required: input.type === 'emergency',
+    review_due_at: null,
+    review_overdue: false,
+    reviewed_at: null,
+    reviewed_by: null,
+    review_outcome: null,
+    review_notes: null,
+    submitted_at: null,
+    closed_at: null,
+    cancelled_at: null,
+    created_at: ctx.now,
+    updated_at: ctx.now,
+    version: 1,
+  };
+  return { next: change, events: [{ action: 'change.create', before: null, after: { ...change } }], rescore: true };
+}
+
+function patch(draft: Draft, input: PatchChangeInput): void {
+  const { state: target, actual_start, actual_end, review: reviewInput, ...fields } = input;
+  if (reviewInput) {
+    if (Object.keys(fields).length || target !== undefined) {
+      throw new DomainError('invalid_input', 'REVIEW_WITH_OTHER_FIELDS', 'Send a review on its own (or use POST /changes/{id}/review)');
+    }
+    review(draft, reviewInput);
+    return;
+  }
+  if (actual_start !== undefined && target !== 'in_progress') {
+    throw new DomainError('invalid_input', 'ACTUAL_START_WITHOUT_START', 'actual_start can only be set together with "state": "in_progress"');
+  }
+  if (actual_end !== undefined && target !== 'completed' && target !== 'failed') {
+    throw new DomainError('invalid_input', 'ACTUAL_END_WITHOUT_FINISH', 'actual_end can only be set together with "state": "completed" or "failed"');
+  }
+  const revising = target === 'draft' && draft.change.state !== 'draft';
+  if (revising) moveTo(draft, 'draft', {});
+  editFields(draft, fields);
+  if (target !== undefined && target !== draft.change.state) moveTo(draft, target, { actual_start, actual_end });
+}
+
+function editFields(draft: Draft, fields: Partial<CreateChangeInput>): void {
+  const keys = Object.keys(fields) as (keyof CreateChangeInput)[];
+  if (keys.length === 0) return;
+  const state = draft.change.state;
+  if (isTerminal(state)) throw invalidState(draft.change, `A ${state} change cannot be edited`, 'CHANGE_CLOSED');
+  const locked: string[] = [];
+  for (const key of keys) {
+    if ((PLAN_FIELDS as readonly string[]).includes(key) && state !== 'draft') locked.push(key);
+    if ((SCHEDULE_FIELDS as readonly string[]).includes(key)) {
+      if (!SCHEDULE_EDITABLE_IN.includes(state) || (state === 'in_progress' && key === 'scheduled_start')) locked.push(key);
+    }
+  }
+  if (locked.length) {
+    throw new DomainError(
+      'invalid_state',
+      'FIELD_NOT_EDITABLE',
+      `${locked.join(', ')} cannot be changed while the change is ${state}; plan fields are editable only in draft (revise a rejected change with "state": "draft")`,
+      { current_state: state, fields: locked, allowed_next_states: allowedNextStates(draft.change) },
+    );
+  }
+  const next: Partial<Change> = {};
+  for (const key of keys) {
+    if (key === 'cab_approvers') next.cab_approvers = normaliseApprovers(fields.cab_approvers);
+    else (next as Record<string, unknown>)[key] = fields[key] ?? null;
+  }
+  const start = 'scheduled_start' in next ? (next.scheduled_start ?? null) : draft.change.scheduled_start;
+  const end = 'scheduled_end' in next ? (next.scheduled_end ?? null) : draft.change.scheduled_end;
+  checkSchedule(start, end);
+  if (next.type) {
+    next.cab_approval_required = next.type === 'normal';
+    next.review_required = next.type === 'emergency';
+  }
+  // A window moved into the future has not opened yet.
+  if (start && draft.change.window_opened_at && Date.parse(start) > Date.parse(draft.ctx.now)) next.window_opened_at = null;
+  const before = draft.change;
+  draft.apply(SCHEDULE_FIELDS.some((f) => f in next) && before.state !== 'draft' ? 'change.reschedule' : 'change.update', next);
+}
+
+/** A PATCH asking for a state: route it through the command that owns that edge. */
+function moveTo(draft: Draft, target: ChangeState, extra: { actual_start?: string; actual_end?: string }): void {
+  const change = draft.change;
+  switch (target) {
+    case 'submitted':
+      return submit(draft);
+    case 'cab_review':
+      return submitCab(draft, {});
+    case 'in_progress':
+      return start(draft, extra.actual_start);
+    case 'completed':
+    case 'failed':
+      return finish(draft, target, extra.actual_end);
+    case 'post_review':
+      return transition(draft, 'post_review', 'change.post_review', {});
+    case 'closed':
+      return close(draft);
+    case 'cancelled':
+      return transition(draft, 'cancelled', 'change.cancel', { cancelled_at: draft.ctx.now });
+    case 'draft':
+      return transition(draft, 'draft', 'change.revise', { rejection_reason: change.rejection_reason });
+    case 'scheduled':
+      if (change.state === 'cab_review') throw invalidState(change, 'A change under CAB review is scheduled only by its approvals', 'CAB_APPROVAL_REQUIRED', target);
+      return transition(draft, 'scheduled', 'change.schedule', {});
+    case 'rejected':
+      if (change.state === 'cab_review') throw invalidState(change, 'Use POST /changes/{id}/reject to reject a change', 'USE_REJECT', target);
+      return transition(draft, 'rejected', 'change.reject', {});
+  }
+}
+
+function transition(draft: Draft, to: ChangeState, action: string, patch: Partial<Change>): void {
+  if (!canTransition(draft.change, to)) {
+    throw invalidState(draft.change, `A ${draft.change.type} change cannot go from ${draft.change.state} to ${to}`, 'INVALID_STATE_TRANSITION', to);
+  }
+  draft.apply(action, { ...patch, state: to });
+}
+
+function submit(draft: Draft): void {
+  const change = draft.change;
+  if (change.state !== 'draft') throw invalidState(change, `Only a draft can be submitted; this change is ${change.state}`, 'INVALID_STATE_TRANSITION', 'submitted');
+  const missing: string[] = [];
+  if (change.type !== 'emergency' && (!change.scheduled_start || !change.scheduled_end)) missing.push('scheduled_start', 'scheduled_end');
+  if (change.type === 'normal') {
+    if (planSubstance(change.implementation_plan) === 'absent') missing.push('implementation_plan');
+    if (planSubstance(change.backout_plan) === 'absent') missing.push('backout_plan');
+  }
+  if (missing.length) {
+    throw new DomainError('rule', 'SUBMISSION_INCOMPLETE', `A ${change.type} change needs ${missing.join(', ')} before it can be submitted`, { missing });
+  }
+  if (change.scheduled_end && Date.parse(change.scheduled_end) <= Date.parse(draft.ctx.now)) {
+    throw new DomainError('rule', 'MAINTENANCE_WINDOW_PASSED', 'The maintenance window has already ended; reschedule before submitting', {
+      scheduled_end: change.scheduled_end,
+    });
+  }
+  transition(draft, 'submitted', 'change.submit', { submitted_at: draft.ctx.now });
+  // Standard changes are pre-approved and emergencies cannot wait for CAB.
+  if (change.type !== 'normal') transition(draft, 'scheduled', 'change.schedule', {});
+}
+
+function submitCab(draft: Draft, input: SubmitCabInput): void {
+  const change = draft.change;
+  if (change.type !== 'normal') {
+    throw new DomainError('rule', 'CAB_NOT_APPLICABLE', `${change.type} changes do not go through CAB review; only normal changes do`, { type: change.type });
+  }
+  if (!canTransition(change, 'cab_review')) {
+    throw invalidState(change, `Only a submitted change can go to CAB; this change is ${change.state}`, 'INVALID_STATE_TRANSITION', 'cab_review');
+  }
+  const patch: Partial<Change> = {
+    state: 'cab_review',
+    cab_round: change.cab_round + 1,
+    cab_meeting_date: input.cab_meeting_date ?? null,
+    cab_notes: input.notes ?? null,
+    rejection_reason: null,
+  };
+  if (input.cab_approvers !== undefined) patch.cab_approvers = normaliseApprovers(input.cab_approvers);
+  if (input.cab_quorum !== undefined) patch.cab_quorum = input.cab_quorum;
+  draft.apply('change.submit_cab', patch);
+}
+
+function checkApprover(draft: Draft): void {
+  const change = draft.change;
+  const actor = draft.ctx.actor;
+  if (change.state !== 'cab_review') {
+    throw invalidState(change, `Only a change under CAB review can be decided; this change is ${change.state}`, 'NOT_UNDER_REVIEW');
+  }
+  const ids = identitiesOf(actor);
+  if (actor.userId === change.requested_by_id || ids.includes(change.requested_by.toLowerCase())) {
+    throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot approve or reject their own change', {
+      requested_by: change.requested_by,
+    });
+  }
+  const listed = change.cab_approvers.some((a) => ids.includes(a));
+  if (!listed && !hasPermission(actor, 'change:approve')) {
+    throw new DomainError('forbidden', 'NOT_AN_APPROVER', 'You are not a CAB approver for this change', {
+      cab_approvers: change.cab_approvers,
+    });
+  }
+  const prior = change.approvals.find((a) => a.round === change.cab_round && a.approver_id === actor.userId);
+  if (prior) {
+    throw new DomainError('invalid_state', 'ALREADY_DECIDED', `You already ${prior.decision} this change at ${prior.decided_at}`, {
+      current_state: change.state,
+      decision: prior.decision,
+    });
+  }
+}
+
+function record(draft: Draft, decision: Approval['decision'], comment: string | null): Approval[] {
+  const actor = draft.ctx.actor;
+  return [
+    ...draft.change.approvals,
+    { approver: actor.email ?? actor.userId, approver_id: actor.userId, decision, comment, decided_at: draft.ctx.now, round: draft.change.cab_round },
+  ];
+}
+
+function approve(draft: Draft, comment: string | null): void {
+  checkApprover(draft);
+  draft.apply('change.approve', { approvals: record(draft, 'approved', comment) });
+  if (cabProgress(draft.change, draft.ctx.settings).complete) transition(draft, 'scheduled', 'change.schedule', {});
+}
+
+function reject(draft: Draft, reason: string, comment: string | null): void {
+  checkApprover(draft);
+  draft.apply('change.reject', { approvals: record(draft, 'rejected', comment ?? reason), rejection_reason: reason, state: 'rejected' });
+}
+
+function start(draft: Draft, actualStart: string | undefined): void {
+  const change = draft.change;
+  if (!canTransition(change, 'in_progress')) {
+    throw invalidState(change, `Work can start only on a scheduled change; this change is ${change.state}`, 'INVALID_STATE_TRANSITION', 'in_progress');
+  }
+  const problem = windowProblem(change, draft.ctx.now);
+  if (problem) throw problem;
+  transition(draft, 'in_progress', 'change.start', { actual_start: actualStart ?? draft.ctx.now });
+}
+
+function finish(draft: Draft, to: 'completed' | 'failed', actualEnd: string | undefined): void {
+  const change = draft.change;
+  const patch: Partial<Change> = { actual_end: actualEnd ?? draft.ctx.now, outcome: to === 'completed' ? 'successful' : 'failed' };
+  if (change.review_required) patch.review_due_at = new Date(Date.parse(draft.ctx.now) + draft.ctx.settings.reviewDeadlineMs).toISOString();
+  transition(draft, to, to === 'completed' ? 'change.complete' : 'change.fail', patch);
+}
+
+function close(draft: Draft): void {
+  const change = draft.change;
+  if (change.state === 'post_review' || (change.state === 'completed' && change.review_required)) {
+    if (!change.reviewed_at) {
+      throw new DomainError('rule', 'REVIEW_REQUIRED', 'A post-implementation review must be recorded before this change can close (POST /changes/{id}/review)', {
+        review_due_at: change.review_due_at,
+      });
+    }
+  }
+  transition(draft, 'closed', 'change.close', { closed_at: draft.ctx.now });
+}
+
+function review(draft: Draft, input: ReviewInput): void {
+  const change = draft.change;
+  if (!['completed', 'failed', 'post_review'].includes(change.state)) {
+    throw invalidState(change, `A post-implementation review is recorded after the change completes or fails; this change is ${change.state}`, 'NOT_REVIEWABLE');
+  }
+  const actor = draft.ctx.actor;
+  draft.apply('change.review', {
+    reviewed_at: draft.ctx.now,
+    reviewed_by: actor.email ?? actor.userId,
+    review_outcome: input.outcome,
+    review_notes: input.notes,
+  });
+  if (draft.change.state === 'failed') transition(draft, 'post_review', 'change.post_review', {});
+  transition(draft, 'closed', 'change.close', { closed_at: draft.ctx.now });
+}
+
+/** Deadlines the workflow's timers fire for. */
+function tick(draft: Draft): void {
+  const change = draft.change;
+  const now = Date.parse(draft.ctx.now);
+  for (const due of dueDeadlines(change, now)) {
+    if (due.kind === 'window_open') draft.apply('change.window_opened', { window_opened_at: change.scheduled_start });
+    if (due.kind === 'window_overrun') draft.apply('change.window_overrun', { window_overrun: true });
+    if (due.kind === 'review_overdue') draft.apply('change.review_overdue', { review_overdue: true });
+  }
+}
+
+export type DeadlineKind = 'window_open' | 'window_overrun' | 'review_overdue';
+
+export function pendingDeadlines(change: Change): { kind: DeadlineKind; at: number }[] {
+  const out: { kind: DeadlineKind; at: number }[] = [];
+  if (['submitted', 'cab_review', 'scheduled'].includes(change.state) && change.scheduled_start && !change.window_opened_at) {
+    out.push({ kind: 'window_open', at: Date.parse(change.scheduled_start) });
+  }
+  if (change.state === 'in_progress' && change.scheduled_end && !change.window_overrun) {
+    out.push({ kind: 'window_overrun', at: Date.parse(change.scheduled_end) });
+  }
+  if (change.review_required && change.review_due_at && !change.reviewed_at && !change.review_overdue && ['completed', 'failed', 'post_review'].includes(change.state)) {
+    out.push({ kind: 'review_overdue', at: Date.parse(change.review_due_at) });
+  }
+  return out.sort((a, b) => a.at - b.at);
+}
+
+export function dueDeadlines(change: Change, now: number) {
+  return pendingDeadlines(change).filter((d) => d.at <= now);
+}
+
+export function nextDeadline(change: Change): { kind: DeadlineKind; at: number } | undefined {
+  return pendingDeadlines(change)[0];
+}
+
+export function windowProblem(change: Change, now: string): DomainError | undefined {
+  if (change.type === 'emergency') return undefined;
+  if (!change.scheduled_start || !change.scheduled_end) {
+    return new DomainError('rule', 'MAINTENANCE_WINDOW_REQUIRED', 'Work can start only inside a scheduled maintenance window; none is set');
+  }
+  const t = Date.parse(now);
+  if (t < Date.parse(change.scheduled_start) || t >= Date.parse(change.scheduled_end)) {
+    return new DomainError('rule', 'OUTSIDE_MAINTENANCE_WINDOW', `Work can start only between ${change.scheduled_start} and ${change.scheduled_end}`, {
+      scheduled_start: change.scheduled_start,
+      scheduled_end: change.scheduled_end,
+      now,
+    });
+  }
+  return undefined;
+}
+
+export interface CabProgress {
+  approved: number;
+  required: number;
+  complete: boolean;
+  pending_approvers: string[];
+}
+
+export function cabProgress(change: Change, settings: ChangeSettings): CabProgress {
+  const approvals = change.approvals.filter((a) => a.round === change.cab_round && a.decision === 'approved');
+  const approvedIds = new Set(approvals.flatMap((a) => [a.approver.toLowerCase(), a.approver_id.toLowerCase()]));
+  const pending = change.cab_approvers.filter((a) => !approvedIds.has(a));
+  if (change.cab_quorum != null) {
+    return { approved: approvals.length, required: change.cab_quorum, complete: approvals.length >= change.cab_quorum, pending_approvers: pending };
+  }
+  if (change.cab_approvers.length) {
+    return { approved: change.cab_approvers.length - pending.length, required: change.cab_approvers.length, complete: pending.length === 0, pending_approvers: pending };
+  }
+  return { approved: approvals.length, required: settings.defaultCabQuorum, complete: approvals.length >= settings.defaultCabQuorum, pending_approvers: [] };
+}
+
+function checkSchedule(start: string | null, end: string | null): void {
+  if ((start === null) !== (end === null)) {
+    throw new DomainError('invalid_input', 'INCOMPLETE_WINDOW', 'scheduled_start and scheduled_end are set together', { scheduled_start: start, scheduled_end: end });
+  }
+  if (start && end && Date.parse(end) <= Date.parse(start)) {
+    throw new DomainError('invalid_input', 'INVALID_WINDOW', 'scheduled_end must be after scheduled_start', { scheduled_start: start, scheduled_end: end });
+  }
+}
+
+function normaliseApprovers(list: string[] | undefined | null): string[] {
+  return [...new Set((list ?? []).map((a) => a.trim().toLowerCase()).filter(Boolean))];
+}
+
+function invalidState(change: Change, message: string, code: string, requested?: ChangeState): DomainError {
+  return new DomainError('invalid_state', code, message, {
+    current_state: change.state,
+    allowed_next_states: allowedNextStates(change),
+    ...(requested ? { requested_state: requested } : {}),
+  });
+}
+
+/** Applies a new assessment (and the conflicts it found) without counting as a separate command. */
+export function withAssessment(change: Change, assessment: RiskAssessment, conflicts: Change['conflicts']): Change {
+  return { ...change, risk_score: assessment.risk_score, risk_level: assessment.risk_level, risk_assessment: assessment, conflicts };
+}

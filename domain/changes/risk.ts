@@ -1,0 +1,192 @@
+import type { ChangeType, RiskAssessment, RiskFactor, RiskLevel } from './model';
+
+/**
+ * Tollgate's change risk model: deterministic and explainable. Each factor
+ * scores 0-100 and carries a fixed weight; the weights sum to 1 and the
+ * change's risk_score is the rounded weighted sum, so anyone can re-add it.
+ * Bump MODEL_VERSION whenever a weight, threshold or keyword changes: stored
+ * assessments keep the version they were computed with.
+ */
+export const RISK_MODEL_VERSION = 'tollgate-risk-1.0';
+
+export const RISK_WEIGHTS = {
+  impact: 0.35,
+  window: 0.15,
+  backout: 0.15,
+  test: 0.1,
+  conflicts: 0.1,
+  history: 0.1,
+  type: 0.05,
+} as const;
+
+export interface RiskInput {
+  type: ChangeType;
+  short_description: string;
+  description: string | null;
+  implementation_plan: string | null;
+  backout_plan: string | null;
+  test_plan: string | null;
+  ci_id: string | null;
+  assignment_group: string | null;
+  scheduled_start: string | null;
+  scheduled_end: string | null;
+  /** Other open changes whose windows overlap on the same CI or assignment group. */
+  conflictIds: string[];
+  /** Outcomes of the assignment group's recent finished changes. */
+  groupHistory: { completed: number; failed: number };
+}
+
+const SIGNALS = {
+  critical: ['payment', 'payments', 'billing', 'auth', 'authentication', 'identity', 'sso', 'iam', 'dns', 'firewall', 'load balancer', 'certificate', 'tls', 'kms', 'encryption', 'core network'],
+  database: ['database', 'databases', 'db', 'aurora', 'postgres', 'postgresql', 'mysql', 'rds', 'oracle', 'schema', 'migration', 'redis', 'dynamodb', 'cassandra', 'mongodb', 'kafka', 'replica', 'failover'],
+  production: ['production', 'prod', 'live', 'customer-facing', 'all customers'],
+  disruption: ['downtime', 'outage', 'restart', 'reboot', 'cutover', 'failover'],
+} as const;
+
+const PLACEHOLDERS = new Set(['', 'n/a', 'na', 'none', 'tbd', 'todo', '-', '.', 'nothing', 'no']);
+
+const MIN_HISTORY = 3;
+const HOUR = 3_600_000;
+
+export function levelFor(score: number): RiskLevel {
+  if (score < 25) return 'low';
+  if (score < 50) return 'medium';
+  if (score < 75) return 'high';
+  return 'critical';
+}
+
+export function assessRisk(input: RiskInput, now: string): RiskAssessment {
+  const factors: RiskFactor[] = [
+    { ...impactFactor(input), weight: RISK_WEIGHTS.impact },
+    { ...windowFactor(input), weight: RISK_WEIGHTS.window },
+    { ...planFactor(input.backout_plan, 'Rollback plan', { absent: 100, thin: 50, present: 15, thorough: 10 }), weight: RISK_WEIGHTS.backout },
+    { ...planFactor(input.test_plan, 'Test plan', { absent: 100, thin: 60, present: 20, thorough: 15 }), weight: RISK_WEIGHTS.test },
+    { ...conflictFactor(input.conflictIds), weight: RISK_WEIGHTS.conflicts },
+    { ...historyFactor(input), weight: RISK_WEIGHTS.history },
+    { ...typeFactor(input.type), weight: RISK_WEIGHTS.type },
+  ].map(({ factor, score, weight }) => ({ factor, weight, score }));
+  const risk_score = Math.round(factors.reduce((sum, f) => sum + f.weight * f.score, 0));
+  const risk_level = levelFor(risk_score);
+  return {
+    risk_score,
+    risk_level,
+    factors,
+    recommendation: recommend(risk_level, input, factors),
+    model_version: RISK_MODEL_VERSION,
+    assessed_at: now,
+  };
+}
+
+type Scored = { factor: string; score: number };
+
+function words(text: string | null | undefined): string[] {
+  return (text ?? '').toLowerCase().split(/[^a-z0-9\-]+/).filter(Boolean);
+}
+
+function mentions(text: string, vocabulary: readonly string[]): boolean {
+  const padded = ` ${words(text).join(' ')} `;
+  return vocabulary.some((term) => padded.includes(` ${term} `));
+}
+
+function impactFactor(input: RiskInput): Scored {
+  const text = [input.short_description, input.description, input.implementation_plan, input.ci_id].filter(Boolean).join(' ');
+  const critical = mentions(text, SIGNALS.critical);
+  const database = mentions(text, SIGNALS.database);
+  const production = mentions(text, SIGNALS.production);
+  const disruption = mentions(text, SIGNALS.disruption);
+  let score: number;
+  let factor: string;
+  if (critical) {
+    score = 90;
+    factor = production ? 'Production critical-system change' : 'Critical-system change';
+  } else if (database) {
+    score = 70;
+    factor = production ? 'Production database change' : 'Database change';
+  } else if (production) {
+    score = 60;
+    factor = 'Production change';
+  } else if (input.ci_id) {
+    score = 30;
+    factor = `Configuration item ${input.ci_id} affected`;
+  } else {
+    score = 10;
+    factor = 'No production or critical-system signals';
+  }
+  if (production && (critical || database)) score += 10;
+  if (disruption) {
+    score += 10;
+    factor += ' with expected disruption';
+  }
+  return { factor, score: Math.min(100, score) };
+}
+
+function windowFactor(input: RiskInput): Scored {
+  if (!input.scheduled_start || !input.scheduled_end) return { factor: 'No maintenance window scheduled', score: 80 };
+  const hours = (Date.parse(input.scheduled_end) - Date.parse(input.scheduled_start)) / HOUR;
+  const label = hours >= 1 ? `${Math.round(hours * 10) / 10}h` : `${Math.round(hours * 60)}min`;
+  if (hours <= 2) return { factor: `Maintenance window scheduled (${label})`, score: 10 };
+  if (hours <= 4) return { factor: `Maintenance window scheduled (${label})`, score: 25 };
+  if (hours <= 8) return { factor: `Long maintenance window (${label})`, score: 45 };
+  return { factor: `Very long maintenance window (${label})`, score: 65 };
+}
+
+/** A plan's substance: its words and its numbered or bulleted steps. */
+export function planSubstance(plan: string | null | undefined): 'absent' | 'thin' | 'present' | 'thorough' {
+  const text = (plan ?? '').trim();
+  if (PLACEHOLDERS.has(text.toLowerCase())) return 'absent';
+  const count = words(text).length;
+  const steps = text.split('\n').filter((line) => /^\s*(\d+[.)]|[-*•])\s+\S/.test(line)).length;
+  if (count < 4) return 'thin';
+  if (steps >= 2 || count >= 20) return 'thorough';
+  return 'present';
+}
+
+function planFactor(plan: string | null, name: string, scores: Record<ReturnType<typeof planSubstance>, number>): Scored {
+  const substance = planSubstance(plan);
+  const labels = { absent: `No ${name.toLowerCase()}`, thin: `${name} is too thin to follow`, present: `${name} present`, thorough: `${name} present with steps` };
+  return { factor: labels[substance], score: scores[substance] };
+}
+
+function conflictFactor(conflictIds: string[]): Scored {
+  if (conflictIds.length === 0) return { factor: 'No conflicting changes in the window', score: 0 };
+  const list = conflictIds.slice(0, 3).join(', ') + (conflictIds.length > 3 ? ', …' : '');
+  return { factor: `Overlaps ${conflictIds.length} other change${conflictIds.length > 1 ? 's' : ''} on the same CI or group (${list})`, score: conflictIds.length === 1 ? 60 : 85 };
+}
+
+function historyFactor(input: RiskInput): Scored {
+  if (!input.assignment_group) return { factor: 'No assignment group to judge track record', score: 30 };
+  const { completed, failed } = input.groupHistory;
+  const total = completed + failed;
+  if (total < MIN_HISTORY) return { factor: `Too little change history for ${input.assignment_group}`, score: 30 };
+  const rate = failed / total;
+  return { factor: `Recent failure rate ${Math.round(rate * 100)}% for ${input.assignment_group} (${failed}/${total})`, score: Math.round(Math.min(1, rate * 2) * 100) };
+}
+
+function typeFactor(type: ChangeType): Scored {
+  const scores: Record<ChangeType, number> = { standard: 10, normal: 30, emergency: 80 };
+  const labels: Record<ChangeType, string> = {
+    standard: 'Standard (pre-approved) change',
+    normal: 'Normal change',
+    emergency: 'Emergency change without pre-approval',
+  };
+  return { factor: labels[type], score: scores[type] };
+}
+
+function recommend(level: RiskLevel, input: RiskInput, factors: RiskFactor[]): string {
+  const opening: Record<RiskLevel, string> = {
+    low: 'Low risk: proceed as planned.',
+    medium: 'Proceed with CAB review.',
+    high: 'High risk: CAB should review the plans in detail before approving.',
+    critical: 'Critical risk: do not proceed without senior CAB sign-off and a rehearsed rollback.',
+  };
+  const advice: string[] = [];
+  const impact = factors[0].factor;
+  if (/database/i.test(impact)) advice.push('Ensure a DBA is on call during the maintenance window.');
+  else if (/critical-system/i.test(impact)) advice.push('Have the owning team on call and a communication plan ready.');
+  const substance = { backout: planSubstance(input.backout_plan), test: planSubstance(input.test_plan) };
+  if (substance.backout === 'absent' || substance.backout === 'thin') advice.push('Document a step-by-step rollback procedure.');
+  if (substance.test === 'absent' || substance.test === 'thin') advice.push('Add a test plan that verifies the change.');
+  if (!input.scheduled_start || !input.scheduled_end) advice.push('Schedule a maintenance window.');
+  if (input.conflictIds.length) advice.push(`Resolve the schedule overlap with ${input.conflictIds.join(', ')}.`);
+  return [opening[level], ...advice].join(' ');
+}

@@ -1,0 +1,9 @@
+/** Resource kinds that live as workflows; the id scheme is `<tenant>:<kind>:<id>` (DESIGN.md). */
+export type ResourceKind = 'change' | 'promotion' | 'deployment' | 'rollout' | 'incident' | 'template-run';
+
+export function workflowId(tenantId: string, kind: ResourceKind, id: string): string {
+  return `${tenantId}:${kind}:${id}`;
+}
+
+/** Tenant ids become part of workflow ids and sequence names, so they are kept to a safe alphabet. */
+export const TENANT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;

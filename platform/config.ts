@@ -1,0 +1,144 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration';
+
+/**
+ * All configuration comes from environment variables, validated once at start-up.
+ * A bad value stops the process with one line naming the variable (see ConfigError).
+ */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: `must be a duration such as 90s, 15m, 24h (got "${v}")` });
+        return z.NEVER;
+      }
+      return ms;
+    });
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v));
+
+const ASYMMETRIC_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+const schema = z.object({
+  PORT: port(3000),
+  HOST: z.string().default('0.0.0.0'),
+  DATA_DIR: z.string().default('.data'),
+  DATABASE_URL: optionalString.pipe(z.url({ message: 'must be a postgres:// URL' }).optional()),
+  PG_PORT: port(55432),
+  TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('tollgate-orchestrator'),
+  TEMPORAL_UI_URL: z.string().default('http://127.0.0.1:8233'),
+  AUTH_JWKS_URL: optionalString.pipe(z.url({ message: 'must be an https:// URL of a JSON Web Key Set' }).optional()),
+  AUTH_JWKS: optionalString,
+  AUTH_ISSUER: z.string().min(1).default('tollgate-dev'),
+  AUTH_AUDIENCE: z.string().min(1).default('tollgate'),
+  AUTH_TENANT_CLAIM: z.string().min(1).default('custom:tenant_id'),
+  AUTH_ALGORITHMS: z
+    .string()
+    .default(ASYMMETRIC_ALGS.join(','))
+    .transform((v, ctx) => {
+      const algs = v.split(',').map((a) => a.trim()).filter(Boolean);
+      const bad = algs.filter((a) => !(ASYMMETRIC_ALGS as readonly string[]).includes(a));
+      if (bad.length || algs.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `only asymmetric algorithms are allowed (${ASYMMETRIC_ALGS.join(', ')}); got ${bad.join(', ') || 'none'}` });
+        return z.NEVER;
+      }
+      return algs;
+    }),
+  EVIDENCE_SIGNING_KEY: optionalString,
+  RATE_LIMIT_USER: positiveInt(100),
+  RATE_LIMIT_TENANT: positiveInt(1000),
+  RATE_LIMIT_WINDOW: duration('1s'),
+  BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  WORKER_METRICS_PORT: port(9464),
+  CHANGE_REVIEW_DEADLINE: duration('24h'),
+  CHANGE_CAB_QUORUM: positiveInt(1),
+});
+
+export type Env = z.input<typeof schema>;
+type Parsed = z.output<typeof schema>;
+
+export interface Config extends Omit<Parsed, 'DATA_DIR' | 'DATABASE_URL' | 'AUTH_JWKS'> {
+  DATA_DIR: string;
+  DATABASE_URL: string;
+  /** Inline JWKS (parsed) when no JWKS URL is configured. */
+  AUTH_JWKS?: { keys: Record<string, unknown>[] };
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const name = String(issue.path[0] ?? 'environment');
+    const got = env[name];
+    throw new ConfigError(`Configuration error: ${name} ${issue.message}${got !== undefined && !issue.message.includes('got') ? ` (got "${got}")` : ''}`);
+  }
+  const parsed = result.data;
+  const dataDir = path.resolve(parsed.DATA_DIR);
+  let jwks: Config['AUTH_JWKS'];
+  if (parsed.AUTH_JWKS) {
+    try {
+      const value = JSON.parse(parsed.AUTH_JWKS);
+      if (!value || !Array.isArray(value.keys)) throw new Error('no "keys" array');
+      jwks = value;
+    } catch (e) {
+      throw new ConfigError(`Configuration error: AUTH_JWKS must be a JSON Web Key Set ({"keys": [...]}): ${(e as Error).message}`);
+    }
+  } else if (!parsed.AUTH_JWKS_URL) {
+    jwks = readDevJwks(dataDir);
+  }
+  return {
+    ...parsed,
+    DATA_DIR: dataDir,
+    DATABASE_URL: parsed.DATABASE_URL ?? privateClusterUrl(dataDir, parsed.PG_PORT),
+    AUTH_JWKS: jwks,
+  };
+}
+
+/** Where the local stack keeps things; one place so scripts and services agree. */
+export const dataPaths = (dataDir: string) => ({
+  postgres: path.join(dataDir, 'postgres'),
+  postgresPassword: path.join(dataDir, 'postgres-password'),
+  temporalDb: path.join(dataDir, 'temporal.sqlite'),
+  keys: path.join(dataDir, 'keys'),
+  authPrivateKey: path.join(dataDir, 'keys', 'auth-dev.private.jwk.json'),
+  authJwks: path.join(dataDir, 'keys', 'auth-dev.jwks.json'),
+  evidencePrivateKey: path.join(dataDir, 'keys', 'evidence.private.jwk.json'),
+  logs: path.join(dataDir, 'logs'),
+});
+
+export const PRIVATE_CLUSTER_DB = 'tollgate';
+export const PRIVATE_CLUSTER_USER = 'tollgate';
+
+export function privateClusterUrl(dataDir: string, pgPort: number): string {
+  const file = dataPaths(dataDir).postgresPassword;
+  const password = existsSync(file) ? readFileSync(file, 'utf8').trim() : '';
+  const auth = password ? `${PRIVATE_CLUSTER_USER}:${encodeURIComponent(password)}` : PRIVATE_CLUSTER_USER;
+  return `postgres://${auth}@127.0.0.1:${pgPort}/${PRIVATE_CLUSTER_DB}`;
+}
+
+function readDevJwks(dataDir: string): Config['AUTH_JWKS'] {
+  const file = dataPaths(dataDir).authJwks;
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8'));
+}
+
+export const SUPPORTED_ALGORITHMS = ASYMMETRIC_ALGS;

@@ -1,0 +1,82 @@
+import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { ConfigError, loadConfig, type Config } from '../platform/config';
+import { createPool, runMigrations, type Pool } from '../platform/db';
+import { createLogger, type Logger } from '../platform/logger';
+import { connectClient, ensureSearchAttributes } from '../platform/temporal';
+import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
+import { createActivities } from '../activities';
+import { PinoTemporalLogger } from './temporal-logger';
+
+export interface OrchestratorOptions {
+  config: Config;
+  log: Logger;
+  /** Tests pass the bundle built once per run; processes bundle from source at start. */
+  workflowBundle?: { codePath: string };
+  taskQueue?: string;
+  pool?: Pool;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  done: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** The orchestrator worker: every lifecycle workflow plus the persistence, risk and gate activities. */
+export async function startOrchestrator(options: OrchestratorOptions): Promise<RunningWorker> {
+  const { config, log } = options;
+  const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
+  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
+    ? { workflowBundle: options.workflowBundle }
+    : { workflowsPath: require.resolve('../workflows') };
+  const worker = await Worker.create({
+    connection,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    ...workflowSource,
+    activities: createActivities({ pool, log, config }),
+    // A lifecycle workflow spends its life waiting: keep many cached, shut down quickly.
+    maxCachedWorkflows: 1000,
+    shutdownGraceTime: '10s',
+  });
+  const done = worker.run().finally(async () => {
+    await connection.close().catch(() => undefined);
+    if (!options.pool) await pool.end().catch(() => undefined);
+  });
+  return {
+    worker,
+    done,
+    async shutdown() {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = createLogger('worker', config.LOG_LEVEL);
+  Runtime.install({
+    logger: new PinoTemporalLogger(log),
+    telemetryOptions: {
+      metrics: { prometheus: { bindAddress: `0.0.0.0:${config.WORKER_METRICS_PORT}`, countersTotalSuffix: true, useSecondsForDurations: true } },
+    },
+  });
+  await runMigrations(config.DATABASE_URL, log);
+  const client = await connectClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
+  if (added.length) log.info({ added }, 'registered search attributes');
+  await client.connection.close();
+  const running = await startOrchestrator({ config, log });
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` }, 'orchestrator worker running');
+  await running.done;
+  log.info('orchestrator worker stopped');
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err instanceof ConfigError ? err.message : err);
+    process.exit(1);
+  });
+}
