@@ -1,6 +1,7 @@
 import { isGrpcServiceError, ServiceError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError } from '@temporalio/client';
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { FailureKind } from '../domain/errors';
+import { TemporalUnavailableError } from '../platform/temporal';
 import { ApiError, fromDomainFailure, NotFound, ServiceUnavailable } from './errors';
 
 // gRPC status codes (grpc/status.proto).
@@ -50,8 +51,8 @@ function grpcOf(err: unknown): { code: number } | undefined {
 }
 
 function isUnavailable(err: unknown): boolean {
+  if (err instanceof TemporalUnavailableError) return true;
   const grpc = grpcOf(err);
   if (grpc) return grpc.code === UNAVAILABLE || grpc.code === DEADLINE_EXCEEDED;
-  if (err instanceof ServiceError) return true;
-  return err instanceof Error && /ECONNREFUSED|Failed to connect|TransportError|connection/i.test(err.message) && err.constructor.name !== 'Error';
+  return err instanceof ServiceError;
 }

@@ -11,6 +11,14 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
   return new Client({ connection, namespace: settings.namespace });
 }
 
+/** The cluster could not be reached at all (as opposed to a call failing on a live connection). */
+export class TemporalUnavailableError extends Error {
+  constructor(address: string, cause: unknown) {
+    super(`Temporal at ${address} is unreachable: ${(cause as Error)?.message ?? cause}`, { cause });
+    this.name = 'TemporalUnavailableError';
+  }
+}
+
 /**
  * The API must start (and report 503 on /health) while Temporal is down, and
  * recover without a restart when it comes back: connect lazily, retry on demand.
@@ -24,7 +32,7 @@ export class TemporalGateway {
     if (!this.pending) {
       this.pending = connectClient(this.settings).catch((err) => {
         this.pending = undefined;
-        throw err;
+        throw new TemporalUnavailableError(this.settings.address, err);
       });
     }
     return this.pending;

@@ -26,8 +26,20 @@ const editable = {
   cab_quorum: z.number().int().min(1).max(50).nullable().optional().meta({ description: 'Approvals needed; default: every listed approver' }),
 };
 
+/** A maintenance window is both ends or neither, and ends after it starts. */
+const windowIssues = (v: { scheduled_start?: string | null; scheduled_end?: string | null }, ctx: z.RefinementCtx) => {
+  const start = v.scheduled_start ?? null;
+  const end = v.scheduled_end ?? null;
+  if ((start === null) !== (end === null)) {
+    ctx.addIssue({ code: 'custom', path: [start === null ? 'scheduled_start' : 'scheduled_end'], message: 'scheduled_start and scheduled_end are set together', params: { code: 'incomplete_window' } });
+  } else if (start && end && Date.parse(end) <= Date.parse(start)) {
+    ctx.addIssue({ code: 'custom', path: ['scheduled_end'], message: 'must be after scheduled_start', params: { code: 'invalid_window' } });
+  }
+};
+
 export const createChangeSchema = z
   .strictObject({ type: z.enum(CHANGE_TYPES), ...editable })
+  .superRefine(windowIssues)
   .meta({
     id: 'ChangeCreate',
     example: {

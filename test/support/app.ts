@@ -79,8 +79,8 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
   if (options.worker !== false) await startWorker();
   const api: RunningApi = await startApi(config, log);
-  const connection = await Connection.connect({ address: config.TEMPORAL_ADDRESS });
-  const client = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+  const connection = await Connection.connect({ address: testEnv.temporalAddress });
+  const client = new Client({ connection, namespace: 'default' });
   const tenant = `t-${randomUUID().slice(0, 8)}`;
 
   return {

@@ -1,0 +1,150 @@
+import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { startTestApp, type TestApp } from '../support/app';
+import { auroraChange, createChange } from '../support/changes';
+
+/** Bearer-token verification: every way a token can be wrong is a 401 in the envelope; tenants never see each other. */
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app.close());
+
+const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+
+function claims(overrides: Record<string, unknown> = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    user_id: 'mallory@example.com',
+    tenant_id: app.tenant,
+    roles: ['release-manager'],
+    sub: 'mallory@example.com',
+    iss: app.config.AUTH_ISSUER,
+    aud: app.config.AUTH_AUDIENCE,
+    iat: now,
+    exp: now + 600,
+    ...overrides,
+  };
+}
+
+async function expect401(authorization: string | undefined, code?: string) {
+  const headers: Record<string, string> = authorization === undefined ? {} : { authorization };
+  const res = await app.http('GET', '/api/v1/changes', { headers });
+  expect(res.status).toBe(401);
+  expect(res.body).toMatchObject({ success: false, error: { code: code ?? expect.stringMatching(/^TOKEN_/), message: expect.any(String) } });
+  expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  const sf = await app.http('GET', '/prod/api/changes', { headers });
+  expect(sf.status).toBe(401);
+  expect(sf.body.error.code).toBe(res.body.error.code);
+}
+
+test('a valid token is accepted', async () => {
+  const res = await app.http('GET', '/api/v1/changes', { token: await app.token('alice@example.com') });
+  expect(res.status).toBe(200);
+});
+
+test('no token', () => expect401(undefined, 'TOKEN_MISSING'));
+
+test('malformed tokens and headers', async () => {
+  await expect401('Bearer not-a-jwt', 'TOKEN_INVALID');
+  await expect401('Basic YWxpY2U6c2VjcmV0', 'TOKEN_INVALID');
+  await expect401('Bearer a.b.c', 'TOKEN_INVALID');
+});
+
+test('alg "none" in any spelling', async () => {
+  for (const alg of ['none', 'None', 'NONE', 'nOnE']) {
+    await expect401(`Bearer ${b64({ alg, typ: 'JWT' })}.${b64(claims())}.`, 'TOKEN_INVALID');
+  }
+});
+
+test('HS256 signed with the public key as the HMAC secret', async () => {
+  const { d: _d, ...publicJwk } = app.signer.jwk;
+  const { importJWK } = await import('jose');
+  const pem = await exportSPKI((await importJWK(publicJwk, 'ES256')) as Parameters<typeof exportSPKI>[0]);
+  for (const secret of [pem, JSON.stringify(publicJwk)]) {
+    const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: publicJwk.kid }).sign(new TextEncoder().encode(secret));
+    await expect401(`Bearer ${token}`, 'TOKEN_INVALID');
+  }
+});
+
+test('a tampered payload', async () => {
+  const [header, , signature] = (await app.token('alice@example.com')).split('.');
+  const forged = b64(claims({ user_id: 'alice@example.com', roles: ['admin'] }));
+  await expect401(`Bearer ${header}.${forged}.${signature}`, 'TOKEN_INVALID');
+});
+
+test('expired, and not yet valid', async () => {
+  await expect401(`Bearer ${await app.token('alice@example.com', { ttlSeconds: -60 })}`, 'TOKEN_EXPIRED');
+  const future = await new SignJWT(claims({ nbf: Math.floor(Date.now() / 1000) + 3600 }))
+    .setProtectedHeader({ alg: 'ES256', kid: app.signer.jwk.kid })
+    .sign(app.signer.privateKey);
+  await expect401(`Bearer ${future}`, 'TOKEN_INVALID');
+});
+
+test('wrong issuer, wrong audience', async () => {
+  for (const bad of [{ iss: 'https://evil.example.com' }, { aud: 'someone-else' }]) {
+    const token = await new SignJWT(claims(bad)).setProtectedHeader({ alg: 'ES256', kid: app.signer.jwk.kid }).sign(app.signer.privateKey);
+    await expect401(`Bearer ${token}`, 'TOKEN_INVALID');
+  }
+});
+
+test('an unknown kid, and a key the token brings along (jwk / jku / x5u headers)', async () => {
+  const attacker = await generateKeyPair('ES256', { extractable: true });
+  const attackerJwk = await exportJWK(attacker.publicKey);
+  const unknownKid = await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: 'who-knows' }).sign(attacker.privateKey);
+  await expect401(`Bearer ${unknownKid}`, 'TOKEN_INVALID');
+  const embedded = await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', jwk: attackerJwk }).sign(attacker.privateKey);
+  await expect401(`Bearer ${embedded}`, 'TOKEN_INVALID');
+  // Same kid as the trusted key, but signed by the attacker and pointing at their key set.
+  for (const header of [{ jku: 'https://evil.example.com/jwks.json' }, { x5u: 'https://evil.example.com/cert.pem' }, { jwk: attackerJwk }]) {
+    const token = await new SignJWT(claims()).setProtectedHeader({ alg: 'ES256', kid: app.signer.jwk.kid, ...header }).sign(attacker.privateKey);
+    await expect401(`Bearer ${token}`, 'TOKEN_INVALID');
+  }
+});
+
+test('a token without a tenant or user is refused', async () => {
+  for (const bad of [{ tenant_id: undefined }, { user_id: undefined, sub: undefined }, { tenant_id: 'has:colons' }]) {
+    const token = await new SignJWT(claims(bad)).setProtectedHeader({ alg: 'ES256', kid: app.signer.jwk.kid }).sign(app.signer.privateKey);
+    await expect401(`Bearer ${token}`, 'TOKEN_INVALID');
+  }
+});
+
+test("tenant B reading or commanding tenant A's change gets 404", async () => {
+  const owner = await app.token('alice@example.com');
+  const change = await createChange(app, owner, auroraChange());
+  const other = await app.token('bob@example.com', { tenant: `${app.tenant}-b` });
+  expect((await app.http('GET', `/prod/api/changes/${change.id}`, { token: other })).status).toBe(404);
+  expect((await app.http('GET', `/api/v1/changes/${change.id}/risk`, { token: other })).status).toBe(404);
+  const patch = await app.http('PATCH', `/prod/api/changes/${change.id}`, { token: other, body: { description: 'hijack' } });
+  expect(patch.status).toBe(404);
+  const list = await app.http('GET', '/prod/api/changes', { token: other });
+  expect(list.body.data.map((c: { id: string }) => c.id)).not.toContain(change.id);
+  expect((await app.http('GET', `/prod/api/changes/${change.id}`, { token: owner })).body.description).toBe(change.description);
+});
+
+test('Cognito claims map to the principal: sub, cognito:groups, the tenant claim, client_id as audience', async () => {
+  const now = Math.floor(Date.now() / 1000);
+  const cognito = await new SignJWT({
+    sub: '8f1c-user',
+    'cognito:groups': ['Release-Manager'],
+    'custom:tenant_id': app.tenant,
+    email: 'cognito.user@example.com',
+    client_id: app.config.AUTH_AUDIENCE,
+    token_use: 'access',
+  })
+    .setProtectedHeader({ alg: 'ES256', kid: app.signer.jwk.kid })
+    .setIssuer(app.config.AUTH_ISSUER)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 600)
+    .sign(app.signer.privateKey);
+  const change = await createChange(app, cognito, auroraChange());
+  expect(change).toMatchObject({ requested_by: 'cognito.user@example.com', requested_by_id: '8f1c-user' });
+});
+
+test('a role without the permission gets 403 naming it', async () => {
+  const viewer = await app.token('victor@example.com', { roles: ['viewer'] });
+  const res = await app.http('POST', '/api/v1/changes', { token: viewer, body: auroraChange() });
+  expect(res.status).toBe(403);
+  expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', details: { required: 'change:create' } });
+  expect((await app.http('GET', '/api/v1/changes', { token: viewer })).status).toBe(200);
+});
