@@ -25,6 +25,7 @@ export class TemporalUnavailableError extends Error {
  */
 export class TemporalGateway {
   private pending?: Promise<Client>;
+  private probing?: Promise<Connection>;
 
   constructor(private readonly settings: TemporalSettings) {}
 
@@ -38,10 +39,26 @@ export class TemporalGateway {
     return this.pending;
   }
 
+  /**
+   * A second connection without the SDK's retry interceptor, for health probes:
+   * a probe must report what is true now, and must not leave retries pending
+   * after it has answered.
+   */
+  probe(): Promise<Connection> {
+    if (!this.probing) {
+      this.probing = Connection.connect({ address: this.settings.address, connectTimeout: '2s', interceptors: [] }).catch((err) => {
+        this.probing = undefined;
+        throw new TemporalUnavailableError(this.settings.address, err);
+      });
+    }
+    return this.probing;
+  }
+
   async close(): Promise<void> {
-    const pending = this.pending;
-    this.pending = undefined;
+    const [pending, probing] = [this.pending, this.probing];
+    this.pending = this.probing = undefined;
     if (pending) await pending.then((c) => c.connection.close()).catch(() => undefined);
+    if (probing) await probing.then((c) => c.close()).catch(() => undefined);
   }
 }
 

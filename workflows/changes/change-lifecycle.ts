@@ -93,15 +93,20 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
   if (change) publish(change);
   else if (!(await wf.condition(() => change !== undefined, CREATE_GRACE))) return { id: input.changeId, state: 'never_created' };
 
+  const historyFull = () => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || (input.maxHistoryEvents !== undefined && info.historyLength > input.maxHistoryEvents);
+  };
+
   for (;;) {
     const current = change!;
     if (isTerminal(current.state)) break;
-    if (wf.workflowInfo().continueAsNewSuggested) {
+    if (historyFull()) {
       await wf.condition(wf.allHandlersFinished);
       return wf.continueAsNew<typeof changeLifecycle>({ ...input, carried: change });
     }
     const deadline = nextDeadline(current);
-    const moved = () => change!.version !== current.version || wf.workflowInfo().continueAsNewSuggested;
+    const moved = () => change!.version !== current.version || historyFull();
     if (!deadline) {
       await wf.condition(moved);
       continue;

@@ -13,6 +13,8 @@ export interface ChangeWorkflowInput {
   settings: ChangeSettings;
   /** State carried across continue-as-new. */
   carried?: Change;
+  /** Continue-as-new past this many history events; Temporal's own suggestion applies regardless (tests set it low). */
+  maxHistoryEvents?: number;
 }
 
 export interface ChangeWorkflowResult {

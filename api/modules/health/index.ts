@@ -65,8 +65,6 @@ const checkPostgres = (deps: AppDeps) => timed(() => deps.pool.query('SELECT 1')
 
 const checkTemporal = (deps: AppDeps) =>
   timed(async () => {
-    const client = await deps.temporal.client();
-    await client.connection.withDeadline(Date.now() + TIMEOUT_MS, () =>
-      client.connection.workflowService.describeNamespace({ namespace: deps.config.TEMPORAL_NAMESPACE }),
-    );
+    const connection = await deps.temporal.probe();
+    await connection.withDeadline(Date.now() + TIMEOUT_MS, () => connection.workflowService.describeNamespace({ namespace: deps.config.TEMPORAL_NAMESPACE }));
   });

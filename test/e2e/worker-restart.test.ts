@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { freePort } from '../../scripts/stack/processes';
+import { startTestApp, type TestApp } from '../support/app';
+import { auroraChange, createChange, step } from '../support/changes';
+import { spawnTs, waitForOutput, type Spawned } from '../support/processes';
+import { testEnv } from '../support/env';
+
+/** The orchestrator worker is a separate process; SIGKILL it mid-lifecycle and nothing is lost. */
+let app: TestApp;
+let worker: Spawned | undefined;
+const taskQueue = `e2e-worker-${randomUUID()}`;
+
+async function startWorker(): Promise<Spawned> {
+  const proc = spawnTs('worker/orchestrator.ts', {
+    DATABASE_URL: testEnv.databaseUrl,
+    TEMPORAL_ADDRESS: testEnv.temporalAddress,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    WORKER_METRICS_PORT: String(await freePort()),
+    DATA_DIR: testEnv.dataDir,
+    AUTH_JWKS: '{"keys":[]}',
+    LOG_LEVEL: 'info',
+  });
+  await waitForOutput(proc, /orchestrator worker running/, 90_000);
+  return proc;
+}
+
+beforeAll(async () => {
+  app = await startTestApp({ worker: false, env: { TEMPORAL_TASK_QUEUE: taskQueue } });
+  worker = await startWorker();
+});
+afterAll(async () => {
+  worker?.child.kill('SIGTERM');
+  await worker?.exited;
+  await app.close();
+});
+
+test('a worker killed with SIGKILL mid-lifecycle is replaced and the change carries on, every approval counted once', async () => {
+  const requester = await app.token('alice@example.com', { roles: ['requester'] });
+  const approver = await app.token('bob@example.com', { roles: ['cab-member'] });
+  const { id } = await createChange(app, requester, auroraChange({ cab_approvers: ['bob@example.com'] }));
+  await step(app, requester, 'POST', `${id}/submit`);
+  await step(app, requester, 'POST', `${id}/submit-cab`, {});
+
+  worker!.child.kill('SIGKILL');
+  expect(await worker!.exited).toBeNull();
+
+  // The approval is sent while no worker runs: the API waits on the update, which a new worker completes.
+  const approval = app.http('POST', `/prod/api/changes/${id}/approve`, { token: approver, body: { comment: 'approved during the outage' }, headers: { 'idempotency-key': `kill-${id}` } });
+  await new Promise((r) => setTimeout(r, 1_000));
+  worker = await startWorker();
+  const answered = await approval;
+  expect(answered.status).toBe(200);
+  expect(answered.body.state).toBe('scheduled');
+
+  await step(app, requester, 'PATCH', id, { state: 'in_progress' });
+  await step(app, requester, 'PATCH', id, { state: 'completed' });
+  const closed = await step(app, requester, 'PATCH', id, { state: 'closed' });
+  expect(closed.state).toBe('closed');
+  expect(closed.approvals).toHaveLength(1);
+  const { rows } = await app.pool.query(`SELECT action FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 ORDER BY id`, [app.tenant, id]);
+  // The window was already open at submit, so its timer fired then too.
+  expect(rows.map((r) => r.action)).toEqual([
+    'change.create', 'change.submit', 'change.window_opened', 'change.submit_cab', 'change.approve', 'change.schedule', 'change.start', 'change.complete', 'change.close',
+  ]);
+});

@@ -1,0 +1,168 @@
+import { randomUUID } from 'node:crypto';
+import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createActivities } from '../../activities';
+import type { CreateChangeInput } from '../../domain/changes/commands';
+import type { Change } from '../../domain/changes/model';
+import { loadConfig } from '../../platform/config';
+import { createPool, type Pool } from '../../platform/db';
+import { createLogger } from '../../platform/logger';
+import type { changeLifecycle } from '../../workflows/changes/change-lifecycle';
+import {
+  approveChange,
+  CHANGE_WORKFLOW_TYPE,
+  createChange,
+  getChange,
+  patchChange,
+  submitCab,
+  submitChange,
+  type ChangeWorkflowInput,
+  type CommandMeta,
+} from '../../workflows/changes/messages';
+import { iso, HOUR } from '../support/changes';
+import { testEnv } from '../support/env';
+
+/**
+ * changeLifecycle driven directly through Temporal (no API): what an operator
+ * sees in the Temporal UI, what history holds, and continue-as-new.
+ */
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let pool: Pool;
+const taskQueue = `wf-test-${randomUUID()}`;
+const tenantId = `wf-${randomUUID().slice(0, 8)}`;
+const alice: CommandMeta = { actor: { userId: 'alice', email: 'alice@example.com', permissions: ['change:create', 'change:update'] }, requestId: 'req-1' };
+const bob: CommandMeta = { actor: { userId: 'bob', email: 'bob@example.com', permissions: ['change:approve'] } };
+let counter = 0;
+
+beforeAll(async () => {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // installed by an earlier file in this jest worker
+  }
+  env = await TestWorkflowEnvironment.createFromExistingServer({ address: testEnv.temporalAddress });
+  pool = createPool(testEnv.databaseUrl, 3);
+  const config = loadConfig({ DATABASE_URL: testEnv.databaseUrl, DATA_DIR: testEnv.dataDir, AUTH_JWKS: '{"keys":[]}' });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: testEnv.workflowBundle,
+    activities: createActivities({ pool, log: createLogger('wf-test', 'silent'), config }),
+  });
+  running = worker.run();
+});
+
+afterAll(async () => {
+  worker.shutdown();
+  await running;
+  await pool.end();
+  await env.teardown();
+});
+
+async function start(body: Partial<CreateChangeInput> = {}, extra: Partial<ChangeWorkflowInput> = {}) {
+  counter += 1;
+  const number = 9_000_000 + counter;
+  const changeId = `CHG${number}`;
+  const workflowId = `${tenantId}:change:${changeId}`;
+  const input: ChangeWorkflowInput = { tenantId, changeId, number, settings: { reviewDeadlineMs: 60_000, defaultCabQuorum: 1 }, ...extra };
+  const change = await env.client.workflow.executeUpdateWithStart(createChange, {
+    args: [
+      {
+        type: 'normal',
+        short_description: 'Upgrade Aurora PostgreSQL from 16.1 to 16.4',
+        implementation_plan: '1. Snapshot\n2. Upgrade',
+        backout_plan: 'Restore from the pre-upgrade snapshot',
+        scheduled_start: iso(HOUR),
+        scheduled_end: iso(2 * HOUR),
+        assignment_group: 'Platform Engineering',
+        cab_approvers: ['bob@example.com', 'carol@example.com'],
+        ...body,
+      },
+      alice,
+    ],
+    updateId: randomUUID(),
+    startWorkflowOperation: new WithStartWorkflowOperation<typeof changeLifecycle>(CHANGE_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue,
+      args: [input],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      staticSummary: `${changeId}: Upgrade Aurora`,
+    }),
+  });
+  return { change, handle: env.client.workflow.getHandle<typeof changeLifecycle>(workflowId) };
+}
+
+test('search attributes, current details and activity summaries tell an operator where the change stands', async () => {
+  const { change, handle } = await start();
+  await handle.executeUpdate(submitChange, { args: [{}, alice] });
+  await handle.executeUpdate(submitCab, { args: [{}, alice] });
+  await handle.executeUpdate(approveChange, { args: [{ comment: 'ok' }, bob] });
+
+  const described = await handle.describe();
+  expect(described.searchAttributes).toMatchObject({
+    TollgateTenant: [tenantId],
+    TollgateKind: ['change'],
+    TollgateResourceId: [change.id],
+    TollgateState: ['cab_review'],
+    TollgateType: ['normal'],
+    TollgateRiskLevel: [change.risk_level],
+    TollgateAssignmentGroup: ['Platform Engineering'],
+  });
+  expect(await described.staticSummary()).toBe(`${change.id}: Upgrade Aurora`);
+
+  const metadata: { currentDetails: string } = await handle.query('__temporal_workflow_metadata');
+  expect(metadata.currentDetails).toContain('**cab_review**');
+  expect(metadata.currentDetails).toContain('Approvals: 1/2 · waiting for carol@example.com');
+  expect(metadata.currentDetails).toMatch(/Next deadline: window open at \d{4}-/);
+
+  const history = await handle.fetchHistory();
+  const summaries = (history.events ?? [])
+    .filter((e) => e.activityTaskScheduledEventAttributes)
+    .map((e) => Buffer.from(e.userMetadata?.summary?.data ?? new Uint8Array()).toString('utf8'));
+  expect(summaries).toEqual(expect.arrayContaining([expect.stringContaining(`Assess risk of ${change.id} v1`), expect.stringContaining(`Persist ${change.id} v1: change.create`)]));
+  expect(summaries.some((s) => s.includes('change.approve'))).toBe(true);
+});
+
+test('a command the validator refuses never enters history', async () => {
+  const { handle } = await start();
+  const acceptedBefore = await acceptedUpdates(handle);
+  const refused = await handle.executeUpdate(approveChange, { args: [{}, bob], updateId: 'early-approval' }).catch((e) => e);
+  expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(refused.cause.type).toBe('NOT_UNDER_REVIEW');
+  expect(refused.cause.details[0]).toMatchObject({ kind: 'invalid_state', details: { current_state: 'draft' } });
+  expect(await acceptedUpdates(handle)).toEqual(acceptedBefore);
+  const state = await handle.query(getChange);
+  expect(state?.approvals).toEqual([]);
+});
+
+test('the workflow continues as new when history grows, carrying the change intact', async () => {
+  const { handle } = await start({}, { maxHistoryEvents: 40 });
+  const firstRun = (await handle.describe()).runId;
+  let last: Change | undefined;
+  for (let i = 0; i < 8; i++) last = await handle.executeUpdate(patchChange, { args: [{ assigned_to: `oncall-${i}@example.com` }, alice] });
+  await waitFor(async () => (await handle.describe()).runId !== firstRun);
+  const carried = await handle.query(getChange);
+  expect(carried).toEqual(last);
+  // The new run keeps working, and its timers and search attributes are in place.
+  const submitted = await handle.executeUpdate(submitChange, { args: [{}, alice] });
+  expect(submitted).toMatchObject({ state: 'submitted', version: last!.version + 1, assigned_to: 'oncall-7@example.com' });
+  expect((await handle.describe()).searchAttributes.TollgateState).toEqual(['submitted']);
+  const { rows } = await pool.query('SELECT version, state FROM changes WHERE tenant_id = $1 AND id = $2', [tenantId, submitted.id]);
+  expect(rows).toEqual([{ version: submitted.version, state: 'submitted' }]);
+});
+
+async function acceptedUpdates(handle: { fetchHistory(): Promise<{ events?: Array<{ workflowExecutionUpdateAcceptedEventAttributes?: unknown }> | null }> }) {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
