@@ -1,4 +1,5 @@
 import type { Pool } from '../platform/db';
+import { BadRequest } from './errors';
 import { encodeCursor, type Page, type PageRequest } from './pagination';
 
 export interface SortColumn {
@@ -50,7 +51,13 @@ export async function listPage<Row extends Record<string, unknown>, T>(
     sql += ` OFFSET $${params.length}`;
   }
 
-  const [rows, count] = await Promise.all([pool.query<Row>(sql, params), pool.query<{ total: number }>(countSql, countParams)]);
+  const [rows, count] = await Promise.all([pool.query<Row>(sql, params), pool.query<{ total: number }>(countSql, countParams)]).catch((err) => {
+    // A forged cursor value that does not cast to the sort column's type (SQLSTATE class 22: data exception).
+    if (request.mode === 'keyset' && request.after && /^22/.test((err as { code?: string }).code ?? '')) {
+      throw new BadRequest('The cursor is not valid; use next_cursor from a previous response', 'INVALID_CURSOR');
+    }
+    throw err;
+  });
   const hasMore = rows.rows.length > pageSize;
   const pageRows = rows.rows.slice(0, pageSize);
   const last = pageRows[pageRows.length - 1];

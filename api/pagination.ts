@@ -84,6 +84,7 @@ export function decodeCursor(text: string): KeysetCursor {
   try {
     const [sort, direction, value, id] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (typeof sort !== 'string' || (direction !== 'asc' && direction !== 'desc') || typeof id !== 'string') throw new Error('shape');
+    if (value !== null && typeof value !== 'string' && typeof value !== 'number') throw new Error('value');
     return { sort, direction, value, id };
   } catch {
     throw new BadRequest('The cursor is not valid; use next_cursor from a previous response', 'INVALID_CURSOR');

@@ -134,7 +134,8 @@ function windowFactor(input: RiskInput): Scored {
 export function planSubstance(plan: string | null | undefined): 'absent' | 'thin' | 'present' | 'thorough' {
   const text = (plan ?? '').trim();
   if (PLACEHOLDERS.has(text.toLowerCase())) return 'absent';
-  const count = words(text).length;
+  // Step numbers and bullets are structure, not instructions.
+  const count = words(text).filter((w) => !/^(\d+|-+)$/.test(w)).length;
   const steps = text.split('\n').filter((line) => /^\s*(\d+[.)]|[-*•])\s+\S/.test(line)).length;
   if (count < 4) return 'thin';
   if (steps >= 2 || count >= 20) return 'thorough';

@@ -90,7 +90,8 @@ export async function ensurePrivateCluster(options: ClusterOptions): Promise<Pri
     port,
     startedByUs: !running,
     async stop() {
-      if (!running) return;
+      // Leave alone a cluster that was running before we came.
+      if (running) return;
       try {
         run(pgCtl, ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '60'], { asUser });
       } catch (err) {

@@ -67,12 +67,12 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   stack = await up();
   const api = `http://127.0.0.1:${env.PORT}`;
   expect(stack.output()).toContain(`Temporal UI  http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
-  const health = await (await fetch(`${api}/api/v1/health`)).json();
+  const health: any = await (await fetch(`${api}/api/v1/health`)).json();
   expect(health.data.checks).toMatchObject({ postgres: { status: 'up' }, temporal: { status: 'up' } });
   expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
 
   const auth = { authorization: `Bearer ${token()}`, 'content-type': 'application/json' };
-  const created = await (
+  const created: any = await (
     await fetch(`${api}/prod/api/changes`, { method: 'POST', headers: auth, body: JSON.stringify({ type: 'emergency', short_description: 'Survives a restart' }) })
   ).json();
   expect(created.state).toBe('draft');
@@ -80,12 +80,12 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
 
   stack = await up();
   expect(stack.output()).toContain('Database schema is up to date');
-  const after = await (await fetch(`${api}/prod/api/changes/${created.id}`, { headers: auth })).json();
+  const after: any = await (await fetch(`${api}/prod/api/changes/${created.id}`, { headers: auth })).json();
   expect(after).toEqual(created);
   // The workflow survived too: it still takes commands.
   const submitted = await fetch(`${api}/prod/api/changes/${created.id}/submit`, { method: 'POST', headers: auth });
   expect(submitted.status).toBe(200);
-  expect((await submitted.json()).state).toBe('scheduled');
+  expect(((await submitted.json()) as any).state).toBe('scheduled');
   await down(stack);
   stack = undefined;
 });
