@@ -10,12 +10,15 @@ let app: TestApp;
 let worker: Spawned | undefined;
 const taskQueue = `e2e-worker-${randomUUID()}`;
 
+let metricsPort = 0;
+
 async function startWorker(): Promise<Spawned> {
+  metricsPort = await freePort();
   const proc = spawnTs('worker/orchestrator.ts', {
     DATABASE_URL: testEnv.databaseUrl,
     TEMPORAL_ADDRESS: testEnv.temporalAddress,
     TEMPORAL_TASK_QUEUE: taskQueue,
-    WORKER_METRICS_PORT: String(await freePort()),
+    WORKER_METRICS_PORT: String(metricsPort),
     DATA_DIR: testEnv.dataDir,
     AUTH_JWKS: '{"keys":[]}',
     LOG_LEVEL: 'info',
@@ -62,4 +65,12 @@ test('a worker killed with SIGKILL mid-lifecycle is replaced and the change carr
   expect(rows.map((r) => r.action)).toEqual([
     'change.create', 'change.submit', 'change.window_opened', 'change.submit_cab', 'change.approve', 'change.schedule', 'change.start', 'change.complete', 'change.close',
   ]);
+});
+
+test("the worker exposes the Temporal SDK's runtime metrics for Prometheus", async () => {
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+  expect(res.status).toBe(200);
+  const text = await res.text();
+  expect(text).toMatch(new RegExp(`temporal_worker_start_total\\{[^}]*task_queue="${taskQueue}"`));
+  expect(text).toMatch(/temporal_workflow_completed_total\{[^}]*workflow_type="changeLifecycle"/);
 });

@@ -44,6 +44,8 @@ export interface TestAppOptions {
   env?: Record<string, string>;
   /** Without a worker, workflows do not progress (for API-only tests). */
   worker?: boolean;
+  /** Collects the API's JSON log lines (parsed) instead of discarding them. */
+  logLines?: Array<Record<string, unknown>>;
 }
 
 /**
@@ -71,11 +73,14 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     RATE_LIMIT_TENANT: '100000',
     ...options.env,
   });
-  const log = createLogger('test', config.LOG_LEVEL);
+  const lines = options.logLines;
+  const log = lines
+    ? createLogger('api', 'info', { write: (line: string) => void lines.push(JSON.parse(line)) })
+    : createLogger('test', config.LOG_LEVEL);
   const pool = createPool(config.DATABASE_URL, 5);
   let worker: RunningWorker | undefined;
   const startWorker = async () => {
-    worker = await startOrchestrator({ config, log, workflowBundle: testEnv.workflowBundle, pool });
+    worker = await startOrchestrator({ config, log: lines ? createLogger('test', 'silent') : log, workflowBundle: testEnv.workflowBundle, pool });
   };
   if (options.worker !== false) await startWorker();
   const api: RunningApi = await startApi(config, log);

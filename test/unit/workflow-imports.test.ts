@@ -1,0 +1,78 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+
+/**
+ * Workflow code must stay deterministic (DESIGN.md): workflows/ imports only
+ * @temporalio/workflow (and its pure common types), async-mutex, domain/ and
+ * its own files, and activities/ only as types. domain/ is pure: no I/O
+ * modules either, since workflows import it.
+ */
+const ROOT = path.resolve(__dirname, '..', '..');
+const FORBIDDEN = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'pg', 'pino', 'prom-client', 'jose', 'hono']);
+const WORKFLOW_PACKAGES = new Set(['@temporalio/workflow', '@temporalio/common', 'async-mutex']);
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? files(full) : full.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** Every import/export-from/require in a file, with whether it is type-only. */
+export function importsOf(source: string): Array<{ specifier: string; typeOnly: boolean }> {
+  const found: Array<{ specifier: string; typeOnly: boolean }> = [];
+  const statement = /^\s*(import|export)\s+(type\s+)?[^'";]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|require\(\s*['"]([^'"]+)['"]\s*\)|import\(\s*['"]([^'"]+)['"]\s*\)/gm;
+  for (const m of source.matchAll(statement)) {
+    const specifier = m[3] ?? m[4] ?? m[5] ?? m[6];
+    found.push({ specifier, typeOnly: Boolean(m[2]) });
+  }
+  return found;
+}
+
+function violations(file: string, allow: (specifier: string, typeOnly: boolean, resolved?: string) => boolean): string[] {
+  return importsOf(readFileSync(file, 'utf8'))
+    .filter(({ specifier, typeOnly }) => {
+      const resolved = specifier.startsWith('.') ? path.resolve(path.dirname(file), specifier) : undefined;
+      return !allow(specifier, typeOnly, resolved);
+    })
+    .map(({ specifier }) => `${path.relative(ROOT, file)} imports ${specifier}`);
+}
+
+const inside = (resolved: string | undefined, dir: string) => resolved !== undefined && (resolved + path.sep).startsWith(path.join(ROOT, dir) + path.sep);
+
+const DOMAIN_PACKAGES = new Set(['zod', '@temporalio/common']);
+
+function workflowImportAllowed(specifier: string, typeOnly: boolean, resolved?: string): boolean {
+  if (resolved) return inside(resolved, 'workflows') || inside(resolved, 'domain') || (typeOnly && inside(resolved, 'activities'));
+  return WORKFLOW_PACKAGES.has(specifier) || (typeOnly && !FORBIDDEN.has(specifier));
+}
+
+function domainImportAllowed(specifier: string, _typeOnly: boolean, resolved?: string): boolean {
+  return resolved ? inside(resolved, 'domain') : DOMAIN_PACKAGES.has(specifier);
+}
+
+test('workflows/ imports only the workflow SDK, domain/, its own files, and activity types', () => {
+  expect(files(path.join(ROOT, 'workflows')).flatMap((file) => violations(file, workflowImportAllowed))).toEqual([]);
+});
+
+test('domain/ is pure: no Node built-ins, no I/O packages, nothing from the layers above it', () => {
+  expect(files(path.join(ROOT, 'domain')).flatMap((file) => violations(file, domainImportAllowed))).toEqual([]);
+});
+
+test('the rules refuse what they must', () => {
+  expect(importsOf("import { Pool } from 'pg';\nimport type { X } from '../activities';\nconst fs = require('node:fs');")).toEqual([
+    { specifier: 'pg', typeOnly: false },
+    { specifier: '../activities', typeOnly: true },
+    { specifier: 'node:fs', typeOnly: false },
+  ]);
+  const activities = path.join(ROOT, 'activities', 'index');
+  expect(workflowImportAllowed('pg', false)).toBe(false);
+  expect(workflowImportAllowed('node:crypto', false)).toBe(false);
+  expect(workflowImportAllowed('crypto', true)).toBe(false);
+  expect(workflowImportAllowed('../activities', false, activities)).toBe(false);
+  expect(workflowImportAllowed('../activities', true, activities)).toBe(true);
+  expect(workflowImportAllowed('../../platform/db', true, path.join(ROOT, 'platform', 'db'))).toBe(false);
+  expect(domainImportAllowed('node:fs', false)).toBe(false);
+  expect(domainImportAllowed('../api/errors', false, path.join(ROOT, 'api', 'errors'))).toBe(false);
+});
