@@ -23,21 +23,23 @@ export interface ListSpec {
  * StackFlow, both ordered by (sort column, id) so an index on
  * (tenant_id, sort column, id) serves them.
  */
-export async function listPage<Row extends Record<string, unknown>, T>(
-  pool: Pool,
-  spec: ListSpec,
-  request: PageRequest,
-  present: (row: Row) => T,
-): Promise<Page<T>> {
+export interface ListSql {
+  sql: string;
+  params: unknown[];
+  countSql: string;
+  countParams: unknown[];
+  pageSize: number;
+}
+
+/** The page query and its count; separate from running them so tests can EXPLAIN exactly what runs. */
+export function buildListSql(spec: ListSpec, request: PageRequest): ListSql {
   const sort = spec.sortColumns[request.sort.field];
   const dir = request.sort.direction === 'desc' ? 'DESC' : 'ASC';
   const where = [...spec.where];
   const params = [...spec.params];
   const pageSize = request.mode === 'offset' ? request.pageSize : request.limit;
-
   const countSql = `SELECT count(*)::int AS total FROM ${spec.from}${where.length ? ` WHERE ${where.join(' AND ')}` : ''}`;
   const countParams = [...params];
-
   if (request.mode === 'keyset' && request.after) {
     params.push(request.after.value, request.after.id);
     const op = dir === 'DESC' ? '<' : '>';
@@ -50,7 +52,16 @@ export async function listPage<Row extends Record<string, unknown>, T>(
     params.push((request.page - 1) * request.pageSize);
     sql += ` OFFSET $${params.length}`;
   }
+  return { sql, params, countSql, countParams, pageSize };
+}
 
+export async function listPage<Row extends Record<string, unknown>, T>(
+  pool: Pool,
+  spec: ListSpec,
+  request: PageRequest,
+  present: (row: Row) => T,
+): Promise<Page<T>> {
+  const { sql, params, countSql, countParams, pageSize } = buildListSql(spec, request);
   const [rows, count] = await Promise.all([pool.query<Row>(sql, params), pool.query<{ total: number }>(countSql, countParams)]).catch((err) => {
     // A forged cursor value that does not cast to the sort column's type (SQLSTATE class 22: data exception).
     if (request.mode === 'keyset' && request.after && /^22/.test((err as { code?: string }).code ?? '')) {

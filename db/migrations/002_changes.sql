@@ -1,5 +1,8 @@
 -- Up Migration
 
+-- Lets one GIN index serve "this tenant's changes matching these words".
+CREATE EXTENSION IF NOT EXISTS btree_gin;
+
 -- Read model of changeLifecycle workflows. The workflow is the writer (through
 -- its persistence activity); `body` is the full record the API serves, the
 -- columns beside it exist to filter, sort and join.
@@ -50,7 +53,8 @@ CREATE INDEX changes_state_idx      ON changes (tenant_id, state, created_at);
 CREATE INDEX changes_type_idx       ON changes (tenant_id, type, created_at);
 CREATE INDEX changes_risk_idx       ON changes (tenant_id, risk, created_at);
 CREATE INDEX changes_risk_level_idx ON changes (tenant_id, risk_level, created_at);
-CREATE INDEX changes_search_idx     ON changes USING gin (search);
+CREATE INDEX changes_assigned_to_idx ON changes (tenant_id, assigned_to, created_at);
+CREATE INDEX changes_search_idx     ON changes USING gin (tenant_id, search);
 -- Conflict detection and group track record.
 CREATE INDEX changes_group_idx      ON changes (tenant_id, assignment_group, scheduled_start);
 CREATE INDEX changes_ci_idx         ON changes (tenant_id, ci_id, scheduled_start);

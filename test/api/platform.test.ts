@@ -1,4 +1,5 @@
 import { startTestApp, type TestApp } from '../support/app';
+import { testEnv } from '../support/env';
 
 /** The API foundation every module stands on: envelopes, errors, request ids, docs, metrics, health. */
 let app: TestApp;
@@ -59,6 +60,23 @@ describe('error envelopes', () => {
     const sf = await app.http('POST', '/prod/api/changes', { token, body: { type: 'sometimes', short_description: 'ok' } });
     expect(sf.status).toBe(400);
     expect(sf.body.error.validation_errors).toEqual([{ field: 'type', code: 'invalid_value', message: expect.any(String) }]);
+  });
+
+  test('an unexpected failure is a 500 in the envelope, with no internals', async () => {
+    // An API pointed at a database without Tollgate's tables fails inside a handler.
+    const broken = await startTestApp({ worker: false, env: { DATABASE_URL: testEnv.databaseUrl.replace(/\/[^/]+$/, '/postgres') } });
+    try {
+      const res = await broken.http('GET', '/api/v1/changes', { token: await broken.token('alice@example.com') });
+      expect(res.status).toBe(500);
+      expect(res.body).toEqual({
+        success: false,
+        error: { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred; it has been logged with this request id' },
+        meta: { requestId: res.headers.get('x-request-id'), timestamp: expect.any(String) },
+      });
+      expect(res.text).not.toMatch(/relation|changes|\bat\b/);
+    } finally {
+      await broken.close();
+    }
   });
 
   test('error bodies never carry stack traces', async () => {

@@ -20,6 +20,10 @@ export async function findChange(pool: Pool, tenantId: string, id: string): Prom
 }
 
 export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<Change>> {
+  return listPage<{ body: Change }, Change>(pool, changeListSpec(tenantId, filters), request, (row) => row.body);
+}
+
+export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeListQuery>): ListSpec {
   const where = ['tenant_id = $1'];
   const params: unknown[] = [tenantId];
   const add = (sql: (n: number) => string, value: unknown) => {
@@ -36,12 +40,7 @@ export async function listChanges(pool: Pool, tenantId: string, filters: z.infer
   if (filters.created_after) add((n) => `created_at > $${n}::timestamptz`, filters.created_after);
   if (filters.created_before) add((n) => `created_at < $${n}::timestamptz`, filters.created_before);
   if (filters.q) add((n) => `search @@ websearch_to_tsquery('english', $${n})`, filters.q);
-  return listPage<{ body: Change }, Change>(
-    pool,
-    { from: 'changes', select: 'body', where, params, sortColumns: CHANGE_SORTS, idColumn: 'id' },
-    request,
-    (row) => row.body,
-  );
+  return { from: 'changes', select: 'body', where, params, sortColumns: CHANGE_SORTS, idColumn: 'id' };
 }
 
 export async function riskHistory(pool: Pool, tenantId: string, id: string) {
