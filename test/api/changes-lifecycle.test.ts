@@ -58,6 +58,8 @@ test('normal change: draft → submitted → cab_review → rejected → draft (
   expect(await get(created.id)).toEqual(closed);
   const described = await app.client.workflow.getHandle(`${app.tenant}:change:${created.id}`).describe();
   expect(described.status.name).toBe('COMPLETED');
+  expect(await described.staticSummary()).toBe('Upgrade Aurora PostgreSQL from 16.1 to 16.4');
+  expect(await described.staticDetails()).toBe(`${created.id}: normal change requested by alice@example.com for Platform Engineering`);
 
   const history = (await app.http('GET', `/prod/api/changes/${created.id}/history`, { token: requester })).body;
   const actions = history.map((e: any) => e.action);

@@ -48,8 +48,8 @@ export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChang
       { key: SA.state, value: 'draft' },
       { key: SA.type, value: body.type },
     ],
-    staticSummary: `${id}: ${body.short_description}`,
-    staticDetails: `${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
+    staticSummary: body.short_description,
+    staticDetails: `${id}: ${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
   });
   return client.workflow.executeUpdateWithStart(createChange, {
     args: [body, meta(c)],
