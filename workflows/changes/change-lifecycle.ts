@@ -1,5 +1,5 @@
 import * as wf from '@temporalio/workflow';
-import type { UpdateDefinition } from '@temporalio/common';
+import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { Activities } from '../../activities';
 import { cabProgress, decide, nextDeadline, withAssessment, type Actor, type ChangeCommand } from '../../domain/changes/commands';
@@ -121,9 +121,10 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
   return { id: input.changeId, state: change!.state };
 
   // Search attributes and the UI's "current details" follow every persisted version.
+  // Only attributes whose value moved are upserted: each upsert is a history event and a visibility write.
   function publish(c: Change): void {
     const flags = [...(c.window_overrun ? ['window_overrun'] : []), ...(c.review_overdue ? ['review_overdue'] : [])];
-    wf.upsertSearchAttributes([
+    const wanted: SearchAttributeUpdatePair[] = [
       { key: SA.tenant, value: input.tenantId },
       { key: SA.kind, value: 'change' },
       { key: SA.resourceId, value: c.id },
@@ -132,7 +133,11 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
       { key: SA.riskLevel, value: c.risk_level },
       { key: SA.assignmentGroup, value: c.assignment_group ?? null },
       { key: SA.flags, value: flags.length ? flags : null },
-    ]);
+    ];
+    // workflowInfo() reflects the start options and every upsert so far, in this run.
+    const current = wf.workflowInfo().typedSearchAttributes;
+    const moved = wanted.filter(({ key, value }) => JSON.stringify(current.get(key) ?? null) !== JSON.stringify(value));
+    if (moved.length) wf.upsertSearchAttributes(moved);
     wf.setCurrentDetails(details(c));
   }
 
