@@ -52,11 +52,12 @@ export async function startApi(config: Config, log: Logger = createLogger('api',
 
 async function main(): Promise<void> {
   let config = loadConfig();
-  if (!config.AUTH_JWKS_URL && !config.AUTH_JWKS) {
+  const log = createLogger('api', config.LOG_LEVEL);
+  if (!process.env.AUTH_JWKS_URL?.trim() && !process.env.AUTH_JWKS?.trim()) {
     await ensureDevKeys(config.DATA_DIR);
     config = loadConfig();
+    log.warn({ keys: config.DATA_DIR }, 'AUTH_JWKS_URL and AUTH_JWKS are not set: trusting only the local dev key (npm run token); set one of them outside local use');
   }
-  const log = createLogger('api', config.LOG_LEVEL);
   await runMigrations(config.DATABASE_URL, log);
   const api = await startApi(config, log);
   log.info({ url: api.url, docs: `${api.url}/docs` }, 'API listening');

@@ -30,7 +30,7 @@ const route = createRoute({
 });
 
 const TIMEOUT_MS = 2_000;
-const VERSION = process.env.npm_package_version ?? '0.1.0';
+const { version: VERSION } = require('../../../package.json') as { version: string };
 
 export function healthRouter() {
   const router = createRouter();
