@@ -35,7 +35,8 @@ CREATE TABLE changes (
   closed_at           timestamptz,
   created_at          timestamptz NOT NULL,
   updated_at          timestamptz NOT NULL,
-  body                jsonb       NOT NULL,
+  -- json, not jsonb: it is only ever served whole, and json keeps the record's field order.
+  body                json        NOT NULL,
   search              tsvector GENERATED ALWAYS AS (
     to_tsvector('english',
       coalesce(short_description, '') || ' ' || coalesce(description, '') || ' ' ||
@@ -68,9 +69,9 @@ CREATE TABLE change_risk_assessments (
   model_version  text        NOT NULL,
   risk_score     integer     NOT NULL,
   risk_level     text        NOT NULL,
-  factors        jsonb       NOT NULL,
+  factors        json        NOT NULL,
   recommendation text        NOT NULL,
-  conflicts      jsonb       NOT NULL,
+  conflicts      json        NOT NULL,
   assessed_at    timestamptz NOT NULL,
   PRIMARY KEY (tenant_id, change_id, change_version)
 );

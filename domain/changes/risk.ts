@@ -56,8 +56,9 @@ export function levelFor(score: number): RiskLevel {
 }
 
 export function assessRisk(input: RiskInput, now: string): RiskAssessment {
+  const impact = impactFactor(input);
   const factors: RiskFactor[] = [
-    { ...impactFactor(input), weight: RISK_WEIGHTS.impact },
+    { ...impact, weight: RISK_WEIGHTS.impact },
     { ...windowFactor(input), weight: RISK_WEIGHTS.window },
     { ...planFactor(input.backout_plan, 'Rollback plan', { absent: 100, thin: 50, present: 15, thorough: 10 }), weight: RISK_WEIGHTS.backout },
     { ...planFactor(input.test_plan, 'Test plan', { absent: 100, thin: 60, present: 20, thorough: 15 }), weight: RISK_WEIGHTS.test },
@@ -71,7 +72,7 @@ export function assessRisk(input: RiskInput, now: string): RiskAssessment {
     risk_score,
     risk_level,
     factors,
-    recommendation: recommend(risk_level, input, factors),
+    recommendation: recommend(risk_level, input, impact.category),
     model_version: RISK_MODEL_VERSION,
     assessed_at: now,
   };
@@ -88,7 +89,9 @@ function mentions(text: string, vocabulary: readonly string[]): boolean {
   return vocabulary.some((term) => padded.includes(` ${term} `));
 }
 
-function impactFactor(input: RiskInput): Scored {
+type ImpactCategory = 'critical' | 'database' | 'production' | 'ci' | 'none';
+
+function impactFactor(input: RiskInput): Scored & { category: ImpactCategory } {
   const text = [input.short_description, input.description, input.implementation_plan, input.ci_id].filter(Boolean).join(' ');
   const critical = mentions(text, SIGNALS.critical);
   const database = mentions(text, SIGNALS.database);
@@ -96,28 +99,26 @@ function impactFactor(input: RiskInput): Scored {
   const disruption = mentions(text, SIGNALS.disruption);
   let score: number;
   let factor: string;
+  let category: ImpactCategory;
   if (critical) {
-    score = 90;
+    [score, category] = [90, 'critical'];
     factor = production ? 'Production critical-system change' : 'Critical-system change';
   } else if (database) {
-    score = 70;
+    [score, category] = [70, 'database'];
     factor = production ? 'Production database change' : 'Database change';
   } else if (production) {
-    score = 60;
-    factor = 'Production change';
+    [score, category, factor] = [60, 'production', 'Production change'];
   } else if (input.ci_id) {
-    score = 30;
-    factor = `Configuration item ${input.ci_id} affected`;
+    [score, category, factor] = [30, 'ci', `Configuration item ${input.ci_id} affected`];
   } else {
-    score = 10;
-    factor = 'No production or critical-system signals';
+    [score, category, factor] = [10, 'none', 'No production or critical-system signals'];
   }
   if (production && (critical || database)) score += 10;
   if (disruption) {
     score += 10;
     factor += ' with expected disruption';
   }
-  return { factor, score: Math.min(100, score) };
+  return { factor, score: Math.min(100, score), category };
 }
 
 function windowFactor(input: RiskInput): Scored {
@@ -173,7 +174,7 @@ function typeFactor(type: ChangeType): Scored {
   return { factor: labels[type], score: scores[type] };
 }
 
-function recommend(level: RiskLevel, input: RiskInput, factors: RiskFactor[]): string {
+function recommend(level: RiskLevel, input: RiskInput, impact: ImpactCategory): string {
   const opening: Record<RiskLevel, string> = {
     low: 'Low risk: proceed as planned.',
     medium: 'Proceed with CAB review.',
@@ -181,9 +182,8 @@ function recommend(level: RiskLevel, input: RiskInput, factors: RiskFactor[]): s
     critical: 'Critical risk: do not proceed without senior CAB sign-off and a rehearsed rollback.',
   };
   const advice: string[] = [];
-  const impact = factors[0].factor;
-  if (/database/i.test(impact)) advice.push('Ensure a DBA is on call during the maintenance window.');
-  else if (/critical-system/i.test(impact)) advice.push('Have the owning team on call and a communication plan ready.');
+  if (impact === 'database') advice.push('Ensure a DBA is on call during the maintenance window.');
+  if (impact === 'critical') advice.push('Have the owning team on call and a communication plan ready.');
   const substance = { backout: planSubstance(input.backout_plan), test: planSubstance(input.test_plan) };
   if (substance.backout === 'absent' || substance.backout === 'thin') advice.push('Document a step-by-step rollback procedure.');
   if (substance.test === 'absent' || substance.test === 'thin') advice.push('Add a test plan that verifies the change.');

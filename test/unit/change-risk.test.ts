@@ -84,6 +84,13 @@ describe('the spec examples', () => {
     expect(a.recommendation).toMatch(/^Low risk/);
   });
 
+  // "No production or critical-system signals" names a category it did not find; no on-call advice follows from it.
+  test('advice follows the impact category found, not words in the factor label', () => {
+    expect(assessRisk(trivialStandard, NOW).recommendation).not.toMatch(/on call/);
+    const payments = assessRisk({ ...trivialStandard, short_description: 'Rotate the payments API certificate' }, NOW);
+    expect(payments.recommendation).toMatch(/owning team on call/);
+  });
+
   test('an emergency production schema migration on payments, without backout, test plan or window, is high or critical', () => {
     const a = assessRisk(paymentsEmergency, NOW);
     expect(['high', 'critical']).toContain(a.risk_level);
