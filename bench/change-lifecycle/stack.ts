@@ -1,11 +1,4 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { runMigrations } from '../../platform/db';
-import { ensurePrivateCluster, findPostgresBin } from '../../scripts/stack/postgres';
-import { freePort } from '../../scripts/stack/processes';
-import { ensureTemporalCli } from '../../scripts/stack/temporal-cli';
-import { startTemporalDevServer } from '../../scripts/stack/temporal-server';
+import { startThrowawayStack } from '../../scripts/stack/throwaway';
 
 export interface Stack {
   root: string;
@@ -47,26 +40,7 @@ export class Teardown {
 
 /** The same throwaway stack `npm test` runs: private Postgres and a headless Temporal dev server on free ports. */
 export async function startStack(teardown: Teardown, say: (msg: string) => void): Promise<Stack> {
-  const cli = ensureTemporalCli(say);
-  findPostgresBin(say);
-  const root = mkdtempSync(path.join(os.tmpdir(), 'tollgate-bench-'));
-  // The postgres user must be able to reach its data directory inside.
-  chmodSync(root, 0o755);
-  teardown.add('temp dir', async () => rmSync(root, { recursive: true, force: true }));
-
-  const [pgPort, temporalPort] = [await freePort(), await freePort()];
-  const pg = await ensurePrivateCluster({ dataDir: path.join(root, 'postgres'), port: pgPort, passwordFile: path.join(root, 'postgres-password'), throwaway: true, log: say });
-  teardown.add('postgres', () => pg.stop());
-  const temporal = await startTemporalDevServer({
-    cli,
-    dbFile: path.join(root, 'temporal.sqlite'),
-    port: temporalPort,
-    uiPort: 0,
-    headless: true,
-    logFile: path.join(root, 'temporal.log'),
-  });
-  teardown.add('temporal dev server', () => temporal.stop());
-  await runMigrations(pg.url);
-  say(`stack up: postgres 127.0.0.1:${pg.port}, temporal ${temporal.address}, data ${root}`);
-  return { root, databaseUrl: pg.url, temporalAddress: temporal.address };
+  const stack = await startThrowawayStack('tollgate-bench', say);
+  teardown.add('stack', () => stack.stop());
+  return { root: stack.root, databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress };
 }
