@@ -4,6 +4,8 @@ import type { Approval, Change, ChangeState, ChangeType, ReviewOutcome, RiskAsse
 import { changeNumberToId, RISK_INPUT_FIELDS } from './model';
 import { planSubstance } from './risk';
 import { allowedNextStates, canTransition, isTerminal } from './state-machine';
+import { cabProgress } from './cab';
+import { dueDeadlines, windowProblem } from './deadlines';
 
 /**
  * Every change rule, written once. The workflow's update validators call
@@ -473,66 +475,6 @@ function tick(draft: Draft): void {
     if (due.kind === 'window_overrun') draft.apply('change.window_overrun', { window_overrun: true });
     if (due.kind === 'review_overdue') draft.apply('change.review_overdue', { review_overdue: true });
   }
-}
-
-export type DeadlineKind = 'window_open' | 'window_overrun' | 'review_overdue';
-
-export function pendingDeadlines(change: Change): { kind: DeadlineKind; at: number }[] {
-  const out: { kind: DeadlineKind; at: number }[] = [];
-  if (['submitted', 'cab_review', 'scheduled'].includes(change.state) && change.scheduled_start && !change.window_opened_at) {
-    out.push({ kind: 'window_open', at: Date.parse(change.scheduled_start) });
-  }
-  if (change.state === 'in_progress' && change.scheduled_end && !change.window_overrun) {
-    out.push({ kind: 'window_overrun', at: Date.parse(change.scheduled_end) });
-  }
-  if (change.review_required && change.review_due_at && !change.reviewed_at && !change.review_overdue && ['completed', 'failed', 'post_review'].includes(change.state)) {
-    out.push({ kind: 'review_overdue', at: Date.parse(change.review_due_at) });
-  }
-  return out.sort((a, b) => a.at - b.at);
-}
-
-export function dueDeadlines(change: Change, now: number) {
-  return pendingDeadlines(change).filter((d) => d.at <= now);
-}
-
-export function nextDeadline(change: Change): { kind: DeadlineKind; at: number } | undefined {
-  return pendingDeadlines(change)[0];
-}
-
-export function windowProblem(change: Change, now: string): DomainError | undefined {
-  if (change.type === 'emergency') return undefined;
-  if (!change.scheduled_start || !change.scheduled_end) {
-    return new DomainError('rule', 'MAINTENANCE_WINDOW_REQUIRED', 'Work can start only inside a scheduled maintenance window; none is set');
-  }
-  const t = Date.parse(now);
-  if (t < Date.parse(change.scheduled_start) || t >= Date.parse(change.scheduled_end)) {
-    return new DomainError('rule', 'OUTSIDE_MAINTENANCE_WINDOW', `Work can start only between ${change.scheduled_start} and ${change.scheduled_end}`, {
-      scheduled_start: change.scheduled_start,
-      scheduled_end: change.scheduled_end,
-      now,
-    });
-  }
-  return undefined;
-}
-
-export interface CabProgress {
-  approved: number;
-  required: number;
-  complete: boolean;
-  pending_approvers: string[];
-}
-
-export function cabProgress(change: Change, settings: ChangeSettings): CabProgress {
-  const approvals = change.approvals.filter((a) => a.round === change.cab_round && a.decision === 'approved');
-  const approvedIds = new Set(approvals.flatMap((a) => [a.approver.toLowerCase(), a.approver_id.toLowerCase()]));
-  const pending = change.cab_approvers.filter((a) => !approvedIds.has(a));
-  if (change.cab_quorum != null) {
-    return { approved: approvals.length, required: change.cab_quorum, complete: approvals.length >= change.cab_quorum, pending_approvers: pending };
-  }
-  if (change.cab_approvers.length) {
-    return { approved: change.cab_approvers.length - pending.length, required: change.cab_approvers.length, complete: pending.length === 0, pending_approvers: pending };
-  }
-  return { approved: approvals.length, required: settings.defaultCabQuorum, complete: approvals.length >= settings.defaultCabQuorum, pending_approvers: [] };
 }
 
 function checkSchedule(start: string | null, end: string | null): void {

@@ -1,10 +1,8 @@
+import { cabProgress } from '../../domain/changes/cab';
+import { nextDeadline, pendingDeadlines, windowProblem } from '../../domain/changes/deadlines';
 import {
-  cabProgress,
   decide,
-  nextDeadline,
-  pendingDeadlines,
   PLACEHOLDER_ASSESSMENT,
-  windowProblem,
   withAssessment,
   type Actor,
   type ChangeCommand,

@@ -1,0 +1,24 @@
+import type { ChangeSettings } from './commands';
+import type { Change } from './model';
+
+/** How far a change under CAB review is from being scheduled. */
+
+export interface CabProgress {
+  approved: number;
+  required: number;
+  complete: boolean;
+  pending_approvers: string[];
+}
+
+export function cabProgress(change: Change, settings: ChangeSettings): CabProgress {
+  const approvals = change.approvals.filter((a) => a.round === change.cab_round && a.decision === 'approved');
+  const approvedIds = new Set(approvals.flatMap((a) => [a.approver.toLowerCase(), a.approver_id.toLowerCase()]));
+  const pending = change.cab_approvers.filter((a) => !approvedIds.has(a));
+  if (change.cab_quorum != null) {
+    return { approved: approvals.length, required: change.cab_quorum, complete: approvals.length >= change.cab_quorum, pending_approvers: pending };
+  }
+  if (change.cab_approvers.length) {
+    return { approved: change.cab_approvers.length - pending.length, required: change.cab_approvers.length, complete: pending.length === 0, pending_approvers: pending };
+  }
+  return { approved: approvals.length, required: settings.defaultCabQuorum, complete: approvals.length >= settings.defaultCabQuorum, pending_approvers: [] };
+}
