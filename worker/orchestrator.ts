@@ -1,4 +1,4 @@
-import { NativeConnection, Runtime, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
@@ -27,14 +27,13 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
   const { config, log } = options;
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
   const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
-  const workflowSource: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> = options.workflowBundle
-    ? { workflowBundle: options.workflowBundle }
-    : { workflowsPath: require.resolve('../workflows') };
+  // Bundled here rather than by Worker.create so webpack's report goes to debug, not into every start-up's log.
+  const workflowBundle = options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new PinoTemporalLogger(log, { infoAsDebug: true }) }));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
-    ...workflowSource,
+    workflowBundle,
     activities: createActivities({ pool, log, config }),
     // A lifecycle workflow spends its life waiting: keep many cached, shut down quickly.
     maxCachedWorkflows: 1000,

@@ -11,9 +11,14 @@ const LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = 
 
 /** Sends the SDK's, workflows' and activities' logs through pino, keeping workflow ids and tenants as fields. */
 export class PinoTemporalLogger implements TemporalLogger {
-  constructor(private readonly pino: Logger) {}
+  /** `infoAsDebug` quiets chatty sources (webpack's bundle report arrives at INFO); warnings and errors stay. */
+  constructor(
+    private readonly pino: Logger,
+    private readonly options: { infoAsDebug?: boolean } = {},
+  ) {}
   private write(level: LogLevel, message: string, meta?: LogMetadata) {
-    this.pino[LEVELS[level] ?? 'info'](meta ?? {}, message);
+    const effective = this.options.infoAsDebug && level === 'INFO' ? 'DEBUG' : level;
+    this.pino[LEVELS[effective] ?? 'info'](meta ?? {}, message);
   }
   log(level: LogLevel, message: string, meta?: LogMetadata) {
     this.write(level, message, meta);
