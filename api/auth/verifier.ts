@@ -9,6 +9,8 @@ export interface TokenVerifier {
   verify(token: string): Promise<Principal>;
 }
 
+export const JWKS_COOLDOWN_MS = 5_000;
+
 type AuthConfig = Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_JWKS' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM' | 'AUTH_ALGORITHMS'>;
 
 /**
@@ -20,7 +22,8 @@ type AuthConfig = Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_JWKS' | 'AUTH_ISSUER' | '
 export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   let keys: JWTVerifyGetKey;
   if (config.AUTH_JWKS_URL) {
-    keys = createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000, timeoutDuration: 5_000 });
+    // A key rotated in is found at most JWKS_COOLDOWN_MS after the last fetch; tokens with made-up kids cannot force more fetches than that.
+    keys = createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), { cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: 5_000 });
   } else if (config.AUTH_JWKS) {
     keys = createLocalJWKSet(config.AUTH_JWKS as Parameters<typeof createLocalJWKSet>[0]);
   } else {
