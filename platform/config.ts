@@ -71,6 +71,7 @@ const schema = z.object({
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_METRICS_PORT: port(9464),
+  COMMAND_TIMEOUT: duration('30s'),
   CHANGE_REVIEW_DEADLINE: duration('24h'),
   CHANGE_CAB_QUORUM: positiveInt(1),
 });

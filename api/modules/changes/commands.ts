@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
-import { WithStartWorkflowOperation } from '@temporalio/client';
+import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CreateChangeInput } from '../../../domain/changes/commands';
 import { CHANGE_ID_PATTERN, changeNumberToId, type Change } from '../../../domain/changes/model';
@@ -16,6 +16,15 @@ import { isWorkflowGone } from '../../temporal-errors';
 import { allocateChangeNumber, findChange } from './queries';
 
 /** Sends change commands to their workflows; the API never writes a change row itself. */
+
+/**
+ * A command waits for its workflow to persist it, but not forever: when the
+ * worker or Postgres is down the caller gets a 503 after COMMAND_TIMEOUT and may
+ * retry with the same Idempotency-Key to collect the result once it lands.
+ */
+function withinCommandTimeout<T>(c: Context<AppEnv>, client: Client, fn: () => Promise<T>): Promise<T> {
+  return client.withDeadline(Date.now() + c.get('deps').config.COMMAND_TIMEOUT, fn);
+}
 
 function meta(c: Context<AppEnv>): CommandMeta {
   return { actor: actorOf(c), requestId: c.get('requestId') };
@@ -51,11 +60,9 @@ export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChang
     staticSummary: body.short_description,
     staticDetails: `${id}: ${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
   });
-  return client.workflow.executeUpdateWithStart(createChange, {
-    args: [body, meta(c)],
-    updateId: updateId ?? randomUUID(),
-    startWorkflowOperation: start,
-  });
+  return withinCommandTimeout(c, client, () =>
+    client.workflow.executeUpdateWithStart(createChange, { args: [body, meta(c)], updateId: updateId ?? randomUUID(), startWorkflowOperation: start }),
+  );
 }
 
 /**
@@ -99,7 +106,7 @@ export async function updateChangeWorkflow<Body>(
   const client = await temporal.client();
   const handle = client.workflow.getHandle(workflowId(tenantId, 'change', id));
   try {
-    return await handle.executeUpdate(definition, { args: [body, meta(c)], updateId: updateIdFor(c, operation) ?? randomUUID() });
+    return await withinCommandTimeout(c, client, () => handle.executeUpdate(definition, { args: [body, meta(c)], updateId: updateIdFor(c, operation) ?? randomUUID() }));
   } catch (err) {
     if (!isWorkflowGone(err)) throw err;
     // The workflow ends when the change closes or is cancelled; the row tells which.
