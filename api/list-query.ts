@@ -10,7 +10,7 @@ export interface SortColumn {
 export interface ListSpec {
   from: string;
   select: string;
-  /** SQL conditions joined with AND; placeholders numbered from $1 in `params` order. */
+  /** SQL conditions joined with AND; parameters numbered from $1 in `params` order. */
   where: string[];
   params: unknown[];
   sortColumns: Record<string, SortColumn>;

@@ -100,10 +100,10 @@ export interface DecideContext {
 /** Fields editable only while the plan is open (draft, or a revision after rejection). */
 const PLAN_FIELDS = ['type', 'short_description', 'description', 'implementation_plan', 'backout_plan', 'test_plan', 'risk', 'ci_id', 'cab_approvers', 'cab_quorum'] as const;
 const SCHEDULE_FIELDS = ['scheduled_start', 'scheduled_end'] as const;
-const ASSIGNMENT_FIELDS = ['assignment_group', 'assigned_to'] as const;
 const SCHEDULE_EDITABLE_IN: ChangeState[] = ['draft', 'submitted', 'cab_review', 'scheduled', 'in_progress'];
 
-export const PLACEHOLDER_ASSESSMENT: RiskAssessment = {
+/** A new change's risk until the assessment that runs before its first persist replaces it; never stored. */
+export const UNASSESSED: RiskAssessment = {
   risk_score: 0,
   risk_level: 'low',
   factors: [],
@@ -193,9 +193,9 @@ function create(input: CreateChangeInput, ctx: DecideContext): Decision {
     short_description: input.short_description,
     description: input.description ?? null,
     risk: input.risk ?? null,
-    risk_score: PLACEHOLDER_ASSESSMENT.risk_score,
-    risk_level: PLACEHOLDER_ASSESSMENT.risk_level,
-    risk_assessment: PLACEHOLDER_ASSESSMENT,
+    risk_score: UNASSESSED.risk_score,
+    risk_level: UNASSESSED.risk_level,
+    risk_assessment: UNASSESSED,
     implementation_plan: input.implementation_plan ?? null,
     backout_plan: input.backout_plan ?? null,
     test_plan: input.test_plan ?? null,

@@ -43,7 +43,7 @@ const SIGNALS = {
   disruption: ['downtime', 'outage', 'restart', 'reboot', 'cutover', 'failover'],
 } as const;
 
-const PLACEHOLDERS = new Set(['', 'n/a', 'na', 'none', 'tbd', 'todo', '-', '.', 'nothing', 'no']);
+const NON_ANSWERS = new Set(['', 'n/a', 'na', 'none', 'tbd', 'todo', '-', '.', 'nothing', 'no']);
 
 const MIN_HISTORY = 3;
 const HOUR = 3_600_000;
@@ -134,7 +134,7 @@ function windowFactor(input: RiskInput): Scored {
 /** A plan's substance: its words and its numbered or bulleted steps. */
 export function planSubstance(plan: string | null | undefined): 'absent' | 'thin' | 'present' | 'thorough' {
   const text = (plan ?? '').trim();
-  if (PLACEHOLDERS.has(text.toLowerCase())) return 'absent';
+  if (NON_ANSWERS.has(text.toLowerCase())) return 'absent';
   // Step numbers and bullets are structure, not instructions.
   const count = words(text).filter((w) => !/^(\d+|-+)$/.test(w)).length;
   const steps = text.split('\n').filter((line) => /^\s*(\d+[.)]|[-*•])\s+\S/.test(line)).length;

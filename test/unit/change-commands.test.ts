@@ -2,7 +2,7 @@ import { cabProgress } from '../../domain/changes/cab';
 import { nextDeadline, pendingDeadlines, windowProblem } from '../../domain/changes/deadlines';
 import {
   decide,
-  PLACEHOLDER_ASSESSMENT,
+  UNASSESSED,
   withAssessment,
   type Actor,
   type ChangeCommand,
@@ -117,7 +117,7 @@ describe('create', () => {
       updated_at: NOW,
       scheduled_start: WINDOW_START,
       scheduled_end: WINDOW_END,
-      risk_assessment: PLACEHOLDER_ASSESSMENT,
+      risk_assessment: UNASSESSED,
     });
     expect(d.rescore).toBe(true);
     expect(d.events).toEqual([{ action: 'change.create', before: null, after: d.next }]);
@@ -694,7 +694,7 @@ describe('rescore and no-ops', () => {
 
   test('withAssessment applies a score without bumping the version', () => {
     const change = created();
-    const assessment = { ...PLACEHOLDER_ASSESSMENT, risk_score: 42, risk_level: 'medium' as const, model_version: 'test' };
+    const assessment = { ...UNASSESSED, risk_score: 42, risk_level: 'medium' as const, model_version: 'test' };
     const next = withAssessment(change, assessment, []);
     expect(next).toMatchObject({ risk_score: 42, risk_level: 'medium', risk_assessment: assessment, version: change.version });
   });
