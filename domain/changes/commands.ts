@@ -328,7 +328,7 @@ function moveTo(draft: Draft, target: ChangeState, extra: { actual_start?: strin
 
 function transition(draft: Draft, to: ChangeState, action: string, patch: Partial<Change>): void {
   if (!canTransition(draft.change, to)) {
-    throw invalidState(draft.change, `A ${draft.change.type} change cannot go from ${draft.change.state} to ${to}`, 'INVALID_STATE_TRANSITION', to);
+    throw invalidState(draft.change, `${aChangeOf(draft.change.type)} cannot go from ${draft.change.state} to ${to}`, 'INVALID_STATE_TRANSITION', to);
   }
   draft.apply(action, { ...patch, state: to });
 }
@@ -343,7 +343,7 @@ function submit(draft: Draft): void {
     if (planSubstance(change.backout_plan) === 'absent') missing.push('backout_plan');
   }
   if (missing.length) {
-    throw new DomainError('rule', 'SUBMISSION_INCOMPLETE', `A ${change.type} change needs ${missing.join(', ')} before it can be submitted`, { missing });
+    throw new DomainError('rule', 'SUBMISSION_INCOMPLETE', `${aChangeOf(change.type)} needs ${missing.join(', ')} before it can be submitted`, { missing });
   }
   if (change.scheduled_end && Date.parse(change.scheduled_end) <= Date.parse(draft.ctx.now)) {
     throw new DomainError('rule', 'MAINTENANCE_WINDOW_PASSED', 'The maintenance window has already ended; reschedule before submitting', {
@@ -484,6 +484,10 @@ function checkSchedule(start: string | null, end: string | null): void {
   if (start && end && Date.parse(end) <= Date.parse(start)) {
     throw new DomainError('invalid_input', 'INVALID_WINDOW', 'scheduled_end must be after scheduled_start', { scheduled_start: start, scheduled_end: end });
   }
+}
+
+function aChangeOf(type: ChangeType): string {
+  return `${type === 'emergency' ? 'An' : 'A'} ${type} change`;
 }
 
 function normaliseApprovers(list: string[] | undefined | null): string[] {
