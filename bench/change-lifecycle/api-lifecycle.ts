@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { AURORA_EXAMPLE } from '../../test/fixtures/spec-examples';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startApi } from '../../api/server';
 import { loadConfig } from '../../platform/config';
@@ -100,15 +101,9 @@ export async function startTollgate(stack: Stack): Promise<TollgateRunner> {
 function normalChange() {
   const at = (offsetMs: number) => new Date(Date.now() + offsetMs).toISOString();
   return {
-    type: 'normal',
-    short_description: 'Upgrade Aurora PostgreSQL from 16.1 to 16.4',
-    description: 'Apply minor version upgrade during maintenance window...',
-    implementation_plan: '1. Take Aurora snapshot\n2. Apply version upgrade\n3. Validate connections\n4. Run smoke tests',
-    backout_plan: '1. Restore from pre-upgrade snapshot',
-    test_plan: 'Run StackFlow health check and full regression test suite',
+    ...AURORA_EXAMPLE,
     scheduled_start: at(-MIN),
     scheduled_end: at(2 * HOUR),
-    assignment_group: 'Platform Engineering',
     cab_approvers: APPROVERS,
   };
 }

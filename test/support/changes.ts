@@ -1,3 +1,4 @@
+import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
 import type { TestApp } from './app';
 
 /** Builders and shortcuts for change-request tests. */
@@ -9,15 +10,9 @@ export const HOUR = 3_600_000;
 /** The spec's Aurora example, with a window open now. */
 export function auroraChange(overrides: Record<string, unknown> = {}) {
   return {
-    type: 'normal',
-    short_description: 'Upgrade Aurora PostgreSQL from 16.1 to 16.4',
-    description: 'Apply minor version upgrade during maintenance window...',
-    implementation_plan: '1. Take Aurora snapshot\n2. Apply version upgrade\n3. Validate connections\n4. Run smoke tests',
-    backout_plan: '1. Restore from pre-upgrade snapshot',
-    test_plan: 'Run StackFlow health check and full regression test suite',
+    ...AURORA_EXAMPLE,
     scheduled_start: iso(-1 * MIN),
     scheduled_end: iso(2 * HOUR - MIN),
-    assignment_group: 'Platform Engineering',
     ...overrides,
   };
 }

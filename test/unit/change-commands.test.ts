@@ -1,3 +1,4 @@
+import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
 import { cabProgress } from '../../domain/changes/cab';
 import { nextDeadline, pendingDeadlines, windowProblem } from '../../domain/changes/deadlines';
 import {
@@ -36,15 +37,9 @@ const cab2: Actor = { userId: 'u-cab2', email: 'cab2@example.com', permissions: 
 const bob: Actor = { userId: 'u-bob', email: 'bob@example.com', permissions: permissionsFor(['requester']) };
 
 const auroraInput: CreateChangeInput = {
-  type: 'normal',
-  short_description: 'Upgrade Aurora PostgreSQL from 16.1 to 16.4',
-  description: 'Apply minor version upgrade during maintenance window...',
-  implementation_plan: '1. Take Aurora snapshot\n2. Apply version upgrade\n3. Validate connections\n4. Run smoke tests',
-  backout_plan: '1. Restore from pre-upgrade snapshot',
-  test_plan: 'Run StackFlow health check and full regression test suite',
+  ...AURORA_EXAMPLE,
   scheduled_start: WINDOW_START,
   scheduled_end: WINDOW_END,
-  assignment_group: 'Platform Engineering',
   cab_approvers: ['arch-review@example.com', 'security@example.com'],
 };
 const standardInput: CreateChangeInput = {

@@ -1,17 +1,12 @@
+import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
 import { assessRisk, levelFor, planSubstance, RISK_MODEL_VERSION, RISK_WEIGHTS, type RiskInput } from '../../domain/changes/risk';
 
 const NOW = '2026-05-19T10:00:00.000Z';
 
 /** The change in the StackFlow spec's "Get Change" example. */
 const aurora: RiskInput = {
-  type: 'normal',
-  short_description: 'Upgrade Aurora PostgreSQL from 16.1 to 16.4',
-  description: 'Apply minor version upgrade during maintenance window...',
-  implementation_plan: '1. Take Aurora snapshot\n2. Apply version upgrade\n3. Validate connections\n4. Run smoke tests',
-  backout_plan: '1. Restore from pre-upgrade snapshot',
-  test_plan: 'Run StackFlow health check and full regression test suite',
+  ...AURORA_EXAMPLE,
   ci_id: null,
-  assignment_group: 'Platform Engineering',
   scheduled_start: '2026-05-25T02:00:00Z',
   scheduled_end: '2026-05-25T04:00:00Z',
   conflictIds: [],
