@@ -1,4 +1,5 @@
 import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
+import { thrown } from '../support/thrown';
 import { cabProgress } from '../../domain/changes/cab';
 import { nextDeadline, pendingDeadlines, windowProblem } from '../../domain/changes/deadlines';
 import {
@@ -62,16 +63,7 @@ function decideAs(current: Change | undefined, command: ChangeCommand, actor: Ac
 }
 const step = (current: Change, command: ChangeCommand, actor: Actor = alice, now: string = NOW, s?: ChangeSettings): Change => decideAs(current, command, actor, now, s).next;
 
-/** The DomainError a call throws (fails the test if it throws nothing or something else). */
-function failure(fn: () => unknown): DomainError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof DomainError) return e;
-    throw e;
-  }
-  throw new Error('expected a DomainError, but the command was accepted');
-}
+const failure = (fn: () => unknown) => thrown(DomainError, fn);
 function expectFailure(fn: () => unknown, kind: FailureKind, code: string, details?: Record<string, unknown>): DomainError {
   const err = failure(fn);
   expect({ kind: err.kind, code: err.code }).toEqual({ kind, code });

@@ -1,4 +1,5 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { thrown } from '../support/thrown';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, dataPaths, loadConfig } from '../../platform/config';
@@ -14,15 +15,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 /** An environment that needs no files: a fresh data dir and an inline JWKS. */
 const env = (extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ DATA_DIR: dir, AUTH_JWKS: JSON.stringify(JWKS), ...extra });
 
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (fn: () => unknown) => thrown(ConfigError, fn);
 
 describe('defaults', () => {
   test('an otherwise empty environment gets the documented defaults', () => {

@@ -1,4 +1,5 @@
 import { ApiError } from '../../api/errors';
+import { thrown } from '../support/thrown';
 import {
   decodeCursor,
   encodeCursor,
@@ -11,16 +12,7 @@ import {
   type SortSpec,
 } from '../../api/pagination';
 
-/** The ApiError a call throws. */
-function apiError(fn: () => unknown): ApiError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof ApiError) return e;
-    throw e;
-  }
-  throw new Error('expected an ApiError');
-}
+const apiError = (fn: () => unknown) => thrown(ApiError, fn);
 
 const byCreated: SortSpec = { field: 'created_at', direction: 'desc' };
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
