@@ -1,0 +1,104 @@
+import { identitiesOfActor, personKey, type Actor } from '../actor';
+import { DomainError } from '../errors';
+import { hasPermission } from '../permissions';
+import { countingApprovals } from './gates';
+import type { Approval, ApprovalBinding, EffectivePolicy, GateInputs, Promotion } from './model';
+import { UNDECIDED } from './state-machine';
+
+/**
+ * Who may decide a promotion, and what an approval is bound to. Approvals are
+ * counted by distinct person; each one records the fingerprint of what it
+ * approved, and stops counting when that fingerprint moves.
+ */
+
+/** Whether the actor belongs to one of the policy's approver groups (or holds promotion:approve when it names none). */
+export function isApprover(actor: Actor, policy: EffectivePolicy): boolean {
+  if (policy.approverGroups.length === 0) return hasPermission(actor, 'promotion:approve');
+  const groups = new Set((actor.groups ?? []).map((g) => g.toLowerCase()));
+  return policy.approverGroups.some((g) => groups.has(g.toLowerCase()));
+}
+
+export function isRequester(actor: Actor, promotion: Pick<Promotion, 'requestedBy' | 'requestedByEmail'>): boolean {
+  const ids = identitiesOfActor(actor);
+  return ids.includes(promotion.requestedBy.toLowerCase()) || (promotion.requestedByEmail !== null && ids.includes(promotion.requestedByEmail.toLowerCase()));
+}
+
+export function hasVoted(actor: Actor, approvals: readonly Approval[]): boolean {
+  const me = personKey(actor);
+  return approvals.some((a) => !a.invalidated && a.approverId.toLowerCase() === me);
+}
+
+/** Refuses a decision (approve or reject) the actor may not make now; the order of checks is the order of the spec's errors. */
+export function checkDecider(promotion: Promotion, actor: Actor): void {
+  if (!UNDECIDED.includes(promotion.status)) {
+    throw new DomainError('invalid_state', 'ALREADY_DECIDED', `Promotion is already ${promotion.status}`, { currentStatus: promotion.status, decidedAt: promotion.decidedAt });
+  }
+  if (!isApprover(actor, promotion.policy)) {
+    throw new DomainError('forbidden', 'NOT_AN_APPROVER', `Only members of ${promotion.policy.approverGroups.join(', ') || 'a group holding promotion:approve'} may decide this promotion`, {
+      approverGroups: promotion.policy.approverGroups,
+    });
+  }
+  if (promotion.policy.requireSeparationOfDuties && isRequester(actor, promotion)) {
+    throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot decide their own promotion', { requestedBy: promotion.requestedBy });
+  }
+  if (hasVoted(actor, promotion.approvals)) {
+    throw new DomainError('invalid_state', 'ALREADY_APPROVED', 'You have already approved this promotion', { approvalCount: promotion.approvalCount });
+  }
+}
+
+/** Whether the actor could approve now; for "my pending approvals". */
+export function mayApproveNow(promotion: Promotion, actor: Actor): boolean {
+  try {
+    checkDecider(promotion, actor);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function bindingOf(inputs: GateInputs): ApprovalBinding {
+  return {
+    digests: Object.fromEntries(inputs.release.components.map((c) => [`${c.name}@${c.version}`, c.digest])),
+    securityScan: inputs.release.securityScan,
+    securityThresholds: inputs.environment.securityThresholds,
+    policyId: inputs.policy.policyId,
+    policyVersion: inputs.policy.policyVersion,
+  };
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** What moved between what was approved and what stands now, in words for the decision record. */
+export function bindingChanges(was: ApprovalBinding, now: ApprovalBinding): string[] {
+  const reasons: string[] = [];
+  const keys = new Set([...Object.keys(was.digests), ...Object.keys(now.digests)]);
+  for (const key of [...keys].sort()) {
+    if (was.digests[key] !== now.digests[key]) reasons.push(`digest of ${key} changed from ${was.digests[key] ?? 'none'} to ${now.digests[key] ?? 'none'}`);
+  }
+  if (!same(was.securityScan, now.securityScan)) {
+    const f = (s: ApprovalBinding['securityScan']) => (s ? `${s.criticalCount} critical/${s.highCount} high` : 'none');
+    reasons.push(`security scan changed from ${f(was.securityScan)} to ${f(now.securityScan)}`);
+  }
+  if (!same(was.securityThresholds, now.securityThresholds)) reasons.push('security thresholds of the environment changed');
+  if (was.policyId !== now.policyId || was.policyVersion !== now.policyVersion) {
+    reasons.push(`approval policy changed from ${was.policyId ?? 'environment defaults'} v${was.policyVersion} to ${now.policyId ?? 'environment defaults'} v${now.policyVersion}`);
+  }
+  return reasons;
+}
+
+/** Marks every counting approval whose binding no longer matches; returns the new list and what was invalidated. */
+export function invalidateStale(approvals: readonly Approval[], current: ApprovalBinding, now: string): { approvals: Approval[]; invalidated: Array<{ approverId: string; reasons: string[] }> } {
+  const invalidated: Array<{ approverId: string; reasons: string[] }> = [];
+  const next = approvals.map((a) => {
+    if (a.invalidated || a.decision !== 'approved') return a;
+    const reasons = bindingChanges(a.binding, current);
+    if (reasons.length === 0) return a;
+    invalidated.push({ approverId: a.approverId, reasons });
+    return { ...a, invalidated: { at: now, reasons } };
+  });
+  return { approvals: next, invalidated };
+}
+
+export function approvalCountOf(approvals: readonly Approval[]): number {
+  return new Set(countingApprovals(approvals).map((a) => a.approverId.toLowerCase())).size;
+}

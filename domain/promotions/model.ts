@@ -1,0 +1,126 @@
+import type { FreezeSpan } from './freeze';
+
+/** A promotion as the API serves it (spec: stella-promotions-api) and the workflow keeps it. */
+export type PromotionStatus =
+  | 'pending'
+  | 'awaiting_approval'
+  | 'approved'
+  | 'deploying'
+  | 'deployed'
+  | 'rejected'
+  | 'cancelled'
+  | 'failed'
+  | 'rolled_back';
+
+export const GATE_NAMES = [
+  'security-gate',
+  'freeze-window-gate',
+  'approval-gate',
+  'separation-of-duties-gate',
+  'promotion-order-gate',
+  'change-request-gate',
+] as const;
+export type GateName = (typeof GATE_NAMES)[number];
+
+export interface GateResult {
+  gateName: GateName;
+  passed: boolean;
+  /** A failed blocking gate stops the promotion; a failed non-blocking one only holds it (approvals pending, a freeze). */
+  blocking: boolean;
+  /** What the gate found and, when it failed, what would unblock it. */
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export interface ReleaseComponentRef {
+  componentId: string;
+  name: string;
+  version: string;
+  digest: string | null;
+}
+
+export interface SecurityScan {
+  criticalCount: number;
+  highCount: number;
+}
+
+export interface SecurityThresholds {
+  maxCritical: number;
+  maxHigh: number;
+}
+
+/** The policy in force for the target environment: an approval policy's version, or the environment's defaults. */
+export interface EffectivePolicy {
+  policyId: string | null;
+  policyVersion: number;
+  name: string;
+  requiredApprovals: number;
+  approverGroups: string[];
+  requireSeparationOfDuties: boolean;
+  autoExpireHours: number | null;
+}
+
+/** Everything the gates read; approvals are bound to a fingerprint of it. */
+export interface GateInputs {
+  release: { id: string; name: string; class: string; deprecated: boolean; securityScan: SecurityScan | null; components: ReleaseComponentRef[] };
+  environment: { id: string; name: string; order: number; securityThresholds: SecurityThresholds | null; requireChangeRequest: boolean };
+  previousEnvironment: { id: string; name: string; releaseDeployed: boolean } | null;
+  policy: EffectivePolicy;
+  freeze: { active: FreezeSpan | null; next: FreezeSpan | null };
+  changeRequest: { id: string; state: string; scheduled_start: string | null; scheduled_end: string | null } | null;
+  changeId: string | null;
+}
+
+export interface Approval {
+  approverId: string;
+  approverName: string | null;
+  approverEmail: string | null;
+  decision: 'approved' | 'rejected';
+  comment: string | null;
+  approvedAt: string;
+  /** The fingerprint of what was approved: release digests, gate inputs, policy version. */
+  binding: ApprovalBinding;
+  /** Set when what was approved changed while the promotion waited; such an approval no longer counts. */
+  invalidated: { at: string; reasons: string[] } | null;
+}
+
+export interface ApprovalBinding {
+  digests: Record<string, string | null>;
+  securityScan: SecurityScan | null;
+  securityThresholds: SecurityThresholds | null;
+  policyId: string | null;
+  policyVersion: number;
+}
+
+export interface Promotion {
+  id: string;
+  releaseId: string;
+  releaseName: string;
+  sourceEnvironmentId: string | null;
+  sourceEnvironmentName: string | null;
+  targetEnvironmentId: string;
+  targetEnvironmentName: string;
+  status: PromotionStatus;
+  requestedBy: string;
+  requestedByEmail: string | null;
+  requestedAt: string;
+  reason: string;
+  changeId: string | null;
+  approvals: Approval[];
+  approvalCount: number;
+  requiredApprovals: number;
+  policy: EffectivePolicy;
+  gateInputs: GateInputs;
+  gates: GateResult[];
+  /** When approval expires (autoExpireHours), or null. */
+  expiresAt: string | null;
+  /** Set while approved but held by a freeze window. */
+  heldUntil: string | null;
+  decidedAt: string | null;
+  decision: 'allow' | 'deny' | null;
+  /** Why it ended when that is not obvious from the status (e.g. approval_expired). */
+  statusReason: string | null;
+  completedAt: string | null;
+  updatedAt: string;
+  version: number;
+}

@@ -1,0 +1,29 @@
+import type { PromotionStatus } from './model';
+
+/**
+ * The promotion status flow: pending → awaiting_approval → approved → deploying
+ * → deployed, with rejected and cancelled as decisions, failed and rolled_back as
+ * deployment outcomes. The spec lists the states as one line; these are the edges.
+ */
+export const PROMOTION_TRANSITIONS: Readonly<Record<PromotionStatus, readonly PromotionStatus[]>> = {
+  pending: ['awaiting_approval', 'approved', 'rejected', 'cancelled'],
+  awaiting_approval: ['approved', 'rejected', 'cancelled'],
+  approved: ['deploying', 'cancelled', 'failed'],
+  deploying: ['deployed', 'failed', 'rolled_back'],
+  deployed: [],
+  rejected: [],
+  cancelled: [],
+  failed: [],
+  rolled_back: [],
+};
+
+/** Statuses in which a promotion still takes approvals or cancellation. */
+export const UNDECIDED: readonly PromotionStatus[] = ['pending', 'awaiting_approval'];
+
+export function canMove(from: PromotionStatus, to: PromotionStatus): boolean {
+  return PROMOTION_TRANSITIONS[from].includes(to);
+}
+
+export function isFinished(status: PromotionStatus): boolean {
+  return PROMOTION_TRANSITIONS[status].length === 0;
+}
