@@ -1,13 +1,22 @@
 import { assessRiskActivity } from './changes/assess-risk';
 import { persistChangeActivity } from './changes/persist-change';
+import { failPermanentDbErrors } from './db-failures';
 import type { ActivityDeps } from './deps';
+import { promotionActivities } from './promotions/promotion-activities';
+import { incidentActivities } from './incidents';
 
-/** Every activity the orchestrator worker registers, bound to the worker's dependencies. */
+/**
+ * Every activity the orchestrator worker registers, bound to the worker's
+ * dependencies. All of them fail at once, not retry forever, on a database
+ * refusal no retry can cure (see db-failures.ts).
+ */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return failPermanentDbErrors({
     persistChange: persistChangeActivity(deps),
     assessChangeRisk: assessRiskActivity(deps),
-  };
+    ...promotionActivities(deps),
+    ...incidentActivities(deps),
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,29 +1,48 @@
-import { OpenAPIHono } from '@hono/zod-openapi';
+import { OpenAPIHono, type OpenAPIHonoOptions, type RouteConfig } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
 import type { AppEnv } from './context';
 import { ValidationFailed, type ValidationError } from './errors';
+import { withUnstorableTextErrors } from './input-guard';
+import { fieldsAt, nearestField } from './suggest';
 
 /** Every module router validates with the same hook, so zod failures read the same everywhere. */
 export function createRouter(options: { readOnlyFields?: readonly string[] } = {}): OpenAPIHono<AppEnv> {
   const readOnly = new Set(options.readOnlyFields ?? []);
-  return new OpenAPIHono<AppEnv>({
-    defaultHook: (result) => {
-      if (!result.success) throw new ValidationFailed(validationErrorsOf(result.error, result.target, readOnly));
-    },
-  });
+  const hookFor =
+    (route?: RouteConfig): NonNullable<OpenAPIHonoOptions<AppEnv>['defaultHook']> =>
+    (result) => {
+      // On failure the validator still passes the raw part as `data` (not in the hook's type).
+      const data = (result as { data?: unknown }).data;
+      const errors = result.success ? [] : validationErrorsOf(result.error, result.target, readOnly, route && requestSchemaOf(route, result.target));
+      const all = withUnstorableTextErrors(errors, data, result.target);
+      if (all.length) throw new ValidationFailed(all);
+    };
+  const router = new OpenAPIHono<AppEnv>({ defaultHook: hookFor() });
+  // Each route gets the hook with its own schemas, so an unknown field can be answered with the nearest known one.
+  const register = router.openapi;
+  router.openapi = ((route: RouteConfig, handler: never, hook?: never) => register(route, handler, hook ?? hookFor(route))) as typeof register;
+  return router;
 }
 
-export function validationErrorsOf(error: ZodError, target?: string, readOnly: ReadonlySet<string> = new Set()): ValidationError[] {
+/** The schema a route validates one request part (a validator target) with. */
+function requestSchemaOf(route: RouteConfig, target: string): unknown {
+  const request = route.request;
+  if (target === 'json') return (request?.body?.content?.['application/json'] as { schema?: unknown } | undefined)?.schema;
+  return { query: request?.query, param: request?.params, header: request?.headers, cookie: request?.cookies }[target];
+}
+
+export function validationErrorsOf(error: ZodError, target?: string, readOnly: ReadonlySet<string> = new Set(), schema?: unknown): ValidationError[] {
   const out: ValidationError[] = [];
   for (const issue of error.issues) {
     const base = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         const field = [...base, key].join('.');
+        const nearest = schema === undefined ? undefined : nearestField(key, fieldsAt(schema, issue.path));
         out.push(
           base.length === 0 && readOnly.has(key)
             ? { field, code: 'read_only', message: `"${key}" is set by the server and cannot be written` }
-            : { field, code: 'unknown_field', message: `"${key}" is not a recognised field` },
+            : { field, code: 'unknown_field', message: `"${key}" is not a recognised field${nearest ? `; did you mean "${nearest}"?` : ''}` },
         );
       }
       continue;

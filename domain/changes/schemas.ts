@@ -1,17 +1,18 @@
 import { z } from 'zod';
+import { instant as storableInstant } from '../instant';
+import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
 import { CHANGE_STATES, CHANGE_TYPES, REVIEW_OUTCOMES, RISK_LEVELS } from './model';
 
 /** Request bodies of the Changes API, with the spec's field names. */
 
-const instant = z.iso
-  .datetime({ offset: true, message: 'must be an ISO 8601 timestamp with a time zone, e.g. 2026-05-22T01:00:00Z' })
-  .transform((v) => new Date(v).toISOString());
-const text = (max: number) => z.string().trim().max(max);
+const instant = storableInstant();
+const text = (max: number) => storableText().trim().max(max);
 const plan = text(20_000).nullable().optional();
-const approvers = z.array(z.email({ message: 'must be an email address' }).max(320)).max(50);
+// The pattern z.email() checks, stated in the document (format: email alone admits addresses zod refuses).
+const approvers = z.array(z.email({ message: 'must be an email address' }).max(320).meta({ pattern: z.regexes.email.source })).max(50);
 
 const editable = {
-  short_description: text(255).min(1, { message: 'is required' }).meta({ description: 'One-line summary, max 255 chars' }),
+  short_description: text(255).min(1, { message: 'is required' }).meta({ description: 'One-line summary, max 255 chars', pattern: DOCUMENTED_NON_BLANK_TEXT }),
   description: text(10_000).nullable().optional(),
   implementation_plan: plan.meta({ description: 'Step-by-step implementation instructions' }),
   backout_plan: plan.meta({ description: 'Rollback procedure if the change fails' }),
@@ -58,7 +59,7 @@ export const createChangeSchema = z
 export const reviewSchema = z
   .strictObject({
     outcome: z.enum(REVIEW_OUTCOMES),
-    notes: text(10_000).min(1, { message: 'is required' }),
+    notes: text(10_000).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT }),
   })
   .meta({ id: 'ChangeReview' });
 
@@ -86,9 +87,16 @@ export const submitCabSchema = z
 
 export const approveSchema = z.strictObject({ comment: text(4_000).nullable().optional() }).meta({ id: 'ChangeApprove' });
 
+/** A rejection is only useful to the requester with its reason; a missing one is named, not answered with zod's type message. */
+const REASON_REQUIRED = 'reason is required: say why the change is rejected';
+
 export const rejectSchema = z
   .strictObject({
-    reason: text(4_000).min(1, { message: 'is required' }),
+    reason: storableText({ error: (issue) => (issue.input == null ? REASON_REQUIRED : undefined) })
+      .trim()
+      .max(4_000)
+      .min(1, { message: REASON_REQUIRED })
+      .meta({ pattern: DOCUMENTED_NON_BLANK_TEXT }),
     comment: text(4_000).nullable().optional(),
   })
   .meta({ id: 'ChangeReject' });

@@ -170,7 +170,7 @@ describe('rejectSchema', () => {
   test('a reason is required and trimmed', () => {
     expect(parsed(rejectSchema, { reason: '  Restore time not measured ' })).toEqual({ reason: 'Restore time not measured' });
     expect(issuesOf(rejectSchema, {})[0].path).toBe('reason');
-    expect(issuesOf(rejectSchema, { reason: '  ' })[0]).toMatchObject({ path: 'reason', message: 'is required' });
+    expect(issuesOf(rejectSchema, { reason: '  ' })[0]).toMatchObject({ path: 'reason', message: 'reason is required: say why the change is rejected' });
   });
 
   test('comment is optional and nullable; nothing else is allowed', () => {

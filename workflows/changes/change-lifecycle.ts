@@ -3,8 +3,8 @@ import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/co
 import { Mutex } from 'async-mutex';
 import type { Activities } from '../../activities';
 import { cabProgress } from '../../domain/changes/cab';
-import { decide, withAssessment, type Actor, type ChangeCommand } from '../../domain/changes/commands';
-import { nextDeadline } from '../../domain/changes/deadlines';
+import { decide, withAssessedDecision, type Actor, type ChangeCommand } from '../../domain/changes/commands';
+import { DEADLINE_TIMER_SUMMARIES, nextDeadline } from '../../domain/changes/deadlines';
 import type { Change } from '../../domain/changes/model';
 import { isTerminal } from '../../domain/changes/state-machine';
 import { SA } from '../../domain/search-attributes';
@@ -34,6 +34,8 @@ const { persistChange, assessChangeRisk } = wf.proxyActivities<Activities>(ACTIV
 const SYSTEM: CommandMeta = { actor: { userId: 'tollgate', permissions: [] } };
 /** An update-with-start whose create was refused leaves an empty workflow; it gives up after this. */
 const CREATE_GRACE = '5 minutes';
+/** A deadline command the database refused for good is tried again after this, or at the next command. */
+const TICK_RETRY = '1 hour';
 
 /**
  * One change request, from draft to closed. Updates validate against the
@@ -54,7 +56,7 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
 
   const execute = (command: ChangeCommand, meta: CommandMeta): Promise<Change> =>
     lock.runExclusive(async () => {
-      const decision = rethrowAsFailure(() => decide(change, command, context(meta.actor)));
+      let decision = rethrowAsFailure(() => decide(change, command, context(meta.actor)));
       if (decision.events.length === 0) return decision.next;
       let next = decision.next;
       const label = `${next.id} v${next.version}`;
@@ -62,11 +64,14 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
         const { assessment, conflicts } = await assessChangeRisk.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Assess risk of ${label}` }, [
           { tenantId: input.tenantId, change: next, now: next.updated_at },
         ]);
-        next = withAssessment(next, assessment, conflicts);
+        decision = withAssessedDecision(decision, assessment, conflicts);
+        next = decision.next;
       }
       await persistChange.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Persist ${label}: ${decision.events.map((e) => e.action).join(', ')}` }, [
         { tenantId: input.tenantId, change: next, events: decision.events, actor: meta.actor, requestId: meta.requestId, assessed: decision.rescore },
       ]);
+      // Only a persisted version becomes the change: an activity that fails for good (a value
+      // Postgres refuses) fails this update alone and leaves the change as it was for the next command.
       change = next;
       publish(next);
       return next;
@@ -93,7 +98,7 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
   wf.setHandler(getChange, () => change ?? null);
 
   if (change) publish(change);
-  else if (!(await wf.condition(() => change !== undefined, CREATE_GRACE))) return { id: input.changeId, state: 'never_created' };
+  else if (!(await wf.condition(() => change !== undefined, CREATE_GRACE, { summary: 'create grace' }))) return { id: input.changeId, state: 'never_created' };
 
   const historyFull = () => {
     const info = wf.workflowInfo();
@@ -114,10 +119,19 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
       continue;
     }
     const wait = deadline.at - Date.now();
-    if (wait > 0 && (await wf.condition(moved, wait))) continue;
-    await execute({ kind: 'tick' }, SYSTEM);
+    if (wait > 0 && (await wf.condition(moved, wait, { summary: DEADLINE_TIMER_SUMMARIES[deadline.kind] }))) continue;
+    try {
+      await execute({ kind: 'tick' }, SYSTEM);
+    } catch (err) {
+      // Activities retry until they succeed unless the database refused the change for good
+      // (activities/db-failures.ts): that must not end the change, so wait for a command to move it.
+      if (!(err instanceof wf.ActivityFailure)) throw err;
+      wf.log.error('A deadline could not be recorded; waiting for the next command', { changeId: current.id, error: err.cause?.message ?? err.message });
+      await wf.condition(moved, TICK_RETRY, { summary: 'retry a refused deadline' });
+      continue;
+    }
     // Guard against a timer that fired a hair early: never spin without progress.
-    if (change!.version === current.version) await wf.condition(moved, 1000);
+    if (change!.version === current.version) await wf.condition(moved, 1000, { summary: 'deadline re-check' });
   }
   await wf.condition(wf.allHandlersFinished);
   return { id: input.changeId, state: change!.state };
