@@ -8,6 +8,13 @@ import type { Change } from './model';
 
 export type DeadlineKind = 'window_open' | 'window_overrun' | 'review_overdue';
 
+/** The summary each deadline's durable timer carries, so the Temporal UI names it rather than showing a bare duration. */
+export const DEADLINE_TIMER_SUMMARIES: Record<DeadlineKind, string> = {
+  window_open: 'window opens',
+  window_overrun: 'window ends',
+  review_overdue: 'review deadline',
+};
+
 export function pendingDeadlines(change: Change): { kind: DeadlineKind; at: number }[] {
   const out: { kind: DeadlineKind; at: number }[] = [];
   if (['submitted', 'cab_review', 'scheduled'].includes(change.state) && change.scheduled_start && !change.window_opened_at) {

@@ -174,13 +174,34 @@ function typeFactor(type: ChangeType): Scored {
   return { factor: labels[type], score: scores[type] };
 }
 
-function recommend(level: RiskLevel, input: RiskInput, impact: ImpactCategory): string {
-  const opening: Record<RiskLevel, string> = {
+/**
+ * Only a normal change goes to CAB: a standard change is pre-approved and an
+ * emergency one is reviewed after the fact, so their advice never mentions a CAB
+ * review they will not get.
+ */
+const OPENINGS: Record<ChangeType, Record<RiskLevel, string>> = {
+  normal: {
     low: 'Low risk: proceed as planned.',
     medium: 'Proceed with CAB review.',
     high: 'High risk: CAB should review the plans in detail before approving.',
     critical: 'Critical risk: do not proceed without senior CAB sign-off and a rehearsed rollback.',
-  };
+  },
+  standard: {
+    low: 'Low risk: proceed as planned.',
+    medium: 'Medium risk: proceed as planned, with the rollback ready to run.',
+    high: 'High risk for a pre-approved change: have a second engineer check the plans before starting, or raise it as a normal change.',
+    critical: 'Critical risk: do not proceed as a standard change; raise it as a normal change so it is reviewed before it starts.',
+  },
+  emergency: {
+    low: 'Low risk: proceed as planned.',
+    medium: 'Medium risk: proceed, and record the post-implementation review promptly.',
+    high: 'High risk: have a second engineer check the plans before starting; the post-implementation review must follow.',
+    critical: 'Critical risk: do not proceed without senior sign-off and a rehearsed rollback.',
+  },
+};
+
+function recommend(level: RiskLevel, input: RiskInput, impact: ImpactCategory): string {
+  const opening = OPENINGS[input.type];
   const advice: string[] = [];
   if (impact === 'database') advice.push('Ensure a DBA is on call during the maintenance window.');
   if (impact === 'critical') advice.push('Have the owning team on call and a communication plan ready.');

@@ -1,5 +1,7 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { auroraChange, createChange, iso, MIN, standardChange, step, until } from '../support/changes';
+import { auroraChange, createChange, iso, MIN, standardChange, step } from '../support/changes';
+import { eventually, until } from '../support/eventually';
+import { timersIn } from '../support/history';
 
 /** The three change types end to end over HTTP, against the real worker, Temporal and Postgres. */
 let app: TestApp;
@@ -10,13 +12,15 @@ let security: string;
 beforeAll(async () => {
   // Short deadlines so the timers can be watched firing.
   app = await startTestApp({ env: { CHANGE_REVIEW_DEADLINE: '3s' } });
-  requester = await app.token('alice@example.com', { roles: ['requester'] });
+  // Alice requests her changes and carries them out (change:implement).
+  requester = await app.token('alice@example.com', { roles: ['engineer'] });
   arch = await app.token('arch-review@example.com', { roles: ['viewer'] });
   security = await app.token('security@example.com', { roles: ['cab-member'] });
 });
 afterAll(() => app.close());
 
 const get = async (id: string) => (await app.http('GET', `/prod/api/changes/${id}`, { token: requester })).body;
+const workflowOf = (id: string) => app.client.workflow.getHandle(`${app.tenant}:change:${id}`);
 
 test('normal change: draft → submitted → cab_review → rejected → draft (revision) → … → scheduled → in_progress → completed → closed', async () => {
   const created = await createChange(app, requester, auroraChange({ cab_approvers: ['arch-review@example.com', 'security@example.com'] }));
@@ -54,14 +58,18 @@ test('normal change: draft → submitted → cab_review → rejected → draft (
   expect(closed.state).toBe('closed');
   expect(closed.closed_at).toBeTruthy();
 
-  // The read model agrees with the last answer, and the workflow has ended.
+  // The read model agrees with the last answer, and the workflow ends (possibly in a later workflow task).
   expect(await get(created.id)).toEqual(closed);
-  const described = await app.client.workflow.getHandle(`${app.tenant}:change:${created.id}`).describe();
-  expect(described.status.name).toBe('COMPLETED');
+  const described = await eventually(async () => {
+    const d = await workflowOf(created.id).describe();
+    expect(d.status.name).toBe('COMPLETED');
+    return d;
+  });
   expect(await described.staticSummary()).toBe('Upgrade Aurora PostgreSQL from 16.1 to 16.4');
   expect(await described.staticDetails()).toBe(`${created.id}: normal change requested by alice@example.com for Platform Engineering`);
 
-  const history = (await app.http('GET', `/prod/api/changes/${created.id}/history`, { token: requester })).body;
+  const auditor = await app.token('audrey@example.com', { roles: ['auditor'] });
+  const history = (await app.http('GET', `/prod/api/changes/${created.id}/history`, { token: auditor })).body;
   const actions = history.map((e: any) => e.action);
   expect(actions).toEqual(
     expect.arrayContaining(['change.create', 'change.submit', 'change.submit_cab', 'change.reject', 'change.revise', 'change.approve', 'change.schedule', 'change.start', 'change.complete', 'change.close']),
@@ -106,8 +114,8 @@ test('emergency change: starts outside any window, then owes a review that turns
   expect(overdue.state).toBe('completed');
   const { rows } = await app.pool.query(`SELECT action FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.review_overdue'`, [app.tenant, created.id]);
   expect(rows).toHaveLength(1);
-  const described = await app.client.workflow.getHandle(`${app.tenant}:change:${created.id}`).describe();
-  expect(described.searchAttributes.TollgateFlags).toEqual(['review_overdue']);
+  // The row is written by the activity; the search attribute by the workflow task after it.
+  await eventually(async () => expect((await workflowOf(created.id).describe()).searchAttributes.TollgateFlags).toEqual(['review_overdue']));
 
   const manager = await app.token('carol@example.com', { roles: ['change-manager'] });
   const reviewed = await step(app, manager, 'POST', `${created.id}/review`, { outcome: 'successful_with_issues', notes: 'Fix held; add a regression test' });
@@ -150,21 +158,35 @@ test('a change still in progress at scheduled_end is flagged window_overrun (fie
   expect(overrun.state).toBe('in_progress');
   const { rows } = await app.pool.query(`SELECT actor FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.window_overrun'`, [app.tenant, created.id]);
   expect(rows).toEqual([{ actor: 'tollgate' }]);
-  const described = await app.client.workflow.getHandle(`${app.tenant}:change:${created.id}`).describe();
-  expect(described.searchAttributes.TollgateFlags).toEqual(['window_overrun']);
-  expect(described.searchAttributes.TollgateState).toEqual(['in_progress']);
+  // The row is written by the activity; the search attributes by the workflow task after it.
+  await eventually(async () => {
+    const { searchAttributes } = await workflowOf(created.id).describe();
+    expect(searchAttributes.TollgateFlags).toEqual(['window_overrun']);
+    expect(searchAttributes.TollgateState).toEqual(['in_progress']);
+  });
 });
 
 test('rescheduling moves the window timers: an extended window does not overrun', async () => {
-  const created = await createChange(app, requester, standardChange({ scheduled_start: iso(-MIN), scheduled_end: iso(4_000), short_description: 'Extended window change' }));
+  const originalEnd = Date.now() + 4_000;
+  const created = await createChange(app, requester, standardChange({ scheduled_start: iso(-MIN), scheduled_end: new Date(originalEnd).toISOString(), short_description: 'Extended window change' }));
   await step(app, requester, 'POST', `${created.id}/submit`);
   await step(app, requester, 'PATCH', created.id, { state: 'in_progress' });
   const extended = await step(app, requester, 'PATCH', created.id, { scheduled_end: iso(HOUR_MS) });
   expect(extended.window_overrun).toBe(false);
-  await new Promise((r) => setTimeout(r, 6_000));
+  // The timer for the old end (if it was armed yet) is cancelled, and the one pending is for the new end.
+  const windowEnds = async () => timersIn(await workflowOf(created.id).fetchHistory()).filter((t) => t.summary === 'window ends');
+  const moved = await eventually(async () => {
+    const timers = await windowEnds();
+    expect(timers.map((t) => t.outcome)).toEqual([...timers.slice(0, -1).map(() => 'cancelled'), 'pending']);
+    expect(timers.at(-1)!.durationMs).toBeGreaterThan(HOUR_MS - 5 * MIN);
+    return timers;
+  });
+  // Once the old end has passed, the change still has not overrun.
+  await until('the original end of the window to pass', () => Date.now() > originalEnd + 1_000, 10_000);
   expect((await get(created.id)).window_overrun).toBe(false);
-  const { rows } = await app.pool.query(`SELECT action FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.reschedule'`, [app.tenant, created.id]);
-  expect(rows).toHaveLength(1);
+  expect(await windowEnds()).toEqual(moved);
+  const { rows } = await app.pool.query(`SELECT action FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action IN ('change.reschedule', 'change.window_overrun')`, [app.tenant, created.id]);
+  expect(rows).toEqual([{ action: 'change.reschedule' }]);
 });
 
 const HOUR_MS = 3_600_000;

@@ -112,3 +112,23 @@ test('every mutation writes an audit row with actor, request id, before and afte
   expect(rows[0]).toMatchObject({ actor: 'alice@example.com', action: 'change.create', before: null });
   expect(rows[1]).toEqual({ actor: 'alice@example.com', action: 'change.update', before: { assigned_to: null }, after: { assigned_to: 'dba@example.com' }, request_id: 'req-audit-1' });
 });
+
+test("the create audit row records the change as the 201 answered it: assessed score, not the placeholder", async () => {
+  const created = await createChange(app, token, auroraChange({ short_description: 'Audited create' }));
+  expect(created.risk_score).toBeGreaterThan(0);
+  const { rows } = await app.pool.query(`SELECT after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.create'`, [app.tenant, created.id]);
+  expect(rows).toHaveLength(1);
+  expect(rows[0].after).toMatchObject({ risk_score: created.risk_score, risk_level: created.risk_level, conflicts: created.conflicts });
+  expect(rows[0].after.risk_assessment.model_version).toBe('tollgate-risk-1.0');
+  // And the history route shows the same.
+  const history = (await app.http('GET', `/prod/api/changes/${created.id}/history`, { token })).body;
+  expect(history.find((e: any) => e.action === 'change.create').after).toMatchObject({ risk_score: created.risk_score, risk_level: created.risk_level });
+});
+
+test('an edit that moves the score records the move in its audit row', async () => {
+  const change = await createChange(app, token, { type: 'normal', short_description: 'Patch the jump hosts', scheduled_start: iso(HOUR), scheduled_end: iso(2 * HOUR) });
+  const improved = await step(app, token, 'PATCH', change.id, { backout_plan: '1. Re-image from the previous AMI\n2. Restore host keys from the vault' });
+  expect(improved.risk_score).toBeLessThan(change.risk_score);
+  const { rows } = await app.pool.query(`SELECT before, after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.update'`, [app.tenant, change.id]);
+  expect(rows).toEqual([{ before: expect.objectContaining({ risk_score: change.risk_score }), after: expect.objectContaining({ risk_score: improved.risk_score }) }]);
+});

@@ -11,7 +11,7 @@ let approver: string;
 
 beforeAll(async () => {
   app = await startTestApp();
-  requester = await app.token('alice@example.com', { roles: ['requester'] });
+  requester = await app.token('alice@example.com', { roles: ['engineer'] });
   approver = await app.token('bob@example.com', { roles: ['cab-member'] });
 });
 afterAll(() => app.close());
@@ -158,4 +158,21 @@ test('plan edits outside draft are 409 FIELD_NOT_EDITABLE; assignment edits are 
   expect(plan.status).toBe(409);
   expect(plan.body.error).toMatchObject({ code: 'FIELD_NOT_EDITABLE', details: { current_state: 'scheduled', fields: ['implementation_plan'] } });
   expect((await step(app, requester, 'PATCH', id, { assigned_to: 'oncall@example.com' })).assigned_to).toBe('oncall@example.com');
+});
+
+describe('validation messages say what to send', () => {
+  test('an unknown field on approve suggests the nearest known one', async () => {
+    const id = await changeIn('cab_review');
+    const res = await app.http('POST', `/api/v1/changes/${id}/approve`, { token: approver, body: { comments: 'LGTM' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.validationErrors).toEqual([{ field: 'comments', code: 'unknown_field', message: '"comments" is not a recognised field; did you mean "comment"?' }]);
+  });
+
+  test('a reject without a reason says the reason is required', async () => {
+    const id = await changeIn('cab_review');
+    const res = await app.http('POST', `/api/v1/changes/${id}/reject`, { token: approver, body: { comment: 'no' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.validationErrors).toEqual([{ field: 'reason', code: expect.any(String), message: 'reason is required: say why the change is rejected' }]);
+    expect((await app.http('GET', `/prod/api/changes/${id}`, { token: requester })).body.state).toBe('cab_review');
+  });
 });

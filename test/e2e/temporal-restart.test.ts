@@ -5,7 +5,8 @@ import { Connection, Client } from '@temporalio/client';
 import { freePort } from '../../scripts/stack/processes';
 import { startTemporalDevServer, type DevServer } from '../../scripts/stack/temporal-server';
 import { startTestApp, type TestApp } from '../support/app';
-import { auroraChange, createChange, step, until } from '../support/changes';
+import { auroraChange, createChange, step } from '../support/changes';
+import { eventually, until } from '../support/eventually';
 import { testEnv } from '../support/env';
 
 /** Stopping the dev server and starting it again on the same SQLite file keeps every workflow. */
@@ -42,10 +43,16 @@ test('a change started before the restart is still running after it, and carries
   // The API's connection and the worker's polls recover on their own.
   await until('health', async () => (await app.http('GET', '/api/v1/health')).status === 200, 60_000);
   const connection = await Connection.connect({ address: server.address });
-  const described = await new Client({ connection }).workflow.getHandle(`${app.tenant}:change:${id}`).describe();
-  expect(described.status.name).toBe('RUNNING');
-  expect(described.searchAttributes.TollgateState).toEqual(['submitted']);
-  await connection.close();
+  try {
+    const handle = new Client({ connection }).workflow.getHandle(`${app.tenant}:change:${id}`);
+    await eventually(async () => {
+      const described = await handle.describe();
+      expect(described.status.name).toBe('RUNNING');
+      expect(described.searchAttributes.TollgateState).toEqual(['submitted']);
+    });
+  } finally {
+    await connection.close();
+  }
 
   const cab = await until('submit-cab after restart', async () => {
     const res = await app.http('POST', `/prod/api/changes/${id}/submit-cab`, { token: requester, body: {}, headers: { 'idempotency-key': `cab-${id}` } });

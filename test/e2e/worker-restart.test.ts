@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { freePort } from '../../scripts/stack/processes';
 import { startTestApp, type TestApp } from '../support/app';
 import { auroraChange, createChange, step } from '../support/changes';
+import { until } from '../support/eventually';
 import { spawnTs, waitForOutput, type Spawned } from '../support/processes';
 import { testEnv } from '../support/env';
 
@@ -38,7 +39,7 @@ afterAll(async () => {
 });
 
 test('a worker killed with SIGKILL mid-lifecycle is replaced and the change carries on, every approval counted once', async () => {
-  const requester = await app.token('alice@example.com', { roles: ['requester'] });
+  const requester = await app.token('alice@example.com', { roles: ['engineer'] });
   const approver = await app.token('bob@example.com', { roles: ['cab-member'] });
   const { id } = await createChange(app, requester, auroraChange({ cab_approvers: ['bob@example.com'] }));
   await step(app, requester, 'POST', `${id}/submit`);
@@ -48,8 +49,11 @@ test('a worker killed with SIGKILL mid-lifecycle is replaced and the change carr
   expect(await worker!.exited).toBeNull();
 
   // The approval is sent while no worker runs: the API waits on the update, which a new worker completes.
+  // The update has reached Temporal once the workflow has a task waiting for a worker (it has none before).
+  const handle = app.client.workflow.getHandle(`${app.tenant}:change:${id}`);
+  expect((await handle.describe()).raw.pendingWorkflowTask).toBeFalsy();
   const approval = app.http('POST', `/prod/api/changes/${id}/approve`, { token: approver, body: { comment: 'approved during the outage' }, headers: { 'idempotency-key': `kill-${id}` } });
-  await new Promise((r) => setTimeout(r, 1_000));
+  await until('the approval to wait on a workflow task', async () => (await handle.describe()).raw.pendingWorkflowTask, 15_000);
   worker = await startWorker();
   const answered = await approval;
   expect(answered.status).toBe(200);

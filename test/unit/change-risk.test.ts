@@ -1,5 +1,7 @@
 import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
 import { assessRisk, levelFor, planSubstance, RISK_MODEL_VERSION, RISK_WEIGHTS, type RiskInput } from '../../domain/changes/risk';
+import { decide, withAssessedDecision, type DecideContext } from '../../domain/changes/commands';
+import type { ChangeConflict } from '../../domain/changes/model';
 
 const NOW = '2026-05-19T10:00:00.000Z';
 
@@ -236,5 +238,94 @@ describe('planSubstance', () => {
     const scores = ['n/a', 'Roll back', '1. Restore from pre-upgrade snapshot', '1. Restore snapshot\n2. Repoint the endpoint'].map((p) => backout(p).score);
     expect(scores).toEqual([...scores].sort((a, b) => b - a));
     expect(new Set(scores).size).toBe(4);
+  });
+});
+
+describe('the recommendation fits the change type', () => {
+  // One input per level; only the type varies between the rows of a level.
+  const atLevel: Record<string, RiskInput> = {
+    low: trivialStandard,
+    medium: { ...trivialStandard, short_description: 'Upgrade the Aurora database' },
+    high: { ...trivialStandard, short_description: 'Upgrade the production payments database with downtime', backout_plan: null, test_plan: null },
+    critical: {
+      ...trivialStandard,
+      short_description: 'Upgrade the production payments database with downtime',
+      backout_plan: null,
+      test_plan: null,
+      scheduled_start: null,
+      scheduled_end: null,
+      conflictIds: ['CHG0000001', 'CHG0000002'],
+      groupHistory: { completed: 0, failed: 9 },
+    },
+  };
+  const cases = Object.entries(atLevel).flatMap(([level, input]) => (['standard', 'normal', 'emergency'] as const).map((type) => [type, level, { ...input, type }] as const));
+
+  test.each(cases)('%s change at %s risk', (type, level, input) => {
+    const a = assessRisk(input, NOW);
+    expect(a.risk_level).toBe(level);
+    // Only normal changes go to CAB; the advice for the others never sends them there.
+    if (type === 'normal') {
+      if (level !== 'low') expect(a.recommendation).toMatch(/CAB/);
+    } else {
+      expect(a.recommendation).not.toMatch(/CAB/);
+    }
+  });
+
+  test('a medium standard change is told to proceed, not to go to CAB', () => {
+    const a = assessRisk(atLevel.medium, NOW);
+    expect(a.recommendation).toMatch(/^Medium risk: proceed as planned/);
+    expect(assessRisk({ ...atLevel.medium, type: 'normal' }, NOW).recommendation).toMatch(/^Proceed with CAB review\./);
+  });
+
+  test('a critical standard change is told to become a normal change', () => {
+    expect(assessRisk(atLevel.critical, NOW).recommendation).toMatch(/^Critical risk: do not proceed as a standard change; raise it as a normal change/);
+  });
+
+  test('an emergency change is reminded of its post-implementation review', () => {
+    expect(assessRisk({ ...atLevel.medium, type: 'emergency' }, NOW).recommendation).toMatch(/post-implementation review/);
+  });
+});
+
+describe('an assessment applied to a decision: the audit trail shows what the caller was answered', () => {
+  const ctx: DecideContext = {
+    now: NOW,
+    settings: { reviewDeadlineMs: 60_000, defaultCabQuorum: 1 },
+    actor: { userId: 'alice', email: 'alice@example.com', permissions: ['change:create', 'change:update'] },
+    number: 42,
+  };
+  const input = { ...aurora, type: 'normal' as const, scheduled_start: aurora.scheduled_start, scheduled_end: aurora.scheduled_end };
+  const { conflictIds: _c, groupHistory: _g, ...createInput } = input;
+  const assessment = assessRisk(input, NOW);
+
+  test("a create's snapshot is the assessed change, not the unassessed placeholder", () => {
+    const decided = decide(undefined, { kind: 'create', input: createInput }, ctx);
+    expect(decided.events[0].after).toMatchObject({ risk_score: 0, risk_assessment: { model_version: 'unassessed' } });
+    const conflicts: ChangeConflict[] = [{ id: 'CHG0000007', short_description: 'Other', state: 'scheduled', scheduled_start: NOW, scheduled_end: NOW, overlap_on: ['ci'] }];
+    const assessed = withAssessedDecision(decided, assessment, conflicts);
+    expect(assessed.next).toMatchObject({ risk_score: assessment.risk_score, risk_level: assessment.risk_level, risk_assessment: assessment, conflicts });
+    expect(assessed.events).toEqual([{ action: 'change.create', before: null, after: assessed.next }]);
+    expect(assessed.next.version).toBe(1);
+  });
+
+  test('an edit that moves the score records the move on the event that edited a risk input', () => {
+    const created = withAssessedDecision(decide(undefined, { kind: 'create', input: createInput }, ctx), assessment, []).next;
+    const edit = decide(created, { kind: 'patch', input: { backout_plan: null, assigned_to: 'dba@example.com' } }, ctx);
+    const rescored = assessRisk({ ...input, backout_plan: null }, NOW);
+    // The score rises; the level stays medium, so only the score is recorded as moved.
+    expect([assessment.risk_score, rescored.risk_score, assessment.risk_level, rescored.risk_level]).toEqual([35, 48, 'medium', 'medium']);
+    const assessed = withAssessedDecision(edit, rescored, []);
+    expect(assessed.events).toEqual([
+      {
+        action: 'change.update',
+        before: { backout_plan: created.backout_plan, assigned_to: null, risk_score: 35 },
+        after: { backout_plan: null, assigned_to: 'dba@example.com', risk_score: 48 },
+      },
+    ]);
+  });
+
+  test('an assessment that moves nothing leaves the events alone', () => {
+    const created = withAssessedDecision(decide(undefined, { kind: 'create', input: createInput }, ctx), assessment, []).next;
+    const edit = decide(created, { kind: 'patch', input: { description: 'More detail' } }, ctx);
+    expect(withAssessedDecision(edit, assessment, []).events).toEqual(edit.events);
   });
 });

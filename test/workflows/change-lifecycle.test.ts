@@ -20,8 +20,10 @@ import {
   type ChangeWorkflowInput,
   type CommandMeta,
 } from '../../workflows/changes/messages';
-import { iso, HOUR } from '../support/changes';
+import { iso, HOUR, MIN } from '../support/changes';
 import { testEnv } from '../support/env';
+import { eventually, until } from '../support/eventually';
+import { timersIn } from '../support/history';
 
 /**
  * changeLifecycle driven directly through Temporal (no API): what an operator
@@ -35,6 +37,7 @@ const taskQueue = `wf-test-${randomUUID()}`;
 const tenantId = `wf-${randomUUID().slice(0, 8)}`;
 const alice: CommandMeta = { actor: { userId: 'alice', email: 'alice@example.com', permissions: ['change:create', 'change:update'] }, requestId: 'req-1' };
 const bob: CommandMeta = { actor: { userId: 'bob', email: 'bob@example.com', permissions: ['change:approve'] } };
+const implementer: CommandMeta = { actor: { userId: 'ivan', email: 'ivan@example.com', permissions: ['change:update', 'change:implement'] } };
 let counter = 0;
 
 beforeAll(async () => {
@@ -101,15 +104,18 @@ test('search attributes, current details and activity summaries tell an operator
   await handle.executeUpdate(submitCab, { args: [{}, alice] });
   await handle.executeUpdate(approveChange, { args: [{ comment: 'ok' }, bob] });
 
-  const described = await handle.describe();
-  expect(described.searchAttributes).toMatchObject({
-    TollgateTenant: [tenantId],
-    TollgateKind: ['change'],
-    TollgateResourceId: [change.id],
-    TollgateState: ['cab_review'],
-    TollgateType: ['normal'],
-    TollgateRiskLevel: [change.risk_level],
-    TollgateAssignmentGroup: ['Platform Engineering'],
+  const described = await eventually(async () => {
+    const d = await handle.describe();
+    expect(d.searchAttributes).toMatchObject({
+      TollgateTenant: [tenantId],
+      TollgateKind: ['change'],
+      TollgateResourceId: [change.id],
+      TollgateState: ['cab_review'],
+      TollgateType: ['normal'],
+      TollgateRiskLevel: [change.risk_level],
+      TollgateAssignmentGroup: ['Platform Engineering'],
+    });
+    return d;
   });
   expect(await described.staticSummary()).toBe(`${change.id}: Upgrade Aurora`);
 
@@ -143,13 +149,13 @@ test('the workflow continues as new when history grows, carrying the change inta
   const firstRun = (await handle.describe()).runId;
   let last: Change | undefined;
   for (let i = 0; i < 8; i++) last = await handle.executeUpdate(patchChange, { args: [{ assigned_to: `oncall-${i}@example.com` }, alice] });
-  await waitFor(async () => (await handle.describe()).runId !== firstRun);
+  await until('the run to continue as new', async () => (await handle.describe()).runId !== firstRun, 20_000, 200);
   const carried = await handle.query(getChange);
   expect(carried).toEqual(last);
   // The new run keeps working, and its timers and search attributes are in place.
   const submitted = await handle.executeUpdate(submitChange, { args: [{}, alice] });
   expect(submitted).toMatchObject({ state: 'submitted', version: last!.version + 1, assigned_to: 'oncall-7@example.com' });
-  expect((await handle.describe()).searchAttributes.TollgateState).toEqual(['submitted']);
+  await eventually(async () => expect((await handle.describe()).searchAttributes.TollgateState).toEqual(['submitted']));
   const { rows } = await pool.query('SELECT version, state FROM changes WHERE tenant_id = $1 AND id = $2', [tenantId, submitted.id]);
   expect(rows).toEqual([{ version: submitted.version, state: 'submitted' }]);
 });
@@ -159,10 +165,36 @@ async function acceptedUpdates(handle: { fetchHistory(): Promise<{ events?: Arra
   return (history.events ?? []).filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes).length;
 }
 
-async function waitFor(check: () => Promise<boolean>, timeoutMs = 20_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+test('every durable timer carries a summary the Temporal UI shows (user metadata on TimerStarted)', async () => {
+  const timersOf = async (handle: { fetchHistory(): Promise<Parameters<typeof timersIn>[0]> }) => timersIn(await handle.fetchHistory());
+
+  // A normal change waiting for its window; the create grace timer was cancelled by the create itself.
+  const normal = await start();
+  await normal.handle.executeUpdate(submitChange, { args: [{}, alice] });
+  const normalTimers = await eventually(async () => {
+    const timers = await timersOf(normal.handle);
+    expect(timers).toEqual([
+      { summary: 'create grace', durationMs: 5 * MIN, outcome: 'cancelled' },
+      { summary: 'window opens', durationMs: expect.any(Number), outcome: 'pending' },
+    ]);
+    return timers;
+  });
+  expect(normalTimers[1].durationMs).toBeGreaterThan(HOUR - 5 * MIN);
+
+  // A standard change at work inside its window waits for the window's end.
+  const standard = await start({ type: 'standard', scheduled_start: iso(-MIN), scheduled_end: iso(HOUR), cab_approvers: [] });
+  await standard.handle.executeUpdate(submitChange, { args: [{}, alice] });
+  await standard.handle.executeUpdate(patchChange, { args: [{ state: 'in_progress' }, implementer] });
+  await eventually(async () => expect((await timersOf(standard.handle)).filter((t) => t.outcome === 'pending').map((t) => t.summary)).toEqual(['window ends']));
+
+  // A completed emergency change waits for its review deadline.
+  const emergency = await start({ type: 'emergency', scheduled_start: null, scheduled_end: null, cab_approvers: [] });
+  await emergency.handle.executeUpdate(submitChange, { args: [{}, alice] });
+  await emergency.handle.executeUpdate(patchChange, { args: [{ state: 'in_progress' }, implementer] });
+  await emergency.handle.executeUpdate(patchChange, { args: [{ state: 'completed' }, implementer] });
+  await eventually(async () => {
+    const pending = (await timersOf(emergency.handle)).filter((t) => t.outcome === 'pending');
+    expect(pending).toEqual([{ summary: 'review deadline', durationMs: expect.any(Number), outcome: 'pending' }]);
+    expect(pending[0].durationMs).toBeLessThanOrEqual(60_000);
+  });
+});
