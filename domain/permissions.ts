@@ -2,6 +2,8 @@
  * The one table that turns roles into permissions. Permissions are
  * `<resource>:<action>`; a token may also carry explicit `permissions`.
  * Role names are matched case-insensitively (Cognito groups are often capitalised).
+ * Which command or read needs which permission is each module's own table
+ * (changes: domain/changes/permissions.ts), checked by its workflow and its API.
  */
 export type Permission =
   | 'change:read'
@@ -14,14 +16,19 @@ export type Permission =
   | 'promotion:read'
   | 'promotion:create'
   | 'promotion:approve'
+  | 'inventory:read'
+  | 'release:write'
+  | 'environment:write'
+  | 'policy:write'
   | 'incident:read'
   | 'incident:create'
   | 'incident:update'
   | 'incident:delete'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read'];
-const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read'];
+// Pipelines create releases, sync component versions and record scans as the people who request promotions do.
+const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write'];
 
 export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   viewer: READ,
@@ -32,7 +39,7 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read'],
   'cab-member': [...READ, 'change:approve', 'change:review'],
   approver: [...READ, 'change:approve', 'promotion:approve'],
-  'release-manager': [...REQUEST, 'change:implement', 'change:approve', 'change:review', 'promotion:approve', 'audit:read'],
+  'release-manager': [...REQUEST, 'change:implement', 'change:approve', 'change:review', 'promotion:approve', 'audit:read', 'environment:write', 'policy:write'],
   sre: [...REQUEST, 'change:implement', 'change:review'],
   itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read'],
   admin: ['admin'],
@@ -49,6 +56,13 @@ export interface Principal {
   permissions: string[];
   email?: string;
   name?: string;
+  /** The token's `groups` claim (approver groups match these and the roles). */
+  groups?: string[];
+}
+
+/** Every group a person counts as a member of, for approver groups: roles and groups, lower-cased. */
+export function groupsOf(principal: Pick<Principal, 'roles' | 'groups'>): string[] {
+  return [...new Set([...principal.roles, ...(principal.groups ?? [])].map((g) => g.toLowerCase()))];
 }
 
 export function permissionsFor(roles: readonly string[], explicit: readonly string[] = []): string[] {

@@ -1,4 +1,4 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import type { Config } from '../../platform/config';
 import { permissionsFor, type Principal } from '../../domain/permissions';
 import { TENANT_ID_PATTERN } from '../../domain/workflow-ids';
@@ -10,6 +10,10 @@ export interface TokenVerifier {
 }
 
 export const JWKS_COOLDOWN_MS = 5_000;
+/** Verified tokens remembered at most; the least recently used is forgotten first. */
+export const TOKEN_CACHE_SIZE = 10_000;
+/** Longer tokens are verified every time rather than held in memory. */
+const MAX_CACHED_TOKEN_LENGTH = 8_192;
 
 type AuthConfig = Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_JWKS' | 'AUTH_ISSUER' | 'AUTH_AUDIENCE' | 'AUTH_TENANT_CLAIM' | 'AUTH_ALGORITHMS'>;
 
@@ -20,7 +24,7 @@ type AuthConfig = Pick<Config, 'AUTH_JWKS_URL' | 'AUTH_JWKS' | 'AUTH_ISSUER' | '
  * asymmetric algorithms are accepted, so `none` and HS256-with-a-public-key fail.
  */
 export function createTokenVerifier(config: AuthConfig): TokenVerifier {
-  let keys: JWTVerifyGetKey;
+  let keys: (header?: JWSHeaderParameters, token?: FlattenedJWSInput) => Promise<CryptoKey>;
   if (config.AUTH_JWKS_URL) {
     // A key rotated in is found at most JWKS_COOLDOWN_MS after the last fetch; tokens with made-up kids cannot force more fetches than that.
     keys = createRemoteJWKSet(new URL(config.AUTH_JWKS_URL), { cacheMaxAge: 10 * 60_000, cooldownDuration: JWKS_COOLDOWN_MS, timeoutDuration: 5_000 });
@@ -30,23 +34,83 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     throw new Error('No token verification keys: set AUTH_JWKS_URL or AUTH_JWKS');
   }
 
+  const cache = new TokenCache(TOKEN_CACHE_SIZE);
+
   return {
     async verify(token: string): Promise<Principal> {
+      const hit = cache.get(token, Date.now());
+      // The same key must still resolve for the token's header: a key rotated out of the set (or a remote set
+      // refetched) refuses the token exactly as a full verification would.
+      if (hit && (await keys(hit.header).catch(() => undefined)) === hit.key) return hit.principal;
+
       let payload: JWTPayload;
+      let header: JWSHeaderParameters;
+      let key: CryptoKey | undefined;
       try {
-        ({ payload } = await jwtVerify(token, keys, {
-          issuer: config.AUTH_ISSUER,
-          algorithms: config.AUTH_ALGORITHMS,
-          clockTolerance: 5,
-          requiredClaims: ['exp'],
-        }));
+        ({ payload, protectedHeader: header } = await jwtVerify(
+          token,
+          async (h, t) => (key = await keys(h, t)),
+          { issuer: config.AUTH_ISSUER, algorithms: config.AUTH_ALGORITHMS, clockTolerance: 5, requiredClaims: ['exp'] },
+        ));
       } catch (err) {
+        cache.delete(token);
         throw explain(err);
       }
       checkAudience(payload, config.AUTH_AUDIENCE);
-      return principalFrom(payload, config.AUTH_TENANT_CLAIM);
+      const principal = freeze(principalFrom(payload, config.AUTH_TENANT_CLAIM));
+      if (token.length <= MAX_CACHED_TOKEN_LENGTH) cache.set(token, { principal, header, key, expiresAt: (payload.exp as number) * 1000 }, Date.now());
+      return principal;
     },
   };
+}
+
+interface VerifiedToken {
+  principal: Principal;
+  header: JWSHeaderParameters;
+  /** The key that verified the signature. */
+  key: CryptoKey | undefined;
+  /** `exp` in ms: past it the token goes through full verification again (which applies the clock tolerance). */
+  expiresAt: number;
+}
+
+/**
+ * Signature checks are most of what a read costs, and a client sends the same
+ * token for its whole life: remember verified tokens by their exact text
+ * (any change to header, claims or signature is a different key) until `exp`.
+ * Bounded; Map iteration order is insertion order, so the first key is the
+ * least recently used.
+ */
+class TokenCache {
+  private readonly entries = new Map<string, VerifiedToken>();
+
+  constructor(private readonly max: number) {}
+
+  get(token: string, now: number): VerifiedToken | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    this.entries.delete(token);
+    if (now >= entry.expiresAt) return undefined;
+    this.entries.set(token, entry);
+    return entry;
+  }
+
+  set(token: string, entry: VerifiedToken, now: number): void {
+    if (now >= entry.expiresAt) return;
+    this.entries.delete(token);
+    this.entries.set(token, entry);
+    if (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value as string);
+  }
+
+  delete(token: string): void {
+    this.entries.delete(token);
+  }
+}
+
+/** One principal object serves many requests: no handler may change it for the next. */
+function freeze(principal: Principal): Principal {
+  Object.freeze(principal.roles);
+  Object.freeze(principal.permissions);
+  return Object.freeze(principal);
 }
 
 /** Cognito access tokens carry the app client in `client_id` instead of `aud`. */
@@ -71,6 +135,7 @@ function principalFrom(payload: JWTPayload, tenantClaim: string): Principal {
     permissions: permissionsFor(roles, explicit),
     email: stringClaim(payload.email),
     name: stringClaim(payload.name) ?? stringClaim(payload['cognito:username']),
+    groups: stringList(payload.groups) ?? [],
   };
 }
 
@@ -92,7 +157,12 @@ function explain(err: unknown): Unauthorized {
     return new Unauthorized(`The token claim "${err.claim}" is invalid`, 'TOKEN_INVALID');
   }
   if (err instanceof errors.JOSEAlgNotAllowed) return new Unauthorized('The token signing algorithm is not allowed', 'TOKEN_INVALID');
-  if (err instanceof errors.JWKSNoMatchingKey) return new Unauthorized('The token was signed by an unknown key', 'TOKEN_INVALID');
+  if (err instanceof errors.JWKSNoMatchingKey) {
+    return new Unauthorized(
+      'The token was signed by an unknown key: it was most likely minted for another key set (locally, by `npm run token` against another DATA_DIR than the running npm start uses)',
+      'TOKEN_INVALID',
+    );
+  }
   if (err instanceof errors.JWSSignatureVerificationFailed) return new Unauthorized('The token signature is invalid', 'TOKEN_INVALID');
   if (err instanceof errors.JWKSTimeout) return new Unauthorized('The signing keys could not be fetched in time', 'TOKEN_UNVERIFIABLE');
   return new Unauthorized('The token is malformed or cannot be verified', 'TOKEN_INVALID');

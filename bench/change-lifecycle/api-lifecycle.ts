@@ -56,7 +56,8 @@ export async function startTollgate(stack: Stack): Promise<TollgateRunner> {
       .setIssuedAt()
       .setExpirationTime('6h')
       .sign(privateKey);
-  const requester = await token(REQUESTER, ['requester']);
+  // Requests and carries out the change (change:implement).
+  const requester = await token(REQUESTER, ['engineer']);
   // As in the API tests: named approvers need no CAB role, a listed cab-member has one.
   const approvers = [await token(APPROVERS[0], ['viewer']), await token(APPROVERS[1], ['cab-member'])];
 

@@ -1,3 +1,4 @@
+import { identitiesOf, type Principal } from '../permissions';
 import type { ChangeSettings } from './commands';
 import type { Change } from './model';
 
@@ -21,4 +22,15 @@ export function cabProgress(change: Change, settings: ChangeSettings): CabProgre
     return { approved: change.cab_approvers.length - pending.length, required: change.cab_approvers.length, complete: pending.length === 0, pending_approvers: pending };
   }
   return { approved: approvals.length, required: settings.defaultCabQuorum, complete: approvals.length >= settings.defaultCabQuorum, pending_approvers: [] };
+}
+
+/** Named in the change's cab_approvers (by email or user id): such a person may decide without the CAB role. */
+export function isNamedApprover(change: Pick<Change, 'cab_approvers'>, who: Pick<Principal, 'userId' | 'email'>): boolean {
+  const ids = identitiesOf(who);
+  return change.cab_approvers.some((a) => ids.includes(a));
+}
+
+/** The requester, by user id or (case-insensitively) by the name the change records. */
+export function isRequester(change: Pick<Change, 'requested_by' | 'requested_by_id'>, who: Pick<Principal, 'userId' | 'email'>): boolean {
+  return who.userId === change.requested_by_id || identitiesOf(who).includes(change.requested_by.toLowerCase());
 }

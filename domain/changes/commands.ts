@@ -1,26 +1,24 @@
 import { DomainError } from '../errors';
-import { hasPermission, identitiesOf } from '../permissions';
 import type { Approval, Change, ChangeState, ChangeType, ReviewOutcome, RiskAssessment, RiskLevel } from './model';
 import { changeNumberToId, RISK_INPUT_FIELDS } from './model';
 import { planSubstance } from './risk';
 import { allowedNextStates, canTransition, isTerminal } from './state-machine';
-import { cabProgress } from './cab';
+import { cabProgress, isRequester } from './cab';
+import { authorize } from './permissions';
 import { dueDeadlines, windowProblem } from './deadlines';
 
 /**
  * Every change rule, written once. The workflow's update validators call
  * `decide` to refuse a command before it enters history; its handlers call it
  * again under the workflow's lock (state may have moved meanwhile) and apply
- * the result. Pure: time, the actor and settings come in as arguments.
+ * the result. Pure: time, the actor and settings come in as arguments. Every
+ * command is authorized here first (permissions.ts), so no route or PATCH
+ * body can reach a rule its caller may not invoke.
  */
 
-export interface Actor {
-  userId: string;
-  email?: string;
-  name?: string;
-  permissions: string[];
-  requestId?: string;
-}
+// The actor is shared by every module (domain/actor.ts); re-exported for the change module's existing imports.
+import type { Actor } from '../actor';
+export type { Actor };
 
 export interface ChangeSettings {
   /** How long an emergency change has for its post-implementation review. */
@@ -114,10 +112,12 @@ export const UNASSESSED: RiskAssessment = {
 
 export function decide(current: Change | undefined, command: ChangeCommand, ctx: DecideContext): Decision {
   if (command.kind === 'create') {
+    authorize(undefined, command, ctx.actor);
     if (current) throw new DomainError('invalid_state', 'ALREADY_EXISTS', `Change ${current.id} already exists`);
     return create(command.input, ctx);
   }
   if (!current) throw new DomainError('not_found', 'NOT_FOUND', 'The change does not exist yet');
+  authorize(current, command, ctx.actor);
   const draft = new Draft(current, ctx);
   switch (command.kind) {
     case 'patch':
@@ -285,7 +285,8 @@ function editFields(draft: Draft, fields: Partial<CreateChangeInput>): void {
   }
   const start = 'scheduled_start' in next ? (next.scheduled_start ?? null) : draft.change.scheduled_start;
   const end = 'scheduled_end' in next ? (next.scheduled_end ?? null) : draft.change.scheduled_end;
-  checkSchedule(start, end);
+  // Both ends in the request: the request itself is wrong (400). One end: it is wrong against the change's other end (422).
+  checkSchedule(start, end, 'scheduled_start' in next && 'scheduled_end' in next ? 'invalid_input' : 'rule');
   if (next.type) {
     next.cab_approval_required = next.type === 'normal';
     next.review_required = next.type === 'emergency';
@@ -381,16 +382,9 @@ function checkApprover(draft: Draft): void {
   if (change.state !== 'cab_review') {
     throw invalidState(change, `Only a change under CAB review can be decided; this change is ${change.state}`, 'NOT_UNDER_REVIEW');
   }
-  const ids = identitiesOf(actor);
-  if (actor.userId === change.requested_by_id || ids.includes(change.requested_by.toLowerCase())) {
+  if (isRequester(change, actor)) {
     throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot approve or reject their own change', {
       requested_by: change.requested_by,
-    });
-  }
-  const listed = change.cab_approvers.some((a) => ids.includes(a));
-  if (!listed && !hasPermission(actor, 'change:approve')) {
-    throw new DomainError('forbidden', 'NOT_AN_APPROVER', 'You are not a CAB approver for this change', {
-      cab_approvers: change.cab_approvers,
     });
   }
   const prior = change.approvals.find((a) => a.round === change.cab_round && a.approver_id === actor.userId);
@@ -456,6 +450,11 @@ function review(draft: Draft, input: ReviewInput): void {
     throw invalidState(change, `A post-implementation review is recorded after the change completes or fails; this change is ${change.state}`, 'NOT_REVIEWABLE');
   }
   const actor = draft.ctx.actor;
+  if (isRequester(change, actor)) {
+    throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot review their own change', {
+      requested_by: change.requested_by,
+    });
+  }
   draft.apply('change.review', {
     reviewed_at: draft.ctx.now,
     reviewed_by: actor.email ?? actor.userId,
@@ -477,12 +476,12 @@ function tick(draft: Draft): void {
   }
 }
 
-function checkSchedule(start: string | null, end: string | null): void {
+function checkSchedule(start: string | null, end: string | null, kind: 'invalid_input' | 'rule' = 'invalid_input'): void {
   if ((start === null) !== (end === null)) {
-    throw new DomainError('invalid_input', 'INCOMPLETE_WINDOW', 'scheduled_start and scheduled_end are set together', { scheduled_start: start, scheduled_end: end });
+    throw new DomainError(kind, 'INCOMPLETE_WINDOW', 'scheduled_start and scheduled_end are set together', { scheduled_start: start, scheduled_end: end });
   }
   if (start && end && Date.parse(end) <= Date.parse(start)) {
-    throw new DomainError('invalid_input', 'INVALID_WINDOW', 'scheduled_end must be after scheduled_start', { scheduled_start: start, scheduled_end: end });
+    throw new DomainError(kind, 'INVALID_WINDOW', 'scheduled_end must be after scheduled_start', { scheduled_start: start, scheduled_end: end });
   }
 }
 
@@ -505,4 +504,27 @@ function invalidState(change: Change, message: string, code: string, requested?:
 /** Applies a new assessment (and the conflicts it found) without counting as a separate command. */
 export function withAssessment(change: Change, assessment: RiskAssessment, conflicts: Change['conflicts']): Change {
   return { ...change, risk_score: assessment.risk_score, risk_level: assessment.risk_level, risk_assessment: assessment, conflicts };
+}
+
+/** What an assessment changes that the caller is answered with, and so the audit trail records. */
+const ASSESSED_FIELDS = ['risk_score', 'risk_level', 'conflicts'] as const;
+
+/**
+ * A decision as it is persisted once the assessment it asked for has run: the
+ * change carries the new score and so do its audit events, so the trail shows
+ * what the caller saw. A create's snapshot is the assessed change; an edit that
+ * moved the score records the move on the event that edited a risk input.
+ */
+export function withAssessedDecision(decision: Decision, assessment: RiskAssessment, conflicts: Change['conflicts']): Decision {
+  const unassessed = decision.next;
+  const next = withAssessment(unassessed, assessment, conflicts);
+  const moved = ASSESSED_FIELDS.filter((f) => JSON.stringify(unassessed[f]) !== JSON.stringify(next[f]));
+  const pick = (c: Change) => Object.fromEntries(moved.map((f) => [f, c[f]]));
+  const cause = decision.events.findLastIndex((e) => RISK_INPUT_FIELDS.some((f) => f in e.after));
+  const events = decision.events.map((event, i) => {
+    if (event.before === null) return { ...event, after: { ...next } };
+    if (i !== cause || moved.length === 0) return event;
+    return { ...event, before: { ...event.before, ...pick(unassessed) }, after: { ...event.after, ...pick(next) } };
+  });
+  return { ...decision, next, events };
 }

@@ -30,12 +30,16 @@ const after = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOS
 
 const settings: ChangeSettings = { reviewDeadlineMs: DAY, defaultCabQuorum: 1 };
 
-const alice: Actor = { userId: 'u-alice', email: 'Alice@Example.com', permissions: permissionsFor(['requester']) };
+// Alice requests changes and carries out the work (change:implement); she may not review her own.
+const alice: Actor = { userId: 'u-alice', email: 'Alice@Example.com', permissions: permissionsFor(['engineer']) };
 const arch: Actor = { userId: 'u-arch', email: 'arch-review@example.com', permissions: permissionsFor(['viewer']) };
 const security: Actor = { userId: 'u-sec', email: 'security@example.com', permissions: permissionsFor(['cab-member']) };
 const cab1: Actor = { userId: 'u-cab1', email: 'cab1@example.com', permissions: permissionsFor(['cab-member']) };
 const cab2: Actor = { userId: 'u-cab2', email: 'cab2@example.com', permissions: permissionsFor(['approver']) };
 const bob: Actor = { userId: 'u-bob', email: 'bob@example.com', permissions: permissionsFor(['requester']) };
+const carol: Actor = { userId: 'u-carol', email: 'carol@example.com', permissions: permissionsFor(['change-manager']) };
+/** Holds every change permission, so a test of the state machine is not answered by a 403 first. */
+const lead: Actor = { userId: 'u-lead', email: 'lead@example.com', permissions: permissionsFor(['release-manager']) };
 
 const auroraInput: CreateChangeInput = {
   ...AURORA_EXAMPLE,
@@ -129,7 +133,7 @@ describe('create', () => {
   });
 
   test('the requester is the user id when the token has no email', () => {
-    expect(created(auroraInput, { userId: 'svc-bot', permissions: [] })).toMatchObject({ requested_by: 'svc-bot', requested_by_id: 'svc-bot' });
+    expect(created(auroraInput, { userId: 'svc-bot', permissions: ['change:create'] })).toMatchObject({ requested_by: 'svc-bot', requested_by_id: 'svc-bot' });
   });
 
   test('needs an allocated number', () => {
@@ -367,7 +371,7 @@ describe('reject', () => {
   });
 
   test('PATCH state=rejected is not a way around the reject command', () => {
-    expectFailure(() => patched(inCab(), { state: 'rejected' }, security), 'invalid_state', 'USE_REJECT', { current_state: 'cab_review', allowed_next_states: ['scheduled', 'rejected'] });
+    expectFailure(() => patched(inCab(), { state: 'rejected' }, lead), 'invalid_state', 'USE_REJECT', { current_state: 'cab_review', allowed_next_states: ['scheduled', 'rejected'] });
   });
 });
 
@@ -425,9 +429,11 @@ describe('field edits', () => {
     expectFailure(() => patched(running, { scheduled_start: after(WINDOW_START, -HOUR) }), 'invalid_state', 'FIELD_NOT_EDITABLE', { fields: ['scheduled_start'] });
   });
 
-  test('a rescheduled window must stay whole and ordered', () => {
-    expectFailure(() => patched(scheduled(), { scheduled_end: null }), 'invalid_input', 'INCOMPLETE_WINDOW');
-    expectFailure(() => patched(scheduled(), { scheduled_end: WINDOW_START }), 'invalid_input', 'INVALID_WINDOW');
+  test('a rescheduled window must stay whole and ordered: a rule against the change (422) for one end, a bad request (400) for both', () => {
+    expectFailure(() => patched(scheduled(), { scheduled_end: null }), 'rule', 'INCOMPLETE_WINDOW');
+    expectFailure(() => patched(scheduled(), { scheduled_end: WINDOW_START }), 'rule', 'INVALID_WINDOW');
+    expectFailure(() => patched(scheduled(), { scheduled_start: WINDOW_END, scheduled_end: WINDOW_START }), 'invalid_input', 'INVALID_WINDOW');
+    expectFailure(() => patched(scheduled(), { scheduled_start: WINDOW_START, scheduled_end: null }), 'invalid_input', 'INCOMPLETE_WINDOW');
   });
 
   test('changing the type in draft re-derives the CAB and review requirements', () => {
@@ -525,12 +531,12 @@ describe('complete, fail, close and review', () => {
   });
 
   test('reviewing a completed emergency change closes it', () => {
-    const d = decideAs(completed(emergencyInput), { kind: 'review', input: { outcome: 'successful', notes: 'Index in place; no errors' } }, bob);
+    const d = decideAs(completed(emergencyInput), { kind: 'review', input: { outcome: 'successful', notes: 'Index in place; no errors' } }, carol);
     expect(d.next).toMatchObject({
       state: 'closed',
       closed_at: NOW,
       reviewed_at: NOW,
-      reviewed_by: 'bob@example.com',
+      reviewed_by: 'carol@example.com',
       review_outcome: 'successful',
       review_notes: 'Index in place; no errors',
     });
@@ -538,7 +544,7 @@ describe('complete, fail, close and review', () => {
   });
 
   test('reviewing a failed change passes through post_review to closed', () => {
-    const d = decideAs(failed(emergencyInput), { kind: 'review', input: { outcome: 'unsuccessful', notes: 'Rolled back' } });
+    const d = decideAs(failed(emergencyInput), { kind: 'review', input: { outcome: 'unsuccessful', notes: 'Rolled back' } }, carol);
     expect(d.next).toMatchObject({ state: 'closed', review_outcome: 'unsuccessful' });
     expect(actions(d)).toEqual(['change.review', 'change.post_review', 'change.close']);
   });
@@ -547,7 +553,7 @@ describe('complete, fail, close and review', () => {
     const inReview = patched(failed(), { state: 'post_review' });
     expect(inReview.state).toBe('post_review');
     expectFailure(() => patched(inReview, { state: 'closed' }), 'rule', 'REVIEW_REQUIRED');
-    const d = decideAs(inReview, { kind: 'patch', input: { review: { outcome: 'successful_with_issues', notes: 'Root cause found' } } });
+    const d = decideAs(inReview, { kind: 'patch', input: { review: { outcome: 'successful_with_issues', notes: 'Root cause found' } } }, carol);
     expect(d.next).toMatchObject({ state: 'closed', review_outcome: 'successful_with_issues' });
     expect(actions(d)).toEqual(['change.review', 'change.close']);
   });
@@ -557,15 +563,15 @@ describe('complete, fail, close and review', () => {
   });
 
   test('a review is only recorded after the work ends', () => {
-    expectFailure(() => step(scheduled(emergencyInput), { kind: 'review', input: { outcome: 'successful', notes: 'x' } }), 'invalid_state', 'NOT_REVIEWABLE', {
+    expectFailure(() => step(scheduled(emergencyInput), { kind: 'review', input: { outcome: 'successful', notes: 'x' } }, carol), 'invalid_state', 'NOT_REVIEWABLE', {
       current_state: 'scheduled',
       allowed_next_states: ['in_progress'],
     });
   });
 
   test('a review in a PATCH must come alone', () => {
-    expectFailure(() => patched(completed(emergencyInput), { review: { outcome: 'successful', notes: 'x' }, assigned_to: 'x' }), 'invalid_input', 'REVIEW_WITH_OTHER_FIELDS');
-    expectFailure(() => patched(completed(emergencyInput), { review: { outcome: 'successful', notes: 'x' }, state: 'closed' }), 'invalid_input', 'REVIEW_WITH_OTHER_FIELDS');
+    expectFailure(() => patched(completed(emergencyInput), { review: { outcome: 'successful', notes: 'x' }, assigned_to: 'x' }, carol), 'invalid_input', 'REVIEW_WITH_OTHER_FIELDS');
+    expectFailure(() => patched(completed(emergencyInput), { review: { outcome: 'successful', notes: 'x' }, state: 'closed' }, carol), 'invalid_input', 'REVIEW_WITH_OTHER_FIELDS');
   });
 });
 
@@ -620,7 +626,7 @@ describe('deadlines and tick', () => {
 
   test('a reviewed or normal change has no review deadline', () => {
     expect(pendingDeadlines(completed())).toEqual([]);
-    expect(pendingDeadlines(step(completed(emergencyInput), { kind: 'review', input: { outcome: 'successful', notes: 'ok' } }))).toEqual([]);
+    expect(pendingDeadlines(step(completed(emergencyInput), { kind: 'review', input: { outcome: 'successful', notes: 'ok' } }, carol))).toEqual([]);
   });
 
   test('drafts and finished changes have no deadlines', () => {
@@ -701,7 +707,7 @@ describe('illegal transitions', () => {
   );
 
   test.each(illegal)('%s: PATCH %s → %s is refused as invalid_state with the allowed next states', (type, from, to) => {
-    const err = failure(() => patched(sittingIn(type, from), { state: to }));
+    const err = failure(() => patched(sittingIn(type, from), { state: to }, lead));
     expect(err.kind).toBe('invalid_state');
     expect(err.details).toMatchObject({ current_state: from, allowed_next_states: allowedNextStates({ type, state: from }) });
   });
@@ -734,7 +740,7 @@ describe('illegal transitions', () => {
   test('asking for the current state is a no-op, even in a terminal state', () => {
     for (const state of STATES) {
       const change = sittingIn('normal', state);
-      const d = decideAs(change, { kind: 'patch', input: { state } });
+      const d = decideAs(change, { kind: 'patch', input: { state } }, lead);
       expect(d.events).toEqual([]);
       expect(d.next).toBe(change);
     }
@@ -747,5 +753,60 @@ describe('illegal transitions', () => {
     expect(has('normal', 'submitted', 'scheduled')).toBe(true);
     expect(has('normal', 'closed', 'draft')).toBe(true);
     expect(has('emergency', 'failed', 'closed')).toBe(true);
+  });
+});
+
+describe('who may do what (every path to a command checks the same permission)', () => {
+  const developer: Actor = { userId: 'u-dev', email: 'dev@example.com', permissions: permissionsFor(['developer']) };
+  const devChange = (input: CreateChangeInput = standardInput) => step(created(input, developer), { kind: 'submit' }, developer);
+  const forbidden = (fn: () => unknown, required: string, code = 'FORBIDDEN') => expectFailure(fn, 'forbidden', code, { required });
+
+  test('a developer plans their own change but cannot carry it out: start, complete, fail and close need change:implement', () => {
+    const mine = devChange();
+    expect(mine.state).toBe('scheduled');
+    forbidden(() => patched(mine, { state: 'in_progress' }, developer), 'change:implement');
+    const running = patched(mine, { state: 'in_progress' });
+    forbidden(() => patched(running, { state: 'completed' }, developer), 'change:implement');
+    forbidden(() => patched(running, { state: 'failed', actual_end: NOW }, developer), 'change:implement');
+    const done = patched(running, { state: 'completed' });
+    forbidden(() => patched(done, { state: 'closed' }, developer), 'change:implement');
+    forbidden(() => patched(patched(running, { state: 'failed' }), { state: 'post_review' }, developer), 'change:implement');
+    // Editing fields still only needs change:update.
+    expect(patched(running, { assigned_to: 'dev@example.com' }, developer).assigned_to).toBe('dev@example.com');
+  });
+
+  test('a PATCH carrying a review needs change:review, exactly like POST …/review', () => {
+    const done = patched(patched(devChange(emergencyInput), { state: 'in_progress' }), { state: 'completed' });
+    const review = { outcome: 'successful' as const, notes: 'fine' };
+    forbidden(() => patched(done, { review }, developer), 'change:review');
+    forbidden(() => step(done, { kind: 'review', input: review }, developer), 'change:review');
+    expect(patched(done, { review }, carol).state).toBe('closed');
+  });
+
+  test('separation of duties: the requester cannot review their own change by either path, whatever their role', () => {
+    const boss: Actor = { ...developer, permissions: permissionsFor(['release-manager']) };
+    const done = patched(patched(devChange(emergencyInput), { state: 'in_progress' }), { state: 'completed' });
+    const review = { outcome: 'successful' as const, notes: 'fine' };
+    expectFailure(() => patched(done, { review }, boss), 'forbidden', 'SOD_VIOLATION', { requested_by: 'dev@example.com' });
+    expectFailure(() => step(done, { kind: 'review', input: review }, boss), 'forbidden', 'SOD_VIOLATION');
+  });
+
+  test('the permission is checked before the state: a viewer is refused whatever the change is doing', () => {
+    forbidden(() => step(created(), { kind: 'submit' }, arch), 'change:update');
+    forbidden(() => step(completed(), { kind: 'cancel', input: {} }, arch), 'change:update');
+    forbidden(() => patched(completed(), { description: 'x' }, arch), 'change:update');
+    forbidden(() => decideAs(undefined, { kind: 'create', input: auroraInput }, arch), 'change:create');
+  });
+
+  test('approve and reject need change:approve unless the caller is a named approver of this change', () => {
+    forbidden(() => step(inCab(), { kind: 'approve', input: {} }, bob), 'change:approve', 'NOT_AN_APPROVER');
+    forbidden(() => step(inCab(), { kind: 'reject', input: { reason: 'no' } }, bob), 'change:approve', 'NOT_AN_APPROVER');
+    expect(step(inCab(), { kind: 'reject', input: { reason: 'no' } }, arch).state).toBe('rejected');
+    // Named on another change does not count.
+    forbidden(() => step(inCab({ ...auroraInput, cab_approvers: ['security@example.com'] }), { kind: 'approve', input: {} }, arch), 'change:approve', 'NOT_AN_APPROVER');
+  });
+
+  test("the workflow's own timer ticks need no permission", () => {
+    expect(decideAs(inProgress(), { kind: 'tick' }, { userId: 'tollgate', permissions: [] }, WINDOW_END).next.window_overrun).toBe(true);
   });
 });

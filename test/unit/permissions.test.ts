@@ -1,6 +1,18 @@
+import {
+  authorize,
+  COMMAND_PERMISSIONS,
+  needsChangeToAuthorize,
+  READ_PERMISSIONS,
+  requiredPermissions,
+  TRANSITION_PERMISSIONS,
+} from '../../domain/changes/permissions';
+import { isNamedApprover, isRequester } from '../../domain/changes/cab';
+import { CHANGE_STATES, type Change } from '../../domain/changes/model';
+import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionsFor, ROLE_PERMISSIONS, type Permission } from '../../domain/permissions';
+import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'incident:read', 'promotion:read'];
+const READ = ['change:read', 'incident:read', 'inventory:read', 'promotion:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {
@@ -94,5 +106,69 @@ describe('identitiesOf', () => {
   test('only the user id when there is no email', () => {
     expect(identitiesOf({ userId: 'Svc-Deployer' })).toEqual(['svc-deployer']);
     expect(identitiesOf({ userId: 'svc', email: '' })).toEqual(['svc']);
+  });
+});
+
+describe('the change permission table', () => {
+  const change = { cab_approvers: ['arch@example.com'], requested_by: 'Alice@Example.com', requested_by_id: 'u-alice' } as Change;
+
+  test('every state a PATCH can ask for has an entry; doing the work is change:implement', () => {
+    expect(Object.keys(TRANSITION_PERMISSIONS).sort()).toEqual([...CHANGE_STATES].sort());
+    for (const state of ['in_progress', 'completed', 'failed', 'post_review', 'closed'] as const) expect(TRANSITION_PERMISSIONS[state]).toBe('change:implement');
+    for (const state of ['draft', 'submitted', 'cab_review', 'scheduled', 'cancelled', 'rejected'] as const) expect(TRANSITION_PERMISSIONS[state]).toBe('change:update');
+  });
+
+  test('every change and audit permission a role can hold is one some command or read needs, and vice versa', () => {
+    const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => p.startsWith('change:') || p.startsWith('audit:')));
+    const needed = new Set<string>([...Object.values(COMMAND_PERMISSIONS), ...Object.values(TRANSITION_PERMISSIONS), ...Object.values(READ_PERMISSIONS)]);
+    expect([...needed].sort()).toEqual([...held].sort());
+  });
+
+  test('a PATCH needs what each of its parts needs', () => {
+    expect(requiredPermissions({ kind: 'patch', input: {} })).toEqual(['change:update']);
+    expect(requiredPermissions({ kind: 'patch', input: { assigned_to: 'x' } })).toEqual(['change:update']);
+    expect(requiredPermissions({ kind: 'patch', input: { state: 'in_progress', actual_start: '2026-01-01T00:00:00.000Z' } })).toEqual(['change:implement']);
+    expect(requiredPermissions({ kind: 'patch', input: { state: 'completed', assigned_to: 'x' } })).toEqual(['change:update', 'change:implement']);
+    expect(requiredPermissions({ kind: 'patch', input: { review: { outcome: 'successful', notes: 'n' } } })).toEqual(['change:review']);
+    expect(requiredPermissions({ kind: 'review', input: { outcome: 'successful', notes: 'n' } })).toEqual(['change:review']);
+    expect(requiredPermissions({ kind: 'patch', input: { state: 'draft' } })).toEqual(['change:update']);
+    expect(requiredPermissions({ kind: 'tick' })).toEqual([]);
+  });
+
+  test('a refusal is 403 naming the permission', () => {
+    const viewer = { userId: 'v', permissions: permissionsFor(['viewer']) };
+    const err = thrown(DomainError, () => authorize(change, { kind: 'patch', input: { state: 'closed' } }, viewer));
+    expect({ kind: err.kind, code: err.code, details: err.details }).toEqual({ kind: 'forbidden', code: 'FORBIDDEN', details: { required: 'change:implement' } });
+    expect(err.message).toContain('"change:implement"');
+    expect(() => authorize(change, { kind: 'patch', input: { state: 'closed' } }, { userId: 'e', permissions: permissionsFor(['engineer']) })).not.toThrow();
+    expect(() => authorize(change, { kind: 'patch', input: { state: 'closed' } }, { userId: 'a', permissions: ['admin'] })).not.toThrow();
+  });
+
+  test('a named approver stands in for change:approve on approve and reject only', () => {
+    const arch = { userId: 'u-arch', email: 'ARCH@example.com', permissions: permissionsFor(['viewer']) };
+    expect(() => authorize(change, { kind: 'approve', input: {} }, arch)).not.toThrow();
+    expect(() => authorize(change, { kind: 'reject', input: { reason: 'no' } }, arch)).not.toThrow();
+    expect(thrown(DomainError, () => authorize(change, { kind: 'patch', input: { state: 'rejected' } }, arch)).details).toEqual({ required: 'change:update' });
+    const stranger = { ...arch, userId: 'u-x', email: 'x@example.com' };
+    const err = thrown(DomainError, () => authorize(change, { kind: 'approve', input: {} }, stranger));
+    expect(err).toMatchObject({ kind: 'forbidden', code: 'NOT_AN_APPROVER', details: { required: 'change:approve', cab_approvers: ['arch@example.com'] } });
+  });
+
+  test('the API reads the change first only for an approve or reject by someone without change:approve', () => {
+    const viewer = { userId: 'v', permissions: permissionsFor(['viewer']) };
+    const cab = { userId: 'c', permissions: permissionsFor(['cab-member']) };
+    expect(needsChangeToAuthorize({ kind: 'approve', input: {} }, viewer)).toBe(true);
+    expect(needsChangeToAuthorize({ kind: 'reject', input: { reason: 'r' } }, viewer)).toBe(true);
+    expect(needsChangeToAuthorize({ kind: 'approve', input: {} }, cab)).toBe(false);
+    expect(needsChangeToAuthorize({ kind: 'submit' }, viewer)).toBe(false);
+  });
+
+  test('named approvers and requesters are recognised by user id or email, case-insensitively', () => {
+    expect(isNamedApprover(change, { userId: 'arch@example.com' })).toBe(true);
+    expect(isNamedApprover(change, { userId: 'u', email: 'Arch@Example.com' })).toBe(true);
+    expect(isNamedApprover(change, { userId: 'u', email: 'other@example.com' })).toBe(false);
+    expect(isRequester(change, { userId: 'u-alice' })).toBe(true);
+    expect(isRequester(change, { userId: 'someone', email: 'alice@example.COM' })).toBe(true);
+    expect(isRequester(change, { userId: 'U-ALICE', email: 'bob@example.com' })).toBe(false);
   });
 });

@@ -1,21 +1,27 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { WithStartWorkflowOperation, type Client } from '@temporalio/client';
 import type { UpdateDefinition } from '@temporalio/common';
-import type { CreateChangeInput } from '../../../domain/changes/commands';
+import type { ChangeCommand, CreateChangeInput } from '../../../domain/changes/commands';
 import { CHANGE_ID_PATTERN, changeNumberToId, type Change } from '../../../domain/changes/model';
+import { authorize, needsChangeToAuthorize } from '../../../domain/changes/permissions';
 import { allowedNextStates } from '../../../domain/changes/state-machine';
+import { DomainError } from '../../../domain/errors';
 import { SA } from '../../../domain/search-attributes';
 import { workflowId } from '../../../domain/workflow-ids';
 import type { changeLifecycle } from '../../../workflows/changes/change-lifecycle';
 import { CHANGE_WORKFLOW_TYPE, createChange, type CommandMeta } from '../../../workflows/changes/messages';
 import type { AppEnv } from '../../context';
-import { Conflict, NotFound, Unprocessable } from '../../errors';
-import { actorOf, principalOf, updateIdFor } from '../../principal';
+import { Conflict, Forbidden, NotFound } from '../../errors';
+import { useIdempotencyKey } from '../../idempotency';
+import { actorOf, principalOf } from '../../principal';
 import { isWorkflowGone } from '../../temporal-errors';
 import { allocateChangeNumber, findChange } from './queries';
 
 /** Sends change commands to their workflows; the API never writes a change row itself. */
+
+/** Idempotency keys of change commands live in this scope (api/idempotency.ts). */
+const KEY_SCOPE = 'change';
 
 /**
  * A command waits for its workflow to persist it, but not forever: when the
@@ -30,12 +36,38 @@ function meta(c: Context<AppEnv>): CommandMeta {
   return { actor: actorOf(c), requestId: c.get('requestId') };
 }
 
+/**
+ * The workflow checks the same table on every command; checking it here first
+ * answers a refused caller before any Idempotency-Key is looked at or bound,
+ * and without a round trip to Temporal. Only a caller who may be a named
+ * approver needs the change read to decide.
+ */
+async function authorizeChangeCommand(c: Context<AppEnv>, id: string | undefined, command: ChangeCommand): Promise<void> {
+  const principal = principalOf(c);
+  let change: Change | undefined;
+  if (id !== undefined && needsChangeToAuthorize(command, principal)) {
+    change = await findChange(c.get('deps').pool, principal.tenantId, id);
+    if (!change) throw new NotFound(`Change ${id} not found`);
+  }
+  try {
+    authorize(change, command, principal);
+  } catch (err) {
+    if (err instanceof DomainError && err.kind === 'forbidden') throw new Forbidden(err.message, err.code, { ...err.details, roles: principal.roles });
+    throw err;
+  }
+}
+
 export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChangeInput): Promise<Change> {
   const { pool, temporal, config } = c.get('deps');
   const { tenantId, userId, email } = principalOf(c);
-  const updateId = updateIdFor(c, 'create');
-  const number = updateId ? await idempotentNumber(c, updateId, body) : await allocateChangeNumber(pool, tenantId);
-  const id = changeNumberToId(number);
+  await authorizeChangeCommand(c, undefined, { kind: 'create', input: body });
+  const allocate = async () => changeNumberToId(await allocateChangeNumber(pool, tenantId));
+  // A keyed create resolves to the change its key's first use allocated.
+  const keyed = await useIdempotencyKey(c, { scope: KEY_SCOPE, operation: 'create', body }, allocate);
+  if (keyed?.outcome) return keyed.outcome as Change;
+  const id = keyed?.resource ?? (await allocate());
+  // The key records the change id; the workflow also wants the bare number.
+  const number = Number(id.replace(/^CHG/, ''));
   const client = await temporal.client();
   const start = new WithStartWorkflowOperation<typeof changeLifecycle>(CHANGE_WORKFLOW_TYPE, {
     workflowId: workflowId(tenantId, 'change', id),
@@ -60,61 +92,47 @@ export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChang
     staticSummary: body.short_description,
     staticDetails: `${id}: ${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
   });
-  return withinCommandTimeout(c, client, () =>
-    client.workflow.executeUpdateWithStart(createChange, { args: [body, meta(c)], updateId: updateId ?? randomUUID(), startWorkflowOperation: start }),
+  const change = await withinCommandTimeout(c, client, () =>
+    client.workflow.executeUpdateWithStart(createChange, { args: [body, meta(c)], updateId: keyed?.updateId ?? randomUUID(), startWorkflowOperation: start }),
   );
+  await keyed?.remember(change);
+  return change;
 }
 
 /**
- * The number a keyed create resolves to: the one an earlier request with the
- * same key took, or a fresh one. The same key with a different body is refused.
+ * Sends one command to its change's workflow. `command` is what the domain
+ * authorizes (the same value the workflow will decide on); the update carries
+ * the body. A keyed retry of a command that already succeeded gets the first
+ * answer back, even once the workflow has ended.
  */
-async function idempotentNumber(c: Context<AppEnv>, key: string, body: CreateChangeInput): Promise<number> {
-  const { pool } = c.get('deps');
-  const { tenantId } = principalOf(c);
-  const hash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
-  const existing = async () =>
-    (await pool.query<{ request_hash: string; resource_id: string }>(
-      `SELECT request_hash, resource_id FROM idempotency_keys WHERE tenant_id = $1 AND scope = 'change.create' AND key = $2`,
-      [tenantId, key],
-    )).rows[0];
-  let row = await existing();
-  if (!row) {
-    const number = await allocateChangeNumber(pool, tenantId);
-    await pool.query(
-      `INSERT INTO idempotency_keys (tenant_id, scope, key, request_hash, resource_id) VALUES ($1, 'change.create', $2, $3, $4) ON CONFLICT DO NOTHING`,
-      [tenantId, key, hash, String(number)],
-    );
-    row = await existing();
-  }
-  if (row.request_hash !== hash) {
-    throw new Unprocessable('This Idempotency-Key was already used with a different request body', 'IDEMPOTENCY_KEY_REUSED');
-  }
-  return Number(row.resource_id);
-}
-
 export async function updateChangeWorkflow<Body>(
   c: Context<AppEnv>,
   id: string,
-  operation: string,
   definition: UpdateDefinition<Change, [Body, CommandMeta]>,
   body: Body,
+  command: ChangeCommand,
 ): Promise<Change> {
   const { pool, temporal } = c.get('deps');
   const { tenantId } = principalOf(c);
   if (!CHANGE_ID_PATTERN.test(id)) throw new NotFound(`Change ${id} not found`);
+  await authorizeChangeCommand(c, id, command);
+  const keyed = await useIdempotencyKey(c, { scope: KEY_SCOPE, operation: definition.name, resource: id, body });
+  if (keyed?.outcome) return keyed.outcome as Change;
   const client = await temporal.client();
   const handle = client.workflow.getHandle(workflowId(tenantId, 'change', id));
+  let change: Change;
   try {
-    return await withinCommandTimeout(c, client, () => handle.executeUpdate(definition, { args: [body, meta(c)], updateId: updateIdFor(c, operation) ?? randomUUID() }));
+    change = await withinCommandTimeout(c, client, () => handle.executeUpdate(definition, { args: [body, meta(c)], updateId: keyed?.updateId ?? randomUUID() }));
   } catch (err) {
     if (!isWorkflowGone(err)) throw err;
     // The workflow ends when the change closes or is cancelled; the row tells which.
-    const change = await findChange(pool, tenantId, id);
-    if (!change) throw new NotFound(`Change ${id} not found`);
-    throw new Conflict(`Change ${id} is ${change.state} and accepts no further commands`, 'CHANGE_CLOSED', {
-      current_state: change.state,
-      allowed_next_states: allowedNextStates(change),
+    const current = await findChange(pool, tenantId, id);
+    if (!current) throw new NotFound(`Change ${id} not found`);
+    throw new Conflict(`Change ${id} is ${current.state} and accepts no further commands`, 'CHANGE_CLOSED', {
+      current_state: current.state,
+      allowed_next_states: allowedNextStates(current),
     });
   }
+  await keyed?.remember(change);
+  return change;
 }

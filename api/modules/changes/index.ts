@@ -1,3 +1,4 @@
+import { READ_PERMISSIONS } from '../../../domain/changes/permissions';
 import { READ_ONLY_CHANGE_FIELDS } from '../../../domain/changes/schemas';
 import { NotFound } from '../../errors';
 import { pageRequest, parseSort } from '../../pagination';
@@ -17,12 +18,16 @@ import { createChangeWorkflow, updateChangeWorkflow } from './commands';
 import { CHANGE_SORTS, changeHistory, findChange, listChanges, riskHistory } from './queries';
 import * as routes from './routes';
 
-/** The StackFlow Changes API: reads from Postgres, commands to the change's workflow. */
+/**
+ * The StackFlow Changes API: reads from Postgres, commands to the change's
+ * workflow. Who may send which command is domain/changes/permissions.ts,
+ * checked by updateChangeWorkflow before the workflow checks it again.
+ */
 export function changesRouter() {
   const router = createRouter({ readOnlyFields: READ_ONLY_CHANGE_FIELDS });
 
   router.openapi(routes.listChangesRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'change:read');
+    const { tenantId } = requirePermission(c, READ_PERMISSIONS.change);
     const query = c.req.valid('query');
     const sort = parseSort(query, Object.keys(CHANGE_SORTS), { field: 'created_at', direction: 'desc' });
     const page = await listChanges(c.get('deps').pool, tenantId, query, pageRequest(c.get('dialect'), query, sort));
@@ -30,68 +35,66 @@ export function changesRouter() {
   });
 
   router.openapi(routes.createChangeRoute, async (c) => {
-    requirePermission(c, 'change:create');
     const change = await createChangeWorkflow(c, c.req.valid('json'));
     c.header('Location', `${c.req.path.replace(/\/$/, '')}/${change.id}`);
     return ok(c, change, 201) as never;
   });
 
   router.openapi(routes.getChangeRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'change:read');
+    const { tenantId } = requirePermission(c, READ_PERMISSIONS.change);
     return ok(c, await existing(c, tenantId, c.req.valid('param').id)) as never;
   });
 
   router.openapi(routes.patchChangeRoute, async (c) => {
-    requirePermission(c, 'change:update');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'patch', patchChange, c.req.valid('json'))) as never;
+    const body = c.req.valid('json');
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, patchChange, body, { kind: 'patch', input: body })) as never;
   });
 
   router.openapi(routes.submitRoute, async (c) => {
-    requirePermission(c, 'change:update');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'submit', submitChange, {})) as never;
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, submitChange, {}, { kind: 'submit' })) as never;
   });
 
   router.openapi(routes.submitCabRoute, async (c) => {
-    requirePermission(c, 'change:update');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'submit-cab', submitCab, c.req.valid('json'))) as never;
+    const body = c.req.valid('json');
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, submitCab, body, { kind: 'submit_cab', input: body })) as never;
   });
 
-  // Whether the caller may decide is the workflow's call: named approvers need no CAB role.
   router.openapi(routes.approveRoute, async (c) => {
-    requirePermission(c, 'change:read');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'approve', approveChange, c.req.valid('json'))) as never;
+    const body = c.req.valid('json');
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, approveChange, body, { kind: 'approve', input: body })) as never;
   });
 
   router.openapi(routes.rejectRoute, async (c) => {
-    requirePermission(c, 'change:read');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'reject', rejectChange, c.req.valid('json'))) as never;
+    const body = c.req.valid('json');
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, rejectChange, body, { kind: 'reject', input: body })) as never;
   });
 
   router.openapi(routes.cancelRoute, async (c) => {
-    requirePermission(c, 'change:update');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'cancel', cancelChange, c.req.valid('json'))) as never;
+    const body = c.req.valid('json');
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, cancelChange, body, { kind: 'cancel', input: body })) as never;
   });
 
   router.openapi(routes.reviewRoute, async (c) => {
-    requirePermission(c, 'change:review');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, 'review', reviewChange, c.req.valid('json'))) as never;
+    const body = c.req.valid('json');
+    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, reviewChange, body, { kind: 'review', input: body })) as never;
   });
 
   router.openapi(routes.riskRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'change:read');
+    const { tenantId } = requirePermission(c, READ_PERMISSIONS.change);
     const change = await existing(c, tenantId, c.req.valid('param').id);
     const { risk_score, risk_level, factors, recommendation, model_version, assessed_at } = change.risk_assessment;
     return ok(c, { risk_score, risk_level, factors, recommendation, model_version, assessed_at }) as never;
   });
 
   router.openapi(routes.riskHistoryRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'change:read');
+    const { tenantId } = requirePermission(c, READ_PERMISSIONS.change);
     const change = await existing(c, tenantId, c.req.valid('param').id);
     return ok(c, await riskHistory(c.get('deps').pool, tenantId, change.id)) as never;
   });
 
+  // The trail shows every edit's before and after: auditors' business, not every reader's.
   router.openapi(routes.historyRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'change:read');
+    const { tenantId } = requirePermission(c, READ_PERMISSIONS.history);
     const change = await existing(c, tenantId, c.req.valid('param').id);
     return ok(c, await changeHistory(c.get('deps').pool, tenantId, change.id)) as never;
   });

@@ -1,6 +1,7 @@
 import type { Pool } from '../../../platform/db';
 import type { Change } from '../../../domain/changes/model';
 import { listPage, type ListSpec } from '../../list-query';
+import { RawJson } from '../../respond';
 import type { Page, PageRequest } from '../../pagination';
 import type { z } from '@hono/zod-openapi';
 import type { ChangeListQuery } from './schemas';
@@ -19,8 +20,9 @@ export async function findChange(pool: Pool, tenantId: string, id: string): Prom
   return rows[0]?.body;
 }
 
-export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<Change>> {
-  return listPage<{ body: Change }, Change>(pool, changeListSpec(tenantId, filters), request, (row) => row.body);
+/** Records as their stored JSON text: served as they are, never parsed (api/respond.ts RawJson). */
+export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<RawJson>> {
+  return listPage<{ body: string }, RawJson>(pool, changeListSpec(tenantId, filters), request, (row) => new RawJson(row.body));
 }
 
 export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeListQuery>): ListSpec {
@@ -40,7 +42,7 @@ export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeL
   if (filters.created_after) add((n) => `created_at > $${n}::timestamptz`, filters.created_after);
   if (filters.created_before) add((n) => `created_at < $${n}::timestamptz`, filters.created_before);
   if (filters.q) add((n) => `search @@ websearch_to_tsquery('english', $${n})`, filters.q);
-  return { from: 'changes', select: 'body', where, params, sortColumns: CHANGE_SORTS, idColumn: 'id' };
+  return { from: 'changes', select: 'body::text AS body', where, params, sortColumns: CHANGE_SORTS, idColumn: 'id', generation: { tenantId, resourceType: 'change' } };
 }
 
 export async function riskHistory(pool: Pool, tenantId: string, id: string) {

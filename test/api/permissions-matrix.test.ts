@@ -1,0 +1,108 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ROLE_PERMISSIONS, hasPermission, permissionsFor, type Permission } from '../../domain/permissions';
+import { patchChange, reviewChange } from '../../workflows/changes/messages';
+import { startTestApp, type TestApp } from '../support/app';
+import { auroraChange, createChange, HOUR, iso, standardChange, step } from '../support/changes';
+
+/**
+ * Walks the role table against every change route: each role gets 403 (naming
+ * the permission) exactly when it lacks what the route needs. A role that may
+ * act is stopped by something cheap instead — a state the command does not
+ * apply to — so two fixture changes serve every row and nothing moves.
+ */
+let app: TestApp;
+let draft: string;
+let scheduled: string;
+const tokens: Record<string, string> = {};
+/** Every role of the table, and a token naming no role it knows (every role can read). */
+const NO_ROLE = 'no-known-role';
+const ROLES = [...Object.keys(ROLE_PERMISSIONS), NO_ROLE];
+
+beforeAll(async () => {
+  app = await startTestApp();
+  const owner = await app.token('owner@example.com', { roles: ['release-manager'] });
+  draft = (await createChange(app, owner, auroraChange({ short_description: 'Matrix draft', cab_approvers: ['named@example.com'] }))).id;
+  // A window an hour away: no timer moves the fixture while the matrix runs.
+  scheduled = (await createChange(app, owner, standardChange({ short_description: 'Matrix scheduled', scheduled_start: iso(HOUR), scheduled_end: iso(2 * HOUR) }))).id;
+  await step(app, owner, 'POST', `${scheduled}/submit`);
+  for (const role of ROLES) tokens[role] = await app.token(`${role}@example.com`, { roles: [role] });
+});
+afterAll(() => app.close());
+
+interface Row {
+  name: string;
+  method: string;
+  path: () => string;
+  body?: unknown;
+  permission: Permission;
+  /** What a role holding the permission gets: the route's answer, or the cheap refusal that follows authorization. */
+  allowed: number;
+}
+
+const review = { outcome: 'successful', notes: 'Checked' };
+const ROWS: Row[] = [
+  { name: 'list', method: 'GET', path: () => '/prod/api/changes?limit=1', permission: 'change:read', allowed: 200 },
+  { name: 'get', method: 'GET', path: () => `/prod/api/changes/${draft}`, permission: 'change:read', allowed: 200 },
+  { name: 'risk', method: 'GET', path: () => `/prod/api/changes/${draft}/risk`, permission: 'change:read', allowed: 200 },
+  { name: 'risk history', method: 'GET', path: () => `/prod/api/changes/${draft}/risk/history`, permission: 'change:read', allowed: 200 },
+  { name: 'history (StackFlow)', method: 'GET', path: () => `/prod/api/changes/${draft}/history`, permission: 'audit:read', allowed: 200 },
+  { name: 'history (Stella)', method: 'GET', path: () => `/api/v1/changes/${draft}/history`, permission: 'audit:read', allowed: 200 },
+  { name: 'create', method: 'POST', path: () => '/prod/api/changes', body: standardChange({ short_description: 'Matrix create' }), permission: 'change:create', allowed: 201 },
+  { name: 'PATCH fields', method: 'PATCH', path: () => `/prod/api/changes/${scheduled}`, body: { description: 'edited' }, permission: 'change:update', allowed: 409 },
+  { name: 'PATCH state draft (revise)', method: 'PATCH', path: () => `/prod/api/changes/${scheduled}`, body: { state: 'draft' }, permission: 'change:update', allowed: 409 },
+  { name: 'submit', method: 'POST', path: () => `/prod/api/changes/${scheduled}/submit`, permission: 'change:update', allowed: 409 },
+  { name: 'submit-cab', method: 'POST', path: () => `/prod/api/changes/${scheduled}/submit-cab`, body: {}, permission: 'change:update', allowed: 422 },
+  { name: 'cancel', method: 'POST', path: () => `/prod/api/changes/${scheduled}/cancel`, body: {}, permission: 'change:update', allowed: 409 },
+  { name: 'PATCH state cancelled', method: 'PATCH', path: () => `/prod/api/changes/${scheduled}`, body: { state: 'cancelled' }, permission: 'change:update', allowed: 409 },
+  ...(['in_progress', 'completed', 'failed', 'post_review', 'closed'] as const).map(
+    (state): Row => ({ name: `PATCH state ${state}`, method: 'PATCH', path: () => `/prod/api/changes/${draft}`, body: { state }, permission: 'change:implement', allowed: 409 }),
+  ),
+  { name: 'PATCH state rejected', method: 'PATCH', path: () => `/prod/api/changes/${draft}`, body: { state: 'rejected' }, permission: 'change:update', allowed: 409 },
+  { name: 'PATCH review', method: 'PATCH', path: () => `/prod/api/changes/${draft}`, body: { review }, permission: 'change:review', allowed: 409 },
+  { name: 'POST review', method: 'POST', path: () => `/prod/api/changes/${draft}/review`, body: review, permission: 'change:review', allowed: 409 },
+  { name: 'approve', method: 'POST', path: () => `/prod/api/changes/${draft}/approve`, body: {}, permission: 'change:approve', allowed: 409 },
+  { name: 'reject', method: 'POST', path: () => `/prod/api/changes/${draft}/reject`, body: { reason: 'no' }, permission: 'change:approve', allowed: 409 },
+];
+
+test('the matrix covers every change and audit permission any role holds', () => {
+  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit):/.test(p)));
+  expect([...new Set(ROWS.map((r) => r.permission))].sort()).toEqual([...held].sort());
+});
+
+test.each(ROWS.map((row) => [row.name, row] as const))('%s: 403 exactly for the roles without the permission', async (_name, row) => {
+  const answers = await Promise.all(
+    ROLES.map(async (role) => {
+      const res = await app.http(row.method, row.path(), { token: tokens[role], body: row.body });
+      return { role, res, may: hasPermission({ permissions: permissionsFor([role]) }, row.permission) };
+    }),
+  );
+  const wrong = answers
+    .filter(({ res, may }) => (may ? res.status !== row.allowed : res.status !== 403 || res.body.error?.details?.required !== row.permission))
+    .map(({ role, res, may }) => `${role} (${may ? `may, expected ${row.allowed}` : 'may not, expected 403'}): ${res.status} ${res.text.slice(0, 200)}`);
+  expect(wrong).toEqual([]);
+  // Both kinds of role exist for every row, so each row tests a refusal and a pass.
+  expect(new Set(answers.map((a) => a.may))).toEqual(new Set([true, false]));
+});
+
+test('nothing the matrix sent moved the fixtures', async () => {
+  const owner = await app.token('owner@example.com', { roles: ['release-manager'] });
+  expect((await app.http('GET', `/prod/api/changes/${draft}`, { token: owner })).body).toMatchObject({ state: 'draft', version: 1, approvals: [] });
+  expect((await app.http('GET', `/prod/api/changes/${scheduled}`, { token: owner })).body).toMatchObject({ state: 'scheduled', version: 2, description: null });
+});
+
+test('a named approver needs no CAB role: refused by the state, not by the table', async () => {
+  const named = await app.token('named@example.com', { roles: ['viewer'] });
+  const res = await app.http('POST', `/prod/api/changes/${draft}/approve`, { token: named, body: {} });
+  expect(res.status).toBe(409);
+  expect(res.body.error.code).toBe('NOT_UNDER_REVIEW');
+});
+
+test('the workflow enforces the same table for a command that reaches it by any other path', async () => {
+  const handle = app.client.workflow.getHandle(`${app.tenant}:change:${scheduled}`);
+  const developer = { actor: { userId: 'dev@example.com', email: 'dev@example.com', permissions: permissionsFor(['developer']) } };
+  const start = await handle.executeUpdate(patchChange, { args: [{ state: 'in_progress' }, developer] }).catch((e) => e);
+  expect(start).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(start.cause).toMatchObject({ type: 'FORBIDDEN', details: [{ kind: 'forbidden', details: { required: 'change:implement' } }] });
+  const review = await handle.executeUpdate(reviewChange, { args: [{ outcome: 'successful', notes: 'n' }, developer] }).catch((e) => e);
+  expect(review.cause).toMatchObject({ type: 'FORBIDDEN', details: [{ kind: 'forbidden', details: { required: 'change:review' } }] });
+});
