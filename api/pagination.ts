@@ -9,7 +9,7 @@ export const STACKFLOW_MAX_LIMIT = 200;
 
 /** Query parameters of both dialects; each list route extends this with its filters. */
 export const paginationQuery = z.object({
-  page: z.coerce.number().int().min(1).optional().openapi({ description: 'Page number, 1-indexed (Stella)' }),
+  page: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional().openapi({ description: 'Page number, 1-indexed' }),
   pageSize: z.coerce.number().int().min(1).max(STELLA_MAX_PAGE_SIZE).optional().openapi({ description: `Items per page, max ${STELLA_MAX_PAGE_SIZE} (Stella)` }),
   cursor: z.string().max(512).optional().openapi({ description: 'Opaque cursor from next_cursor (StackFlow)' }),
   limit: z.coerce.number().int().min(1).max(STACKFLOW_MAX_LIMIT).optional().openapi({ description: `Records per page, default 25, max ${STACKFLOW_MAX_LIMIT} (StackFlow)` }),
@@ -89,4 +89,18 @@ export function decodeCursor(text: string): KeysetCursor {
   } catch {
     throw new BadRequest('The cursor is not valid; use next_cursor from a previous response', 'INVALID_CURSOR');
   }
+}
+
+/**
+ * The paging query of a list whose sort fields are known, with the sort stated
+ * as a pattern so the OpenAPI document admits exactly what the server accepts.
+ */
+export function sortablePaginationQuery(fields: readonly string[]) {
+  return paginationQuery.extend({
+    sort: z
+      .string()
+      .regex(new RegExp(`^-?(?:${fields.join('|')})$`), { message: `must be one of ${fields.join(', ')}, optionally prefixed with "-"` })
+      .optional()
+      .openapi({ description: `Sort field (${fields.join(', ')}); prefix "-" for descending, or use order` }),
+  });
 }

@@ -52,10 +52,10 @@ export function report(options: { n: number; concurrency: number; warmup: number
 const ms = (v: number) => `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 const times = (v: number) => `${v.toFixed(2)}x`;
 
-export function table(r: Report, perLifecycle: string): string {
+export function table(r: Report, perLifecycle: string, name = 'change-lifecycle'): string {
   const row = (label: string, cells: string[]) => label.padEnd(27) + cells.map((c) => c.padStart(14)).join('');
   return [
-    `change-lifecycle bench: N=${r.n} concurrency=${r.concurrency} warm-up=${r.warmup} (${perLifecycle} per lifecycle)`,
+    `${name} bench: N=${r.n} concurrency=${r.concurrency} warm-up=${r.warmup} (${perLifecycle} per lifecycle)`,
     row('', ['lifecycles/s', 'approve p50', 'approve p99']),
     row('tollgate via API', [r.tollgate.lifecyclesPerSecond.toFixed(1), ms(r.tollgate.approveP50Ms), ms(r.tollgate.approveP99Ms)]),
     row('baseline workflow', [r.baseline.lifecyclesPerSecond.toFixed(1), ms(r.baseline.approveP50Ms), ms(r.baseline.approveP99Ms)]),

@@ -1,8 +1,12 @@
+import type { z } from 'zod';
+import type { Actor } from '../actor';
+import { Draft, type EntityEvent } from '../draft';
 import { DomainError } from '../errors';
-import type { Approval, Change, ChangeState, ChangeType, ReviewOutcome, RiskAssessment, RiskLevel } from './model';
+import type { Approval, Change, ChangeSettings, ChangeState, ChangeType, RiskAssessment } from './model';
 import { changeNumberToId, RISK_INPUT_FIELDS } from './model';
 import { planSubstance } from './risk';
-import { allowedNextStates, canTransition, isTerminal } from './state-machine';
+import type { approveSchema, cancelSchema, createChangeSchema, patchChangeSchema, rejectSchema, reviewSchema, submitCabSchema } from './schemas';
+import { allowedNextStates, canTransition, isTerminal, isWorkFinished } from './state-machine';
 import { cabProgress, isRequester } from './cab';
 import { authorize } from './permissions';
 import { dueDeadlines, windowProblem } from './deadlines';
@@ -16,73 +20,31 @@ import { dueDeadlines, windowProblem } from './deadlines';
  * body can reach a rule its caller may not invoke.
  */
 
-// The actor is shared by every module (domain/actor.ts); re-exported for the change module's existing imports.
-import type { Actor } from '../actor';
-export type { Actor };
-
-export interface ChangeSettings {
-  /** How long an emergency change has for its post-implementation review. */
-  reviewDeadlineMs: number;
-  /** Approvals needed when a change names no approvers and sets no quorum. */
-  defaultCabQuorum: number;
-}
-
-export interface CreateChangeInput {
-  type: ChangeType;
-  short_description: string;
-  description?: string | null;
-  implementation_plan?: string | null;
-  backout_plan?: string | null;
-  test_plan?: string | null;
-  risk?: RiskLevel | null;
-  scheduled_start?: string | null;
-  scheduled_end?: string | null;
-  assignment_group?: string | null;
-  assigned_to?: string | null;
-  ci_id?: string | null;
-  cab_approvers?: string[];
-  cab_quorum?: number | null;
-}
-
-export interface ReviewInput {
-  outcome: ReviewOutcome;
-  notes: string;
-}
-
-export type PatchChangeInput = Partial<Omit<CreateChangeInput, never>> & {
-  state?: ChangeState;
-  actual_start?: string;
-  actual_end?: string;
-  review?: ReviewInput;
-};
-
-export interface SubmitCabInput {
-  cab_meeting_date?: string | null;
-  notes?: string | null;
-  cab_approvers?: string[];
-  cab_quorum?: number | null;
-}
+// Each command's input is its request body as validated (schemas.ts): declared once, there.
+export type CreateChangeInput = z.infer<typeof createChangeSchema>;
+export type PatchChangeInput = z.infer<typeof patchChangeSchema>;
+export type SubmitCabInput = z.infer<typeof submitCabSchema>;
+export type ApproveInput = z.infer<typeof approveSchema>;
+export type RejectInput = z.infer<typeof rejectSchema>;
+export type CancelInput = z.infer<typeof cancelSchema>;
+export type ReviewInput = z.infer<typeof reviewSchema>;
+/** Submitting takes no body. */
+export type SubmitInput = Record<string, never>;
 
 export type ChangeCommand =
   | { kind: 'create'; input: CreateChangeInput }
   | { kind: 'patch'; input: PatchChangeInput }
   | { kind: 'submit' }
   | { kind: 'submit_cab'; input: SubmitCabInput }
-  | { kind: 'approve'; input: { comment?: string | null } }
-  | { kind: 'reject'; input: { reason: string; comment?: string | null } }
-  | { kind: 'cancel'; input: { reason?: string | null } }
+  | { kind: 'approve'; input: ApproveInput }
+  | { kind: 'reject'; input: RejectInput }
+  | { kind: 'cancel'; input: CancelInput }
   | { kind: 'review'; input: ReviewInput }
   | { kind: 'tick' };
 
-export interface ChangeEvent {
-  action: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown>;
-}
-
-export interface Decision {
+export interface ChangeDecision {
   next: Change;
-  events: ChangeEvent[];
+  events: EntityEvent[];
   /** The change's risk inputs moved: assess again before persisting. */
   rescore: boolean;
 }
@@ -110,7 +72,7 @@ export const UNASSESSED: RiskAssessment = {
   assessed_at: '1970-01-01T00:00:00.000Z',
 };
 
-export function decide(current: Change | undefined, command: ChangeCommand, ctx: DecideContext): Decision {
+export function decide(current: Change | undefined, command: ChangeCommand, ctx: DecideContext): ChangeDecision {
   if (command.kind === 'create') {
     authorize(undefined, command, ctx.actor);
     if (current) throw new DomainError('invalid_state', 'ALREADY_EXISTS', `Change ${current.id} already exists`);
@@ -118,70 +80,44 @@ export function decide(current: Change | undefined, command: ChangeCommand, ctx:
   }
   if (!current) throw new DomainError('not_found', 'NOT_FOUND', 'The change does not exist yet');
   authorize(current, command, ctx.actor);
-  const draft = new Draft(current, ctx);
+  const draft = new Draft(current);
   switch (command.kind) {
     case 'patch':
-      patch(draft, command.input);
+      patch(draft, command.input, ctx);
       break;
     case 'submit':
-      submit(draft);
+      submit(draft, ctx);
       break;
     case 'submit_cab':
       submitCab(draft, command.input);
       break;
     case 'approve':
-      approve(draft, command.input.comment ?? null);
+      approve(draft, command.input.comment ?? null, ctx);
       break;
     case 'reject':
-      reject(draft, command.input.reason, command.input.comment ?? null);
+      reject(draft, command.input.reason, command.input.comment ?? null, ctx);
       break;
     case 'cancel':
       transition(draft, 'cancelled', 'change.cancel', { cancelled_at: ctx.now });
       break;
     case 'review':
-      review(draft, command.input);
+      review(draft, command.input, ctx);
       break;
     case 'tick':
-      tick(draft);
+      tick(draft, ctx);
       break;
   }
-  return draft.result();
+  return result(draft, ctx);
 }
 
-/** Collects successive edits of one command and the audit events they produce. */
-class Draft {
-  change: Change;
-  events: ChangeEvent[] = [];
-  constructor(
-    readonly original: Change,
-    readonly ctx: DecideContext,
-  ) {
-    this.change = { ...original };
-  }
-
-  apply(action: string, patch: Partial<Change>): void {
-    const before: Record<string, unknown> = {};
-    const after: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(patch)) {
-      const old = (this.change as unknown as Record<string, unknown>)[key];
-      if (JSON.stringify(old) === JSON.stringify(value)) continue;
-      before[key] = old;
-      after[key] = value;
-    }
-    if (Object.keys(after).length === 0) return;
-    this.change = { ...this.change, ...patch };
-    this.events.push({ action, before, after });
-  }
-
-  result(): Decision {
-    const changed = this.events.length > 0;
-    const rescore = RISK_INPUT_FIELDS.some((f) => JSON.stringify(this.original[f]) !== JSON.stringify(this.change[f]));
-    const next = changed ? { ...this.change, updated_at: this.ctx.now, version: this.original.version + 1 } : this.original;
-    return { next, events: this.events, rescore };
-  }
+/** A command's edits as the next version, and whether they moved a risk input (so the risk is assessed again). */
+function result(draft: Draft<Change>, ctx: DecideContext): ChangeDecision {
+  if (!draft.changed) return { next: draft.original, events: [], rescore: false };
+  const rescore = RISK_INPUT_FIELDS.some((f) => JSON.stringify(draft.original[f]) !== JSON.stringify(draft.value[f]));
+  return { next: { ...draft.value, updated_at: ctx.now, version: draft.original.version + 1 }, events: draft.events, rescore };
 }
 
-function create(input: CreateChangeInput, ctx: DecideContext): Decision {
+function create(input: CreateChangeInput, ctx: DecideContext): ChangeDecision {
   if (ctx.number === undefined) throw new DomainError('invalid_input', 'NUMBER_REQUIRED', 'A change number must be allocated');
   checkSchedule(input.scheduled_start ?? null, input.scheduled_end ?? null);
   const requester = ctx.actor.email ?? ctx.actor.userId;

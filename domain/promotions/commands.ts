@@ -22,7 +22,8 @@ export interface CreatePromotionInput {
 export type PromotionCommand =
   | { kind: 'create'; id: string; input: CreatePromotionInput; gateInputs: GateInputs }
   | { kind: 'open' }
-  | { kind: 'approve'; input: { comment?: string | null } }
+  /** `gateInputs`, when the workflow loaded them fresh, re-gate first: an approval is always bound to what stands now. */
+  | { kind: 'approve'; input: { comment?: string | null }; gateInputs?: GateInputs }
   | { kind: 'reject'; input: { reason: string; comment?: string | null } }
   | { kind: 'cancel'; input: { reason?: string | null } }
   | { kind: 'reevaluate'; gateInputs: GateInputs }
@@ -50,6 +51,7 @@ export function decide(current: Promotion | undefined, command: PromotionCommand
       if (current.status === 'pending') settle(draft, ctx, 'promotion.open');
       break;
     case 'approve':
+      if (command.gateInputs) reevaluate(draft, command.gateInputs, ctx);
       approve(draft, command.input, ctx);
       break;
     case 'reject':

@@ -1,16 +1,8 @@
 import type { FreezeSpan } from './freeze';
+import type { PROMOTION_STATUSES } from './statuses';
 
 /** A promotion as the API serves it (spec: stella-promotions-api) and the workflow keeps it. */
-export type PromotionStatus =
-  | 'pending'
-  | 'awaiting_approval'
-  | 'approved'
-  | 'deploying'
-  | 'deployed'
-  | 'rejected'
-  | 'cancelled'
-  | 'failed'
-  | 'rolled_back';
+export type PromotionStatus = (typeof PROMOTION_STATUSES)[number];
 
 export const GATE_NAMES = [
   'security-gate',

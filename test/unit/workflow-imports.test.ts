@@ -41,7 +41,8 @@ function violations(file: string, allow: (specifier: string, typeOnly: boolean, 
 
 const inside = (resolved: string | undefined, dir: string) => resolved !== undefined && (resolved + path.sep).startsWith(path.join(ROOT, dir) + path.sep);
 
-const DOMAIN_PACKAGES = new Set(['zod', '@temporalio/common']);
+// rrule is pure calculation (RFC 5545 recurrences for freeze windows): no clock, no I/O.
+const DOMAIN_PACKAGES = new Set(['zod', '@temporalio/common', 'rrule']);
 
 function workflowImportAllowed(specifier: string, typeOnly: boolean, resolved?: string): boolean {
   if (resolved) return inside(resolved, 'workflows') || inside(resolved, 'domain') || (typeOnly && inside(resolved, 'activities'));

@@ -1,0 +1,60 @@
+import type { Promotion, PromotionStatus } from '../../domain/promotions/model';
+
+/** Which decision a status records in evidence; expiry is a cancellation with its own name. */
+export function evidenceDecisionOf(p: Pick<Promotion, 'status' | 'statusReason'>): string | undefined {
+  const byStatus: Partial<Record<PromotionStatus, string>> = {
+    approved: 'approved',
+    rejected: 'rejected',
+    cancelled: p.statusReason === 'approval_expired' ? 'expired' : 'cancelled',
+    deployed: 'deployed',
+    failed: 'failed',
+    rolled_back: 'rolled_back',
+  };
+  return byStatus[p.status];
+}
+
+/** The decision record a packet signs: what was decided, on which inputs, by whom, under which policy. */
+export function decisionRecord(tenantId: string, p: Promotion, decision: string): Record<string, unknown> {
+  return {
+    tenantId,
+    promotionId: p.id,
+    decision,
+    status: p.status,
+    statusReason: p.statusReason,
+    decidedAt: p.decidedAt,
+    recordedAt: p.updatedAt,
+    reason: p.reason,
+    requestedBy: p.requestedBy,
+    requestedByEmail: p.requestedByEmail,
+    requestedAt: p.requestedAt,
+    release: {
+      id: p.releaseId,
+      name: p.releaseName,
+      class: p.gateInputs.release.class,
+      components: p.gateInputs.release.components,
+    },
+    sourceEnvironment: p.sourceEnvironmentId ? { id: p.sourceEnvironmentId, name: p.sourceEnvironmentName } : null,
+    targetEnvironment: { id: p.targetEnvironmentId, name: p.targetEnvironmentName },
+    changeId: p.changeId,
+    policy: p.policy,
+    gateInputs: {
+      securityScan: p.gateInputs.release.securityScan,
+      securityThresholds: p.gateInputs.environment.securityThresholds,
+      freeze: p.gateInputs.freeze,
+      previousEnvironment: p.gateInputs.previousEnvironment,
+      changeRequest: p.gateInputs.changeRequest,
+    },
+    gates: p.gates,
+    approvals: p.approvals.map((a) => ({
+      approverId: a.approverId,
+      approverName: a.approverName,
+      approverEmail: a.approverEmail,
+      decision: a.decision,
+      comment: a.comment,
+      approvedAt: a.approvedAt,
+      invalidated: a.invalidated,
+    })),
+    approvalCount: p.approvalCount,
+    requiredApprovals: p.requiredApprovals,
+  };
+}

@@ -1,0 +1,113 @@
+import { createHash } from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Actor } from '../../domain/actor';
+import type { EntityEvent } from '../../domain/draft';
+import type { GateInputs, Promotion } from '../../domain/promotions/model';
+import { recordAudit } from '../../platform/audit';
+import { withTransaction } from '../../platform/db';
+import { createEvidenceSigner, readEvidenceKey, type EvidenceSigner } from '../../platform/evidence';
+import { loadGateInputs, type GateInputsRequest } from '../../store/gate-inputs';
+import type { ActivityDeps } from '../deps';
+import { decisionRecord, evidenceDecisionOf } from './evidence-content';
+
+export interface PersistPromotionInput {
+  tenantId: string;
+  promotion: Promotion;
+  events: EntityEvent[];
+  actor: Actor;
+  requestId?: string;
+}
+
+/** A stable uuid from a name, so a retried activity writes the same row. */
+function nameUuid(name: string): string {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/**
+ * The promotion's side effects. Each is idempotent: the read-model row is
+ * version-guarded, audit rows and evidence packets carry dedupe keys, and the
+ * deployment record is unique per promotion.
+ */
+export function promotionActivities(deps: ActivityDeps) {
+  let signer: Promise<EvidenceSigner> | undefined;
+  const evidenceSigner = () => (signer ??= createEvidenceSigner(readEvidenceKey(deps.config)));
+
+  return {
+    async loadPromotionInputs(request: GateInputsRequest): Promise<GateInputs> {
+      const result = await loadGateInputs(deps.pool, request);
+      if (result.ok) return result.inputs;
+      const what = result.missing === 'release' ? `Release ${request.releaseId}` : `Environment ${request.targetEnvironmentId}`;
+      throw ApplicationFailure.create({
+        type: result.missing === 'release' ? 'RELEASE_NOT_FOUND' : 'ENVIRONMENT_NOT_FOUND',
+        message: `${what} not found`,
+        nonRetryable: true,
+        details: [{ kind: 'not_found' }],
+      });
+    },
+
+    async persistPromotion(input: PersistPromotionInput): Promise<{ written: boolean }> {
+      const { tenantId, promotion: p } = input;
+      return withTransaction(deps.pool, async (db) => {
+        const row = await db.query(
+          `INSERT INTO promotions (tenant_id, id, version, release_id, target_environment_id, status, requested_by, approver_groups, requested_at, updated_at, body)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)
+           ON CONFLICT (tenant_id, id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
+             approver_groups = EXCLUDED.approver_groups, updated_at = EXCLUDED.updated_at, body = EXCLUDED.body
+           WHERE promotions.version < EXCLUDED.version`,
+          [tenantId, p.id, p.version, p.releaseId, p.targetEnvironmentId, p.status, p.requestedBy, p.policy.approverGroups.map((g) => g.toLowerCase()), p.requestedAt, p.updatedAt, JSON.stringify(p)],
+        );
+        const written = (row.rowCount ?? 0) > 0;
+        for (const [i, event] of input.events.entries()) {
+          await recordAudit(db, {
+            tenantId,
+            actor: input.actor.email ?? input.actor.userId,
+            action: event.action,
+            resourceType: 'promotion',
+            resourceId: p.id,
+            before: event.before,
+            after: event.after,
+            requestId: input.requestId,
+            occurredAt: p.updatedAt,
+            dedupeKey: `promotion:${tenantId}:${p.id}:v${p.version}:${i}`,
+          });
+        }
+        return { written };
+      });
+    },
+
+    /** The seam a deployment job replaces: records the release as running in the environment. */
+    async recordDeployment(input: { tenantId: string; promotion: Promotion; status: 'deployed' | 'failed' }): Promise<void> {
+      const { tenantId, promotion: p } = input;
+      await withTransaction(deps.pool, async (db) => {
+        await db.query(
+          `INSERT INTO release_deployments (tenant_id, release_id, environment_id, promotion_id, status, deployed_at)
+           VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING`,
+          [tenantId, p.releaseId, p.targetEnvironmentId, p.id, input.status],
+        );
+      });
+    },
+
+    async signEvidence(input: { tenantId: string; promotion: Promotion }): Promise<{ id: string; decision: string } | null> {
+      const { tenantId, promotion: p } = input;
+      const decision = evidenceDecisionOf(p);
+      if (!decision) return null;
+      const id = nameUuid(`evidence:${tenantId}:${p.id}:${decision}`);
+      const packet = await (await evidenceSigner()).sign({
+        id,
+        type: 'release_decision',
+        version: '1.0',
+        content: decisionRecord(tenantId, p, decision),
+        generatedAt: p.updatedAt,
+      });
+      await deps.pool.query(
+        `INSERT INTO evidence_packets (tenant_id, id, promotion_id, decision, packet, content_hash, signer_kid, generated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+        [tenantId, id, p.id, decision, JSON.stringify(packet), packet.contentHash, packet.signerKeyRef, packet.generatedAt],
+      );
+      return { id, decision };
+    },
+  };
+}
+
+export type PromotionActivities = ReturnType<typeof promotionActivities>;

@@ -1,0 +1,86 @@
+import { freezeStatus, occurrences, type FreezeWindow } from '../../../domain/promotions/freeze';
+import type { Pool, PoolClient } from '../../../platform/db';
+import { freezeWindows } from '../../../store/gate-inputs';
+import { iso } from '../../entity-writes';
+
+/** Reads and presenters of environments and their freeze windows; every query is scoped by tenant. */
+
+type Db = Pool | PoolClient;
+export const ENVIRONMENT_COLUMNS = `id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, version, created_by, created_at, updated_at`;
+
+type Row = Record<string, any>;
+
+const span = (s: ReturnType<typeof freezeStatus>['active']) => s;
+
+export function presentEnvironment(r: Row, windows: FreezeWindow[], nowMs = Date.now()) {
+  const status = freezeStatus(windows, nowMs);
+  return {
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    order: r.order,
+    requireSod: r.require_sod,
+    requiredApprovals: r.required_approvals,
+    securityThresholds: r.security_thresholds ?? null,
+    requireChangeRequest: r.require_change_request,
+    version: r.version,
+    freeze: { active: status.active !== null, activeWindow: span(status.active), nextWindow: span(status.next) },
+    createdBy: r.created_by,
+    createdAt: iso(r.created_at)!,
+    updatedAt: iso(r.updated_at)!,
+  };
+}
+
+export async function findEnvironment(db: Db, tenantId: string, id: string) {
+  const { rows } = await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  if (!rows[0]) return undefined;
+  return presentEnvironment(rows[0], await freezeWindows(db, tenantId, id));
+}
+
+/** Every environment's freeze windows in one query, for list pages. */
+export async function windowsByEnvironment(db: Db, tenantId: string, ids: string[]): Promise<Map<string, FreezeWindow[]>> {
+  const map = new Map<string, FreezeWindow[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return map;
+  const { rows } = await db.query(
+    `SELECT environment_id, id, name, reason, starts_at, ends_at, rrule, timezone, duration, exempt_release_classes, created_at
+       FROM freeze_windows WHERE tenant_id = $1 AND environment_id = ANY($2::uuid[]) ORDER BY created_at, id`,
+    [tenantId, ids],
+  );
+  for (const r of rows) map.get(r.environment_id)?.push(toWindow(r));
+  return map;
+}
+
+export function toWindow(r: Row): FreezeWindow {
+  return {
+    id: r.id,
+    name: r.name,
+    reason: r.reason,
+    start: iso(r.starts_at),
+    end: iso(r.ends_at),
+    rrule: r.rrule,
+    timezone: r.timezone,
+    duration: r.duration,
+    exemptReleaseClasses: r.exempt_release_classes,
+    createdAt: iso(r.created_at)!,
+  };
+}
+
+export function presentWindow(r: Row, nowMs = Date.now()) {
+  const w = toWindow(r);
+  const upcoming = occurrences(w, nowMs, nowMs + 366 * 86_400_000)[0] ?? null;
+  return {
+    id: w.id,
+    environmentId: r.environment_id,
+    name: w.name,
+    reason: w.reason ?? null,
+    start: w.start ?? null,
+    end: w.end ?? null,
+    rrule: w.rrule ?? null,
+    timezone: w.timezone ?? null,
+    duration: w.duration ?? null,
+    exemptReleaseClasses: w.exemptReleaseClasses,
+    nextOccurrence: upcoming,
+    createdBy: r.created_by,
+    createdAt: w.createdAt,
+  };
+}

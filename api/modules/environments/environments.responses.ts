@@ -1,0 +1,59 @@
+import { z } from '@hono/zod-openapi';
+import { securityThresholdsSchema } from '../../../domain/promotions/requests';
+
+/** What the environment and freeze-window routes answer (Stella: camelCase). */
+
+export const FreezeSpanSchema = z
+  .object({ windowId: z.string(), name: z.string(), reason: z.string().nullable(), start: z.string(), end: z.string() })
+  .openapi('FreezeSpan');
+
+export const FreezeStatusSchema = z
+  .object({
+    active: z.boolean(),
+    activeWindow: FreezeSpanSchema.nullable().openapi({ description: 'The freeze in force now (back-to-back windows merged), or null' }),
+    nextWindow: FreezeSpanSchema.nullable().openapi({ description: 'The next freeze to start, or null' }),
+  })
+  .openapi('FreezeStatus');
+
+export const EnvironmentSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    order: z.number().int(),
+    requireSod: z.boolean(),
+    requiredApprovals: z.number().int(),
+    securityThresholds: securityThresholdsSchema.nullable(),
+    requireChangeRequest: z.boolean(),
+    version: z.number().int(),
+    freeze: FreezeStatusSchema,
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Environment');
+
+export const FreezeWindowSchema = z
+  .object({
+    id: z.string(),
+    environmentId: z.string(),
+    name: z.string(),
+    reason: z.string().nullable(),
+    start: z.string().nullable(),
+    end: z.string().nullable(),
+    rrule: z.string().nullable(),
+    timezone: z.string().nullable(),
+    duration: z.string().nullable(),
+    exemptReleaseClasses: z.array(z.string()),
+    nextOccurrence: FreezeSpanSchema.nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi('FreezeWindow');
+
+export const EnvironmentIdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+export const EnvWindowParams = z.object({
+  envId: z.uuid().openapi({ param: { name: 'envId', in: 'path' } }),
+  windowId: z.uuid().openapi({ param: { name: 'windowId', in: 'path' } }),
+});
+export const EnvIdParam = z.object({ envId: z.uuid().openapi({ param: { name: 'envId', in: 'path' } }) });

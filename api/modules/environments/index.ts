@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
+import type { AppEnv } from '../../context';
+import { auditedWrite } from '../../entity-writes';
+import { Conflict, NotFound } from '../../errors';
+import { listPage } from '../../list-query';
+import { pageRequest, parseSort } from '../../pagination';
+import { requirePermission } from '../../principal';
+import { ok, okList } from '../../respond';
+import { createRouter } from '../../router';
+import { notifyOpenPromotions } from '../promotions/promotions.signals';
+import { ENVIRONMENT_COLUMNS, findEnvironment, presentEnvironment, presentWindow, windowsByEnvironment } from './environments.queries';
+import * as routes from './environments.routes';
+
+const SORTS = { order: { column: '"order"', cast: 'int' }, name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
+const DUPLICATE = { '*': 'An environment with this name or this order already exists' };
+
+/** Environments and freeze windows: plain Postgres entities, audited, tenant-scoped. */
+export function environmentsRouter() {
+  const router = createRouter();
+
+  router.openapi(routes.listEnvironmentsRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'inventory:read');
+    const query = c.req.valid('query');
+    const sort = parseSort(query, Object.keys(SORTS), { field: 'order', direction: 'asc' });
+    const { pool } = c.get('deps');
+    const page = await listPage<Record<string, any>, Record<string, any>>(
+      pool,
+      { from: 'environments', select: ENVIRONMENT_COLUMNS, where: ['tenant_id = $1'], params: [tenantId], sortColumns: SORTS, idColumn: 'id::text' },
+      pageRequest(c.get('dialect'), query, sort),
+      (row) => row,
+    );
+    const windows = await windowsByEnvironment(pool, tenantId, page.items.map((r) => r.id));
+    return okList(c, { ...page, items: page.items.map((r) => presentEnvironment(r, windows.get(r.id) ?? [])) }) as never;
+  });
+
+  router.openapi(routes.createEnvironmentRoute, async (c) => {
+    const { tenantId, userId } = requirePermission(c, 'environment:write');
+    const body = c.req.valid('json');
+    const id = randomUUID();
+    await auditedWrite(
+      c,
+      async (db) => {
+        await db.query(
+          `INSERT INTO environments (tenant_id, id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, created_by)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest, userId],
+        );
+        return { result: id, audit: { action: 'environment.create', resourceType: 'environment', resourceId: id, after: body } };
+      },
+      { unique: DUPLICATE },
+    );
+    c.header('Location', `${c.req.path}/${id}`);
+    return ok(c, await existing(c, tenantId, id), 201) as never;
+  });
+
+  router.openapi(routes.getEnvironmentRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'inventory:read');
+    return ok(c, await existing(c, tenantId, c.req.valid('param').id)) as never;
+  });
+
+  router.openapi(routes.updateEnvironmentRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'environment:write');
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await auditedWrite(
+      c,
+      async (db) => {
+        const before = (await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
+        if (!before) throw new NotFound(`Environment ${id} not found`);
+        await db.query(
+          `UPDATE environments SET name = $3, description = $4, "order" = $5, require_sod = $6, required_approvals = $7, security_thresholds = $8,
+                  require_change_request = $9, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest],
+        );
+        return { result: id, audit: { action: 'environment.update', resourceType: 'environment', resourceId: id, before, after: body } };
+      },
+      { unique: DUPLICATE },
+    );
+    await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
+    return ok(c, await existing(c, tenantId, id)) as never;
+  });
+
+  router.openapi(routes.deleteEnvironmentRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'environment:write');
+    const { id } = c.req.valid('param');
+    await auditedWrite(c, async (db) => {
+      const env = await db.query('SELECT name FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]);
+      if (!env.rowCount) return undefined;
+      const { rows } = await db.query(
+        `SELECT (SELECT count(*) FROM targets WHERE tenant_id = $1 AND environment_id = $2) AS targets,
+                (SELECT count(*) FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL) AS policies,
+                (SELECT count(*) FROM promotions WHERE tenant_id = $1 AND target_environment_id = $2) AS promotions`,
+        [tenantId, id],
+      );
+      const refs = rows[0] as { targets: number; policies: number; promotions: number };
+      if (refs.targets + refs.policies + refs.promotions > 0) {
+        throw new Conflict(`Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies and ${refs.promotions} promotions`, 'IN_USE', refs);
+      }
+      await db.query('DELETE FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+      return { result: id, audit: { action: 'environment.delete', resourceType: 'environment', resourceId: id, before: env.rows[0] } };
+    }).catch(notFoundAs(`Environment ${id} not found`));
+    return c.body(null, 204);
+  });
+
+  router.openapi(routes.createFreezeWindowRoute, async (c) => {
+    const { tenantId, userId } = requirePermission(c, 'environment:write');
+    const { envId } = c.req.valid('param');
+    const w = c.req.valid('json');
+    const id = randomUUID();
+    const row = await auditedWrite(
+      c,
+      async (db) => {
+        if (!(await db.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, envId])).rowCount) return undefined;
+        const inserted = await db.query(
+          `INSERT INTO freeze_windows (tenant_id, id, environment_id, name, reason, starts_at, ends_at, rrule, timezone, duration, exempt_release_classes, created_by)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING *`,
+          [tenantId, id, envId, w.name, w.reason ?? null, w.start ?? null, w.end ?? null, w.rrule ?? null, w.timezone ?? null, w.duration ?? null, w.exemptReleaseClasses, userId],
+        );
+        return { result: inserted.rows[0], audit: { action: 'freeze_window.create', resourceType: 'environment', resourceId: envId, after: { id, ...w } } };
+      },
+    ).catch(notFoundAs(`Environment ${envId} not found`));
+    c.header('Location', `${c.req.path}/${id}`);
+    return ok(c, presentWindow(row), 201) as never;
+  });
+
+  router.openapi(routes.listFreezeWindowsRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'inventory:read');
+    const { envId } = c.req.valid('param');
+    const { pool } = c.get('deps');
+    if (!(await pool.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, envId])).rowCount) throw new NotFound(`Environment ${envId} not found`);
+    const { rows } = await pool.query('SELECT * FROM freeze_windows WHERE tenant_id = $1 AND environment_id = $2 ORDER BY created_at, id', [tenantId, envId]);
+    return ok(c, rows.map((r) => presentWindow(r))) as never;
+  });
+
+  router.openapi(routes.deleteFreezeWindowRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'environment:write');
+    const { envId, windowId } = c.req.valid('param');
+    await auditedWrite(c, async (db) => {
+      const gone = await db.query('DELETE FROM freeze_windows WHERE tenant_id = $1 AND environment_id = $2 AND id = $3 RETURNING *', [tenantId, envId, windowId]);
+      if (!gone.rowCount) return undefined;
+      return { result: windowId, audit: { action: 'freeze_window.delete', resourceType: 'environment', resourceId: envId, before: gone.rows[0] } };
+    }).catch(notFoundAs(`Freeze window ${windowId} not found`));
+    return c.body(null, 204);
+  });
+
+  return router;
+}
+
+async function existing(c: Context<AppEnv>, tenantId: string, id: string) {
+  const env = await findEnvironment(c.get('deps').pool, tenantId, id);
+  if (!env) throw new NotFound(`Environment ${id} not found`);
+  return env;
+}
+
+const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
+
+/** auditedWrite's generic 404 with the resource's own words. */
+export function notFoundAs(message: string) {
+  return (err: unknown): never => {
+    if (err instanceof NotFound && err.message === 'Not found') throw new NotFound(message);
+    throw err;
+  };
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
+import type { CreatePromotionInput } from '../../../domain/promotions/commands';
+import { blockers, evaluateGates } from '../../../domain/promotions/gates';
+import type { GateInputs, Promotion } from '../../../domain/promotions/model';
+import { SA } from '../../../domain/search-attributes';
+import { loadGateInputs } from '../../../store/gate-inputs';
+import type { promotion } from '../../../workflows/promotions/promotion';
+import { createPromotion, PROMOTION_WORKFLOW_TYPE, type PromotionWorkflowInput } from '../../../workflows/promotions/messages';
+import type { UpdateDefinition } from '@temporalio/common';
+import type { CommandMeta } from '../../../domain/actor';
+import type { AppEnv } from '../../context';
+import { Conflict, NotFound, Unprocessable } from '../../errors';
+import { actorOf, principalOf } from '../../principal';
+import { createWithUpdate, sendUpdate } from '../../workflow-commands';
+import { findPromotion } from './promotions.queries';
+
+/** Sends promotion commands to their workflows; the API never writes a promotion row itself. */
+
+const KEY_SCOPE = 'promotion';
+
+/** The gate inputs for a release and environment, or the 404 that names which is missing. */
+export async function gateInputsFor(c: Context<AppEnv>, body: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }): Promise<GateInputs> {
+  const { tenantId } = principalOf(c);
+  const result = await loadGateInputs(c.get('deps').pool, { tenantId, ...body, now: new Date().toISOString() });
+  if (result.ok) return result.inputs;
+  if (result.missing === 'release') throw new NotFound(`Release ${body.releaseId} not found`, 'RELEASE_NOT_FOUND');
+  throw new NotFound(`Environment ${body.targetEnvironmentId} not found`, 'ENVIRONMENT_NOT_FOUND');
+}
+
+export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePromotionInput): Promise<Promotion> {
+  const { tenantId, userId, email } = principalOf(c);
+  // The same evaluator the workflow runs: refuse a blocked request before any workflow exists.
+  const inputs = await gateInputsFor(c, body);
+  if (inputs.release.deprecated) throw new Unprocessable(`Release ${inputs.release.name} is deprecated and cannot be promoted`, 'RELEASE_DEPRECATED', { releaseId: body.releaseId });
+  const gates = evaluateGates(inputs, { now: new Date().toISOString(), requester: actorOf(c), approvals: [] });
+  const blocking = blockers(gates);
+  if (blocking.length) {
+    throw new Unprocessable(`Blocked by ${blocking.map((g) => g.gateName).join(', ')}: ${blocking.map((g) => g.message).join('; ')}`, 'PROMOTION_BLOCKED', { gates });
+  }
+  return createWithUpdate<Promotion, CreatePromotionInput, typeof promotion>(c, {
+    kind: 'promotion',
+    workflowType: PROMOTION_WORKFLOW_TYPE,
+    definition: createPromotion,
+    body,
+    scope: KEY_SCOPE,
+    allocate: async () => randomUUID(),
+    start: (id) => ({
+      args: [{ tenantId, promotionId: id } satisfies PromotionWorkflowInput],
+      searchAttributes: [
+        { key: SA.tenant, value: tenantId },
+        { key: SA.kind, value: 'promotion' },
+        { key: SA.resourceId, value: id },
+        { key: SA.state, value: 'pending' },
+        { key: SA.environment, value: inputs.environment.name },
+        { key: SA.release, value: inputs.release.name },
+      ],
+      summary: `${inputs.release.name} → ${inputs.environment.name}`,
+      details: `Promotion ${id} requested by ${email ?? userId}: ${body.reason}`,
+    }),
+  });
+}
+
+export async function updatePromotionWorkflow<B>(c: Context<AppEnv>, id: string, definition: UpdateDefinition<Promotion, [B, CommandMeta]>, body: B): Promise<Promotion> {
+  const { tenantId } = principalOf(c);
+  return sendUpdate(c, {
+    kind: 'promotion',
+    id,
+    definition,
+    body,
+    scope: KEY_SCOPE,
+    async gone() {
+      const current = await findPromotion(c.get('deps').pool, tenantId, id);
+      if (!current) throw new NotFound(`Promotion ${id} not found`, 'PROMOTION_NOT_FOUND');
+      throw new Conflict(`Promotion ${id} is ${current.status} and accepts no further commands`, 'ALREADY_DECIDED', { currentStatus: current.status, decidedAt: current.decidedAt });
+    },
+  });
+}

@@ -1,0 +1,151 @@
+import { z } from '@hono/zod-openapi';
+import { GATE_NAMES } from '../../../domain/promotions/model';
+import { securityScanSchema, securityThresholdsSchema } from '../../../domain/promotions/requests';
+import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
+
+/** What the promotion, approval-policy and evidence routes answer (Stella: camelCase). */
+
+const FreezeSpan = z.object({ windowId: z.string(), name: z.string(), reason: z.string().nullable(), start: z.string(), end: z.string() });
+
+export const GateResultSchema = z
+  .object({
+    gateName: z.enum(GATE_NAMES),
+    passed: z.boolean(),
+    blocking: z.boolean(),
+    message: z.string().openapi({ description: 'What the gate found and, when it failed, what would unblock it' }),
+    details: z.record(z.string(), z.unknown()),
+  })
+  .openapi('GateResult');
+
+const Binding = z.object({
+  digests: z.record(z.string(), z.string().nullable()),
+  securityScan: securityScanSchema.nullable(),
+  securityThresholds: securityThresholdsSchema.nullable(),
+  policyId: z.string().nullable(),
+  policyVersion: z.number().int(),
+});
+
+export const ApprovalSchema = z
+  .object({
+    approverId: z.string(),
+    approverName: z.string().nullable(),
+    approverEmail: z.string().nullable(),
+    decision: z.enum(['approved', 'rejected']),
+    comment: z.string().nullable(),
+    approvedAt: z.string(),
+    binding: Binding.openapi({ description: 'What was approved: component digests, scan and thresholds, policy version' }),
+    invalidated: z
+      .object({ at: z.string(), reasons: z.array(z.string()) })
+      .nullable()
+      .openapi({ description: 'Set when what was approved changed while the promotion waited; the approval no longer counts' }),
+  })
+  .openapi('Approval');
+
+export const EffectivePolicySchema = z
+  .object({
+    policyId: z.string().nullable(),
+    policyVersion: z.number().int(),
+    name: z.string(),
+    requiredApprovals: z.number().int(),
+    approverGroups: z.array(z.string()),
+    requireSeparationOfDuties: z.boolean(),
+    autoExpireHours: z.number().int().nullable(),
+  })
+  .openapi('EffectivePolicy');
+
+const ComponentRef = z.object({ componentId: z.string(), name: z.string(), version: z.string(), digest: z.string().nullable() });
+
+const GateInputsSchema = z
+  .object({
+    release: z.object({ id: z.string(), name: z.string(), class: z.string(), deprecated: z.boolean(), securityScan: securityScanSchema.nullable(), components: z.array(ComponentRef) }),
+    environment: z.object({ id: z.string(), name: z.string(), order: z.number().int(), securityThresholds: securityThresholdsSchema.nullable(), requireChangeRequest: z.boolean() }),
+    previousEnvironment: z.object({ id: z.string(), name: z.string(), releaseDeployed: z.boolean() }).nullable(),
+    policy: EffectivePolicySchema,
+    freeze: z.object({ active: FreezeSpan.nullable(), next: FreezeSpan.nullable() }),
+    changeRequest: z.object({ id: z.string(), state: z.string(), scheduled_start: z.string().nullable(), scheduled_end: z.string().nullable() }).nullable(),
+    changeId: z.string().nullable(),
+  })
+  .openapi('GateInputs');
+
+export const PromotionSchema = z
+  .object({
+    id: z.string(),
+    releaseId: z.string(),
+    releaseName: z.string(),
+    sourceEnvironmentId: z.string().nullable(),
+    sourceEnvironmentName: z.string().nullable(),
+    targetEnvironmentId: z.string(),
+    targetEnvironmentName: z.string(),
+    status: z.enum(PROMOTION_STATUSES),
+    requestedBy: z.string(),
+    requestedByEmail: z.string().nullable(),
+    requestedAt: z.string(),
+    reason: z.string(),
+    changeId: z.string().nullable(),
+    approvals: z.array(ApprovalSchema),
+    approvalCount: z.number().int(),
+    requiredApprovals: z.number().int(),
+    policy: EffectivePolicySchema,
+    gateInputs: GateInputsSchema,
+    gates: z.array(GateResultSchema),
+    expiresAt: z.string().nullable(),
+    heldUntil: z.string().nullable().openapi({ description: 'Approved but held by a freeze window until then' }),
+    decidedAt: z.string().nullable(),
+    decision: z.enum(['allow', 'deny']).nullable(),
+    statusReason: z.string().nullable().openapi({ description: 'Why it ended, e.g. approval_expired or the rejection reason' }),
+    completedAt: z.string().nullable(),
+    updatedAt: z.string(),
+    version: z.number().int(),
+  })
+  .openapi('Promotion');
+
+export const DecisionSchema = z
+  .object({
+    promotionId: z.string(),
+    decision: z.enum(['allow', 'deny', 'pending']),
+    status: z.enum(PROMOTION_STATUSES),
+    decidedAt: z.string().nullable(),
+    gates: z.array(GateResultSchema),
+    approvals: z.array(ApprovalSchema),
+    approvalCount: z.number().int(),
+    requiredApprovals: z.number().int(),
+    policy: EffectivePolicySchema,
+    statusReason: z.string().nullable(),
+  })
+  .openapi('DecisionRecord');
+
+export const EvidencePacketSchema = z
+  .object({
+    id: z.string(),
+    type: z.literal('release_decision'),
+    version: z.literal('1.0'),
+    content: z.record(z.string(), z.unknown()),
+    contentHash: z.string(),
+    signature: z.string(),
+    signatureAlgorithm: z.literal('ECDSA-P256-SHA256'),
+    signerKeyRef: z.string(),
+    generatedAt: z.string(),
+  })
+  .openapi('EvidencePacket');
+
+export const PreviewSchema = z.object({ wouldPass: z.boolean(), gates: z.array(GateResultSchema) }).openapi('GatePreview');
+
+export const ApprovalPolicySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    environmentId: z.string(),
+    version: z.number().int(),
+    requiredApprovals: z.number().int(),
+    approverGroups: z.array(z.string()),
+    requireSeparationOfDuties: z.boolean(),
+    autoExpireHours: z.number().int().nullable(),
+    createdBy: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('ApprovalPolicy');
+
+export const JwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi('EvidenceJwks');
+
+export const IdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });

@@ -1,0 +1,37 @@
+import type { Context } from 'hono';
+import { UNDECIDED } from '../../../domain/promotions/state-machine';
+import { workflowId } from '../../../domain/workflow-ids';
+import { promotionInputsChanged } from '../../../workflows/promotions/messages';
+import type { AppEnv } from '../../context';
+import { principalOf } from '../../principal';
+
+/**
+ * Tells every undecided promotion that something its approvals are bound to
+ * moved (a scan, a digest, a policy, the environment's settings). A signal is
+ * fire-and-forget: the edit has landed whatever Temporal says, and each
+ * workflow re-gates and invalidates stale approvals on its own.
+ */
+export async function notifyOpenPromotions(c: Context<AppEnv>, scope: { releaseId?: string; environmentId?: string }, what: string): Promise<number> {
+  const { pool, temporal, log } = c.get('deps');
+  const { tenantId } = principalOf(c);
+  const { rows } = await pool.query<{ id: string }>(
+    `SELECT id FROM promotions WHERE tenant_id = $1 AND status = ANY($2::text[])
+        AND ($3::uuid IS NULL OR release_id = $3) AND ($4::uuid IS NULL OR target_environment_id = $4)`,
+    [tenantId, UNDECIDED, scope.releaseId ?? null, scope.environmentId ?? null],
+  );
+  if (rows.length === 0) return 0;
+  try {
+    const client = await temporal.client();
+    await Promise.all(
+      rows.map((r) =>
+        client.workflow
+          .getHandle(workflowId(tenantId, 'promotion', r.id))
+          .signal(promotionInputsChanged, { what })
+          .catch((err) => log.warn({ err, promotionId: r.id }, 'could not tell a promotion its inputs changed')),
+      ),
+    );
+  } catch (err) {
+    log.warn({ err, what }, 'Temporal unavailable: open promotions were not told their inputs changed');
+  }
+  return rows.length;
+}

@@ -1,0 +1,81 @@
+import type { ReleaseComponentRef } from '../../../domain/promotions/model';
+import type { Pool, PoolClient } from '../../../platform/db';
+import { iso } from '../../entity-writes';
+import { Unprocessable } from '../../errors';
+
+type Db = Pool | PoolClient;
+type Row = Record<string, any>;
+
+export const COMPONENT_COLUMNS = `c.id, c.name, c.repository, c.description, c.deploy_hook, c.created_at, c.updated_at,
+  (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.version DESC LIMIT 1) AS latest_version`;
+export const RELEASE_COLUMNS = 'id, name, version, class, description, components, security_scan, scan_updated_at, deprecated_at, deprecated_reason, created_by, created_at, updated_at';
+
+export const presentComponent = (r: Row) => ({
+  id: r.id,
+  name: r.name,
+  repository: r.repository,
+  description: r.description,
+  deployHook: r.deploy_hook,
+  latestVersion: r.latest_version ?? null,
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+});
+
+export const presentRelease = (r: Row) => ({
+  id: r.id,
+  name: r.name,
+  version: r.version,
+  class: r.class,
+  description: r.description,
+  status: r.deprecated_at ? ('deprecated' as const) : ('ready' as const),
+  components: r.components as ReleaseComponentRef[],
+  securityScan: r.security_scan ?? null,
+  scanUpdatedAt: iso(r.scan_updated_at),
+  deprecatedAt: iso(r.deprecated_at),
+  deprecatedReason: r.deprecated_reason,
+  createdBy: r.created_by,
+  createdAt: iso(r.created_at)!,
+  updatedAt: iso(r.updated_at)!,
+});
+
+export async function findComponent(db: Db, tenantId: string, id: string) {
+  const { rows } = await db.query(`SELECT ${COMPONENT_COLUMNS} FROM components c WHERE c.tenant_id = $1 AND c.id = $2`, [tenantId, id]);
+  return rows[0] ? presentComponent(rows[0]) : undefined;
+}
+
+export async function findRelease(db: Db, tenantId: string, id: string) {
+  const { rows } = await db.query(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  return rows[0] ? presentRelease(rows[0]) : undefined;
+}
+
+/** The release's components with names and digests from the synced versions; refuses what is unknown. */
+export async function resolveComponents(db: Db, tenantId: string, wanted: Array<{ componentId: string; version: string }>): Promise<ReleaseComponentRef[]> {
+  const seen = new Set<string>();
+  for (const w of wanted) {
+    if (seen.has(w.componentId)) throw new Unprocessable(`Component ${w.componentId} is listed twice`, 'DUPLICATE_COMPONENT', { componentId: w.componentId });
+    seen.add(w.componentId);
+  }
+  const { rows } = await db.query(
+    `SELECT w.component_id, w.version, c.name, v.digest, v.version IS NOT NULL AS synced
+       FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS w(component_id, version, n)
+       LEFT JOIN components c ON c.tenant_id = $1 AND c.id = w.component_id
+       LEFT JOIN component_versions v ON v.tenant_id = $1 AND v.component_id = w.component_id AND v.version = w.version
+      ORDER BY w.n`,
+    [tenantId, wanted.map((w) => w.componentId), wanted.map((w) => w.version)],
+  );
+  const unknown = rows.filter((r) => r.name === null);
+  if (unknown.length) {
+    throw new Unprocessable(`Unknown component${unknown.length > 1 ? 's' : ''}: ${unknown.map((r) => r.component_id).join(', ')}`, 'COMPONENT_NOT_FOUND', {
+      componentIds: unknown.map((r) => r.component_id),
+    });
+  }
+  const unsynced = rows.filter((r) => !r.synced);
+  if (unsynced.length) {
+    throw new Unprocessable(
+      `Version not synced: ${unsynced.map((r) => `${r.name} ${r.version}`).join(', ')}; record it with POST /components/{id}/sync-versions first`,
+      'VERSION_NOT_FOUND',
+      { missing: unsynced.map((r) => ({ componentId: r.component_id, version: r.version })) },
+    );
+  }
+  return rows.map((r) => ({ componentId: r.component_id, name: r.name, version: r.version, digest: r.digest }));
+}

@@ -1,0 +1,100 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { componentSchema, deprecateSchema, fromLatestSchema, releaseSchema, releaseUpdateSchema, syncVersionsSchema } from '../../../domain/promotions/requests';
+import { BODY_ERRORS, envelope, errorResponses, jsonBody, listEnvelope } from '../../openapi-helpers';
+import { paginationQuery } from '../../pagination';
+import { CompareParams, ComponentSchema, ComponentVersionSchema, IdParam, ReleaseComparisonSchema, ReleaseSchema, ReleaseStateSchema, SyncResultSchema } from './releases.responses';
+
+/** RELMAN: components, their versions, and releases built from them. */
+
+const components = ['Components'];
+const releases = ['Releases'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema: envelope(schema) } } });
+const DUP_COMPONENT = 'A component with this name already exists (`ALREADY_EXISTS`)';
+const DUP_RELEASE = 'A release with this name already exists (`ALREADY_EXISTS`)';
+const UNRESOLVED = 'A component or one of its versions is unknown: sync versions first (`COMPONENT_NOT_FOUND`, `VERSION_NOT_FOUND`, `NO_VERSIONS`)';
+
+export const NameQuery = paginationQuery.extend({ name: z.string().max(100).regex(/^[^\u0000\ud800-\udfff]*$/).optional().openapi({ description: 'Exact name (case-insensitive)' }) });
+
+export const listComponentsRoute = createRoute({
+  method: 'get', path: '/components', operationId: 'listComponents', tags: components, summary: 'List components',
+  request: { query: NameQuery },
+  responses: { 200: { description: 'A page of components', content: { 'application/json': { schema: listEnvelope(ComponentSchema) } } }, ...errorResponses([400, 403]) },
+});
+export const createComponentRoute = createRoute({
+  method: 'post', path: '/components', operationId: 'createComponent', tags: components, summary: 'Create a component',
+  request: jsonBody(componentSchema),
+  responses: { 201: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUP_COMPONENT }) },
+});
+export const getComponentRoute = createRoute({
+  method: 'get', path: '/components/{id}', operationId: 'getComponent', tags: components, summary: 'Get a component',
+  request: { params: IdParam },
+  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([400, 403, 404]) },
+});
+export const updateComponentRoute = createRoute({
+  method: 'put', path: '/components/{id}', operationId: 'updateComponent', tags: components, summary: 'Replace a component’s fields',
+  request: { params: IdParam, ...jsonBody(componentSchema) },
+  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 409: DUP_COMPONENT }) },
+});
+export const deleteComponentRoute = createRoute({
+  method: 'delete', path: '/components/{id}', operationId: 'deleteComponent', tags: components, summary: 'Delete a component no release uses',
+  request: { params: IdParam },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'A release uses it (`IN_USE`)' }) },
+});
+export const syncVersionsRoute = createRoute({
+  method: 'post', path: '/components/{id}/sync-versions', operationId: 'syncComponentVersions', tags: components,
+  summary: 'Record versions (and digests) of a component; a changed digest updates the releases that use that version and re-gates their open promotions',
+  request: { params: IdParam, ...jsonBody(syncVersionsSchema) },
+  responses: { 200: json(SyncResultSchema, 'What was recorded'), ...errorResponses([...BODY_ERRORS, 403, 404]) },
+});
+export const listVersionsRoute = createRoute({
+  method: 'get', path: '/components/{id}/versions', operationId: 'listComponentVersions', tags: components, summary: 'List a component’s versions, newest first',
+  request: { params: IdParam },
+  responses: { 200: json(z.array(ComponentVersionSchema), 'The versions'), ...errorResponses([400, 403, 404]) },
+});
+
+export const listReleasesRoute = createRoute({
+  method: 'get', path: '/releases', operationId: 'listReleases', tags: releases, summary: 'List releases, newest first',
+  request: { query: NameQuery },
+  responses: { 200: { description: 'A page of releases', content: { 'application/json': { schema: listEnvelope(ReleaseSchema) } } }, ...errorResponses([400, 403]) },
+});
+export const createReleaseRoute = createRoute({
+  method: 'post', path: '/releases', operationId: 'createRelease', tags: releases, summary: 'Create a release; each component’s digest is resolved from its synced versions',
+  request: jsonBody(releaseSchema),
+  responses: { 201: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUP_RELEASE, 422: UNRESOLVED }) },
+});
+export const fromLatestRoute = createRoute({
+  method: 'post', path: '/releases/from-latest', operationId: 'createReleaseFromLatest', tags: releases, summary: 'Create a release from each component’s newest synced version (all components, or those named)',
+  request: jsonBody(fromLatestSchema),
+  responses: { 201: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUP_RELEASE, 422: UNRESOLVED }) },
+});
+export const getReleaseRoute = createRoute({
+  method: 'get', path: '/releases/{id}', operationId: 'getRelease', tags: releases, summary: 'Get a release',
+  request: { params: IdParam },
+  responses: { 200: json(ReleaseSchema, 'The release'), ...errorResponses([400, 403, 404]) },
+});
+export const updateReleaseRoute = createRoute({
+  method: 'put', path: '/releases/{id}', operationId: 'updateRelease', tags: releases,
+  summary: 'Update a release’s description, class or security scan; open promotions of it are re-gated and approvals given on the old scan stop counting',
+  request: { params: IdParam, ...jsonBody(releaseUpdateSchema) },
+  responses: { 200: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 404]) },
+});
+export const deleteReleaseRoute = createRoute({
+  method: 'delete', path: '/releases/{id}', operationId: 'deleteRelease', tags: releases, summary: 'Delete a release that was never promoted',
+  request: { params: IdParam },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'It was promoted or deployed (`IN_USE`); deprecate it instead' }) },
+});
+export const releaseStateRoute = createRoute({
+  method: 'get', path: '/releases/{id}/state', operationId: 'getReleaseState', tags: releases, summary: 'Where the release is deployed and where it is being promoted',
+  request: { params: IdParam },
+  responses: { 200: json(ReleaseStateSchema, 'The release’s state'), ...errorResponses([400, 403, 404]) },
+});
+export const deprecateRoute = createRoute({
+  method: 'post', path: '/releases/{id}/deprecate', operationId: 'deprecateRelease', tags: releases, summary: 'Deprecate a release: it can no longer be promoted',
+  request: { params: IdParam, ...jsonBody(deprecateSchema, false) },
+  responses: { 200: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 404]) },
+});
+export const compareRoute = createRoute({
+  method: 'get', path: '/releases/{id}/compare/{otherId}', operationId: 'compareReleases', tags: releases, summary: 'Component versions and digests that differ between two releases',
+  request: { params: CompareParams },
+  responses: { 200: json(ReleaseComparisonSchema, 'The differences'), ...errorResponses([400, 403, 404]) },
+});

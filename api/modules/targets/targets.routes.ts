@@ -1,0 +1,77 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { targetSchema } from '../../../domain/promotions/requests';
+import { BODY_ERRORS, envelope, errorResponses, jsonBody, listEnvelope } from '../../openapi-helpers';
+import { paginationQuery } from '../../pagination';
+
+/** ENVMGR targets: the hosts a release is deployed to, grouped by environment and labels. */
+
+export const TargetSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    environmentId: z.string(),
+    labels: z.record(z.string(), z.string()),
+    agentId: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi('Target');
+
+const tags = ['Targets'];
+const one = (description: string) => ({ description, content: { 'application/json': { schema: envelope(TargetSchema) } } });
+const IdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+const DUPLICATE = 'A target with this name already exists (`ALREADY_EXISTS`)';
+export const TargetListQuery = paginationQuery.extend({
+  environmentId: z.uuid().optional(),
+  label: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}=[^\u0000\ud800-\udfff]{0,256}$/)
+    .optional()
+    .openapi({ description: 'Label selector key=value, e.g. role=web' }),
+});
+
+export const listTargetsRoute = createRoute({
+  method: 'get',
+  path: '/targets',
+  operationId: 'listTargets',
+  tags,
+  summary: 'List targets, optionally by environment and label',
+  request: { query: TargetListQuery },
+  responses: { 200: { description: 'A page of targets', content: { 'application/json': { schema: listEnvelope(TargetSchema) } } }, ...errorResponses([400, 403]) },
+});
+export const createTargetRoute = createRoute({
+  method: 'post',
+  path: '/targets',
+  operationId: 'createTarget',
+  tags,
+  summary: 'Register a target in an environment',
+  request: jsonBody(targetSchema),
+  responses: { 201: one('The target'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUPLICATE, 422: 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`)' }) },
+});
+export const getTargetRoute = createRoute({
+  method: 'get',
+  path: '/targets/{id}',
+  operationId: 'getTarget',
+  tags,
+  summary: 'Get a target',
+  request: { params: IdParam },
+  responses: { 200: one('The target'), ...errorResponses([400, 403, 404]) },
+});
+export const updateTargetRoute = createRoute({
+  method: 'put',
+  path: '/targets/{id}',
+  operationId: 'updateTarget',
+  tags,
+  summary: 'Replace a target’s name, environment and labels',
+  request: { params: IdParam, ...jsonBody(targetSchema) },
+  responses: { 200: one('The target'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 409: DUPLICATE, 422: 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`)' }) },
+});
+export const deleteTargetRoute = createRoute({
+  method: 'delete',
+  path: '/targets/{id}',
+  operationId: 'deleteTarget',
+  tags,
+  summary: 'Remove a target',
+  request: { params: IdParam },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404]) },
+});

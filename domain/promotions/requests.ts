@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { instant } from '../instant';
+import { storableText } from '../text';
+import { recurrenceProblem } from './freeze';
+import { PROMOTION_STATUSES } from './statuses';
+
+/** Request bodies of the promotion and inventory APIs (Stella spec: camelCase field names). */
+
+const text = (max: number) => storableText().trim().max(max);
+const name = text(100).min(1, { message: 'is required' });
+const uuid = z.uuid({ message: 'must be a UUID' });
+const count = z.number().int().min(0).max(1_000_000);
+
+export const RELEASE_CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
+const releaseClass = z.string().regex(RELEASE_CLASS, { message: 'must be a lower-case word such as standard or hotfix' });
+
+export const securityThresholdsSchema = z.strictObject({ maxCritical: count, maxHigh: count }).meta({ id: 'SecurityThresholds' });
+export const securityScanSchema = z.strictObject({ criticalCount: count, highCount: count }).meta({ id: 'SecurityScan' });
+
+export const environmentSchema = z
+  .strictObject({
+    name,
+    description: text(2_000).nullable().optional(),
+    order: z.number().int().min(0).max(10_000).meta({ description: 'Position in the pipeline (dev 1 → staging 2 → prod 3); unique per tenant' }),
+    requireSod: z.boolean().default(false),
+    requiredApprovals: z.number().int().min(0).max(50).default(1),
+    securityThresholds: securityThresholdsSchema.nullable().optional(),
+    requireChangeRequest: z.boolean().default(false),
+  })
+  .meta({ id: 'EnvironmentInput' });
+
+export const freezeWindowSchema = z
+  .strictObject({
+    name,
+    reason: text(2_000).nullable().optional(),
+    start: instant().optional(),
+    end: instant().optional(),
+    rrule: text(500).optional().meta({ description: 'RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA (recurring form)' }),
+    timezone: text(64).optional().meta({ description: 'IANA time zone of the recurrence, e.g. Europe/Berlin' }),
+    duration: text(64).optional().meta({ description: 'ISO 8601 duration of each occurrence, e.g. PT48H' }),
+    exemptReleaseClasses: z.array(releaseClass).max(20).default([]),
+  })
+  .superRefine((w, ctx) => {
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (w.rrule !== undefined) {
+      if (w.end !== undefined) issue('end', 'a recurring window has a duration, not an end');
+      if (!w.timezone) issue('timezone', 'is required with rrule');
+      if (!w.duration) issue('duration', 'is required with rrule');
+      if (w.timezone && w.duration) {
+        const problem = recurrenceProblem(w.rrule, w.timezone, w.duration);
+        if (problem) issue(problem.field, problem.message);
+      }
+      return;
+    }
+    if (w.start === undefined) issue('start', 'is required (or give rrule, timezone and duration for a recurring window)');
+    if (w.end === undefined) issue('end', 'is required (or give rrule, timezone and duration for a recurring window)');
+    if (w.start && w.end && Date.parse(w.end) <= Date.parse(w.start)) issue('end', 'must be after start');
+    if (w.timezone !== undefined || w.duration !== undefined) issue(w.timezone !== undefined ? 'timezone' : 'duration', 'only applies with rrule');
+  })
+  .meta({ id: 'FreezeWindowInput' });
+
+const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/, { message: 'label keys are letters, digits, . _ / -' });
+export const targetSchema = z
+  .strictObject({
+    name,
+    environmentId: uuid,
+    labels: z.record(labelKey, text(256)).default({}).refine((l) => Object.keys(l).length <= 50, { message: 'at most 50 labels' }),
+  })
+  .meta({ id: 'TargetInput' });
+
+export const componentSchema = z
+  .strictObject({
+    name,
+    repository: text(500).nullable().optional(),
+    description: text(2_000).nullable().optional(),
+    deployHook: text(2_000).nullable().optional().meta({ description: 'Command an agent runs to deploy this component to a target' }),
+  })
+  .meta({ id: 'ComponentInput' });
+
+const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, { message: 'must be a version such as 2.3.1' });
+export const DIGEST = /^sha256:[a-f0-9]{64}$/;
+export const syncVersionsSchema = z
+  .strictObject({
+    versions: z
+      .array(z.strictObject({ version, digest: z.string().regex(DIGEST, { message: 'must be sha256: followed by 64 hex digits' }).nullable().optional() }))
+      .min(1)
+      .max(500),
+  })
+  .meta({ id: 'SyncVersionsInput' });
+
+export const releaseSchema = z
+  .strictObject({
+    name,
+    version,
+    description: text(2_000).nullable().optional(),
+    class: releaseClass.default('standard'),
+    components: z.array(z.strictObject({ componentId: uuid, version })).min(1).max(100),
+    securityScan: securityScanSchema.nullable().optional(),
+  })
+  .meta({ id: 'ReleaseInput' });
+
+export const releaseUpdateSchema = z
+  .strictObject({
+    description: text(2_000).nullable().optional(),
+    class: releaseClass.optional(),
+    securityScan: securityScanSchema.nullable().optional(),
+  })
+  .meta({ id: 'ReleaseUpdate' });
+
+export const fromLatestSchema = z
+  .strictObject({ name, version, componentIds: z.array(uuid).min(1).max(100).optional(), class: releaseClass.default('standard') })
+  .meta({ id: 'ReleaseFromLatestInput' });
+
+export const deprecateSchema = z.strictObject({ reason: text(2_000).nullable().optional() }).meta({ id: 'ReleaseDeprecate' });
+
+export const approvalPolicySchema = z
+  .strictObject({
+    name,
+    environmentId: uuid,
+    requiredApprovals: z.number().int().min(0).max(50),
+    approverGroups: z.array(text(100).min(1)).max(20).default([]),
+    requireSeparationOfDuties: z.boolean().default(false),
+    autoExpireHours: z.number().int().min(1).max(8_760).nullable().optional(),
+  })
+  .meta({ id: 'ApprovalPolicyInput' });
+
+export const createPromotionSchema = z
+  .strictObject({
+    releaseId: uuid,
+    targetEnvironmentId: uuid,
+    reason: text(2_000).min(1, { message: 'is required: say why this release goes there' }),
+    changeId: z.string().regex(/^CHG\d{7}$/, { message: 'must be a change number such as CHG0000456' }).nullable().optional(),
+  })
+  .meta({ id: 'PromotionInput' });
+
+export const previewGatesSchema = z
+  .strictObject({ releaseId: uuid, targetEnvironmentId: uuid, changeId: createPromotionSchema.shape.changeId })
+  .meta({ id: 'PreviewGatesInput' });
+
+export const approvePromotionSchema = z.strictObject({ comment: text(4_000).nullable().optional() }).meta({ id: 'PromotionApprove' });
+export const rejectPromotionSchema = z
+  .strictObject({ reason: text(4_000).min(1, { message: 'is required: say why the promotion is rejected' }), comment: text(4_000).nullable().optional() })
+  .meta({ id: 'PromotionReject' });
+export const cancelPromotionSchema = z.strictObject({ reason: text(2_000).nullable().optional() }).meta({ id: 'PromotionCancel' });
+
+export const promotionStatusFilter = z.enum(PROMOTION_STATUSES);

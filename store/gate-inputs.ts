@@ -1,0 +1,131 @@
+import { freezeStatus, type FreezeWindow } from '../domain/promotions/freeze';
+import type { EffectivePolicy, GateInputs, ReleaseComponentRef } from '../domain/promotions/model';
+import type { Pool, PoolClient } from '../platform/db';
+
+/**
+ * Gathers everything the promotion gates read, from the plain entities in
+ * Postgres. The API's preview and the workflow's activities both call this, so a
+ * preview meets exactly the inputs a real promotion would.
+ */
+export interface GateInputsRequest {
+  tenantId: string;
+  releaseId: string;
+  targetEnvironmentId: string;
+  changeId?: string | null;
+  now: string;
+}
+
+export type GateInputsResult = { ok: true; inputs: GateInputs } | { ok: false; missing: 'release' | 'environment' };
+
+type Db = Pool | PoolClient;
+
+export async function loadGateInputs(db: Db, request: GateInputsRequest): Promise<GateInputsResult> {
+  const { tenantId, releaseId, targetEnvironmentId, changeId } = request;
+  const [release, environment] = await Promise.all([
+    db.query('SELECT id, name, class, components, security_scan, deprecated_at FROM releases WHERE tenant_id = $1 AND id = $2', [tenantId, releaseId]),
+    db.query('SELECT id, name, "order", require_sod, required_approvals, security_thresholds, require_change_request, version FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, targetEnvironmentId]),
+  ]);
+  const rel = release.rows[0];
+  const env = environment.rows[0];
+  if (!rel) return { ok: false, missing: 'release' };
+  if (!env) return { ok: false, missing: 'environment' };
+  const nowMs = Date.parse(request.now);
+  const [previous, policy, windows, change] = await Promise.all([
+    previousEnvironment(db, tenantId, env.order, releaseId),
+    effectivePolicy(db, tenantId, env),
+    freezeWindows(db, tenantId, targetEnvironmentId),
+    changeId ? changeRequest(db, tenantId, changeId) : Promise.resolve(null),
+  ]);
+  return {
+    ok: true,
+    inputs: {
+      release: {
+        id: rel.id,
+        name: rel.name,
+        class: rel.class,
+        deprecated: rel.deprecated_at !== null,
+        securityScan: rel.security_scan ?? null,
+        components: (rel.components as ReleaseComponentRef[]).map((c) => ({ componentId: c.componentId, name: c.name, version: c.version, digest: c.digest ?? null })),
+      },
+      environment: { id: env.id, name: env.name, order: env.order, securityThresholds: env.security_thresholds ?? null, requireChangeRequest: env.require_change_request },
+      previousEnvironment: previous,
+      policy,
+      freeze: freezeStatus(windows, nowMs, rel.class),
+      changeRequest: change,
+      changeId: changeId ?? null,
+    },
+  };
+}
+
+async function previousEnvironment(db: Db, tenantId: string, order: number, releaseId: string): Promise<GateInputs['previousEnvironment']> {
+  const { rows } = await db.query(
+    `SELECT e.id, e.name,
+            EXISTS (SELECT 1 FROM release_deployments d
+                     WHERE d.tenant_id = e.tenant_id AND d.environment_id = e.id AND d.release_id = $3 AND d.status = 'deployed') AS deployed
+       FROM environments e WHERE e.tenant_id = $1 AND e."order" < $2 ORDER BY e."order" DESC LIMIT 1`,
+    [tenantId, order, releaseId],
+  );
+  return rows[0] ? { id: rows[0].id, name: rows[0].name, releaseDeployed: rows[0].deployed } : null;
+}
+
+/** The environment's approval policy (latest version) overrides the environment's own defaults. */
+export async function effectivePolicy(
+  db: Db,
+  tenantId: string,
+  env: { id: string; name: string; require_sod: boolean; required_approvals: number; version: number },
+): Promise<EffectivePolicy> {
+  const { rows } = await db.query(
+    `SELECT id, name, version, required_approvals, approver_groups, require_sod, auto_expire_hours
+       FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL`,
+    [tenantId, env.id],
+  );
+  const p = rows[0];
+  if (!p) {
+    return {
+      policyId: null,
+      policyVersion: env.version,
+      name: `${env.name} defaults`,
+      requiredApprovals: env.required_approvals,
+      approverGroups: [],
+      requireSeparationOfDuties: env.require_sod,
+      autoExpireHours: null,
+    };
+  }
+  return {
+    policyId: p.id,
+    policyVersion: p.version,
+    name: p.name,
+    requiredApprovals: p.required_approvals,
+    approverGroups: p.approver_groups,
+    requireSeparationOfDuties: p.require_sod,
+    autoExpireHours: p.auto_expire_hours,
+  };
+}
+
+export async function freezeWindows(db: Db, tenantId: string, environmentId: string): Promise<FreezeWindow[]> {
+  const { rows } = await db.query(
+    `SELECT id, name, reason, starts_at, ends_at, rrule, timezone, duration, exempt_release_classes, created_at
+       FROM freeze_windows WHERE tenant_id = $1 AND environment_id = $2 ORDER BY created_at, id`,
+    [tenantId, environmentId],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    reason: r.reason,
+    start: r.starts_at ? new Date(r.starts_at).toISOString() : null,
+    end: r.ends_at ? new Date(r.ends_at).toISOString() : null,
+    rrule: r.rrule,
+    timezone: r.timezone,
+    duration: r.duration,
+    exemptReleaseClasses: r.exempt_release_classes,
+    createdAt: new Date(r.created_at).toISOString(),
+  }));
+}
+
+async function changeRequest(db: Db, tenantId: string, changeId: string): Promise<GateInputs['changeRequest']> {
+  const { rows } = await db.query('SELECT id, state, scheduled_start, scheduled_end FROM changes WHERE tenant_id = $1 AND id = $2', [tenantId, changeId]);
+  const r = rows[0];
+  if (!r) return null;
+  const iso = (t: Date | null) => (t ? new Date(t).toISOString() : null);
+  return { id: r.id, state: r.state, scheduled_start: iso(r.scheduled_start), scheduled_end: iso(r.scheduled_end) };
+}

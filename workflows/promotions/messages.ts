@@ -1,0 +1,30 @@
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CommandMeta } from '../../domain/actor';
+import type { CreatePromotionInput } from '../../domain/promotions/commands';
+import type { Promotion } from '../../domain/promotions/model';
+
+/** Messages of the `promotion` workflow; the API imports these definitions. */
+
+export const PROMOTION_WORKFLOW_TYPE = 'promotion';
+
+export interface PromotionWorkflowInput {
+  tenantId: string;
+  promotionId: string;
+  /** State carried across continue-as-new. */
+  carried?: Promotion;
+  maxHistoryEvents?: number;
+}
+
+export interface PromotionWorkflowResult {
+  id: string;
+  status: string;
+}
+
+export const createPromotion = defineUpdate<Promotion, [CreatePromotionInput, CommandMeta]>('create');
+export const approvePromotion = defineUpdate<Promotion, [{ comment?: string | null }, CommandMeta]>('approve');
+export const rejectPromotion = defineUpdate<Promotion, [{ reason: string; comment?: string | null }, CommandMeta]>('reject');
+export const cancelPromotion = defineUpdate<Promotion, [{ reason?: string | null }, CommandMeta]>('cancel');
+/** Something an approval is bound to moved (a new scan, a policy edit, a new digest): regate and recount. */
+export const promotionInputsChanged = defineSignal<[{ what: string }]>('inputsChanged');
+
+export const getPromotion = defineQuery<Promotion | null>('getPromotion');

@@ -1,0 +1,164 @@
+import * as wf from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import type { CommandMeta } from '../../domain/actor';
+import { decide, type PromotionCommand, type PromotionDecision } from '../../domain/promotions/commands';
+import { blockers, evaluateGates } from '../../domain/promotions/gates';
+import type { Promotion } from '../../domain/promotions/model';
+import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
+import { DomainError } from '../../domain/errors';
+import { SA } from '../../domain/search-attributes';
+import { Entity, historyFull } from '../entity';
+import { rethrowAsFailure } from '../failures';
+import {
+  approvePromotion,
+  cancelPromotion,
+  createPromotion,
+  getPromotion,
+  promotionInputsChanged,
+  rejectPromotion,
+  type PromotionWorkflowInput,
+  type PromotionWorkflowResult,
+} from './messages';
+
+const ACTIVITY_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+};
+const { loadPromotionInputs, persistPromotion, recordDeployment, signEvidence } = wf.proxyActivities<Activities>(ACTIVITY_OPTIONS);
+
+const SYSTEM: CommandMeta = { actor: { userId: 'tollgate', permissions: [] } };
+const CREATE_GRACE = '5 minutes';
+
+/**
+ * One promotion of a release to an environment: gates at request, approvals
+ * counted by distinct person and bound to what they approved, a durable expiry,
+ * a freeze that holds an approved promotion until it ends, then the deployment
+ * (today a recorded deploy; a deploymentJob child later) and a signed evidence
+ * packet for every decision.
+ */
+export async function promotion(input: PromotionWorkflowInput): Promise<PromotionWorkflowResult> {
+  const { tenantId, promotionId } = input;
+  const now = () => new Date(Date.now()).toISOString();
+  let stale = false;
+
+  const entity = new Entity<Promotion, PromotionCommand, PromotionDecision>({
+    initial: input.carried,
+    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor }),
+    async commit(decision, meta) {
+      const p = decision.next;
+      const label = `${p.releaseName} → ${p.targetEnvironmentName} v${p.version}`;
+      await persistPromotion.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Persist ${label}: ${p.status}` }, [
+        { tenantId, promotion: p, events: [...decision.events], actor: meta.actor, requestId: meta.requestId },
+      ]);
+      if (decision.events.some((e) => 'status' in e.after)) {
+        await signEvidence.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Sign evidence: ${p.status}` }, [{ tenantId, promotion: p }]);
+      }
+      return p;
+    },
+    publish,
+  });
+
+  const inputsFor = (p: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }) =>
+    loadPromotionInputs.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: 'Gather gate inputs' }, [
+      { tenantId, releaseId: p.releaseId, targetEnvironmentId: p.targetEnvironmentId, changeId: p.changeId ?? null, now: now() },
+    ]);
+
+  wf.setHandler(
+    createPromotion,
+    (body, meta) => entity.execute(async () => ({ kind: 'create', id: promotionId, input: body, gateInputs: await inputsFor(body) }), meta),
+    {
+      validator: (_body, _meta) =>
+        rethrowAsFailure(() => {
+          if (entity.current) throw new DomainError('invalid_state', 'PROMOTION_EXISTS', `Promotion ${promotionId} was already created`);
+        }),
+      description: 'Create the promotion (update-with-start): gates evaluated, blocking failures refused',
+    },
+  );
+  // The approval is bound to inputs loaded now, so a missed inputsChanged signal cannot let it approve stale ones.
+  entity.bind(approvePromotion, (body, meta) => [{ kind: 'approve', input: body }, meta], 'An approval; the last one needed approves the promotion', {
+    prepare: async (command) => (command.kind === 'approve' && entity.current ? { ...command, gateInputs: await inputsFor(entity.current) } : command),
+  });
+  entity.bind(rejectPromotion, (body, meta) => [{ kind: 'reject', input: body }, meta], 'A rejection ends the promotion');
+  entity.bind(cancelPromotion, (body, meta) => [{ kind: 'cancel', input: body }, meta], 'Cancel a pending, awaiting or held promotion');
+  wf.setHandler(promotionInputsChanged, () => {
+    stale = true;
+  });
+  wf.setHandler(getPromotion, () => entity.current ?? null);
+
+  if (entity.current) publish(entity.current);
+  else if (!(await wf.condition(() => entity.current !== undefined, CREATE_GRACE, { summary: 'create grace' }))) return { id: promotionId, status: 'never_created' };
+
+  for (;;) {
+    const p = entity.current!;
+    if (isFinished(p.status)) break;
+    if (historyFull(input.maxHistoryEvents)) {
+      await wf.condition(wf.allHandlersFinished);
+      return wf.continueAsNew<typeof promotion>({ ...input, carried: entity.current });
+    }
+    const moved = () => entity.current!.version !== p.version || stale || historyFull(input.maxHistoryEvents);
+
+    if (p.status === 'pending') {
+      await entity.execute({ kind: 'open' }, SYSTEM);
+    } else if (UNDECIDED.includes(p.status)) {
+      if (stale) {
+        stale = false;
+        await entity.execute(async () => ({ kind: 'reevaluate', gateInputs: await inputsFor(p) }), SYSTEM);
+        continue;
+      }
+      const wait = p.expiresAt ? Date.parse(p.expiresAt) - Date.now() : undefined;
+      if (wait === undefined) await wf.condition(moved);
+      else if (wait <= 0 || !(await wf.condition(moved, wait, { summary: 'approval expires' }))) await entity.execute({ kind: 'expire' }, SYSTEM);
+    } else if (p.status === 'approved') {
+      stale = false;
+      const fresh = await inputsFor(p);
+      if (fresh.freeze.active) {
+        const until = fresh.freeze.active.end;
+        await entity.execute({ kind: 'hold', until }, SYSTEM);
+        await wf.condition(() => entity.current!.status !== 'approved', Math.max(1000, Date.parse(until) - Date.now()), { summary: 'freeze ends' });
+        continue;
+      }
+      const gates = evaluateGates(fresh, { now: now(), requester: { userId: p.requestedBy, email: p.requestedByEmail }, approvals: p.approvals });
+      const blocking = blockers(gates);
+      if (blocking.length) {
+        await entity.execute({ kind: 'finish', outcome: 'failed', message: `blocked at deployment by ${blocking.map((g) => `${g.gateName}: ${g.message}`).join('; ')}` }, SYSTEM);
+        continue;
+      }
+      await entity.execute({ kind: 'deploy' }, SYSTEM);
+    } else if (p.status === 'deploying') {
+      await recordDeployment.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Deploy ${p.releaseName} to ${p.targetEnvironmentName}` }, [{ tenantId, promotion: p, status: 'deployed' }]);
+      await entity.execute({ kind: 'finish', outcome: 'deployed' }, SYSTEM);
+    }
+  }
+  await wf.condition(wf.allHandlersFinished);
+  return { id: promotionId, status: entity.current!.status };
+
+  function publish(p: Promotion): void {
+    const wanted: SearchAttributeUpdatePair[] = [
+      { key: SA.tenant, value: tenantId },
+      { key: SA.kind, value: 'promotion' },
+      { key: SA.resourceId, value: p.id },
+      { key: SA.state, value: p.status },
+      { key: SA.environment, value: p.targetEnvironmentName },
+      { key: SA.release, value: p.releaseName },
+    ];
+    const current = wf.workflowInfo().typedSearchAttributes;
+    const changed = wanted.filter(({ key, value }) => JSON.stringify(current.get(key) ?? null) !== JSON.stringify(value));
+    if (changed.length) wf.upsertSearchAttributes(changed);
+    wf.setCurrentDetails(details(p));
+  }
+
+  function details(p: Promotion): string {
+    const lines = [`**${p.releaseName} → ${p.targetEnvironmentName}** · **${p.status}**`];
+    if (UNDECIDED.includes(p.status)) {
+      const voters = p.approvals.filter((a) => a.decision === 'approved' && !a.invalidated).map((a) => a.approverEmail ?? a.approverId);
+      lines.push(`Approvals: ${p.approvalCount}/${p.requiredApprovals}${voters.length ? ` (${voters.join(', ')})` : ''}`);
+      if (p.expiresAt) lines.push(`Approval expires at ${p.expiresAt}`);
+    }
+    const failing = p.gates.filter((g) => !g.passed);
+    if (failing.length) lines.push(`Gates not passed: ${failing.map((g) => `${g.gateName} (${g.message})`).join('; ')}`);
+    if (p.heldUntil) lines.push(`Held by a freeze until ${p.heldUntil}`);
+    if (p.statusReason) lines.push(`Reason: ${p.statusReason}`);
+    return lines.join('\n\n');
+  }
+}
