@@ -5,7 +5,8 @@
  */
 export interface EntityEvent {
   action: string;
-  before: Record<string, unknown>;
+  /** Null when the command created the entity: nothing stood before it. */
+  before: Record<string, unknown> | null;
   after: Record<string, unknown>;
 }
 

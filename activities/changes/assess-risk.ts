@@ -1,6 +1,8 @@
 import { assessRisk } from '../../domain/changes/risk';
 import type { Change, ChangeConflict, RiskAssessment } from '../../domain/changes/model';
+import { WINDOW_RELEASED_STATES } from '../../domain/changes/state-machine';
 import type { ActivityDeps } from '../deps';
+import { openUrgentIncidentIds } from '../incidents/store';
 
 export interface AssessRiskInput {
   tenantId: string;
@@ -10,8 +12,6 @@ export interface AssessRiskInput {
 
 const HISTORY_DAYS = 180;
 const HISTORY_LIMIT = 50;
-/** States whose window no longer matters for conflicts. */
-const FINISHED = ['closed', 'cancelled', 'rejected', 'completed', 'failed', 'post_review'];
 
 /**
  * Gathers what the risk model needs from Postgres (overlapping changes, the
@@ -20,8 +20,12 @@ const FINISHED = ['closed', 'cancelled', 'rejected', 'completed', 'failed', 'pos
 export function assessRiskActivity(deps: ActivityDeps) {
   return async function assessChangeRisk(input: AssessRiskInput): Promise<{ assessment: RiskAssessment; conflicts: ChangeConflict[] }> {
     const { tenantId, change } = input;
-    const [conflicts, history] = await Promise.all([findConflicts(deps, tenantId, change), groupHistory(deps, tenantId, change)]);
-    const assessment = assessRisk({ ...change, conflictIds: conflicts.map((c) => c.id), groupHistory: history }, input.now);
+    const [conflicts, history, incidentIds] = await Promise.all([
+      findConflicts(deps, tenantId, change),
+      groupHistory(deps, tenantId, change),
+      change.ci_id ? openUrgentIncidentIds(deps.pool, tenantId, change.ci_id) : [],
+    ]);
+    const assessment = assessRisk({ ...change, conflictIds: conflicts.map((c) => c.id), groupHistory: history, incidentIds }, input.now);
     return { assessment, conflicts };
   };
 }
@@ -36,7 +40,7 @@ async function findConflicts(deps: ActivityDeps, tenantId: string, change: Chang
         AND ((ci_id IS NOT NULL AND ci_id = $6) OR (assignment_group IS NOT NULL AND assignment_group = $7))
       ORDER BY scheduled_start, id
       LIMIT 20`,
-    [tenantId, change.id, FINISHED, change.scheduled_start, change.scheduled_end, change.ci_id, change.assignment_group],
+    [tenantId, change.id, WINDOW_RELEASED_STATES, change.scheduled_start, change.scheduled_end, change.ci_id, change.assignment_group],
   );
   return rows.map((r) => ({
     id: r.id,

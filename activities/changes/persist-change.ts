@@ -1,13 +1,14 @@
 import { recordAudit } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
-import type { Actor, ChangeEvent } from '../../domain/changes/commands';
+import type { Actor } from '../../domain/actor';
+import type { EntityEvent } from '../../domain/draft';
 import type { Change } from '../../domain/changes/model';
 import type { ActivityDeps } from '../deps';
 
 export interface PersistChangeInput {
   tenantId: string;
   change: Change;
-  events: ChangeEvent[];
+  events: EntityEvent[];
   actor: Actor;
   requestId?: string;
   /** The change was assessed again in this version: keep the assessment in the history. */

@@ -1,6 +1,5 @@
-import { identitiesOf, type Principal } from '../permissions';
-import type { ChangeSettings } from './commands';
-import type { Change } from './model';
+import { identitiesOfActor, type Actor } from '../actor';
+import type { Change, ChangeSettings } from './model';
 
 /** How far a change under CAB review is from being scheduled. */
 
@@ -25,12 +24,12 @@ export function cabProgress(change: Change, settings: ChangeSettings): CabProgre
 }
 
 /** Named in the change's cab_approvers (by email or user id): such a person may decide without the CAB role. */
-export function isNamedApprover(change: Pick<Change, 'cab_approvers'>, who: Pick<Principal, 'userId' | 'email'>): boolean {
-  const ids = identitiesOf(who);
+export function isNamedApprover(change: Pick<Change, 'cab_approvers'>, who: Pick<Actor, 'userId' | 'email'>): boolean {
+  const ids = identitiesOfActor(who);
   return change.cab_approvers.some((a) => ids.includes(a));
 }
 
 /** The requester, by user id or (case-insensitively) by the name the change records. */
-export function isRequester(change: Pick<Change, 'requested_by' | 'requested_by_id'>, who: Pick<Principal, 'userId' | 'email'>): boolean {
-  return who.userId === change.requested_by_id || identitiesOf(who).includes(change.requested_by.toLowerCase());
+export function isRequester(change: Pick<Change, 'requested_by' | 'requested_by_id'>, who: Pick<Actor, 'userId' | 'email'>): boolean {
+  return who.userId === change.requested_by_id || identitiesOfActor(who).includes(change.requested_by.toLowerCase());
 }

@@ -173,13 +173,13 @@ function create(input: CreateChangeInput, ctx: DecideContext): ChangeDecision {
   return { next: change, events: [{ action: 'change.create', before: null, after: { ...change } }], rescore: true };
 }
 
-function patch(draft: Draft, input: PatchChangeInput): void {
+function patch(draft: Draft<Change>, input: PatchChangeInput, ctx: DecideContext): void {
   const { state: target, actual_start, actual_end, review: reviewInput, ...fields } = input;
   if (reviewInput) {
     if (Object.keys(fields).length || target !== undefined) {
       throw new DomainError('invalid_input', 'REVIEW_WITH_OTHER_FIELDS', 'Send a review on its own (or use POST /changes/{id}/review)');
     }
-    review(draft, reviewInput);
+    review(draft, reviewInput, ctx);
     return;
   }
   if (actual_start !== undefined && target !== 'in_progress') {
@@ -188,17 +188,17 @@ function patch(draft: Draft, input: PatchChangeInput): void {
   if (actual_end !== undefined && target !== 'completed' && target !== 'failed') {
     throw new DomainError('invalid_input', 'ACTUAL_END_WITHOUT_FINISH', 'actual_end can only be set together with "state": "completed" or "failed"');
   }
-  const revising = target === 'draft' && draft.change.state !== 'draft';
-  if (revising) moveTo(draft, 'draft', {});
-  editFields(draft, fields);
-  if (target !== undefined && target !== draft.change.state) moveTo(draft, target, { actual_start, actual_end });
+  const revising = target === 'draft' && draft.value.state !== 'draft';
+  if (revising) moveTo(draft, 'draft', {}, ctx);
+  editFields(draft, fields, ctx);
+  if (target !== undefined && target !== draft.value.state) moveTo(draft, target, { actual_start, actual_end }, ctx);
 }
 
-function editFields(draft: Draft, fields: Partial<CreateChangeInput>): void {
+function editFields(draft: Draft<Change>, fields: Partial<CreateChangeInput>, ctx: DecideContext): void {
   const keys = Object.keys(fields) as (keyof CreateChangeInput)[];
   if (keys.length === 0) return;
-  const state = draft.change.state;
-  if (isTerminal(state)) throw invalidState(draft.change, `A ${state} change cannot be edited`, 'CHANGE_CLOSED');
+  const state = draft.value.state;
+  if (isTerminal(state)) throw invalidState(draft.value, `A ${state} change cannot be edited`, 'CHANGE_CLOSED');
   const locked: string[] = [];
   for (const key of keys) {
     if ((PLAN_FIELDS as readonly string[]).includes(key) && state !== 'draft') locked.push(key);
@@ -211,7 +211,7 @@ function editFields(draft: Draft, fields: Partial<CreateChangeInput>): void {
       'invalid_state',
       'FIELD_NOT_EDITABLE',
       `${locked.join(', ')} cannot be changed while the change is ${state}; plan fields are editable only in draft (revise a rejected change with "state": "draft")`,
-      { current_state: state, fields: locked, allowed_next_states: allowedNextStates(draft.change) },
+      { current_state: state, fields: locked, allowed_next_states: allowedNextStates(draft.value) },
     );
   }
   const next: Partial<Change> = {};
@@ -219,8 +219,8 @@ function editFields(draft: Draft, fields: Partial<CreateChangeInput>): void {
     if (key === 'cab_approvers') next.cab_approvers = normaliseApprovers(fields.cab_approvers);
     else (next as Record<string, unknown>)[key] = fields[key] ?? null;
   }
-  const start = 'scheduled_start' in next ? (next.scheduled_start ?? null) : draft.change.scheduled_start;
-  const end = 'scheduled_end' in next ? (next.scheduled_end ?? null) : draft.change.scheduled_end;
+  const start = 'scheduled_start' in next ? (next.scheduled_start ?? null) : draft.value.scheduled_start;
+  const end = 'scheduled_end' in next ? (next.scheduled_end ?? null) : draft.value.scheduled_end;
   // Both ends in the request: the request itself is wrong (400). One end: it is wrong against the change's other end (422).
   checkSchedule(start, end, 'scheduled_start' in next && 'scheduled_end' in next ? 'invalid_input' : 'rule');
   if (next.type) {
@@ -228,30 +228,30 @@ function editFields(draft: Draft, fields: Partial<CreateChangeInput>): void {
     next.review_required = next.type === 'emergency';
   }
   // A window moved into the future has not opened yet.
-  if (start && draft.change.window_opened_at && Date.parse(start) > Date.parse(draft.ctx.now)) next.window_opened_at = null;
-  const before = draft.change;
+  if (start && draft.value.window_opened_at && Date.parse(start) > Date.parse(ctx.now)) next.window_opened_at = null;
+  const before = draft.value;
   draft.apply(SCHEDULE_FIELDS.some((f) => f in next) && before.state !== 'draft' ? 'change.reschedule' : 'change.update', next);
 }
 
 /** A PATCH asking for a state: route it through the command that owns that edge. */
-function moveTo(draft: Draft, target: ChangeState, extra: { actual_start?: string; actual_end?: string }): void {
-  const change = draft.change;
+function moveTo(draft: Draft<Change>, target: ChangeState, extra: { actual_start?: string; actual_end?: string }, ctx: DecideContext): void {
+  const change = draft.value;
   switch (target) {
     case 'submitted':
-      return submit(draft);
+      return submit(draft, ctx);
     case 'cab_review':
       return submitCab(draft, {});
     case 'in_progress':
-      return start(draft, extra.actual_start);
+      return start(draft, extra.actual_start, ctx);
     case 'completed':
     case 'failed':
-      return finish(draft, target, extra.actual_end);
+      return finish(draft, target, extra.actual_end, ctx);
     case 'post_review':
       return transition(draft, 'post_review', 'change.post_review', {});
     case 'closed':
-      return close(draft);
+      return close(draft, ctx);
     case 'cancelled':
-      return transition(draft, 'cancelled', 'change.cancel', { cancelled_at: draft.ctx.now });
+      return transition(draft, 'cancelled', 'change.cancel', { cancelled_at: ctx.now });
     case 'draft':
       return transition(draft, 'draft', 'change.revise', { rejection_reason: change.rejection_reason });
     case 'scheduled':
@@ -263,15 +263,15 @@ function moveTo(draft: Draft, target: ChangeState, extra: { actual_start?: strin
   }
 }
 
-function transition(draft: Draft, to: ChangeState, action: string, patch: Partial<Change>): void {
-  if (!canTransition(draft.change, to)) {
-    throw invalidState(draft.change, `${aChangeOf(draft.change.type)} cannot go from ${draft.change.state} to ${to}`, 'INVALID_STATE_TRANSITION', to);
+function transition(draft: Draft<Change>, to: ChangeState, action: string, patch: Partial<Change>): void {
+  if (!canTransition(draft.value, to)) {
+    throw invalidState(draft.value, `${aChangeOf(draft.value.type)} cannot go from ${draft.value.state} to ${to}`, 'INVALID_STATE_TRANSITION', to);
   }
   draft.apply(action, { ...patch, state: to });
 }
 
-function submit(draft: Draft): void {
-  const change = draft.change;
+function submit(draft: Draft<Change>, ctx: DecideContext): void {
+  const change = draft.value;
   if (change.state !== 'draft') throw invalidState(change, `Only a draft can be submitted; this change is ${change.state}`, 'INVALID_STATE_TRANSITION', 'submitted');
   const missing: string[] = [];
   if (change.type !== 'emergency' && (!change.scheduled_start || !change.scheduled_end)) missing.push('scheduled_start', 'scheduled_end');
@@ -282,18 +282,18 @@ function submit(draft: Draft): void {
   if (missing.length) {
     throw new DomainError('rule', 'SUBMISSION_INCOMPLETE', `${aChangeOf(change.type)} needs ${missing.join(', ')} before it can be submitted`, { missing });
   }
-  if (change.scheduled_end && Date.parse(change.scheduled_end) <= Date.parse(draft.ctx.now)) {
+  if (change.scheduled_end && Date.parse(change.scheduled_end) <= Date.parse(ctx.now)) {
     throw new DomainError('rule', 'MAINTENANCE_WINDOW_PASSED', 'The maintenance window has already ended; reschedule before submitting', {
       scheduled_end: change.scheduled_end,
     });
   }
-  transition(draft, 'submitted', 'change.submit', { submitted_at: draft.ctx.now });
+  transition(draft, 'submitted', 'change.submit', { submitted_at: ctx.now });
   // Standard changes are pre-approved and emergencies cannot wait for CAB.
   if (change.type !== 'normal') transition(draft, 'scheduled', 'change.schedule', {});
 }
 
-function submitCab(draft: Draft, input: SubmitCabInput): void {
-  const change = draft.change;
+function submitCab(draft: Draft<Change>, input: SubmitCabInput): void {
+  const change = draft.value;
   if (change.type !== 'normal') {
     throw new DomainError('rule', 'CAB_NOT_APPLICABLE', `${change.type} changes do not go through CAB review; only normal changes do`, { type: change.type });
   }
@@ -312,9 +312,8 @@ function submitCab(draft: Draft, input: SubmitCabInput): void {
   draft.apply('change.submit_cab', patch);
 }
 
-function checkApprover(draft: Draft): void {
-  const change = draft.change;
-  const actor = draft.ctx.actor;
+function checkApprover(draft: Draft<Change>, actor: Actor): void {
+  const change = draft.value;
   if (change.state !== 'cab_review') {
     throw invalidState(change, `Only a change under CAB review can be decided; this change is ${change.state}`, 'NOT_UNDER_REVIEW');
   }
@@ -332,44 +331,44 @@ function checkApprover(draft: Draft): void {
   }
 }
 
-function record(draft: Draft, decision: Approval['decision'], comment: string | null): Approval[] {
-  const actor = draft.ctx.actor;
+function record(draft: Draft<Change>, decision: Approval['decision'], comment: string | null, ctx: DecideContext): Approval[] {
+  const actor = ctx.actor;
   return [
-    ...draft.change.approvals,
-    { approver: actor.email ?? actor.userId, approver_id: actor.userId, decision, comment, decided_at: draft.ctx.now, round: draft.change.cab_round },
+    ...draft.value.approvals,
+    { approver: actor.email ?? actor.userId, approver_id: actor.userId, decision, comment, decided_at: ctx.now, round: draft.value.cab_round },
   ];
 }
 
-function approve(draft: Draft, comment: string | null): void {
-  checkApprover(draft);
-  draft.apply('change.approve', { approvals: record(draft, 'approved', comment) });
-  if (cabProgress(draft.change, draft.ctx.settings).complete) transition(draft, 'scheduled', 'change.schedule', {});
+function approve(draft: Draft<Change>, comment: string | null, ctx: DecideContext): void {
+  checkApprover(draft, ctx.actor);
+  draft.apply('change.approve', { approvals: record(draft, 'approved', comment, ctx) });
+  if (cabProgress(draft.value, ctx.settings).complete) transition(draft, 'scheduled', 'change.schedule', {});
 }
 
-function reject(draft: Draft, reason: string, comment: string | null): void {
-  checkApprover(draft);
-  draft.apply('change.reject', { approvals: record(draft, 'rejected', comment ?? reason), rejection_reason: reason, state: 'rejected' });
+function reject(draft: Draft<Change>, reason: string, comment: string | null, ctx: DecideContext): void {
+  checkApprover(draft, ctx.actor);
+  draft.apply('change.reject', { approvals: record(draft, 'rejected', comment ?? reason, ctx), rejection_reason: reason, state: 'rejected' });
 }
 
-function start(draft: Draft, actualStart: string | undefined): void {
-  const change = draft.change;
+function start(draft: Draft<Change>, actualStart: string | undefined, ctx: DecideContext): void {
+  const change = draft.value;
   if (!canTransition(change, 'in_progress')) {
     throw invalidState(change, `Work can start only on a scheduled change; this change is ${change.state}`, 'INVALID_STATE_TRANSITION', 'in_progress');
   }
-  const problem = windowProblem(change, draft.ctx.now);
+  const problem = windowProblem(change, ctx.now);
   if (problem) throw problem;
-  transition(draft, 'in_progress', 'change.start', { actual_start: actualStart ?? draft.ctx.now });
+  transition(draft, 'in_progress', 'change.start', { actual_start: actualStart ?? ctx.now });
 }
 
-function finish(draft: Draft, to: 'completed' | 'failed', actualEnd: string | undefined): void {
-  const change = draft.change;
-  const patch: Partial<Change> = { actual_end: actualEnd ?? draft.ctx.now, outcome: to === 'completed' ? 'successful' : 'failed' };
-  if (change.review_required) patch.review_due_at = new Date(Date.parse(draft.ctx.now) + draft.ctx.settings.reviewDeadlineMs).toISOString();
+function finish(draft: Draft<Change>, to: 'completed' | 'failed', actualEnd: string | undefined, ctx: DecideContext): void {
+  const change = draft.value;
+  const patch: Partial<Change> = { actual_end: actualEnd ?? ctx.now, outcome: to === 'completed' ? 'successful' : 'failed' };
+  if (change.review_required) patch.review_due_at = new Date(Date.parse(ctx.now) + ctx.settings.reviewDeadlineMs).toISOString();
   transition(draft, to, to === 'completed' ? 'change.complete' : 'change.fail', patch);
 }
 
-function close(draft: Draft): void {
-  const change = draft.change;
+function close(draft: Draft<Change>, ctx: DecideContext): void {
+  const change = draft.value;
   if (change.state === 'post_review' || (change.state === 'completed' && change.review_required)) {
     if (!change.reviewed_at) {
       throw new DomainError('rule', 'REVIEW_REQUIRED', 'A post-implementation review must be recorded before this change can close (POST /changes/{id}/review)', {
@@ -377,34 +376,34 @@ function close(draft: Draft): void {
       });
     }
   }
-  transition(draft, 'closed', 'change.close', { closed_at: draft.ctx.now });
+  transition(draft, 'closed', 'change.close', { closed_at: ctx.now });
 }
 
-function review(draft: Draft, input: ReviewInput): void {
-  const change = draft.change;
-  if (!['completed', 'failed', 'post_review'].includes(change.state)) {
+function review(draft: Draft<Change>, input: ReviewInput, ctx: DecideContext): void {
+  const change = draft.value;
+  if (!isWorkFinished(change.state)) {
     throw invalidState(change, `A post-implementation review is recorded after the change completes or fails; this change is ${change.state}`, 'NOT_REVIEWABLE');
   }
-  const actor = draft.ctx.actor;
+  const actor = ctx.actor;
   if (isRequester(change, actor)) {
     throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot review their own change', {
       requested_by: change.requested_by,
     });
   }
   draft.apply('change.review', {
-    reviewed_at: draft.ctx.now,
+    reviewed_at: ctx.now,
     reviewed_by: actor.email ?? actor.userId,
     review_outcome: input.outcome,
     review_notes: input.notes,
   });
-  if (draft.change.state === 'failed') transition(draft, 'post_review', 'change.post_review', {});
-  transition(draft, 'closed', 'change.close', { closed_at: draft.ctx.now });
+  if (draft.value.state === 'failed') transition(draft, 'post_review', 'change.post_review', {});
+  transition(draft, 'closed', 'change.close', { closed_at: ctx.now });
 }
 
 /** Deadlines the workflow's timers fire for. */
-function tick(draft: Draft): void {
-  const change = draft.change;
-  const now = Date.parse(draft.ctx.now);
+function tick(draft: Draft<Change>, ctx: DecideContext): void {
+  const change = draft.value;
+  const now = Date.parse(ctx.now);
   for (const due of dueDeadlines(change, now)) {
     if (due.kind === 'window_open') draft.apply('change.window_opened', { window_opened_at: change.scheduled_start });
     if (due.kind === 'window_overrun') draft.apply('change.window_overrun', { window_overrun: true });
@@ -451,7 +450,7 @@ const ASSESSED_FIELDS = ['risk_score', 'risk_level', 'conflicts'] as const;
  * what the caller saw. A create's snapshot is the assessed change; an edit that
  * moved the score records the move on the event that edited a risk input.
  */
-export function withAssessedDecision(decision: Decision, assessment: RiskAssessment, conflicts: Change['conflicts']): Decision {
+export function withAssessedDecision(decision: ChangeDecision, assessment: RiskAssessment, conflicts: Change['conflicts']): ChangeDecision {
   const unassessed = decision.next;
   const next = withAssessment(unassessed, assessment, conflicts);
   const moved = ASSESSED_FIELDS.filter((f) => JSON.stringify(unassessed[f]) !== JSON.stringify(next[f]));

@@ -1,5 +1,6 @@
 import { DomainError } from '../errors';
 import type { Change } from './model';
+import { isWorkFinished } from './state-machine';
 
 /**
  * The clock-driven rules of a change: which deadlines are pending (the
@@ -23,7 +24,7 @@ export function pendingDeadlines(change: Change): { kind: DeadlineKind; at: numb
   if (change.state === 'in_progress' && change.scheduled_end && !change.window_overrun) {
     out.push({ kind: 'window_overrun', at: Date.parse(change.scheduled_end) });
   }
-  if (change.review_required && change.review_due_at && !change.reviewed_at && !change.review_overdue && ['completed', 'failed', 'post_review'].includes(change.state)) {
+  if (change.review_required && change.review_due_at && !change.reviewed_at && !change.review_overdue && isWorkFinished(change.state)) {
     out.push({ kind: 'review_overdue', at: Date.parse(change.review_due_at) });
   }
   return out.sort((a, b) => a.at - b.at);

@@ -130,4 +130,10 @@ export function changeNumberToId(n: number): string {
 
 export const CHANGE_ID_PATTERN = /^CHG\d{7,}$/;
 
-export const TERMINAL_STATES: readonly ChangeState[] = ['closed', 'cancelled'];
+/** Deployment-wide settings a change's rules read; the workflow receives them at start. */
+export interface ChangeSettings {
+  /** How long an emergency change has for its post-implementation review. */
+  reviewDeadlineMs: number;
+  /** Approvals needed when a change names no approvers and sets no quorum. */
+  defaultCabQuorum: number;
+}

@@ -34,6 +34,8 @@ export interface RiskInput {
   conflictIds: string[];
   /** Outcomes of the assignment group's recent finished changes. */
   groupHistory: { completed: number; failed: number };
+  /** Open P1/P2 incidents on the change's CI: working on a CI that is on fire conflicts with the fire. */
+  incidentIds?: string[];
 }
 
 const SIGNALS = {
@@ -62,7 +64,7 @@ export function assessRisk(input: RiskInput, now: string): RiskAssessment {
     { ...windowFactor(input), weight: RISK_WEIGHTS.window },
     { ...planFactor(input.backout_plan, 'Rollback plan', { absent: 100, thin: 50, present: 15, thorough: 10 }), weight: RISK_WEIGHTS.backout },
     { ...planFactor(input.test_plan, 'Test plan', { absent: 100, thin: 60, present: 20, thorough: 15 }), weight: RISK_WEIGHTS.test },
-    { ...conflictFactor(input.conflictIds), weight: RISK_WEIGHTS.conflicts },
+    { ...conflictFactor(input.conflictIds, input.incidentIds ?? [], input.ci_id), weight: RISK_WEIGHTS.conflicts },
     { ...historyFactor(input), weight: RISK_WEIGHTS.history },
     { ...typeFactor(input.type), weight: RISK_WEIGHTS.type },
   ].map(({ factor, score, weight }) => ({ factor, weight, score }));
@@ -149,10 +151,15 @@ function planFactor(plan: string | null, name: string, scores: Record<ReturnType
   return { factor: labels[substance], score: scores[substance] };
 }
 
-function conflictFactor(conflictIds: string[]): Scored {
+function conflictFactor(conflictIds: string[], incidentIds: string[], ciId: string | null): Scored {
+  const listOf = (ids: string[]) => ids.slice(0, 3).join(', ') + (ids.length > 3 ? ', …' : '');
+  const overlap = `Overlaps ${conflictIds.length} other change${conflictIds.length > 1 ? 's' : ''} on the same CI or group (${listOf(conflictIds)})`;
+  if (incidentIds.length) {
+    const incidents = `Open P1/P2 incident${incidentIds.length > 1 ? 's' : ''} on ${ciId} (${listOf(incidentIds)})`;
+    return { factor: conflictIds.length ? `${incidents}; ${overlap.charAt(0).toLowerCase()}${overlap.slice(1)}` : incidents, score: conflictIds.length ? 100 : 90 };
+  }
   if (conflictIds.length === 0) return { factor: 'No conflicting changes in the window', score: 0 };
-  const list = conflictIds.slice(0, 3).join(', ') + (conflictIds.length > 3 ? ', …' : '');
-  return { factor: `Overlaps ${conflictIds.length} other change${conflictIds.length > 1 ? 's' : ''} on the same CI or group (${list})`, score: conflictIds.length === 1 ? 60 : 85 };
+  return { factor: overlap, score: conflictIds.length === 1 ? 60 : 85 };
 }
 
 function historyFactor(input: RiskInput): Scored {
@@ -210,5 +217,6 @@ function recommend(level: RiskLevel, input: RiskInput, impact: ImpactCategory): 
   if (substance.test === 'absent' || substance.test === 'thin') advice.push('Add a test plan that verifies the change.');
   if (!input.scheduled_start || !input.scheduled_end) advice.push('Schedule a maintenance window.');
   if (input.conflictIds.length) advice.push(`Resolve the schedule overlap with ${input.conflictIds.join(', ')}.`);
+  if (input.incidentIds?.length) advice.push(`Check with the owners of ${input.incidentIds.join(', ')} before touching ${input.ci_id}.`);
   return [opening[level], ...advice].join(' ');
 }

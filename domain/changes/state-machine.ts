@@ -1,4 +1,4 @@
-import type { Change, ChangeState, ChangeType } from './model';
+import { CHANGE_STATES, type Change, type ChangeState, type ChangeType } from './model';
 
 /**
  * The change state machine exactly as the StackFlow spec draws it:
@@ -39,3 +39,20 @@ export function canTransition(change: Pick<Change, 'state' | 'type'>, to: Change
 export function isTerminal(state: ChangeState): boolean {
   return TRANSITIONS[state].length === 0;
 }
+
+/** Closed and cancelled: the change takes no more commands and its workflow ends. */
+export const TERMINAL_STATES: readonly ChangeState[] = CHANGE_STATES.filter(isTerminal);
+
+/** The work is over, successfully or not: the post-implementation review is due, and then the close. */
+export const WORK_FINISHED_STATES: readonly ChangeState[] = ['completed', 'failed', 'post_review'];
+
+export function isWorkFinished(state: ChangeState): boolean {
+  return WORK_FINISHED_STATES.includes(state);
+}
+
+/**
+ * States whose maintenance window no longer claims its slot, so it conflicts
+ * with no other change: the work is over, the change has ended, or it was
+ * rejected (a revision must be approved again before the window counts).
+ */
+export const WINDOW_RELEASED_STATES: readonly ChangeState[] = [...WORK_FINISHED_STATES, ...TERMINAL_STATES, 'rejected'];

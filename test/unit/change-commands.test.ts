@@ -2,17 +2,9 @@ import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
 import { thrown } from '../support/thrown';
 import { cabProgress } from '../../domain/changes/cab';
 import { nextDeadline, pendingDeadlines, windowProblem } from '../../domain/changes/deadlines';
-import {
-  decide,
-  UNASSESSED,
-  withAssessment,
-  type Actor,
-  type ChangeCommand,
-  type ChangeSettings,
-  type CreateChangeInput,
-  type Decision,
-} from '../../domain/changes/commands';
-import type { Change, ChangeState, ChangeType } from '../../domain/changes/model';
+import type { Actor } from '../../domain/actor';
+import { decide, UNASSESSED, withAssessment, type ChangeCommand, type ChangeDecision, type CreateChangeInput } from '../../domain/changes/commands';
+import type { Change, ChangeSettings, ChangeState, ChangeType } from '../../domain/changes/model';
 import { allowedNextStates, canTransition } from '../../domain/changes/state-machine';
 import { DomainError, type FailureKind } from '../../domain/errors';
 import { permissionsFor } from '../../domain/permissions';
@@ -62,7 +54,7 @@ const emergencyInput: CreateChangeInput = {
   assignment_group: 'Payments',
 };
 
-function decideAs(current: Change | undefined, command: ChangeCommand, actor: Actor = alice, now: string = NOW, s: ChangeSettings = settings): Decision {
+function decideAs(current: Change | undefined, command: ChangeCommand, actor: Actor = alice, now: string = NOW, s: ChangeSettings = settings): ChangeDecision {
   return decide(current, command, { now, settings: s, actor, number: current ? undefined : 456 });
 }
 const step = (current: Change, command: ChangeCommand, actor: Actor = alice, now: string = NOW, s?: ChangeSettings): Change => decideAs(current, command, actor, now, s).next;
@@ -75,7 +67,7 @@ function expectFailure(fn: () => unknown, kind: FailureKind, code: string, detai
   return err;
 }
 
-const actions = (d: Decision) => d.events.map((e) => e.action);
+const actions = (d: ChangeDecision) => d.events.map((e) => e.action);
 
 // Walks through the real commands, so every fixture is a state the rules can actually produce.
 const created = (input: CreateChangeInput = auroraInput, actor: Actor = alice) => decideAs(undefined, { kind: 'create', input }, actor).next;

@@ -1,5 +1,5 @@
-import { CHANGE_STATES, CHANGE_TYPES, TERMINAL_STATES, type ChangeState, type ChangeType } from '../../domain/changes/model';
-import { allowedNextStates, canTransition, isTerminal, TRANSITIONS } from '../../domain/changes/state-machine';
+import { CHANGE_STATES, CHANGE_TYPES, type ChangeState, type ChangeType } from '../../domain/changes/model';
+import { allowedNextStates, canTransition, isTerminal, TERMINAL_STATES, TRANSITIONS, WINDOW_RELEASED_STATES, WORK_FINISHED_STATES } from '../../domain/changes/state-machine';
 
 /**
  * The machine transcribed independently from the StackFlow spec (and the type
@@ -60,6 +60,11 @@ test('no state may transition to itself', () => {
 test('only closed and cancelled are terminal', () => {
   expect(STATES.filter(isTerminal).sort()).toEqual(['cancelled', 'closed']);
   expect([...TERMINAL_STATES].sort()).toEqual(['cancelled', 'closed']);
+});
+
+test('the work is over once it completes or fails, and a window claims its slot only until then', () => {
+  expect([...WORK_FINISHED_STATES].sort()).toEqual(['completed', 'failed', 'post_review']);
+  expect(CHANGE_STATES.filter((s) => !WINDOW_RELEASED_STATES.includes(s))).toEqual(['draft', 'submitted', 'cab_review', 'scheduled', 'in_progress']);
 });
 
 describe('reachability', () => {

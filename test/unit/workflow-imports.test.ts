@@ -6,7 +6,9 @@ import path from 'node:path';
  * Workflow code must stay deterministic (DESIGN.md): workflows/ imports only
  * @temporalio/workflow (and its pure common types), async-mutex, domain/ and
  * its own files, and activities/ only as types. domain/ is pure: no I/O
- * modules either, since workflows import it.
+ * modules either, since workflows import it. Within domain/, each module's
+ * folder stands on the shared root files and never on another module, so
+ * modules can be added (or removed) without touching each other's rules.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const FORBIDDEN = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'pg', 'pino', 'prom-client', 'jose', 'hono']);
@@ -53,12 +55,29 @@ function domainImportAllowed(specifier: string, _typeOnly: boolean, resolved?: s
   return resolved ? inside(resolved, 'domain') : DOMAIN_PACKAGES.has(specifier);
 }
 
+/** The module a domain/ path belongs to (domain/changes/… → 'changes'); undefined for the shared root files. */
+function domainModuleOf(file: string): string | undefined {
+  const [first, ...rest] = path.relative(path.join(ROOT, 'domain'), file).split(path.sep);
+  return rest.length ? first : undefined;
+}
+
+/** Inside domain/: a module imports its own files and the root files; a root file imports no module. */
+function domainCrossingAllowed(file: string, resolved?: string): boolean {
+  if (!inside(resolved, 'domain')) return true;
+  const target = domainModuleOf(resolved!);
+  return target === undefined || target === domainModuleOf(file);
+}
+
 test('workflows/ imports only the workflow SDK, domain/, its own files, and activity types', () => {
   expect(files(path.join(ROOT, 'workflows')).flatMap((file) => violations(file, workflowImportAllowed))).toEqual([]);
 });
 
 test('domain/ is pure: no Node built-ins, no I/O packages, nothing from the layers above it', () => {
   expect(files(path.join(ROOT, 'domain')).flatMap((file) => violations(file, domainImportAllowed))).toEqual([]);
+});
+
+test('domain/<module> never imports domain/<other module>; the root files are shared and import no module', () => {
+  expect(files(path.join(ROOT, 'domain')).flatMap((file) => violations(file, (_specifier, _typeOnly, resolved) => domainCrossingAllowed(file, resolved)))).toEqual([]);
 });
 
 test('the rules refuse what they must', () => {
@@ -76,4 +95,9 @@ test('the rules refuse what they must', () => {
   expect(workflowImportAllowed('../../platform/db', true, path.join(ROOT, 'platform', 'db'))).toBe(false);
   expect(domainImportAllowed('node:fs', false)).toBe(false);
   expect(domainImportAllowed('../api/errors', false, path.join(ROOT, 'api', 'errors'))).toBe(false);
+  const changeRules = path.join(ROOT, 'domain', 'changes', 'commands.ts');
+  expect(domainCrossingAllowed(changeRules, path.join(ROOT, 'domain', 'changes', 'model'))).toBe(true);
+  expect(domainCrossingAllowed(changeRules, path.join(ROOT, 'domain', 'draft'))).toBe(true);
+  expect(domainCrossingAllowed(changeRules, path.join(ROOT, 'domain', 'promotions', 'model'))).toBe(false);
+  expect(domainCrossingAllowed(path.join(ROOT, 'domain', 'actor.ts'), path.join(ROOT, 'domain', 'changes', 'model'))).toBe(false);
 });

@@ -1,10 +1,27 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
-import type { Actor, ChangeSettings, CreateChangeInput, PatchChangeInput, ReviewInput, SubmitCabInput } from '../../domain/changes/commands';
-import type { Change } from '../../domain/changes/model';
+import type { CommandMeta } from '../../domain/actor';
+import type {
+  ApproveInput,
+  CancelInput,
+  CreateChangeInput,
+  PatchChangeInput,
+  RejectInput,
+  ReviewInput,
+  SubmitCabInput,
+  SubmitInput,
+} from '../../domain/changes/commands';
+import type { Change, ChangeSettings } from '../../domain/changes/model';
 
-/** Messages of the `changeLifecycle` workflow; the API imports these definitions, never the workflow. */
+/**
+ * Messages of the `changeLifecycle` workflow. The API sends them through these
+ * definitions and refers to the workflow function only as a type (for its
+ * start arguments), so no workflow code is loaded outside the worker.
+ */
 
 export const CHANGE_WORKFLOW_TYPE = 'changeLifecycle';
+
+// Callers building an update's arguments find the sender's shape here too.
+export type { CommandMeta };
 
 export interface ChangeWorkflowInput {
   tenantId: string;
@@ -22,19 +39,13 @@ export interface ChangeWorkflowResult {
   state: string;
 }
 
-/** Who sent a command and under which API request, for audit rows. */
-export interface CommandMeta {
-  actor: Actor;
-  requestId?: string;
-}
-
 export const createChange = defineUpdate<Change, [CreateChangeInput, CommandMeta]>('create');
 export const patchChange = defineUpdate<Change, [PatchChangeInput, CommandMeta]>('patch');
-export const submitChange = defineUpdate<Change, [Record<string, never>, CommandMeta]>('submit');
+export const submitChange = defineUpdate<Change, [SubmitInput, CommandMeta]>('submit');
 export const submitCab = defineUpdate<Change, [SubmitCabInput, CommandMeta]>('submitCab');
-export const approveChange = defineUpdate<Change, [{ comment?: string | null }, CommandMeta]>('approve');
-export const rejectChange = defineUpdate<Change, [{ reason: string; comment?: string | null }, CommandMeta]>('reject');
-export const cancelChange = defineUpdate<Change, [{ reason?: string | null }, CommandMeta]>('cancel');
+export const approveChange = defineUpdate<Change, [ApproveInput, CommandMeta]>('approve');
+export const rejectChange = defineUpdate<Change, [RejectInput, CommandMeta]>('reject');
+export const cancelChange = defineUpdate<Change, [CancelInput, CommandMeta]>('cancel');
 export const reviewChange = defineUpdate<Change, [ReviewInput, CommandMeta]>('review');
 
 export const getChange = defineQuery<Change | null>('getChange');

@@ -21,8 +21,8 @@ export async function findChange(pool: Pool, tenantId: string, id: string): Prom
 }
 
 /** Records as their stored JSON text: served as they are, never parsed (api/respond.ts RawJson). */
-export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<RawJson>> {
-  return listPage<{ body: string }, RawJson>(pool, changeListSpec(tenantId, filters), request, (row) => new RawJson(row.body));
+export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<RawJson<Change>>> {
+  return listPage<{ body: string }, RawJson<Change>>(pool, changeListSpec(tenantId, filters), request, (row) => new RawJson<Change>(row.body));
 }
 
 export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeListQuery>): ListSpec {
