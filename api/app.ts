@@ -12,6 +12,7 @@ import { requestContext } from './middleware/request-context';
 import { modules } from './modules';
 import { errorBody } from './respond';
 import { mapTemporalError } from './temporal-errors';
+import { mapDatabaseError } from './database-errors';
 
 /** The API's three mount points: Stella's /api/v1 and StackFlow's /prod/api/v1 with its /prod/api alias. */
 export const PREFIXES = ['/api/v1', '/prod/api/v1', '/prod/api'] as const;
@@ -22,40 +23,29 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.use('*', identify);
   app.use('*', rateLimit);
   app.use('*', requireAuth);
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: deps.config.BODY_LIMIT_BYTES,
-      onError: () => {
-        throw new PayloadTooLarge(deps.config.BODY_LIMIT_BYTES);
-      },
-    }),
-  );
+  const methodsOf = routeMethods(app);
+  app.use('*', async (c, next) => {
+    const methods = methodsOf(c.req.path);
+    if (methods.length === 0 || methods.includes(c.req.method === 'HEAD' ? 'GET' : c.req.method)) return next();
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : []), 'OPTIONS'].join(', ');
+    if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: allow });
+    throw new ApiError(405, 'METHOD_NOT_ALLOWED', `${c.req.path} does not support ${c.req.method}; it supports ${allow}`, { allow: allow.split(', ') }, undefined, {
+      Allow: allow,
+    });
+  });
+  const limitBody = bodyLimit({
+    maxSize: deps.config.BODY_LIMIT_BYTES,
+    onError: () => {
+      throw new PayloadTooLarge(deps.config.BODY_LIMIT_BYTES);
+    },
+  });
+  // A GET or HEAD never has a body here, and asking for one makes @hono/node-server build a full Request (AbortController, Headers) per call.
+  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
 
   const routers = modules.map((m) => m());
   for (const prefix of PREFIXES) for (const router of routers) app.route(prefix, router);
 
-  const docApp = new OpenAPIHono<AppEnv>();
-  for (const router of routers) docApp.route('/api/v1', router);
-  docApp.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
-    type: 'http',
-    scheme: 'bearer',
-    bearerFormat: 'JWT',
-    description: 'A JWT from the configured issuer; locally: npm run token -- --user alice --tenant acme --roles release-manager',
-  });
-  const document = docApp.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'Tollgate API',
-      version: '1.0.0',
-      description:
-        'Release and change orchestration. Every path below is also served in the StackFlow dialect under /prod/api/v1 and /prod/api ' +
-        '(bare resources, lists as {data, next_cursor, total}, cursor/limit pagination).',
-    },
-    security: [{ bearerAuth: [] }],
-  });
-  app.get('/api/v1/openapi.json', (c) => c.json(document));
-  mountDocs(app);
+  mountDocs(app, routers);
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
   app.get('/', (c) => c.redirect('/docs'));
 
@@ -63,6 +53,37 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   app.onError((err, c) => renderError(c, toApiError(err, c)));
   return app;
 }
+
+/**
+ * The methods the app serves at a path, read from the app's own route table
+ * (once, at the first request, when every route is registered), so a known
+ * path asked with another method is a 405 naming them (Allow) rather than a
+ * 404. As in OpenAPI, a concrete path (/releases/from-latest) is a resource of
+ * its own, not an instance of a templated one (/releases/{id}) that would
+ * otherwise catch it.
+ */
+function routeMethods(app: OpenAPIHono<AppEnv>): (path: string) => string[] {
+  let bySegments: Map<number, Array<{ pattern: RegExp; method: string; params: number }>> | undefined;
+  const index = () => {
+    const map = new Map<number, Array<{ pattern: RegExp; method: string; params: number }>>();
+    for (const r of app.routes) {
+      if (r.method === 'ALL' || r.path.includes('*')) continue;
+      const segments = r.path.split('/');
+      const entry = { method: r.method.toUpperCase(), pattern: new RegExp(`^${segments.map(segmentPattern).join('/')}$`), params: segments.filter((seg) => seg.startsWith(':')).length };
+      map.set(segments.length, [...(map.get(segments.length) ?? []), entry]);
+    }
+    return map;
+  };
+  return (path) => {
+    bySegments ??= index();
+    const matches = (bySegments.get(path.split('/').length) ?? []).filter((r) => r.pattern.test(path));
+    if (matches.length === 0) return [];
+    const fewest = Math.min(...matches.map((r) => r.params));
+    return [...new Set(matches.filter((r) => r.params === fewest).map((r) => r.method))];
+  };
+}
+
+const segmentPattern = (segment: string) => (segment.startsWith(':') ? '[^/]+' : segment.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&'));
 
 function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
   if (err instanceof ApiError) return err;
@@ -73,7 +94,7 @@ function toApiError(err: unknown, c: Context<AppEnv>): ApiError {
     if (err.status === 400 && /json/i.test(err.message)) return new BadRequest('The request body is not valid JSON', 'MALFORMED_JSON');
     if (err.status < 500) return new ApiError(err.status, 'BAD_REQUEST', err.message || 'Bad request');
   }
-  const mapped = mapTemporalError(err);
+  const mapped = mapTemporalError(err) ?? mapDatabaseError(err);
   if (mapped) return mapped;
   (c.get('log') ?? c.get('deps').log).error({ err }, 'unhandled error');
   return new ApiError(500, 'INTERNAL_ERROR', 'An unexpected error occurred; it has been logged with this request id');

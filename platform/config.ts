@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
+import { INCIDENT_CONFIG_FIELDS } from '../domain/incidents/settings';
 
 /**
  * All configuration comes from environment variables, validated once at start-up.
@@ -47,6 +48,9 @@ const schema = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('tollgate-orchestrator'),
   TEMPORAL_UI_URL: z.string().default('http://127.0.0.1:8233'),
+  // Ports of the dev server `npm start` runs when TEMPORAL_ADDRESS is unset (the UI's defaults to TEMPORAL_PORT + 1000).
+  TEMPORAL_PORT: port(7233),
+  TEMPORAL_UI_PORT: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).max(65535).optional()),
   AUTH_JWKS_URL: optionalString.pipe(z.url({ message: 'must be an https:// URL of a JSON Web Key Set' }).optional()),
   AUTH_JWKS: optionalString,
   AUTH_ISSUER: z.string().min(1).default('tollgate-dev'),
@@ -69,11 +73,20 @@ const schema = z.object({
   RATE_LIMIT_TENANT: positiveInt(1000),
   RATE_LIMIT_WINDOW: duration('1s'),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
+  // How long a client may take to send a request's headers, and the whole request; then 408 and the connection closes.
+  HTTP_HEADERS_TIMEOUT: duration('10s'),
+  HTTP_REQUEST_TIMEOUT: duration('30s'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_METRICS_PORT: port(9464),
   COMMAND_TIMEOUT: duration('30s'),
+  // /health's worker check fails when no poller has been seen on TEMPORAL_TASK_QUEUE for this long. An idle
+  // worker renews its poll once per server long-poll interval (1 min by default; 10 s on npm start's dev server).
+  HEALTH_WORKER_STALE_AFTER: duration('90s'),
   CHANGE_REVIEW_DEADLINE: duration('24h'),
   CHANGE_CAB_QUORUM: positiveInt(1),
+  // How long one hour of an approval policy's autoExpireHours lasts; tests and demos shorten it to watch expiry happen.
+  PROMOTION_EXPIRY_HOUR: duration('1h'),
+  ...INCIDENT_CONFIG_FIELDS,
 });
 
 export type Env = z.input<typeof schema>;
@@ -95,6 +108,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Configuration error: ${name} ${issue.message}${got !== undefined && !issue.message.includes('got') ? ` (got "${got}")` : ''}`);
   }
   const parsed = result.data;
+  if (parsed.HTTP_HEADERS_TIMEOUT > parsed.HTTP_REQUEST_TIMEOUT) {
+    throw new ConfigError('Configuration error: HTTP_HEADERS_TIMEOUT must not exceed HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
+  }
   const dataDir = path.resolve(parsed.DATA_DIR);
   let jwks: Config['AUTH_JWKS'];
   if (parsed.AUTH_JWKS) {

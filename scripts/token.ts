@@ -1,11 +1,18 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../platform/config';
-import { ensureDevKeys, mintToken } from '../platform/dev-keys';
+import type { JWK } from 'jose';
+import { ConfigError, dataPaths, loadConfig } from '../platform/config';
+import { mintToken } from '../platform/dev-keys';
 import { parseDuration } from '../domain/duration';
+import { chooseDataDir, runningStacks } from './stack/registry';
 
 /**
  * Prints a bearer token signed by the local dev key that `npm start` trusts:
  *   npm run -s token -- --user alice@example.com --tenant acme --roles release-manager
+ * The key is the running stack's (found through its record, see stack/registry.ts)
+ * unless DATA_DIR says otherwise; it never creates a key, since a stack would not
+ * trust it. Which key it used goes to stderr, the token alone to stdout.
  */
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -28,7 +35,18 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const config = loadConfig();
-  const { authKey } = await ensureDevKeys(config.DATA_DIR);
+  const choice = chooseDataDir({
+    explicitDataDir: process.env.DATA_DIR?.trim() ? config.DATA_DIR : undefined,
+    defaultDataDir: config.DATA_DIR,
+    port: config.PORT,
+    stacks: runningStacks(),
+    hasKey: (dir) => existsSync(dataPaths(dir).authPrivateKey),
+  });
+  if ('error' in choice) throw new ConfigError(choice.error);
+  const keyFile = dataPaths(choice.dataDir).authPrivateKey;
+  const authKey: JWK = JSON.parse(readFileSync(keyFile, 'utf8'));
+  const shown = keyFile.startsWith(process.cwd() + path.sep) ? path.relative(process.cwd(), keyFile) : keyFile;
+  console.error(`token: signed with ${shown} (${choice.reason})`);
   const ttlMs = parseDuration(values.ttl!);
   if (!ttlMs) throw new ConfigError(`--ttl must be a duration such as 30m or 8h (got "${values.ttl}")`);
   const list = (v?: string) => (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);

@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../platform/logger';
 import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
-import { PinoTemporalLogger } from './temporal-logger';
+import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
 
 export interface OrchestratorOptions {
   config: Config;
@@ -22,7 +22,7 @@ export interface RunningWorker {
   shutdown(): Promise<void>;
 }
 
-/** The orchestrator worker: every lifecycle workflow plus the persistence, risk and gate activities. */
+/** The orchestrator worker: every lifecycle workflow plus the activities they run. */
 export async function startOrchestrator(options: OrchestratorOptions): Promise<RunningWorker> {
   const { config, log } = options;
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
@@ -57,8 +57,11 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('worker', config.LOG_LEVEL);
   Runtime.install({
-    logger: new PinoTemporalLogger(log),
+    logger: new PinoTemporalLogger(log, { coreRepeatWindowMs: 60_000 }),
     telemetryOptions: {
+      // The native runtime's own lines (poll retries while Temporal is down) come through the logger above as JSON,
+      // instead of coloured text on stderr.
+      logging: { filter: coreLogFilter(config.LOG_LEVEL), forward: {} },
       metrics: { prometheus: { bindAddress: `0.0.0.0:${config.WORKER_METRICS_PORT}`, countersTotalSuffix: true, useSecondsForDurations: true } },
     },
   });

@@ -1,5 +1,6 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fchownSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { PRIVATE_CLUSTER_DB, PRIVATE_CLUSTER_USER } from '../../platform/config';
@@ -60,17 +61,7 @@ export interface ClusterOptions {
  */
 export async function ensurePrivateCluster(options: ClusterOptions): Promise<PrivateCluster> {
   const log = options.log ?? console.log;
-  const bin = findPostgresBin(log);
-  const asUser = isRoot() ? SUPERUSER : undefined;
-  const pgCtl = path.join(bin, 'pg_ctl');
-  const dir = options.dataDir;
-
-  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    if (asUser) chownToPostgres(dir);
-    log(`Initialising a private Postgres cluster in ${dir}`);
-    run(path.join(bin, 'initdb'), ['-D', dir, '-U', SUPERUSER, '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale'], { asUser });
-  }
+  const { bin, asUser, pgCtl, dir } = initCluster(options.dataDir, log);
 
   const running = statusRunning(pgCtl, dir, asUser);
   if (!running) {
@@ -99,6 +90,112 @@ export async function ensurePrivateCluster(options: ClusterOptions): Promise<Pri
       }
     },
   };
+}
+
+function initCluster(dir: string, log: (msg: string) => void): { bin: string; asUser?: string; pgCtl: string; dir: string } {
+  const bin = findPostgresBin(log);
+  const asUser = isRoot() ? SUPERUSER : undefined;
+  if (!existsSync(path.join(dir, 'PG_VERSION'))) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (asUser) chownToPostgres(dir);
+    log(`Initialising a private Postgres cluster in ${dir}`);
+    run(path.join(bin, 'initdb'), ['-D', dir, '-U', SUPERUSER, '--auth-local=trust', '--auth-host=scram-sha-256', '--encoding=UTF8', '--no-locale'], { asUser });
+  }
+  return { bin, asUser, pgCtl: path.join(bin, 'pg_ctl'), dir };
+}
+
+export interface Postmaster {
+  child: ChildProcess;
+  url: string;
+  port: number;
+  /** Fast shutdown (SIGINT), escalating if the server does not stop. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs the private cluster's postmaster as a direct child of this process (not
+ * daemonised by pg_ctl), so a supervisor sees it die and the child's PID is the
+ * postmaster's. A postmaster already running in `dataDir` (left by an earlier
+ * run that was killed) is stopped first: only one process may own the cluster.
+ */
+export async function startPostmaster(options: ClusterOptions & { detached?: boolean }): Promise<Postmaster> {
+  const log = options.log ?? console.log;
+  const { bin, asUser, pgCtl, dir } = initCluster(options.dataDir, log);
+  if (statusRunning(pgCtl, dir, asUser)) {
+    log(`A Postgres server is already running in ${dir}; stopping it to run it under supervision`);
+    run(pgCtl, ['stop', '-D', dir, '-m', 'fast', '-w', '-t', '60'], { asUser });
+  }
+  const ids = asUser ? { uid: Number(run('id', ['-u', asUser]).trim()), gid: Number(run('id', ['-g', asUser]).trim()) } : {};
+  const logFile = path.join(dir, 'server.log');
+  const out = openSync(logFile, 'a');
+  // pg_ctl (which npm test's throwaway clusters use) opens this file as the postgres user.
+  if (ids.uid !== undefined) fchownSync(out, ids.uid, ids.gid!);
+  const settings = ['-c', "listen_addresses=127.0.0.1", '-c', 'max_connections=200'];
+  if (options.throwaway) settings.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
+  let child: ChildProcess;
+  try {
+    child = spawn(path.join(bin, 'postgres'), ['-D', dir, '-p', String(options.port), '-k', dir, ...settings], {
+      ...ids,
+      cwd: dir,
+      detached: options.detached ?? false,
+      stdio: ['ignore', out, out],
+    });
+  } finally {
+    closeSync(out);
+  }
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGINT');
+    const escalate = setTimeout(() => child.kill('SIGQUIT'), 60_000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), 75_000);
+    await exited;
+    clearTimeout(escalate);
+    clearTimeout(kill);
+  };
+  try {
+    await waitForConnections(dir, options.port, child, logFile);
+    const password = readOrCreatePassword(options.passwordFile);
+    await bootstrapRoleAndDatabase(dir, options.port, password);
+    return {
+      child,
+      port: options.port,
+      url: `postgres://${PRIVATE_CLUSTER_USER}:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${PRIVATE_CLUSTER_DB}`,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function waitForConnections(socketDir: string, port: number, child: ChildProcess, logFile: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`postgres exited (${child.signalCode ?? `code ${child.exitCode}`}) before accepting connections: ${lastLogLine(logFile)}`);
+    }
+    const client = new pg.Client({ host: socketDir, port, user: SUPERUSER, database: 'postgres', connectionTimeoutMillis: 1_000 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      await client.end();
+      return;
+    } catch {
+      await client.end().catch(() => undefined);
+    }
+    if (Date.now() > deadline) throw new Error(`postgres did not accept connections within ${timeoutMs / 1000}s: ${lastLogLine(logFile)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function lastLogLine(file: string): string {
+  try {
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    return lines.filter((l) => /FATAL|PANIC|ERROR/.test(l)).pop() ?? lines.pop() ?? '';
+  } catch {
+    return '';
+  }
 }
 
 function statusRunning(pgCtl: string, dir: string, asUser?: string): boolean {

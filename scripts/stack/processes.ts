@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -49,14 +49,18 @@ export function run(command: string, args: string[], options: { env?: NodeJS.Pro
   return result.stdout;
 }
 
-/** Starts a long-running child whose output goes to a log file. */
+/**
+ * Starts a long-running child whose output goes straight to a log file (its own
+ * descriptor, not a pipe through us), so its logging never depends on this process.
+ */
 export function startLogged(command: string, args: string[], logFile: string, options: SpawnOptions = {}): ChildProcess {
   mkdirSync(path.dirname(logFile), { recursive: true });
-  const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(command, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  return child;
+  const out = openSync(logFile, 'a');
+  try {
+    return spawn(command, args, { ...options, stdio: ['ignore', out, out] });
+  } finally {
+    closeSync(out);
+  }
 }
 
 /** Stops one process we started, by PID: SIGTERM, then SIGKILL after a grace period. */
@@ -69,11 +73,58 @@ export async function stopProcess(child: ChildProcess, graceMs = 10_000): Promis
   clearTimeout(timer);
 }
 
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, onFail?: () => string): Promise<void> {
+export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, onFail?: () => string, givenUp?: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    if (givenUp?.()) throw new Error(`gave up waiting for ${what}`);
     if (await check().catch(() => false)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`${what} did not become ready within ${Math.round(timeoutMs / 1000)}s${onFail ? `\n${onFail()}` : ''}`);
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // A dead child nobody has reaped yet still takes signals; it is not running.
+  return !/^\d+ \(.*\) Z/.test(readProc(pid, 'stat') ?? '');
+}
+
+/** Whether a live PID is one of a local stack's processes: its command line or environment names the DATA_DIR. */
+export function belongsToDataDir(pid: number, dataDir: string): boolean {
+  if (!isAlive(pid)) return false;
+  const cmdline = readProc(pid, 'cmdline') ?? '';
+  const environ = readProc(pid, 'environ') ?? '';
+  return cmdline.includes(dataDir) || environ.split('\0').includes(`DATA_DIR=${dataDir}`);
+}
+
+function readProc(pid: number, file: string): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals a process that is not our child and waits (polling) until it is gone, escalating to SIGKILL. */
+export async function stopPid(pid: number, signal: NodeJS.Signals = 'SIGTERM', graceMs = 15_000): Promise<void> {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    return;
+  }
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        return;
+      }
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

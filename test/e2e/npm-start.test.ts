@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, portInUse } from '../../scripts/stack/processes';
+import { freePort, isAlive, portInUse } from '../../scripts/stack/processes';
+import { ensureDevKeys } from '../../platform/dev-keys';
 import { ROOT, spawnTs, waitForOutput, type Spawned } from '../support/processes';
 import { testEnv } from '../support/env';
 
 /**
  * What a new user does: `npm start`, get a token from the helper, create a
- * change, Ctrl-C, `npm start` again — the change and its workflow are still there.
+ * change, Ctrl-C, `npm start` again — the change and its workflow are still there;
+ * and after npm start itself is killed outright, the next start cleans up after it.
  * Runs the real scripts/start.ts on free ports with its own DATA_DIR.
  */
 let dataDir: string;
@@ -53,12 +55,16 @@ async function down(proc: Spawned): Promise<void> {
   for (const name of ['PORT', 'PG_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT']) expect({ [name]: await portInUse(Number(env[name])) }).toEqual({ [name]: false });
 }
 
-function token(): string {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), '--user', 'alice@example.com', '--tenant', 'acme', '--roles', 'release-manager'], {
+function runToken(extraEnv: Record<string, string> = {}) {
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), '--user', 'alice@example.com', '--tenant', 'acme', '--roles', 'release-manager'], {
     cwd: ROOT,
-    env: { ...process.env, ...env },
+    env: { ...process.env, ...env, ...extraEnv },
     encoding: 'utf8',
   });
+}
+
+function token(extraEnv: Record<string, string> = {}): string {
+  const result = runToken(extraEnv);
   expect(result.status).toBe(0);
   return result.stdout.trim();
 }
@@ -86,6 +92,39 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   const submitted = await fetch(`${api}/prod/api/changes/${created.id}/submit`, { method: 'POST', headers: auth });
   expect(submitted.status).toBe(200);
   expect(((await submitted.json()) as any).state).toBe('scheduled');
+
+  // A token minted for another DATA_DIR's key is refused, and the refusal says so.
+  const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'tollgate-other-keys-'));
+  try {
+    await ensureDevKeys(elsewhere);
+    const foreign = await fetch(`${api}/prod/api/changes`, { headers: { authorization: `Bearer ${token({ DATA_DIR: elsewhere })}` } });
+    expect(foreign.status).toBe(401);
+    expect(((await foreign.json()) as any).error.message).toMatch(/unknown key.*another DATA_DIR/);
+  } finally {
+    rmSync(elsewhere, { recursive: true, force: true });
+  }
+
+  // npm start killed outright leaves its services running; the next start on this DATA_DIR stops them first.
+  const orphans = ['api', 'worker', 'temporal', 'postgres'].map((name) => Number(readFileSync(path.join(dataDir, 'run', `${name}.pid`), 'utf8')));
+  stack.child.kill('SIGKILL');
+  await stack.exited;
+  stack = await up();
+  expect(stack.output()).toMatch(/Stopping the api \(pid \d+\) an earlier npm start on this DATA_DIR left running/);
+  for (const pid of orphans) expect(isAlive(pid)).toBe(false);
+  expect((await fetch(`${api}/prod/api/changes/${created.id}`, { headers: auth })).status).toBe(200);
   await down(stack);
   stack = undefined;
+}, 360_000);
+
+test('the token helper never makes a key the stack would not trust: without one it refuses, naming where it looked', () => {
+  const empty = mkdtempSync(path.join(os.tmpdir(), 'tollgate-no-keys-'));
+  try {
+    const result = runToken({ DATA_DIR: empty });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain(`No dev signing key in ${empty}/keys`);
+    expect(existsSync(path.join(empty, 'keys'))).toBe(false);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
+  }
 });

@@ -1,31 +1,48 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { TaskQueuePoller } from '../../../platform/temporal';
 import type { AppDeps } from '../../context';
 import { ServiceUnavailable } from '../../errors';
+import { envelope, ErrorSchema, perDialect, publicErrorResponses } from '../../openapi-helpers';
 import { ok } from '../../respond';
 import { createRouter } from '../../router';
 
-const Check = z.object({
-  status: z.enum(['up', 'down']),
-  latencyMs: z.number(),
-  error: z.string().optional(),
-});
+const Check = z
+  .object({
+    status: z.enum(['up', 'down']),
+    latencyMs: z.number(),
+    error: z.string().optional(),
+  })
+  .openapi('HealthCheck');
+const WorkerCheck = Check.extend({
+  taskQueue: z.string(),
+  /** Pollers seen on the task queue within HEALTH_WORKER_STALE_AFTER. */
+  pollers: z.number().int(),
+  lastPollAgeMs: z.number().optional(),
+}).openapi('HealthWorkerCheck');
 const Health = z
   .object({
     status: z.enum(['ok', 'degraded']),
     version: z.string(),
-    checks: z.object({ postgres: Check, temporal: Check }),
+    // Further checks may join these; each has at least the shape of Check.
+    checks: z.object({ postgres: Check, temporal: Check, worker: WorkerCheck }).catchall(Check),
   })
   .openapi('Health');
 
 const route = createRoute({
   method: 'get',
   path: '/health',
+  operationId: 'getHealth',
   tags: ['Platform'],
   summary: 'Liveness and dependency health (no auth)',
   security: [],
   responses: {
-    200: { description: 'Postgres and Temporal both answer', content: { 'application/json': { schema: Health } } },
-    503: { description: 'A dependency is down; details name it' },
+    200: { description: 'Every dependency answers', content: { 'application/json': { schema: envelope(Health) } } },
+    503: {
+      description: 'A dependency is down: the Stella error names it (details carry the checks); StackFlow answers the health body itself',
+      headers: { 'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer', minimum: 1 } } },
+      content: { 'application/json': { schema: perDialect(ErrorSchema, Health) } },
+    },
+    ...publicErrorResponses([]),
   },
 });
 
@@ -36,12 +53,12 @@ export function healthRouter() {
   const router = createRouter();
   router.openapi(route, async (c) => {
     const deps = c.get('deps');
-    const [postgres, temporal] = await Promise.all([checkPostgres(deps), checkTemporal(deps)]);
-    const healthy = postgres.status === 'up' && temporal.status === 'up';
-    const body = { status: healthy ? ('ok' as const) : ('degraded' as const), version: VERSION, checks: { postgres, temporal } };
+    const [postgres, temporal, worker] = await Promise.all([checkPostgres(deps), checkTemporal(deps), checkWorker(deps)]);
+    const healthy = postgres.status === 'up' && temporal.status === 'up' && worker.status === 'up';
+    const body = { status: healthy ? ('ok' as const) : ('degraded' as const), version: VERSION, checks: { postgres, temporal, worker } };
     if (!healthy) {
       const down = Object.entries(body.checks).filter(([, v]) => v.status === 'down').map(([k]) => k);
-      if (c.get('dialect') === 'stackflow') return c.json(body, 503);
+      if (c.get('dialect') === 'stackflow') return c.json(body, 503, { 'Retry-After': '5' }) as never;
       throw new ServiceUnavailable(`Unavailable: ${down.join(', ')}`, 'DEPENDENCY_UNAVAILABLE', body);
     }
     return ok(c, body) as never;
@@ -63,8 +80,29 @@ const elapsed = (started: number) => Math.round((performance.now() - started) * 
 
 const checkPostgres = (deps: AppDeps) => timed(() => deps.pool.query('SELECT 1'));
 
-const checkTemporal = (deps: AppDeps) =>
-  timed(async () => {
-    const connection = await deps.temporal.probe();
-    await connection.withDeadline(Date.now() + TIMEOUT_MS, () => connection.workflowService.describeNamespace({ namespace: deps.config.TEMPORAL_NAMESPACE }));
+// Also tells the gateway whether Temporal answers, so commands fail fast while it does not.
+const checkTemporal = (deps: AppDeps) => timed(() => deps.temporal.check(TIMEOUT_MS));
+
+/**
+ * A worker polls the orchestrator's task queue; Temporal remembers each poller
+ * and when it last asked for a task. With no recent poller, commands would wait
+ * for their workflows until COMMAND_TIMEOUT: the API is up but cannot work.
+ */
+async function checkWorker(deps: AppDeps): Promise<z.infer<typeof WorkerCheck>> {
+  const taskQueue = deps.config.TEMPORAL_TASK_QUEUE;
+  const maxAge = deps.config.HEALTH_WORKER_STALE_AFTER;
+  let pollers: TaskQueuePoller[] = [];
+  const check = await timed(async () => {
+    pollers = await deps.temporal.pollers(taskQueue, TIMEOUT_MS);
   });
+  const now = Date.now();
+  const ages = pollers.map((p) => (p.lastAccessAt === undefined ? Infinity : Math.max(0, now - p.lastAccessAt)));
+  const youngest = Math.min(Infinity, ...ages);
+  const fresh = ages.filter((age) => age <= maxAge).length;
+  const result = { ...check, taskQueue, pollers: fresh, ...(Number.isFinite(youngest) ? { lastPollAgeMs: youngest } : {}) };
+  if (check.status === 'down' || fresh > 0) return result;
+  const error = Number.isFinite(youngest)
+    ? `no worker has polled task queue ${taskQueue} for ${Math.round(youngest / 1000)}s`
+    : `no worker has polled task queue ${taskQueue}`;
+  return { ...result, status: 'down', error };
+}
