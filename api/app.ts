@@ -20,6 +20,16 @@ export const PREFIXES = ['/api/v1', '/prod/api/v1', '/prod/api'] as const;
 export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
   app.use('*', requestContext(deps));
+  // Hono hands onError only what is `instanceof Error` here; anything else thrown (a plain value, or an
+  // Error from another realm such as Node's own socket errors under jest's VM) would become a bare 500
+  // without the envelope. Wrapped, it reaches toApiError, which finds the original through `cause`.
+  app.use('*', async (_c, next) => {
+    try {
+      await next();
+    } catch (err) {
+      throw err instanceof Error ? err : new Error('A value that is not an Error was thrown', { cause: err });
+    }
+  });
   app.use('*', identify);
   app.use('*', rateLimit);
   app.use('*', requireAuth);

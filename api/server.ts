@@ -1,4 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations } from '../platform/db';
@@ -7,6 +8,7 @@ import { createLogger, type Logger } from '../platform/logger';
 import { TemporalGateway } from '../platform/temporal';
 import { FixedWindowLimiter } from '../domain/rate-limit';
 import { createApp } from './app';
+import { guardConnections } from './connections';
 import { createTokenVerifier } from './auth/verifier';
 import type { AppDeps } from './context';
 import { createMetrics } from './metrics';
@@ -23,7 +25,7 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     config,
     log,
     pool: createPool(config.DATABASE_URL, 20),
-    temporal: new TemporalGateway({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }),
+    temporal: new TemporalGateway({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, { log }),
     verifier: createTokenVerifier(config),
     limiter: new FixedWindowLimiter(config.RATE_LIMIT_WINDOW),
     metrics: createMetrics(),
@@ -35,7 +37,21 @@ export async function startApi(config: Config, log: Logger = createLogger('api',
   const deps = createDeps(config, log);
   const app = createApp(deps);
   const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, () => resolve(s));
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        serverOptions: {
+          headersTimeout: config.HTTP_HEADERS_TIMEOUT,
+          requestTimeout: config.HTTP_REQUEST_TIMEOUT,
+          // Node looks for overdue requests only this often (30 s by default, which would stretch a 10 s timeout to 40 s).
+          connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(config.HTTP_HEADERS_TIMEOUT / 4) || 1_000)),
+        },
+      },
+      () => resolve(s),
+    );
+    guardConnections(s as Server, { lingerMs: Math.min(5_000, config.HTTP_REQUEST_TIMEOUT || 5_000), log });
   });
   const port = (server.address() as AddressInfo).port;
   return {

@@ -19,23 +19,26 @@ export function isStorableText(text: string): boolean {
 }
 
 /**
- * What the OpenAPI documents declare: no NUL. Surrogate ranges are not portable
- * in JSON Schema patterns (Rust's and Go's regex engines, and the fuzzer in
- * `npm test`, cannot compile them, and their strings cannot hold a lone
- * surrogate at all), so that half of the rule is stated in words.
+ * STORABLE_TEXT for places where a document's pattern must compile in every
+ * regex engine (e.g. propertyNames): no NUL. Surrogate ranges do not compile in
+ * Rust's or Go's engines or in the fuzzer in `npm test`, whose strings cannot
+ * hold a lone surrogate anyway; that half of the rule is then said in words.
  */
 export const DOCUMENTED_STORABLE_TEXT = '^[^\\u0000]*$';
 
 /**
- * What the documents declare for a required text that is trimmed: no NUL, and
- * at least one character String.prototype.trim keeps (JavaScript's white space
- * and line terminators, spelled out so every regex engine reads them alike).
+ * What the documents add for a required text that is trimmed (next to the
+ * storable pattern, in an allOf): at least one character String.prototype.trim
+ * keeps. JavaScript's white space and line terminators are spelled out so every
+ * regex engine reads them alike, and there are no surrogate ranges, so tools
+ * that cannot compile STORABLE_TEXT (Rust's and Go's engines, the fuzzer in
+ * `npm test`) still can this.
  */
 export const DOCUMENTED_NON_BLANK_TEXT = '^[^\\u0000]*[^\\u0000\\t\\n\\u000b\\f\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000\\ufeff][^\\u0000]*$';
 
 /** A string that is only accepted when storable; the rule shows in the schema as its pattern. */
 export function storableText(params?: Parameters<typeof z.string>[0]) {
-  return z.string(params).regex(STORABLE_TEXT, { message: UNSTORABLE_TEXT_MESSAGE }).meta({ pattern: DOCUMENTED_STORABLE_TEXT });
+  return z.string(params).regex(STORABLE_TEXT, { message: UNSTORABLE_TEXT_MESSAGE });
 }
 
 export type ValuePath = Array<string | number>;

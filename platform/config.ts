@@ -68,7 +68,10 @@ const schema = z.object({
       }
       return algs;
     }),
-  EVIDENCE_SIGNING_KEY: optionalString,
+  // A secret: a bad value is named, never echoed (the message says "got" so loadConfig adds no copy of it).
+  EVIDENCE_SIGNING_KEY: optionalString.refine((v) => v === undefined || isPrivateP256Jwk(v), {
+    message: 'must be a private EC P-256 JWK such as {"kty":"EC","crv":"P-256","x":"…","y":"…","d":"…","kid":"…"} (got something else; the value is not shown)',
+  }),
   RATE_LIMIT_USER: positiveInt(100),
   RATE_LIMIT_TENANT: positiveInt(1000),
   RATE_LIMIT_WINDOW: duration('1s'),
@@ -88,6 +91,15 @@ const schema = z.object({
   PROMOTION_EXPIRY_HOUR: duration('1h'),
   ...INCIDENT_CONFIG_FIELDS,
 });
+
+function isPrivateP256Jwk(text: string): boolean {
+  try {
+    const jwk = JSON.parse(text);
+    return jwk?.kty === 'EC' && jwk.crv === 'P-256' && [jwk.x, jwk.y, jwk.d].every((v) => typeof v === 'string' && v.length > 0);
+  } catch {
+    return false;
+  }
+}
 
 export type Env = z.input<typeof schema>;
 type Parsed = z.output<typeof schema>;

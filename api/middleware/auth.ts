@@ -6,7 +6,8 @@ import { ApiError, Unauthorized } from '../errors';
 export function isPublicPath(path: string): boolean {
   return (
     /^\/(api\/v1|prod\/api(\/v1)?)\/health$/.test(path) ||
-    path === '/api/v1/openapi.json' ||
+    /^\/(api\/v1|prod\/api(\/v1)?)\/openapi\.json$/.test(path) ||
+    /^\/(api\/v1|prod\/api(\/v1)?)\/evidence\/jwks\.json$/.test(path) ||
     path === '/docs' ||
     path.startsWith('/docs/') ||
     path === '/metrics' ||

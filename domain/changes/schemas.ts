@@ -12,7 +12,7 @@ const plan = text(20_000).nullable().optional();
 const approvers = z.array(z.email({ message: 'must be an email address' }).max(320).meta({ pattern: z.regexes.email.source })).max(50);
 
 const editable = {
-  short_description: text(255).min(1, { message: 'is required' }).meta({ description: 'One-line summary, max 255 chars', pattern: DOCUMENTED_NON_BLANK_TEXT }),
+  short_description: text(255).min(1, { message: 'is required' }).meta({ description: 'One-line summary, max 255 chars', allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }),
   description: text(10_000).nullable().optional(),
   implementation_plan: plan.meta({ description: 'Step-by-step implementation instructions' }),
   backout_plan: plan.meta({ description: 'Rollback procedure if the change fails' }),
@@ -59,7 +59,7 @@ export const createChangeSchema = z
 export const reviewSchema = z
   .strictObject({
     outcome: z.enum(REVIEW_OUTCOMES),
-    notes: text(10_000).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT }),
+    notes: text(10_000).min(1, { message: 'is required' }).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }),
   })
   .meta({ id: 'ChangeReview' });
 
@@ -96,7 +96,7 @@ export const rejectSchema = z
       .trim()
       .max(4_000)
       .min(1, { message: REASON_REQUIRED })
-      .meta({ pattern: DOCUMENTED_NON_BLANK_TEXT }),
+      .meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }),
     comment: text(4_000).nullable().optional(),
   })
   .meta({ id: 'ChangeReject' });

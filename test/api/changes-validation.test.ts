@@ -58,14 +58,16 @@ test('nothing is created by a refused request', async () => {
   expect((await app.http('GET', '/prod/api/changes', { token })).body.total).toBe(before);
 });
 
-test('PATCH: empty bodies, unknown fields and bad states are 400; a merged window still has to make sense', async () => {
+test('PATCH: empty bodies, unknown fields and bad states are 400; a merged window still has to make sense (422 against the stored end)', async () => {
   const change = await createChange(app, token, auroraChange());
   await rejected({}, `/prod/api/changes/${change.id}`, 'PATCH');
   await rejected({ state: 'archived' }, `/prod/api/changes/${change.id}`, 'PATCH');
   await rejected({ risk_score: 3 }, `/prod/api/changes/${change.id}`, 'PATCH');
   const res = await app.http('PATCH', `/prod/api/changes/${change.id}`, { token, body: { scheduled_end: iso(-2 * HOUR) } });
-  expect(res.status).toBe(400);
+  expect(res.status).toBe(422);
   expect(res.body.error.code).toBe('INVALID_WINDOW');
+  const both = await app.http('PATCH', `/prod/api/changes/${change.id}`, { token, body: { scheduled_start: iso(2 * HOUR), scheduled_end: iso(HOUR) } });
+  expect(both.status).toBe(400);
   const actual = await app.http('PATCH', `/prod/api/changes/${change.id}`, { token, body: { actual_start: iso(0) } });
   expect(actual.status).toBe(400);
   expect(actual.body.error.code).toBe('ACTUAL_START_WITHOUT_START');

@@ -1,3 +1,4 @@
+import http from 'node:http';
 import { startTestApp, type TestApp } from '../support/app';
 import { testEnv } from '../support/env';
 
@@ -133,6 +134,63 @@ describe('OpenAPI and docs', () => {
     expect(Object.keys(doc.paths).some((p) => p.startsWith('/prod'))).toBe(false);
   });
 
+  test('the StackFlow dialect has its own document, rendered from the same routes: bare bodies, cursor pages, its error body', async () => {
+    for (const at of ['/prod/api/openapi.json', '/prod/api/v1/openapi.json']) {
+      const res = await app.http('GET', at);
+      expect(res.status).toBe(200);
+      const prefix = at.replace('/openapi.json', '');
+      expect(Object.keys(res.body.paths).every((p) => p.startsWith(`${prefix}/`))).toBe(true);
+    }
+    const stella = (await app.http('GET', '/api/v1/openapi.json')).body;
+    const sf = (await app.http('GET', '/prod/api/openapi.json')).body;
+    const operations = (doc: any) => Object.values(doc.paths).flatMap((item: any) => Object.values(item).map((op: any) => op.operationId)).sort();
+    expect(operations(sf)).toEqual(operations(stella));
+
+    expect(sf.paths['/prod/api/changes'].post.responses['201'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Change' });
+    const list = sf.paths['/prod/api/changes'].get;
+    expect(list.responses['200'].content['application/json'].schema.properties).toEqual({
+      data: { type: 'array', items: { $ref: '#/components/schemas/Change' } },
+      next_cursor: expect.objectContaining({ type: ['string', 'null'] }),
+      total: { type: 'integer' },
+    });
+    const params = (op: any) => op.parameters.map((p: any) => p.name);
+    expect(params(list)).toEqual(expect.arrayContaining(['cursor', 'limit']));
+    expect(params(list)).not.toContain('pageSize');
+    expect(params(stella.paths['/api/v1/changes'].get)).toEqual(expect.arrayContaining(['page', 'pageSize']));
+    expect(params(stella.paths['/api/v1/changes'].get)).not.toContain('cursor');
+    expect(sf.components.schemas.Error.required).toEqual(['error', 'request_id']);
+    expect(stella.components.schemas.Error.required).toEqual(['success', 'error', 'meta']);
+    // Creating links to every operation on the change, with the id where each dialect puts it.
+    expect(stella.paths['/api/v1/changes'].post.responses['201'].links.approveChange).toEqual({ operationId: 'approveChange', parameters: { id: '$response.body#/data/id' } });
+    expect(sf.paths['/prod/api/changes'].post.responses['201'].links.approveChange).toEqual({ operationId: 'approveChange', parameters: { id: '$response.body#/id' } });
+  });
+
+  test('what the server enforces is declared: statuses with their codes, header formats, the health envelope', async () => {
+    const doc = (await app.http('GET', '/api/v1/openapi.json')).body;
+    const submit = doc.paths['/api/v1/changes/{id}/submit'].post;
+    expect(Object.keys(submit.responses)).toEqual(['200', '400', '401', '403', '404', '409', '422', '429', '503']);
+    expect(submit.responses['422'].description).toMatch(/MAINTENANCE_WINDOW_PASSED/);
+    expect(doc.paths['/api/v1/changes/{id}/submit-cab'].post.responses['422'].description).toMatch(/CAB_NOT_APPLICABLE/);
+    const key = submit.parameters.find((p: any) => p.name === 'idempotency-key');
+    expect(key).toMatchObject({ in: 'header', required: false, schema: { type: 'string', pattern: '^[!-~]{1,255}$' } });
+    const health = doc.paths['/api/v1/health'].get.responses['200'].content['application/json'].schema;
+    expect(health.required).toEqual(['success', 'data', 'meta']);
+    expect(health.properties.data).toEqual({ $ref: '#/components/schemas/Health' });
+    expect(doc.components.schemas.ChangePatch.dependentSchemas.actual_start).toEqual({ required: ['state'], properties: { state: { const: 'in_progress' } } });
+  });
+
+  test('list filters the document allows empty are no filter; a blank search is no search', async () => {
+    const all = await app.http('GET', '/api/v1/changes', { token });
+    for (const query of ['risk=&risk_level=', 'state=&type=', 'q=%20%20', 'assignment_group=']) {
+      const res = await app.http('GET', `/api/v1/changes?${query}`, { token });
+      expect(res.status).toBe(200);
+      expect(res.body.meta.pagination.totalItems).toBe(all.body.meta.pagination.totalItems);
+    }
+    const bad = await app.http('GET', '/prod/api/changes?risk=low,', { token });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.validation_errors[0].field).toBe('risk');
+  });
+
   test('/docs serves Swagger UI from the package, with its assets', async () => {
     const page = await app.http('GET', '/docs');
     expect(page.status).toBe(200);
@@ -142,6 +200,36 @@ describe('OpenAPI and docs', () => {
     expect(bundle.status).toBe(200);
     expect(bundle.headers.get('content-type')).toMatch(/javascript/);
     expect(bundle.text.length).toBeGreaterThan(100_000);
+  });
+});
+
+describe('methods', () => {
+  test('a known path asked with a method it does not serve is a 405 naming the ones it does (Allow), in each dialect', async () => {
+    const stella = await app.http('DELETE', '/api/v1/changes', { token });
+    expect(stella.status).toBe(405);
+    expect(stella.headers.get('allow')).toBe('GET, POST, HEAD, OPTIONS');
+    expect(stella.body).toMatchObject({ success: false, error: { code: 'METHOD_NOT_ALLOWED', details: { allow: ['GET', 'POST', 'HEAD', 'OPTIONS'] } } });
+    const sf = await app.http('PUT', '/prod/api/changes/CHG0000001', { token, body: {} });
+    expect(sf.status).toBe(405);
+    expect(sf.headers.get('allow')).toBe('GET, PATCH, HEAD, OPTIONS');
+    expect(sf.body).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED' }, request_id: expect.any(String) });
+    // fetch refuses to send TRACE; node's http client does not.
+    const trace = await new Promise<http.IncomingMessage>((resolve, reject) => http.request(`${app.url}/api/v1/health`, { method: 'TRACE' }, resolve).on('error', reject).end());
+    trace.resume();
+    expect(trace.statusCode).toBe(405);
+    expect(trace.headers.allow).toBe('GET, HEAD, OPTIONS');
+  });
+
+  test('OPTIONS answers 204 with Allow; an unknown path is still a 404', async () => {
+    const options = await app.http('OPTIONS', '/api/v1/changes/CHG0000001/approve', { token });
+    expect(options.status).toBe(204);
+    expect(options.headers.get('allow')).toBe('POST, OPTIONS');
+    expect((await app.http('DELETE', '/api/v1/nope', { token })).status).toBe(404);
+    expect((await app.http('GET', '/docs/nope.js')).status).toBe(404);
+  });
+
+  test('methods are checked after authentication: an anonymous DELETE is a 401', async () => {
+    expect((await app.http('DELETE', '/api/v1/changes')).status).toBe(401);
   });
 });
 

@@ -166,3 +166,15 @@ describe('errors', () => {
     expect(err.message).not.toContain('\n');
   });
 });
+
+describe('HTTP server timeouts', () => {
+  test('default to 10s for headers and 30s for the whole request', () => {
+    expect(loadConfig(env())).toMatchObject({ HTTP_HEADERS_TIMEOUT: 10_000, HTTP_REQUEST_TIMEOUT: 30_000 });
+    expect(loadConfig(env({ HTTP_HEADERS_TIMEOUT: '2s', HTTP_REQUEST_TIMEOUT: '1m' }))).toMatchObject({ HTTP_HEADERS_TIMEOUT: 2_000, HTTP_REQUEST_TIMEOUT: 60_000 });
+  });
+
+  test('headers may not be given longer than the request they belong to', () => {
+    const err = configError(() => loadConfig(env({ HTTP_HEADERS_TIMEOUT: '40s' })));
+    expect(err.message).toBe('Configuration error: HTTP_HEADERS_TIMEOUT must not exceed HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
+  });
+});

@@ -8,104 +8,277 @@ import {
   reviewSchema,
   submitCabSchema,
 } from '../../../domain/changes/schemas';
-import { envelope, errorResponses, jsonBody, listEnvelope } from '../../openapi-helpers';
-import { AuditEventSchema, ChangeIdParam, ChangeListQuery, ChangeSchema, RiskSchema } from './schemas';
+import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
+import { AuditEventSchema, ChangeIdParam, ChangeListQuery, ChangeSchema, RiskHistoryEntrySchema, RiskSchema } from './schemas';
+
+/**
+ * The Changes API as both OpenAPI documents describe it. Every status an
+ * operation can answer is declared, with the codes a 409 or 422 can carry, so
+ * a client generated from the document knows every answer it can get.
+ */
 
 const tags = ['Changes'];
-const changeResponse = (description: string) => ({ description, content: { 'application/json': { schema: envelope(ChangeSchema) } } });
-const idempotencyHeader = z.object({
-  'idempotency-key': z.string().optional().openapi({ description: 'Makes a retried request count once (used as the workflow update id)' }),
+
+const OPERATIONS_ON_A_CHANGE = [
+  'getChange',
+  'patchChange',
+  'submitChange',
+  'submitChangeToCab',
+  'approveChange',
+  'rejectChange',
+  'cancelChange',
+  'reviewChange',
+  'getChangeRisk',
+  'getChangeRiskHistory',
+  'getChangeHistory',
+] as const;
+
+/** Every answer carrying a change links to what can be done with it next. */
+const changeResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: envelope(ChangeSchema) } },
+  links: linksToResource(OPERATIONS_ON_A_CHANGE),
 });
+
+const codes = (list: string[]) => list.map((c) => `\`${c}\``).join(', ');
+const KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED';
+const NOT_FOUND = 'No change with this id in your tenant';
+const FORBIDDEN = (extra: string[] = []) => `The caller lacks the permission the command needs; codes: ${codes(['FORBIDDEN', ...extra])}`;
+const CLOSED = 'CHANGE_CLOSED';
+
+/**
+ * PATCH rules JSON Schema can state, stated: actual_start only with a move to
+ * in_progress, actual_end only with a move to completed or failed, a review on
+ * its own, and at least one field.
+ */
+const patchBody = patchChangeSchema.openapi({
+  minProperties: 1,
+  dependentSchemas: {
+    actual_start: { required: ['state'], properties: { state: { const: 'in_progress' } } },
+    actual_end: { required: ['state'], properties: { state: { enum: ['completed', 'failed'] } } },
+    review: { maxProperties: 1 },
+  },
+  // Both ends sent: both set or both cleared. One end sent is checked against the change's other end (422).
+  allOf: [
+    { if: { required: ['scheduled_start', 'scheduled_end'], properties: { scheduled_start: { type: 'string' } } }, then: { properties: { scheduled_end: { type: 'string' } } } },
+    { if: { required: ['scheduled_start', 'scheduled_end'], properties: { scheduled_end: { type: 'string' } } }, then: { properties: { scheduled_start: { type: 'string' } } } },
+  ],
+} as object);
+
+/** Both ends of a window or neither; that it ends after it starts is said in words (JSON Schema cannot compare). */
+const bothEndsOrNeither = {
+  allOf: [
+    { if: { required: ['scheduled_start'], properties: { scheduled_start: { type: 'string' } } }, then: { required: ['scheduled_end'], properties: { scheduled_end: { type: 'string' } } } },
+    { if: { required: ['scheduled_end'], properties: { scheduled_end: { type: 'string' } } }, then: { required: ['scheduled_start'], properties: { scheduled_start: { type: 'string' } } } },
+  ],
+};
+const createBody = createChangeSchema.openapi(bothEndsOrNeither as object);
 
 export const listChangesRoute = createRoute({
   method: 'get',
   path: '/changes',
+  operationId: 'listChanges',
   tags,
   summary: 'List change requests',
+  description: 'Filters combine with AND; an empty filter value (`risk=`) means no filter. Sort by created_at (default, newest first), updated_at, risk_score or id.',
   request: { query: ChangeListQuery },
-  responses: { 200: { description: 'A page of changes', content: { 'application/json': { schema: listEnvelope(ChangeSchema) } } }, ...errorResponses(400, 403) },
+  responses: {
+    200: { description: 'A page of changes', content: { 'application/json': { schema: listEnvelope(ChangeSchema) } } },
+    ...errorResponses([400, 403], { 400: 'A filter, sort or page parameter is invalid, or a cursor is not one this API issued (`INVALID_CURSOR`)' }),
+  },
 });
 
 export const createChangeRoute = createRoute({
   method: 'post',
   path: '/changes',
+  operationId: 'createChange',
   tags,
   summary: 'Create a change request (state draft, with its first risk score)',
-  request: { headers: idempotencyHeader, ...jsonBody(createChangeSchema) },
-  responses: { 201: changeResponse('The persisted change'), ...errorResponses(400, 403, 413, 415, 422, 503) },
+  description: 'scheduled_start and scheduled_end are set together, and the window ends after it starts (400 naming the field otherwise).',
+  request: { headers: idempotencyKeyHeader, ...jsonBody(createBody) },
+  responses: {
+    201: {
+      ...changeResponse('The persisted change'),
+      headers: { Location: { description: 'The URL of the new change', schema: { type: 'string' } } },
+    },
+    ...errorResponses([...BODY_ERRORS, 403], {
+      422: `The Idempotency-Key was first used for another request; codes: ${codes([KEY_REUSED])}`,
+    }),
+  },
 });
 
 export const getChangeRoute = createRoute({
   method: 'get',
   path: '/changes/{id}',
+  operationId: 'getChange',
   tags,
   summary: 'Get a change request',
   request: { params: ChangeIdParam },
-  responses: { 200: changeResponse('The change'), ...errorResponses(403, 404) },
+  responses: { 200: changeResponse('The change'), ...errorResponses([400, 403], { 404: NOT_FOUND }) },
 });
 
 export const patchChangeRoute = createRoute({
   method: 'patch',
   path: '/changes/{id}',
+  operationId: 'patchChange',
   tags,
   summary: 'Update fields and/or request a state transition',
   description:
     'Plan fields are editable only in draft (send "state": "draft" to revise a rejected change). ' +
     '"state" moves the change along draft → submitted → cab_review → scheduled → in_progress → completed → closed; ' +
-    'in_progress → failed → post_review. Starting work outside the maintenance window is refused (422) unless the change is an emergency.',
-  request: { params: ChangeIdParam, headers: idempotencyHeader, ...jsonBody(patchChangeSchema) },
-  responses: { 200: changeResponse('The updated change'), ...errorResponses(400, 403, 404, 409, 413, 415, 422, 503) },
+    'in_progress → failed → post_review. actual_start is accepted only with "state": "in_progress", actual_end only with ' +
+    '"state": "completed" or "failed", and "review" only on its own. Starting work outside the maintenance window is refused (422) ' +
+    'unless the change is an emergency. Moving work along (in_progress, completed, failed, closed) needs change:implement.',
+  request: { params: ChangeIdParam, headers: idempotencyKeyHeader, ...jsonBody(patchBody) },
+  responses: {
+    200: changeResponse('The updated change'),
+    ...errorResponses(BODY_ERRORS, {
+      400: 'The body does not match this document, or sends a window that ends before it starts (`INVALID_WINDOW`)',
+      403: FORBIDDEN(['SOD_VIOLATION']),
+      404: NOT_FOUND,
+      409: `The change's state does not allow it; codes: ${codes(['INVALID_STATE_TRANSITION', 'FIELD_NOT_EDITABLE', 'CAB_APPROVAL_REQUIRED', 'USE_REJECT', 'NOT_REVIEWABLE', CLOSED])}`,
+      422: `A business rule refuses it; codes: ${codes(['INCOMPLETE_WINDOW', 'INVALID_WINDOW', 'SUBMISSION_INCOMPLETE', 'MAINTENANCE_WINDOW_PASSED', 'CAB_NOT_APPLICABLE', 'MAINTENANCE_WINDOW_REQUIRED', 'OUTSIDE_MAINTENANCE_WINDOW', 'REVIEW_REQUIRED', KEY_REUSED])} (a window end sent alone is checked against the other end the change has)`,
+    }),
+  },
 });
 
-const commandResponses = { 200: changeResponse('The updated change'), ...errorResponses(400, 403, 404, 409, 413, 415, 422, 503) };
+interface CommandSpec {
+  operationId: (typeof OPERATIONS_ON_A_CHANGE)[number];
+  summary: string;
+  description?: string;
+  forbidden?: string[];
+  conflicts: string[];
+  rules?: string[];
+}
 
-const command = <B extends z.ZodType>(path: string, summary: string, body: B, required: boolean) =>
+const commandResponses = (spec: CommandSpec, hasBody: boolean) => ({
+  200: changeResponse('The updated change'),
+  ...errorResponses(hasBody ? BODY_ERRORS : [400], {
+    403: FORBIDDEN(spec.forbidden),
+    404: NOT_FOUND,
+    409: `The change's state does not allow it; codes: ${codes([...spec.conflicts, CLOSED])}`,
+    422: spec.rules?.length
+      ? `A business rule refuses it; codes: ${codes([...spec.rules, KEY_REUSED])}`
+      : `The Idempotency-Key was first used for another request; codes: ${codes([KEY_REUSED])}`,
+  }),
+});
+
+const command = <B extends z.ZodType>(path: string, spec: CommandSpec, body: B, required: boolean) =>
   createRoute({
     method: 'post',
     path: `/changes/{id}/${path}`,
+    operationId: spec.operationId,
     tags,
-    summary,
-    request: { params: ChangeIdParam, headers: idempotencyHeader, ...jsonBody(body, required) },
-    responses: commandResponses,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    request: { params: ChangeIdParam, headers: idempotencyKeyHeader, ...jsonBody(body, required) },
+    responses: commandResponses(spec, true),
   });
 
+const submitSpec: CommandSpec = {
+  operationId: 'submitChange',
+  summary: 'Submit a draft (standard and emergency changes are scheduled at once)',
+  description: 'Normal and standard changes need a maintenance window that has not ended; normal changes also need implementation and backout plans.',
+  conflicts: ['INVALID_STATE_TRANSITION'],
+  rules: ['SUBMISSION_INCOMPLETE', 'MAINTENANCE_WINDOW_PASSED'],
+};
 export const submitRoute = createRoute({
   method: 'post',
   path: '/changes/{id}/submit',
+  operationId: submitSpec.operationId,
   tags,
-  summary: 'Submit a draft (standard and emergency changes are scheduled at once)',
-  request: { params: ChangeIdParam, headers: idempotencyHeader },
-  responses: commandResponses,
+  summary: submitSpec.summary,
+  description: submitSpec.description,
+  request: { params: ChangeIdParam, headers: idempotencyKeyHeader },
+  responses: commandResponses(submitSpec, false),
 });
-export const submitCabRoute = command('submit-cab', 'Submit to CAB for approval', submitCabSchema, false);
-export const approveRoute = command('approve', 'Approve (CAB member); the last approval needed schedules the change', approveSchema, false);
-export const rejectRoute = command('reject', 'Reject (CAB member) with a reason', rejectSchema, true);
-export const cancelRoute = command('cancel', 'Cancel a draft', cancelSchema, false);
-export const reviewRoute = command('review', 'Record the post-implementation review; closes the change', reviewSchema, true);
+
+export const submitCabRoute = command(
+  'submit-cab',
+  {
+    operationId: 'submitChangeToCab',
+    summary: 'Submit to CAB for approval',
+    description: 'Only normal changes go to CAB, once submitted.',
+    conflicts: ['INVALID_STATE_TRANSITION'],
+    rules: ['CAB_NOT_APPLICABLE'],
+  },
+  submitCabSchema,
+  false,
+);
+export const approveRoute = command(
+  'approve',
+  {
+    operationId: 'approveChange',
+    summary: 'Approve (CAB member); the last approval needed schedules the change',
+    forbidden: ['NOT_AN_APPROVER', 'SOD_VIOLATION'],
+    conflicts: ['NOT_UNDER_REVIEW', 'ALREADY_DECIDED'],
+  },
+  approveSchema,
+  false,
+);
+export const rejectRoute = command(
+  'reject',
+  {
+    operationId: 'rejectChange',
+    summary: 'Reject (CAB member) with a reason',
+    forbidden: ['NOT_AN_APPROVER', 'SOD_VIOLATION'],
+    conflicts: ['NOT_UNDER_REVIEW', 'ALREADY_DECIDED'],
+  },
+  rejectSchema,
+  true,
+);
+export const cancelRoute = command(
+  'cancel',
+  { operationId: 'cancelChange', summary: 'Cancel a draft', conflicts: ['INVALID_STATE_TRANSITION'] },
+  cancelSchema,
+  false,
+);
+export const reviewRoute = command(
+  'review',
+  {
+    operationId: 'reviewChange',
+    summary: 'Record the post-implementation review; closes the change',
+    forbidden: ['SOD_VIOLATION'],
+    conflicts: ['NOT_REVIEWABLE', 'INVALID_STATE_TRANSITION'],
+  },
+  reviewSchema,
+  true,
+);
+
+const readErrors = (extra: Record<number, string> = {}) => errorResponses([400, 403], { 404: NOT_FOUND, ...extra });
 
 export const riskRoute = createRoute({
   method: 'get',
   path: '/changes/{id}/risk',
+  operationId: 'getChangeRisk',
   tags,
   summary: 'Get the risk score and its contributing factors',
   request: { params: ChangeIdParam },
-  responses: { 200: { description: 'The current assessment', content: { 'application/json': { schema: envelope(RiskSchema) } } }, ...errorResponses(403, 404) },
+  responses: { 200: { description: 'The current assessment', content: { 'application/json': { schema: envelope(RiskSchema) } } }, ...readErrors() },
 });
 
 export const riskHistoryRoute = createRoute({
   method: 'get',
   path: '/changes/{id}/risk/history',
+  operationId: 'getChangeRiskHistory',
   tags,
   summary: 'Every risk assessment of the change, with its model version',
   request: { params: ChangeIdParam },
-  responses: { 200: { description: 'Assessments, oldest first' }, ...errorResponses(403, 404) },
+  responses: {
+    200: { description: 'Assessments, oldest first', content: { 'application/json': { schema: envelope(z.array(RiskHistoryEntrySchema)) } } },
+    ...readErrors(),
+  },
 });
 
 export const historyRoute = createRoute({
   method: 'get',
   path: '/changes/{id}/history',
+  operationId: 'getChangeHistory',
   tags,
-  summary: 'The audit trail of the change',
+  summary: 'The audit trail of the change (needs audit:read)',
   request: { params: ChangeIdParam },
-  responses: { 200: { description: 'Audit events, oldest first', content: { 'application/json': { schema: envelope(z.array(AuditEventSchema)) } } }, ...errorResponses(403, 404) },
+  responses: {
+    200: { description: 'Audit events, oldest first', content: { 'application/json': { schema: envelope(z.array(AuditEventSchema)) } } },
+    ...readErrors({ 403: 'Reading the audit trail needs the audit:read permission' }),
+  },
 });

@@ -1,6 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import { CHANGE_STATES, CHANGE_TYPES, REVIEW_OUTCOMES, RISK_LEVELS } from '../../../domain/changes/model';
+import { instant as storableInstant } from '../../../domain/instant';
+import { storableText } from '../../../domain/text';
+import { sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
+import { CHANGE_SORTS } from './queries';
 
 /** Response shapes, for the OpenAPI document (the workflow's Change record is what is served). */
 
@@ -101,6 +105,19 @@ export const ChangeSchema = z
   })
   .openapi('Change');
 
+export const RiskHistoryEntrySchema = z
+  .object({
+    change_version: z.number().int(),
+    model_version: z.string(),
+    risk_score: z.number().int(),
+    risk_level: z.enum(RISK_LEVELS),
+    factors: z.array(RiskFactorSchema),
+    recommendation: z.string(),
+    conflicts: z.array(ConflictSchema),
+    assessed_at: instant,
+  })
+  .openapi('ChangeRiskAssessment');
+
 export const AuditEventSchema = z
   .object({
     action: z.string(),
@@ -112,24 +129,37 @@ export const AuditEventSchema = z
   })
   .openapi('AuditEvent');
 
-const csv = <T extends readonly [string, ...string[]]>(values: T) =>
-  z
+/**
+ * One value or a comma-separated list, as a pattern so the document states
+ * exactly what is accepted; an empty value (`?risk=`) means no filter.
+ */
+const csv = <T extends readonly [string, ...string[]]>(values: T) => {
+  const one = `(?:${values.join('|')})`;
+  return z
     .string()
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.enum(values)).min(1))
+    .regex(new RegExp(`^(?:${one}(?:,${one})*)?$`), { message: `must be one or more of ${values.join(', ')}, comma-separated` })
+    .transform((v) => (v ? (v.split(',') as T[number][]) : undefined))
     .optional();
+};
+
 
 export const ChangeListQuery = paginationQuery.extend({
   state: csv(CHANGE_STATES).openapi({ description: 'One state or a comma-separated list', example: 'scheduled' }),
   type: csv(CHANGE_TYPES).openapi({ example: 'normal' }),
   risk: csv(RISK_LEVELS).openapi({ description: "The requester's risk" }),
   risk_level: csv(RISK_LEVELS).openapi({ description: 'The computed risk level' }),
-  assignment_group: z.string().max(255).optional(),
-  assigned_to: z.string().max(320).optional(),
-  ci_id: z.string().max(64).optional(),
-  created_after: z.iso.datetime({ offset: true }).optional(),
-  created_before: z.iso.datetime({ offset: true }).optional(),
-  q: z.string().trim().min(1).max(500).optional().openapi({ description: 'Full-text search over descriptions and plans' }),
+  assignment_group: storableText().max(255).optional(),
+  assigned_to: storableText().max(320).optional(),
+  ci_id: storableText().max(64).optional(),
+  created_after: storableInstant().optional(),
+  created_before: storableInstant().optional(),
+  sort: sortParam(Object.keys(CHANGE_SORTS)),
+  // A blank search is no search, as a blank filter is no filter.
+  q: storableText()
+    .max(500)
+    .transform((v) => v.trim() || undefined)
+    .optional()
+    .openapi({ description: 'Full-text search over descriptions and plans; blank means no search' }),
 });
 
-export const ChangeIdParam = z.object({ id: z.string().openapi({ param: { name: 'id', in: 'path' }, example: 'CHG0000456' }) });
+export const ChangeIdParam = z.object({ id: storableText().openapi({ param: { name: 'id', in: 'path' }, example: 'CHG0000456' }) });
