@@ -43,26 +43,41 @@ export function contentHashOf(content: unknown): string {
  * so whoever loses the race reads the winner's key and both agree.
  */
 export function readEvidenceKey(config: { EVIDENCE_SIGNING_KEY?: string; DATA_DIR: string }): JWK {
-  if (config.EVIDENCE_SIGNING_KEY) return JSON.parse(config.EVIDENCE_SIGNING_KEY) as JWK;
+  const existing = existingEvidenceKey(config);
+  if (existing) return existing;
   const file = dataPaths(config.DATA_DIR).evidencePrivateKey;
-  if (!existsSync(file)) {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-    jwk.kid = `tollgate-dev-evidence-${createHash('sha256').update(JSON.stringify([jwk.crv, jwk.kty, jwk.x, jwk.y])).digest('base64url').slice(0, 16)}`;
-    jwk.alg = 'ES256';
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    // Written aside, then linked into place: a reader never sees half a key, and link() refuses to replace one.
-    const aside = `${file}.${process.pid}.${Date.now()}`;
-    writeFileSync(aside, JSON.stringify(jwk, null, 2), { mode: 0o600 });
-    try {
-      linkSync(aside, file);
-    } catch (err) {
-      if ((err as { code?: string }).code !== 'EEXIST') throw err;
-    } finally {
-      rmSync(aside, { force: true });
-    }
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  jwk.kid = `tollgate-dev-${kidOf(jwk)}`;
+  jwk.alg = 'ES256';
+  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Written aside, then linked into place: a reader never sees half a key, and link() refuses to replace one.
+  const aside = `${file}.${process.pid}.${Date.now()}`;
+  writeFileSync(aside, JSON.stringify(jwk, null, 2), { mode: 0o600 });
+  try {
+    linkSync(aside, file);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'EEXIST') throw err;
+  } finally {
+    rmSync(aside, { force: true });
   }
   return JSON.parse(readFileSync(file, 'utf8')) as JWK;
+}
+
+/** The signing key when one is configured or already made; never makes one (a verifier must not invent the key it checks against). */
+export function existingEvidenceKey(config: { EVIDENCE_SIGNING_KEY?: string; DATA_DIR: string }): JWK | undefined {
+  if (config.EVIDENCE_SIGNING_KEY) {
+    // A configured key without a kid gets one from its public half, so packets and the JWKS name it alike.
+    const jwk = JSON.parse(config.EVIDENCE_SIGNING_KEY) as JWK;
+    return jwk.kid ? jwk : { ...jwk, kid: kidOf(jwk) };
+  }
+  const file = dataPaths(config.DATA_DIR).evidencePrivateKey;
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as JWK) : undefined;
+}
+
+/** A stable key id from the public coordinates. */
+function kidOf(jwk: JWK): string {
+  return `evidence-${createHash('sha256').update(JSON.stringify([jwk.crv, jwk.kty, jwk.x, jwk.y])).digest('base64url').slice(0, 16)}`;
 }
 
 export function publicJwkOf(jwk: JWK): JWK {
@@ -87,20 +102,29 @@ export async function createEvidenceSigner(privateJwk: JWK): Promise<EvidenceSig
 
 export type VerifyOutcome = { valid: true; kid: string } | { valid: false; reason: string };
 
-/** Checks a packet against a JWKS: the hash of its content, then the signature with the key it names. */
+/**
+ * Checks a packet against a JWKS: the hash of its content, then the signature
+ * with the key it names. Anything malformed is an invalid packet, never a throw.
+ */
 export async function verifyEvidence(packet: EvidencePacket, jwks: { keys: JWK[] }): Promise<VerifyOutcome> {
+  if (!packet || typeof packet !== 'object' || !packet.content || typeof packet.content !== 'object') return { valid: false, reason: 'not an evidence packet (no content)' };
   if (packet.signatureAlgorithm !== SIGNATURE_ALGORITHM) return { valid: false, reason: `unsupported signature algorithm ${packet.signatureAlgorithm}` };
-  if (contentHashOf(packet.content) !== packet.contentHash) return { valid: false, reason: 'contentHash does not match the content' };
-  const jwk = jwks.keys.find((k) => k.kid === packet.signerKeyRef);
-  if (!jwk) return { valid: false, reason: `unknown signing key "${packet.signerKeyRef}"` };
-  const { d: _d, ...pub } = jwk;
-  const key = (await importJWK({ ...pub, alg: 'ES256' }, 'ES256')) as webcrypto.CryptoKey;
-  let signature: Buffer;
+  let canonical: string;
   try {
-    signature = Buffer.from(packet.signature, 'base64');
-  } catch {
-    return { valid: false, reason: 'signature is not base64' };
+    canonical = canonicalJson(packet.content);
+  } catch (err) {
+    return { valid: false, reason: `content is not JSON: ${(err as Error).message}` };
   }
-  const ok = await webcrypto.subtle.verify(ECDSA, key, signature, new TextEncoder().encode(canonicalJson(packet.content)));
-  return ok ? { valid: true, kid: jwk.kid! } : { valid: false, reason: 'signature does not verify' };
+  if (`sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}` !== packet.contentHash) return { valid: false, reason: 'contentHash does not match the content' };
+  const jwk = (jwks.keys ?? []).find((k) => k.kid === packet.signerKeyRef);
+  if (!jwk) return { valid: false, reason: `unknown signing key "${packet.signerKeyRef}"` };
+  if (typeof packet.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(packet.signature)) return { valid: false, reason: 'signature is not base64' };
+  try {
+    const { d: _d, ...pub } = jwk;
+    const key = (await importJWK({ ...pub, alg: 'ES256' }, 'ES256')) as webcrypto.CryptoKey;
+    const ok = await webcrypto.subtle.verify(ECDSA, key, Buffer.from(packet.signature, 'base64'), new TextEncoder().encode(canonical));
+    return ok ? { valid: true, kid: jwk.kid! } : { valid: false, reason: 'signature does not verify' };
+  } catch (err) {
+    return { valid: false, reason: `key "${packet.signerKeyRef}" cannot verify: ${(err as Error).message}` };
+  }
 }

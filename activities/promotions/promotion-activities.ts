@@ -5,7 +5,7 @@ import type { EntityEvent } from '../../domain/draft';
 import type { GateInputs, Promotion } from '../../domain/promotions/model';
 import { recordAudit } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
-import { createEvidenceSigner, readEvidenceKey, type EvidenceSigner } from '../../platform/evidence';
+import { createEvidenceSigner, readEvidenceKey, type EvidencePacket, type EvidenceSigner } from '../../platform/evidence';
 import { loadGateInputs, type GateInputsRequest } from '../../store/gate-inputs';
 import type { ActivityDeps } from '../deps';
 import { decisionRecord, evidenceDecisionOf } from './evidence-content';
@@ -16,6 +16,8 @@ export interface PersistPromotionInput {
   events: EntityEvent[];
   actor: Actor;
   requestId?: string;
+  /** The commit moved the status: its decision's evidence packet is written with the row, so no reader sees one without the other. */
+  decided?: boolean;
 }
 
 /** A stable uuid from a name, so a retried activity writes the same row. */
@@ -26,12 +28,26 @@ function nameUuid(name: string): string {
 
 /**
  * The promotion's side effects. Each is idempotent: the read-model row is
- * version-guarded, audit rows and evidence packets carry dedupe keys, and the
- * deployment record is unique per promotion.
+ * version-guarded, audit rows and evidence packets carry dedupe keys (and are
+ * written in the row's transaction), and the deployment record is unique per
+ * promotion.
  */
 export function promotionActivities(deps: ActivityDeps) {
   let signer: Promise<EvidenceSigner> | undefined;
   const evidenceSigner = () => (signer ??= createEvidenceSigner(readEvidenceKey(deps.config)));
+
+  /** The signed packet of the decision a status records (none for statuses that decide nothing, e.g. deploying); its id is stable per decision, so a retry writes it once. */
+  async function evidencePacket(tenantId: string, p: Promotion): Promise<EvidencePacket | null> {
+    const decision = evidenceDecisionOf(p);
+    if (!decision) return null;
+    return (await evidenceSigner()).sign({
+      id: nameUuid(`evidence:${tenantId}:${p.id}:${decision}`),
+      type: 'release_decision',
+      version: '1.0',
+      content: decisionRecord(tenantId, p, decision),
+      generatedAt: p.updatedAt,
+    });
+  }
 
   return {
     async loadPromotionInputs(request: GateInputsRequest): Promise<GateInputs> {
@@ -46,8 +62,9 @@ export function promotionActivities(deps: ActivityDeps) {
       });
     },
 
-    async persistPromotion(input: PersistPromotionInput): Promise<{ written: boolean }> {
+    async persistPromotion(input: PersistPromotionInput): Promise<{ written: boolean; evidence: { id: string; decision: string } | null }> {
       const { tenantId, promotion: p } = input;
+      const packet = input.decided ? await evidencePacket(tenantId, p) : null;
       return withTransaction(deps.pool, async (db) => {
         const row = await db.query(
           `INSERT INTO promotions (tenant_id, id, version, release_id, target_environment_id, status, requested_by, approver_groups, requested_at, updated_at, body)
@@ -72,7 +89,14 @@ export function promotionActivities(deps: ActivityDeps) {
             dedupeKey: `promotion:${tenantId}:${p.id}:v${p.version}:${i}`,
           });
         }
-        return { written };
+        if (packet) {
+          await db.query(
+            `INSERT INTO evidence_packets (tenant_id, id, promotion_id, decision, packet, content_hash, signer_kid, generated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
+            [tenantId, packet.id, p.id, packet.content.decision, JSON.stringify(packet), packet.contentHash, packet.signerKeyRef, packet.generatedAt],
+          );
+        }
+        return { written, evidence: packet ? { id: packet.id, decision: String(packet.content.decision) } : null };
       });
     },
 
@@ -86,26 +110,6 @@ export function promotionActivities(deps: ActivityDeps) {
           [tenantId, p.releaseId, p.targetEnvironmentId, p.id, input.status],
         );
       });
-    },
-
-    async signEvidence(input: { tenantId: string; promotion: Promotion }): Promise<{ id: string; decision: string } | null> {
-      const { tenantId, promotion: p } = input;
-      const decision = evidenceDecisionOf(p);
-      if (!decision) return null;
-      const id = nameUuid(`evidence:${tenantId}:${p.id}:${decision}`);
-      const packet = await (await evidenceSigner()).sign({
-        id,
-        type: 'release_decision',
-        version: '1.0',
-        content: decisionRecord(tenantId, p, decision),
-        generatedAt: p.updatedAt,
-      });
-      await deps.pool.query(
-        `INSERT INTO evidence_packets (tenant_id, id, promotion_id, decision, packet, content_hash, signer_kid, generated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-        [tenantId, id, p.id, decision, JSON.stringify(packet), packet.contentHash, packet.signerKeyRef, packet.generatedAt],
-      );
-      return { id, decision };
     },
   };
 }

@@ -1,7 +1,8 @@
 import { identitiesOfActor, personKey, type Actor } from '../actor';
+import { canonicalJson } from '../canonical-json';
 import { DomainError } from '../errors';
 import { hasPermission } from '../permissions';
-import { countingApprovals } from './gates';
+import { blockers, countingApprovals } from './gates';
 import type { Approval, ApprovalBinding, EffectivePolicy, GateInputs, Promotion } from './model';
 import { UNDECIDED } from './state-machine';
 
@@ -46,14 +47,14 @@ export function checkDecider(promotion: Promotion, actor: Actor): void {
   }
 }
 
-/** Whether the actor could approve now; for "my pending approvals". */
+/** Whether the actor could approve now, for "my pending approvals": allowed to decide, and no blocking gate in the last evaluation. */
 export function mayApproveNow(promotion: Promotion, actor: Actor): boolean {
   try {
     checkDecider(promotion, actor);
-    return true;
   } catch {
     return false;
   }
+  return blockers(promotion.gates).length === 0;
 }
 
 export function bindingOf(inputs: GateInputs): ApprovalBinding {
@@ -66,7 +67,8 @@ export function bindingOf(inputs: GateInputs): ApprovalBinding {
   };
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+// Canonical, so the key order a JSONB column hands back never reads as a change.
+const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
 
 /** What moved between what was approved and what stands now, in words for the decision record. */
 export function bindingChanges(was: ApprovalBinding, now: ApprovalBinding): string[] {

@@ -4,7 +4,7 @@ import { Draft, type EntityEvent } from '../draft';
 import { DomainError } from '../errors';
 import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, isRequester } from './approvals';
 import { blockers, evaluateGates } from './gates';
-import type { GateInputs, Promotion, PromotionStatus } from './model';
+import { DEFAULT_PROMOTION_SETTINGS, type GateInputs, type Promotion, type PromotionSettings, type PromotionStatus } from './model';
 import { canMove, isFinished, UNDECIDED } from './state-machine';
 
 /**
@@ -22,7 +22,11 @@ export interface CreatePromotionInput {
 export type PromotionCommand =
   | { kind: 'create'; id: string; input: CreatePromotionInput; gateInputs: GateInputs }
   | { kind: 'open' }
-  /** `gateInputs`, when the workflow loaded them fresh, re-gate first: an approval is always bound to what stands now. */
+  /**
+   * `gateInputs` are what stands now, loaded under the lock: the approval re-gates on them, is bound to them and is
+   * refused while a blocking gate fails on them. Without them (the update's validator) only who may approve and the
+   * status are judged: gates from the last load may be stale either way (a scan since fixed, or since broken).
+   */
   | { kind: 'approve'; input: { comment?: string | null }; gateInputs?: GateInputs }
   | { kind: 'reject'; input: { reason: string; comment?: string | null } }
   | { kind: 'cancel'; input: { reason?: string | null } }
@@ -35,6 +39,8 @@ export type PromotionCommand =
 export interface DecideContext {
   now: string;
   actor: Actor;
+  /** Defaults to DEFAULT_PROMOTION_SETTINGS (an expiry hour is an hour). */
+  settings?: PromotionSettings;
 }
 
 export interface PromotionDecision {
@@ -52,7 +58,7 @@ export function decide(current: Promotion | undefined, command: PromotionCommand
       break;
     case 'approve':
       if (command.gateInputs) reevaluate(draft, command.gateInputs, ctx);
-      approve(draft, command.input, ctx);
+      approve(draft, command.input, ctx, command.gateInputs !== undefined);
       break;
     case 'reject':
       reject(draft, command.input, ctx);
@@ -126,7 +132,7 @@ function create(current: Promotion | undefined, command: Extract<PromotionComman
     policy,
     gateInputs,
     gates,
-    expiresAt: policy.autoExpireHours ? new Date(Date.parse(ctx.now) + policy.autoExpireHours * 3_600_000).toISOString() : null,
+    expiresAt: expiryOf(policy.autoExpireHours, ctx),
     heldUntil: null,
     decidedAt: null,
     decision: null,
@@ -137,6 +143,13 @@ function create(current: Promotion | undefined, command: Extract<PromotionComman
   };
   const { id: _id, ...after } = promotion;
   return { next: promotion, events: [{ action: 'promotion.create', before: {}, after: { status: after.status, releaseId: after.releaseId, targetEnvironmentId: after.targetEnvironmentId, reason: after.reason, gates } }] };
+}
+
+/** The expiry is fixed at the request: a later policy edit changes what approvals count, not how long the request stands. */
+function expiryOf(hours: number | null, ctx: DecideContext): string | null {
+  if (!hours) return null;
+  const hourMs = (ctx.settings ?? DEFAULT_PROMOTION_SETTINGS).expiryHourMs;
+  return new Date(Date.parse(ctx.now) + hours * hourMs).toISOString();
 }
 
 /** Recounts approvals and regates; moves to approved once enough approvals stand and nothing blocks. */
@@ -154,10 +167,10 @@ function settle(draft: Draft<Promotion>, ctx: DecideContext, action: string): vo
   }
 }
 
-function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ctx: DecideContext): void {
+function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ctx: DecideContext, gated: boolean): void {
   const p = draft.value;
   checkDecider(p, ctx.actor);
-  const blocking = blockers(p.gates).filter((g) => g.gateName !== 'approval-gate');
+  const blocking = gated ? blockers(p.gates) : [];
   if (blocking.length) {
     throw new DomainError('rule', 'PROMOTION_BLOCKED', `Cannot approve while ${blocking.map((g) => g.gateName).join(', ')} fails: ${blocking.map((g) => g.message).join('; ')}`, { gates: p.gates });
   }

@@ -104,7 +104,7 @@ export interface Promotion {
   policy: EffectivePolicy;
   gateInputs: GateInputs;
   gates: GateResult[];
-  /** When approval expires (autoExpireHours), or null. */
+  /** When approval expires (the policy's autoExpireHours after the request, see PromotionSettings), or null. */
   expiresAt: string | null;
   /** Set while approved but held by a freeze window. */
   heldUntil: string | null;
@@ -116,3 +116,14 @@ export interface Promotion {
   updatedAt: string;
   version: number;
 }
+
+/** Deployment-wide settings the workflow is started with (platform/config.ts). */
+export interface PromotionSettings {
+  /**
+   * How long one hour of a policy's `autoExpireHours` lasts (PROMOTION_EXPIRY_HOUR):
+   * an hour in production; tests and demos shorten it to seconds to watch expiry happen.
+   */
+  expiryHourMs: number;
+}
+
+export const DEFAULT_PROMOTION_SETTINGS: PromotionSettings = { expiryHourMs: 3_600_000 };

@@ -1,15 +1,23 @@
 import { z } from 'zod';
 import { instant } from '../instant';
-import { storableText } from '../text';
+import { parseIsoDuration } from '../iso-duration';
+import { DOCUMENTED_NON_BLANK_TEXT, DOCUMENTED_STORABLE_TEXT, storableText } from '../text';
+import { wallClockAt, wallClockToFloating } from '../time-zone';
 import { recurrenceProblem } from './freeze';
+import { freezeRuleProblem, normalizeRule } from './freeze-rule-limits';
 import { PROMOTION_STATUSES } from './statuses';
 
 /** Request bodies of the promotion and inventory APIs (Stella spec: camelCase field names). */
 
-const text = (max: number) => storableText().trim().max(max);
-const name = text(100).min(1, { message: 'is required' });
+// The length limit is on the text as sent, as the documents state it; trimming comes after.
+const text = (max: number) => storableText().max(max).trim();
+/** Text that must say something: the document states that blanks are refused, as the server does after trimming. */
+const name = text(100).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT });
 const uuid = z.uuid({ message: 'must be a UUID' });
 const count = z.number().int().min(0).max(1_000_000);
+
+// A change's number as the change module issues it (CHG and at least seven digits); modules never import each other.
+const CHANGE_NUMBER = /^CHG\d{7,}$/;
 
 export const RELEASE_CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
 const releaseClass = z.string().regex(RELEASE_CLASS, { message: 'must be a lower-case word such as standard or hotfix' });
@@ -33,11 +41,16 @@ export const freezeWindowSchema = z
   .strictObject({
     name,
     reason: text(2_000).nullable().optional(),
-    start: instant().optional(),
-    end: instant().optional(),
-    rrule: text(500).optional().meta({ description: 'RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA (recurring form)' }),
+    start: instant()
+      .optional()
+      .meta({ description: 'One-off: when the freeze starts. Recurring: its first occurrence (at most a year ago; by default local midnight of the day the window is created)' }),
+    end: instant().optional().meta({ description: 'One-off: when the freeze ends' }),
+    rrule: text(500)
+      .overwrite(normalizeRule)
+      .optional()
+      .meta({ description: 'RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA (recurring form): DAILY, WEEKLY, MONTHLY or YEARLY, at most one occurrence a day, occurrences not overlapping' }),
     timezone: text(64).optional().meta({ description: 'IANA time zone of the recurrence, e.g. Europe/Berlin' }),
-    duration: text(64).optional().meta({ description: 'ISO 8601 duration of each occurrence, e.g. PT48H' }),
+    duration: text(64).optional().meta({ description: 'ISO 8601 duration of each occurrence, e.g. PT48H; at most P366D' }),
     exemptReleaseClasses: z.array(releaseClass).max(20).default([]),
   })
   .superRefine((w, ctx) => {
@@ -48,7 +61,10 @@ export const freezeWindowSchema = z
       if (!w.duration) issue('duration', 'is required with rrule');
       if (w.timezone && w.duration) {
         const problem = recurrenceProblem(w.rrule, w.timezone, w.duration);
-        if (problem) issue(problem.field, problem.message);
+        if (problem) return issue(problem.field, problem.message);
+        const first = w.start === undefined ? undefined : wallClockToFloating(wallClockAt(Date.parse(w.start), w.timezone));
+        const limit = freezeRuleProblem(w.rrule, parseIsoDuration(w.duration)!, first);
+        if (limit) issue(limit.field, limit.message);
       }
       return;
     }
@@ -59,12 +75,20 @@ export const freezeWindowSchema = z
   })
   .meta({ id: 'FreezeWindowInput' });
 
-const labelKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/, { message: 'label keys are letters, digits, . _ / -' });
+export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/;
+const labelKey = z.string().regex(LABEL_KEY, { message: 'label keys are letters, digits, . _ / -' });
+const labelValue = text(256);
+// The document states the key rule as patternProperties, which schema-driven clients and fuzzers honour.
+const labelsDoc = { patternProperties: { [LABEL_KEY.source]: { type: 'string', maxLength: 256, pattern: DOCUMENTED_STORABLE_TEXT } }, additionalProperties: false, maxProperties: 50 };
 export const targetSchema = z
   .strictObject({
     name,
     environmentId: uuid,
-    labels: z.record(labelKey, text(256)).default({}).refine((l) => Object.keys(l).length <= 50, { message: 'at most 50 labels' }),
+    labels: z
+      .record(labelKey, labelValue)
+      .default({})
+      .refine((l) => Object.keys(l).length <= 50, { message: 'at most 50 labels' })
+      .meta({ description: 'Labels key=value; keys are letters, digits, . _ / - (at most 63), at most 50 labels', ...labelsDoc }),
   })
   .meta({ id: 'TargetInput' });
 
@@ -129,7 +153,7 @@ export const createPromotionSchema = z
     releaseId: uuid,
     targetEnvironmentId: uuid,
     reason: text(2_000).min(1, { message: 'is required: say why this release goes there' }),
-    changeId: z.string().regex(/^CHG\d{7}$/, { message: 'must be a change number such as CHG0000456' }).nullable().optional(),
+    changeId: z.string().regex(CHANGE_NUMBER, { message: 'must be a change number such as CHG0000456' }).nullable().optional(),
   })
   .meta({ id: 'PromotionInput' });
 

@@ -1,7 +1,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
 import type { CreatePromotionInput } from '../../domain/promotions/commands';
-import type { Promotion } from '../../domain/promotions/model';
+import type { Promotion, PromotionSettings } from '../../domain/promotions/model';
 
 /** Messages of the `promotion` workflow; the API imports these definitions. */
 
@@ -10,6 +10,8 @@ export const PROMOTION_WORKFLOW_TYPE = 'promotion';
 export interface PromotionWorkflowInput {
   tenantId: string;
   promotionId: string;
+  /** From the API's configuration at the request; absent in workflows started before settings existed. */
+  settings?: PromotionSettings;
   /** State carried across continue-as-new. */
   carried?: Promotion;
   maxHistoryEvents?: number;

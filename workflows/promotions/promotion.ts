@@ -1,14 +1,13 @@
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
-import type { CommandMeta } from '../../domain/actor';
 import { decide, type PromotionCommand, type PromotionDecision } from '../../domain/promotions/commands';
 import { blockers, evaluateGates } from '../../domain/promotions/gates';
 import type { Promotion } from '../../domain/promotions/model';
 import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
 import { DomainError } from '../../domain/errors';
 import { SA } from '../../domain/search-attributes';
-import { Entity, historyFull } from '../entity';
+import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import { rethrowAsFailure } from '../failures';
 import {
   approvePromotion,
@@ -21,14 +20,7 @@ import {
   type PromotionWorkflowResult,
 } from './messages';
 
-const ACTIVITY_OPTIONS: wf.ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-};
-const { loadPromotionInputs, persistPromotion, recordDeployment, signEvidence } = wf.proxyActivities<Activities>(ACTIVITY_OPTIONS);
-
-const SYSTEM: CommandMeta = { actor: { userId: 'tollgate', permissions: [] } };
-const CREATE_GRACE = '5 minutes';
+const { loadPromotionInputs, persistPromotion, recordDeployment } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
 
 /**
  * One promotion of a release to an environment: gates at request, approvals
@@ -44,23 +36,21 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
 
   const entity = new Entity<Promotion, PromotionCommand, PromotionDecision>({
     initial: input.carried,
-    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor }),
+    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor, settings: input.settings }),
     async commit(decision, meta) {
       const p = decision.next;
       const label = `${p.releaseName} → ${p.targetEnvironmentName} v${p.version}`;
-      await persistPromotion.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Persist ${label}: ${p.status}` }, [
-        { tenantId, promotion: p, events: [...decision.events], actor: meta.actor, requestId: meta.requestId },
+      const decided = decision.events.some((e) => 'status' in e.after);
+      await persistPromotion.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Persist ${label}: ${p.status}${decided ? ', signed evidence' : ''}` }, [
+        { tenantId, promotion: p, events: [...decision.events], actor: meta.actor, requestId: meta.requestId, decided },
       ]);
-      if (decision.events.some((e) => 'status' in e.after)) {
-        await signEvidence.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Sign evidence: ${p.status}` }, [{ tenantId, promotion: p }]);
-      }
       return p;
     },
     publish,
   });
 
   const inputsFor = (p: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }) =>
-    loadPromotionInputs.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: 'Gather gate inputs' }, [
+    loadPromotionInputs.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Gather gate inputs' }, [
       { tenantId, releaseId: p.releaseId, targetEnvironmentId: p.targetEnvironmentId, changeId: p.changeId ?? null, now: now() },
     ]);
 
@@ -86,8 +76,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
   });
   wf.setHandler(getPromotion, () => entity.current ?? null);
 
-  if (entity.current) publish(entity.current);
-  else if (!(await wf.condition(() => entity.current !== undefined, CREATE_GRACE, { summary: 'create grace' }))) return { id: promotionId, status: 'never_created' };
+  if (!(await entity.created())) return { id: promotionId, status: 'never_created' };
 
   for (;;) {
     const p = entity.current!;
@@ -115,7 +104,8 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
       if (fresh.freeze.active) {
         const until = fresh.freeze.active.end;
         await entity.execute({ kind: 'hold', until }, SYSTEM);
-        await wf.condition(() => entity.current!.status !== 'approved', Math.max(1000, Date.parse(until) - Date.now()), { summary: 'freeze ends' });
+        // An edit of the environment's freeze windows (inputsChanged) looks again at once: a freeze lifted early releases it.
+        await wf.condition(() => entity.current!.status !== 'approved' || stale, Math.max(1000, Date.parse(until) - Date.now()), { summary: 'freeze ends' });
         continue;
       }
       const gates = evaluateGates(fresh, { now: now(), requester: { userId: p.requestedBy, email: p.requestedByEmail }, approvals: p.approvals });
@@ -126,7 +116,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
       }
       await entity.execute({ kind: 'deploy' }, SYSTEM);
     } else if (p.status === 'deploying') {
-      await recordDeployment.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Deploy ${p.releaseName} to ${p.targetEnvironmentName}` }, [{ tenantId, promotion: p, status: 'deployed' }]);
+      await recordDeployment.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Deploy ${p.releaseName} to ${p.targetEnvironmentName}` }, [{ tenantId, promotion: p, status: 'deployed' }]);
       await entity.execute({ kind: 'finish', outcome: 'deployed' }, SYSTEM);
     }
   }
@@ -134,7 +124,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
   return { id: promotionId, status: entity.current!.status };
 
   function publish(p: Promotion): void {
-    const wanted: SearchAttributeUpdatePair[] = [
+    const searchAttributes: SearchAttributeUpdatePair[] = [
       { key: SA.tenant, value: tenantId },
       { key: SA.kind, value: 'promotion' },
       { key: SA.resourceId, value: p.id },
@@ -142,10 +132,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
       { key: SA.environment, value: p.targetEnvironmentName },
       { key: SA.release, value: p.releaseName },
     ];
-    const current = wf.workflowInfo().typedSearchAttributes;
-    const changed = wanted.filter(({ key, value }) => JSON.stringify(current.get(key) ?? null) !== JSON.stringify(value));
-    if (changed.length) wf.upsertSearchAttributes(changed);
-    wf.setCurrentDetails(details(p));
+    showInUi(searchAttributes, details(p));
   }
 
   function details(p: Promotion): string {

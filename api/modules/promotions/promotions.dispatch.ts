@@ -46,7 +46,7 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
     scope: KEY_SCOPE,
     allocate: async () => randomUUID(),
     start: (id) => ({
-      args: [{ tenantId, promotionId: id } satisfies PromotionWorkflowInput],
+      args: [{ tenantId, promotionId: id, settings: { expiryHourMs: c.get('deps').config.PROMOTION_EXPIRY_HOUR } } satisfies PromotionWorkflowInput],
       searchAttributes: [
         { key: SA.tenant, value: tenantId },
         { key: SA.kind, value: 'promotion' },

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { approvalPolicySchema, approvePromotionSchema, cancelPromotionSchema, createPromotionSchema, previewGatesSchema, rejectPromotionSchema } from '../../../domain/promotions/requests';
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
-import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
+import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, publicErrorResponses } from '../../openapi-helpers';
 import { sortablePaginationQuery } from '../../pagination';
 import {
   ApprovalPolicySchema,
@@ -164,7 +164,7 @@ export const evidenceJwksRoute = createRoute({
   security: [],
   responses: {
     200: { description: 'A JSON Web Key Set', content: { 'application/json': { schema: JwksSchema } } },
-    ...errorResponses([503]),
+    ...publicErrorResponses([503]),
   },
 });
 

@@ -6,18 +6,21 @@ import type { AppEnv } from '../../context';
 import { principalOf } from '../../principal';
 
 /**
- * Tells every undecided promotion that something its approvals are bound to
- * moved (a scan, a digest, a policy, the environment's settings). A signal is
- * fire-and-forget: the edit has landed whatever Temporal says, and each
- * workflow re-gates and invalidates stale approvals on its own.
+ * Tells every open promotion that something its gates read moved (a scan, a
+ * digest, a policy, the environment's settings or freeze windows): an undecided
+ * one re-gates and invalidates stale approvals, an approved one held by a freeze
+ * looks again whether the freeze still holds. A signal is fire-and-forget: the
+ * edit has landed whatever Temporal says, and each workflow acts on its own.
  */
+const OPEN = [...UNDECIDED, 'approved'];
+
 export async function notifyOpenPromotions(c: Context<AppEnv>, scope: { releaseId?: string; environmentId?: string }, what: string): Promise<number> {
   const { pool, temporal, log } = c.get('deps');
   const { tenantId } = principalOf(c);
   const { rows } = await pool.query<{ id: string }>(
     `SELECT id FROM promotions WHERE tenant_id = $1 AND status = ANY($2::text[])
         AND ($3::uuid IS NULL OR release_id = $3) AND ($4::uuid IS NULL OR target_environment_id = $4)`,
-    [tenantId, UNDECIDED, scope.releaseId ?? null, scope.environmentId ?? null],
+    [tenantId, OPEN, scope.releaseId ?? null, scope.environmentId ?? null],
   );
   if (rows.length === 0) return 0;
   try {

@@ -1,0 +1,106 @@
+import { startTestApp, type TestApp } from '../support/app';
+import { approve, awaiting, newDigest, promotionOf, reaches, scene, stage, type Scene } from '../support/promotion-scene';
+
+/**
+ * Approvals are bound to what was approved (digests, scan and thresholds, policy
+ * version): when any of it moves while the promotion waits, earlier approvals
+ * stop counting and the record says which and why.
+ */
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app?.close());
+
+const POLICY = { requiredApprovals: 2, approverGroups: ['sre-team'], requireSeparationOfDuties: true };
+
+async function setUp(s: Scene, extra: Parameters<typeof stage>[1] = {}) {
+  const st = await stage(s, { env: { securityThresholds: { maxCritical: 0, maxHigh: 5 } }, scan: { criticalCount: 0, highCount: 1 }, policy: POLICY, ...extra });
+  const p = await awaiting(s, await s.token('dev@example.com', { roles: ['developer'] }), st);
+  const sre1 = await s.member('sre1@example.com', 'sre-team');
+  expect((await approve(s, p.id, sre1, 'first look')).body.data).toMatchObject({ approvalCount: 1 });
+  return { st, p, sre1 };
+}
+
+/** Waits until the approval of `approverId` is invalidated, and returns the promotion. */
+const invalidated = (s: Scene, id: string, approverId: string) => reaches(s, id, 'awaiting_approval', (p) => p.approvals.some((a: any) => a.approverId === approverId && a.invalidated));
+
+it('invalidates approvals on a re-scan, says why, and counts fresh approvals bound to the new scan', async () => {
+  const s = await scene(app);
+  const { st, p, sre1 } = await setUp(s);
+  await s.expect(200, 'PUT', `/releases/${st.release.id}`, s.admin, { securityScan: { criticalCount: 0, highCount: 2 } });
+
+  const after = await invalidated(s, p.id, 'sre1@example.com');
+  expect(after.approvalCount).toBe(0);
+  const approvals = await s.expect(200, 'GET', `/promotions/${p.id}/approvals`);
+  expect(approvals).toEqual([
+    expect.objectContaining({ approverId: 'sre1@example.com', comment: 'first look', invalidated: { at: expect.any(String), reasons: ['security scan changed from 0 critical/1 high to 0 critical/2 high'] } }),
+  ]);
+  expect(after.gates.find((g: any) => g.gateName === 'security-gate').details).toMatchObject({ highCount: 2 });
+  const { rows } = await app.pool.query(`SELECT action FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 ORDER BY id`, [s.tenant, p.id]);
+  expect(rows.map((r) => r.action)).toContain('promotion.approvals_invalidated');
+
+  // The same person approves again, now bound to the new scan; a second approver completes it.
+  expect((await approve(s, p.id, sre1, 'looked again')).body.data).toMatchObject({ approvalCount: 1 });
+  const done = (await approve(s, p.id, await s.member('sre2@example.com', 'sre-team'))).body.data;
+  expect(done).toMatchObject({ status: 'approved', approvalCount: 2 });
+  expect(done.approvals.map((a: any) => [a.approverId, a.invalidated === null, a.binding.securityScan.highCount])).toEqual([
+    ['sre1@example.com', false, 1],
+    ['sre1@example.com', true, 2],
+    ['sre2@example.com', true, 2],
+  ]);
+  const decision = await s.expect(200, 'GET', `/promotions/${p.id}/decision`);
+  expect(decision.approvals[0].invalidated.reasons).toEqual(['security scan changed from 0 critical/1 high to 0 critical/2 high']);
+  await reaches(s, p.id, 'deployed');
+  const evidence = await s.expect(200, 'GET', `/promotions/${p.id}/evidence?decision=approved`);
+  expect(evidence.content.approvals[0].invalidated.reasons).toEqual(['security scan changed from 0 critical/1 high to 0 critical/2 high']);
+});
+
+it('refuses approvals while a re-scan breaks the thresholds, and accepts them once a new scan is within', async () => {
+  const s = await scene(app);
+  const { st, p, sre1 } = await setUp(s);
+  await s.expect(200, 'PUT', `/releases/${st.release.id}`, s.admin, { securityScan: { criticalCount: 2, highCount: 1 } });
+  // Approving straight away meets the new scan too: the approval loads what stands now.
+  const refused = await s.refuse(422, 'POST', `/promotions/${p.id}/approve`, await s.member('sre2@example.com', 'sre-team'), {});
+  expect(refused).toMatchObject({ code: 'PROMOTION_BLOCKED', message: expect.stringContaining('2 critical vulnerabilities exceed threshold (max: 0)') });
+  const blocked = await invalidated(s, p.id, 'sre1@example.com');
+  expect(blocked.gates.find((g: any) => g.gateName === 'security-gate')).toMatchObject({ passed: false, blocking: true });
+
+  await s.expect(200, 'PUT', `/releases/${st.release.id}`, s.admin, { securityScan: { criticalCount: 0, highCount: 0 } });
+  expect((await approve(s, p.id, sre1)).body.data).toMatchObject({ approvalCount: 1 });
+});
+
+it('invalidates approvals on a policy edit (a new policy version) and applies the new policy', async () => {
+  const s = await scene(app);
+  const { st, p } = await setUp(s);
+  const edited = await s.expect(200, 'PUT', `/approval-policies/${st.policy.id}`, s.admin, { name: 'stricter', environmentId: st.env.id, ...POLICY, requiredApprovals: 3 });
+  expect(edited).toMatchObject({ version: 2, requiredApprovals: 3 });
+
+  const after = await invalidated(s, p.id, 'sre1@example.com');
+  expect(after).toMatchObject({ approvalCount: 0, requiredApprovals: 3, policy: { policyId: st.policy.id, policyVersion: 2, name: 'stricter' } });
+  expect(after.approvals[0].invalidated.reasons).toEqual([`approval policy changed from ${st.policy.id} v1 to ${st.policy.id} v2`]);
+  expect(after.gates.find((g: any) => g.gateName === 'approval-gate').message).toBe('needs 3 more approvals from sre-team');
+});
+
+it('invalidates approvals when a component version is re-tagged with a new digest', async () => {
+  const s = await scene(app);
+  const { st, p } = await setUp(s);
+  const [was] = (await promotionOf(s, p.id)).gateInputs.release.components;
+  const digest = newDigest();
+  await s.expect(200, 'POST', `/components/${st.component.id}/sync-versions`, s.admin, { versions: [{ version: '1.0.0', digest }] });
+
+  const after = await invalidated(s, p.id, 'sre1@example.com');
+  expect(after.approvals[0].invalidated.reasons).toEqual([`digest of ${st.component.name}@1.0.0 changed from ${was.digest} to ${digest}`]);
+  expect(after.gateInputs.release.components[0].digest).toBe(digest);
+});
+
+it('leaves approvals standing when nothing they are bound to moved', async () => {
+  const s = await scene(app);
+  const { st, p } = await setUp(s);
+  // The same scan again, and a description: nothing an approval is bound to.
+  await s.expect(200, 'PUT', `/releases/${st.release.id}`, s.admin, { securityScan: { criticalCount: 0, highCount: 1 }, description: 'notes' });
+  await s.expect(200, 'PUT', `/environments/${st.env.id}`, s.admin, { name: 'Production', order: 1, requiredApprovals: 1, securityThresholds: { maxCritical: 0, maxHigh: 5 } });
+  const done = (await approve(s, p.id, await s.member('sre2@example.com', 'sre-team'))).body.data;
+  expect(done).toMatchObject({ status: 'approved', approvalCount: 2 });
+  expect(done.approvals.every((a: any) => a.invalidated === null)).toBe(true);
+});
