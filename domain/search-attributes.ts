@@ -18,6 +18,7 @@ export const SA = {
   type: defineSearchAttributeKey('TollgateType', SearchAttributeType.KEYWORD),
   riskLevel: defineSearchAttributeKey('TollgateRiskLevel', SearchAttributeType.KEYWORD),
   assignmentGroup: defineSearchAttributeKey('TollgateAssignmentGroup', SearchAttributeType.KEYWORD),
+  priority: defineSearchAttributeKey('TollgatePriority', SearchAttributeType.KEYWORD),
   flags: defineSearchAttributeKey('TollgateFlags', SearchAttributeType.KEYWORD_LIST),
 } as const;
 

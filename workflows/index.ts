@@ -1,2 +1,6 @@
 // The worker's workflow entry: every export here becomes a workflow type, so export workflows only.
 export { changeLifecycle } from './changes/change-lifecycle';
+export { promotion } from './promotions/promotion';
+export { incidentSla } from './incidents/incident-sla';
+export { incidentNotification } from './incidents/incident-notification';
+export { incidentBulk } from './incidents/incident-bulk';

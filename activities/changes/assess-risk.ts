@@ -2,7 +2,7 @@ import { assessRisk } from '../../domain/changes/risk';
 import type { Change, ChangeConflict, RiskAssessment } from '../../domain/changes/model';
 import { WINDOW_RELEASED_STATES } from '../../domain/changes/state-machine';
 import type { ActivityDeps } from '../deps';
-import { openUrgentIncidentIds } from '../incidents/store';
+import { openUrgentIncidentIds } from '../../store/incidents';
 
 export interface AssessRiskInput {
   tenantId: string;

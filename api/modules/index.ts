@@ -1,5 +1,10 @@
 import { changesRouter } from './changes';
+import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
+import { incidentsRouter } from './incidents';
+import { promotionsRouter } from './promotions';
+import { releasesRouter } from './releases';
+import { targetsRouter } from './targets';
 
 /** Module routers, each mounted under every API prefix. */
-export const modules = [healthRouter, changesRouter];
+export const modules = [healthRouter, changesRouter, incidentsRouter, environmentsRouter, targetsRouter, releasesRouter, promotionsRouter];

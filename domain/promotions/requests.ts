@@ -142,7 +142,7 @@ export const approvalPolicySchema = z
     name,
     environmentId: uuid,
     requiredApprovals: z.number().int().min(0).max(50),
-    approverGroups: z.array(text(100).min(1)).max(20).default([]),
+    approverGroups: z.array(text(100).min(1).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] })).max(20).default([]),
     requireSeparationOfDuties: z.boolean().default(false),
     autoExpireHours: z.number().int().min(1).max(8_760).nullable().optional(),
   })
@@ -152,7 +152,7 @@ export const createPromotionSchema = z
   .strictObject({
     releaseId: uuid,
     targetEnvironmentId: uuid,
-    reason: text(2_000).min(1, { message: 'is required: say why this release goes there' }),
+    reason: text(2_000).min(1, { message: 'is required: say why this release goes there' }).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }),
     changeId: z.string().regex(CHANGE_NUMBER, { message: 'must be a change number such as CHG0000456' }).nullable().optional(),
   })
   .meta({ id: 'PromotionInput' });
@@ -163,7 +163,7 @@ export const previewGatesSchema = z
 
 export const approvePromotionSchema = z.strictObject({ comment: text(4_000).nullable().optional() }).meta({ id: 'PromotionApprove' });
 export const rejectPromotionSchema = z
-  .strictObject({ reason: text(4_000).min(1, { message: 'is required: say why the promotion is rejected' }), comment: text(4_000).nullable().optional() })
+  .strictObject({ reason: text(4_000).min(1, { message: 'is required: say why the promotion is rejected' }).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }), comment: text(4_000).nullable().optional() })
   .meta({ id: 'PromotionReject' });
 export const cancelPromotionSchema = z.strictObject({ reason: text(2_000).nullable().optional() }).meta({ id: 'PromotionCancel' });
 

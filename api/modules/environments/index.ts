@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
-import { Conflict, NotFound } from '../../errors';
-import { listPage } from '../../list-query';
+import { Conflict, NotFound, ValidationFailed } from '../../errors';
+import { listPage, type SortColumn } from '../../list-query';
 import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -12,8 +12,13 @@ import { notifyOpenPromotions } from '../promotions/promotions.signals';
 import { ENVIRONMENT_COLUMNS, findEnvironment, presentEnvironment, presentWindow, windowsByEnvironment } from './environments.queries';
 import * as routes from './environments.routes';
 
-const SORTS = { order: { column: '"order"', cast: 'int' }, name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
+const SORTS: Record<(typeof routes.ENVIRONMENT_SORTS)[number], SortColumn> = {
+  order: { column: '"order"', cast: 'int' },
+  name: { column: 'name', cast: 'text' },
+  created_at: { column: 'created_at', cast: 'timestamptz' },
+};
 const DUPLICATE = { '*': 'An environment with this name or this order already exists' };
+const RECURRENCE_START_LIMIT_MS = 366 * 86_400_000;
 
 /** Environments and freeze windows: plain Postgres entities, audited, tenant-scoped. */
 export function environmentsRouter() {
@@ -87,15 +92,21 @@ export function environmentsRouter() {
     await auditedWrite(c, async (db) => {
       const env = await db.query('SELECT name FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id]);
       if (!env.rowCount) return undefined;
+      // Promotions and deployments keep the environment's id (no foreign key: they are history), so they hold it here.
       const { rows } = await db.query(
-        `SELECT (SELECT count(*) FROM targets WHERE tenant_id = $1 AND environment_id = $2) AS targets,
-                (SELECT count(*) FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL) AS policies,
-                (SELECT count(*) FROM promotions WHERE tenant_id = $1 AND target_environment_id = $2) AS promotions`,
+        `SELECT (SELECT count(*)::int FROM targets WHERE tenant_id = $1 AND environment_id = $2) AS targets,
+                (SELECT count(*)::int FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL) AS policies,
+                (SELECT count(*)::int FROM promotions WHERE tenant_id = $1 AND target_environment_id = $2) AS promotions,
+                (SELECT count(*)::int FROM release_deployments WHERE tenant_id = $1 AND environment_id = $2) AS deployments`,
         [tenantId, id],
       );
-      const refs = rows[0] as { targets: number; policies: number; promotions: number };
-      if (refs.targets + refs.policies + refs.promotions > 0) {
-        throw new Conflict(`Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies and ${refs.promotions} promotions`, 'IN_USE', refs);
+      const refs = rows[0] as { targets: number; policies: number; promotions: number; deployments: number };
+      if (refs.targets + refs.policies + refs.promotions + refs.deployments > 0) {
+        throw new Conflict(
+          `Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies, ${refs.promotions} promotions and ${refs.deployments} deployments`,
+          'IN_USE',
+          refs,
+        );
       }
       await db.query('DELETE FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return { result: id, audit: { action: 'environment.delete', resourceType: 'environment', resourceId: id, before: env.rows[0] } };
@@ -107,11 +118,16 @@ export function environmentsRouter() {
     const { tenantId, userId } = requirePermission(c, 'environment:write');
     const { envId } = c.req.valid('param');
     const w = c.req.valid('json');
+    // Each read expands a recurrence from its first occurrence, so that stays recent.
+    if (w.rrule && w.start && Date.parse(w.start) < Date.now() - RECURRENCE_START_LIMIT_MS) {
+      throw new ValidationFailed([{ field: 'start', code: 'out_of_range', message: 'the first occurrence of a recurring window may be at most a year ago' }]);
+    }
     const id = randomUUID();
     const row = await auditedWrite(
       c,
       async (db) => {
-        if (!(await db.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, envId])).rowCount) return undefined;
+        // Held until commit, so the environment cannot be deleted under the new window.
+        if (!(await db.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2 FOR SHARE', [tenantId, envId])).rowCount) return undefined;
         const inserted = await db.query(
           `INSERT INTO freeze_windows (tenant_id, id, environment_id, name, reason, starts_at, ends_at, rrule, timezone, duration, exempt_release_classes, created_by)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING *`,
@@ -121,6 +137,7 @@ export function environmentsRouter() {
       },
     ).catch(notFoundAs(`Environment ${envId} not found`));
     c.header('Location', `${c.req.path}/${id}`);
+    await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was added');
     return ok(c, presentWindow(row), 201) as never;
   });
 
@@ -141,6 +158,8 @@ export function environmentsRouter() {
       if (!gone.rowCount) return undefined;
       return { result: windowId, audit: { action: 'freeze_window.delete', resourceType: 'environment', resourceId: envId, before: gone.rows[0] } };
     }).catch(notFoundAs(`Freeze window ${windowId} not found`));
+    // A freeze lifted early must release a promotion it holds now, not at the window's old end.
+    await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was removed');
     return c.body(null, 204);
   });
 

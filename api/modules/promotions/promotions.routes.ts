@@ -27,7 +27,12 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED';
 
 export const PROMOTION_SORTS = ['requested_at', 'updated_at'] as const;
-const emptyIsNone = <T extends z.ZodType>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+// An empty filter value (`?status=`) means no filter, and the document says so.
+const emptyIsNone = <T extends z.ZodType>(schema: T) =>
+  z
+    .union([z.literal(''), schema])
+    .optional()
+    .transform((v) => (v === '' ? undefined : (v as z.output<T> | undefined)));
 export const PromotionListQuery = sortablePaginationQuery(PROMOTION_SORTS).extend({
   status: emptyIsNone(z.enum(PROMOTION_STATUSES)).openapi({ description: 'Filter by status' }),
   releaseId: emptyIsNone(z.uuid()).openapi({ description: 'Filter by release' }),

@@ -1,0 +1,167 @@
+import * as wf from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import type { Activities } from '../../activities';
+import type { IncidentSla } from '../../domain/incidents/model';
+import { humanSpan, mergeTimeline, nextWakeUp, slaClock, type SlaClock, type SlaEvent, type TargetClock } from '../../domain/incidents/sla';
+import type { SlaPolicy } from '../../domain/incidents/sla-policy';
+import { isTerminal } from '../../domain/incidents/state-machine';
+import { SA } from '../../domain/search-attributes';
+import { getSlaStatus, incidentChanged, type IncidentSlaInput, type SlaFact } from './messages';
+
+const ACTIVITY_OPTIONS: wf.ActivityOptions = {
+  startToCloseTimeout: '30s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
+};
+// A stakeholder webhook that stays down must not hold the clock: a few tries, then a log line.
+const NOTIFY_OPTIONS: wf.ActivityOptions = { ...ACTIVITY_OPTIONS, retry: { ...ACTIVITY_OPTIONS.retry, maximumAttempts: 5 } };
+const { recordIncidentSla, notifyIncident } = wf.proxyActivities<Activities>(ACTIVITY_OPTIONS);
+
+/**
+ * The SLA clock of one open incident. The API signals every state or priority
+ * change (with the newest timeline entries); the clock is recomputed from the
+ * whole timeline each time (domain/incidents/sla.ts), and durable timers wake
+ * the workflow for the next warning or breach. Each recorded fact (warning,
+ * breach) lands once: row, audit entry, search attribute, notification. Ends
+ * when the incident is closed, cancelled or deleted; a resolved incident keeps
+ * its (stopped) clock in case it is reopened.
+ */
+export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string; state: string }> {
+  const carried = input.carried;
+  let timeline: SlaEvent[] = carried?.timeline ?? [];
+  let policy: SlaPolicy | undefined = carried?.policy;
+  let shortDescription = carried?.shortDescription ?? '';
+  const recorded = new Set<SlaFact>(carried?.recorded ?? []);
+  let persisted: string | undefined;
+  let deleted = false;
+  let signals = 0;
+  let current: SlaClock | null = null;
+
+  wf.setHandler(incidentChanged, (message) => {
+    signals += 1;
+    if (message.deleted) {
+      deleted = true;
+      return;
+    }
+    timeline = mergeTimeline(timeline, message.events);
+    policy = message.policy;
+    shortDescription = message.shortDescription;
+  });
+  wf.setHandler(getSlaStatus, () => ({ clock: current, recorded: [...recorded], asOf: new Date(Date.now()).toISOString() }));
+
+  await wf.condition(() => (timeline.length > 0 && policy !== undefined) || deleted);
+
+  const historyFull = () => {
+    const info = wf.workflowInfo();
+    return info.continueAsNewSuggested || (input.maxHistoryEvents !== undefined && info.historyLength > input.maxHistoryEvents);
+  };
+
+  for (;;) {
+    if (deleted) break;
+    const seen = signals;
+    const now = Date.now();
+    const clock = slaClock(timeline, policy!, now);
+    current = clock;
+    const facts = factsOf(clock).filter((f) => !recorded.has(f));
+    const sla = snapshot(clock, new Set([...recorded, ...facts]), now);
+    const { computed_at: _at, ...comparable } = sla;
+    if (facts.length || JSON.stringify(comparable) !== persisted) {
+      const label = facts.length ? facts.join(', ') : `${clock.clock} clock`;
+      await recordIncidentSla.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Record ${input.incidentId} SLA: ${label}` }, [
+        { tenantId: input.tenantId, incidentId: input.incidentId, sla, facts, clock },
+      ]);
+      persisted = JSON.stringify(comparable);
+      for (const fact of facts) recorded.add(fact);
+      for (const fact of facts) {
+        await notifyIncident
+          .executeWithOptions({ ...NOTIFY_OPTIONS, summary: `Notify ${fact.replace('_', ' ')} of ${input.incidentId}` }, [
+            { tenantId: input.tenantId, incidentId: input.incidentId, reason: fact },
+          ])
+          .catch((err) => wf.log.warn('SLA notification failed for good', { incident: input.incidentId, fact, error: String(err) }));
+      }
+    }
+    publish(clock, now);
+    if (isTerminal(clock.state)) break;
+    if (historyFull()) {
+      await wf.condition(wf.allHandlersFinished);
+      return wf.continueAsNew<typeof incidentSla>({
+        ...input,
+        carried: { timeline, policy: policy!, shortDescription, recorded: [...recorded] },
+      });
+    }
+    const moved = () => signals !== seen || deleted || historyFull();
+    const wake = nextWakeUp(clock);
+    if (!wake) {
+      await wf.condition(moved);
+      continue;
+    }
+    const wait = wake.at - Date.now();
+    if (wait > 0) await wf.condition(moved, wait, { summary: wake.what });
+    // A timer that fired a hair early must not spin the loop.
+    else if (facts.length === 0) await wf.condition(moved, 1000, { summary: 'SLA re-check' });
+  }
+  await wf.condition(wf.allHandlersFinished);
+  return { id: input.incidentId, state: deleted ? 'deleted' : (current?.state ?? 'unknown') };
+
+  // Search attributes and the UI's "current details" follow every recomputation.
+  // Only attributes whose value moved are upserted: each upsert is a history event and a visibility write.
+  function publish(clock: SlaClock, now: number): void {
+    const flags = [...(recorded.has('response_warning') || recorded.has('resolution_warning') ? ['sla_warning'] : []), ...(breached() ? ['sla_breached'] : [])];
+    const wanted: SearchAttributeUpdatePair[] = [
+      { key: SA.tenant, value: input.tenantId },
+      { key: SA.kind, value: 'incident' },
+      { key: SA.resourceId, value: input.incidentId },
+      { key: SA.state, value: clock.state },
+      { key: SA.priority, value: clock.priority },
+      { key: SA.flags, value: flags.length ? flags : null },
+    ];
+    const known = wf.workflowInfo().typedSearchAttributes;
+    const moved = wanted.filter(({ key, value }) => JSON.stringify(known.get(key) ?? null) !== JSON.stringify(value));
+    if (moved.length) wf.upsertSearchAttributes(moved);
+    wf.setCurrentDetails(details(clock, now));
+  }
+
+  function breached(): boolean {
+    return recorded.has('response_breach') || recorded.has('resolution_breach');
+  }
+
+  function details(clock: SlaClock, now: number): string {
+    const asOf = new Date(now).toISOString();
+    return [
+      `**${input.incidentId}** · ${clock.priority} · **${clock.state}** · clock ${clock.clock}`,
+      shortDescription,
+      `Resolution: ${describe(clock.resolution, now)}`,
+      `Response: ${clock.response.running || clock.response.breached_at !== null ? describe(clock.response, now) : 'met'}`,
+      `(as of ${asOf})`,
+    ].join('\n\n');
+  }
+}
+
+function describe(target: TargetClock, now: number): string {
+  const progress = `target ${humanSpan(target.target_ms)}, ${humanSpan(target.elapsed_ms)} counted`;
+  if (target.breached_at !== null) return `⚠ breached at ${iso(target.breached_at)}, ${humanSpan(now - target.breached_at)} ago (${progress})`;
+  if (!target.running) return `not running; ${humanSpan(target.target_ms - target.elapsed_ms)} left when it resumes (${progress})`;
+  return `due ${iso(target.due_at)}, ${humanSpan(target.due_at - now)} left (${progress})`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function factsOf(clock: SlaClock): SlaFact[] {
+  const facts: SlaFact[] = [];
+  if (clock.response.warned_at !== null) facts.push('response_warning');
+  if (clock.response.breached_at !== null) facts.push('response_breach');
+  if (clock.resolution.warned_at !== null) facts.push('resolution_warning');
+  if (clock.resolution.breached_at !== null) facts.push('resolution_breach');
+  return facts;
+}
+
+function snapshot(clock: SlaClock, facts: ReadonlySet<SlaFact>, now: number): IncidentSla {
+  return {
+    clock: clock.clock,
+    response_due_at: iso(clock.response.due_at),
+    response_breached: facts.has('response_breach'),
+    resolution_due_at: iso(clock.resolution.due_at),
+    resolution_breached: facts.has('resolution_breach'),
+    warned: facts.has('response_warning') || facts.has('resolution_warning'),
+    computed_at: iso(now),
+  };
+}
