@@ -15,13 +15,23 @@ export function createRouter(options: { readOnlyFields?: readonly string[] } = {
       const data = (result as { data?: unknown }).data;
       const errors = result.success ? [] : validationErrorsOf(result.error, result.target, readOnly, route && requestSchemaOf(route, result.target));
       const all = withUnstorableTextErrors(errors, data, result.target);
-      if (all.length) throw new ValidationFailed(all);
+      if (all.length) throw new ValidationFailed(result.target === 'header' ? all.map(asWrittenHeader) : all);
     };
   const router = new OpenAPIHono<AppEnv>({ defaultHook: hookFor() });
   // Each route gets the hook with its own schemas, so an unknown field can be answered with the nearest known one.
   const register = router.openapi;
   router.openapi = ((route: RouteConfig, handler: never, hook?: never) => register(route, handler, hook ?? hookFor(route))) as typeof register;
   return router;
+}
+
+/**
+ * Header schemas are keyed in lower case (that is how the validator hands
+ * headers over); an error names the header as users write it, e.g. Idempotency-Key.
+ */
+function asWrittenHeader(error: ValidationError): ValidationError {
+  const [name, ...rest] = error.field.split('.');
+  const written = name.replace(/(^|-)([a-z])/g, (_, dash: string, ch: string) => dash + ch.toUpperCase());
+  return { ...error, field: [written, ...rest].join('.') };
 }
 
 /** The schema a route validates one request part (a validator target) with. */

@@ -1,7 +1,8 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { freePort, isAlive, portInUse } from '../../scripts/stack/processes';
 import { ensureDevKeys } from '../../platform/dev-keys';
 import { ROOT, spawnTs, waitForOutput, type Spawned } from '../support/processes';
@@ -55,18 +56,29 @@ async function down(proc: Spawned): Promise<void> {
   for (const name of ['PORT', 'PG_PORT', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT']) expect({ [name]: await portInUse(Number(env[name])) }).toEqual({ [name]: false });
 }
 
+const TOKEN_ARGS = ['--user', 'alice@example.com', '--tenant', 'acme', '--roles', 'release-manager'];
+const execFileAsync = promisify(execFile);
+
 function runToken(extraEnv: Record<string, string> = {}) {
-  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), '--user', 'alice@example.com', '--tenant', 'acme', '--roles', 'release-manager'], {
+  return spawnSync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), ...TOKEN_ARGS], {
     cwd: ROOT,
     env: { ...process.env, ...env, ...extraEnv },
     encoding: 'utf8',
   });
 }
 
-function token(extraEnv: Record<string, string> = {}): string {
-  const result = runToken(extraEnv);
-  expect(result.status).toBe(0);
-  return result.stdout.trim();
+/**
+ * The helper run without blocking the event loop: a spawnSync of several seconds
+ * stops this process from noticing that the server closed an idle keep-alive
+ * connection, and the next fetch would go out on that dead socket.
+ */
+async function token(extraEnv: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await execFileAsync(process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts/token.ts'), ...TOKEN_ARGS], {
+    cwd: ROOT,
+    env: { ...process.env, ...env, ...extraEnv },
+    encoding: 'utf8',
+  });
+  return stdout.trim();
 }
 
 test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops everything it started', async () => {
@@ -77,7 +89,7 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   expect(health.data.checks).toMatchObject({ postgres: { status: 'up' }, temporal: { status: 'up' } });
   expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
 
-  const auth = { authorization: `Bearer ${token()}`, 'content-type': 'application/json' };
+  const auth = { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' };
   const created: any = await (
     await fetch(`${api}/prod/api/changes`, { method: 'POST', headers: auth, body: JSON.stringify({ type: 'emergency', short_description: 'Survives a restart' }) })
   ).json();
@@ -97,7 +109,7 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   const elsewhere = mkdtempSync(path.join(os.tmpdir(), 'tollgate-other-keys-'));
   try {
     await ensureDevKeys(elsewhere);
-    const foreign = await fetch(`${api}/prod/api/changes`, { headers: { authorization: `Bearer ${token({ DATA_DIR: elsewhere })}` } });
+    const foreign = await fetch(`${api}/prod/api/changes`, { headers: { authorization: `Bearer ${await token({ DATA_DIR: elsewhere })}` } });
     expect(foreign.status).toBe(401);
     expect(((await foreign.json()) as any).error.message).toMatch(/unknown key.*another DATA_DIR/);
   } finally {
