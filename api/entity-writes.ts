@@ -46,9 +46,3 @@ export async function auditedWrite<T>(c: Context<AppEnv>, fn: (db: PoolClient) =
 /** pg returns timestamptz as Date; the API speaks ISO 8601. */
 export const iso = (t: Date | string | null | undefined): string | null => (t ? new Date(t).toISOString() : null);
 
-/** A path id that cannot be a uuid names nothing (and must not reach a uuid column as a 500). */
-export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function requireUuid(id: string, what: string): string {
-  if (!UUID.test(id)) throw new NotFound(`${what} ${id} not found`);
-  return id.toLowerCase();
-}

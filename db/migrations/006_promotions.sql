@@ -72,16 +72,19 @@ CREATE TABLE components (
 );
 CREATE UNIQUE INDEX components_name_idx ON components (tenant_id, lower(name));
 
+-- The newest version is the one recorded last; versions recorded by one sync
+-- share synced_at and are told apart by sync_rank, their version precedence.
 CREATE TABLE component_versions (
   tenant_id    text        NOT NULL,
   component_id uuid        NOT NULL,
   version      text        NOT NULL,
   digest       text,
   synced_at    timestamptz NOT NULL DEFAULT now(),
+  sync_rank    integer     NOT NULL DEFAULT 0,
   PRIMARY KEY (tenant_id, component_id, version),
   FOREIGN KEY (tenant_id, component_id) REFERENCES components (tenant_id, id) ON DELETE CASCADE
 );
-CREATE INDEX component_versions_latest_idx ON component_versions (tenant_id, component_id, synced_at DESC);
+CREATE INDEX component_versions_latest_idx ON component_versions (tenant_id, component_id, synced_at DESC, sync_rank DESC);
 
 -- `components` holds each component's version and resolved digest as released.
 CREATE TABLE releases (

@@ -11,8 +11,8 @@ import type { IsoDuration } from '../iso-duration';
  * to year 9999 on every read, and a rule repeating within the day multiplies
  * the work. Freezes are days, weekends, month and year ends, so a window takes
  * the subset of RFC 5545 for which "some date matches" can be decided from the
- * rule's parts, at most one occurrence a day, none overlapping the next, each
- * at most a year long.
+ * rule's parts, at most one occurrence a day, each ending before the next
+ * starts and at most a year long.
  */
 export interface RuleProblem {
   field: 'rrule' | 'duration';
@@ -132,7 +132,7 @@ function matchProblem(freq: Freq, parts: Map<string, string[]>): string | undefi
   return undefined;
 }
 
-/** Occurrences at most once a day and none overlapping the next, checked on a sample of them in wall-clock time (so DST does not count). */
+/** Occurrences at most once a day, each ending before the next, checked on a sample of them in wall-clock time (so DST does not count). */
 function overlapProblem(body: string, nominalMs: number, firstLocal: number): RuleProblem | undefined {
   let sample: Date[];
   try {
@@ -146,8 +146,9 @@ function overlapProblem(body: string, nominalMs: number, firstLocal: number): Ru
   if (gaps.length === 0) return undefined;
   const shortest = Math.min(...gaps);
   if (shortest < DAY_MS) return rule('occurrences are less than a day apart: a freeze repeats at most once a day');
-  if (nominalMs > shortest) {
-    return { field: 'duration', message: `is longer than the ${shortest / HOUR_MS} hours between two occurrences, so they would overlap; use a shorter duration or a sparser rule` };
+  // Touching occurrences make a freeze that never ends (a one-off window says that), and every read would walk the chain.
+  if (nominalMs >= shortest) {
+    return { field: 'duration', message: `must be shorter than the ${shortest / HOUR_MS} hours between two occurrences, or they would overlap or touch; use a shorter duration or a sparser rule` };
   }
   return undefined;
 }

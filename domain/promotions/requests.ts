@@ -48,7 +48,7 @@ export const freezeWindowSchema = z
     rrule: text(500)
       .overwrite(normalizeRule)
       .optional()
-      .meta({ description: 'RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA (recurring form): DAILY, WEEKLY, MONTHLY or YEARLY, at most one occurrence a day, occurrences not overlapping' }),
+      .meta({ description: 'RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=SA (recurring form): DAILY, WEEKLY, MONTHLY or YEARLY, at most one occurrence a day, each ending before the next starts' }),
     timezone: text(64).optional().meta({ description: 'IANA time zone of the recurrence, e.g. Europe/Berlin' }),
     duration: text(64).optional().meta({ description: 'ISO 8601 duration of each occurrence, e.g. PT48H; at most P366D' }),
     exemptReleaseClasses: z.array(releaseClass).max(20).default([]),

@@ -1,4 +1,4 @@
-import { freezeStatus, occurrences, type FreezeWindow } from '../../../domain/promotions/freeze';
+import { freezeStatus, type FreezeWindow } from '../../../domain/promotions/freeze';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { freezeWindows } from '../../../store/gate-inputs';
 import { iso } from '../../entity-writes';
@@ -10,8 +10,6 @@ export const ENVIRONMENT_COLUMNS = `id, name, description, "order", require_sod,
 
 type Row = Record<string, any>;
 
-const span = (s: ReturnType<typeof freezeStatus>['active']) => s;
-
 export function presentEnvironment(r: Row, windows: FreezeWindow[], nowMs = Date.now()) {
   const status = freezeStatus(windows, nowMs);
   return {
@@ -21,10 +19,11 @@ export function presentEnvironment(r: Row, windows: FreezeWindow[], nowMs = Date
     order: r.order,
     requireSod: r.require_sod,
     requiredApprovals: r.required_approvals,
-    securityThresholds: r.security_thresholds ?? null,
+    // jsonb keeps keys in its own order; the API answers in the order it documents.
+    securityThresholds: r.security_thresholds ? { maxCritical: r.security_thresholds.maxCritical, maxHigh: r.security_thresholds.maxHigh } : null,
     requireChangeRequest: r.require_change_request,
     version: r.version,
-    freeze: { active: status.active !== null, activeWindow: span(status.active), nextWindow: span(status.next) },
+    freeze: { active: status.active !== null, activeWindow: status.active, nextWindow: status.next },
     createdBy: r.created_by,
     createdAt: iso(r.created_at)!,
     updatedAt: iso(r.updated_at)!,
@@ -67,7 +66,8 @@ export function toWindow(r: Row): FreezeWindow {
 
 export function presentWindow(r: Row, nowMs = Date.now()) {
   const w = toWindow(r);
-  const upcoming = occurrences(w, nowMs, nowMs + 366 * 86_400_000)[0] ?? null;
+  const status = freezeStatus([w], nowMs);
+  const upcoming = status.active ?? status.next;
   return {
     id: w.id,
     environmentId: r.environment_id,

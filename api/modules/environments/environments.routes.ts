@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { environmentSchema, freezeWindowSchema } from '../../../domain/promotions/requests';
-import { BODY_ERRORS, envelope, errorResponses, jsonBody, listEnvelope } from '../../openapi-helpers';
+import { BODY_ERRORS, envelope, errorResponses, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
 import { EnvIdParam, EnvironmentIdParam, EnvironmentSchema, EnvWindowParams, FreezeWindowSchema } from './environments.responses';
 
@@ -10,6 +10,8 @@ const tags = ['Environments'];
 const one = (description: string) => ({ description, content: { 'application/json': { schema: envelope(EnvironmentSchema) } } });
 const windowOne = (description: string) => ({ description, content: { 'application/json': { schema: envelope(FreezeWindowSchema) } } });
 const DUPLICATE = 'An environment with this name or this order already exists (`ALREADY_EXISTS`)';
+export const ENVIRONMENT_SORTS = ['order', 'name', 'created_at'] as const;
+const LIST_ERRORS = { 400: 'A sort or page parameter is invalid, or a cursor is not one this API issued (`INVALID_CURSOR`)' };
 
 export const listEnvironmentsRoute = createRoute({
   method: 'get',
@@ -17,8 +19,8 @@ export const listEnvironmentsRoute = createRoute({
   operationId: 'listEnvironments',
   tags,
   summary: 'List environments in pipeline order, each with its freeze status',
-  request: { query: paginationQuery },
-  responses: { 200: { description: 'A page of environments', content: { 'application/json': { schema: listEnvelope(EnvironmentSchema) } } }, ...errorResponses([400, 403]) },
+  request: { query: paginationQuery.extend({ sort: sortParam(ENVIRONMENT_SORTS) }) },
+  responses: { 200: { description: 'A page of environments', content: { 'application/json': { schema: listEnvelope(EnvironmentSchema) } } }, ...errorResponses([400, 403], LIST_ERRORS) },
 });
 
 export const createEnvironmentRoute = createRoute({
@@ -28,7 +30,10 @@ export const createEnvironmentRoute = createRoute({
   tags,
   summary: 'Create an environment',
   request: jsonBody(environmentSchema),
-  responses: { 201: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUPLICATE }) },
+  responses: {
+    201: { ...one('The environment'), links: linksToResource(['getEnvironment', 'updateEnvironment', 'deleteEnvironment']) },
+    ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUPLICATE }),
+  },
 });
 
 export const getEnvironmentRoute = createRoute({
@@ -56,9 +61,9 @@ export const deleteEnvironmentRoute = createRoute({
   path: '/environments/{id}',
   operationId: 'deleteEnvironment',
   tags,
-  summary: 'Delete an environment that no target, policy or promotion refers to',
+  summary: 'Delete an environment that no target, policy, promotion or deployment refers to',
   request: { params: EnvironmentIdParam },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'Targets, policies or promotions still refer to it (`IN_USE`)' }) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'Targets, policies, promotions or deployments still refer to it (`IN_USE`; details count each)' }) },
 });
 
 export const createFreezeWindowRoute = createRoute({

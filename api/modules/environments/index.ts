@@ -108,6 +108,12 @@ export function environmentsRouter() {
           refs,
         );
       }
+      // Retired policies (soft-deleted) still point at the environment; with no promotion to it, nothing needs their history.
+      await db.query(
+        `DELETE FROM approval_policy_versions WHERE tenant_id = $1 AND policy_id IN (SELECT id FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2)`,
+        [tenantId, id],
+      );
+      await db.query('DELETE FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2', [tenantId, id]);
       await db.query('DELETE FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return { result: id, audit: { action: 'environment.delete', resourceType: 'environment', resourceId: id, before: env.rows[0] } };
     }).catch(notFoundAs(`Environment ${id} not found`));

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import { compareVersions } from '../../../domain/promotions/version-order';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
-import { Conflict, NotFound, Unprocessable } from '../../errors';
-import { listPage } from '../../list-query';
+import { Conflict, NotFound, Unprocessable, UnsupportedMediaType } from '../../errors';
+import { listPage, type SortColumn } from '../../list-query';
 import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -13,8 +14,8 @@ import { notifyOpenPromotions } from '../promotions/promotions.signals';
 import { COMPONENT_COLUMNS, findComponent, findRelease, presentComponent, presentRelease, RELEASE_COLUMNS, resolveComponents } from './releases.queries';
 import * as routes from './releases.routes';
 
-const COMPONENT_SORTS = { name: { column: 'c.name', cast: 'text' }, created_at: { column: 'c.created_at', cast: 'timestamptz' } } as const;
-const RELEASE_SORTS = { created_at: { column: 'created_at', cast: 'timestamptz' }, name: { column: 'name', cast: 'text' } } as const;
+const COMPONENT_SORTS: Record<(typeof routes.COMPONENT_SORTS)[number], SortColumn> = { name: { column: 'c.name', cast: 'text' }, created_at: { column: 'c.created_at', cast: 'timestamptz' } };
+const RELEASE_SORTS: Record<(typeof routes.RELEASE_SORTS)[number], SortColumn> = { created_at: { column: 'created_at', cast: 'timestamptz' }, name: { column: 'name', cast: 'text' } };
 const DUP_COMPONENT = { '*': 'A component with this name already exists' };
 const DUP_RELEASE = { '*': 'A release with this name already exists' };
 
@@ -98,17 +99,19 @@ export function releasesRouter() {
     const { versions } = c.req.valid('json');
     const result = await auditedWrite(c, async (db) => {
       if (!(await db.query('SELECT 1 FROM components WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])).rowCount) return undefined;
-      const unique = [...new Map(versions.map((v) => [v.version, v.digest ?? null])).entries()];
+      // Listed twice, the last entry wins; ranked by precedence, so the highest version of one sync is its newest.
+      const unique = [...new Map(versions.map((v) => [v.version, v.digest ?? null])).entries()].sort(([a], [b]) => compareVersions(a, b));
+      // A version already recorded keeps its place in time; a new digest re-tags it, and a sync that gives none keeps the known one.
       const { rows } = await db.query(
-        `WITH incoming AS (SELECT * FROM unnest($3::text[], $4::text[]) AS i(version, digest)),
+        `WITH incoming AS (SELECT * FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS i(version, digest, rank)),
               previous AS (SELECT v.version, v.digest FROM component_versions v JOIN incoming i USING (version) WHERE v.tenant_id = $1 AND v.component_id = $2),
               upserted AS (
-                INSERT INTO component_versions (tenant_id, component_id, version, digest)
-                SELECT $1, $2, version, digest FROM incoming
-                ON CONFLICT (tenant_id, component_id, version) DO UPDATE SET digest = EXCLUDED.digest, synced_at = now()
-                  WHERE component_versions.digest IS DISTINCT FROM EXCLUDED.digest
-                RETURNING version, digest)
-         SELECT u.version, u.digest, p.version IS NOT NULL AS existed, p.digest AS previous_digest FROM upserted u LEFT JOIN previous p USING (version)`,
+                INSERT INTO component_versions (tenant_id, component_id, version, digest, sync_rank)
+                SELECT $1, $2, version, digest, rank FROM incoming
+                ON CONFLICT (tenant_id, component_id, version) DO UPDATE SET digest = EXCLUDED.digest
+                  WHERE EXCLUDED.digest IS NOT NULL AND component_versions.digest IS DISTINCT FROM EXCLUDED.digest
+                RETURNING version, digest, sync_rank)
+         SELECT u.version, u.digest, p.version IS NOT NULL AS existed, p.digest AS previous_digest FROM upserted u LEFT JOIN previous p USING (version) ORDER BY u.sync_rank`,
         [tenantId, id, unique.map(([v]) => v), unique.map(([, d]) => d)],
       );
       const redigested = [];
@@ -135,7 +138,7 @@ export function releasesRouter() {
     const { id } = c.req.valid('param');
     await component(c, tenantId, id);
     const { rows } = await c.get('deps').pool.query(
-      'SELECT component_id, version, digest, synced_at FROM component_versions WHERE tenant_id = $1 AND component_id = $2 ORDER BY synced_at DESC, version DESC LIMIT 1000',
+      'SELECT component_id, version, digest, synced_at FROM component_versions WHERE tenant_id = $1 AND component_id = $2 ORDER BY synced_at DESC, sync_rank DESC LIMIT 1000',
       [tenantId, id],
     );
     return ok(c, rows.map((r) => ({ componentId: r.component_id, version: r.version, digest: r.digest, syncedAt: iso(r.synced_at)! }))) as never;
@@ -169,8 +172,8 @@ export function releasesRouter() {
     const release = await insertRelease(c, tenantId, userId, { ...body, description: null, securityScan: null }, async (db) => {
       const { rows } = await db.query(
         `SELECT c.id, c.name, latest.version FROM components c
-           LEFT JOIN LATERAL (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.version DESC LIMIT 1) latest ON true
-          WHERE c.tenant_id = $1 AND ($2::uuid[] IS NULL OR c.id = ANY($2::uuid[])) ORDER BY c.name`,
+           LEFT JOIN LATERAL (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.sync_rank DESC LIMIT 1) latest ON true
+          WHERE c.tenant_id = $1 AND ($2::uuid[] IS NULL OR c.id = ANY($2::uuid[])) ORDER BY c.name FOR SHARE OF c`,
         [tenantId, body.componentIds ?? null],
       );
       const missing = (body.componentIds ?? []).filter((id) => !rows.some((r) => r.id === id));
@@ -193,6 +196,8 @@ export function releasesRouter() {
   router.openapi(routes.updateReleaseRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'release:write');
     const { id } = c.req.valid('param');
+    // Every field is optional, so a request without a JSON body would validate as {}; the body is required.
+    if (!/^application\/([\w.-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaType();
     const body = c.req.valid('json');
     const moved = await auditedWrite(c, async (db) => {
       const before = (await db.query(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
@@ -205,7 +210,8 @@ export function releasesRouter() {
           WHERE tenant_id = $1 AND id = $2`,
         [tenantId, id, body.description !== undefined, body.description ?? null, body.class ?? null, scanGiven, scanGiven && body.securityScan ? JSON.stringify(body.securityScan) : null],
       );
-      const gateMoved = (scanGiven && JSON.stringify(body.securityScan ?? null) !== JSON.stringify(before.security_scan ?? null)) || (body.class !== undefined && body.class !== before.class);
+      const scan = (s: { criticalCount: number; highCount: number } | null | undefined) => (s ? `${s.criticalCount}/${s.highCount}` : null);
+      const gateMoved = (scanGiven && scan(body.securityScan) !== scan(before.security_scan)) || (body.class !== undefined && body.class !== before.class);
       return { result: gateMoved, audit: { action: 'release.update', resourceType: 'release', resourceId: id, before: presentRelease(before), after: body } };
     }).catch(notFoundAs(`Release ${id} not found`));
     if (moved) await notifyOpenPromotions(c, { releaseId: id }, 'the release’s security scan or class changed');
@@ -219,7 +225,7 @@ export function releasesRouter() {
       const found = await db.query(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
       if (!found.rowCount) return undefined;
       const used = await db.query(
-        `SELECT (SELECT count(*) FROM promotions WHERE tenant_id = $1 AND release_id = $2) + (SELECT count(*) FROM release_deployments WHERE tenant_id = $1 AND release_id = $2) AS n`,
+        `SELECT (SELECT count(*) FROM promotions WHERE tenant_id = $1 AND release_id = $2)::int + (SELECT count(*) FROM release_deployments WHERE tenant_id = $1 AND release_id = $2)::int AS n`,
         [tenantId, id],
       );
       if (used.rows[0].n > 0) throw new Conflict(`Release ${found.rows[0].name} was promoted or deployed; deprecate it instead`, 'IN_USE');

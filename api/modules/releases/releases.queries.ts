@@ -7,7 +7,7 @@ type Db = Pool | PoolClient;
 type Row = Record<string, any>;
 
 export const COMPONENT_COLUMNS = `c.id, c.name, c.repository, c.description, c.deploy_hook, c.created_at, c.updated_at,
-  (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.version DESC LIMIT 1) AS latest_version`;
+  (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.sync_rank DESC LIMIT 1) AS latest_version`;
 export const RELEASE_COLUMNS = 'id, name, version, class, description, components, security_scan, scan_updated_at, deprecated_at, deprecated_reason, created_by, created_at, updated_at';
 
 export const presentComponent = (r: Row) => ({
@@ -29,7 +29,8 @@ export const presentRelease = (r: Row) => ({
   description: r.description,
   status: r.deprecated_at ? ('deprecated' as const) : ('ready' as const),
   components: r.components as ReleaseComponentRef[],
-  securityScan: r.security_scan ?? null,
+  // jsonb keeps keys in its own order; the API answers in the order it documents.
+  securityScan: r.security_scan ? { criticalCount: r.security_scan.criticalCount, highCount: r.security_scan.highCount } : null,
   scanUpdatedAt: iso(r.scan_updated_at),
   deprecatedAt: iso(r.deprecated_at),
   deprecatedReason: r.deprecated_reason,
@@ -55,6 +56,8 @@ export async function resolveComponents(db: Db, tenantId: string, wanted: Array<
     if (seen.has(w.componentId)) throw new Unprocessable(`Component ${w.componentId} is listed twice`, 'DUPLICATE_COMPONENT', { componentId: w.componentId });
     seen.add(w.componentId);
   }
+  // Held until commit: the components cannot be deleted, nor their versions re-digested, under the new release.
+  await db.query('SELECT 1 FROM components WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR SHARE', [tenantId, wanted.map((w) => w.componentId)]);
   const { rows } = await db.query(
     `SELECT w.component_id, w.version, c.name, v.digest, v.version IS NOT NULL AS synced
        FROM unnest($2::uuid[], $3::text[]) WITH ORDINALITY AS w(component_id, version, n)

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { storableText } from '../../../domain/text';
 import { componentSchema, deprecateSchema, fromLatestSchema, releaseSchema, releaseUpdateSchema, syncVersionsSchema } from '../../../domain/promotions/requests';
-import { BODY_ERRORS, envelope, errorResponses, jsonBody, listEnvelope } from '../../openapi-helpers';
+import { BODY_ERRORS, envelope, errorResponses, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
 import { CompareParams, ComponentSchema, ComponentVersionSchema, IdParam, ReleaseComparisonSchema, ReleaseSchema, ReleaseStateSchema, SyncResultSchema } from './releases.responses';
 
@@ -9,21 +10,28 @@ import { CompareParams, ComponentSchema, ComponentVersionSchema, IdParam, Releas
 const components = ['Components'];
 const releases = ['Releases'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema: envelope(schema) } } });
+const ON_A_COMPONENT = ['getComponent', 'updateComponent', 'deleteComponent', 'syncComponentVersions', 'listComponentVersions'];
+const ON_A_RELEASE = ['getRelease', 'updateRelease', 'deleteRelease', 'getReleaseState', 'deprecateRelease'];
 const DUP_COMPONENT = 'A component with this name already exists (`ALREADY_EXISTS`)';
 const DUP_RELEASE = 'A release with this name already exists (`ALREADY_EXISTS`)';
 const UNRESOLVED = 'A component or one of its versions is unknown: sync versions first (`COMPONENT_NOT_FOUND`, `VERSION_NOT_FOUND`, `NO_VERSIONS`)';
 
-export const NameQuery = paginationQuery.extend({ name: z.string().max(100).regex(/^[^\u0000\ud800-\udfff]*$/).optional().openapi({ description: 'Exact name (case-insensitive)' }) });
+export const COMPONENT_SORTS = ['name', 'created_at'] as const;
+export const RELEASE_SORTS = ['created_at', 'name'] as const;
+const nameFilter = storableText().max(100).optional().openapi({ description: 'Exact name (case-insensitive)' });
+const ComponentListQuery = paginationQuery.extend({ name: nameFilter, sort: sortParam(COMPONENT_SORTS) });
+const ReleaseListQuery = paginationQuery.extend({ name: nameFilter, sort: sortParam(RELEASE_SORTS) });
+const LIST_ERRORS = { 400: 'A filter, sort or page parameter is invalid, or a cursor is not one this API issued (`INVALID_CURSOR`)' };
 
 export const listComponentsRoute = createRoute({
   method: 'get', path: '/components', operationId: 'listComponents', tags: components, summary: 'List components',
-  request: { query: NameQuery },
-  responses: { 200: { description: 'A page of components', content: { 'application/json': { schema: listEnvelope(ComponentSchema) } } }, ...errorResponses([400, 403]) },
+  request: { query: ComponentListQuery },
+  responses: { 200: { description: 'A page of components', content: { 'application/json': { schema: listEnvelope(ComponentSchema) } } }, ...errorResponses([400, 403], LIST_ERRORS) },
 });
 export const createComponentRoute = createRoute({
   method: 'post', path: '/components', operationId: 'createComponent', tags: components, summary: 'Create a component',
   request: jsonBody(componentSchema),
-  responses: { 201: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUP_COMPONENT }) },
+  responses: { 201: { ...json(ComponentSchema, 'The component'), links: linksToResource(ON_A_COMPONENT) }, ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUP_COMPONENT }) },
 });
 export const getComponentRoute = createRoute({
   method: 'get', path: '/components/{id}', operationId: 'getComponent', tags: components, summary: 'Get a component',
@@ -54,18 +62,18 @@ export const listVersionsRoute = createRoute({
 
 export const listReleasesRoute = createRoute({
   method: 'get', path: '/releases', operationId: 'listReleases', tags: releases, summary: 'List releases, newest first',
-  request: { query: NameQuery },
-  responses: { 200: { description: 'A page of releases', content: { 'application/json': { schema: listEnvelope(ReleaseSchema) } } }, ...errorResponses([400, 403]) },
+  request: { query: ReleaseListQuery },
+  responses: { 200: { description: 'A page of releases', content: { 'application/json': { schema: listEnvelope(ReleaseSchema) } } }, ...errorResponses([400, 403], LIST_ERRORS) },
 });
 export const createReleaseRoute = createRoute({
   method: 'post', path: '/releases', operationId: 'createRelease', tags: releases, summary: 'Create a release; each component’s digest is resolved from its synced versions',
   request: jsonBody(releaseSchema),
-  responses: { 201: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUP_RELEASE, 422: UNRESOLVED }) },
+  responses: { 201: { ...json(ReleaseSchema, 'The release'), links: linksToResource(ON_A_RELEASE) }, ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUP_RELEASE, 422: UNRESOLVED }) },
 });
 export const fromLatestRoute = createRoute({
   method: 'post', path: '/releases/from-latest', operationId: 'createReleaseFromLatest', tags: releases, summary: 'Create a release from each component’s newest synced version (all components, or those named)',
   request: jsonBody(fromLatestSchema),
-  responses: { 201: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUP_RELEASE, 422: UNRESOLVED }) },
+  responses: { 201: { ...json(ReleaseSchema, 'The release'), links: linksToResource(ON_A_RELEASE) }, ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUP_RELEASE, 422: UNRESOLVED }) },
 });
 export const getReleaseRoute = createRoute({
   method: 'get', path: '/releases/{id}', operationId: 'getRelease', tags: releases, summary: 'Get a release',

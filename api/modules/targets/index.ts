@@ -4,7 +4,7 @@ import type { PoolClient } from '../../../platform/db';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
 import { NotFound, Unprocessable } from '../../errors';
-import { listPage } from '../../list-query';
+import { listPage, type SortColumn } from '../../list-query';
 import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -12,7 +12,7 @@ import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
 import * as routes from './targets.routes';
 
-const SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
+const SORTS: Record<(typeof routes.TARGET_SORTS)[number], SortColumn> = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } };
 const COLUMNS = 'id, name, environment_id, labels, agent_id, created_at, updated_at';
 const DUPLICATE = { '*': 'A target with this name already exists' };
 
