@@ -7,7 +7,7 @@ import type { ChangeType, RiskAssessment, RiskFactor, RiskLevel } from './model'
  * Bump MODEL_VERSION whenever a weight, threshold or keyword changes: stored
  * assessments keep the version they were computed with.
  */
-export const RISK_MODEL_VERSION = 'tollgate-risk-1.0';
+export const RISK_MODEL_VERSION = 'tollgate-risk-1.1';
 
 export const RISK_WEIGHTS = {
   impact: 0.35,
