@@ -34,14 +34,15 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
     throw new Error('No token verification keys: set AUTH_JWKS_URL or AUTH_JWKS');
   }
 
+  const remote = Boolean(config.AUTH_JWKS_URL);
   const cache = new TokenCache(TOKEN_CACHE_SIZE);
 
   return {
     async verify(token: string): Promise<Principal> {
       const hit = cache.get(token, Date.now());
-      // The same key must still resolve for the token's header: a key rotated out of the set (or a remote set
-      // refetched) refuses the token exactly as a full verification would.
-      if (hit && (await keys(hit.header).catch(() => undefined)) === hit.key) return hit.principal;
+      // An inline key set never changes while the process runs. From a remote one, the same key must still
+      // resolve for the token's header: a key withdrawn from the set refuses the token as a full verification would.
+      if (hit && (!remote || (await keys(hit.header).catch(() => undefined)) === hit.key)) return hit.principal;
 
       let payload: JWTPayload;
       let header: JWSHeaderParameters;
@@ -74,8 +75,8 @@ interface VerifiedToken {
 }
 
 /**
- * Signature checks are most of what a read costs, and a client sends the same
- * token for its whole life: remember verified tokens by their exact text
+ * A signature check is the largest part of a read's own CPU, and a client sends
+ * the same token for its whole life: remember verified tokens by their exact text
  * (any change to header, claims or signature is a different key) until `exp`.
  * Bounded; Map iteration order is insertion order, so the first key is the
  * least recently used.
@@ -108,8 +109,7 @@ class TokenCache {
 
 /** One principal object serves many requests: no handler may change it for the next. */
 function freeze(principal: Principal): Principal {
-  Object.freeze(principal.roles);
-  Object.freeze(principal.permissions);
+  for (const value of Object.values(principal)) if (Array.isArray(value)) Object.freeze(value);
   return Object.freeze(principal);
 }
 

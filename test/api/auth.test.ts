@@ -1,6 +1,10 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportJWK, exportSPKI, generateKeyPair, SignJWT } from 'jose';
+import { JWKS_COOLDOWN_MS } from '../../api/auth/verifier';
 import { startTestApp, type TestApp } from '../support/app';
 import { auroraChange, createChange } from '../support/changes';
+import { eventually } from '../support/eventually';
 
 /** Bearer-token verification: every way a token can be wrong is a 401 in the envelope; tenants never see each other. */
 let app: TestApp;
@@ -147,4 +151,52 @@ test('a role without the permission gets 403 naming it', async () => {
   expect(res.status).toBe(403);
   expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', details: { required: 'change:create' } });
   expect((await app.http('GET', '/api/v1/changes', { token: viewer })).status).toBe(200);
+});
+
+// Verified tokens are remembered until they expire (api/auth/verifier.ts): the cache must never outlive what verification would accept.
+test('a remembered token is refused once it expires', async () => {
+  const token = await app.token('erin@example.com', { ttlSeconds: 2 });
+  expect((await app.http('GET', '/api/v1/changes', { token })).status).toBe(200);
+  expect((await app.http('GET', '/api/v1/changes', { token })).status).toBe(200);
+  // The verifier allows 5 s of clock skew past exp, with or without the cache.
+  const refused = await eventually(
+    async () => {
+      const res = await app.http('GET', '/api/v1/changes', { token });
+      expect(res.status).toBe(401);
+      return res;
+    },
+    { timeoutMs: 15_000, intervalMs: 250 },
+  );
+  expect(refused.body.error.code).toBe('TOKEN_EXPIRED');
+});
+
+test('a remembered token is refused once its key leaves the key set', async () => {
+  const sign = async (key: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'], kid: string) =>
+    new SignJWT(claims({ user_id: 'rita@example.com', sub: 'rita@example.com' })).setProtectedHeader({ alg: 'ES256', kid }).sign(key);
+  const [old, next] = [await generateKeyPair('ES256'), await generateKeyPair('ES256')];
+  let keys = [{ ...(await exportJWK(old.publicKey)), kid: 'old', alg: 'ES256', use: 'sig' }];
+  const jwks = http.createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify({ keys })));
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+  const remote = await startTestApp({
+    worker: false,
+    env: { AUTH_JWKS: '', AUTH_JWKS_URL: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json` },
+  });
+  try {
+    const signedByOld = await sign(old.privateKey, 'old');
+    const read = (token: string) => remote.http('GET', '/api/v1/changes', { token });
+    expect((await read(signedByOld)).status).toBe(200);
+    expect((await read(signedByOld)).status).toBe(200);
+
+    // The issuer rotates: the old key is withdrawn. A token with the new key's kid makes the API fetch the set again.
+    keys = [{ ...(await exportJWK(next.publicKey)), kid: 'next', alg: 'ES256', use: 'sig' }];
+    const signedByNext = await sign(next.privateKey, 'next');
+    await eventually(async () => expect((await read(signedByNext)).status).toBe(200), { timeoutMs: JWKS_COOLDOWN_MS + 10_000, intervalMs: 500 });
+
+    const res = await read(signedByOld);
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('TOKEN_INVALID');
+  } finally {
+    await remote.close();
+    await new Promise((r) => jwks.close(r));
+  }
 });

@@ -1,4 +1,4 @@
-import { buildListSql } from '../../api/list-query';
+import { buildListSql, listPage } from '../../api/list-query';
 import { pageRequest, parseSort } from '../../api/pagination';
 import { CHANGE_SORTS, changeListSpec } from '../../api/modules/changes/queries';
 import { createPool, type Pool } from '../../platform/db';
@@ -94,4 +94,29 @@ describe.each(Object.keys(FILTERS))('filter %s', (name) => {
 test.each(Object.keys(FILTERS))('counting with filter %s uses that filter\'s own index', async (name) => {
   const { countSql, countParams } = buildListSql(changeListSpec(TENANT, FILTERS[name] as never), pageRequest('stella', {}, { field: 'created_at', direction: 'desc' }));
   expect(await plan(countSql, countParams)).toMatch(FILTER_INDEX[name]);
+});
+
+test('a total is counted once per tenant generation: later pages run one statement each until a write moves the generation', async () => {
+  const statements: string[] = [];
+  const watched = { query: (q: string | { text: string }, values?: unknown[]) => (statements.push(typeof q === 'string' ? q : q.text), pool.query(q as never, values)) } as unknown as Pool;
+  // A filter no other test lists, so nothing is cached for it yet.
+  const spec = changeListSpec(TENANT, { state: ['post_review'], type: ['emergency'] } as never);
+  const read = async (page: number) => {
+    statements.length = 0;
+    const result = await listPage(watched, spec, pageRequest('stella', { page, pageSize: 5 }, { field: 'created_at', direction: 'desc' }), (r: { id?: string }) => r);
+    return { total: result.total, counted: statements.filter((sql) => /count\(\*\)/.test(sql)).length, statements: statements.length };
+  };
+  const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM changes WHERE tenant_id = $1 AND state = 'post_review' AND type = 'emergency'", [TENANT]);
+
+  expect(await read(1)).toEqual({ total: rows[0].n, counted: 1, statements: 2 });
+  expect(await read(2)).toEqual({ total: rows[0].n, counted: 0, statements: 1 });
+  expect(await read(1)).toEqual({ total: rows[0].n, counted: 0, statements: 1 });
+
+  await pool.query(
+    `UPDATE changes SET state = 'post_review', type = 'emergency'
+      WHERE tenant_id = $1 AND id = (SELECT id FROM changes WHERE tenant_id = $1 AND state <> 'post_review' ORDER BY id LIMIT 1)`,
+    [TENANT],
+  );
+  expect(await read(1)).toEqual({ total: rows[0].n + 1, counted: 1, statements: 2 });
+  expect(await read(1)).toEqual({ total: rows[0].n + 1, counted: 0, statements: 1 });
 });

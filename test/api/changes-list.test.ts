@@ -111,3 +111,26 @@ test('the default page size is 25', async () => {
   expect(page.total).toBe(27);
   expect(page.next_cursor).toEqual(expect.any(String));
 });
+
+test('totals stay exact while they are cached: recounted after a create and after a transition, also past the last page', async () => {
+  const drafts = async () => (await list('state=draft&limit=1')).total;
+  const scheduled = async () => (await list('state=scheduled&limit=1')).total;
+  const [draftsBefore, scheduledBefore, allBefore] = [await drafts(), await scheduled(), (await list('limit=1')).total];
+  // Asked again with nothing written in between: the same answer (from the cached count).
+  expect(await drafts()).toBe(draftsBefore);
+
+  const { id } = await createChange(app, token, standardChange({ short_description: 'Counted while cached' }));
+  expect(await drafts()).toBe(draftsBefore + 1);
+  expect((await list('limit=1')).total).toBe(allBefore + 1);
+
+  await step(app, token, 'POST', `${id}/submit`);
+  expect(await drafts()).toBe(draftsBefore);
+  expect(await scheduled()).toBe(scheduledBefore + 1);
+
+  const past = await app.http('GET', '/api/v1/changes?page=999&pageSize=2', { token });
+  expect(past.status).toBe(200);
+  expect(past.body.data).toEqual([]);
+  expect(past.body.meta.pagination).toMatchObject({ page: 999, totalItems: allBefore + 1, hasNext: false });
+  const other = await app.token('olga@example.com', { tenant: `${app.tenant}-other` });
+  expect((await app.http('GET', '/prod/api/changes?state=draft', { token: other })).body).toEqual({ data: [], next_cursor: null, total: 0 });
+});

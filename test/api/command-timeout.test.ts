@@ -1,5 +1,6 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { auroraChange, step, until } from '../support/changes';
+import { auroraChange, step } from '../support/changes';
+import { until } from '../support/eventually';
 
 /** With no worker to run it, a command answers 503 after COMMAND_TIMEOUT; retried with its key once a worker is back, it lands once. */
 let app: TestApp;
