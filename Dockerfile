@@ -32,10 +32,13 @@ COPY activities ./activities
 COPY worker ./worker
 COPY domain ./domain
 COPY platform ./platform
+COPY store ./store
 COPY db/migrations ./db/migrations
 # Mints a token signed by the dev key when no AUTH_JWKS_URL/AUTH_JWKS is configured:
 #   docker compose exec api node --import tsx scripts/token.ts --user alice@example.com --tenant acme --roles release-manager
 COPY scripts/token.ts ./scripts/token.ts
+# The token helper finds a running stack's DATA_DIR through the stack registry.
+COPY scripts/stack/registry.ts ./scripts/stack/registry.ts
 
 # Source stays root-owned and read-only to the runtime user; only DATA_DIR is writable.
 # (tsx keeps its transform cache under /tmp.)
