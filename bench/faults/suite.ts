@@ -113,6 +113,7 @@ export async function runFaultSuite(options: FaultOptions): Promise<FaultReport>
           (trial.problem ? ` · ${trial.problem}` : ''),
       );
       if (trial.problem) problems.push(`trial ${i + 1} (${target}): ${trial.problem}`);
+      else if (trial.resumeMs! > options.maxResumeMs) problems.push(`trial ${i + 1} (${target}): serving again took ${secs(trial.resumeMs)}, over the goal of ${secs(options.maxResumeMs)}`);
       if (trial.killedPid < 0) break;
     }
     say('trials done; letting the lifecycles under way finish…');
