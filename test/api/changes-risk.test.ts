@@ -113,7 +113,7 @@ test('every mutation writes an audit row with actor, request id, before and afte
   expect(rows[1]).toEqual({ actor: 'alice@example.com', action: 'change.update', before: { assigned_to: null }, after: { assigned_to: 'dba@example.com' }, request_id: 'req-audit-1' });
 });
 
-test("the create audit row records the change as the 201 answered it: assessed score, not the placeholder", async () => {
+test("the create audit row records the change as the 201 answered it: assessed score, not the unassessed default", async () => {
   const created = await createChange(app, token, auroraChange({ short_description: 'Audited create' }));
   expect(created.risk_score).toBeGreaterThan(0);
   const { rows } = await app.pool.query(`SELECT after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.create'`, [app.tenant, created.id]);

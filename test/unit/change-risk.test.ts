@@ -297,7 +297,7 @@ describe('an assessment applied to a decision: the audit trail shows what the ca
   const { conflictIds: _c, groupHistory: _g, ...createInput } = input;
   const assessment = assessRisk(input, NOW);
 
-  test("a create's snapshot is the assessed change, not the unassessed placeholder", () => {
+  test("a create's snapshot is the assessed change, not the unassessed default", () => {
     const decided = decide(undefined, { kind: 'create', input: createInput }, ctx);
     expect(decided.events[0].after).toMatchObject({ risk_score: 0, risk_assessment: { model_version: 'unassessed' } });
     const conflicts: ChangeConflict[] = [{ id: 'CHG0000007', short_description: 'Other', state: 'scheduled', scheduled_start: NOW, scheduled_end: NOW, overlap_on: ['ci'] }];
