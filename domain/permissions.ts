@@ -24,9 +24,14 @@ export type Permission =
   | 'incident:create'
   | 'incident:update'
   | 'incident:delete'
+  | 'deployment:read'
+  | 'deployment:operate'
+  | 'agent:register'
+  | 'agent:manage'
+  | 'agent:self'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
 const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write'];
 
@@ -39,8 +44,22 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read'],
   'cab-member': [...READ, 'change:approve', 'change:review'],
   approver: [...READ, 'change:approve', 'promotion:approve'],
-  'release-manager': [...REQUEST, 'change:implement', 'change:approve', 'change:review', 'promotion:approve', 'audit:read', 'environment:write', 'policy:write'],
-  sre: [...REQUEST, 'change:implement', 'change:review'],
+  'release-manager': [
+    ...REQUEST,
+    'change:implement',
+    'change:approve',
+    'change:review',
+    'promotion:approve',
+    'audit:read',
+    'environment:write',
+    'policy:write',
+    'deployment:operate',
+    'agent:manage',
+    'agent:register',
+  ],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate'],
+  // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
+  'agent-registrar': ['agent:register'],
   itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read'],
   admin: ['admin'],
   super_admin: ['admin'],

@@ -90,6 +90,17 @@ const schema = z.object({
   // How long one hour of an approval policy's autoExpireHours lasts; tests and demos shorten it to watch expiry happen.
   PROMOTION_EXPIRY_HOUR: duration('1h'),
   ...INCIDENT_CONFIG_FIELDS,
+  // Deployments (agents): an agent with no heartbeat for AGENT_OFFLINE_AFTER shows offline; a deploy task whose agent stops
+  // heartbeating for DEPLOY_HEARTBEAT_TIMEOUT fails (the agent is presumed dead); one no agent picks up within
+  // DEPLOY_PICKUP_TIMEOUT fails too (the agent is offline). A cancelled hook gets SIGTERM, then SIGKILL after DEPLOY_CANCEL_GRACE.
+  AGENT_OFFLINE_AFTER: duration('30s'),
+  AGENT_HEARTBEAT_INTERVAL: duration('10s'),
+  DEPLOY_HEARTBEAT_TIMEOUT: duration('10s'),
+  DEPLOY_PICKUP_TIMEOUT: duration('60s'),
+  DEPLOY_TASK_TIMEOUT: duration('30m'),
+  DEPLOY_CANCEL_GRACE: duration('10s'),
+  DEPLOY_LOG_CAP_BYTES: positiveInt(1024 * 1024),
+  ARTIFACT_MAX_BYTES: positiveInt(10 * 1024 * 1024),
 });
 
 function isPrivateP256Jwk(text: string): boolean {

@@ -1,0 +1,31 @@
+import type { AgentTaskInput, AgentTaskResult, DeploymentJob, DeploymentTask, EnvironmentDeploymentSettings, JobPlan, PlanRelease } from './model';
+
+/**
+ * The activities the deploymentJob workflow calls, as types: the orchestrator's
+ * (Postgres, on the orchestrator queue) and the agent's (on `agent-<id>`).
+ * activities/deployments implements the first, worker/agent the second.
+ */
+export interface DeploymentActivities {
+  /** The environment, the release with each component's hook, the chosen targets with their agents and stickers. */
+  loadDeploymentPlan(input: {
+    tenantId: string;
+    environmentId: string;
+    releaseId: string;
+    labelSelector: Record<string, string>;
+  }): Promise<{ plan: JobPlan; settings: EnvironmentDeploymentSettings }>;
+  /** Upsert the job row when job.version is newer; publishes a change event; a `deployed` job also records release_deployments once. */
+  persistDeploymentJob(input: { tenantId: string; job: DeploymentJob; requestId?: string | null }): Promise<void>;
+  /** Upsert a task row when task.version is newer; publishes a change event. */
+  persistDeploymentTask(input: { tenantId: string; task: DeploymentTask }): Promise<void>;
+  /** After a succeeded task: the target's version sticker (current and history) names the release it now runs. */
+  recordSticker(input: { tenantId: string; task: DeploymentTask; release: PlanRelease; deployedAt: string }): Promise<void>;
+  /** Take the environment's one deployment slot if free and this job is the oldest waiting; else where it stands in line. */
+  acquireEnvironmentSlot(input: { tenantId: string; environmentId: string; jobId: string }): Promise<{ acquired: boolean; position: number; holderJobId: string | null }>;
+  /** Give the slot back (idempotent); answers the next waiting job so the workflow can wake it. */
+  releaseEnvironmentSlot(input: { tenantId: string; environmentId: string; jobId: string }): Promise<{ nextJobId: string | null }>;
+}
+
+export interface AgentActivities {
+  /** Runs the release's hooks on one target, then its health check; heartbeats throughout. */
+  deployTarget(input: AgentTaskInput): Promise<AgentTaskResult>;
+}
