@@ -1,6 +1,7 @@
 import { assessRiskActivity } from './changes/assess-risk';
 import { persistChangeActivity } from './changes/persist-change';
 import { failPermanentDbErrors } from './db-failures';
+import { deploymentActivities } from './deployments';
 import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
@@ -16,6 +17,7 @@ export function createActivities(deps: ActivityDeps) {
     assessChangeRisk: assessRiskActivity(deps),
     ...promotionActivities(deps),
     ...incidentActivities(deps),
+    ...deploymentActivities(deps),
   });
 }
 

@@ -28,9 +28,9 @@ function nameUuid(name: string): string {
 
 /**
  * The promotion's side effects. Each is idempotent: the read-model row is
- * version-guarded, audit rows and evidence packets carry dedupe keys (and are
- * written in the row's transaction), and the deployment record is unique per
- * promotion.
+ * version-guarded, and audit rows and evidence packets carry dedupe keys (and
+ * are written in the row's transaction). What a deployment records is the
+ * deploymentJob's (activities/deployments).
  */
 export function promotionActivities(deps: ActivityDeps) {
   let signer: Promise<EvidenceSigner> | undefined;
@@ -97,18 +97,6 @@ export function promotionActivities(deps: ActivityDeps) {
           );
         }
         return { written, evidence: packet ? { id: packet.id, decision: String(packet.content.decision) } : null };
-      });
-    },
-
-    /** The seam a deployment job replaces: records the release as running in the environment. */
-    async recordDeployment(input: { tenantId: string; promotion: Promotion; status: 'deployed' | 'failed' }): Promise<void> {
-      const { tenantId, promotion: p } = input;
-      await withTransaction(deps.pool, async (db) => {
-        await db.query(
-          `INSERT INTO release_deployments (tenant_id, release_id, environment_id, promotion_id, status, deployed_at)
-           VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT DO NOTHING`,
-          [tenantId, p.releaseId, p.targetEnvironmentId, p.id, input.status],
-        );
       });
     },
   };
