@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode } from '@temporalio/worker';
 
@@ -9,7 +9,10 @@ export default async function globalSetup(): Promise<void> {
     throw new Error('Run the tests with `npm test`: it starts Postgres and Temporal and passes them in TEST_* variables.');
   }
   const { code } = await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: quiet });
-  writeFileSync(path.join(root, 'workflow-bundle.js'), code);
+  // Written aside and renamed, so a jest run sharing this directory never loads a half-written bundle.
+  const target = path.join(root, 'workflow-bundle.js');
+  writeFileSync(`${target}.${process.pid}`, code);
+  renameSync(`${target}.${process.pid}`, target);
 }
 
 const noop = () => undefined;

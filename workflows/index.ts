@@ -4,3 +4,4 @@ export { promotion } from './promotions/promotion';
 export { incidentSla } from './incidents/incident-sla';
 export { incidentNotification } from './incidents/incident-notification';
 export { incidentBulk } from './incidents/incident-bulk';
+export { deploymentJob } from './deployments/deployment-job';

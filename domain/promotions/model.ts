@@ -124,6 +124,18 @@ export interface PromotionSettings {
    * an hour in production; tests and demos shorten it to seconds to watch expiry happen.
    */
   expiryHourMs: number;
+  /**
+   * The timeouts and caps the promotion's deployment job runs with (the shape of
+   * deployments' DeploymentSettings, spelled out since modules never import each
+   * other); absent in promotions started before jobs existed, where defaults apply.
+   */
+  deployment?: {
+    heartbeatTimeoutMs: number;
+    pickupTimeoutMs: number;
+    taskTimeoutMs: number;
+    cancelGraceMs: number;
+    logCapBytes: number;
+  };
 }
 
 export const DEFAULT_PROMOTION_SETTINGS: PromotionSettings = { expiryHourMs: 3_600_000 };

@@ -5,9 +5,13 @@ import { decide, type PromotionCommand, type PromotionDecision } from '../../dom
 import { blockers, evaluateGates } from '../../domain/promotions/gates';
 import type { Promotion } from '../../domain/promotions/model';
 import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
+import { DEFAULT_DEPLOYMENT_SETTINGS } from '../../domain/deployments/strategy';
 import { DomainError } from '../../domain/errors';
 import { SA } from '../../domain/search-attributes';
+import { workflowId } from '../../domain/workflow-ids';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
+import type { deploymentJob } from '../deployments/deployment-job';
+import { DEPLOYMENT_JOB_WORKFLOW_TYPE, type DeploymentJobWorkflowResult } from '../deployments/messages';
 import { rethrowAsFailure } from '../failures';
 import {
   approvePromotion,
@@ -20,19 +24,21 @@ import {
   type PromotionWorkflowResult,
 } from './messages';
 
-const { loadPromotionInputs, persistPromotion, recordDeployment } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
+const { loadPromotionInputs, persistPromotion } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
 
 /**
  * One promotion of a release to an environment: gates at request, approvals
  * counted by distinct person and bound to what they approved, a durable expiry,
  * a freeze that holds an approved promotion until it ends, then the deployment
- * (today a recorded deploy; a deploymentJob child later) and a signed evidence
- * packet for every decision.
+ * (a deploymentJob child: the promotion ends deployed, rolled_back or failed
+ * with it) and a signed evidence packet for every decision.
  */
 export async function promotion(input: PromotionWorkflowInput): Promise<PromotionWorkflowResult> {
   const { tenantId, promotionId } = input;
   const now = () => new Date(Date.now()).toISOString();
   let stale = false;
+  /** The deployment job of the `deploying` phase, shown in the UI while it runs. */
+  let deploymentJobId: string | null = null;
 
   const entity = new Entity<Promotion, PromotionCommand, PromotionDecision>({
     initial: input.carried,
@@ -116,12 +122,55 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
       }
       await entity.execute({ kind: 'deploy' }, SYSTEM);
     } else if (p.status === 'deploying') {
-      await recordDeployment.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Deploy ${p.releaseName} to ${p.targetEnvironmentName}` }, [{ tenantId, promotion: p, status: 'deployed' }]);
-      await entity.execute({ kind: 'finish', outcome: 'deployed' }, SYSTEM);
+      const outcome = await deploy(p);
+      await entity.execute({ kind: 'finish', ...outcome }, SYSTEM);
     }
   }
   await wf.condition(wf.allHandlersFinished);
   return { id: promotionId, status: entity.current!.status };
+
+  /** Runs the deployment as a child job and says how the promotion ends with it. */
+  async function deploy(p: Promotion): Promise<{ outcome: 'deployed' | 'failed' | 'rolled_back'; message?: string | null }> {
+    const jobId = wf.uuid4();
+    deploymentJobId = jobId;
+    publish(p);
+    let result: DeploymentJobWorkflowResult;
+    try {
+      result = await wf.executeChild<typeof deploymentJob>(DEPLOYMENT_JOB_WORKFLOW_TYPE, {
+        workflowId: workflowId(tenantId, 'deployment', jobId),
+        args: [
+          {
+            tenantId,
+            jobId,
+            kind: 'promotion',
+            environmentId: p.targetEnvironmentId,
+            releaseId: p.releaseId,
+            promotionId: p.id,
+            requestedBy: p.requestedBy,
+            settings: input.settings?.deployment ?? DEFAULT_DEPLOYMENT_SETTINGS,
+          },
+        ],
+        // The job owns the environment's deployment slot: if the promotion goes away, the job is cancelled and gives it back.
+        parentClosePolicy: wf.ParentClosePolicy.REQUEST_CANCEL,
+        typedSearchAttributes: [
+          { key: SA.tenant, value: tenantId },
+          { key: SA.kind, value: 'deployment' },
+          { key: SA.resourceId, value: jobId },
+          { key: SA.state, value: 'queued' },
+          { key: SA.environment, value: p.targetEnvironmentName },
+          { key: SA.release, value: p.releaseName },
+        ],
+        staticSummary: `${p.releaseName} → ${p.targetEnvironmentName}`,
+        staticDetails: `Deployment job of promotion ${p.id}`,
+      });
+    } catch (err) {
+      if (!(err instanceof wf.ChildWorkflowFailure)) throw err;
+      return { outcome: 'failed', message: `deployment job ${jobId} failed: ${err.cause?.message ?? err.message}` };
+    }
+    if (result.status === 'deployed') return { outcome: 'deployed', message: result.statusReason };
+    if (result.status === 'rolled_back') return { outcome: 'rolled_back', message: result.statusReason };
+    return { outcome: 'failed', message: result.statusReason ?? `deployment job ${jobId} ended ${result.status}` };
+  }
 
   function publish(p: Promotion): void {
     const searchAttributes: SearchAttributeUpdatePair[] = [
@@ -145,6 +194,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
     const failing = p.gates.filter((g) => !g.passed);
     if (failing.length) lines.push(`Gates not passed: ${failing.map((g) => `${g.gateName} (${g.message})`).join('; ')}`);
     if (p.heldUntil) lines.push(`Held by a freeze until ${p.heldUntil}`);
+    if (p.status === 'deploying' && deploymentJobId) lines.push(`Deploying: job ${deploymentJobId}`);
     if (p.statusReason) lines.push(`Reason: ${p.statusReason}`);
     return lines.join('\n\n');
   }

@@ -4,6 +4,7 @@ import type { CreatePromotionInput } from '../../../domain/promotions/commands';
 import { blockers, evaluateGates } from '../../../domain/promotions/gates';
 import type { GateInputs, Promotion } from '../../../domain/promotions/model';
 import { SA } from '../../../domain/search-attributes';
+import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadGateInputs } from '../../../store/gate-inputs';
 import type { promotion } from '../../../workflows/promotions/promotion';
 import { createPromotion, PROMOTION_WORKFLOW_TYPE, type PromotionWorkflowInput } from '../../../workflows/promotions/messages';
@@ -46,7 +47,13 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
     scope: KEY_SCOPE,
     allocate: async () => randomUUID(),
     start: (id) => ({
-      args: [{ tenantId, promotionId: id, settings: { expiryHourMs: c.get('deps').config.PROMOTION_EXPIRY_HOUR } } satisfies PromotionWorkflowInput],
+      args: [
+        {
+          tenantId,
+          promotionId: id,
+          settings: { expiryHourMs: c.get('deps').config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(c.get('deps').config) },
+        } satisfies PromotionWorkflowInput,
+      ],
       searchAttributes: [
         { key: SA.tenant, value: tenantId },
         { key: SA.kind, value: 'promotion' },

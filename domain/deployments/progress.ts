@@ -1,0 +1,76 @@
+import { describeStrategy } from './strategy';
+import type { DeploymentJob, DeploymentTask, JobProgress, TaskPhase } from './model';
+
+/**
+ * Where a job stands, counted per target from the newest task of a phase
+ * (a retried target counts once, by its last attempt), and how that reads in
+ * the Temporal UI's current details.
+ */
+
+/** Each target's newest task of `phase`, by target id; `tasks` is in the order they were created. */
+export function latestTasks(tasks: readonly DeploymentTask[], phase: TaskPhase): Map<string, DeploymentTask> {
+  const latest = new Map<string, DeploymentTask>();
+  for (const task of tasks) if (task.phase === phase) latest.set(task.targetId, task);
+  return latest;
+}
+
+/** Counts over the job's targets: a target with no deploy task yet, or whose task was cancelled, is pending. */
+export function jobProgress(targetIds: readonly string[], tasks: readonly DeploymentTask[]): JobProgress {
+  const latest = latestTasks(tasks, 'deploy');
+  const progress: JobProgress = { total: targetIds.length, succeeded: 0, failed: 0, skipped: 0, running: 0, pending: 0 };
+  for (const id of targetIds) {
+    const status = latest.get(id)?.status;
+    if (status === 'succeeded') progress.succeeded += 1;
+    else if (status === 'failed') progress.failed += 1;
+    else if (status === 'skipped') progress.skipped += 1;
+    else if (status === 'running') progress.running += 1;
+    else progress.pending += 1;
+  }
+  return progress;
+}
+
+/** Targets that will not end healthy as things stand: failed or skipped (the minHealthy count). */
+export const unhealthyCount = (progress: JobProgress) => progress.failed + progress.skipped;
+
+export function progressText(progress: JobProgress): string {
+  const done = progress.succeeded + progress.failed + progress.skipped;
+  const extra = [
+    progress.failed ? `${progress.failed} failed` : null,
+    progress.skipped ? `${progress.skipped} skipped` : null,
+    progress.running ? `${progress.running} running` : null,
+  ].filter(Boolean);
+  return `${done}/${progress.total} targets done${extra.length ? `, ${extra.join(', ')}` : ''}`;
+}
+
+/** The rollback tasks' standing, when the job has any. */
+export function rollbackText(tasks: readonly DeploymentTask[]): string | null {
+  const latest = [...latestTasks(tasks, 'rollback').values()];
+  if (latest.length === 0) return null;
+  const done = latest.filter((t) => t.status === 'succeeded').length;
+  const failed = latest.filter((t) => t.status === 'failed' || t.status === 'cancelled').length;
+  return `rolled back ${done}/${latest.length} targets${failed ? `, ${failed} failed` : ''}`;
+}
+
+/**
+ * "**web-app 2.0.0 → production** · **running** · rolling, batches of 2, batch 2/4 · 3/8 targets done, 1 failed",
+ * then what the job waits on or why it ended.
+ */
+export function jobDetails(job: DeploymentJob, tasks: readonly DeploymentTask[] = []): string {
+  const head = [`**${job.releaseName} ${job.releaseVersion} → ${job.environmentName}**`, `**${job.status}**`];
+  if (job.status === 'queued') {
+    head.push(job.queuePosition ? `waiting for the environment, position ${job.queuePosition}` : 'waiting for the environment');
+  } else {
+    head.push(`${describeStrategy(job.strategy)}${job.batch ? `, batch ${job.batch.index}/${job.batch.count}` : ''}`);
+    head.push(progressText(job.progress));
+    const rollback = rollbackText(tasks);
+    if (rollback) head.push(rollback);
+  }
+  const lines = [head.join(' · ')];
+  if (job.pausedOn) {
+    const { targetName, error } = job.pausedOn;
+    lines.push(`Paused on ${targetName}: ${error.code}: ${error.message}. Waiting for an operator to retry, skip, rollback or abort.`);
+  }
+  if (job.statusReason) lines.push(`Reason: ${job.statusReason}`);
+  lines.push(`Failure policy: ${job.failurePolicy}`);
+  return lines.join('\n\n');
+}
