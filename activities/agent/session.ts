@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { agentTaskQueue } from '../../domain/deployments/model';
+import type { Logger } from '../../platform/logger';
+import { AgentApiClient, AgentApiError, type Identity, type Registration } from './api-client';
+import type { AgentOptions } from './options';
+import { UsageError } from './options';
+import { retryTransient } from './retry';
+import { readJsonFile, statePaths, writeJsonFile } from './state-files';
+
+const REGISTER_RETRY_MS = 10_000;
+
+/** What `<state-dir>/<name>.json` holds: enough to run again without the registration token. */
+export interface SavedIdentity extends Identity {
+  name: string;
+  environmentId: string;
+  taskQueue: string;
+  temporal: { address: string; namespace: string } | null;
+  heartbeatIntervalSeconds: number | null;
+  apiUrl: string;
+  registeredAt: string;
+}
+
+export const AGENT_VERSION: string = (() => {
+  try {
+    return JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+})();
+
+export const AGENT_CAPABILITIES = ['deploy-hook', 'health-check-http', 'health-check-command', 'logs', 'artifacts'];
+
+/** An error the agent process reports as one line and exits on. */
+export class AgentStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AgentStartError';
+  }
+}
+
+/**
+ * The agent's identity: the saved credential when there is one, else a fresh registration with the token. A saved
+ * credential the API refuses (the agent was deleted or revoked) is replaced by registering again.
+ */
+export class AgentSession {
+  private current: SavedIdentity | undefined;
+  readonly api: AgentApiClient;
+  private readonly file: string;
+
+  constructor(
+    private readonly options: AgentOptions,
+    private readonly log: Logger,
+  ) {
+    this.file = statePaths(options.stateDir, options.name).identity;
+    this.api = new AgentApiClient({ baseUrl: options.apiUrl, identity: () => this.current });
+  }
+
+  get identity(): SavedIdentity | undefined {
+    return this.current;
+  }
+
+  get stateFile(): string {
+    return this.file;
+  }
+
+  /** The saved identity if any (not yet checked with the API), else a new registration. */
+  async open(): Promise<SavedIdentity> {
+    const saved = readJsonFile<SavedIdentity>(this.file);
+    if (saved?.id && saved.credential) {
+      if (this.options.environmentId && saved.environmentId && saved.environmentId !== this.options.environmentId) {
+        throw new UsageError(
+          `${this.file} holds agent ${saved.name} (${saved.id}) of environment ${saved.environmentId}, not ${this.options.environmentId}: use another --name or --state-dir, or delete the file to register anew`,
+        );
+      }
+      this.current = saved;
+      this.log.debug({ agentId: saved.id, stateFile: this.file }, 'using the saved agent credential');
+      return saved;
+    }
+    return this.register('no saved credential');
+  }
+
+  /** Registers with the token and saves the new identity (replacing a refused one). */
+  async register(why: string): Promise<SavedIdentity> {
+    const { token, environmentId, name } = this.options;
+    if (!token) {
+      throw new AgentStartError(
+        why === 'no saved credential'
+          ? `agent ${name} has no saved credential in ${this.file} and no registration token was given: pass --token (or TOLLGATE_AGENT_TOKEN) to register it`
+          : `the API refused agent ${name}'s saved credential (${why}) and no registration token was given: pass --token (or TOLLGATE_AGENT_TOKEN) to register it again`,
+      );
+    }
+    if (!environmentId) throw new UsageError(`--environment is required to register agent ${name} (or TOLLGATE_ENVIRONMENT_ID)`);
+    let registration: Registration;
+    try {
+      const body = {
+        name,
+        environmentId,
+        labels: this.options.labels,
+        version: AGENT_VERSION,
+        capabilities: AGENT_CAPABILITIES,
+        ...(this.options.targets ? { targets: this.options.targets } : {}),
+      };
+      // An API that is still starting (or briefly down) gets a few seconds before the agent gives up.
+      registration = await retryTransient(() => this.api.register(token, body), { deadline: Date.now() + REGISTER_RETRY_MS, maxDelayMs: 2_000 });
+    } catch (error) {
+      throw registrationError(error, name, this.file);
+    }
+    const identity: SavedIdentity = {
+      id: registration.agent.id,
+      credential: registration.credential,
+      name: registration.agent.name ?? name,
+      environmentId: registration.agent.environmentId ?? environmentId,
+      taskQueue: registration.taskQueue ?? registration.agent.taskQueue ?? agentTaskQueue(registration.agent.id),
+      temporal: registration.temporal ?? null,
+      heartbeatIntervalSeconds: registration.heartbeatIntervalSeconds ?? null,
+      apiUrl: this.api.baseUrl,
+      registeredAt: registration.agent.registeredAt ?? new Date().toISOString(),
+    };
+    writeJsonFile(this.file, identity);
+    const replaced = this.current;
+    this.current = identity;
+    this.log.info({ agentId: identity.id, replaced: replaced?.id ?? null, stateFile: this.file, why }, 'agent registered');
+    return identity;
+  }
+}
+
+function registrationError(error: unknown, name: string, file: string): Error {
+  if (!(error instanceof AgentApiError)) return error as Error;
+  if (error.status === 0) return new AgentStartError(error.message);
+  if (error.status === 409) {
+    return new AgentStartError(
+      `an agent named ${name} is already registered and ${file} holds no credential the API accepts for it: delete that agent (DELETE /api/v1/agents/{id}) or start this one with another --name`,
+    );
+  }
+  if (error.status === 401 || error.status === 403) return new AgentStartError(`the API refused the registration token (${error.status} ${error.code}: ${error.message})`);
+  return new AgentStartError(`registering agent ${name} failed: ${error.status} ${error.code}: ${error.message}`);
+}

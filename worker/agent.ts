@@ -1,0 +1,182 @@
+import { hostname } from 'node:os';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { AgentApiError } from '../activities/agent/api-client';
+import { createAgentActivities } from '../activities/agent/deploy-target';
+import { HeartbeatLoop } from '../activities/agent/heartbeat-loop';
+import { AGENT_USAGE, parseAgentOptions, UsageError, type AgentOptions } from '../activities/agent/options';
+import { retryTransient } from '../activities/agent/retry';
+import { AgentSession, AgentStartError, type SavedIdentity } from '../activities/agent/session';
+import { statePaths } from '../activities/agent/state-files';
+import { TargetRecords } from '../activities/agent/target-reports';
+import { agentTaskQueue } from '../domain/deployments/model';
+import { createLogger, type Logger } from '../platform/logger';
+import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
+
+/**
+ * The agent: registers with the API (or reuses its saved credential), heartbeats what its targets run, and runs a
+ * Temporal worker on its own task queue `agent-<id>` whose only activity is deployTarget. No workflows run here.
+ */
+
+export interface RunningAgent {
+  identity(): SavedIdentity;
+  /** Settles when the agent has stopped; rejects when its worker failed. */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** How long start-up keeps trying an API that is briefly unavailable before giving up with one line. */
+const START_RETRY_MS = 10_000;
+/** A running task gets this long to finish when the agent stops; then it is cancelled (its hook stopped). */
+const SHUTDOWN_GRACE = '10s';
+
+export async function startAgent(options: AgentOptions, log: Logger): Promise<RunningAgent> {
+  const session = new AgentSession(options, log);
+  const records = new TargetRecords(statePaths(options.stateDir, options.name).targets);
+  await session.open();
+
+  let onNewIdentity: (identity: SavedIdentity) => Promise<void> = async () => undefined;
+  const heartbeats = new HeartbeatLoop({
+    session,
+    records,
+    log,
+    intervalMs: () => options.heartbeatIntervalMs ?? (session.identity?.heartbeatIntervalSeconds ?? 10) * 1000,
+    onReregistered: (identity) => onNewIdentity(identity),
+  });
+  // The first heartbeat proves the credential (a refused one is replaced here) and that the API is reachable.
+  try {
+    await retryTransient(() => heartbeats.beat(), { deadline: Date.now() + START_RETRY_MS, maxDelayMs: 2_000 });
+  } catch (error) {
+    if (error instanceof AgentApiError) {
+      throw new AgentStartError(error.status === 0 ? error.message : `the API refused the agent's first heartbeat: ${error.status} ${error.code}: ${error.message}`);
+    }
+    throw error;
+  }
+
+  const me = session.identity!;
+  const address = options.temporalAddress ?? me.temporal?.address ?? '127.0.0.1:7233';
+  const namespace = options.namespace ?? me.temporal?.namespace ?? 'default';
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address });
+  } catch (error) {
+    throw new AgentStartError(`cannot reach Temporal at ${address}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  const activities = createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log });
+
+  const startWorker = async (identity: SavedIdentity) => {
+    const taskQueue = identity.taskQueue || agentTaskQueue(identity.id);
+    const worker = await Worker.create({
+      connection,
+      namespace,
+      taskQueue,
+      activities,
+      // Temporal's own form (pid@host), with the agent's name after it for the UI.
+      identity: `${process.pid}@${hostname()}/${options.name}`,
+      maxConcurrentActivityTaskExecutions: 20,
+      shutdownGraceTime: SHUTDOWN_GRACE,
+    });
+    log.info({ agentId: identity.id, name: identity.name, environmentId: identity.environmentId, taskQueue, temporal: address, namespace, stateFile: session.stateFile }, 'agent running');
+    return { worker, running: worker.run() };
+  };
+
+  let current = await startWorker(me);
+  let stopping = false;
+  let settle!: (error?: unknown) => void;
+  const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+  const watch = (entry: typeof current) =>
+    entry.running.then(
+      () => {
+        if (entry === current && stopping) settle();
+      },
+      (error) => {
+        if (entry !== current) return;
+        log.error({ err: (error as Error).message }, 'agent worker failed');
+        void heartbeats.stop();
+        settle(error);
+      },
+    );
+  watch(current);
+
+  // A new registration means a new id and task queue: the worker moves to it; tasks on the old queue are lost with
+  // the old agent (the orchestrator sees them time out), which is what deleting or revoking an agent means.
+  onNewIdentity = async (identity) => {
+    const previous = current;
+    log.warn({ agentId: identity.id, taskQueue: identity.taskQueue }, 'moving the worker to the new task queue');
+    current = await startWorker(identity);
+    watch(current);
+    previous.worker.shutdown();
+    await previous.running.catch(() => undefined);
+  };
+  heartbeats.start();
+
+  return {
+    identity: () => session.identity!,
+    done,
+    async stop() {
+      if (stopping) return done;
+      stopping = true;
+      await heartbeats.stop();
+      if (current.worker.getState() === 'RUNNING') current.worker.shutdown();
+      await current.running.catch(() => undefined);
+      await connection.close().catch(() => undefined);
+      settle();
+      return done;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let options: AgentOptions;
+  try {
+    options = parseAgentOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`tollgate agent: ${error.message}`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  if (options.help) {
+    console.log(AGENT_USAGE);
+    return;
+  }
+  const level = process.env.LOG_LEVEL ?? 'info';
+  const log = createLogger('agent', level);
+  Runtime.install({
+    logger: new PinoTemporalLogger(log, { coreRepeatWindowMs: 60_000 }),
+    telemetryOptions: { logging: { filter: coreLogFilter(level), forward: {} } },
+  });
+  let agent: RunningAgent;
+  try {
+    agent = await startAgent(options, log);
+  } catch (error) {
+    if (error instanceof AgentStartError || error instanceof UsageError) {
+      console.error(`tollgate agent: ${error.message}`);
+      process.exit(error instanceof UsageError ? 2 : 1);
+    }
+    throw error;
+  }
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'agent stopping');
+    agent.stop().then(
+      () => {
+        log.info('agent stopped');
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  await agent.done.catch((error) => {
+    console.error(`tollgate agent: the worker stopped: ${(error as Error).message}`);
+    process.exit(1);
+  });
+}
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(`tollgate agent: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  });
+}
