@@ -7,6 +7,7 @@ import type { FixedWindowLimiter } from '../domain/rate-limit';
 import type { ApiError } from './errors';
 import type { TokenVerifier } from './auth/verifier';
 import type { Metrics } from './metrics';
+import type { DeploymentEventHub } from './realtime/hub';
 
 /** The two wire dialects served over one set of handlers (DESIGN.md). */
 export type Dialect = 'stella' | 'stackflow';
@@ -19,6 +20,8 @@ export interface AppDeps {
   verifier: TokenVerifier;
   limiter: FixedWindowLimiter;
   metrics: Metrics;
+  /** Live deployment events for the WebSocket streams; absent where a process serves none. */
+  realtime?: DeploymentEventHub;
 }
 
 export interface AppEnv {

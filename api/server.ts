@@ -1,6 +1,7 @@
 import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations } from '../platform/db';
 import { ensureDevKeys } from '../platform/dev-keys';
@@ -12,6 +13,8 @@ import { guardConnections } from './connections';
 import { createTokenVerifier } from './auth/verifier';
 import type { AppDeps } from './context';
 import { createMetrics } from './metrics';
+import { DeploymentEventHub } from './realtime/hub';
+import { withQueryToken } from './realtime/query-token';
 
 export interface RunningApi {
   url: string;
@@ -29,17 +32,24 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     verifier: createTokenVerifier(config),
     limiter: new FixedWindowLimiter(config.RATE_LIMIT_WINDOW),
     metrics: createMetrics(),
+    realtime: new DeploymentEventHub({ databaseUrl: config.DATABASE_URL, log }),
   };
 }
+
+/** How long open streams get to say goodbye (close 1001) when the API stops, before their sockets are cut. */
+const SOCKET_CLOSE_GRACE_MS = 1_000;
 
 /** Starts the HTTP API; used by the process entry below and by the tests. */
 export async function startApi(config: Config, log: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
   const deps = createDeps(config, log);
   const app = createApp(deps);
+  // The live streams (api/modules/deployments/streams.ts) upgrade through @hono/node-server's own WebSocket support.
+  const sockets = new WebSocketServer({ noServer: true });
   const server: ServerType = await new Promise((resolve) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        fetch: (request, env) => app.fetch(withQueryToken(request), env),
+        websocket: { server: sockets },
         port: config.PORT,
         hostname: config.HOST,
         serverOptions: {
@@ -59,11 +69,34 @@ export async function startApi(config: Config, log: Logger = createLogger('api',
     port,
     deps,
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await closeSockets(sockets);
+      await deps.realtime?.close();
+      await closed;
       await deps.temporal.close();
       await deps.pool.end();
     },
   };
+}
+
+/** Upgraded sockets are no longer the HTTP server's to end: each stream is closed (1001, going away), and cut if it lingers. */
+async function closeSockets(sockets: WebSocketServer): Promise<void> {
+  const open = [...sockets.clients];
+  await Promise.all(
+    open.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          if (ws.readyState === ws.CLOSED) return resolve();
+          const cut = setTimeout(() => ws.terminate(), SOCKET_CLOSE_GRACE_MS);
+          ws.once('close', () => {
+            clearTimeout(cut);
+            resolve();
+          });
+          ws.close(1001, 'server shutting down');
+        }),
+    ),
+  );
+  await new Promise<void>((resolve) => sockets.close(() => resolve()));
 }
 
 async function main(): Promise<void> {

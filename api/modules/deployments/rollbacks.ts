@@ -1,0 +1,187 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { CreateRollbackInput } from '../../../domain/deployments/job-requests';
+import type { DeploymentJobInput } from '../../../domain/deployments/model';
+import { SA } from '../../../domain/search-attributes';
+import { workflowId } from '../../../domain/workflow-ids';
+import type { PoolClient } from '../../../platform/db';
+import { deploymentSettings } from '../../../platform/deployment-settings';
+import { DEPLOYMENT_JOB_WORKFLOW_TYPE } from '../../../workflows/deployments/messages';
+import type { AppEnv } from '../../context';
+import { auditedWrite, iso } from '../../entity-writes';
+import { Conflict, NotFound, Unprocessable } from '../../errors';
+import { useIdempotencyKey } from '../../idempotency';
+import { listPage } from '../../list-query';
+import type { Page, PageRequest } from '../../pagination';
+import { principalOf } from '../../principal';
+import { withinCommandTimeout } from '../../workflow-commands';
+
+/**
+ * A rollback is a row (who asked, why, from which release to which) and a
+ * deploymentJob workflow that redeploys the chosen release. Both happen in one
+ * transaction: the row commits only once the workflow has started, and a
+ * retried request (same Idempotency-Key, hence the same rollback and job ids)
+ * finds the row or the workflow already there instead of deploying twice.
+ */
+
+export interface Rollback {
+  id: string;
+  environmentId: string;
+  releaseId: string;
+  fromReleaseId: string | null;
+  jobId: string;
+  reason: string;
+  requestedBy: string;
+  createdAt: string;
+}
+
+const KEY_SCOPE = 'rollback';
+const COLUMNS = 'id, environment_id, release_id, from_release_id, job_id, reason, requested_by, created_at';
+
+const present = (r: Record<string, any>): Rollback => ({
+  id: r.id,
+  environmentId: r.environment_id,
+  releaseId: r.release_id,
+  fromReleaseId: r.from_release_id ?? null,
+  jobId: r.job_id,
+  reason: r.reason,
+  requestedBy: r.requested_by,
+  createdAt: iso(r.created_at)!,
+});
+
+/** The job of a rollback, derived from the rollback's id so every retry of one request names the same workflow. */
+function jobIdOf(tenantId: string, rollbackId: string): string {
+  const hex = createHash('sha256').update(`rollback-job\n${tenantId}\n${rollbackId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInput): Promise<Rollback> {
+  const { tenantId, userId, email } = principalOf(c);
+  const keyed = await useIdempotencyKey(c, { scope: KEY_SCOPE, operation: 'create', body }, async () => randomUUID());
+  if (keyed?.outcome) return keyed.outcome as Rollback;
+  const id = keyed?.resource ?? randomUUID();
+  const jobId = jobIdOf(tenantId, id);
+  const requestedBy = email ?? userId;
+  const { config, temporal } = c.get('deps');
+
+  // A keyed retry of a request that committed: its workflow started before the commit.
+  const already = await findRollback(c, tenantId, id);
+  if (already) {
+    await keyed?.remember(already);
+    return already;
+  }
+  const write = auditedWrite(c, async (db) => {
+    const plan = await choose(db, tenantId, body);
+    const { rows } = await db.query(
+      `INSERT INTO rollbacks (tenant_id, id, environment_id, release_id, from_release_id, job_id, reason, requested_by)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
+      [tenantId, id, body.environmentId, plan.release.id, plan.fromReleaseId, jobId, body.reason, requestedBy],
+    );
+    const created = present(rows[0]);
+    const input: DeploymentJobInput = {
+      tenantId,
+      jobId,
+      kind: 'rollback',
+      rollbackId: id,
+      environmentId: body.environmentId,
+      releaseId: plan.release.id,
+      requestedBy,
+      reason: body.reason,
+      settings: deploymentSettings(config),
+    };
+    const client = await temporal.client();
+    try {
+      await withinCommandTimeout(c, client, () =>
+        client.workflow.start(DEPLOYMENT_JOB_WORKFLOW_TYPE, {
+          workflowId: workflowId(tenantId, 'deployment', jobId),
+          taskQueue: config.TEMPORAL_TASK_QUEUE,
+          args: [input],
+          // A job that already ran for this rollback is never run again.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          typedSearchAttributes: [
+            { key: SA.tenant, value: tenantId },
+            { key: SA.kind, value: 'deployment' },
+            { key: SA.resourceId, value: jobId },
+            { key: SA.state, value: 'queued' },
+            { key: SA.environment, value: plan.environment.name },
+            { key: SA.release, value: plan.release.name },
+          ],
+          staticSummary: `rollback: ${plan.release.name} → ${plan.environment.name}`,
+          staticDetails: `Rollback ${id} requested by ${requestedBy}: ${body.reason}`,
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+    return { result: created, audit: { action: 'rollback.create', resourceType: 'rollback', resourceId: id, after: created } };
+  });
+  const rollback = await write.catch(async (err) => {
+    // Two retries of one keyed request at once: the second meets the first's row.
+    const first = keyed && err instanceof Conflict && err.code === 'ALREADY_EXISTS' ? await findRollback(c, tenantId, id) : undefined;
+    if (first) return first;
+    throw err;
+  });
+  await keyed?.remember(rollback);
+  return rollback;
+}
+
+/** The environment, the release it goes back to, and the one it runs now. */
+async function choose(db: PoolClient, tenantId: string, body: CreateRollbackInput) {
+  const environment = (await db.query<{ id: string; name: string }>('SELECT id, name FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, body.environmentId])).rows[0];
+  if (!environment) throw new NotFound(`Environment ${body.environmentId} not found`, 'ENVIRONMENT_NOT_FOUND');
+  const current = (
+    await db.query<{ release_id: string; deployed_at: Date }>(
+      `SELECT release_id, deployed_at FROM release_deployments WHERE tenant_id = $1 AND environment_id = $2 AND status = 'deployed'
+        ORDER BY deployed_at DESC LIMIT 1`,
+      [tenantId, body.environmentId],
+    )
+  ).rows[0];
+  let releaseId = body.releaseId;
+  if (releaseId === undefined) {
+    // The newest release deployed there before the current one, and not the current one again.
+    const previous = current
+      ? (
+          await db.query<{ release_id: string }>(
+            `SELECT release_id FROM release_deployments
+              WHERE tenant_id = $1 AND environment_id = $2 AND status = 'deployed' AND release_id <> $3 AND deployed_at < $4
+              ORDER BY deployed_at DESC LIMIT 1`,
+            [tenantId, body.environmentId, current.release_id, current.deployed_at],
+          )
+        ).rows[0]
+      : undefined;
+    if (!previous) {
+      throw new Unprocessable(
+        current
+          ? `No release was deployed to ${environment.name} before its current one; name the release to go back to`
+          : `Nothing has been deployed to ${environment.name} yet; there is nothing to roll back`,
+        'NO_PREVIOUS_RELEASE',
+        { environmentId: environment.id, currentReleaseId: current?.release_id ?? null },
+      );
+    }
+    releaseId = previous.release_id;
+  }
+  const release = (await db.query<{ id: string; name: string }>('SELECT id, name FROM releases WHERE tenant_id = $1 AND id = $2', [tenantId, releaseId])).rows[0];
+  if (!release) throw new NotFound(`Release ${releaseId} not found`, 'RELEASE_NOT_FOUND');
+  return { environment, release, fromReleaseId: current?.release_id ?? null };
+}
+
+export async function findRollback(c: Context<AppEnv>, tenantId: string, id: string): Promise<Rollback | undefined> {
+  const { rows } = await c.get('deps').pool.query(`SELECT ${COLUMNS} FROM rollbacks WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  return rows[0] && present(rows[0]);
+}
+
+export async function listRollbacks(c: Context<AppEnv>, tenantId: string, filters: { environmentId?: string }, request: PageRequest): Promise<Page<Rollback>> {
+  const where = ['tenant_id = $1'];
+  const params: unknown[] = [tenantId];
+  if (filters.environmentId) {
+    params.push(filters.environmentId);
+    where.push(`environment_id = $${params.length}`);
+  }
+  return listPage(
+    c.get('deps').pool,
+    { from: 'rollbacks', select: COLUMNS, where, params, sortColumns: { created_at: { column: 'created_at', cast: 'timestamptz' } }, idColumn: 'id::text' },
+    request,
+    present,
+  );
+}
