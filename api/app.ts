@@ -10,6 +10,7 @@ import { identify, requireAuth } from './middleware/auth';
 import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { modules } from './modules';
+import { ARTIFACT_UPLOAD_PATH } from './modules/agents/agents.routes';
 import { errorBody } from './respond';
 import { mapTemporalError } from './temporal-errors';
 import { mapDatabaseError } from './database-errors';
@@ -49,8 +50,17 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       throw new PayloadTooLarge(deps.config.BODY_LIMIT_BYTES);
     },
   });
+  // An agent's artifact upload is a file, not a JSON body: it has a limit of its own.
+  const limitArtifact = bodyLimit({
+    maxSize: deps.config.ARTIFACT_MAX_BYTES,
+    onError: () => {
+      throw new PayloadTooLarge(deps.config.ARTIFACT_MAX_BYTES);
+    },
+  });
   // A GET or HEAD never has a body here, and asking for one makes @hono/node-server build a full Request (AbortController, Headers) per call.
-  app.use('*', (c, next) => (c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : limitBody(c, next)));
+  app.use('*', (c, next) =>
+    c.req.method === 'GET' || c.req.method === 'HEAD' ? next() : c.req.method === 'PUT' && ARTIFACT_UPLOAD_PATH.test(c.req.path) ? limitArtifact(c, next) : limitBody(c, next),
+  );
 
   const routers = modules.map((m) => m());
   for (const prefix of PREFIXES) for (const router of routers) app.route(prefix, router);

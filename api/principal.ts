@@ -23,3 +23,13 @@ export function actorOf(c: Context<AppEnv>): Actor {
   const p = principalOf(c);
   return { userId: p.userId, email: p.email, name: p.name, permissions: p.permissions, groups: groupsOf(p), requestId: c.get('requestId') };
 }
+
+/**
+ * A call only an agent makes, with its own credential: a person's token (even an
+ * admin's) is refused, since it identifies no agent whose task it could be.
+ */
+export function requireAgentCredential(c: Context<AppEnv>): Principal & { agentId: string } {
+  const principal = requirePermission(c, 'agent:self');
+  if (!principal.agentId) throw new Forbidden('Only an agent, with its own credential, may call this', 'AGENT_ONLY', { required: 'agent:self' });
+  return principal as Principal & { agentId: string };
+}

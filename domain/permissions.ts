@@ -77,6 +77,8 @@ export interface Principal {
   name?: string;
   /** The token's `groups` claim (approver groups match these and the roles). */
   groups?: string[];
+  /** Set only for an agent's own credential: the agent it identifies. */
+  agentId?: string;
 }
 
 /** Every group a person counts as a member of, for approver groups: roles and groups, lower-cased. */

@@ -1,12 +1,17 @@
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type CryptoKey, type FlattenedJWSInput, type JWSHeaderParameters, type JWTPayload } from 'jose';
 import type { Config } from '../../platform/config';
+import type { Pool } from '../../platform/db';
 import { permissionsFor, type Principal } from '../../domain/permissions';
 import { TENANT_ID_PATTERN } from '../../domain/workflow-ids';
 import { Unauthorized } from '../errors';
+import { isAgentCredential, verifyAgentCredential } from './agent-credentials';
 
 export interface TokenVerifier {
-  /** Resolves the caller, or throws Unauthorized saying what is wrong with the token. */
-  verify(token: string): Promise<Principal>;
+  /**
+   * Resolves the caller, or throws Unauthorized saying what is wrong with the token.
+   * An agent's credential (`tga_…`) is looked up in `db` every time; a JWT never touches it.
+   */
+  verify(token: string, db?: Pool): Promise<Principal>;
 }
 
 export const JWKS_COOLDOWN_MS = 5_000;
@@ -38,7 +43,11 @@ export function createTokenVerifier(config: AuthConfig): TokenVerifier {
   const cache = new TokenCache(TOKEN_CACHE_SIZE);
 
   return {
-    async verify(token: string): Promise<Principal> {
+    async verify(token: string, db?: Pool): Promise<Principal> {
+      if (isAgentCredential(token)) {
+        if (!db) throw new Unauthorized('Agent credentials are not accepted here', 'TOKEN_INVALID');
+        return verifyAgentCredential(db, token);
+      }
       const hit = cache.get(token, Date.now());
       // An inline key set never changes while the process runs. From a remote one, the same key must still
       // resolve for the token's header: a key withdrawn from the set refuses the token as a full verification would.

@@ -24,12 +24,13 @@ export const identify = createMiddleware<AppEnv>(async (c, next) => {
   if (!header) {
     c.set('authError', new Unauthorized('A bearer token is required (Authorization: Bearer <JWT>)', 'TOKEN_MISSING'));
   } else {
-    const match = /^Bearer\s+([A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]*\.[A-Za-z0-9\-_+/=]*)\s*$/i.exec(header);
+    // A JWT, or an agent's own credential (api/auth/agent-credentials.ts).
+    const match = /^Bearer\s+([A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]*\.[A-Za-z0-9\-_+/=]*|tga_[A-Za-z0-9_-]+)\s*$/i.exec(header);
     if (!match) {
       c.set('authError', new Unauthorized('The Authorization header must be "Bearer <JWT>"', 'TOKEN_INVALID'));
     } else {
       try {
-        c.set('principal', await c.get('deps').verifier.verify(match[1]));
+        c.set('principal', await c.get('deps').verifier.verify(match[1], c.get('deps').pool));
       } catch (err) {
         c.set('authError', err instanceof ApiError ? err : new Unauthorized());
       }

@@ -1,4 +1,6 @@
+import { agentsRouter } from './agents';
 import { changesRouter } from './changes';
+import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
 import { incidentsRouter } from './incidents';
@@ -7,4 +9,14 @@ import { releasesRouter } from './releases';
 import { targetsRouter } from './targets';
 
 /** Module routers, each mounted under every API prefix. */
-export const modules = [healthRouter, changesRouter, incidentsRouter, environmentsRouter, targetsRouter, releasesRouter, promotionsRouter];
+export const modules = [
+  healthRouter,
+  changesRouter,
+  incidentsRouter,
+  environmentsRouter,
+  targetsRouter,
+  releasesRouter,
+  promotionsRouter,
+  agentsRouter,
+  deploymentsRouter,
+];

@@ -15,37 +15,8 @@ export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TaskPhase = 'deploy' | 'rollback';
 export type JobKind = 'promotion' | 'rollback';
 
-export const STRATEGY_TYPES = ['all-at-once', 'rolling'] as const;
-export interface Strategy {
-  type: (typeof STRATEGY_TYPES)[number];
-  /** rolling: how many targets each batch updates. */
-  batchSize?: number | null;
-  /** rolling: at most this many targets down at once (the batch size when batchSize is absent). */
-  maxUnavailable?: number | null;
-  /** Stop the job when fewer targets than this stay healthy: a count ("3") or a percentage ("75%"). */
-  minHealthy?: string | null;
-}
-
-export const FAILURE_POLICIES = ['rollback', 'pause'] as const;
-export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
-
-/** How a target's health is checked after its hook: an HTTP URL (2xx) or a command (exit 0), retried. */
-export interface HealthCheck {
-  url?: string | null;
-  command?: string | null;
-  retries: number;
-  intervalSeconds: number;
-  timeoutSeconds: number;
-}
-
-/** An environment's deployment settings (environments.deployment); every field optional, defaults in strategy.ts. */
-export interface EnvironmentDeploymentSettings {
-  strategy?: Strategy;
-  failurePolicy?: FailurePolicy;
-  /** Used for components that have no deploy hook of their own. */
-  deployHook?: string | null;
-  healthCheck?: HealthCheck | null;
-}
+export { FAILURE_POLICIES, STRATEGY_TYPES, type EnvironmentDeploymentSettings, type FailurePolicy, type HealthCheck, type Strategy } from '../inventory-fields';
+import type { EnvironmentDeploymentSettings, FailurePolicy, HealthCheck, Strategy } from '../inventory-fields';
 
 export interface StickerRef {
   releaseId: string;

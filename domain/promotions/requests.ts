@@ -1,7 +1,8 @@
 import { z } from 'zod';
+import { environmentDeploymentSchema, healthCheckSchema, LABEL_KEY, labelsSchema, propertiesSchema } from '../inventory-fields';
 import { instant } from '../instant';
 import { parseIsoDuration } from '../iso-duration';
-import { DOCUMENTED_NON_BLANK_TEXT, DOCUMENTED_STORABLE_TEXT, storableText } from '../text';
+import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
 import { wallClockAt, wallClockToFloating } from '../time-zone';
 import { recurrenceProblem } from './freeze';
 import { freezeRuleProblem, normalizeRule } from './freeze-rule-limits';
@@ -34,6 +35,10 @@ export const environmentSchema = z
     requiredApprovals: z.number().int().min(0).max(50).default(1),
     securityThresholds: securityThresholdsSchema.nullable().optional(),
     requireChangeRequest: z.boolean().default(false),
+    deployment: environmentDeploymentSchema
+      .nullable()
+      .optional()
+      .meta({ description: 'How deployments to this environment run: strategy, failure policy, a default deploy hook and health check' }),
   })
   .meta({ id: 'EnvironmentInput' });
 
@@ -75,20 +80,18 @@ export const freezeWindowSchema = z
   })
   .meta({ id: 'FreezeWindowInput' });
 
-export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/;
-const labelKey = z.string().regex(LABEL_KEY, { message: 'label keys are letters, digits, . _ / -' });
-const labelValue = text(256);
-// The document states the key rule as patternProperties, which schema-driven clients and fuzzers honour.
-const labelsDoc = { patternProperties: { [LABEL_KEY.source]: { type: 'string', maxLength: 256, pattern: DOCUMENTED_STORABLE_TEXT } }, additionalProperties: false, maxProperties: 50 };
+export { LABEL_KEY };
 export const targetSchema = z
   .strictObject({
     name,
     environmentId: uuid,
-    labels: z
-      .record(labelKey, labelValue)
-      .default({})
-      .refine((l) => Object.keys(l).length <= 50, { message: 'at most 50 labels' })
-      .meta({ description: 'Labels key=value; keys are letters, digits, . _ / - (at most 63), at most 50 labels', ...labelsDoc }),
+    labels: labelsSchema(),
+    properties: propertiesSchema,
+    healthCheck: healthCheckSchema.nullable().optional().meta({ description: 'This target’s own health check; absent or null: the environment’s' }),
+    agentId: uuid
+      .nullable()
+      .optional()
+      .meta({ description: 'The agent (in the same environment) that deploys to this target; null: none. Absent on PUT: kept, unless the target moves to another environment' }),
   })
   .meta({ id: 'TargetInput' });
 

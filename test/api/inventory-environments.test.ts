@@ -39,6 +39,7 @@ describe('create and read', () => {
       requiredApprovals: 2,
       securityThresholds: { maxCritical: 0, maxHigh: 5 },
       requireChangeRequest: false,
+      deployment: null,
       version: 1,
       freeze: { active: false, activeWindow: null, nextWindow: null },
       createdBy: 'rm@example.com',

@@ -31,6 +31,8 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['get', '/targets/{id}', 'getTarget', READ],
   ['put', '/targets/{id}', 'updateTarget', ['200', ...BODY, '403', '404', '409', '422', ...AUTH]],
   ['delete', '/targets/{id}', 'deleteTarget', DELETE],
+  ['get', '/targets/{id}/sticker', 'getTargetSticker', READ],
+  ['get', '/targets/{id}/drift', 'getTargetDrift', READ],
   ['get', '/components', 'listComponents', LIST],
   ['post', '/components', 'createComponent', ['201', ...BODY, '403', '409', ...AUTH]],
   ['get', '/components/{id}', 'getComponent', READ],

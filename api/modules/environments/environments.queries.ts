@@ -1,3 +1,4 @@
+import { normalizeDeploymentSettings } from '../../../domain/inventory-fields';
 import { freezeStatus, type FreezeWindow } from '../../../domain/promotions/freeze';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { freezeWindows } from '../../../store/gate-inputs';
@@ -6,7 +7,7 @@ import { iso } from '../../entity-writes';
 /** Reads and presenters of environments and their freeze windows; every query is scoped by tenant. */
 
 type Db = Pool | PoolClient;
-export const ENVIRONMENT_COLUMNS = `id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, version, created_by, created_at, updated_at`;
+export const ENVIRONMENT_COLUMNS = `id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, deployment, version, created_by, created_at, updated_at`;
 
 type Row = Record<string, any>;
 
@@ -22,6 +23,7 @@ export function presentEnvironment(r: Row, windows: FreezeWindow[], nowMs = Date
     // jsonb keeps keys in its own order; the API answers in the order it documents.
     securityThresholds: r.security_thresholds ? { maxCritical: r.security_thresholds.maxCritical, maxHigh: r.security_thresholds.maxHigh } : null,
     requireChangeRequest: r.require_change_request,
+    deployment: normalizeDeploymentSettings(r.deployment),
     version: r.version,
     freeze: { active: status.active !== null, activeWindow: status.active, nextWindow: status.next },
     createdBy: r.created_by,

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { FAILURE_POLICIES, STRATEGY_TYPES } from '../../../domain/deployments/model';
 import { securityThresholdsSchema } from '../../../domain/promotions/requests';
 
 /** What the environment and freeze-window routes answer (Stella: camelCase). */
@@ -15,6 +16,33 @@ export const FreezeStatusSchema = z
   })
   .openapi('FreezeStatus');
 
+export const HealthCheckSchema = z
+  .object({
+    url: z.string().nullable().openapi({ description: 'Healthy when a GET answers 2xx' }),
+    command: z.string().nullable().openapi({ description: 'Healthy when the command exits 0' }),
+    retries: z.number().int(),
+    intervalSeconds: z.number().int(),
+    timeoutSeconds: z.number().int(),
+  })
+  // Unnamed: it is only ever nullable, and a named schema's nullability is fixed where the document first meets it.
+  .openapi({ description: 'An HTTP URL (2xx) or a command (exit 0), exactly one of them, retried' });
+
+export const EnvironmentDeploymentSchema = z
+  .object({
+    strategy: z
+      .object({
+        type: z.enum(STRATEGY_TYPES),
+        batchSize: z.number().int().nullable(),
+        maxUnavailable: z.number().int().nullable(),
+        minHealthy: z.string().nullable(),
+      })
+      .optional(),
+    failurePolicy: z.enum(FAILURE_POLICIES).optional(),
+    deployHook: z.string().nullable().optional(),
+    healthCheck: HealthCheckSchema.nullable().optional(),
+  })
+  .openapi('EnvironmentDeployment', { description: 'As set; what is not set falls back to the defaults (all-at-once, rollback, no hook, no health check)' });
+
 export const EnvironmentSchema = z
   .object({
     id: z.string(),
@@ -25,6 +53,7 @@ export const EnvironmentSchema = z
     requiredApprovals: z.number().int(),
     securityThresholds: securityThresholdsSchema.nullable(),
     requireChangeRequest: z.boolean(),
+    deployment: EnvironmentDeploymentSchema.nullable(),
     version: z.number().int(),
     freeze: FreezeStatusSchema,
     createdBy: z.string(),

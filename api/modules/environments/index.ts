@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import { normalizeDeploymentSettings } from '../../../domain/inventory-fields';
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
 import { Conflict, NotFound, ValidationFailed } from '../../errors';
@@ -47,9 +48,9 @@ export function environmentsRouter() {
       c,
       async (db) => {
         await db.query(
-          `INSERT INTO environments (tenant_id, id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, created_by)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
-          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest, userId],
+          `INSERT INTO environments (tenant_id, id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, created_by, deployment)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)`,
+          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest, userId, json(normalizeDeploymentSettings(body.deployment))],
         );
         return { result: id, audit: { action: 'environment.create', resourceType: 'environment', resourceId: id, after: body } };
       },
@@ -75,8 +76,8 @@ export function environmentsRouter() {
         if (!before) throw new NotFound(`Environment ${id} not found`);
         await db.query(
           `UPDATE environments SET name = $3, description = $4, "order" = $5, require_sod = $6, required_approvals = $7, security_thresholds = $8,
-                  require_change_request = $9, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest],
+                  require_change_request = $9, deployment = $10, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest, json(normalizeDeploymentSettings(body.deployment))],
         );
         return { result: id, audit: { action: 'environment.update', resourceType: 'environment', resourceId: id, before, after: body } };
       },
@@ -97,13 +98,14 @@ export function environmentsRouter() {
         `SELECT (SELECT count(*)::int FROM targets WHERE tenant_id = $1 AND environment_id = $2) AS targets,
                 (SELECT count(*)::int FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL) AS policies,
                 (SELECT count(*)::int FROM promotions WHERE tenant_id = $1 AND target_environment_id = $2) AS promotions,
-                (SELECT count(*)::int FROM release_deployments WHERE tenant_id = $1 AND environment_id = $2) AS deployments`,
+                (SELECT count(*)::int FROM release_deployments WHERE tenant_id = $1 AND environment_id = $2) AS deployments,
+                (SELECT count(*)::int FROM agents WHERE tenant_id = $1 AND environment_id = $2) AS agents`,
         [tenantId, id],
       );
-      const refs = rows[0] as { targets: number; policies: number; promotions: number; deployments: number };
-      if (refs.targets + refs.policies + refs.promotions + refs.deployments > 0) {
+      const refs = rows[0] as { targets: number; policies: number; promotions: number; deployments: number; agents: number };
+      if (refs.targets + refs.policies + refs.promotions + refs.deployments + refs.agents > 0) {
         throw new Conflict(
-          `Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies, ${refs.promotions} promotions and ${refs.deployments} deployments`,
+          `Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies, ${refs.promotions} promotions, ${refs.deployments} deployments and ${refs.agents} agents`,
           'IN_USE',
           refs,
         );

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import { normalizeHealthCheck } from '../../../domain/inventory-fields';
 import type { PoolClient } from '../../../platform/db';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
@@ -10,10 +11,12 @@ import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
+import { drift, presentSticker, STICKER_COLUMNS } from './targets.drift';
 import * as routes from './targets.routes';
 
 const SORTS: Record<(typeof routes.TARGET_SORTS)[number], SortColumn> = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } };
-const COLUMNS = 'id, name, environment_id, labels, agent_id, created_at, updated_at';
+const COLUMNS = `id, name, environment_id, labels, properties, health_check, agent_id, created_at, updated_at,
+  (SELECT a.name FROM agents a WHERE a.tenant_id = targets.tenant_id AND a.id = targets.agent_id) AS agent_name`;
 const DUPLICATE = { '*': 'A target with this name already exists' };
 
 const present = (r: Record<string, any>) => ({
@@ -21,7 +24,10 @@ const present = (r: Record<string, any>) => ({
   name: r.name,
   environmentId: r.environment_id,
   labels: r.labels,
+  properties: r.properties ?? {},
+  healthCheck: normalizeHealthCheck(r.health_check),
   agentId: r.agent_id,
+  agentName: r.agent_name ?? null,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });
@@ -31,7 +37,16 @@ async function requireEnvironment(db: PoolClient, tenantId: string, id: string):
   if (!found.rowCount) throw new Unprocessable(`Environment ${id} does not exist`, 'ENVIRONMENT_NOT_FOUND', { environmentId: id });
 }
 
-/** Targets: plain entities; agents take them over with the deployment module. */
+/** Held until commit, so the agent cannot be deleted or moved under the assignment. */
+async function requireAgent(db: PoolClient, tenantId: string, agentId: string, environmentId: string): Promise<void> {
+  const found = await db.query('SELECT environment_id FROM agents WHERE tenant_id = $1 AND id = $2 FOR SHARE', [tenantId, agentId]);
+  if (!found.rowCount) throw new Unprocessable(`Agent ${agentId} does not exist`, 'AGENT_NOT_FOUND', { agentId });
+  if (found.rows[0].environment_id !== environmentId) {
+    throw new Unprocessable(`Agent ${agentId} serves another environment than the target's`, 'AGENT_NOT_FOUND', { agentId, agentEnvironmentId: found.rows[0].environment_id });
+  }
+}
+
+/** Targets: plain entities; each is deployed to by at most one agent of its environment. */
 export function targetsRouter() {
   const router = createRouter();
 
@@ -62,13 +77,11 @@ export function targetsRouter() {
       c,
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
-        const { rows } = await db.query(`INSERT INTO targets (tenant_id, id, environment_id, name, labels) VALUES ($1,$2,$3,$4,$5) RETURNING ${COLUMNS}`, [
-          tenantId,
-          id,
-          body.environmentId,
-          body.name,
-          JSON.stringify(body.labels),
-        ]);
+        if (body.agentId) await requireAgent(db, tenantId, body.agentId, body.environmentId);
+        const { rows } = await db.query(
+          `INSERT INTO targets (tenant_id, id, environment_id, name, labels, properties, health_check, agent_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING ${COLUMNS}`,
+          [tenantId, id, body.environmentId, body.name, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), body.agentId ?? null],
+        );
         return { result: rows[0], audit: { action: 'target.create', resourceType: 'target', resourceId: id, after: body } };
       },
       { unique: DUPLICATE },
@@ -92,9 +105,13 @@ export function targetsRouter() {
         const before = (await db.query(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
         if (!before) return undefined;
         await requireEnvironment(db, tenantId, body.environmentId);
+        // Agents assign themselves at registration: a PUT that does not name one keeps it, unless the target leaves the agent's environment.
+        const agentId = body.agentId !== undefined ? body.agentId : before.environment_id === body.environmentId ? before.agent_id : null;
+        if (agentId) await requireAgent(db, tenantId, agentId, body.environmentId);
         const { rows } = await db.query(
-          `UPDATE targets SET name = $3, environment_id = $4, labels = $5, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels)],
+          `UPDATE targets SET name = $3, environment_id = $4, labels = $5, properties = $6, health_check = $7, agent_id = $8, updated_at = now()
+            WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), agentId],
         );
         return { result: rows[0], audit: { action: 'target.update', resourceType: 'target', resourceId: id, before: present(before), after: body } };
       },
@@ -114,6 +131,25 @@ export function targetsRouter() {
     return c.body(null, 204);
   });
 
+  router.openapi(routes.getStickerRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'inventory:read');
+    const { id } = c.req.valid('param');
+    const target = await existing(c, tenantId, id);
+    const sticker = await stickerOf(c, tenantId, id);
+    if (!sticker) throw new NotFound(`Target ${target.name} has no version sticker yet: nothing was deployed to it`, 'NO_STICKER');
+    return ok(c, sticker) as never;
+  });
+
+  router.openapi(routes.getDriftRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'inventory:read');
+    const { id } = c.req.valid('param');
+    const { rows } = await c.get('deps').pool.query('SELECT id, agent_id, reported, reported_at FROM targets WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
+    if (!rows[0]) throw new NotFound(`Target ${id} not found`);
+    const t = rows[0];
+    const staleAfter = 2 * c.get('deps').config.AGENT_OFFLINE_AFTER;
+    return ok(c, drift({ id: t.id, agentId: t.agent_id, reported: t.reported, reportedAt: t.reported_at }, await stickerOf(c, tenantId, id), staleAfter)) as never;
+  });
+
   return router;
 }
 
@@ -122,3 +158,10 @@ async function existing(c: Context<AppEnv>, tenantId: string, id: string) {
   if (!rows[0]) throw new NotFound(`Target ${id} not found`);
   return rows[0];
 }
+
+async function stickerOf(c: Context<AppEnv>, tenantId: string, targetId: string) {
+  const { rows } = await c.get('deps').pool.query(`SELECT ${STICKER_COLUMNS} FROM target_stickers WHERE tenant_id = $1 AND target_id = $2`, [tenantId, targetId]);
+  return rows[0] ? presentSticker(rows[0]) : null;
+}
+
+const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));

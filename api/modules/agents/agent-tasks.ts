@@ -1,0 +1,124 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { withTransaction } from '../../../platform/db';
+import { notifyDeployment } from '../../../store/deployment-events';
+import type { AppEnv } from '../../context';
+import { auditedWrite, iso } from '../../entity-writes';
+import { Conflict, NotFound, PayloadTooLarge, Unprocessable } from '../../errors';
+import { requireAgentCredential } from '../../principal';
+import { ok } from '../../respond';
+import { notFoundAs } from '../environments';
+import * as routes from './agents.routes';
+import { requireSelf } from './agent-access';
+
+/**
+ * What an agent calls while it runs a deployment task: the ledger claim that
+ * keeps a hook from running twice, log chunks, and artifacts. A task is the
+ * agent's when the deploymentJob workflow scheduled it on that agent.
+ */
+export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
+  router.openapi(routes.claimTaskRoute, async (c) => {
+    const principal = requireAgentCredential(c);
+    const { id, taskId } = c.req.valid('param');
+    const body = c.req.valid('json');
+    await requireSelf(c, principal, id);
+    const { tenantId } = principal;
+    await auditedWrite(c, async (db) => {
+      const task = (await db.query('SELECT job_id, target_id, phase, attempt FROM deployment_tasks WHERE tenant_id = $1 AND id = $2 AND agent_id = $3', [tenantId, taskId, id])).rows[0];
+      if (!task) return undefined;
+      const expected = { jobId: task.job_id, targetId: task.target_id, phase: task.phase, attempt: task.attempt };
+      if (expected.jobId !== body.jobId || expected.targetId !== body.targetId || expected.phase !== body.phase || expected.attempt !== body.attempt) {
+        throw new Unprocessable(`The claim does not name task ${taskId}'s job, target, phase and attempt`, 'TASK_MISMATCH', { expected });
+      }
+      const claimed = await db.query(
+        `INSERT INTO deployment_ledger (tenant_id, job_id, target_id, phase, attempt, task_id, agent_id) VALUES ($1,$2,$3,$4,$5,$6,$7)
+         ON CONFLICT DO NOTHING RETURNING claimed_at`,
+        [tenantId, body.jobId, body.targetId, body.phase, body.attempt, taskId, id],
+      );
+      if (!claimed.rowCount) {
+        const held = (
+          await db.query('SELECT task_id, agent_id, claimed_at FROM deployment_ledger WHERE tenant_id = $1 AND job_id = $2 AND target_id = $3 AND phase = $4 AND attempt = $5', [
+            tenantId, body.jobId, body.targetId, body.phase, body.attempt,
+          ])
+        ).rows[0];
+        throw new Conflict(`The ${body.phase} of attempt ${body.attempt} on this target was already claimed; its hook must not run again`, 'ALREADY_CLAIMED', {
+          taskId: held?.task_id ?? null,
+          agentId: held?.agent_id ?? null,
+          claimedAt: iso(held?.claimed_at),
+        });
+      }
+      return { result: true, audit: { action: 'deployment_task.claim', resourceType: 'deployment_task', resourceId: taskId, after: { ...body, agentId: id } } };
+    }).catch(notFoundAs(`Task ${taskId} not found for agent ${id}`));
+    return ok(c, { claimed: true as const }) as never;
+  });
+
+  // Log chunks are telemetry, many per task: the chunk rows are their own record, with no audit row each.
+  router.openapi(routes.appendLogRoute, async (c) => {
+    const principal = requireAgentCredential(c);
+    const { id, taskId } = c.req.valid('param');
+    const { offset, data, stoppedBy } = c.req.valid('json');
+    await requireSelf(c, principal, id);
+    const { tenantId } = principal;
+    const { config, pool } = c.get('deps');
+    const capBytes = config.DEPLOY_LOG_CAP_BYTES;
+    const answer = await withTransaction(pool, async (db) => {
+      const task = (
+        await db.query('SELECT job_id, log_size, log_capped FROM deployment_tasks WHERE tenant_id = $1 AND id = $2 AND agent_id = $3 FOR UPDATE', [tenantId, taskId, id])
+      ).rows[0];
+      if (!task) throw new NotFound(`Task ${taskId} not found for agent ${id}`);
+      const size: number = task.log_size;
+      let capped: boolean = task.log_capped;
+      // Past the cap the agent's own count runs ahead of the server's: that is no gap, it is dropped text.
+      if (!capped && offset > size) throw new Conflict(`The log holds ${size} characters; send from offset ${size}`, 'LOG_OFFSET_GAP', { size });
+      let fresh = capped ? '' : data.slice(size - offset);
+      const room = Math.max(0, capBytes - size);
+      if (fresh.length > room) {
+        fresh = fresh.slice(0, room);
+        // Never keep half of a surrogate pair: it is no character, and Postgres cannot store it.
+        if (/[\ud800-\udbff]$/.test(fresh)) fresh = fresh.slice(0, -1);
+        capped = true;
+      }
+      if (fresh) await db.query('INSERT INTO deployment_task_logs (tenant_id, task_id, "offset", data) VALUES ($1,$2,$3,$4)', [tenantId, taskId, size, fresh]);
+      const changed = fresh.length > 0 || capped !== task.log_capped || stoppedBy !== undefined;
+      if (changed) {
+        await db.query('UPDATE deployment_tasks SET log_size = $3, log_capped = $4, stopped_by = COALESCE($5, stopped_by) WHERE tenant_id = $1 AND id = $2', [
+          tenantId, taskId, size + fresh.length, capped, stoppedBy ?? null,
+        ]);
+        await notifyDeployment(db, { tenantId, kind: 'log', jobId: task.job_id, taskId, agentId: id });
+      }
+      return { size: size + fresh.length, capped, capBytes };
+    });
+    return ok(c, answer) as never;
+  });
+
+  router.openapi(routes.uploadArtifactRoute, async (c) => {
+    const principal = requireAgentCredential(c);
+    const { id, taskId, name } = c.req.valid('param');
+    await requireSelf(c, principal, id);
+    const { tenantId } = principal;
+    const max = c.get('deps').config.ARTIFACT_MAX_BYTES;
+    // app.ts already holds the body to ARTIFACT_MAX_BYTES while it streams in; this is the same rule on what arrived.
+    const content = Buffer.from(await c.req.arrayBuffer());
+    if (content.length > max) throw new PayloadTooLarge(max);
+    const sha256 = createHash('sha256').update(content).digest('hex');
+    const row = await auditedWrite(c, async (db) => {
+      const task = (await db.query('SELECT job_id FROM deployment_tasks WHERE tenant_id = $1 AND id = $2 AND agent_id = $3', [tenantId, taskId, id])).rows[0];
+      if (!task) return undefined;
+      // A file uploaded again under the same name (a retried upload, a re-run hook) replaces the first and keeps its id.
+      const { rows } = await db.query(
+        `INSERT INTO deployment_artifacts (tenant_id, id, job_id, task_id, name, size, sha256, content) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+         ON CONFLICT (tenant_id, task_id, name) DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, content = EXCLUDED.content, created_at = now()
+         RETURNING id, job_id, task_id, name, size, sha256, created_at`,
+        [tenantId, randomUUID(), task.job_id, taskId, name, content.length, sha256, content],
+      );
+      await notifyDeployment(db, { tenantId, kind: 'artifact', jobId: task.job_id, taskId, agentId: id });
+      const stored = rows[0];
+      return { result: stored, audit: { action: 'deployment_artifact.upload', resourceType: 'deployment_task', resourceId: taskId, after: { id: stored.id, name, size: content.length, sha256 } } };
+    }).catch(notFoundAs(`Task ${taskId} not found for agent ${id}`));
+    return ok(
+      c,
+      { id: row.id, jobId: row.job_id, taskId: row.task_id, name: row.name, size: row.size, sha256: row.sha256, createdAt: iso(row.created_at)! },
+      201,
+    ) as never;
+  });
+}

@@ -1,0 +1,64 @@
+import { z } from '@hono/zod-openapi';
+
+/** What the agents API answers (Stella: camelCase). */
+
+export const AGENT_STATUSES = ['online', 'offline', 'revoked'] as const;
+
+export const AgentSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    environmentId: z.string(),
+    labels: z.record(z.string(), z.string()),
+    version: z.string().nullable(),
+    capabilities: z.array(z.string()),
+    status: z.enum(AGENT_STATUSES).openapi({ description: 'revoked; online when it heartbeated within AGENT_OFFLINE_AFTER; else (or before its first heartbeat) offline' }),
+    lastHeartbeatAt: z.string().nullable(),
+    registeredAt: z.string(),
+    registeredBy: z.string(),
+    updatedAt: z.string(),
+    targetIds: z.array(z.string()).openapi({ description: 'The targets this agent deploys to' }),
+    taskQueue: z.string().openapi({ description: 'The Temporal task queue the agent polls for its deployment tasks' }),
+  })
+  .openapi('Agent');
+
+export const AgentRegistrationSchema = z
+  .object({
+    agent: AgentSchema,
+    credential: z.string().openapi({ description: 'The agent’s own bearer credential (tga_…), shown only here: use it for every later call' }),
+    taskQueue: z.string(),
+    temporal: z.object({ address: z.string(), namespace: z.string() }),
+    heartbeatIntervalSeconds: z.number(),
+  })
+  .openapi('AgentRegistered');
+
+export const HeartbeatAnswerSchema = z
+  .object({
+    agent: AgentSchema,
+    serverTime: z.string(),
+    offlineAfterSeconds: z.number().openapi({ description: 'Without a heartbeat for this long the agent shows offline' }),
+    ignoredTargets: z.array(z.string()).openapi({ description: 'Reported targets that are not this agent’s: their reports were not recorded' }),
+  })
+  .openapi('AgentHeartbeatAnswer');
+
+export const ClaimAnswerSchema = z.object({ claimed: z.literal(true) }).openapi('TaskClaimed');
+
+export const LogAnswerSchema = z
+  .object({
+    size: z.number().int().openapi({ description: 'Characters of the log the server now holds: the next offset to send' }),
+    capped: z.boolean().openapi({ description: 'The log reached its cap; later characters are dropped' }),
+    capBytes: z.number().int(),
+  })
+  .openapi('TaskLogAppended');
+
+export const ArtifactSchema = z
+  .object({
+    id: z.string(),
+    jobId: z.string(),
+    taskId: z.string(),
+    name: z.string(),
+    size: z.number().int(),
+    sha256: z.string(),
+    createdAt: z.string(),
+  })
+  .openapi('DeploymentArtifact');

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
+import { labelsSchema } from '../inventory-fields';
+
+/**
+ * Request bodies of the agents API: registration, updates, heartbeats, and the
+ * agent-only task calls (claim, log chunks, artifacts). Every rule a client must follow is one the OpenAPI document can state (a
+ * pattern, a union of strict objects), so a schema-driven client never builds a
+ * body the server then refuses.
+ */
+
+const text = (max: number) => storableText().max(max).trim();
+const required = (max: number) => text(max).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT });
+const name = required(100);
+const uuid = z.uuid({ message: 'must be a UUID' });
+
+const agentVersion = text(100).nullable().optional().meta({ description: 'The agent software’s version' });
+export const CAPABILITY = /^[A-Za-z0-9][A-Za-z0-9._:\/-]{0,63}$/;
+const capabilities = z
+  .array(z.string().regex(CAPABILITY, { message: 'capabilities are words of letters, digits, . _ : / -' }))
+  .max(50)
+  .meta({ description: 'What the agent can run, e.g. shell, http-health' });
+
+export const registerAgentSchema = z
+  .strictObject({
+    name,
+    environmentId: uuid,
+    labels: labelsSchema(),
+    version: agentVersion,
+    capabilities: capabilities.default([]),
+    targets: z
+      .array(name)
+      .max(1_000)
+      .optional()
+      .meta({ description: 'Names of targets in the environment to take over; absent: every target there without an agent whose labels include all of the agent’s' }),
+  })
+  .meta({ id: 'AgentRegistration' });
+
+export const updateAgentSchema = z
+  .strictObject({
+    name,
+    labels: labelsSchema(),
+    revoked: z.boolean().meta({ description: 'true stops the agent’s credential at once; false restores it' }),
+  })
+  .meta({ id: 'AgentUpdate' });
+
+const reportedText = text(200).nullable().default(null);
+export const heartbeatSchema = z
+  .strictObject({
+    version: agentVersion,
+    capabilities: capabilities.optional(),
+    targets: z
+      .array(
+        z.strictObject({
+          targetId: uuid,
+          releaseId: reportedText.meta({ description: 'The release the target actually runs, or null when unknown' }),
+          version: reportedText.meta({ description: 'The version the target actually runs, or null when unknown' }),
+          healthy: z.boolean().nullable().default(null),
+        }),
+      )
+      .max(1_000)
+      .meta({ description: 'What each of the agent’s targets actually runs; targets not assigned to this agent are ignored' }),
+  })
+  .meta({ id: 'AgentHeartbeat' });
+
+export const claimTaskSchema = z
+  .strictObject({
+    jobId: uuid,
+    targetId: uuid,
+    phase: z.enum(['deploy', 'rollback']),
+    attempt: z.number().int().min(0).max(1_000_000),
+  })
+  .meta({ id: 'TaskClaim' });
+
+export const LOG_CHUNK_MAX_CHARS = 256 * 1024;
+export const appendLogSchema = z
+  .strictObject({
+    offset: z.number().int().min(0).max(2_147_483_647).meta({ description: 'Where `data` starts in the task’s log, in characters' }),
+    data: storableText().max(LOG_CHUNK_MAX_CHARS).meta({ description: 'The next characters of the log (at most 256 KiB); what the server already holds is skipped' }),
+    stoppedBy: z.enum(['SIGTERM', 'SIGKILL']).optional().meta({ description: 'How a cancelled hook was stopped' }),
+  })
+  .meta({ id: 'TaskLogAppend' });
+
+// "." and ".." name no file, and a URL path cannot carry them.
+export const ARTIFACT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9._-]{1,128}$/;
