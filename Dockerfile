@@ -3,6 +3,7 @@
 # Tollgate production image: one image, two processes.
 #   API (default):  node --import tsx api/server.ts
 #   worker:         node --import tsx worker/orchestrator.ts
+#   agent:          node --import tsx worker/agent.ts   (docker-compose.yml, profile "agent")
 # Both run the SQL migrations on start (advisory-locked, so starting them together is safe).
 # The code runs from TypeScript source through tsx (a runtime dependency), so there is no build step.
 # Debian (glibc) base: the Temporal worker's native core-bridge and @swc/core ship glibc binaries.
@@ -33,6 +34,8 @@ COPY worker ./worker
 COPY domain ./domain
 COPY platform ./platform
 COPY store ./store
+# The demo service and its deploy hook, for agents that deploy it (README, Deployments).
+COPY demo ./demo
 COPY db/migrations ./db/migrations
 # Mints a token signed by the dev key when no AUTH_JWKS_URL/AUTH_JWKS is configured:
 #   docker compose exec api node --import tsx scripts/token.ts --user alice@example.com --tenant acme --roles release-manager

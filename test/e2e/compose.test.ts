@@ -185,14 +185,14 @@ function dockerignored(rel: string): boolean {
 
 describe('docker-compose.yml', () => {
   test('has the production services and no others without an entry point', () => {
-    expect(Object.keys(services).sort()).toEqual(['api', 'postgres', 'temporal', 'temporal-ui', 'worker']);
+    expect(Object.keys(services).sort()).toEqual(['agent', 'api', 'postgres', 'temporal', 'temporal-ui', 'worker']);
   });
 
   test('every `node --import tsx <file>` command names a file in the repo that the image contains', () => {
     const entries = Object.entries(services)
       .map(([name, s]) => [name, tsxEntry(commandOf(s))] as const)
       .filter((e): e is readonly [string, string] => e[1] !== undefined);
-    expect(Object.fromEntries(entries)).toEqual({ api: 'api/server.ts', worker: 'worker/orchestrator.ts' });
+    expect(Object.fromEntries(entries)).toEqual({ agent: 'worker/agent.ts', api: 'api/server.ts', worker: 'worker/orchestrator.ts' });
     for (const [name, file] of entries) {
       expect({ service: name, file, exists: exists(file) }).toEqual({ service: name, file, exists: true });
       expect({ service: name, file, inImage: inImage(file) }).toEqual({ service: name, file, inImage: true });

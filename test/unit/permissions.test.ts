@@ -12,7 +12,7 @@ import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionsFor, ROLE_PERMISSIONS, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'incident:read', 'inventory:read', 'promotion:read'];
+const READ = ['change:read', 'deployment:read', 'incident:read', 'inventory:read', 'promotion:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {
