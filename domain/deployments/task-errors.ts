@@ -32,3 +32,18 @@ export const hookFailedError = (exitCode: number | null): TaskError => ({
 });
 
 export const cancelledError = (reason: string): TaskError => ({ code: 'CANCELLED', message: reason });
+
+/** Failures that mean the target was never touched: no agent ran anything for it, so a rollback leaves it alone. */
+const UNTOUCHED: readonly string[] = ['NO_AGENT', 'AGENT_OFFLINE', 'CANCELLED'];
+
+/**
+ * Whether a deploy task may have changed its target: it succeeded, or it failed
+ * after its agent picked it up (a hook that failed half-way, a health check that
+ * failed after the hook replaced the service, an agent that died mid-hook).
+ * Those are the targets a rollback returns to their earlier release.
+ */
+export function mayHaveUpdated(task: { status: string; error: TaskError | null }): boolean {
+  if (task.status === 'succeeded') return true;
+  if (task.status !== 'failed' && task.status !== 'skipped') return false;
+  return !task.error || !UNTOUCHED.includes(task.error.code);
+}

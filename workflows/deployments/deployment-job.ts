@@ -16,7 +16,7 @@ import {
 import type { AgentActivities, DeploymentActivities } from '../../domain/deployments/ports';
 import { jobDetails, jobProgress, latestTasks, unhealthyCount } from '../../domain/deployments/progress';
 import { effectiveFailurePolicy, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
-import { agentError, cancelledError, hookFailedError, noAgentError, timeoutError } from '../../domain/deployments/task-errors';
+import { agentError, cancelledError, hookFailedError, mayHaveUpdated, noAgentError, timeoutError } from '../../domain/deployments/task-errors';
 import { SA } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
 import { ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi } from '../entity';
@@ -326,10 +326,34 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
           return true;
         }
         const attempt = task.attempt + 1;
-        [task] = await runTasks([{ target: targetOf(task.targetId), release: plan!.release }], 'deploy', () => attempt);
+        [task] = await runTasks([{ target: await reloadTarget(task.targetId), release: plan!.release }], 'deploy', () => attempt);
       }
     }
     return false;
+  }
+
+  /**
+   * A retried target as it is configured now: the operator may have fixed its
+   * properties or health check before retrying. What it ran before the job (its
+   * previous sticker) stays as loaded at the start; a target gone since keeps
+   * the loaded form.
+   */
+  async function reloadTarget(targetId: string): Promise<PlanTarget> {
+    const loaded = targetOf(targetId);
+    let current: PlanTarget | undefined;
+    try {
+      const { plan: fresh } = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Reload ${loaded.name} for the retry` }, [
+        { tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: job!.labelSelector },
+      ]);
+      current = fresh.targets.find((t) => t.id === targetId);
+    } catch (err) {
+      // The environment or release went away meanwhile: retry with what was loaded at the start.
+      if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
+    }
+    if (!current) return loaded;
+    const target: PlanTarget = { ...current, previous: loaded.previous };
+    plan = { ...plan!, targets: plan!.targets.map((t) => (t.id === targetId ? target : t)) };
+    return target;
   }
 
   /** Waits, paused on the task, for an operator's answer; null when the job is cancelled instead. */
@@ -352,7 +376,8 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
    */
   async function compensate(reason: string | null): Promise<void> {
     await commit({ status: 'rolling_back', statusReason: reason, pausedOn: null });
-    const updated = [...latestTasks(tasks(), 'deploy').values()].filter((t) => t.status === 'succeeded').map((t) => targetOf(t.targetId));
+    // Not only the targets that succeeded: one whose hook ran and then failed its health check runs the new release too.
+    const updated = [...latestTasks(tasks(), 'deploy').values()].filter(mayHaveUpdated).map((t) => targetOf(t.targetId));
     const work: Work[] = [];
     const leftAsIs: string[] = [];
     for (const target of [...updated].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
