@@ -11,11 +11,13 @@ export interface PersistTaskInput {
  * Writes the task's row when its version is newer. The log's size and cap and
  * how a cancelled hook was stopped arrive from the agent through the log
  * ingestion API, which owns those columns: this write leaves them alone and
- * keeps the log out of the body, so the two writers never undo each other.
+ * keeps the log's size out of the body, so the two writers never undo each other.
  */
 export async function persistDeploymentTask(pool: Pool, input: PersistTaskInput): Promise<void> {
   const { tenantId, task } = input;
-  const { log: _log, ...body } = task;
+  // Only the cap stays in the body: it is the job's setting, while size and capped are the ingestion's columns.
+  const { log, ...rest } = task;
+  const body = { ...rest, log: { capBytes: log.capBytes } };
   await withTransaction(pool, async (db) => {
     const row = await db.query(
       `INSERT INTO deployment_tasks (tenant_id, id, job_id, target_id, agent_id, phase, attempt, status, version, body)

@@ -331,7 +331,7 @@ describe('persistDeploymentJob', () => {
 });
 
 describe('persistDeploymentTask', () => {
-  it('writes newer versions only, keeps the log out of the body and never touches the log columns', async () => {
+  it('writes newer versions only, keeps only the log cap in the body and never touches the log columns', async () => {
     const t1 = task({ jobId: randomUUID(), targetId: randomUUID(), status: 'running', startedAt: new Date().toISOString(), log: { size: 0, capped: false, capBytes: 1024 } });
     await acts.persistDeploymentTask({ tenantId: tenant, task: t1 });
     // What the log ingestion API writes while the hook runs.
@@ -340,7 +340,7 @@ describe('persistDeploymentTask', () => {
     await acts.persistDeploymentTask({ tenantId: tenant, task: t2 });
     await acts.persistDeploymentTask({ tenantId: tenant, task: t1 });
     const { rows } = await pool.query('SELECT version, status, attempt, phase, agent_id, log_size, log_capped, stopped_by, body FROM deployment_tasks WHERE tenant_id = $1 AND id = $2', [tenant, t1.id]);
-    const { log: _log, ...body } = t2;
+    const body = { ...t2, log: { capBytes: 1024 } };
     expect(rows).toEqual([{ version: 2, status: 'succeeded', attempt: 1, phase: 'deploy', agent_id: t1.agentId, log_size: 4096, log_capped: true, stopped_by: 'SIGTERM', body }]);
   });
 });
