@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DOCUMENTED_NON_BLANK_TEXT, DOCUMENTED_STORABLE_TEXT, storableText } from './text';
+import { DOCUMENTED_STORABLE_TEXT, requiredTextField, storableText, textField } from './text';
 
 /**
  * Fields the inventory (environments, targets) and the deployment module both
@@ -43,10 +43,8 @@ export interface EnvironmentDeploymentSettings {
   healthCheck?: HealthCheck | null;
 }
 
-const text = (max: number) => storableText().max(max).trim();
-const required = (max: number) => text(max).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT });
-const name = required(100);
-const uuid = z.uuid({ message: 'must be a UUID' });
+const text = textField;
+const required = requiredTextField;
 
 export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}$/;
 const labelKey = z.string().regex(LABEL_KEY, { message: 'label keys are letters, digits, . _ / -' });

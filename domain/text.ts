@@ -41,6 +41,12 @@ export function storableText(params?: Parameters<typeof z.string>[0]) {
   return z.string(params).regex(STORABLE_TEXT, { message: UNSTORABLE_TEXT_MESSAGE });
 }
 
+/** A trimmed, storable text field of at most `max` characters: the house form of a free-text body field. */
+export const textField = (max: number) => storableText().max(max).trim();
+
+/** The same, required: blank is refused, and the document states it as a pattern. */
+export const requiredTextField = (max: number) => textField(max).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT });
+
 export type ValuePath = Array<string | number>;
 
 /**

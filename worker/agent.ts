@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { AgentApiError } from '../activities/agent/api-client';
+import { createHealthCheckActivities } from '../activities/agent/check-target-health';
 import { createAgentActivities } from '../activities/agent/deploy-target';
 import { HeartbeatLoop } from '../activities/agent/heartbeat-loop';
 import { AGENT_USAGE, parseAgentOptions, UsageError, type AgentOptions } from '../activities/agent/options';
@@ -9,12 +10,14 @@ import { AgentSession, AgentStartError, type SavedIdentity } from '../activities
 import { statePaths } from '../activities/agent/state-files';
 import { TargetRecords } from '../activities/agent/target-reports';
 import { agentTaskQueue } from '../domain/deployments/model';
+import type { AgentActivities } from '../domain/deployments/ports';
 import { createLogger, type Logger } from '../platform/logger';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
 
 /**
  * The agent: registers with the API (or reuses its saved credential), heartbeats what its targets run, and runs a
- * Temporal worker on its own task queue `agent-<id>` whose only activity is deployTarget. No workflows run here.
+ * Temporal worker on its own task queue `agent-<id>` whose activities are deployTarget and checkTargetHealth. No
+ * workflows run here.
  */
 
 export interface RunningAgent {
@@ -61,7 +64,10 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
   } catch (error) {
     throw new AgentStartError(`cannot reach Temporal at ${address}: ${(error as Error).message.split('\n')[0]}`);
   }
-  const activities = createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log });
+  const activities: AgentActivities = {
+    ...createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log }),
+    ...createHealthCheckActivities({ stateDir: options.stateDir, agentName: options.name, log }),
+  };
 
   const startWorker = async (identity: SavedIdentity) => {
     const taskQueue = identity.taskQueue || agentTaskQueue(identity.id);
@@ -143,7 +149,8 @@ async function main(): Promise<void> {
   const level = process.env.LOG_LEVEL ?? 'info';
   const log = createLogger('agent', level);
   Runtime.install({
-    logger: new PinoTemporalLogger(log, { coreRepeatWindowMs: 60_000 }),
+    // An agent runs activities only: the SDK's notes that it polls for no workflows or Nexus tasks are no news here.
+    logger: new PinoTemporalLogger(log, { coreRepeatWindowMs: 60_000, expected: /^No (workflows|Nexus services) registered/ }),
     telemetryOptions: { logging: { filter: coreLogFilter(level), forward: {} } },
   });
   let agent: RunningAgent;

@@ -18,6 +18,8 @@ export interface PinoTemporalLoggerOptions {
    * one after it is logged at its level again, with how many were quieted.
    */
   coreRepeatWindowMs?: number;
+  /** Messages that are expected in this process, sent to debug (an agent registers no workflows on purpose). */
+  expected?: RegExp;
 }
 
 /** Sends the SDK's, the native runtime's, workflows' and activities' logs through pino, keeping workflow ids and tenants as fields. */
@@ -30,7 +32,7 @@ export class PinoTemporalLogger implements TemporalLogger {
   ) {}
 
   private write(level: LogLevel, message: string, meta: LogMetadata = {}) {
-    let effective = this.options.infoAsDebug && level === 'INFO' ? 'DEBUG' : level;
+    let effective = (this.options.infoAsDebug && level === 'INFO') || this.options.expected?.test(message) ? 'DEBUG' : level;
     let fields: LogMetadata = meta;
     if (this.options.coreRepeatWindowMs && meta.sdkComponent === 'core' && (level === 'WARN' || level === 'ERROR')) {
       const quieted = this.quietRepeat(`${meta.target ?? ''}|${message.replace(/\d+/g, '#')}`, this.options.coreRepeatWindowMs);

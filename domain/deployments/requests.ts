@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
+import { requiredTextField, storableText, textField } from '../text';
 import { labelsSchema } from '../inventory-fields';
 
 /**
@@ -9,9 +9,8 @@ import { labelsSchema } from '../inventory-fields';
  * body the server then refuses.
  */
 
-const text = (max: number) => storableText().max(max).trim();
-const required = (max: number) => text(max).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT });
-const name = required(100);
+const text = textField;
+const name = requiredTextField(100);
 const uuid = z.uuid({ message: 'must be a UUID' });
 
 const agentVersion = text(100).nullable().optional().meta({ description: 'The agent software’s version' });
