@@ -1,5 +1,5 @@
 /** Resource kinds that live as workflows; the id scheme is `<tenant>:<kind>:<id>` (DESIGN.md). */
-export type ResourceKind = 'change' | 'promotion' | 'deployment' | 'rollout' | 'incident' | 'template-run';
+export type ResourceKind = 'change' | 'promotion' | 'deployment' | 'rollout' | 'incident' | 'template-run' | 'target-health-check';
 
 export function workflowId(tenantId: string, kind: ResourceKind, id: string): string {
   return `${tenantId}:${kind}:${id}`;

@@ -5,3 +5,4 @@ export { incidentSla } from './incidents/incident-sla';
 export { incidentNotification } from './incidents/incident-notification';
 export { incidentBulk } from './incidents/incident-bulk';
 export { deploymentJob } from './deployments/deployment-job';
+export { targetHealthCheck } from './deployments/target-health-check';

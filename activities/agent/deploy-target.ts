@@ -27,7 +27,7 @@ export interface AgentActivityDeps {
 
 export const DEPLOY_INTERRUPTED_MESSAGE = 'the hook already ran for this attempt and was interrupted; retry the target to run it again';
 
-export function createAgentActivities(deps: AgentActivityDeps): AgentActivities {
+export function createAgentActivities(deps: AgentActivityDeps): Pick<AgentActivities, 'deployTarget'> {
   const lock = perTargetLock();
   return { deployTarget: (input) => deployTarget(deps, lock, input) };
 }

@@ -8,6 +8,8 @@ export interface HealthCheckOutcome {
   attempts: number;
   /** The last check's answer, for the task's error message. */
   detail: string;
+  /** The last check's short answer: the HTTP status ("503"), "exit 1", "timeout", a network error code; null when none ran. */
+  lastStatus: string | null;
 }
 
 export interface HealthCheckOptions {
@@ -30,21 +32,29 @@ const COMMAND_GRACE_MS = 2_000;
 export async function runHealthCheck(check: HealthCheck, options: HealthCheckOptions): Promise<HealthCheckOutcome> {
   const tries = 1 + Math.max(0, Math.floor(check.retries ?? 0));
   let detail = 'no check ran';
+  let lastStatus: string | null = null;
   for (let attempt = 1; attempt <= tries; attempt++) {
     if (attempt > 1) await pause(Math.max(0, check.intervalSeconds) * 1000, options.signal);
-    const results: Array<{ ok: boolean; detail: string }> = [];
+    const results: CheckResult[] = [];
     if (check.url) results.push(await checkUrl(check.url, check.timeoutSeconds, options));
     if (check.command) results.push(await checkCommand(check.command, check.timeoutSeconds, options));
     if (options.signal?.aborted) throw options.signal.reason;
     const ok = results.every((r) => r.ok);
     detail = results.map((r) => r.detail).join('; ');
+    lastStatus = results.map((r) => r.status).join('; ') || null;
     options.log(`[tollgate] health check ${attempt}/${tries}: ${detail}${ok ? '' : attempt < tries ? ` (retrying in ${check.intervalSeconds}s)` : ''}`);
-    if (ok) return { healthy: true, attempts: attempt, detail };
+    if (ok) return { healthy: true, attempts: attempt, detail, lastStatus };
   }
-  return { healthy: false, attempts: tries, detail };
+  return { healthy: false, attempts: tries, detail, lastStatus };
 }
 
-async function checkUrl(url: string, timeoutSeconds: number, options: HealthCheckOptions): Promise<{ ok: boolean; detail: string }> {
+interface CheckResult {
+  ok: boolean;
+  detail: string;
+  status: string;
+}
+
+async function checkUrl(url: string, timeoutSeconds: number, options: HealthCheckOptions): Promise<CheckResult> {
   const signal = options.signal;
   const timeoutMs = Math.max(1, timeoutSeconds) * 1000;
   const timeout = AbortSignal.timeout(timeoutMs);
@@ -55,15 +65,16 @@ async function checkUrl(url: string, timeoutSeconds: number, options: HealthChec
     if (reported) options.onBody?.(reported);
     const body = text.replace(/\s+/g, ' ').trim();
     const excerpt = body.length > EXCERPT ? `${body.slice(0, EXCERPT)}…` : body;
-    return { ok: response.ok, detail: `GET ${url} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}` };
+    return { ok: response.ok, detail: `GET ${url} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`, status: String(response.status) };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
-    if (timeout.aborted) return { ok: false, detail: `GET ${url} gave no answer within ${timeoutSeconds}s` };
-    return { ok: false, detail: `GET ${url} failed: ${networkReason(error)}` };
+    if (timeout.aborted) return { ok: false, detail: `GET ${url} gave no answer within ${timeoutSeconds}s`, status: 'timeout' };
+    const reason = networkReason(error);
+    return { ok: false, detail: `GET ${url} failed: ${reason}`, status: reason };
   }
 }
 
-async function checkCommand(command: string, timeoutSeconds: number, options: HealthCheckOptions): Promise<{ ok: boolean; detail: string }> {
+async function checkCommand(command: string, timeoutSeconds: number, options: HealthCheckOptions): Promise<CheckResult> {
   let tail = '';
   const result = await runCommand({
     command,
@@ -80,11 +91,11 @@ async function checkCommand(command: string, timeoutSeconds: number, options: He
   if (options.signal?.aborted) throw options.signal.reason;
   const output = tail.replace(/\s+/g, ' ').trim();
   const said = output ? `: ${output}` : '';
-  if (result.spawnError) return { ok: false, detail: `\`${command}\` could not start: ${result.spawnError}` };
-  if (result.timedOut) return { ok: false, detail: `\`${command}\` did not finish within ${timeoutSeconds}s${said}` };
-  if (result.exitCode === 0) return { ok: true, detail: `\`${command}\` exited with 0` };
+  if (result.spawnError) return { ok: false, detail: `\`${command}\` could not start: ${result.spawnError}`, status: 'not started' };
+  if (result.timedOut) return { ok: false, detail: `\`${command}\` did not finish within ${timeoutSeconds}s${said}`, status: 'timeout' };
+  if (result.exitCode === 0) return { ok: true, detail: `\`${command}\` exited with 0`, status: 'exit 0' };
   const how = result.exitCode !== null ? `exited with ${result.exitCode}` : `was killed by ${result.signal}`;
-  return { ok: false, detail: `\`${command}\` ${how}${said}` };
+  return { ok: false, detail: `\`${command}\` ${how}${said}`, status: result.exitCode !== null ? `exit ${result.exitCode}` : String(result.signal) };
 }
 
 export interface TargetProbe {

@@ -1,4 +1,5 @@
 import type { AgentTaskInput, AgentTaskResult, DeploymentJob, DeploymentTask, EnvironmentDeploymentSettings, JobPlan, PlanRelease } from './model';
+import type { TargetHealthInput, TargetHealthResult } from './target-health';
 
 /**
  * The activities the deploymentJob workflow calls, as types: the orchestrator's
@@ -28,4 +29,6 @@ export interface DeploymentActivities {
 export interface AgentActivities {
   /** Runs the release's hooks on one target, then its health check; heartbeats throughout. */
   deployTarget(input: AgentTaskInput): Promise<AgentTaskResult>;
+  /** Runs the target's health check now, with its retries, from the agent's host; heartbeats throughout. */
+  checkTargetHealth(input: TargetHealthInput): Promise<TargetHealthResult>;
 }

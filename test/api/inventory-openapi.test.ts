@@ -33,6 +33,7 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['delete', '/targets/{id}', 'deleteTarget', DELETE],
   ['get', '/targets/{id}/sticker', 'getTargetSticker', READ],
   ['get', '/targets/{id}/drift', 'getTargetDrift', READ],
+  ['post', '/targets/{id}/health-check', 'checkTargetHealth', ['200', ...BODY, '403', '404', '422', ...AUTH]],
   ['get', '/components', 'listComponents', LIST],
   ['post', '/components', 'createComponent', ['201', ...BODY, '403', '409', ...AUTH]],
   ['get', '/components/{id}', 'getComponent', READ],

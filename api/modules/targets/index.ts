@@ -12,6 +12,7 @@ import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
 import { drift, presentSticker, STICKER_COLUMNS } from './targets.drift';
+import { targetHealthCheckRoutes } from './targets.health-check';
 import * as routes from './targets.routes';
 
 const SORTS: Record<(typeof routes.TARGET_SORTS)[number], SortColumn> = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } };
@@ -150,6 +151,7 @@ export function targetsRouter() {
     return ok(c, drift({ id: t.id, agentId: t.agent_id, reported: t.reported, reportedAt: t.reported_at }, await stickerOf(c, tenantId, id), staleAfter)) as never;
   });
 
+  targetHealthCheckRoutes(router);
   return router;
 }
 

@@ -88,7 +88,7 @@ export const createTargetRoute = createRoute({
   summary: 'Register a target in an environment',
   request: jsonBody(targetSchema),
   responses: {
-    201: { ...one('The target'), links: linksToResource(['getTarget', 'updateTarget', 'deleteTarget', 'getTargetSticker', 'getTargetDrift']) },
+    201: { ...one('The target'), links: linksToResource(['getTarget', 'updateTarget', 'deleteTarget', 'getTargetSticker', 'getTargetDrift', 'checkTargetHealth']) },
     ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUPLICATE, 422: UNRESOLVED }),
   },
 });
