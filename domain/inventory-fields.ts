@@ -41,6 +41,8 @@ export interface EnvironmentDeploymentSettings {
   /** Used for components that have no deploy hook of their own. */
   deployHook?: string | null;
   healthCheck?: HealthCheck | null;
+  /** Which of the environment's targets a job deploys to (labels they must all carry); absent: every target. */
+  targetLabels?: Record<string, string>;
 }
 
 const text = textField;
@@ -113,6 +115,9 @@ export const strategySchema = z
 
 export const environmentDeploymentSchema = z
   .strictObject({
+    targetLabels: labelsSchema()
+      .optional()
+      .meta({ description: 'Deploy only to the targets carrying all these labels, e.g. {"role":"web"}; absent: every target of the environment' }),
     strategy: strategySchema.optional(),
     failurePolicy: z.enum(FAILURE_POLICIES).optional().meta({ description: 'rollback: return updated targets to what they ran before; pause: wait for an operator' }),
     deployHook: text(2_000).nullable().optional().meta({ description: 'Command an agent runs for components that have no deploy hook of their own' }),
@@ -129,6 +134,7 @@ export function normalizeDeploymentSettings(settings: z.infer<typeof environment
     out.strategy = { type: s.type, batchSize: s.batchSize ?? null, maxUnavailable: s.maxUnavailable ?? null, minHealthy: s.minHealthy ?? null };
   }
   if (settings.failurePolicy) out.failurePolicy = settings.failurePolicy;
+  if (settings.targetLabels && Object.keys(settings.targetLabels).length) out.targetLabels = settings.targetLabels;
   if (settings.deployHook !== undefined) out.deployHook = settings.deployHook;
   if (settings.healthCheck !== undefined) out.healthCheck = normalizeHealthCheck(settings.healthCheck);
   return out;

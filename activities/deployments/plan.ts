@@ -1,13 +1,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { EnvironmentDeploymentSettings, HealthCheck, JobPlan, PlanRelease, PlanTarget, StickerRef } from '../../domain/deployments/model';
 import type { ReleaseComponentRef } from '../../domain/promotions/model';
+import { effectiveLabelSelector } from '../../domain/deployments/strategy';
 import type { Pool } from '../../platform/db';
 
 export interface LoadPlanInput {
   tenantId: string;
   environmentId: string;
   releaseId: string;
-  labelSelector: Record<string, string>;
+  labelSelector: Record<string, string> | null;
 }
 
 const iso = (v: Date | string) => new Date(v).toISOString();
@@ -40,7 +41,7 @@ export async function loadDeploymentPlan(pool: Pool, input: LoadPlanInput): Prom
        LEFT JOIN target_stickers s ON s.tenant_id = t.tenant_id AND s.target_id = t.id
       WHERE t.tenant_id = $1 AND t.environment_id = $2 AND t.labels @> $3::jsonb
       ORDER BY t.name, t.id`,
-    [tenantId, environmentId, JSON.stringify(input.labelSelector ?? {})],
+    [tenantId, environmentId, JSON.stringify(effectiveLabelSelector(input, settings))],
   );
   const targets: PlanTarget[] = rows.map((r) => ({
     id: r.id,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { labelsSchema } from '../inventory-fields';
 import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
 
 /** Request bodies of the deployment-job commands and of rollbacks (Stella spec: camelCase field names). */
@@ -20,6 +21,9 @@ export const createRollbackSchema = z
     environmentId: uuid,
     releaseId: uuid.optional().meta({ description: 'The release to go back to; by default the one deployed to the environment before its current one' }),
     reason: required('say why the environment goes back'),
+    labels: labelsSchema()
+      .optional()
+      .meta({ description: 'Roll back only the targets carrying all these labels; absent: the environment’s targetLabels, else every target' }),
   })
   .meta({ id: 'RollbackInput' });
 

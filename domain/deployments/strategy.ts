@@ -18,6 +18,11 @@ export function effectiveStrategy(input: Pick<DeploymentJobInput, 'strategy'>, e
   return input.strategy ?? environment.strategy ?? DEFAULT_STRATEGY;
 }
 
+/** The targets a job deploys to: the labels the request names, else the environment's targetLabels, else all. */
+export function effectiveLabelSelector(input: { labelSelector?: Record<string, string> | null }, environment: EnvironmentDeploymentSettings): Record<string, string> {
+  return input.labelSelector ?? environment.targetLabels ?? {};
+}
+
 export function effectiveFailurePolicy(input: Pick<DeploymentJobInput, 'failurePolicy'>, environment: EnvironmentDeploymentSettings): FailurePolicy {
   return input.failurePolicy ?? environment.failurePolicy ?? DEFAULT_FAILURE_POLICY;
 }

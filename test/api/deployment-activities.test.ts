@@ -228,6 +228,16 @@ describe('loadDeploymentPlan', () => {
     expect(all.plan.targets[0]).toMatchObject({ agentId: null, properties: {}, previous: null, healthCheck: envHealth });
   });
 
+  it('without a selector of its own takes the environment\'s targetLabels; an explicit one wins', async () => {
+    const labelled = await environment({ targetLabels: { role: 'web' } });
+    await target(labelled, `lw-1-${tenant}`, { role: 'web' });
+    await target(labelled, `ldb-1-${tenant}`, { role: 'db' });
+    const byEnvironment = await acts.loadDeploymentPlan({ tenantId: tenant, environmentId: labelled, releaseId: v2, labelSelector: null });
+    expect(byEnvironment.plan.targets.map((t) => t.name)).toEqual([`lw-1-${tenant}`]);
+    const explicit = await acts.loadDeploymentPlan({ tenantId: tenant, environmentId: labelled, releaseId: v2, labelSelector: { role: 'db' } });
+    expect(explicit.plan.targets.map((t) => t.name)).toEqual([`ldb-1-${tenant}`]);
+  });
+
   it('gives an environment without deployment settings no hooks and no health check', async () => {
     const bare = await environment();
     await target(bare, `bare-1-${tenant}`, {});

@@ -15,7 +15,7 @@ import {
 } from '../../domain/deployments/model';
 import type { AgentActivities, DeploymentActivities } from '../../domain/deployments/ports';
 import { jobDetails, jobProgress, latestTasks, unhealthyCount } from '../../domain/deployments/progress';
-import { effectiveFailurePolicy, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
+import { effectiveFailurePolicy, effectiveLabelSelector, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
 import { agentError, cancelledError, hookFailedError, mayHaveUpdated, noAgentError, timeoutError } from '../../domain/deployments/task-errors';
 import { SA } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
@@ -160,11 +160,11 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
 
   /** Loads the plan and creates the job; false when the plan cannot be loaded (the job ends failed). */
   async function load(): Promise<boolean> {
-    const labelSelector = input.labelSelector ?? {};
+    let labelSelector = input.labelSelector ?? {};
     let loaded: Awaited<ReturnType<DeploymentActivities['loadDeploymentPlan']>>;
     try {
       loaded = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Load the deployment plan: release, targets, agents, stickers' }, [
-        { tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector },
+        { tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: input.labelSelector ?? null },
       ]);
     } catch (err) {
       if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
@@ -182,6 +182,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
       return false;
     }
     plan = loaded.plan;
+    labelSelector = effectiveLabelSelector(input, loaded.settings);
     const at = now();
     const created: DeploymentJob = {
       ...newJob(loaded.plan, labelSelector, at),

@@ -88,6 +88,7 @@ export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInp
       releaseId: plan.release.id,
       requestedBy,
       reason: body.reason,
+      labelSelector: body.labels && Object.keys(body.labels).length ? body.labels : undefined,
       settings: deploymentSettings(config),
     };
     const client = await temporal.client();
