@@ -105,7 +105,7 @@ test('a group that ignores SIGTERM gets SIGKILL after the grace period', async (
   let output = '';
   const running = runCommand({
     // The shell traps SIGTERM and carries on; its child ignores SIGTERM altogether.
-    command: 'trap "echo got TERM" TERM; sh -c \'trap "" TERM; exec sleep 30\' & echo $! > stubborn.pid; while :; do sleep 0.1; done',
+    command: 'trap "echo got TERM" TERM; sh -c \'trap "" TERM; exec sleep 30\' & echo $! > defiant.pid; while :; do sleep 0.1; done',
     cwd: dir,
     env: process.env,
     signal: controller.signal,
@@ -113,8 +113,8 @@ test('a group that ignores SIGTERM gets SIGKILL after the grace period', async (
     onOutput: (text) => (output += text),
     onStopSignal: (sig) => sent.push(sig),
   });
-  const stubborn = await readPid('stubborn.pid');
-  leftovers.push(stubborn);
+  const defiant = await readPid('defiant.pid');
+  leftovers.push(defiant);
   const stoppedAt = Date.now();
   controller.abort();
   const result = await running;
@@ -125,7 +125,7 @@ test('a group that ignores SIGTERM gets SIGKILL after the grace period', async (
   expect(output).toContain('got TERM');
   expect(took).toBeGreaterThanOrEqual(650);
   expect(took).toBeLessThan(5_000);
-  await until('the SIGTERM-proof child to be gone', () => !alive(stubborn), 5_000);
+  await until('the SIGTERM-proof child to be gone', () => !alive(defiant), 5_000);
 });
 
 test('a process started in a session of its own (how a hook leaves a service running) outlives the hook and its stop', async () => {
