@@ -466,6 +466,9 @@ test('one job per environment: the second waits visibly queued, then runs once t
   // Woken by the slotFreed signal, not by its 10 s poll.
   expect(Date.now() - started).toBeLessThan(8_000);
   expect(lastWrite(two.jobId)).toMatchObject({ queuePosition: null, progress: { succeeded: 1 } });
+  // The job ahead may have moved the targets' stickers (what a rollback returns them to): a job that waited reads them again.
+  expect(await activitySummaries(two.handle)).toContain('Reload the plan after waiting: targets, agents, stickers');
+  expect(agentCalls.filter((c) => c.jobId === two.jobId).map((c) => c.version)).toEqual(['2.0.0']);
 });
 
 test('a cancelled queued job never runs and leaves the line', async () => {

@@ -71,6 +71,8 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
   let persisted: DeploymentJob | null = job;
   let slotFreed = false;
   let slotRequested = Boolean(input.carried);
+  /** Whether the job had to wait for the environment (a carried job waited before continuing as new). */
+  let waitedInQueue = Boolean(input.carried);
   let continuing = false;
   /** Set once a cancel is asked for: why the job ends cancelled. */
   let cancelling: string | null = null;
@@ -155,7 +157,28 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
     if (!job && !(await load())) return;
     if (isFinished(job!.status)) return;
     if (!(await waitForSlot())) return;
+    if (waitedInQueue && !(await refreshPlan())) return;
     await deploy();
+  }
+
+  /**
+   * A job that waited its turn reads its targets again once it has the slot:
+   * the job before it moved their stickers (what a rollback returns them to),
+   * and targets or agents may have changed meanwhile.
+   */
+  async function refreshPlan(): Promise<boolean> {
+    try {
+      const loaded = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Reload the plan after waiting: targets, agents, stickers' }, [
+        { tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: job!.labelSelector },
+      ]);
+      plan = loaded.plan;
+    } catch (err) {
+      if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
+      await commit({ status: 'failed', finishedAt: now(), queuePosition: null, statusReason: `the deployment plan could not be reloaded after waiting: ${err.cause?.message ?? err.message}` });
+      return false;
+    }
+    await commit({ progress: jobProgress(targetIds(), tasks()) });
+    return true;
   }
 
   /** Loads the plan and creates the job; false when the plan cannot be loaded (the job ends failed). */
@@ -248,6 +271,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
         { tenantId, environmentId: job!.environmentId, jobId },
       ]);
       if (slot.acquired) return true;
+      waitedInQueue = true;
       const behind = slot.holderJobId ? `queued behind job ${slot.holderJobId}` : `queued for ${job!.environmentName}`;
       if (job!.queuePosition !== slot.position || job!.statusReason !== behind) await commit({ queuePosition: slot.position, statusReason: behind });
       if (historyFull(input.maxHistoryEvents)) {
