@@ -171,7 +171,7 @@ export async function deploymentScene(): Promise<DeploymentScene> {
       agent.startedAt = Date.now();
       agent.proc = spawnTs(
         'worker/agent.ts',
-        { LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? 'warn' },
+        { LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? 'info' },
         ['--api', app.url, '--token', registrar, '--name', agent.name, '--environment', env.id, '--labels', 'role=web', '--targets', agent.targets.join(','), '--state-dir', agent.stateDir, '--heartbeat-interval', '1s'],
       );
       const proc = agent.proc;
@@ -209,8 +209,10 @@ export async function deploymentScene(): Promise<DeploymentScene> {
           return done(last) ? last : undefined;
         }, timeoutMs, 200);
       } catch (err) {
-        const tasks = await s.call('GET', `/deployment-jobs/${id}/tasks?pageSize=100`);
-        throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}; tasks: ${tasks.text}`);
+        // What each task was doing, and the agents' own account, say where a stuck job stuck.
+        const tasks = await s.call('GET', `/deployment-jobs/${id}/tasks?pageSize=100`, s.admin);
+        const said = agents.map((a) => `${a.name}:\n${a.proc?.output().slice(-4000) ?? '(not running)'}`).join('\n');
+        throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}; tasks: ${tasks.text}\nagent output:\n${said}`);
       }
     };
     const FINISHED = ['deployed', 'failed', 'rolled_back', 'cancelled'];
