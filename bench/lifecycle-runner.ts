@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { startStack, Teardown, type Stack } from './change-lifecycle/stack';
+import { runWithTeardown, startStack, type Stack, type Teardown } from './change-lifecycle/stack';
 import { report, summarise, table, type PhaseResult } from './change-lifecycle/stats';
 
 /**
@@ -103,19 +103,5 @@ async function main(bench: LifecycleBench, teardown: Teardown): Promise<void> {
 }
 
 export function runLifecycleBench(bench: LifecycleBench): void {
-  const teardown = new Teardown(say);
-  const interrupted = (signal: string, code: number) => () => {
-    say(`${signal}: tearing down…`);
-    void teardown.run().then(() => process.exit(code));
-  };
-  process.on('SIGINT', interrupted('SIGINT', 130));
-  process.on('SIGTERM', interrupted('SIGTERM', 143));
-  main(bench, teardown).then(
-    () => teardown.run().then(() => process.exit(0)),
-    async (err) => {
-      say(`failed: ${(err as Error).stack ?? err}`);
-      await teardown.run();
-      process.exit(1);
-    },
-  );
+  runWithTeardown(say, (teardown) => main(bench, teardown));
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../scripts/stack/processes';
 import { percentile } from '../change-lifecycle/stats';
-import { startStack, Teardown } from '../change-lifecycle/stack';
+import { runWithTeardown, startStack, type Teardown } from '../change-lifecycle/stack';
 import { Client, fixedRate, saturate, type Target } from './load';
 import { summariseProfile } from './profile';
 import { bodyBytes, seedChanges } from './seed';
@@ -228,19 +228,4 @@ async function main(teardown: Teardown): Promise<void> {
   }
 }
 
-const teardown = new Teardown(say);
-const interrupted = (signal: string, code: number) => () => {
-  say(`${signal}: tearing down…`);
-  void teardown.run().then(() => process.exit(code));
-};
-process.on('SIGINT', interrupted('SIGINT', 130));
-process.on('SIGTERM', interrupted('SIGTERM', 143));
-
-main(teardown).then(
-  () => teardown.run().then(() => process.exit(0)),
-  async (err) => {
-    say(`failed: ${(err as Error).stack ?? err}`);
-    await teardown.run();
-    process.exit(1);
-  },
-);
+runWithTeardown(say, main);

@@ -38,6 +38,28 @@ export class Teardown {
   }
 }
 
+/**
+ * Runs a bench's main with one teardown: on success, on failure (exit 1) and on
+ * Ctrl-C or SIGTERM, everything it started is stopped before the process exits.
+ */
+export function runWithTeardown(say: (msg: string) => void, main: (teardown: Teardown) => Promise<void>): void {
+  const teardown = new Teardown(say);
+  const interrupted = (signal: string, code: number) => () => {
+    say(`${signal}: tearing down…`);
+    void teardown.run().then(() => process.exit(code));
+  };
+  process.on('SIGINT', interrupted('SIGINT', 130));
+  process.on('SIGTERM', interrupted('SIGTERM', 143));
+  main(teardown).then(
+    () => teardown.run().then(() => process.exit(0)),
+    async (err) => {
+      say(`failed: ${(err as Error).stack ?? err}`);
+      await teardown.run();
+      process.exit(1);
+    },
+  );
+}
+
 /** The same throwaway stack `npm test` runs: private Postgres and a headless Temporal dev server on free ports. */
 export async function startStack(teardown: Teardown, say: (msg: string) => void): Promise<Stack> {
   const stack = await startThrowawayStack('tollgate-bench', say);

@@ -12,7 +12,7 @@ import { agentTaskQueue } from '../../domain/deployments/model';
 import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startOrchestrator } from '../../worker/orchestrator';
-import { startStack, Teardown } from '../change-lifecycle/stack';
+import { runWithTeardown, startStack, type Teardown } from '../change-lifecycle/stack';
 import { startAgent, type AgentProcess } from './agents';
 import { jobOverhead, table, type JobOverhead, type TaskTimes } from './overhead';
 
@@ -220,18 +220,4 @@ async function listAll(call: (method: string, p: string) => Promise<any>, p: str
   return all;
 }
 
-const teardown = new Teardown(say);
-const interrupted = (signal: string, code: number) => () => {
-  say(`${signal}: tearing down…`);
-  void teardown.run().then(() => process.exit(code));
-};
-process.on('SIGINT', interrupted('SIGINT', 130));
-process.on('SIGTERM', interrupted('SIGTERM', 143));
-main(teardown).then(
-  () => teardown.run().then(() => process.exit(0)),
-  async (err) => {
-    say(`failed: ${(err as Error).stack ?? err}`);
-    await teardown.run();
-    process.exit(1);
-  },
-);
+runWithTeardown(say, main);

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import pg from 'pg';
 import { freePort } from '../../scripts/stack/processes';
-import { Teardown, startStack, type Stack } from '../change-lifecycle/stack';
+import { runWithTeardown, startStack, type Stack, type Teardown } from '../change-lifecycle/stack';
 import { RetryStats, sendKeyed } from '../faults/client';
 import { interleaved, type LatencySample } from './load';
 import { populate } from './populate';
@@ -262,19 +262,4 @@ function summary(r: {
   ].join('\n');
 }
 
-const teardown = new Teardown(say);
-const interrupted = (signal: string, code: number) => () => {
-  say(`${signal}: tearing down…`);
-  void teardown.run().then(() => process.exit(code));
-};
-process.on('SIGINT', interrupted('SIGINT', 130));
-process.on('SIGTERM', interrupted('SIGTERM', 143));
-
-main(teardown).then(
-  () => teardown.run().then(() => process.exit(0)),
-  async (err) => {
-    say(`failed: ${(err as Error).stack ?? err}`);
-    await teardown.run();
-    process.exit(1);
-  },
-);
+runWithTeardown(say, main);

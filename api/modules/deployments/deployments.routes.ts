@@ -13,7 +13,7 @@ import {
   TaskLogSchema,
   TaskParams,
 } from './deployments.responses';
-import { emptyIsNone } from './list-filters';
+import { emptyIsNone } from '../../list-filters';
 
 /** DEPLOY: deployment jobs, their tasks, logs and artifacts, and the operator's answers to a paused job. */
 

@@ -3,7 +3,7 @@ import { createRollbackSchema } from '../../../domain/deployments/job-requests';
 import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
 import { sortablePaginationQuery } from '../../pagination';
 import { IdParam, RollbackSchema } from './deployments.responses';
-import { emptyIsNone } from './list-filters';
+import { emptyIsNone } from '../../list-filters';
 
 /** DEPLOY: rollbacks redeploy an environment's previous good release (or a chosen one) as a new deployment job. */
 

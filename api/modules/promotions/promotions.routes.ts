@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { approvalPolicySchema, approvePromotionSchema, cancelPromotionSchema, createPromotionSchema, previewGatesSchema, rejectPromotionSchema } from '../../../domain/promotions/requests';
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
 import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, publicErrorResponses } from '../../openapi-helpers';
+import { emptyIsNone } from '../../list-filters';
 import { sortablePaginationQuery } from '../../pagination';
 import {
   ApprovalPolicySchema,
@@ -27,12 +28,6 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const KEY_REUSED = 'IDEMPOTENCY_KEY_REUSED';
 
 export const PROMOTION_SORTS = ['requested_at', 'updated_at'] as const;
-// An empty filter value (`?status=`) means no filter, and the document says so.
-const emptyIsNone = <T extends z.ZodType>(schema: T) =>
-  z
-    .union([z.literal(''), schema])
-    .optional()
-    .transform((v) => (v === '' ? undefined : (v as z.output<T> | undefined)));
 export const PromotionListQuery = sortablePaginationQuery(PROMOTION_SORTS).extend({
   status: emptyIsNone(z.enum(PROMOTION_STATUSES)).openapi({ description: 'Filter by status' }),
   releaseId: emptyIsNone(z.uuid()).openapi({ description: 'Filter by release' }),
