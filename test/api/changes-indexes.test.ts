@@ -3,19 +3,21 @@ import { pageRequest, parseSort } from '../../api/pagination';
 import { CHANGE_SORTS, changeListSpec } from '../../api/modules/changes/queries';
 import { createPool, type Pool } from '../../platform/db';
 import { testEnv } from '../support/env';
+import { planBench, type PlanBench } from '../support/query-plans';
 
 /**
  * "Indexed queries only": with sequential scans priced out, every filter and
  * sort the list endpoint offers must still have an index path. A filter added
- * without its index makes this fail.
+ * without its index makes this fail. Plans come from a private, fully analyzed
+ * copy of the table (test/support/query-plans.ts), so they do not move with
+ * other tests' rows or ANALYZE's sampling.
  */
 let pool: Pool;
+let bench: PlanBench;
 const TENANT = 'index-check-0';
 
-beforeAll(async () => {
-  pool = createPool(testEnv.databaseUrl, 1);
-  // Plans on an empty table mean nothing: give the planner 40 tenants × 500 varied changes and fresh statistics.
-  await pool.query(`
+// Plans on an empty table mean nothing: give the planner 40 tenants × 500 varied changes.
+const SEED = `
     INSERT INTO changes (tenant_id, id, number, version, type, state, short_description, description, risk, risk_score, risk_level,
                          assignment_group, assigned_to, ci_id, scheduled_start, scheduled_end, requested_by, created_at, updated_at, body)
     SELECT 'index-check-' || (n % 40), 'CHG' || lpad(n::text, 7, '0'), n, 1,
@@ -29,10 +31,16 @@ beforeAll(async () => {
            timestamptz '2026-01-01' + (n % 365) * interval '1 day', timestamptz '2026-01-01' + (n % 365) * interval '1 day' + interval '2 hours',
            'requester@example.com', timestamptz '2026-01-01' + n * interval '26 minutes', timestamptz '2026-01-01' + n * interval '27 minutes', '{}'::jsonb
       FROM generate_series(1, 20000) AS n
-    ON CONFLICT DO NOTHING`);
-  await pool.query('ANALYZE changes');
+    ON CONFLICT DO NOTHING`;
+
+beforeAll(async () => {
+  pool = createPool(testEnv.databaseUrl, 1);
+  // Plans are read from a private copy (see planBench); the real table gets the same rows for the count-cache test below.
+  bench = await planBench(testEnv.databaseUrl, ['changes'], [SEED]);
+  await pool.query(SEED);
 });
 afterAll(async () => {
+  await bench?.close();
   await pool.query("DELETE FROM changes WHERE tenant_id LIKE 'index-check-%'");
   await pool.end();
 });
@@ -66,18 +74,7 @@ const FILTERS: Record<string, Record<string, unknown>> = {
   q: { q: 'dns migrate' },
 };
 
-async function plan(sql: string, params: unknown[]): Promise<string> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SET LOCAL enable_seqscan = off');
-    const { rows } = await client.query(`EXPLAIN ${sql}`, params);
-    await client.query('ROLLBACK');
-    return rows.map((r) => r['QUERY PLAN']).join('\n');
-  } finally {
-    client.release();
-  }
-}
+const plan = (sql: string, params: readonly unknown[]) => bench.plan(sql, params);
 
 describe.each(Object.keys(FILTERS))('filter %s', (name) => {
   test.each(Object.keys(CHANGE_SORTS))('sorted by %s, both page styles and the count, use indexes', async (sortField) => {

@@ -1,8 +1,8 @@
 import { buildListSql } from '../../api/list-query';
 import { pageRequest, type SortSpec } from '../../api/pagination';
 import { incidentListSpec, notesListSpec, type IncidentFilters } from '../../api/modules/incidents/queries';
-import { createPool, type Pool } from '../../platform/db';
 import { testEnv } from '../support/env';
+import { planBench, type PlanBench } from '../support/query-plans';
 
 /**
  * "Every list query uses an index": on 100k incidents across 40 tenants, with
@@ -10,13 +10,13 @@ import { testEnv } from '../support/env';
  * and the count) must still have an index path, and each filter's count must
  * use that filter's own index. A filter added without its index fails here.
  */
-let pool: Pool;
+let bench: PlanBench;
 const TENANT = 'inc-index-check-7';
 const ROWS = 100_000;
 
 beforeAll(async () => {
-  pool = createPool(testEnv.databaseUrl, 1);
-  await pool.query(`
+  // Plans come from a private, fully analyzed copy of the table (see planBench), so no other test's rows move them.
+  bench = await planBench(testEnv.databaseUrl, ['incidents'], [`
     INSERT INTO incidents (tenant_id, id, number, version, short_description, description, priority, state, category,
                            assignment_group, assigned_to, opened_by, opened_by_id, ci_id, created_at, updated_at, deleted_at)
     SELECT 'inc-index-check-' || (n % 40), 'INC' || lpad(n::text, 7, '0'), n, 1,
@@ -30,12 +30,10 @@ beforeAll(async () => {
            timestamptz '2026-01-01' + n * interval '5 minutes', timestamptz '2026-01-01' + n * interval '6 minutes',
            CASE WHEN n % 97 = 0 THEN timestamptz '2026-06-01' END
       FROM generate_series(1, ${ROWS}) AS n
-    ON CONFLICT DO NOTHING`);
-  await pool.query('ANALYZE incidents');
+    ON CONFLICT DO NOTHING`]);
 }, 120_000);
 afterAll(async () => {
-  await pool.query("DELETE FROM incidents WHERE tenant_id LIKE 'inc-index-check-%'");
-  await pool.end();
+  await bench?.close();
 });
 
 const FILTERS: Record<string, IncidentFilters> = {
@@ -70,18 +68,7 @@ const SORTS: Record<string, { value: string }> = {
   relevance: { value: '50000' },
 };
 
-async function plan(sql: string, params: unknown[]): Promise<string> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    await client.query('SET LOCAL enable_seqscan = off');
-    const { rows } = await client.query(`EXPLAIN ${sql}`, params);
-    await client.query('ROLLBACK');
-    return rows.map((r) => r['QUERY PLAN']).join('\n');
-  } finally {
-    client.release();
-  }
-}
+const plan = (sql: string, params: readonly unknown[]) => bench.plan(sql, params);
 
 describe.each(Object.keys(FILTERS))('filter %s', (name) => {
   const sorts = Object.keys(SORTS).filter((s) => s !== 'relevance' || name === 'q');
