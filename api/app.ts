@@ -11,6 +11,7 @@ import { rateLimit } from './middleware/rate-limit';
 import { requestContext } from './middleware/request-context';
 import { modules } from './modules';
 import { ARTIFACT_UPLOAD_PATH } from './modules/agents/agents.routes';
+import { codecCors } from './modules/temporal-codec';
 import { errorBody } from './respond';
 import { mapTemporalError } from './temporal-errors';
 import { mapDatabaseError } from './database-errors';
@@ -31,6 +32,8 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
       throw err instanceof Error ? err : new Error('A value that is not an Error was thrown', { cause: err });
     }
   });
+  // Before auth: a browser's CORS preflight carries no token.
+  app.use('*', codecCors);
   app.use('*', identify);
   app.use('*', rateLimit);
   app.use('*', requireAuth);

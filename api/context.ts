@@ -8,6 +8,7 @@ import type { ApiError } from './errors';
 import type { TokenVerifier } from './auth/verifier';
 import type { Metrics } from './metrics';
 import type { DeploymentEventHub } from './realtime/hub';
+import type { AgentWorkRelay } from './agent-work/relay';
 
 /** The two wire dialects served over one set of handlers (DESIGN.md). */
 export type Dialect = 'stella' | 'stackflow';
@@ -22,6 +23,8 @@ export interface AppDeps {
   metrics: Metrics;
   /** Live deployment events for the WebSocket streams; absent where a process serves none. */
   realtime?: DeploymentEventHub;
+  /** Hands Temporal's agent tasks to agents over their work channels; absent where a process relays none. */
+  agentWork?: AgentWorkRelay;
 }
 
 export interface AppEnv {

@@ -2,10 +2,12 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
+import { Runtime } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations } from '../platform/db';
 import { ensureDevKeys } from '../platform/dev-keys';
 import { createLogger, type Logger } from '../platform/logger';
+import { dataConverterOf } from '../platform/payload-keys';
 import { TemporalGateway } from '../platform/temporal';
 import { FixedWindowLimiter } from '../domain/rate-limit';
 import { createApp } from './app';
@@ -14,7 +16,9 @@ import { createTokenVerifier } from './auth/verifier';
 import type { AppDeps } from './context';
 import { createMetrics } from './metrics';
 import { DeploymentEventHub } from './realtime/hub';
+import { AgentWorkRelay } from './agent-work/relay';
 import { withQueryToken } from './realtime/query-token';
+import { coreLogFilter, PinoTemporalLogger } from '../worker/temporal-logger';
 
 export interface RunningApi {
   url: string;
@@ -24,11 +28,14 @@ export interface RunningApi {
 }
 
 export function createDeps(config: Config, log: Logger): AppDeps {
+  const pool = createPool(config.DATABASE_URL, 20);
+  const dataConverter = dataConverterOf(config);
   return {
     config,
     log,
-    pool: createPool(config.DATABASE_URL, 20),
-    temporal: new TemporalGateway({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE }, { log }),
+    pool,
+    temporal: new TemporalGateway({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, dataConverter }, { log }),
+    agentWork: new AgentWorkRelay({ config, pool, log, dataConverter }),
     verifier: createTokenVerifier(config),
     limiter: new FixedWindowLimiter(config.RATE_LIMIT_WINDOW),
     metrics: createMetrics(),
@@ -72,6 +79,7 @@ export async function startApi(config: Config, log: Logger = createLogger('api',
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await closeSockets(sockets);
       await deps.realtime?.close();
+      await deps.agentWork?.close();
       await closed;
       await deps.temporal.close();
       await deps.pool.end();
@@ -107,6 +115,12 @@ async function main(): Promise<void> {
     config = loadConfig();
     log.warn({ keys: config.DATA_DIR }, 'AUTH_JWKS_URL and AUTH_JWKS are not set: trusting only the local dev key (npm run token); set one of them outside local use');
   }
+  // The agent work relay runs Temporal workers here (api/agent-work/relay.ts): their native runtime logs through pino.
+  // They relay activities only, so the SDK's note that they poll for no workflows is expected.
+  Runtime.install({
+    logger: new PinoTemporalLogger(log, { coreRepeatWindowMs: 60_000, expected: /^No (workflows|Nexus services) registered/ }),
+    telemetryOptions: { logging: { filter: coreLogFilter(config.LOG_LEVEL), forward: {} } },
+  });
   await runMigrations(config.DATABASE_URL, log);
   const api = await startApi(config, log);
   log.info({ url: api.url, docs: `${api.url}/docs` }, 'API listening');

@@ -29,6 +29,8 @@ export type Permission =
   | 'agent:register'
   | 'agent:manage'
   | 'agent:self'
+  // Decrypt Temporal payloads of one's own tenant through the codec endpoint (the Temporal UI, the CLI).
+  | 'temporal:decode'
   | 'admin';
 
 const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read'];
@@ -56,8 +58,9 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'deployment:operate',
     'agent:manage',
     'agent:register',
+    'temporal:decode',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'temporal:decode'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
   itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read'],

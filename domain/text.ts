@@ -80,3 +80,20 @@ export function unstorableTextPaths(value: unknown): ValuePath[] {
   }
   return out;
 }
+
+const UNSTORABLE_CHARS = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/**
+ * A copy of `value` whose every string (keys too) is storable: NUL and lone
+ * surrogates become U+FFFD. For text Tollgate does not write itself — what an
+ * agent reports of a target's answers, a hook's output — which must be kept,
+ * not refused: a target's reply must not wedge the task that read it.
+ */
+export function storableCopy<T>(value: T): T {
+  if (typeof value === 'string') return value.replace(UNSTORABLE_CHARS, '\ufffd') as T;
+  if (Array.isArray(value)) return value.map((item) => storableCopy(item)) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [storableCopy(k), storableCopy(v)])) as T;
+  }
+  return value;
+}

@@ -72,6 +72,9 @@ const schema = z.object({
   EVIDENCE_SIGNING_KEY: optionalString.refine((v) => v === undefined || isPrivateP256Jwk(v), {
     message: 'must be a private EC P-256 JWK such as {"kty":"EC","crv":"P-256","x":"…","y":"…","d":"…","kid":"…"} (got something else; the value is not shown)',
   }),
+  // Keys that encrypt every Temporal payload (platform/payload-keys.ts): `id:base64key[,…]`, the first encrypts, all decrypt.
+  // A secret: checked in loadConfig, never echoed. Unset: a dev key in DATA_DIR/keys.
+  PAYLOAD_ENCRYPTION_KEYS: optionalString,
   RATE_LIMIT_USER: positiveInt(100),
   RATE_LIMIT_TENANT: positiveInt(1000),
   RATE_LIMIT_WINDOW: duration('1s'),
@@ -164,6 +167,7 @@ export const dataPaths = (dataDir: string) => ({
   authPrivateKey: path.join(dataDir, 'keys', 'auth-dev.private.jwk.json'),
   authJwks: path.join(dataDir, 'keys', 'auth-dev.jwks.json'),
   evidencePrivateKey: path.join(dataDir, 'keys', 'evidence.private.jwk.json'),
+  payloadKeys: path.join(dataDir, 'keys', 'payload-encryption.keys'),
   logs: path.join(dataDir, 'logs'),
 });
 

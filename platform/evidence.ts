@@ -1,9 +1,9 @@
 import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { importJWK, type JWK } from 'jose';
 import { canonicalJson } from '../domain/canonical-json';
 import { dataPaths } from './config';
+import { createOnce } from './key-files';
 
 /**
  * Signed evidence packets: the decision record as RFC 8785 canonical JSON,
@@ -39,8 +39,7 @@ export function contentHashOf(content: unknown): string {
 /**
  * The signing key: EVIDENCE_SIGNING_KEY (a private P-256 JWK) or the dev key in
  * DATA_DIR/keys, made on first use. The API (serving the public half) and the
- * worker (signing) may both get there first: the file is created exclusively,
- * so whoever loses the race reads the winner's key and both agree.
+ * worker (signing) may both get there first: createOnce makes them agree.
  */
 export function readEvidenceKey(config: { EVIDENCE_SIGNING_KEY?: string; DATA_DIR: string }): JWK {
   const existing = existingEvidenceKey(config);
@@ -50,18 +49,7 @@ export function readEvidenceKey(config: { EVIDENCE_SIGNING_KEY?: string; DATA_DI
   const jwk = privateKey.export({ format: 'jwk' }) as JWK;
   jwk.kid = `tollgate-dev-${kidOf(jwk)}`;
   jwk.alg = 'ES256';
-  mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  // Written aside, then linked into place: a reader never sees half a key, and link() refuses to replace one.
-  const aside = `${file}.${process.pid}.${Date.now()}`;
-  writeFileSync(aside, JSON.stringify(jwk, null, 2), { mode: 0o600 });
-  try {
-    linkSync(aside, file);
-  } catch (err) {
-    if ((err as { code?: string }).code !== 'EEXIST') throw err;
-  } finally {
-    rmSync(aside, { force: true });
-  }
-  return JSON.parse(readFileSync(file, 'utf8')) as JWK;
+  return JSON.parse(createOnce(file, JSON.stringify(jwk, null, 2))) as JWK;
 }
 
 /** The signing key when one is configured or already made; never makes one (a verifier must not invent the key it checks against). */

@@ -1,4 +1,5 @@
 import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, type ConnectionOptions } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from './logger';
@@ -6,6 +7,8 @@ import type { Logger } from './logger';
 export interface TemporalSettings {
   address: string;
   namespace: string;
+  /** Every Tollgate client encrypts payloads (platform/payload-keys.ts dataConverterOf); probes and admin calls need none. */
+  dataConverter?: DataConverter;
 }
 
 // gRPC status code (grpc/status.proto).
@@ -16,7 +19,7 @@ const CHANNEL_ARGS = { 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_recon
 
 export async function connectClient(settings: TemporalSettings, interceptors?: ConnectionOptions['interceptors']): Promise<Client> {
   const connection = await Connection.connect({ address: settings.address, connectTimeout: '5s', channelArgs: CHANNEL_ARGS, ...(interceptors ? { interceptors } : {}) });
-  return new Client({ connection, namespace: settings.namespace });
+  return new Client({ connection, namespace: settings.namespace, ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}) });
 }
 
 /** The cluster could not be reached at all (as opposed to a call failing on a live connection). */

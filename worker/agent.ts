@@ -1,5 +1,3 @@
-import { hostname } from 'node:os';
-import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { AgentApiError } from '../activities/agent/api-client';
 import { createHealthCheckActivities } from '../activities/agent/check-target-health';
 import { createAgentActivities } from '../activities/agent/deploy-target';
@@ -9,20 +7,20 @@ import { retryTransient } from '../activities/agent/retry';
 import { AgentSession, AgentStartError, type SavedIdentity } from '../activities/agent/session';
 import { statePaths } from '../activities/agent/state-files';
 import { TargetRecords } from '../activities/agent/target-reports';
-import { agentTaskQueue } from '../domain/deployments/model';
-import type { AgentActivities } from '../domain/deployments/ports';
+import { WorkChannel } from '../activities/agent/work-channel';
 import { createLogger, type Logger } from '../platform/logger';
-import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
 
 /**
- * The agent: registers with the API (or reuses its saved credential), heartbeats what its targets run, and runs a
- * Temporal worker on its own task queue `agent-<id>` whose activities are deployTarget and checkTargetHealth. No
- * workflows run here.
+ * The agent: registers with the API (or reuses its saved credential), heartbeats what its targets run, and opens
+ * its work channel to the API, over which it is handed its tasks (deployTarget, checkTargetHealth). It holds its
+ * own Tollgate credential and nothing else: no Temporal address, no Temporal access (api/agent-work/relay.ts).
  */
 
 export interface RunningAgent {
   identity(): SavedIdentity;
-  /** Settles when the agent has stopped; rejects when its worker failed. */
+  /** The connection tasks arrive on. */
+  channel: WorkChannel;
+  /** Settles when the agent has stopped. */
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -30,7 +28,7 @@ export interface RunningAgent {
 /** How long start-up keeps trying an API that is briefly unavailable before giving up with one line. */
 const START_RETRY_MS = 10_000;
 /** A running task gets this long to finish when the agent stops; then it is cancelled (its hook stopped). */
-const SHUTDOWN_GRACE = '10s';
+const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startAgent(options: AgentOptions, log: Logger): Promise<RunningAgent> {
   const session = new AgentSession(options, log);
@@ -55,80 +53,46 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     throw error;
   }
 
-  const me = session.identity!;
-  const address = options.temporalAddress ?? me.temporal?.address ?? '127.0.0.1:7233';
-  const namespace = options.namespace ?? me.temporal?.namespace ?? 'default';
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({ address });
-  } catch (error) {
-    throw new AgentStartError(`cannot reach Temporal at ${address}: ${(error as Error).message.split('\n')[0]}`);
-  }
-  const activities: AgentActivities = {
-    ...createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log }),
-    ...createHealthCheckActivities({ stateDir: options.stateDir, agentName: options.name, log }),
+  const channel = new WorkChannel({
+    api: session.api,
+    activities: {
+      ...createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log }),
+      ...createHealthCheckActivities({ stateDir: options.stateDir, agentName: options.name, log }),
+    },
+    log,
+    maxConcurrent: 20,
+  });
+  // A new registration means a new id: the channel reconnects under it; tasks handed to the old id are lost with the
+  // old agent (the orchestrator sees them time out), which is what deleting or revoking an agent means.
+  onNewIdentity = async (identity) => {
+    log.warn({ agentId: identity.id }, 'reconnecting the work channel under the new identity');
+    channel.reconnect();
   };
+  channel.start();
+  log.info({ agentId: me().id, name: me().name, environmentId: me().environmentId, api: session.api.baseUrl, stateFile: session.stateFile }, 'agent running');
 
-  const startWorker = async (identity: SavedIdentity) => {
-    const taskQueue = identity.taskQueue || agentTaskQueue(identity.id);
-    const worker = await Worker.create({
-      connection,
-      namespace,
-      taskQueue,
-      activities,
-      // Temporal's own form (pid@host), with the agent's name after it for the UI.
-      identity: `${process.pid}@${hostname()}/${options.name}`,
-      maxConcurrentActivityTaskExecutions: 20,
-      shutdownGraceTime: SHUTDOWN_GRACE,
-    });
-    log.info({ agentId: identity.id, name: identity.name, environmentId: identity.environmentId, taskQueue, temporal: address, namespace, stateFile: session.stateFile }, 'agent running');
-    return { worker, running: worker.run() };
-  };
-
-  let current = await startWorker(me);
   let stopping = false;
   let settle!: (error?: unknown) => void;
   const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
-  const watch = (entry: typeof current) =>
-    entry.running.then(
-      () => {
-        if (entry === current && stopping) settle();
-      },
-      (error) => {
-        if (entry !== current) return;
-        log.error({ err: (error as Error).message }, 'agent worker failed');
-        void heartbeats.stop();
-        settle(error);
-      },
-    );
-  watch(current);
-
-  // A new registration means a new id and task queue: the worker moves to it; tasks on the old queue are lost with
-  // the old agent (the orchestrator sees them time out), which is what deleting or revoking an agent means.
-  onNewIdentity = async (identity) => {
-    const previous = current;
-    log.warn({ agentId: identity.id, taskQueue: identity.taskQueue }, 'moving the worker to the new task queue');
-    current = await startWorker(identity);
-    watch(current);
-    previous.worker.shutdown();
-    await previous.running.catch(() => undefined);
-  };
   heartbeats.start();
 
   return {
     identity: () => session.identity!,
+    channel,
     done,
     async stop() {
       if (stopping) return done;
       stopping = true;
       await heartbeats.stop();
-      if (current.worker.getState() === 'RUNNING') current.worker.shutdown();
-      await current.running.catch(() => undefined);
-      await connection.close().catch(() => undefined);
+      await channel.stop(SHUTDOWN_GRACE_MS);
       settle();
       return done;
     },
   };
+
+  function me(): SavedIdentity {
+    return session.identity!;
+  }
 }
 
 async function main(): Promise<void> {
@@ -146,13 +110,7 @@ async function main(): Promise<void> {
     console.log(AGENT_USAGE);
     return;
   }
-  const level = process.env.LOG_LEVEL ?? 'info';
-  const log = createLogger('agent', level);
-  Runtime.install({
-    // An agent runs activities only: the SDK's notes that it polls for no workflows or Nexus tasks are no news here.
-    logger: new PinoTemporalLogger(log, { coreRepeatWindowMs: 60_000, expected: /^No (workflows|Nexus services) registered/ }),
-    telemetryOptions: { logging: { filter: coreLogFilter(level), forward: {} } },
-  });
+  const log = createLogger('agent', process.env.LOG_LEVEL ?? 'info');
   let agent: RunningAgent;
   try {
     agent = await startAgent(options, log);
@@ -176,7 +134,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   await agent.done.catch((error) => {
-    console.error(`tollgate agent: the worker stopped: ${(error as Error).message}`);
+    console.error(`tollgate agent: stopped: ${(error as Error).message}`);
     process.exit(1);
   });
 }

@@ -2,6 +2,7 @@ import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporal
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
+import { dataConverterOf } from '../platform/payload-keys';
 import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
@@ -34,6 +35,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
     workflowBundle,
+    dataConverter: dataConverterOf(config),
     activities: createActivities({ pool, log, config }),
     // A lifecycle workflow spends its life waiting: keep many cached, shut down quickly.
     maxCachedWorkflows: 1000,

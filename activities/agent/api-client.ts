@@ -1,3 +1,4 @@
+import type { DeliveryResult } from '../../domain/deployments/deliveries';
 import type { HealthCheck } from '../../domain/deployments/model';
 
 /**
@@ -53,7 +54,7 @@ export interface Registration {
   agent: AgentRecord;
   credential: string;
   taskQueue: string;
-  temporal: { address: string; namespace: string };
+  workChannel: string;
   heartbeatIntervalSeconds: number;
 }
 
@@ -171,6 +172,27 @@ export class AgentApiClient {
   async uploadArtifact(taskId: string, name: string, bytes: Buffer, signal?: AbortSignal): Promise<StoredArtifact> {
     const me = this.me();
     return this.request('PUT', `/api/v1/agents/${enc(me.id)}/tasks/${enc(taskId)}/artifacts/${enc(name)}`, { bearer: me.credential, bytes, signal });
+  }
+
+  /** A task handed over the work channel: still wanted? (cancelRequested: stop it). 404/410: it is gone. */
+  async heartbeatDelivery(deliveryId: string, details: unknown, signal?: AbortSignal): Promise<{ cancelRequested: boolean }> {
+    const me = this.me();
+    return this.request('POST', `/api/v1/agents/${enc(me.id)}/deliveries/${enc(deliveryId)}/heartbeat`, {
+      bearer: me.credential,
+      json: details === undefined ? {} : { details },
+      signal,
+    });
+  }
+
+  async completeDelivery(deliveryId: string, body: DeliveryResult, signal?: AbortSignal): Promise<{ outcome: string; alreadyRecorded: boolean }> {
+    const me = this.me();
+    return this.request('POST', `/api/v1/agents/${enc(me.id)}/deliveries/${enc(deliveryId)}/result`, { bearer: me.credential, json: body, signal });
+  }
+
+  /** The WebSocket URL and credential of this agent's work channel. */
+  workChannel(): { url: string; credential: string } {
+    const me = this.me();
+    return { url: `${this.baseUrl.replace(/^http/i, 'ws')}/api/v1/agents/${enc(me.id)}/work`, credential: me.credential };
   }
 
   private me(): Identity {

@@ -1,11 +1,11 @@
 import { mkdir } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
-import type { AgentActivities } from '../../domain/deployments/ports';
-import type { ReportedRelease, TargetHealthInput, TargetHealthResult } from '../../domain/deployments/target-health';
+import { storableHealthResult, type ReportedRelease, type TargetHealthInput, type TargetHealthResult } from '../../domain/deployments/target-health';
 import type { Logger } from '../../platform/logger';
 import { runHealthCheck } from './health-check';
 import { propertyVariable } from './hook-env';
 import { statePaths } from './state-files';
+import type { TaskContext } from './work-channel';
 
 export interface HealthCheckActivityDeps {
   stateDir: string;
@@ -15,8 +15,8 @@ export interface HealthCheckActivityDeps {
   heartbeatEveryMs?: number;
 }
 
-export function createHealthCheckActivities(deps: HealthCheckActivityDeps): Pick<AgentActivities, 'checkTargetHealth'> {
-  return { checkTargetHealth: (input) => checkTargetHealth(deps, input) };
+export function createHealthCheckActivities(deps: HealthCheckActivityDeps): { checkTargetHealth: (input: TargetHealthInput, ctx?: TaskContext) => Promise<TargetHealthResult> } {
+  return { checkTargetHealth: (input, ctx) => checkTargetHealth(deps, input, ctx ?? Context.current()) };
 }
 
 /**
@@ -24,8 +24,7 @@ export function createHealthCheckActivities(deps: HealthCheckActivityDeps): Pick
  * retries, run from this host (where the check's URL or command means something). It touches nothing, so it
  * neither claims a ledger entry nor waits for a deployment running on the target.
  */
-async function checkTargetHealth(deps: HealthCheckActivityDeps, input: TargetHealthInput): Promise<TargetHealthResult> {
-  const ctx = Context.current();
+async function checkTargetHealth(deps: HealthCheckActivityDeps, input: TargetHealthInput, ctx: TaskContext): Promise<TargetHealthResult> {
   const signal = ctx.cancellationSignal;
   const { target } = input;
   const log = deps.log.child({ target: target.name, targetId: target.id });
@@ -52,7 +51,8 @@ async function checkTargetHealth(deps: HealthCheckActivityDeps, input: TargetHea
       ? `healthy after ${outcome.attempts} check(s): ${outcome.detail}`
       : `unhealthy after ${outcome.attempts} check(s); last: ${outcome.detail}`;
     log.info({ healthy: outcome.healthy, checks: outcome.attempts, lastStatus: outcome.lastStatus }, 'health check finished');
-    return { healthy: outcome.healthy, checks: outcome.attempts, lastStatus: outcome.lastStatus, message, checkedAt: new Date().toISOString(), reported };
+    // Part of it is the target's own answer: made storable here, where it enters Tollgate.
+    return storableHealthResult({ healthy: outcome.healthy, checks: outcome.attempts, lastStatus: outcome.lastStatus, message, checkedAt: new Date().toISOString(), reported });
   } finally {
     clearInterval(heartbeats);
   }

@@ -3,7 +3,6 @@ import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { AgentTaskInput, AgentTaskResult, TaskError } from '../../domain/deployments/model';
-import type { AgentActivities } from '../../domain/deployments/ports';
 import type { Logger } from '../../platform/logger';
 import { AgentApiError, type AgentApiClient } from './api-client';
 import { uploadArtifacts } from './artifacts';
@@ -14,6 +13,7 @@ import { LogShipper } from './log-shipper';
 import { retryTransient } from './retry';
 import { safeFileName, statePaths } from './state-files';
 import type { TargetRecords } from './target-reports';
+import type { TaskContext } from './work-channel';
 
 export interface AgentActivityDeps {
   api: Pick<AgentApiClient, 'claim' | 'appendLog' | 'uploadArtifact'>;
@@ -27,9 +27,10 @@ export interface AgentActivityDeps {
 
 export const DEPLOY_INTERRUPTED_MESSAGE = 'the hook already ran for this attempt and was interrupted; retry the target to run it again';
 
-export function createAgentActivities(deps: AgentActivityDeps): Pick<AgentActivities, 'deployTarget'> {
+/** `ctx`: the work channel's (worker/agent.ts); Temporal's own when run as a plain activity (the tests). */
+export function createAgentActivities(deps: AgentActivityDeps): { deployTarget: (input: AgentTaskInput, ctx?: TaskContext) => Promise<AgentTaskResult> } {
   const lock = perTargetLock();
-  return { deployTarget: (input) => deployTarget(deps, lock, input) };
+  return { deployTarget: (input, ctx) => deployTarget(deps, lock, input, ctx ?? Context.current()) };
 }
 
 type Outcome = Pick<AgentTaskResult, 'outcome'> & Partial<Pick<AgentTaskResult, 'exitCode' | 'healthChecks' | 'error' | 'alreadyClaimed'>>;
@@ -57,8 +58,7 @@ class HookStopped extends Error {
   }
 }
 
-async function deployTarget(deps: AgentActivityDeps, lock: PerTargetLock, input: AgentTaskInput): Promise<AgentTaskResult> {
-  const ctx = Context.current();
+async function deployTarget(deps: AgentActivityDeps, lock: PerTargetLock, input: AgentTaskInput, ctx: TaskContext): Promise<AgentTaskResult> {
   const signal = ctx.cancellationSignal;
   const startedAt = new Date().toISOString();
   const log = deps.log.child({ jobId: input.jobId, taskId: input.taskId, target: input.target.name, phase: input.phase, attempt: input.attempt });

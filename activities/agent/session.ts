@@ -15,7 +15,6 @@ export interface SavedIdentity extends Identity {
   name: string;
   environmentId: string;
   taskQueue: string;
-  temporal: { address: string; namespace: string } | null;
   heartbeatIntervalSeconds: number | null;
   apiUrl: string;
   registeredAt: string;
@@ -112,7 +111,6 @@ export class AgentSession {
       name: registration.agent.name ?? name,
       environmentId: registration.agent.environmentId ?? environmentId,
       taskQueue: registration.taskQueue ?? registration.agent.taskQueue ?? agentTaskQueue(registration.agent.id),
-      temporal: registration.temporal ?? null,
       heartbeatIntervalSeconds: registration.heartbeatIntervalSeconds ?? null,
       apiUrl: this.api.baseUrl,
       registeredAt: registration.agent.registeredAt ?? new Date().toISOString(),

@@ -13,8 +13,12 @@ import { Unauthorized } from '../errors';
 export const AGENT_CREDENTIAL_PREFIX = 'tga_';
 const CREDENTIAL = /^tga_([0-9a-f]{32})_([A-Za-z0-9_-]{43,128})$/;
 
-/** What an agent may do with its credential, whatever roles its registrar had. */
-export const AGENT_PERMISSIONS: readonly string[] = ['agent:self', 'deployment:read', 'inventory:read'];
+/**
+ * What an agent may do with its credential, whatever roles its registrar had: act for itself (heartbeats, its
+ * work channel, its tasks' claims, logs and artifacts), read its own targets and watch its own task stream. An agent
+ * host is trusted with its own targets and nothing else: no other target's properties, no job, no release.
+ */
+export const AGENT_PERMISSIONS: readonly string[] = ['agent:self'];
 
 export const isAgentCredential = (token: string) => token.startsWith(AGENT_CREDENTIAL_PREFIX);
 

@@ -7,6 +7,7 @@ import { incidentsRouter } from './incidents';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
 import { targetsRouter } from './targets';
+import { temporalCodecRouter } from './temporal-codec';
 
 /** Module routers, each mounted under every API prefix. */
 export const modules = [
@@ -19,4 +20,5 @@ export const modules = [
   promotionsRouter,
   agentsRouter,
   deploymentsRouter,
+  temporalCodecRouter,
 ];

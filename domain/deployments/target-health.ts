@@ -102,10 +102,19 @@ const reportedText = (value: string | null): string | null => (value === null ? 
 export function storableOutcome(outcome: TargetHealthCheckOutcome): TargetHealthCheckOutcome {
   const text = (value: string) => value.replace(UNSTORABLE, '\ufffd');
   return {
-    ...outcome,
-    message: text(outcome.message),
-    lastStatus: outcome.lastStatus === null ? null : text(outcome.lastStatus),
-    reported: { releaseId: reportedText(outcome.reported.releaseId), version: reportedText(outcome.reported.version) },
+    ...storableHealthResult(outcome),
+    agentId: outcome.agentId,
     error: outcome.error ? { code: text(outcome.error.code), message: text(outcome.error.message) } : null,
+  };
+}
+
+/** The agent's answer made storable by the same rule, before it reports it (the API refuses unstorable text). */
+export function storableHealthResult<T extends TargetHealthResult>(result: T): T {
+  const text = (value: string) => value.replace(UNSTORABLE, '\ufffd');
+  return {
+    ...result,
+    message: text(result.message),
+    lastStatus: result.lastStatus === null ? null : text(result.lastStatus),
+    reported: { releaseId: reportedText(result.reported.releaseId), version: reportedText(result.reported.version) },
   };
 }

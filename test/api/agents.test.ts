@@ -87,7 +87,7 @@ describe('registration', () => {
       },
       credential: expect.stringMatching(/^tga_[0-9a-f]{32}_[A-Za-z0-9_-]{43,}$/),
       taskQueue: `agent-${id}`,
-      temporal: { address: app.config.TEMPORAL_ADDRESS, namespace: app.config.TEMPORAL_NAMESPACE },
+      workChannel: `/api/v1/agents/${id}/work`,
       heartbeatIntervalSeconds: 1,
     });
     expect([...answer.agent.targetIds].sort()).toEqual([web1.id, web2.id].sort());
@@ -109,6 +109,12 @@ describe('registration', () => {
     expect(expectStatus(await call('GET', `/agents/${id}`, answer.credential), 200)).toEqual(answer.agent);
     expect((await app.http('GET', `/prod/api/agents/${id}`, { token: answer.credential })).body).toMatchObject({ id, name: 'web-agent' });
     expect((await call('GET', `/targets/${web1.id}`, answer.credential)).status).toBe(200);
+    // Trusted with its own targets and nothing else: no other target (their properties may be secrets), no list of
+    // agents, jobs or releases.
+    expect(expectStatus(await call('GET', '/targets?pageSize=100', answer.credential), 200).map((t: any) => t.id).sort()).toEqual([web1.id, web2.id].sort());
+    await failure(app, answer.credential, 'GET', `/targets/${db.id}`, 404);
+    await failure(app, answer.credential, 'GET', `/agents/${randomUUID()}`, 403);
+    for (const path of ['/agents', '/deployment-jobs', '/releases', '/environments', '/promotions']) await failure(app, answer.credential, 'GET', path, 403);
     expect((await failure(app, answer.credential, 'POST', '/agents/register', 403, { name: 'sneaky', environmentId: env.id })).code).toBe('FORBIDDEN');
     expect((await failure(app, answer.credential, 'PUT', `/agents/${id}`, 403, { name: 'x', labels: {}, revoked: false })).code).toBe('FORBIDDEN');
     await failure(app, answer.credential, 'POST', '/targets', 403, { name: 'x', environmentId: env.id });
@@ -301,8 +307,8 @@ describe('agent-only calls', () => {
     expect((await upload(peer.credential, mine.agent.id)).status).toBe(403);
     expect((await upload(admin, mine.agent.id)).status).toBe(403);
     expect((await upload(mine.credential, theirs.agent.id)).status).toBe(404);
-    // Another tenant's agent sees nothing of this one.
-    await failure(app, theirs.credential, 'GET', `/agents/${mine.agent.id}`, 404);
+    // Another tenant's agent sees nothing of this one (an agent reads no agent but itself).
+    await failure(app, theirs.credential, 'GET', `/agents/${mine.agent.id}`, 403);
   });
 
   test("a task is claimed once: a second claim is 409 ALREADY_CLAIMED; a claim that does not match the task is 422; another agent's task 404", async () => {

@@ -175,30 +175,32 @@ it('lists artifacts and serves their bytes with size and sha256 headers', async 
   expect(await a.expect(200, 'GET', `/deployment-jobs/${first.id}/artifacts`)).toEqual([]);
 });
 
-it('answers 404 for every read of another tenant’s job, even to an agent’s own credential, and lists none of it', async () => {
+it('answers 404 for every read of another tenant’s job and lists none of it; an agent’s credential reads no job at all', async () => {
   const job = await putJob(app.pool, a.tenant, running());
   const task = await putTask(app.pool, a.tenant, taskBody(job));
   const artifact = await putArtifact(app.pool, a.tenant, task, 'out.txt', Buffer.from('x'));
   const theirs = await b.token('mallory@example.com', { roles: ['release-manager'] });
-  const agent = await agentOf(b);
-  for (const token of [theirs, agent]) {
-    for (const path of [
-      `/deployment-jobs/${job.id}`,
-      `/deployment-jobs/${job.id}/tasks`,
-      `/deployment-jobs/${job.id}/tasks/${task.id}`,
-      `/deployment-jobs/${job.id}/tasks/${task.id}/logs`,
-      `/deployment-jobs/${job.id}/artifacts`,
-      `/deployment-jobs/${job.id}/artifacts/${artifact.id}`,
-    ]) {
-      const res = await b.call('GET', path, token);
-      if (res.status !== 404) throw new Error(`GET ${path}: expected 404, got ${res.status}: ${res.text}`);
-    }
-    expect(await b.expect(200, 'GET', '/deployment-jobs', token)).toEqual([]);
-    expect(await b.expect(200, 'GET', `/deployment-jobs?environmentId=${envOne}`, token)).toEqual([]);
+  const paths = [
+    `/deployment-jobs/${job.id}`,
+    `/deployment-jobs/${job.id}/tasks`,
+    `/deployment-jobs/${job.id}/tasks/${task.id}`,
+    `/deployment-jobs/${job.id}/tasks/${task.id}/logs`,
+    `/deployment-jobs/${job.id}/artifacts`,
+    `/deployment-jobs/${job.id}/artifacts/${artifact.id}`,
+  ];
+  for (const path of paths) {
+    const res = await b.call('GET', path, theirs);
+    if (res.status !== 404) throw new Error(`GET ${path}: expected 404, got ${res.status}: ${res.text}`);
   }
-  // The same kind of credential reads its own tenant's jobs.
-  const own = await agentOf(a);
-  expect(await a.expect(200, 'GET', `/deployment-jobs/${job.id}`, own)).toMatchObject({ id: job.id });
+  expect(await b.expect(200, 'GET', '/deployment-jobs', theirs)).toEqual([]);
+  expect(await b.expect(200, 'GET', `/deployment-jobs?environmentId=${envOne}`, theirs)).toEqual([]);
+  // An agent is trusted with its own tasks and nothing else: not another tenant's jobs, not its own tenant's.
+  for (const agent of [await agentOf(b), await agentOf(a)]) {
+    for (const path of [...paths, '/deployment-jobs']) {
+      const res = await a.call('GET', path, agent);
+      if (res.status !== 403) throw new Error(`GET ${path}: expected 403, got ${res.status}: ${res.text}`);
+    }
+  }
 });
 
 it('refuses reads without deployment:read, and operator actions without deployment:operate', async () => {

@@ -165,7 +165,8 @@ it('refuses before upgrading: 401 without a valid token, 403 without deployment:
   const mallory = await b.token('mallory@example.com', { roles: ['release-manager'] });
   expect(await refusal(connect(path, { token: mallory }))).toBe(404);
   expect(await refusal(connect(path, { query: `access_token=${mallory}` }))).toBe(404);
-  expect(await refusal(connect(path, { token: (await agentOf(b)).credential }))).toBe(404);
+  // An agent watches no job stream, of any tenant: only its own task stream.
+  expect(await refusal(connect(path, { token: (await agentOf(b)).credential }))).toBe(403);
   expect(await refusal(connect(`/deployment-jobs/${randomUUID()}/stream`, { token: viewer }))).toBe(404);
   expect(await refusal(connect('/deployment-jobs/nope/stream', { token: viewer }))).toBe(400);
 

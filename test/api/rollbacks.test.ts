@@ -80,7 +80,7 @@ it('goes back to the release deployed before the current one: the row, the audit
   const started = (await handle.fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
   expect(started.workflowType!.name).toBe('deploymentJob');
   expect(started.taskQueue!.name).toBe(app.config.TEMPORAL_TASK_QUEUE);
-  const [input] = started.input!.payloads!.map((p) => defaultPayloadConverter.fromPayload<any>(p));
+  const [input] = (await app.decode(started.input!.payloads!)).map((p) => defaultPayloadConverter.fromPayload<any>(p));
   expect(input).toMatchObject({
     tenantId: a.tenant,
     jobId: rollback.jobId,

@@ -333,20 +333,18 @@ test('no (job, target, phase, attempt) ran its hook twice: the ledger and the ho
   expect(rows.map((l) => key(l.job_id, nameOf.get(l.target_id)!, l.phase, l.attempt)).filter((k) => !seen.has(k))).toEqual([]);
 });
 
-test("an agent's credential reads its own tenant's jobs, and another tenant's job is 404", async () => {
+test("an agent's credential reads no job, not even its own tenant's; the registration token reads nothing", async () => {
   const [job] = await d.s.expect(200, 'GET', '/deployment-jobs?pageSize=1');
   const own = d.agentCredential(0);
-  expect((await d.s.call('GET', `/deployment-jobs/${job.id}`, own)).status).toBe(200);
+  expect((await d.s.call('GET', `/deployment-jobs/${job.id}`, own)).status).toBe(403);
+  expect((await d.s.call('GET', `/deployment-jobs/${job.id}/tasks`, own)).status).toBe(403);
+  expect((await d.s.call('GET', '/deployment-jobs', own)).status).toBe(403);
 
   const other = await scene(d.app);
   const env = await other.expect(201, 'POST', '/environments', other.admin, { name: 'Elsewhere', order: 1, requiredApprovals: 0 });
   const registrar = await other.token('registrar@example.com', { roles: ['agent-registrar'] });
   const registered = await other.expect(201, 'POST', '/agents/register', registrar, { name: 'foreign-agent', environmentId: env.id, labels: { role: 'web' } });
-  const foreign = registered.credential;
-  expect((await d.s.call('GET', `/deployment-jobs/${job.id}`, foreign)).status).toBe(404);
-  expect((await d.s.call('GET', `/deployment-jobs/${job.id}/tasks`, foreign)).status).toBe(404);
-  const listed = await other.expect(200, 'GET', '/deployment-jobs', foreign);
-  expect(listed).toEqual([]);
+  expect((await d.s.call('GET', `/deployment-jobs/${job.id}`, registered.credential)).status).toBe(403);
   // The registration token was for registering only.
   expect((await d.s.call('GET', `/deployment-jobs/${job.id}`, registrar)).status).toBe(403);
 });

@@ -6,6 +6,9 @@ import { startApi, type RunningApi } from '../../api/server';
 import { loadConfig, type Config } from '../../platform/config';
 import { createPool, type Pool } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
+import type { Payload } from '@temporalio/common';
+import { EncryptionCodec } from '../../platform/payload-codec';
+import { dataConverterOf, payloadKeys } from '../../platform/payload-keys';
 import { startOrchestrator, type RunningWorker } from '../../worker/orchestrator';
 import { testEnv } from './env';
 
@@ -35,6 +38,8 @@ export interface TestApp {
   token(user: string, options?: TokenOptions): Promise<string>;
   signer: { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK };
   http(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<HttpResult>;
+  /** Payloads as Temporal stores them (encrypted, platform/payload-codec.ts), decoded with the app's keys. */
+  decode(payloads: Payload[]): Promise<Payload[]>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -85,7 +90,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   if (options.worker !== false) await startWorker();
   const api: RunningApi = await startApi(config, log);
   const connection = await Connection.connect({ address: testEnv.temporalAddress });
-  const client = new Client({ connection, namespace: 'default' });
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterOf(config) });
   const tenant = `t-${randomUUID().slice(0, 8)}`;
 
   return {
@@ -131,6 +136,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       }
       return { status: res.status, headers: res.headers, body: parsed as any, text };
     },
+    decode: (payloads) => new EncryptionCodec(payloadKeys(config)).decode(payloads),
     async stopWorker() {
       await worker?.shutdown();
       worker = undefined;
@@ -148,7 +154,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
 /** The SDK runtime is per process (jest worker); install a quiet one the first time only. */
 function quietRuntime(): void {
   try {
-    Runtime.install({ logger: new DefaultLogger((process.env.TEST_SDK_LOG_LEVEL as 'WARN') ?? 'WARN') });
+    // The API's agent-work relay polls for activities only: the SDK's note that it polls no workflows is expected.
+    const print = new DefaultLogger((process.env.TEST_SDK_LOG_LEVEL as 'WARN') ?? 'WARN');
+    Runtime.install({
+      logger: new DefaultLogger((process.env.TEST_SDK_LOG_LEVEL as 'WARN') ?? 'WARN', (entry) => {
+        if (!/^No (workflows|Nexus services) registered/.test(entry.message)) print.log(entry.level, entry.message, entry.meta);
+      }),
+    });
   } catch {
     // already installed by an earlier test file in this jest worker
   }

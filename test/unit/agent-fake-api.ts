@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
 
 /**
  * The API side of the agent contract, small and in memory, for the agent's unit tests: it records every request
@@ -45,8 +46,8 @@ export class FakeAgentApi {
   readonly health = new Map<string, { status: number; body: unknown }>();
   targets: Array<Record<string, unknown>> = [];
   registrationToken = 'tgr_registration';
-  /** What registration names as the Temporal to poll. */
-  temporalAddress = '127.0.0.1:1';
+  /** Work channels agents opened (WS /agents/{id}/work), with the credential each showed. */
+  readonly channels: Array<{ agentId: string; auth: string | null; socket: WebSocket }> = [];
   capBytes = 1024 * 1024;
   /** Answers to give before behaving normally, per route kind (claim, logs, artifact, heartbeat, register, targets). */
   readonly faults = new Map<string, Fault[]>();
@@ -57,6 +58,7 @@ export class FakeAgentApi {
   /** The data-carrying chunks received per task, in order. */
   readonly chunks: Array<{ taskId: string; offset: number; data: string; stoppedBy?: string; at: number }> = [];
   private server!: Server;
+  private sockets?: WebSocketServer;
   url = '';
 
   async start(): Promise<this> {
@@ -67,12 +69,28 @@ export class FakeAgentApi {
       res.writeHead(500, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify({ success: false, error: { code: 'INTERNAL', message: String(error) } }));
     }));
+    // The work channel: accepted for an agent's own credential, answered with `ready`; refused (401) otherwise.
+    this.sockets = new WebSocketServer({ noServer: true });
+    this.server.on('upgrade', (req, socket, head) => {
+      const match = /^\/api\/v1\/agents\/([^/]+)\/work$/.exec(new URL(req.url ?? '/', 'http://x').pathname);
+      const agent = match ? this.agents.get(match[1]) : undefined;
+      if (!agent || req.headers.authorization !== `Bearer ${agent.credential}`) {
+        socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+        return;
+      }
+      this.sockets!.handleUpgrade(req, socket, head, (ws) => {
+        this.channels.push({ agentId: agent.id, auth: req.headers.authorization ?? null, socket: ws });
+        ws.send(JSON.stringify({ type: 'ready', agentId: agent.id }));
+      });
+    });
     await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
     return this;
   }
 
   async close(): Promise<void> {
+    for (const ws of this.sockets?.clients ?? []) ws.terminate();
+    this.sockets?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -129,7 +147,7 @@ export class FakeAgentApi {
           agent.targetIds.push(target.id as string);
         }
       }
-      return { status: 201, body: { success: true, data: { agent: this.present(agent), credential: agent.credential, taskQueue: `agent-${agent.id}`, temporal: { address: this.temporalAddress, namespace: 'default' }, heartbeatIntervalSeconds: 1 } } };
+      return { status: 201, body: { success: true, data: { agent: this.present(agent), credential: agent.credential, taskQueue: `agent-${agent.id}`, workChannel: `/api/v1/agents/${agent.id}/work`, heartbeatIntervalSeconds: 1 } } };
     }
     if (kind === 'targets') {
       if (!this.caller(recorded.auth)) return fail(401, 'UNAUTHORIZED', 'bad credential');

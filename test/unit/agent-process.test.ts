@@ -2,35 +2,24 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
 import { parseAgentOptions, UsageError } from '../../activities/agent/options';
 import { until } from '../support/eventually';
 import { spawnTs, waitForOutput, type Spawned } from '../support/processes';
 import { FakeAgentApi } from './agent-fake-api';
 
 /**
- * `npm run agent` as a real process against the in-test API (which records what the agent sends) and the run's
- * Temporal: registration and its state file, reuse on restart, re-registration when the credential is refused,
- * heartbeats with what each target runs, the worker on `agent-<id>`, clean stop, and one-line errors.
+ * `npm run agent` as a real process against the in-test API (which records what the agent sends): registration and
+ * its state file, reuse on restart, re-registration when the credential is refused, heartbeats with what each target
+ * runs, the work channel it opens with its own credential (it is given no Temporal address and needs none), clean
+ * stop, and one-line errors.
  */
 
-const temporalAddress = process.env.TEST_TEMPORAL_ADDRESS!;
 let api: FakeAgentApi;
 let stateDir: string;
-let connection: Connection;
 const running: Spawned[] = [];
-
-beforeAll(async () => {
-  connection = await Connection.connect({ address: temporalAddress });
-});
-afterAll(async () => {
-  await connection.close();
-});
 
 beforeEach(async () => {
   api = await new FakeAgentApi().start();
-  api.temporalAddress = temporalAddress;
   stateDir = mkdtempSync(path.join(tmpdir(), 'agent-process-'));
   api.targets = [
     { id: 't1', name: 'web-1', environmentId: 'env-1', labels: { role: 'web' }, agentId: null, properties: { port: '1' }, healthCheck: { url: `${api.url}/health/web-1`, command: null, retries: 0, intervalSeconds: 1, timeoutSeconds: 2 } },
@@ -71,16 +60,9 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function pollers(taskQueue: string): Promise<string[]> {
-  const described = await connection.workflowService.describeTaskQueue({
-    namespace: 'default',
-    taskQueue: { name: taskQueue, kind: temporal.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: temporal.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
-  });
-  return (described.pollers ?? []).map((p) => p.identity ?? '');
-}
+const channelOf = (agentId: string) => api.channels.find((c) => c.agentId === agentId);
 
-test('registers with the token, keeps its credential in a 0600 state file, heartbeats what its targets run, and polls agent-<id>', async () => {
+test('registers with the token, keeps its credential in a 0600 state file, heartbeats what its targets run, and opens its work channel', async () => {
   const proc = agent([...baseArgs(), '--token', api.registrationToken, '--labels', 'role=web,zone=a', '--targets', 'web-1,web-2']);
   await waitForOutput(proc, /"msg":"agent running"/, 60_000);
 
@@ -89,7 +71,8 @@ test('registers with the token, keeps its credential in a 0600 state file, heart
   expect(register.body).toEqual({ name: 'web-agent', environmentId: 'env-1', labels: { role: 'web', zone: 'a' }, version: expect.any(String), capabilities: expect.arrayContaining(['deploy-hook']), targets: ['web-1', 'web-2'] });
   const [me] = [...api.agents.values()];
   const line = jsonLines(proc).find((l) => l.msg === 'agent running');
-  expect(line).toMatchObject({ service: 'agent', agentId: me.id, taskQueue: `agent-${me.id}`, temporal: temporalAddress, namespace: 'default' });
+  expect(line).toMatchObject({ service: 'agent', agentId: me.id, api: api.url });
+  expect(line).not.toHaveProperty('temporal');
 
   const file = path.join(stateDir, 'web-agent.json');
   expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -109,7 +92,9 @@ test('registers with the token, keeps its credential in a 0600 state file, heart
     ],
   });
 
-  await until('the worker to poll its task queue', async () => (await pollers(`agent-${me.id}`)).find((p) => p.startsWith(`${proc.child.pid}@`)), 30_000);
+  const channel = await until('the work channel to open', () => channelOf(me.id), 30_000);
+  expect(channel.auth).toBe(`Bearer ${me.credential}`);
+  await waitForOutput(proc, /"msg":"work channel ready/, 10_000);
 
   proc.child.kill('SIGTERM');
   expect(await proc.exited).toBe(0);
@@ -146,8 +131,8 @@ test('restarts on its saved credential without the token; a refused credential i
   api.agents.delete(renewed.id);
   const third = await until('a third registration', () => (api.of('register').length >= 3 ? [...api.agents.values()][0] : undefined), 15_000);
   await until('heartbeats from the new identity', () => api.heartbeats.some((h) => h.agentId === third.id), 15_000);
-  await waitForOutput(withToken, new RegExp(`"msg":"agent running".*"agentId":"${third.id}"|"agentId":"${third.id}".*"msg":"agent running"`), 30_000);
-  await until('the worker to poll the new queue', async () => (await pollers(`agent-${third.id}`)).find((p) => p.startsWith(`${withToken.child.pid}@`)), 30_000);
+  await waitForOutput(withToken, new RegExp(`"agentId":"${third.id}".*"msg":"work channel ready`), 30_000);
+  await until('the work channel under the new identity', () => channelOf(third.id), 30_000);
 });
 
 test('a name another agent holds, with no saved credential, is one clear line', async () => {

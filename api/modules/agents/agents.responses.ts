@@ -18,7 +18,7 @@ export const AgentSchema = z
     registeredBy: z.string(),
     updatedAt: z.string(),
     targetIds: z.array(z.string()).openapi({ description: 'The targets this agent deploys to' }),
-    taskQueue: z.string().openapi({ description: 'The Temporal task queue the agent polls for its deployment tasks' }),
+    taskQueue: z.string().openapi({ description: 'The Temporal task queue its tasks are scheduled on; the API polls it while the agent’s work channel is open' }),
   })
   .openapi('Agent');
 
@@ -27,7 +27,7 @@ export const AgentRegistrationSchema = z
     agent: AgentSchema,
     credential: z.string().openapi({ description: 'The agent’s own bearer credential (tga_…), shown only here: use it for every later call' }),
     taskQueue: z.string(),
-    temporal: z.object({ address: z.string(), namespace: z.string() }),
+    workChannel: z.string().openapi({ description: 'Where the agent opens its WebSocket to receive tasks (relative to the API base URL); it needs no Temporal access' }),
     heartbeatIntervalSeconds: z.number(),
   })
   .openapi('AgentRegistered');

@@ -8,12 +8,13 @@ import { auditedWrite } from '../../entity-writes';
 import { NotFound } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
 import { pageRequest, parseSort } from '../../pagination';
-import { requireAgentCredential, requirePermission } from '../../principal';
+import { principalOf, requireAgentCredential, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
 import { requireReader, requireSelf } from './agent-access';
 import { agentTaskRoutes } from './agent-tasks';
+import { agentWorkRoutes } from './agent-work';
 import { agentColumns, agentStatusSql, findAgent, presentAgent, requireEnvironment, takeOverTargets } from './agents.queries';
 import * as routes from './agents.routes';
 
@@ -55,7 +56,7 @@ export function agentsRouter() {
         agent: await existing(c, tenantId, id),
         credential,
         taskQueue: agentTaskQueue(id),
-        temporal: { address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE },
+        workChannel: `/api/v1/agents/${id}/work`,
         heartbeatIntervalSeconds: config.AGENT_HEARTBEAT_INTERVAL / 1000,
       },
       201,
@@ -87,8 +88,10 @@ export function agentsRouter() {
   });
 
   router.openapi(routes.getAgentRoute, async (c) => {
-    const { tenantId } = requireReader(c);
-    return ok(c, await existing(c, tenantId, c.req.valid('param').id)) as never;
+    const { id } = c.req.valid('param');
+    // An agent reads its own record (it is trusted with nothing else); people need a read permission.
+    const { tenantId } = principalOf(c).agentId === id ? principalOf(c) : requireReader(c);
+    return ok(c, await existing(c, tenantId, id)) as never;
   });
 
   router.openapi(routes.updateAgentRoute, async (c) => {
@@ -169,6 +172,7 @@ export function agentsRouter() {
   });
 
   agentTaskRoutes(router);
+  agentWorkRoutes(router);
   return router;
 }
 

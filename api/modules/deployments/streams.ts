@@ -3,9 +3,10 @@ import { upgradeWebSocket } from '@hono/node-server';
 import type { Context } from 'hono';
 import type { WebSocket } from 'ws';
 import type { AppEnv } from '../../context';
-import { ApiError, Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from '../../errors';
+import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from '../../errors';
+import { requireUpgrade, uuidParam } from '../../realtime/upgrade';
 import { StreamSocket } from '../../realtime/stream-socket';
-import { requirePermission } from '../../principal';
+import { principalOf, requirePermission } from '../../principal';
 import { AgentTaskStream } from './agent-stream';
 import { loadJob } from './deployments.dispatch';
 import { JobStream } from './job-stream';
@@ -32,7 +33,7 @@ export function streamRoutes(router: OpenAPIHono<AppEnv>): void {
 
   // Operators with deployment:read watch any agent of their tenant; an agent, with its own credential, only itself.
   router.get('/agents/:id/task-stream', async (c) => {
-    const principal = requirePermission(c, 'deployment:read');
+    const principal = principalOf(c).agentId ? principalOf(c) : requirePermission(c, 'deployment:read');
     const id = uuidParam(c, 'id');
     const deps = streamDeps(c);
     const { rowCount } = await deps.pool.query('SELECT 1 FROM agents WHERE tenant_id = $1 AND id = $2', [principal.tenantId, id]);
@@ -73,22 +74,9 @@ function streamDeps(c: Context<AppEnv>): StreamDeps {
   return { pool, hub: realtime, log: c.get('log') ?? log };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-function uuidParam(c: Context<AppEnv>, name: string): string {
-  const value = c.req.param(name) ?? '';
-  if (!UUID.test(value)) throw new ValidationFailed([{ field: name, code: 'invalid_format', message: 'must be a UUID' }]);
-  return value.toLowerCase();
-}
-
 function logsFromOf(c: Context<AppEnv>): LogsFrom {
   const logs = c.req.query('logs');
   if (logs === undefined || logs === '' || logs === 'all') return 'start';
   if (logs === 'new') return 'now';
   throw new ValidationFailed([{ field: 'logs', code: 'invalid_value', message: 'must be all (each task’s log from its start, the default) or new (only what is logged from now on)' }]);
-}
-
-function requireUpgrade(c: Context<AppEnv>): void {
-  if (c.req.header('upgrade')?.toLowerCase() === 'websocket') return;
-  throw new ApiError(426, 'UPGRADE_REQUIRED', `${c.req.path} is a WebSocket: connect with Upgrade: websocket`, undefined, undefined, { Upgrade: 'websocket' });
 }

@@ -7,7 +7,7 @@ import { auditedWrite, iso } from '../../entity-writes';
 import { NotFound, Unprocessable } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
 import { pageRequest, parseSort } from '../../pagination';
-import { requirePermission } from '../../principal';
+import { principalOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
@@ -47,15 +47,26 @@ async function requireAgent(db: PoolClient, tenantId: string, agentId: string, e
   }
 }
 
+/** People read targets with inventory:read; an agent, with its own credential, reads only the targets it deploys to. */
+function requireTargetReader(c: Context<AppEnv>): { tenantId: string; ownAgent?: string } {
+  const principal = principalOf(c);
+  if (principal.agentId) return { tenantId: principal.tenantId, ownAgent: principal.agentId };
+  return { tenantId: requirePermission(c, 'inventory:read').tenantId };
+}
+
 /** Targets: plain entities; each is deployed to by at most one agent of its environment. */
 export function targetsRouter() {
   const router = createRouter();
 
   router.openapi(routes.listTargetsRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'inventory:read');
+    const { tenantId, ownAgent } = requireTargetReader(c);
     const query = c.req.valid('query');
     const where = ['tenant_id = $1'];
     const params: unknown[] = [tenantId];
+    if (ownAgent) {
+      params.push(ownAgent);
+      where.push(`agent_id = $${params.length}`);
+    }
     if (query.environmentId) {
       params.push(query.environmentId);
       where.push(`environment_id = $${params.length}`);
@@ -92,8 +103,10 @@ export function targetsRouter() {
   });
 
   router.openapi(routes.getTargetRoute, async (c) => {
-    const { tenantId } = requirePermission(c, 'inventory:read');
-    return ok(c, present(await existing(c, tenantId, c.req.valid('param').id))) as never;
+    const { tenantId, ownAgent } = requireTargetReader(c);
+    const target = await existing(c, tenantId, c.req.valid('param').id);
+    if (ownAgent && target.agent_id !== ownAgent) throw new NotFound(`Target ${c.req.valid('param').id} not found`);
+    return ok(c, present(target)) as never;
   });
 
   router.openapi(routes.updateTargetRoute, async (c) => {

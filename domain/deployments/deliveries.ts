@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { storableText } from '../text';
+import type { AgentTaskInput, AgentTaskResult } from './model';
+import type { TargetHealthInput, TargetHealthResult } from './target-health';
+
+/**
+ * The agent's work channel: how a task Temporal schedules on `agent-<id>`
+ * reaches the agent without the agent holding any Temporal access. The API
+ * polls the agent's queue while the agent's WebSocket is open, hands each
+ * task over as a delivery, and completes the activity when the agent reports
+ * back over HTTP with its own credential (docs/ARCHITECTURE.md, "Agents").
+ */
+export const AGENT_ACTIVITIES = ['deployTarget', 'checkTargetHealth'] as const;
+export type AgentActivity = (typeof AGENT_ACTIVITIES)[number];
+
+export interface DeliveryInputs {
+  deployTarget: AgentTaskInput;
+  checkTargetHealth: TargetHealthInput;
+}
+export interface DeliveryResults {
+  deployTarget: AgentTaskResult;
+  checkTargetHealth: TargetHealthResult;
+}
+
+/** Server → agent, over the work channel. */
+export type WorkMessage =
+  | { type: 'ready'; agentId: string }
+  | {
+      type: 'task';
+      deliveryId: string;
+      activity: AgentActivity;
+      input: DeliveryInputs[AgentActivity];
+      attempt: number;
+      startToCloseTimeoutMs: number | null;
+      heartbeatTimeoutMs: number | null;
+    };
+
+const text = (max: number) => storableText().max(max);
+const instant = text(40);
+const taskError = z.strictObject({ code: text(100), message: text(8_000) });
+
+/** A deployTarget's answer as the agent reports it; checked before it reaches the workflow. */
+export const agentTaskResultSchema = z.strictObject({
+  outcome: z.enum(['succeeded', 'failed']),
+  exitCode: z.number().int().min(-1_000).max(1_000).nullable(),
+  healthChecks: z.number().int().min(0).max(1_000_000),
+  error: taskError.nullable(),
+  alreadyClaimed: z.boolean(),
+  startedAt: instant,
+  finishedAt: instant,
+});
+
+export const targetHealthResultSchema = z.strictObject({
+  healthy: z.boolean(),
+  checks: z.number().int().min(0).max(1_000_000),
+  lastStatus: text(200).nullable(),
+  message: text(8_000),
+  checkedAt: instant,
+  reported: z.strictObject({ releaseId: text(200).nullable(), version: text(200).nullable() }),
+});
+
+export const RESULT_SCHEMAS = { deployTarget: agentTaskResultSchema, checkTargetHealth: targetHealthResultSchema } as const;
+
+const details = z.record(text(100), z.unknown()).refine((v) => JSON.stringify(v).length <= 16_384, { message: 'must be at most 16 KiB as JSON' });
+
+export const deliveryHeartbeatSchema = z
+  .strictObject({ details: details.optional().meta({ description: 'What the task is doing (shown as the activity’s heartbeat details)' }) })
+  .meta({ id: 'DeliveryHeartbeat' });
+
+export const deliveryResultSchema = z
+  .discriminatedUnion('status', [
+    z.strictObject({
+      status: z.literal('completed'),
+      result: z.record(text(100), z.unknown()).meta({ description: 'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth' }),
+    }),
+    z.strictObject({
+      status: z.literal('failed'),
+      error: z.strictObject({ message: text(8_000), type: text(200).optional(), nonRetryable: z.boolean().optional() }),
+    }),
+    z.strictObject({ status: z.literal('cancelled'), details: details.optional().meta({ description: 'How the task ended, e.g. {stoppedBy, exitCode}' }) }),
+  ])
+  .meta({ id: 'DeliveryResult' });
+
+export type DeliveryResult = z.infer<typeof deliveryResultSchema>;
+
+/**
+ * A deployTarget that says `succeeded` counts only if the ledger shows this
+ * agent claimed that (job, target, phase, attempt): a result without a claim
+ * ran no hook under the ledger's guard (or ran none at all) and must not move
+ * the target's sticker.
+ */
+export function unclaimedResult(result: AgentTaskResult, agentId: string): AgentTaskResult {
+  return {
+    ...result,
+    outcome: 'failed',
+    error: { code: 'UNCLAIMED_RESULT', message: `agent ${agentId} reported success without a ledger claim for this task and attempt; the result is not trusted` },
+  };
+}
