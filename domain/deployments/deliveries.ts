@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { storableText } from '../text';
 import type { AgentTaskInput, AgentTaskResult } from './model';
+import { unclaimedError } from './task-errors';
 import type { TargetHealthInput, TargetHealthResult } from './target-health';
 
 /**
@@ -90,9 +91,5 @@ export type DeliveryResult = z.infer<typeof deliveryResultSchema>;
  * the target's sticker.
  */
 export function unclaimedResult(result: AgentTaskResult, agentId: string): AgentTaskResult {
-  return {
-    ...result,
-    outcome: 'failed',
-    error: { code: 'UNCLAIMED_RESULT', message: `agent ${agentId} reported success without a ledger claim for this task and attempt; the result is not trusted` },
-  };
+  return { ...result, outcome: 'failed', exitCode: null, error: unclaimedError(agentId) };
 }

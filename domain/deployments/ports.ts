@@ -1,6 +1,12 @@
 import type { AgentTaskInput, AgentTaskResult, DeploymentJob, DeploymentTask, EnvironmentDeploymentSettings, JobPlan, PlanRelease } from './model';
 import type { TargetHealthInput, TargetHealthResult } from './target-health';
 
+export interface StickerOutcome {
+  recorded: boolean;
+  /** No ledger claim backs the success: the task is to be recorded failed (UNCLAIMED_RESULT). */
+  unclaimed: boolean;
+}
+
 /**
  * The activities the deploymentJob workflow calls, as types: the orchestrator's
  * (Postgres, on the orchestrator queue) and the agent's (on `agent-<id>`).
@@ -19,8 +25,11 @@ export interface DeploymentActivities {
   persistDeploymentJob(input: { tenantId: string; job: DeploymentJob; requestId?: string | null }): Promise<void>;
   /** Upsert a task row when task.version is newer; publishes a change event. */
   persistDeploymentTask(input: { tenantId: string; task: DeploymentTask }): Promise<void>;
-  /** After a succeeded task: the target's version sticker (current and history) names the release it now runs. */
-  recordSticker(input: { tenantId: string; task: DeploymentTask; release: PlanRelease; deployedAt: string }): Promise<void>;
+  /**
+   * After a succeeded task: the target's version sticker (current and history) names the release it now runs — if the
+   * ledger holds the claim of the task's agent for that attempt; else nothing is written and `unclaimed` says why.
+   */
+  recordSticker(input: { tenantId: string; task: DeploymentTask; release: PlanRelease; deployedAt: string }): Promise<StickerOutcome | void>;
   /** Take the environment's one deployment slot if free and this job is the oldest waiting; else where it stands in line. */
   acquireEnvironmentSlot(input: { tenantId: string; environmentId: string; jobId: string }): Promise<{ acquired: boolean; position: number; holderJobId: string | null }>;
   /** Give the slot back (idempotent); answers the next waiting job so the workflow can wake it. */

@@ -33,8 +33,17 @@ export const hookFailedError = (exitCode: number | null): TaskError => ({
 
 export const cancelledError = (reason: string): TaskError => ({ code: 'CANCELLED', message: reason });
 
+/**
+ * A success the ledger does not back: no claim by the target's agent for this job, target, phase and attempt, so
+ * no hook ran under the ledger's guard (a forged answer, or one from a process that is not the agent).
+ */
+export const unclaimedError = (agentId: string | null): TaskError => ({
+  code: 'UNCLAIMED_RESULT',
+  message: `agent ${agentId ?? '(none)'} reported success without a ledger claim for this task and attempt; the result is not trusted`,
+});
+
 /** Failures that mean the target was never touched: no agent ran anything for it, so a rollback leaves it alone. */
-const UNTOUCHED: readonly string[] = ['NO_AGENT', 'AGENT_OFFLINE', 'CANCELLED'];
+const UNTOUCHED: readonly string[] = ['NO_AGENT', 'AGENT_OFFLINE', 'CANCELLED', 'UNCLAIMED_RESULT'];
 
 /**
  * Whether a deploy task may have changed its target: it succeeded, or it failed

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually, until } from '../support/eventually';
+import { spawnTs, waitForOutput } from '../support/processes';
 import { scene, type Scene } from '../support/promotion-scene';
 
 /**
@@ -141,6 +142,31 @@ test('a rogue holding A’s credential answers `succeeded` without claiming: the
   await eventually(async () => expect((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status).toBe('paused'), { timeoutMs: 30_000 });
   await s.expect(200, 'POST', `/deployment-jobs/${job.id}/abort`, s.admin, { taskId: failed.id, reason: 'attack test over' });
   channel.ws.close();
+});
+
+test('a rogue worker process polling A’s queue on Temporal directly, even holding the payload key, moves no sticker: its success has no ledger claim', async () => {
+  const rogue = spawnTs('test/support/rogue-worker.ts', {
+    ROGUE_TEMPORAL_ADDRESS: app.config.TEMPORAL_ADDRESS,
+    ROGUE_TASK_QUEUE: `agent-${agentA.id}`,
+    ROGUE_DATA_DIR: app.config.DATA_DIR,
+  });
+  try {
+    await waitForOutput(rogue, /rogue polling/, 60_000);
+    const promotion = await s.expect(201, 'POST', '/promotions', s.admin, { releaseId: release.id, targetEnvironmentId: env.id, reason: 'rogue worker' });
+    const job = await until('the deployment job', async () => (await s.expect(200, 'GET', `/deployment-jobs?promotionId=${promotion.id}`))[0], 30_000);
+    await waitForOutput(rogue, /rogue answered a deployTarget/, 60_000);
+    const failed = await eventually(async () => {
+      const tasks = await s.expect(200, 'GET', `/deployment-jobs/${job.id}/tasks?pageSize=100`);
+      expect(tasks[0]).toMatchObject({ status: 'failed', exitCode: null, error: { code: 'UNCLAIMED_RESULT' } });
+      return tasks[0];
+    }, { timeoutMs: 60_000 });
+    expect((await s.call('GET', `/targets/${target.id}/sticker`, s.admin)).status).toBe(404);
+    await eventually(async () => expect((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status).toBe('paused'), { timeoutMs: 30_000 });
+    await s.expect(200, 'POST', `/deployment-jobs/${job.id}/abort`, s.admin, { taskId: failed.id, reason: 'rogue test over' });
+  } finally {
+    rogue.child.kill('SIGKILL');
+    await rogue.exited;
+  }
 });
 
 test('the target’s secret is ciphertext in Temporal’s history; the codec endpoint decodes it for the same tenant’s operators only', async () => {

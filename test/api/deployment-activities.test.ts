@@ -103,6 +103,14 @@ function job(fields: Partial<DeploymentJob> & Pick<DeploymentJob, 'environmentId
   };
 }
 
+/** The ledger claim an agent makes before it runs a task's hook: a sticker is recorded only for a claimed success. */
+async function claimed(t: DeploymentTask): Promise<DeploymentTask> {
+  await pool.query('INSERT INTO deployment_ledger (tenant_id, job_id, target_id, phase, attempt, task_id, agent_id) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT DO NOTHING', [
+    tenant, t.jobId, t.targetId, t.phase, t.attempt, t.id, t.agentId,
+  ]);
+  return t;
+}
+
 function task(fields: Partial<DeploymentTask> & Pick<DeploymentTask, 'jobId' | 'targetId'>): DeploymentTask {
   return {
     id: randomUUID(),
@@ -165,7 +173,7 @@ describe('loadDeploymentPlan', () => {
 
     // web-a runs v1 (recorded by an earlier job); web-b's sticker names a release deleted since.
     const earlier = job({ environmentId: env, releaseId: v1 });
-    await acts.recordSticker({ tenantId: tenant, task: task({ jobId: earlier.id, targetId: webA }), release: await planRelease(v1), deployedAt: '2026-01-01T10:00:00.000Z' });
+    await acts.recordSticker({ tenantId: tenant, task: await claimed(task({ jobId: earlier.id, targetId: webA })), release: await planRelease(v1), deployedAt: '2026-01-01T10:00:00.000Z' });
     const gone = randomUUID();
     await pool.query(
       `INSERT INTO target_stickers (tenant_id, target_id, release_id, release_name, version, digests, job_id, task_id, deployed_at)
@@ -370,9 +378,9 @@ describe('recordSticker', () => {
     });
     const r1 = rel('app-1', '1.0.0');
     const r2 = rel('app-2', '2.0.0');
-    const first = task({ jobId: randomUUID(), targetId: tgt, status: 'succeeded' });
-    const second = task({ jobId: randomUUID(), targetId: tgt, status: 'succeeded' });
-    await acts.recordSticker({ tenantId: tenant, task: first, release: r1, deployedAt: '2026-02-01T09:00:00.000Z' });
+    const first = await claimed(task({ jobId: randomUUID(), targetId: tgt, status: 'succeeded' }));
+    const second = await claimed(task({ jobId: randomUUID(), targetId: tgt, status: 'succeeded' }));
+    expect(await acts.recordSticker({ tenantId: tenant, task: first, release: r1, deployedAt: '2026-02-01T09:00:00.000Z' })).toEqual({ recorded: true, unclaimed: false });
     await acts.recordSticker({ tenantId: tenant, task: first, release: r1, deployedAt: '2026-02-01T09:00:00.000Z' });
     await acts.recordSticker({ tenantId: tenant, task: second, release: r2, deployedAt: '2026-02-02T09:00:00.000Z' });
     // The first task's call retried late: the history has it already, the current sticker stays the newer one.
@@ -389,10 +397,22 @@ describe('recordSticker', () => {
     ]);
   });
 
+  it('moves no sticker for a success no ledger claim of the task’s agent backs (another agent’s claim does not count)', async () => {
+    const env = await environment();
+    const tgt = await target(env, `unclaimed-${tenant}`, {});
+    const r = { id: randomUUID(), name: 'app', version: '1', components: [] };
+    const forged = task({ jobId: randomUUID(), targetId: tgt, status: 'succeeded' });
+    expect(await acts.recordSticker({ tenantId: tenant, task: forged, release: r, deployedAt: new Date().toISOString() })).toEqual({ recorded: false, unclaimed: true });
+    await claimed({ ...forged, agentId: randomUUID() });
+    expect(await acts.recordSticker({ tenantId: tenant, task: forged, release: r, deployedAt: new Date().toISOString() })).toEqual({ recorded: false, unclaimed: true });
+    const rows = await pool.query('SELECT (SELECT count(*) FROM target_stickers WHERE tenant_id = $1 AND target_id = $2) + (SELECT count(*) FROM target_sticker_history WHERE tenant_id = $1 AND target_id = $2) AS n', [tenant, tgt]);
+    expect(rows.rows[0].n).toBe(0);
+  });
+
   it('gives a target deleted meanwhile no sticker', async () => {
     const gone = randomUUID();
     const r = { id: randomUUID(), name: 'app', version: '1', components: [] };
-    await acts.recordSticker({ tenantId: tenant, task: task({ jobId: randomUUID(), targetId: gone }), release: r, deployedAt: new Date().toISOString() });
+    await acts.recordSticker({ tenantId: tenant, task: await claimed(task({ jobId: randomUUID(), targetId: gone })), release: r, deployedAt: new Date().toISOString() });
     const rows = await pool.query('SELECT (SELECT count(*) FROM target_stickers WHERE tenant_id = $1 AND target_id = $2) + (SELECT count(*) FROM target_sticker_history WHERE tenant_id = $1 AND target_id = $2) AS n', [tenant, gone]);
     expect(rows.rows[0].n).toBe(0);
   });

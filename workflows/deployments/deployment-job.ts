@@ -16,7 +16,7 @@ import {
 import type { AgentActivities, DeploymentActivities } from '../../domain/deployments/ports';
 import { jobDetails, jobProgress, latestTasks, unhealthyCount } from '../../domain/deployments/progress';
 import { effectiveFailurePolicy, effectiveLabelSelector, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
-import { agentError, cancelledError, hookFailedError, mayHaveUpdated, noAgentError, timeoutError } from '../../domain/deployments/task-errors';
+import { agentError, cancelledError, hookFailedError, mayHaveUpdated, noAgentError, timeoutError, unclaimedError } from '../../domain/deployments/task-errors';
 import { SA } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
 import { ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi } from '../entity';
@@ -502,11 +502,14 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
     next = { ...next, version: task.version + 1 };
     if (next.status === 'succeeded') {
       // The sticker first: once the task reads succeeded, the target's sticker already names what it runs.
-      await wf.CancellationScope.nonCancellable(() =>
+      const sticker = await wf.CancellationScope.nonCancellable(() =>
         orchestrator.recordSticker.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Sticker: ${target.name} runs ${release.name} ${release.version}` }, [
           { tenantId, task: next, release, deployedAt: next.finishedAt! },
         ]),
       );
+      // No ledger claim backs the success: it is a failure that touched nothing. Histories recorded before the check
+      // carry no `unclaimed` in the activity's result, so they replay down the old path unchanged.
+      if (sticker?.unclaimed) next = { ...next, status: 'failed', exitCode: null, error: unclaimedError(agentId) };
     }
     await saveTask(next);
     await commit({});
