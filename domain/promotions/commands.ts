@@ -31,6 +31,8 @@ export type PromotionCommand =
   | { kind: 'reject'; input: { reason: string; comment?: string | null } }
   | { kind: 'cancel'; input: { reason?: string | null } }
   | { kind: 'reevaluate'; gateInputs: GateInputs }
+  /** An approved promotion about to deploy (or held by a freeze) meets inputs its approvals were not bound to: they stop counting. */
+  | { kind: 'rebind'; gateInputs: GateInputs }
   | { kind: 'expire' }
   | { kind: 'hold'; until: string | null }
   | { kind: 'deploy' }
@@ -68,6 +70,9 @@ export function decide(current: Promotion | undefined, command: PromotionCommand
       break;
     case 'reevaluate':
       reevaluate(draft, command.gateInputs, ctx);
+      break;
+    case 'rebind':
+      rebind(draft, command.gateInputs, ctx);
       break;
     case 'expire':
       if (UNDECIDED.includes(current.status)) {
@@ -228,6 +233,28 @@ function reevaluate(draft: Draft<Promotion>, gateInputs: GateInputs, ctx: Decide
     policy: gateInputs.policy,
     requiredApprovals: gateInputs.policy.requiredApprovals,
     releaseName: gateInputs.release.name,
+  });
+  settle(draft, ctx, 'promotion.reevaluate');
+}
+
+/**
+ * The approved promotion goes back to awaiting_approval with the approvals whose binding moved marked invalidated
+ * (and the reasons), bound from now on to the inputs that stand; approvals that still match keep counting.
+ */
+function rebind(draft: Draft<Promotion>, gateInputs: GateInputs, ctx: DecideContext): void {
+  const p = draft.value;
+  if (p.status !== 'approved') return;
+  const { approvals, invalidated } = invalidateStale(p.approvals, bindingOf(gateInputs), ctx.now);
+  if (invalidated.length === 0) return;
+  move(draft, 'awaiting_approval', 'promotion.approvals_invalidated', ctx, {
+    gateInputs,
+    approvals,
+    policy: gateInputs.policy,
+    requiredApprovals: gateInputs.policy.requiredApprovals,
+    releaseName: gateInputs.release.name,
+    heldUntil: null,
+    decision: null,
+    decidedAt: null,
   });
   settle(draft, ctx, 'promotion.reevaluate');
 }
