@@ -45,7 +45,7 @@ function tampered(packet: EvidencePacket): EvidencePacket {
 
 describe('evidence packets', () => {
   it('record the decision, its inputs and approvals, and verify against GET /evidence/jwks.json', async () => {
-    expect(approved).toMatchObject({ type: 'release_decision', version: '1.0', signatureAlgorithm: 'ECDSA-P256-SHA256', generatedAt: expect.any(String) });
+    expect(approved).toMatchObject({ type: 'release_decision', version: '1.1', signatureAlgorithm: 'ECDSA-P256-SHA256', generatedAt: expect.any(String) });
     expect(approved.content).toMatchObject({
       promotionId,
       decision: 'approved',

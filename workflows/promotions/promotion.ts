@@ -2,7 +2,7 @@ import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { decide, type PromotionCommand, type PromotionDecision } from '../../domain/promotions/commands';
-import { blockers, evaluateGates } from '../../domain/promotions/gates';
+import { clearDeployment } from '../../domain/promotions/clearance';
 import type { Promotion } from '../../domain/promotions/model';
 import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
 import { DEFAULT_DEPLOYMENT_SETTINGS } from '../../domain/deployments/strategy';
@@ -25,6 +25,9 @@ import {
 } from './messages';
 
 const { loadPromotionInputs, persistPromotion } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
+
+/** Patch marker: an approved promotion whose bound inputs moved goes back to awaiting_approval instead of deploying. */
+const REBIND_BEFORE_DEPLOY = 'promotion-rebind-before-deploy';
 
 /**
  * One promotion of a release to an environment: gates at request, approvals
@@ -107,17 +110,25 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
     } else if (p.status === 'approved') {
       stale = false;
       const fresh = await inputsFor(p);
-      if (fresh.freeze.active) {
-        const until = fresh.freeze.active.end;
+      // The one check every deploying path runs (domain/promotions/clearance.ts), on inputs loaded now.
+      let clearance = clearDeployment(fresh, { kind: 'promotion', promotion: p }, now());
+      if (clearance.outcome === 'rebind') {
+        // A hook, scan or digest moved since the approval: approvals are given again. Histories from before keep their path.
+        if (wf.patched(REBIND_BEFORE_DEPLOY)) {
+          await entity.execute({ kind: 'rebind', gateInputs: fresh }, SYSTEM);
+          continue;
+        }
+        clearance = clearDeployment(fresh, { kind: 'promotion', promotion: p, ignoreBindings: true }, now());
+      }
+      if (clearance.outcome === 'hold') {
+        const until = clearance.until;
         await entity.execute({ kind: 'hold', until }, SYSTEM);
         // An edit of the environment's freeze windows (inputsChanged) looks again at once: a freeze lifted early releases it.
         await wf.condition(() => entity.current!.status !== 'approved' || stale, Math.max(1000, Date.parse(until) - Date.now()), { summary: 'freeze ends' });
         continue;
       }
-      const gates = evaluateGates(fresh, { now: now(), requester: { userId: p.requestedBy, email: p.requestedByEmail }, approvals: p.approvals });
-      const blocking = blockers(gates);
-      if (blocking.length) {
-        await entity.execute({ kind: 'finish', outcome: 'failed', message: `blocked at deployment by ${blocking.map((g) => `${g.gateName}: ${g.message}`).join('; ')}` }, SYSTEM);
+      if (clearance.outcome === 'refuse') {
+        await entity.execute({ kind: 'finish', outcome: 'failed', message: clearance.error.message }, SYSTEM);
         continue;
       }
       await entity.execute({ kind: 'deploy' }, SYSTEM);
