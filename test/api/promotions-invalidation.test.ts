@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
+import { Worker } from '@temporalio/worker';
+import { workflowId } from '../../domain/workflow-ids';
 import { verifyEvidence } from '../../platform/evidence';
 import { startTestApp, type TestApp } from '../support/app';
+import { testEnv } from '../support/env';
 import { approve, awaiting, newDigest, promotionOf, reaches, scene, stage, type Scene } from '../support/promotion-scene';
 
 /**
@@ -170,5 +173,9 @@ describe('deploy hooks are part of what is approved', () => {
     expect(packets.rows).toHaveLength(2);
     for (const r of packets.rows) expect(await verifyEvidence(r.packet, jwks)).toMatchObject({ valid: true });
     await s.expect(200, 'POST', `/promotions/${p.id}/cancel`, dev, { reason: 'done' });
+    // A restarted worker replays this history (the rebind path sits behind its patch marker).
+    const handle = app.client.workflow.getHandle(workflowId(s.tenant, 'promotion', p.id));
+    await handle.result();
+    await Worker.runReplayHistory({ workflowBundle: testEnv.workflowBundle }, await handle.fetchHistory(), handle.workflowId);
   });
 });
