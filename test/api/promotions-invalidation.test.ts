@@ -4,7 +4,8 @@ import { workflowId } from '../../domain/workflow-ids';
 import { verifyEvidence } from '../../platform/evidence';
 import { startTestApp, type TestApp } from '../support/app';
 import { testEnv } from '../support/env';
-import { approve, awaiting, newDigest, promotionOf, reaches, scene, stage, type Scene } from '../support/promotion-scene';
+import { approve, awaiting, newDigest, promotionOf, reaches, request, scene, stage, type Scene } from '../support/promotion-scene';
+import { until } from '../support/eventually';
 
 /**
  * Approvals are bound to what was approved (digests, scan and thresholds, policy
@@ -177,5 +178,28 @@ describe('deploy hooks are part of what is approved', () => {
     const handle = app.client.workflow.getHandle(workflowId(s.tenant, 'promotion', p.id));
     await handle.result();
     await Worker.runReplayHistory({ workflowBundle: testEnv.workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+  });
+
+  it('refuses to change a hook while a promotion that would run it is deploying (its job waits in the queue): 409 HOOK_IN_USE', async () => {
+    const s = await scene(app);
+    const st = await stage(s, { env: { requiredApprovals: 0 } });
+    await s.expect(200, 'PUT', `/components/${st.component.id}`, s.admin, { name: st.component.name, deployHook: 'sh ./deploy.sh' });
+    // A target, and another job holding the environment: the promotion's job waits, queued, with the hook it was cleared with.
+    await app.pool.query('INSERT INTO targets (tenant_id, id, environment_id, name) VALUES ($1, gen_random_uuid(), $2, $3)', [s.tenant, st.env.id, `${st.component.name}-1`]);
+    await app.pool.query('INSERT INTO environment_deploy_slots (tenant_id, environment_id, job_id) VALUES ($1, $2, gen_random_uuid())', [s.tenant, st.env.id]);
+    const p = await request(s, await s.token('dev@example.com', { roles: ['developer'] }), st);
+    await reaches(s, p.id, 'deploying');
+
+    const swap = await s.refuse(409, 'PUT', `/components/${st.component.id}`, s.admin, { name: st.component.name, deployHook: 'sh ./evil.sh' });
+    expect(swap).toMatchObject({ code: 'HOOK_IN_USE', details: { promotionIds: [p.id] } });
+    const envHook = await s.refuse(409, 'PUT', `/environments/${st.env.id}`, s.admin, { name: 'Production', order: 1, requiredApprovals: 0, deployment: { deployHook: 'sh ./evil.sh' } });
+    expect(envHook.code).toBe('HOOK_IN_USE');
+    // Other edits go on; once the deployment is over, so does the hook change.
+    await s.expect(200, 'PUT', `/components/${st.component.id}`, s.admin, { name: st.component.name, description: 'docs', deployHook: 'sh ./deploy.sh' });
+    expect((await s.expect(200, 'GET', `/components/${st.component.id}`)).deployHook).toBe('sh ./deploy.sh');
+    const job = await until('the promotion’s job to be listed', async () => (await s.expect(200, 'GET', `/deployment-jobs?promotionId=${p.id}`))[0], 30_000, 200);
+    await s.expect(200, 'POST', `/deployment-jobs/${job.id}/cancel`, s.admin, { reason: 'not now' });
+    await until('the promotion to end with its job', async () => (await promotionOf(s, p.id)).status !== 'deploying', 30_000, 200);
+    await s.expect(200, 'PUT', `/components/${st.component.id}`, s.admin, { name: st.component.name, deployHook: 'sh ./deploy-v2.sh' });
   });
 });

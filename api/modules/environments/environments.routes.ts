@@ -55,7 +55,7 @@ export const updateEnvironmentRoute = createRoute({
   tags,
   summary: 'Replace an environment’s settings (open promotions to it are re-gated; approvals given under older settings stop counting)',
   request: { params: EnvironmentIdParam, ...jsonBody(environmentSchema) },
-  responses: { 200: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: DUPLICATE }) },
+  responses: { 200: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUPLICATE}; or \`deployment.deployHook\` changes while a promotion to the environment is deploying (\`HOOK_IN_USE\`)` }) },
 });
 
 export const deleteEnvironmentRoute = createRoute({

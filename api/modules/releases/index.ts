@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { compareVersions } from '../../../domain/promotions/version-order';
 import type { AppEnv } from '../../context';
-import { requireHookWrite } from '../../deploy-hooks';
+import { refuseWhileDeploying, requireHookWrite } from '../../deploy-hooks';
 import { auditedWrite, iso } from '../../entity-writes';
 import { Conflict, NotFound, Unprocessable, UnsupportedMediaType } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
@@ -72,6 +72,7 @@ export function releasesRouter() {
         const before = (await db.query('SELECT name, repository, description, deploy_hook FROM components WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])).rows[0];
         if (!before) return undefined;
         const changed = requireHookWrite(c, before.deploy_hook, body.deployHook ?? null, `component ${before.name}`);
+        if (changed) await refuseWhileDeploying(db, tenantId, { componentId: id }, `component ${before.name}`);
         await db.query('UPDATE components SET name = $3, repository = $4, description = $5, deploy_hook = $6, updated_at = now() WHERE tenant_id = $1 AND id = $2', [
           tenantId, id, body.name, body.repository ?? null, body.description ?? null, body.deployHook ?? null,
         ]);

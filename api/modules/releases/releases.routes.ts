@@ -43,7 +43,7 @@ export const getComponentRoute = createRoute({
 export const updateComponentRoute = createRoute({
   method: 'put', path: '/components/{id}', operationId: 'updateComponent', tags: components, summary: 'Replace a component’s fields',
   request: { params: IdParam, ...jsonBody(componentSchema) },
-  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: DUP_COMPONENT }) },
+  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUP_COMPONENT}; or the deploy hook changes while a promotion of a release built on the component is deploying (\`HOOK_IN_USE\`)` }) },
 });
 export const deleteComponentRoute = createRoute({
   method: 'delete', path: '/components/{id}', operationId: 'deleteComponent', tags: components, summary: 'Delete a component no release uses',
