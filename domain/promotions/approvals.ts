@@ -28,12 +28,20 @@ export function isRequester(actor: Actor, promotion: Pick<Promotion, 'requestedB
 /** The person an approval names. */
 export const approverOf = (a: Pick<Approval, 'approverId' | 'approverEmail'>): Identity => ({ userId: a.approverId, email: a.approverEmail });
 
-export function hasVoted(actor: Actor, approvals: readonly Approval[]): boolean {
-  return approvals.some((a) => !a.invalidated && samePerson(actor, approverOf(a)));
+/**
+ * Who counts as one voter: `person` (samePerson, the rule SoD uses), or `user-id` (the user id alone), which only
+ * promotion workflows started before the person rule keep, so their histories replay as they ran.
+ */
+export type VoterRule = 'person' | 'user-id';
+
+const sameVoter = (rule: VoterRule, actor: Identity, a: Approval) => (rule === 'person' ? samePerson(actor, approverOf(a)) : a.approverId.toLowerCase() === actor.userId.toLowerCase());
+
+export function hasVoted(actor: Actor, approvals: readonly Approval[], rule: VoterRule = 'person'): boolean {
+  return approvals.some((a) => !a.invalidated && sameVoter(rule, actor, a));
 }
 
 /** Refuses a decision (approve or reject) the actor may not make now; the order of checks is the order of the spec's errors. */
-export function checkDecider(promotion: Promotion, actor: Actor): void {
+export function checkDecider(promotion: Promotion, actor: Actor, rule: VoterRule = 'person'): void {
   if (!UNDECIDED.includes(promotion.status)) {
     throw new DomainError('invalid_state', 'ALREADY_DECIDED', `Promotion is already ${promotion.status}`, { currentStatus: promotion.status, decidedAt: promotion.decidedAt });
   }
@@ -45,7 +53,7 @@ export function checkDecider(promotion: Promotion, actor: Actor): void {
   if (promotion.policy.requireSeparationOfDuties && isRequester(actor, promotion)) {
     throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot decide their own promotion', { requestedBy: promotion.requestedBy });
   }
-  if (hasVoted(actor, promotion.approvals)) {
+  if (hasVoted(actor, promotion.approvals, rule)) {
     throw new DomainError('invalid_state', 'ALREADY_APPROVED', 'You have already approved this promotion', { approvalCount: promotion.approvalCount });
   }
 }
@@ -125,6 +133,7 @@ export function invalidateStale(approvals: readonly Approval[], current: Approva
 }
 
 /** Approvals that count, by person: two approvals by one person (any shared identity) count once. */
-export function approvalCountOf(approvals: readonly Approval[]): number {
-  return countPeople(countingApprovals(approvals).map(approverOf));
+export function approvalCountOf(approvals: readonly Approval[], rule: VoterRule = 'person'): number {
+  const counting = countingApprovals(approvals);
+  return rule === 'person' ? countPeople(counting.map(approverOf)) : new Set(counting.map((a) => a.approverId.toLowerCase())).size;
 }

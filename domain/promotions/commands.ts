@@ -2,7 +2,7 @@ import type { Actor } from '../actor';
 import { personKey } from '../actor';
 import { Draft, type EntityEvent } from '../draft';
 import { DomainError } from '../errors';
-import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, isRequester } from './approvals';
+import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, isRequester, type VoterRule } from './approvals';
 import { blockers, evaluateGates } from './gates';
 import { DEFAULT_PROMOTION_SETTINGS, type GateInputs, type Promotion, type PromotionSettings, type PromotionStatus } from './model';
 import { canMove, isFinished, UNDECIDED } from './state-machine';
@@ -43,6 +43,8 @@ export interface DecideContext {
   actor: Actor;
   /** Defaults to DEFAULT_PROMOTION_SETTINGS (an expiry hour is an hour). */
   settings?: PromotionSettings;
+  /** Defaults to `person`; see VoterRule. */
+  voterRule?: VoterRule;
 }
 
 export interface PromotionDecision {
@@ -160,7 +162,7 @@ function expiryOf(hours: number | null, ctx: DecideContext): string | null {
 /** Recounts approvals and regates; moves to approved once enough approvals stand and nothing blocks. */
 function settle(draft: Draft<Promotion>, ctx: DecideContext, action: string): void {
   const p = draft.value;
-  const approvalCount = approvalCountOf(p.approvals);
+  const approvalCount = approvalCountOf(p.approvals, ctx.voterRule);
   const gates = evaluateGates(p.gateInputs, { now: ctx.now, requester: { userId: p.requestedBy, email: p.requestedByEmail }, approvals: p.approvals });
   const ready = approvalCount >= p.requiredApprovals && blockers(gates).length === 0;
   if (ready && UNDECIDED.includes(p.status)) {
@@ -174,7 +176,7 @@ function settle(draft: Draft<Promotion>, ctx: DecideContext, action: string): vo
 
 function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ctx: DecideContext, gated: boolean): void {
   const p = draft.value;
-  checkDecider(p, ctx.actor);
+  checkDecider(p, ctx.actor, ctx.voterRule);
   const blocking = gated ? blockers(p.gates) : [];
   if (blocking.length) {
     throw new DomainError('rule', 'PROMOTION_BLOCKED', `Cannot approve while ${blocking.map((g) => g.gateName).join(', ')} fails: ${blocking.map((g) => g.message).join('; ')}`, { gates: p.gates });
@@ -195,7 +197,7 @@ function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ct
 
 function reject(draft: Draft<Promotion>, input: { reason: string; comment?: string | null }, ctx: DecideContext): void {
   const p = draft.value;
-  checkDecider(p, ctx.actor);
+  checkDecider(p, ctx.actor, ctx.voterRule);
   const rejection = {
     approverId: personKey(ctx.actor),
     approverName: ctx.actor.name ?? null,

@@ -132,6 +132,9 @@ describe('one person, one vote', () => {
     const doubled = { ...first, approvals: [...first.approvals, { ...first.approvals[0], approverId: 'u-2' }] };
     const recount = decide(doubled, { kind: 'reevaluate', gateInputs: inputs() }, { now: NOW, actor: requester }).next;
     expect(recount).toMatchObject({ status: 'awaiting_approval', approvalCount: 1 });
+    // Runs started before the rule keep counting by user id, so their histories replay as they ran.
+    const legacy = decide(first, { kind: 'approve', input: {} }, { now: NOW, actor: { userId: 'u-2', email: 'ANN@example.com', permissions: [], groups: ['sre-team'] }, voterRule: 'user-id' }).next;
+    expect(legacy).toMatchObject({ status: 'approved', approvalCount: 2 });
     // Separation of duties applies the same rule to the requester under another user id.
     const sod = thrown(DomainError, () => decide(open, { kind: 'approve', input: {} }, { now: NOW, actor: { userId: 'alice-2', email: 'Alice@Example.com', permissions: [], groups: ['sre-team'] } }));
     expect(sod.code).toBe('SOD_VIOLATION');

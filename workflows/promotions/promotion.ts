@@ -28,6 +28,8 @@ const { loadPromotionInputs, persistPromotion } = wf.proxyActivities<Activities>
 
 /** Patch marker: an approved promotion whose bound inputs moved goes back to awaiting_approval instead of deploying. */
 const REBIND_BEFORE_DEPLOY = 'promotion-rebind-before-deploy';
+/** Patch marker: approvals count by person (a shared user id or email), not by user id. */
+const ONE_PERSON_ONE_VOTE = 'promotion-one-person-one-vote';
 
 /**
  * One promotion of a release to an environment: gates at request, approvals
@@ -39,13 +41,15 @@ const REBIND_BEFORE_DEPLOY = 'promotion-rebind-before-deploy';
 export async function promotion(input: PromotionWorkflowInput): Promise<PromotionWorkflowResult> {
   const { tenantId, promotionId } = input;
   const now = () => new Date(Date.now()).toISOString();
+  // Decided once per run: a run from before the rule replays (and goes on) counting by user id, as its history did.
+  const voterRule = wf.patched(ONE_PERSON_ONE_VOTE) ? 'person' : 'user-id';
   let stale = false;
   /** The deployment job of the `deploying` phase, shown in the UI while it runs. */
   let deploymentJobId: string | null = null;
 
   const entity = new Entity<Promotion, PromotionCommand, PromotionDecision>({
     initial: input.carried,
-    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor, settings: input.settings }),
+    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor, settings: input.settings, voterRule }),
     async commit(decision, meta) {
       const p = decision.next;
       const label = `${p.releaseName} → ${p.targetEnvironmentName} v${p.version}`;
