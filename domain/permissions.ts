@@ -26,6 +26,10 @@ export type Permission =
   | 'incident:delete'
   | 'deployment:read'
   | 'deployment:operate'
+  /** Set or change a deploy hook (a component's or an environment's): the command every agent runs is part of what is approved. */
+  | 'deployment:hook-write'
+  /** Deploy during an active freeze (a rollback, a retry), with a reason that the job and the audit log keep. */
+  | 'deployment:override-freeze'
   | 'agent:register'
   | 'agent:manage'
   | 'agent:self'
@@ -56,6 +60,8 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'environment:write',
     'policy:write',
     'deployment:operate',
+    'deployment:hook-write',
+    'deployment:override-freeze',
     'agent:manage',
     'agent:register',
     'temporal:decode',

@@ -6,18 +6,24 @@ import { dataPaths } from './config';
 import { createOnce } from './key-files';
 
 /**
- * Signed evidence packets: the decision record as RFC 8785 canonical JSON,
- * its SHA-256, and an ECDSA P-256 / SHA-256 signature over the same bytes
- * (IEEE P1363 r‖s, base64). Keys are JWKs handled by jose; the signature is
- * over the content itself, so anyone with the public key verifies it offline.
+ * Signed evidence packets. A packet of version 1.1 is signed whole: the
+ * signature (ECDSA P-256 / SHA-256, IEEE P1363 r‖s, base64) is over the RFC
+ * 8785 canonical JSON of every field but `signature` itself — envelope (`id`,
+ * `type`, `version`, `generatedAt`, `signerKeyRef`, `signatureAlgorithm`),
+ * `contentHash` and `content` — so no field a reader relies on can change
+ * unnoticed. Version 1.0 packets (issued before) signed their content only;
+ * they still verify, with their envelope checked against what the signed
+ * content determines (the id is named from tenant, promotion and decision, and
+ * `generatedAt` is the record's `recordedAt`). Keys are JWKs handled by jose.
  */
 export const SIGNATURE_ALGORITHM = 'ECDSA-P256-SHA256';
+export const EVIDENCE_VERSION = '1.1';
 const ECDSA = { name: 'ECDSA', hash: 'SHA-256' } as const;
 
 export interface EvidencePacket {
   id: string;
   type: 'release_decision';
-  version: '1.0';
+  version: '1.0' | '1.1';
   content: Record<string, unknown>;
   contentHash: string;
   signature: string;
@@ -26,10 +32,28 @@ export interface EvidencePacket {
   generatedAt: string;
 }
 
+const PACKET_FIELDS: ReadonlyArray<keyof EvidencePacket> = ['id', 'type', 'version', 'content', 'contentHash', 'signature', 'signatureAlgorithm', 'signerKeyRef', 'generatedAt'];
+
+/** A stable uuid (v5-shaped) from a name, so a retried write names the same packet. */
+export function evidenceUuid(name: string): string {
+  const h = createHash('sha256').update(name).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** The id a 1.0 packet was issued under: one per promotion and decision. */
+const legacyPacketId = (content: Record<string, unknown>) => evidenceUuid(`evidence:${String(content.tenantId)}:${String(content.promotionId)}:${String(content.decision)}`);
+
+/** The bytes a packet's signature covers: 1.1 the whole packet but its signature, 1.0 its content. */
+function signedText(packet: EvidencePacket): string {
+  if (packet.version === '1.0') return canonicalJson(packet.content);
+  const { signature: _signature, ...signed } = packet;
+  return canonicalJson(signed);
+}
+
 export interface EvidenceSigner {
   kid: string;
   publicJwk: JWK;
-  sign(packet: Omit<EvidencePacket, 'contentHash' | 'signature' | 'signatureAlgorithm' | 'signerKeyRef'>): Promise<EvidencePacket>;
+  sign(packet: Pick<EvidencePacket, 'id' | 'type' | 'content' | 'generatedAt'>): Promise<EvidencePacket>;
 }
 
 export function contentHashOf(content: unknown): string {
@@ -80,10 +104,20 @@ export async function createEvidenceSigner(privateJwk: JWK): Promise<EvidenceSig
   return {
     kid,
     publicJwk: publicJwkOf({ ...privateJwk, kid }),
-    async sign(packet) {
-      const bytes = new TextEncoder().encode(canonicalJson(packet.content));
-      const signature = Buffer.from(await webcrypto.subtle.sign(ECDSA, key, bytes)).toString('base64');
-      return { ...packet, contentHash: contentHashOf(packet.content), signature, signatureAlgorithm: SIGNATURE_ALGORITHM, signerKeyRef: kid };
+    async sign({ id, type, content, generatedAt }) {
+      const unsigned: EvidencePacket = {
+        id,
+        type,
+        version: EVIDENCE_VERSION,
+        content,
+        contentHash: contentHashOf(content),
+        signature: '',
+        signatureAlgorithm: SIGNATURE_ALGORITHM,
+        signerKeyRef: kid,
+        generatedAt,
+      };
+      const bytes = new TextEncoder().encode(signedText(unsigned));
+      return { ...unsigned, signature: Buffer.from(await webcrypto.subtle.sign(ECDSA, key, bytes)).toString('base64') };
     },
   };
 }
@@ -91,28 +125,45 @@ export async function createEvidenceSigner(privateJwk: JWK): Promise<EvidenceSig
 export type VerifyOutcome = { valid: true; kid: string } | { valid: false; reason: string };
 
 /**
- * Checks a packet against a JWKS: the hash of its content, then the signature
- * with the key it names. Anything malformed is an invalid packet, never a throw.
+ * Checks a packet against a JWKS: its fields, the hash of its content, then the
+ * signature with the key it names over what its version signs. Anything
+ * malformed is an invalid packet, never a throw.
  */
 export async function verifyEvidence(packet: EvidencePacket, jwks: { keys: JWK[] }): Promise<VerifyOutcome> {
   if (!packet || typeof packet !== 'object' || !packet.content || typeof packet.content !== 'object') return { valid: false, reason: 'not an evidence packet (no content)' };
   if (packet.signatureAlgorithm !== SIGNATURE_ALGORITHM) return { valid: false, reason: `unsupported signature algorithm ${packet.signatureAlgorithm}` };
-  let canonical: string;
+  if (packet.version !== '1.0' && packet.version !== EVIDENCE_VERSION) return { valid: false, reason: `unsupported packet version ${String(packet.version)}` };
+  const extra = Object.keys(packet).filter((k) => !PACKET_FIELDS.includes(k as keyof EvidencePacket));
+  if (extra.length) return { valid: false, reason: `fields outside the signed packet: ${extra.join(', ')}` };
+  let signed: string;
   try {
-    canonical = canonicalJson(packet.content);
+    if (`sha256:${createHash('sha256').update(canonicalJson(packet.content), 'utf8').digest('hex')}` !== packet.contentHash) return { valid: false, reason: 'contentHash does not match the content' };
+    signed = signedText(packet);
   } catch (err) {
     return { valid: false, reason: `content is not JSON: ${(err as Error).message}` };
   }
-  if (`sha256:${createHash('sha256').update(canonical, 'utf8').digest('hex')}` !== packet.contentHash) return { valid: false, reason: 'contentHash does not match the content' };
+  if (packet.version === '1.0') {
+    const envelope = legacyEnvelopeProblem(packet);
+    if (envelope) return { valid: false, reason: envelope };
+  }
   const jwk = (jwks.keys ?? []).find((k) => k.kid === packet.signerKeyRef);
   if (!jwk) return { valid: false, reason: `unknown signing key "${packet.signerKeyRef}"` };
   if (typeof packet.signature !== 'string' || !/^[A-Za-z0-9+/]+={0,2}$/.test(packet.signature)) return { valid: false, reason: 'signature is not base64' };
   try {
     const { d: _d, ...pub } = jwk;
     const key = (await importJWK({ ...pub, alg: 'ES256' }, 'ES256')) as webcrypto.CryptoKey;
-    const ok = await webcrypto.subtle.verify(ECDSA, key, Buffer.from(packet.signature, 'base64'), new TextEncoder().encode(canonical));
+    const ok = await webcrypto.subtle.verify(ECDSA, key, Buffer.from(packet.signature, 'base64'), new TextEncoder().encode(signed));
     return ok ? { valid: true, kid: jwk.kid! } : { valid: false, reason: 'signature does not verify' };
   } catch (err) {
     return { valid: false, reason: `key "${packet.signerKeyRef}" cannot verify: ${(err as Error).message}` };
   }
+}
+
+/** A 1.0 packet signed only its content: each envelope field must be what that content determines. */
+function legacyEnvelopeProblem(packet: EvidencePacket): string | undefined {
+  const mismatch = (field: string) => `${field} does not match the signed content (a 1.0 packet signs its content only, and its envelope follows from it)`;
+  if (packet.type !== 'release_decision') return mismatch('type');
+  if (packet.id !== legacyPacketId(packet.content)) return mismatch('id');
+  if (packet.generatedAt !== packet.content.recordedAt) return mismatch('generatedAt');
+  return undefined;
 }

@@ -1,11 +1,13 @@
+import { createHash } from 'node:crypto';
 import { freezeStatus, type FreezeWindow } from '../domain/promotions/freeze';
-import type { EffectivePolicy, GateInputs, ReleaseComponentRef } from '../domain/promotions/model';
+import type { DeployHookRef, DeployHooks, EffectivePolicy, GateInputs, ReleaseComponentRef } from '../domain/promotions/model';
 import type { Pool, PoolClient } from '../platform/db';
 
 /**
  * Gathers everything the promotion gates read, from the plain entities in
  * Postgres. The API's preview and the workflow's activities both call this, so a
- * preview meets exactly the inputs a real promotion would.
+ * preview meets exactly the inputs a real promotion would; so do rollbacks and
+ * retries, which ask domain/promotions/clearance.ts whether they may deploy.
  */
 export interface GateInputsRequest {
   tenantId: string;
@@ -23,18 +25,25 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest): Promis
   const { tenantId, releaseId, targetEnvironmentId, changeId } = request;
   const [release, environment] = await Promise.all([
     db.query('SELECT id, name, class, components, security_scan, deprecated_at FROM releases WHERE tenant_id = $1 AND id = $2', [tenantId, releaseId]),
-    db.query('SELECT id, name, "order", require_sod, required_approvals, security_thresholds, require_change_request, version FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, targetEnvironmentId]),
+    db.query(
+      `SELECT id, name, "order", require_sod, required_approvals, security_thresholds, require_change_request, version, deployment->>'deployHook' AS deploy_hook,
+              EXISTS (SELECT 1 FROM release_deployments d WHERE d.tenant_id = e.tenant_id AND d.environment_id = e.id AND d.release_id = $3 AND d.status = 'deployed') AS release_deployed
+         FROM environments e WHERE tenant_id = $1 AND id = $2`,
+      [tenantId, targetEnvironmentId, releaseId],
+    ),
   ]);
   const rel = release.rows[0];
   const env = environment.rows[0];
   if (!rel) return { ok: false, missing: 'release' };
   if (!env) return { ok: false, missing: 'environment' };
   const nowMs = Date.parse(request.now);
-  const [previous, policy, windows, change] = await Promise.all([
+  const components = rel.components as ReleaseComponentRef[];
+  const [previous, policy, windows, change, hooks] = await Promise.all([
     previousEnvironment(db, tenantId, env.order, releaseId),
     effectivePolicy(db, tenantId, env),
     freezeWindows(db, tenantId, targetEnvironmentId),
     changeId ? changeRequest(db, tenantId, changeId) : Promise.resolve(null),
+    deployHooks(db, tenantId, components, env.deploy_hook),
   ]);
   return {
     ok: true,
@@ -45,15 +54,40 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest): Promis
         class: rel.class,
         deprecated: rel.deprecated_at !== null,
         securityScan: rel.security_scan ?? null,
-        components: (rel.components as ReleaseComponentRef[]).map((c) => ({ componentId: c.componentId, name: c.name, version: c.version, digest: c.digest ?? null })),
+        components: components.map((c) => ({ componentId: c.componentId, name: c.name, version: c.version, digest: c.digest ?? null })),
       },
-      environment: { id: env.id, name: env.name, order: env.order, securityThresholds: env.security_thresholds ?? null, requireChangeRequest: env.require_change_request },
+      environment: {
+        id: env.id,
+        name: env.name,
+        order: env.order,
+        securityThresholds: env.security_thresholds ?? null,
+        requireChangeRequest: env.require_change_request,
+        releaseDeployed: env.release_deployed,
+      },
       previousEnvironment: previous,
       policy,
       freeze: freezeStatus(windows, nowMs, rel.class),
       changeRequest: change,
       changeId: changeId ?? null,
+      deployHooks: hooks,
     },
+  };
+}
+
+/** A blank hook is no hook (the agent then uses the environment's), as the deployment plan reads it. */
+function hookRef(command: unknown): DeployHookRef | null {
+  if (typeof command !== 'string' || command.trim() === '') return null;
+  return { command, digest: `sha256:${createHash('sha256').update(command, 'utf8').digest('hex')}` };
+}
+
+/** The hooks that would run for the release's components: each component's own, and the environment's fallback. */
+async function deployHooks(db: Db, tenantId: string, components: ReleaseComponentRef[], environmentHook: unknown): Promise<DeployHooks> {
+  const ids = [...new Set(components.map((c) => c.componentId))];
+  const { rows } = ids.length ? await db.query('SELECT id, deploy_hook FROM components WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [tenantId, ids]) : { rows: [] };
+  const own = new Map(rows.map((r) => [r.id as string, hookRef(r.deploy_hook)]));
+  return {
+    environment: hookRef(environmentHook),
+    components: components.map((c) => ({ componentId: c.componentId, name: c.name, hook: own.get(c.componentId) ?? null })),
   };
 }
 

@@ -78,6 +78,8 @@ async function auditJob(db: PoolClient, input: PersistJobInput, before: { status
         strategy: job.strategy,
         failurePolicy: job.failurePolicy,
         labelSelector: job.labelSelector,
+        // What the job was started for (a rollback's reason, and the freeze it overrides): its first statusReason.
+        reason: job.statusReason,
       },
       occurredAt: job.createdAt,
       dedupeKey: `${key}:create`,

@@ -43,6 +43,8 @@ export function decisionRecord(tenantId: string, p: Promotion, decision: string)
       freeze: p.gateInputs.freeze,
       previousEnvironment: p.gateInputs.previousEnvironment,
       changeRequest: p.gateInputs.changeRequest,
+      // What the agents run, as approved: each hook's command and its digest (absent in promotions from before hooks were bound).
+      deployHooks: p.gateInputs.deployHooks ?? null,
     },
     gates: p.gates,
     approvals: p.approvals.map((a) => ({
@@ -52,6 +54,7 @@ export function decisionRecord(tenantId: string, p: Promotion, decision: string)
       decision: a.decision,
       comment: a.comment,
       approvedAt: a.approvedAt,
+      binding: a.binding,
       invalidated: a.invalidated,
     })),
     approvalCount: p.approvalCount,

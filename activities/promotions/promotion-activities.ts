@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Actor } from '../../domain/actor';
 import type { EntityEvent } from '../../domain/draft';
 import type { GateInputs, Promotion } from '../../domain/promotions/model';
 import { recordAudit } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
-import { createEvidenceSigner, readEvidenceKey, type EvidencePacket, type EvidenceSigner } from '../../platform/evidence';
+import { createEvidenceSigner, evidenceUuid, readEvidenceKey, type EvidencePacket, type EvidenceSigner } from '../../platform/evidence';
 import { loadGateInputs, type GateInputsRequest } from '../../store/gate-inputs';
 import type { ActivityDeps } from '../deps';
 import { decisionRecord, evidenceDecisionOf } from './evidence-content';
@@ -20,12 +19,6 @@ export interface PersistPromotionInput {
   decided?: boolean;
 }
 
-/** A stable uuid from a name, so a retried activity writes the same row. */
-function nameUuid(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
-
 /**
  * The promotion's side effects. Each is idempotent: the read-model row is
  * version-guarded, and audit rows and evidence packets carry dedupe keys (and
@@ -36,14 +29,17 @@ export function promotionActivities(deps: ActivityDeps) {
   let signer: Promise<EvidenceSigner> | undefined;
   const evidenceSigner = () => (signer ??= createEvidenceSigner(readEvidenceKey(deps.config)));
 
-  /** The signed packet of the decision a status records (none for statuses that decide nothing, e.g. deploying); its id is stable per decision, so a retry writes it once. */
+  /**
+   * The signed packet of the decision a status records (none for statuses that decide nothing, e.g. deploying). Its id
+   * is stable per decision and version, so a retry writes it once, and a promotion approved again after its approvals
+   * were invalidated keeps both approved packets.
+   */
   async function evidencePacket(tenantId: string, p: Promotion): Promise<EvidencePacket | null> {
     const decision = evidenceDecisionOf(p);
     if (!decision) return null;
     return (await evidenceSigner()).sign({
-      id: nameUuid(`evidence:${tenantId}:${p.id}:${decision}`),
+      id: evidenceUuid(`evidence:${tenantId}:${p.id}:${decision}:v${p.version}`),
       type: 'release_decision',
-      version: '1.0',
       content: decisionRecord(tenantId, p, decision),
       generatedAt: p.updatedAt,
     });

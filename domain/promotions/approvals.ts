@@ -1,15 +1,17 @@
-import { identitiesOfActor, personKey, type Actor } from '../actor';
+import { countPeople, samePerson, type Actor, type Identity } from '../actor';
 import { canonicalJson } from '../canonical-json';
 import { DomainError } from '../errors';
 import { hasPermission } from '../permissions';
 import { blockers, countingApprovals } from './gates';
-import type { Approval, ApprovalBinding, EffectivePolicy, GateInputs, Promotion } from './model';
+import type { Approval, ApprovalBinding, DeployHooks, EffectivePolicy, GateInputs, Promotion } from './model';
 import { UNDECIDED } from './state-machine';
 
 /**
  * Who may decide a promotion, and what an approval is bound to. Approvals are
- * counted by distinct person; each one records the fingerprint of what it
- * approved, and stops counting when that fingerprint moves.
+ * counted by distinct person (samePerson: a shared user id or email, the rule
+ * separation of duties uses); each one records the fingerprint of what it
+ * approved (digests, scan, policy, deploy hooks), and stops counting when that
+ * fingerprint moves.
  */
 
 /** Whether the actor belongs to one of the policy's approver groups (or holds promotion:approve when it names none). */
@@ -20,17 +22,26 @@ export function isApprover(actor: Actor, policy: EffectivePolicy): boolean {
 }
 
 export function isRequester(actor: Actor, promotion: Pick<Promotion, 'requestedBy' | 'requestedByEmail'>): boolean {
-  const ids = identitiesOfActor(actor);
-  return ids.includes(promotion.requestedBy.toLowerCase()) || (promotion.requestedByEmail !== null && ids.includes(promotion.requestedByEmail.toLowerCase()));
+  return samePerson(actor, { userId: promotion.requestedBy, email: promotion.requestedByEmail });
 }
 
-export function hasVoted(actor: Actor, approvals: readonly Approval[]): boolean {
-  const me = personKey(actor);
-  return approvals.some((a) => !a.invalidated && a.approverId.toLowerCase() === me);
+/** The person an approval names. */
+export const approverOf = (a: Pick<Approval, 'approverId' | 'approverEmail'>): Identity => ({ userId: a.approverId, email: a.approverEmail });
+
+/**
+ * Who counts as one voter: `person` (samePerson, the rule SoD uses), or `user-id` (the user id alone), which only
+ * promotion workflows started before the person rule keep, so their histories replay as they ran.
+ */
+export type VoterRule = 'person' | 'user-id';
+
+const sameVoter = (rule: VoterRule, actor: Identity, a: Approval) => (rule === 'person' ? samePerson(actor, approverOf(a)) : a.approverId.toLowerCase() === actor.userId.toLowerCase());
+
+export function hasVoted(actor: Actor, approvals: readonly Approval[], rule: VoterRule = 'person'): boolean {
+  return approvals.some((a) => !a.invalidated && sameVoter(rule, actor, a));
 }
 
 /** Refuses a decision (approve or reject) the actor may not make now; the order of checks is the order of the spec's errors. */
-export function checkDecider(promotion: Promotion, actor: Actor): void {
+export function checkDecider(promotion: Promotion, actor: Actor, rule: VoterRule = 'person'): void {
   if (!UNDECIDED.includes(promotion.status)) {
     throw new DomainError('invalid_state', 'ALREADY_DECIDED', `Promotion is already ${promotion.status}`, { currentStatus: promotion.status, decidedAt: promotion.decidedAt });
   }
@@ -42,7 +53,7 @@ export function checkDecider(promotion: Promotion, actor: Actor): void {
   if (promotion.policy.requireSeparationOfDuties && isRequester(actor, promotion)) {
     throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot decide their own promotion', { requestedBy: promotion.requestedBy });
   }
-  if (hasVoted(actor, promotion.approvals)) {
+  if (hasVoted(actor, promotion.approvals, rule)) {
     throw new DomainError('invalid_state', 'ALREADY_APPROVED', 'You have already approved this promotion', { approvalCount: promotion.approvalCount });
   }
 }
@@ -58,14 +69,27 @@ export function mayApproveNow(promotion: Promotion, actor: Actor): boolean {
 }
 
 export function bindingOf(inputs: GateInputs): ApprovalBinding {
-  return {
+  const binding: ApprovalBinding = {
     digests: Object.fromEntries(inputs.release.components.map((c) => [`${c.name}@${c.version}`, c.digest])),
     securityScan: inputs.release.securityScan,
     securityThresholds: inputs.environment.securityThresholds,
     policyId: inputs.policy.policyId,
     policyVersion: inputs.policy.policyVersion,
   };
+  if (inputs.deployHooks) binding.hooks = hookDigests(inputs.deployHooks);
+  return binding;
 }
+
+const ENVIRONMENT_HOOK = 'environment';
+
+/** The digest of every hook that may run for the release: `environment` and `component:<name>`. */
+export function hookDigests(hooks: DeployHooks): Record<string, string | null> {
+  const out: Record<string, string | null> = { [ENVIRONMENT_HOOK]: hooks.environment?.digest ?? null };
+  for (const c of hooks.components) out[`component:${c.name}`] = c.hook?.digest ?? null;
+  return out;
+}
+
+const hookName = (key: string) => (key === ENVIRONMENT_HOOK ? 'deploy hook of the environment' : `deploy hook of component ${key.slice('component:'.length)}`);
 
 // Canonical, so the key order a JSONB column hands back never reads as a change.
 const same = (a: unknown, b: unknown) => canonicalJson(a ?? null) === canonicalJson(b ?? null);
@@ -85,6 +109,13 @@ export function bindingChanges(was: ApprovalBinding, now: ApprovalBinding): stri
   if (was.policyId !== now.policyId || was.policyVersion !== now.policyVersion) {
     reasons.push(`approval policy changed from ${was.policyId ?? 'environment defaults'} v${was.policyVersion} to ${now.policyId ?? 'environment defaults'} v${now.policyVersion}`);
   }
+  // An approval given before hooks were bound approved no particular hook.
+  if (was.hooks && now.hooks) {
+    for (const key of [...new Set([...Object.keys(was.hooks), ...Object.keys(now.hooks)])].sort()) {
+      const [before, after] = [was.hooks[key] ?? null, now.hooks[key] ?? null];
+      if (before !== after) reasons.push(`${hookName(key)} changed from ${before ?? 'none'} to ${after ?? 'none'}`);
+    }
+  }
   return reasons;
 }
 
@@ -101,6 +132,8 @@ export function invalidateStale(approvals: readonly Approval[], current: Approva
   return { approvals: next, invalidated };
 }
 
-export function approvalCountOf(approvals: readonly Approval[]): number {
-  return new Set(countingApprovals(approvals).map((a) => a.approverId.toLowerCase())).size;
+/** Approvals that count, by person: two approvals by one person (any shared identity) count once. */
+export function approvalCountOf(approvals: readonly Approval[], rule: VoterRule = 'person'): number {
+  const counting = countingApprovals(approvals);
+  return rule === 'person' ? countPeople(counting.map(approverOf)) : new Set(counting.map((a) => a.approverId.toLowerCase())).size;
 }

@@ -2,7 +2,7 @@ import type { Actor } from '../actor';
 import { personKey } from '../actor';
 import { Draft, type EntityEvent } from '../draft';
 import { DomainError } from '../errors';
-import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, isRequester } from './approvals';
+import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, isRequester, type VoterRule } from './approvals';
 import { blockers, evaluateGates } from './gates';
 import { DEFAULT_PROMOTION_SETTINGS, type GateInputs, type Promotion, type PromotionSettings, type PromotionStatus } from './model';
 import { canMove, isFinished, UNDECIDED } from './state-machine';
@@ -31,6 +31,8 @@ export type PromotionCommand =
   | { kind: 'reject'; input: { reason: string; comment?: string | null } }
   | { kind: 'cancel'; input: { reason?: string | null } }
   | { kind: 'reevaluate'; gateInputs: GateInputs }
+  /** An approved promotion about to deploy (or held by a freeze) meets inputs its approvals were not bound to: they stop counting. */
+  | { kind: 'rebind'; gateInputs: GateInputs }
   | { kind: 'expire' }
   | { kind: 'hold'; until: string | null }
   | { kind: 'deploy' }
@@ -41,6 +43,8 @@ export interface DecideContext {
   actor: Actor;
   /** Defaults to DEFAULT_PROMOTION_SETTINGS (an expiry hour is an hour). */
   settings?: PromotionSettings;
+  /** Defaults to `person`; see VoterRule. */
+  voterRule?: VoterRule;
 }
 
 export interface PromotionDecision {
@@ -68,6 +72,9 @@ export function decide(current: Promotion | undefined, command: PromotionCommand
       break;
     case 'reevaluate':
       reevaluate(draft, command.gateInputs, ctx);
+      break;
+    case 'rebind':
+      rebind(draft, command.gateInputs, ctx);
       break;
     case 'expire':
       if (UNDECIDED.includes(current.status)) {
@@ -155,7 +162,7 @@ function expiryOf(hours: number | null, ctx: DecideContext): string | null {
 /** Recounts approvals and regates; moves to approved once enough approvals stand and nothing blocks. */
 function settle(draft: Draft<Promotion>, ctx: DecideContext, action: string): void {
   const p = draft.value;
-  const approvalCount = approvalCountOf(p.approvals);
+  const approvalCount = approvalCountOf(p.approvals, ctx.voterRule);
   const gates = evaluateGates(p.gateInputs, { now: ctx.now, requester: { userId: p.requestedBy, email: p.requestedByEmail }, approvals: p.approvals });
   const ready = approvalCount >= p.requiredApprovals && blockers(gates).length === 0;
   if (ready && UNDECIDED.includes(p.status)) {
@@ -169,7 +176,7 @@ function settle(draft: Draft<Promotion>, ctx: DecideContext, action: string): vo
 
 function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ctx: DecideContext, gated: boolean): void {
   const p = draft.value;
-  checkDecider(p, ctx.actor);
+  checkDecider(p, ctx.actor, ctx.voterRule);
   const blocking = gated ? blockers(p.gates) : [];
   if (blocking.length) {
     throw new DomainError('rule', 'PROMOTION_BLOCKED', `Cannot approve while ${blocking.map((g) => g.gateName).join(', ')} fails: ${blocking.map((g) => g.message).join('; ')}`, { gates: p.gates });
@@ -190,7 +197,7 @@ function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ct
 
 function reject(draft: Draft<Promotion>, input: { reason: string; comment?: string | null }, ctx: DecideContext): void {
   const p = draft.value;
-  checkDecider(p, ctx.actor);
+  checkDecider(p, ctx.actor, ctx.voterRule);
   const rejection = {
     approverId: personKey(ctx.actor),
     approverName: ctx.actor.name ?? null,
@@ -228,6 +235,28 @@ function reevaluate(draft: Draft<Promotion>, gateInputs: GateInputs, ctx: Decide
     policy: gateInputs.policy,
     requiredApprovals: gateInputs.policy.requiredApprovals,
     releaseName: gateInputs.release.name,
+  });
+  settle(draft, ctx, 'promotion.reevaluate');
+}
+
+/**
+ * The approved promotion goes back to awaiting_approval with the approvals whose binding moved marked invalidated
+ * (and the reasons), bound from now on to the inputs that stand; approvals that still match keep counting.
+ */
+function rebind(draft: Draft<Promotion>, gateInputs: GateInputs, ctx: DecideContext): void {
+  const p = draft.value;
+  if (p.status !== 'approved') return;
+  const { approvals, invalidated } = invalidateStale(p.approvals, bindingOf(gateInputs), ctx.now);
+  if (invalidated.length === 0) return;
+  move(draft, 'awaiting_approval', 'promotion.approvals_invalidated', ctx, {
+    gateInputs,
+    approvals,
+    policy: gateInputs.policy,
+    requiredApprovals: gateInputs.policy.requiredApprovals,
+    releaseName: gateInputs.release.name,
+    heldUntil: null,
+    decision: null,
+    decidedAt: null,
   });
   settle(draft, ctx, 'promotion.reevaluate');
 }

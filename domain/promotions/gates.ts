@@ -1,3 +1,4 @@
+import { samePerson } from '../actor';
 import type { Approval, GateInputs, GateResult } from './model';
 
 /**
@@ -69,7 +70,7 @@ function sodGate({ policy }: GateInputs, ctx: GateContext): GateResult {
   const requester = ctx.requester.email ?? ctx.requester.userId;
   const details = { required: policy.requireSeparationOfDuties, requestedBy: requester };
   if (!policy.requireSeparationOfDuties) return { gateName: 'separation-of-duties-gate', passed: true, blocking: false, message: 'Separation of duties is not required', details };
-  const self = countingApprovals(ctx.approvals).some((a) => a.approverId.toLowerCase() === ctx.requester.userId.toLowerCase());
+  const self = countingApprovals(ctx.approvals).some((a) => samePerson(ctx.requester, { userId: a.approverId, email: a.approverEmail }));
   if (self) return { gateName: 'separation-of-duties-gate', passed: false, blocking: true, message: `${requester} requested this promotion and cannot approve it`, details };
   return { gateName: 'separation-of-duties-gate', passed: true, blocking: false, message: `${requester} requested this promotion and may not approve it`, details };
 }

@@ -52,15 +52,37 @@ export interface EffectivePolicy {
   autoExpireHours: number | null;
 }
 
+/** A deploy hook as it stands: the command an agent runs, and the sha256 of its text (`sha256:<hex>`). */
+export interface DeployHookRef {
+  command: string;
+  digest: string;
+}
+
+/** What runs on the targets: each component's own hook and the environment's fallback (null: none set). */
+export interface DeployHooks {
+  environment: DeployHookRef | null;
+  components: Array<{ componentId: string; name: string; hook: DeployHookRef | null }>;
+}
+
 /** Everything the gates read; approvals are bound to a fingerprint of it. */
 export interface GateInputs {
   release: { id: string; name: string; class: string; deprecated: boolean; securityScan: SecurityScan | null; components: ReleaseComponentRef[] };
-  environment: { id: string; name: string; order: number; securityThresholds: SecurityThresholds | null; requireChangeRequest: boolean };
+  environment: {
+    id: string;
+    name: string;
+    order: number;
+    securityThresholds: SecurityThresholds | null;
+    requireChangeRequest: boolean;
+    /** Whether a deployment of this release to this environment ever finished `deployed` (absent in inputs loaded before it was recorded). */
+    releaseDeployed?: boolean;
+  };
   previousEnvironment: { id: string; name: string; releaseDeployed: boolean } | null;
   policy: EffectivePolicy;
   freeze: { active: FreezeSpan | null; next: FreezeSpan | null };
   changeRequest: { id: string; state: string; scheduled_start: string | null; scheduled_end: string | null } | null;
   changeId: string | null;
+  /** Absent in inputs loaded before hooks were part of what is approved. */
+  deployHooks?: DeployHooks;
 }
 
 export interface Approval {
@@ -82,6 +104,11 @@ export interface ApprovalBinding {
   securityThresholds: SecurityThresholds | null;
   policyId: string | null;
   policyVersion: number;
+  /**
+   * Digest of each deploy hook, by `environment` and `component:<name>` (null: none set). Absent in approvals given
+   * before hooks were bound; such an approval is not invalidated by a hook it was never bound to.
+   */
+  hooks?: Record<string, string | null>;
 }
 
 export interface Promotion {

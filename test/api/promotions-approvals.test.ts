@@ -47,6 +47,25 @@ describe('approvals', () => {
     expect((await s.refuse(409, 'POST', `/promotions/${p.id}/reject`, late, { reason: 'too late' })).code).toBe('ALREADY_DECIDED');
   });
 
+  it('counts one person once: two tokens with different user ids and one email are one approver (409 ALREADY_APPROVED), as SoD sees them', async () => {
+    const s = await scene(app);
+    const st = await stage(s, { policy: { ...POLICY, requiredApprovals: 2 } });
+    const p = await awaiting(s, await s.token('dev-1', { roles: ['developer'], email: 'dev@example.com' }), st);
+    const as = (userId: string, email: string) => s.token(userId, { roles: ['viewer'], email, claims: { groups: ['sre-team'] } });
+
+    expect((await approve(s, p.id, await as('u-1', 'ann@example.com'))).body.data).toMatchObject({ status: 'awaiting_approval', approvalCount: 1 });
+    const twin = await approve(s, p.id, await as('u-2', 'ANN@example.com'));
+    expect([twin.status, twin.body.error.code]).toEqual([409, 'ALREADY_APPROVED']);
+    // The requester under another user id is still the requester.
+    const self = await approve(s, p.id, await as('dev-2', 'dev@example.com'));
+    expect([self.status, self.body.error.code]).toEqual([403, 'SOD_VIOLATION']);
+    const after = await promotionOf(s, p.id);
+    expect(after).toMatchObject({ status: 'awaiting_approval', approvalCount: 1 });
+    expect(after.approvals.map((a: any) => [a.approverId, a.approverEmail])).toEqual([['u-1', 'ann@example.com']]);
+
+    expect((await approve(s, p.id, await as('u-3', 'bob@example.com'))).body.data).toMatchObject({ status: 'approved', approvalCount: 2 });
+  });
+
   it('refuses non-members (even holders of promotion:approve) and the requester under separation of duties', async () => {
     const s = await scene(app);
     const st = await stage(s, { policy: POLICY });

@@ -10,7 +10,7 @@ import { testEnv } from '../support/env';
 import { spawnTs } from '../support/processes';
 import { approve, awaiting, reaches, scene, stage, type Scene, type Stage } from '../support/promotion-scene';
 
-/** Signed evidence: every decision's packet verifies against the published JWKS, offline too; a one-byte change does not. */
+/** Signed evidence: every decision's packet verifies against the published JWKS, offline too; a one-byte change, to content or envelope, does not. */
 let app: TestApp;
 let s: Scene;
 let st: Stage;
@@ -45,7 +45,7 @@ function tampered(packet: EvidencePacket): EvidencePacket {
 
 describe('evidence packets', () => {
   it('record the decision, its inputs and approvals, and verify against GET /evidence/jwks.json', async () => {
-    expect(approved).toMatchObject({ type: 'release_decision', version: '1.0', signatureAlgorithm: 'ECDSA-P256-SHA256', generatedAt: expect.any(String) });
+    expect(approved).toMatchObject({ type: 'release_decision', version: '1.1', signatureAlgorithm: 'ECDSA-P256-SHA256', generatedAt: expect.any(String) });
     expect(approved.content).toMatchObject({
       promotionId,
       decision: 'approved',
@@ -81,6 +81,16 @@ describe('evidence packets', () => {
     expect(await verifyEvidence(approved, { keys: [] })).toEqual({ valid: false, reason: `unknown signing key "${approved.signerKeyRef}"` });
     expect(await verifyEvidence({ ...approved, content: undefined } as never, jwks)).toMatchObject({ valid: false });
   });
+
+  it('signs the envelope too: a changed id, generatedAt, type or version, or an added field, fails verification', async () => {
+    const other = await s.expect(200, 'GET', `/promotions/${promotionId}/evidence?decision=deployed`);
+    for (const edit of [{ id: other.id }, { generatedAt: '2020-01-01T00:00:00.000Z' }, { type: 'release_decisions' }, { version: '1.0' }, { signerKeyRef: 'someone-else' }]) {
+      expect(await verifyEvidence({ ...approved, ...edit } as EvidencePacket, jwks)).toMatchObject({ valid: false });
+    }
+    expect(await verifyEvidence({ ...approved, approvedBy: 'mallory' } as EvidencePacket, jwks)).toMatchObject({ valid: false, reason: 'fields outside the signed packet: approvedBy' });
+    // Two genuine packets with their envelopes swapped: neither verifies.
+    expect(await verifyEvidence({ ...approved, id: other.id, generatedAt: other.generatedAt }, jwks)).toEqual({ valid: false, reason: 'signature does not verify' });
+  });
 });
 
 /** A JWKS holding a different P-256 key under the given kid. */
@@ -113,6 +123,11 @@ describe('npm run verify-evidence', () => {
     expect(bad.code).toBe(1);
     expect(bad.out).toContain('INVALID');
     expect(bad.out).toContain('contentHash does not match the content');
+
+    const redated = await run([file('redated.json', { ...approved, generatedAt: '2020-01-01T00:00:00.000Z' }), '--jwks', jwksUrl]);
+    expect(redated.code).toBe(1);
+    expect(redated.out).toContain('INVALID');
+    expect(redated.out).toContain('signature does not verify');
 
     const unknown = await run([file('approved.json', approved), '--jwks', file('other-jwks.json', await otherJwks('someone-else'))]);
     expect(unknown.code).toBe(1);

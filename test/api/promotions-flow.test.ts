@@ -64,7 +64,7 @@ describe('a promotion from request to deployment', () => {
     expect(decision.data).toMatchObject({ promotionId: id, decision: 'allow' });
     expect(decision.data.approvals.map((a: any) => a.approverEmail)).toEqual(['sre1@example.com', 'sre2@example.com']);
     const evidence = await expectStatus<any>(app.http('GET', `/api/v1/promotions/${id}/evidence?decision=approved`, { token: requester }), 200);
-    expect(evidence.data).toMatchObject({ type: 'release_decision', version: '1.0', signatureAlgorithm: 'ECDSA-P256-SHA256' });
+    expect(evidence.data).toMatchObject({ type: 'release_decision', version: '1.1', signatureAlgorithm: 'ECDSA-P256-SHA256' });
     expect(evidence.data.contentHash).toMatch(/^sha256:[0-9a-f]{64}$/);
     const jwks = await expectStatus<any>(app.http('GET', '/api/v1/evidence/jwks.json'), 200);
     expect(jwks.keys.map((k: any) => k.kid)).toContain(evidence.data.signerKeyRef);

@@ -44,6 +44,9 @@ async function deployed(s: Scene, environmentId: string, releaseId: string, at: 
 }
 
 const environment = (name: string, order: number) => a.expect(201, 'POST', '/environments', a.admin, { name, order, requiredApprovals: 0 });
+/** A freeze of the environment that started a minute ago and lasts an hour. */
+const freeze = (s: Scene, envId: string) =>
+  s.expect(201, 'POST', `/environments/${envId}/freeze-windows`, s.admin, { name: 'Peak', reason: 'sale', start: new Date(Date.now() - 60_000).toISOString(), end: new Date(Date.now() + 3_600_000).toISOString() });
 
 it('goes back to the release deployed before the current one: the row, the audit entry, the Location and the job', async () => {
   const env = await environment('Staging', 10);
@@ -63,6 +66,7 @@ it('goes back to the release deployed before the current one: the row, the audit
     jobId: expect.any(String),
     reason: 'checkout errors since 2.0.0',
     requestedBy: 'sre@example.com',
+    freezeOverride: null,
     createdAt: expect.any(String),
   });
   expect(rollback.jobId).not.toBe(rollback.id);
@@ -103,13 +107,92 @@ it('goes back to the release deployed before the current one: the row, the audit
   }
 });
 
-it('goes to the release named, even the current one', async () => {
+it('goes to the release named when the environment ran it before, even the current one', async () => {
   const env = await environment('Canary', 11);
+  await deployed(a, env.id, v2.id, hoursAgo(2));
   await deployed(a, env.id, v3.id, hoursAgo(1));
-  const rollback = await a.expect(201, 'POST', '/rollbacks', operator, { environmentId: env.id, releaseId: v3.id, reason: 'repair drift' });
-  expect(rollback).toMatchObject({ releaseId: v3.id, fromReleaseId: v3.id });
-  const fresh = await environment('Fresh', 12);
-  expect(await a.expect(201, 'POST', '/rollbacks', operator, { environmentId: fresh.id, releaseId: v2.id, reason: 'first install' })).toMatchObject({ releaseId: v2.id, fromReleaseId: null });
+  expect(await a.expect(201, 'POST', '/rollbacks', operator, { environmentId: env.id, releaseId: v3.id, reason: 'repair drift' })).toMatchObject({ releaseId: v3.id, fromReleaseId: v3.id });
+  expect(await a.expect(201, 'POST', '/rollbacks', operator, { environmentId: env.id, releaseId: v2.id, reason: 'back one' })).toMatchObject({ releaseId: v2.id, fromReleaseId: v3.id });
+});
+
+it('refuses a release the environment never ran (awaiting approval, deprecated, badly scanned): that is a promotion, 422 NOT_A_PREVIOUS_RELEASE', async () => {
+  // The first environment of the pipeline, where a promotion of 4.0.0 waits for its approval.
+  const env = st.env;
+  await deployed(a, env.id, st.release.id, hoursAgo(3));
+  // 3.0.0 was tried there and failed: that is not having run it.
+  await deployed(a, env.id, v3.id, hoursAgo(2), 'failed');
+  const waiting = await release(a, st, '4.0.0');
+  const promotion = await a.expect(201, 'POST', '/promotions', a.admin, { releaseId: waiting.id, targetEnvironmentId: env.id, reason: 'wants approval' });
+  const scanned = await release(a, st, '5.0.0');
+  await a.expect(200, 'PUT', `/releases/${scanned.id}`, a.admin, { securityScan: { criticalCount: 9, highCount: 9 } });
+  await a.expect(200, 'POST', `/releases/${scanned.id}/deprecate`, a.admin, { reason: 'vulnerable' });
+  await freeze(a, env.id);
+  const manager = await a.token('rm@example.com', { roles: ['release-manager'] });
+  for (const [who, releaseId] of [[operator, waiting.id], [operator, scanned.id], [operator, v3.id], [manager, waiting.id], [manager, v2.id]] as const) {
+    const err = await a.refuse(422, 'POST', '/rollbacks', who, { environmentId: env.id, releaseId, reason: 'not really a rollback' });
+    expect(err).toMatchObject({ code: 'NOT_A_PREVIOUS_RELEASE', details: { releaseId, environmentId: env.id } });
+    expect(err.message).toContain('request a promotion (POST /promotions)');
+  }
+  const { rows } = await app.pool.query('SELECT count(*)::int AS n FROM rollbacks WHERE tenant_id = $1 AND environment_id = $2', [a.tenant, env.id]);
+  expect(rows[0].n).toBe(0);
+  const jobs = await app.pool.query('SELECT count(*)::int AS n FROM deployment_jobs WHERE tenant_id = $1 AND environment_id = $2', [a.tenant, env.id]);
+  expect(jobs.rows[0].n).toBe(0);
+  expect((await a.expect(200, 'GET', `/promotions/${promotion.id}`)).status).toBe('awaiting_approval');
+});
+
+it('during a freeze: 403 FREEZE_ACTIVE without deployment:override-freeze; with it, the override is recorded in the row, the audit entry and the job', async () => {
+  const env = await environment('Frozen', 14);
+  await deployed(a, env.id, st.release.id, hoursAgo(2));
+  await deployed(a, env.id, v2.id, hoursAgo(1));
+  // A target, and another job holding the environment: this one is created, queued, and stays so.
+  await app.pool.query('INSERT INTO targets (tenant_id, id, environment_id, name) VALUES ($1, $2, $3, $4)', [a.tenant, randomUUID(), env.id, `frozen-${randomUUID().slice(0, 6)}`]);
+  await app.pool.query('INSERT INTO environment_deploy_slots (tenant_id, environment_id, job_id) VALUES ($1, $2, $3)', [a.tenant, env.id, randomUUID()]);
+  const window = await freeze(a, env.id);
+  const body = { environmentId: env.id, releaseId: st.release.id, reason: 'checkout is down' };
+  const refused = await a.refuse(403, 'POST', '/rollbacks', operator, body);
+  expect(refused).toMatchObject({ code: 'FREEZE_ACTIVE', details: { required: 'deployment:override-freeze', freeze: { windowId: window.id, name: 'Peak', end: window.end } } });
+  expect(refused.message).toContain('Freeze "Peak" (sale) is active');
+  expect((await app.pool.query('SELECT count(*)::int AS n FROM rollbacks WHERE tenant_id = $1 AND environment_id = $2', [a.tenant, env.id])).rows[0].n).toBe(0);
+
+  const manager = await a.token('rm@example.com', { roles: ['release-manager'] });
+  const rollback = await a.expect(201, 'POST', '/rollbacks', manager, body);
+  const override = { windowId: window.id, name: 'Peak', start: window.start, end: window.end, by: 'rm@example.com', reason: 'checkout is down' };
+  expect(rollback).toMatchObject({ releaseId: st.release.id, reason: 'checkout is down', freezeOverride: override });
+  expect(await a.expect(200, 'GET', `/rollbacks/${rollback.id}`)).toEqual(rollback);
+  const audit = await app.pool.query(`SELECT actor, after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'rollback.create'`, [a.tenant, rollback.id]);
+  expect(audit.rows).toEqual([{ actor: 'rm@example.com', after: rollback }]);
+  const started = (await app.client.workflow.getHandle(workflowId(a.tenant, 'deployment', rollback.jobId)).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
+  const [input] = started.input!.payloads!.map((p) => defaultPayloadConverter.fromPayload<any>(p));
+  expect(input.reason).toBe(`checkout is down [overrides freeze "Peak" until ${window.end}, by rm@example.com]`);
+  // The job's own audit trail keeps what it was started for.
+  const created = await eventually(async () => {
+    const { rows } = await app.pool.query(`SELECT after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'deployment_job.create'`, [a.tenant, rollback.jobId]);
+    expect(rows).toHaveLength(1);
+    return rows[0].after;
+  });
+  expect(created).toMatchObject({ kind: 'rollback', rollbackId: rollback.id, reason: input.reason });
+  await a.expect(200, 'POST', `/deployment-jobs/${rollback.jobId}/cancel`, manager, { reason: 'done' });
+});
+
+it('a retry during a freeze meets the same check: 403 FREEZE_ACTIVE, 422 without a reason, then on to the workflow', async () => {
+  const env = await environment('Retried', 15);
+  await deployed(a, env.id, st.release.id, hoursAgo(2));
+  await deployed(a, env.id, v2.id, hoursAgo(1));
+  await app.pool.query('INSERT INTO targets (tenant_id, id, environment_id, name) VALUES ($1, $2, $3, $4)', [a.tenant, randomUUID(), env.id, `retried-${randomUUID().slice(0, 6)}`]);
+  // Another job holds the environment, so this one waits its turn.
+  await app.pool.query('INSERT INTO environment_deploy_slots (tenant_id, environment_id, job_id) VALUES ($1, $2, $3)', [a.tenant, env.id, randomUUID()]);
+  const { jobId } = await a.expect(201, 'POST', '/rollbacks', operator, { environmentId: env.id, reason: 'bad deploy' });
+  await eventually(async () => expect((await a.expect(200, 'GET', `/deployment-jobs/${jobId}`, operator)).status).toBe('queued'));
+  await freeze(a, env.id);
+  const taskId = randomUUID();
+  expect(await a.refuse(403, 'POST', `/deployment-jobs/${jobId}/retry`, operator, { taskId, reason: 'again' })).toMatchObject({ code: 'FREEZE_ACTIVE', details: { required: 'deployment:override-freeze' } });
+  const manager = await a.token('rm@example.com', { roles: ['release-manager'] });
+  expect((await a.refuse(422, 'POST', `/deployment-jobs/${jobId}/retry`, manager, { taskId })).code).toBe('FREEZE_OVERRIDE_NEEDS_REASON');
+  // Cleared: the workflow answers (this job is not paused).
+  expect((await a.refuse(409, 'POST', `/deployment-jobs/${jobId}/retry`, manager, { taskId, reason: 'hotfix target' })).code).toBe('JOB_NOT_PAUSED');
+  // Skip changes nothing on the targets: no freeze check.
+  expect((await a.refuse(409, 'POST', `/deployment-jobs/${jobId}/skip`, operator, { taskId })).code).toBe('JOB_NOT_PAUSED');
+  await a.expect(200, 'POST', `/deployment-jobs/${jobId}/cancel`, operator, { reason: 'done' });
 });
 
 it('answers 422 NO_PREVIOUS_RELEASE when nothing other than the current release was deployed before it', async () => {

@@ -45,7 +45,14 @@ describe('permissionsFor', () => {
 
   test('every role in the table only grants known permission shapes', () => {
     for (const perms of Object.values(ROLE_PERMISSIONS)) {
-      for (const p of perms) expect(p === 'admin' || /^[a-z]+:[a-z]+$/.test(p)).toBe(true);
+      for (const p of perms) expect(p === 'admin' || /^[a-z]+:[a-z]+(-[a-z]+)*$/.test(p)).toBe(true);
+    }
+  });
+
+  test('deploy hooks and freeze overrides are release managers’ and admins’, not requesters’ or SREs’', () => {
+    for (const permission of ['deployment:hook-write', 'deployment:override-freeze'] as const) {
+      const holders = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, permission));
+      expect(holders.sort()).toEqual(['admin', 'release-manager', 'super_admin']);
     }
   });
 

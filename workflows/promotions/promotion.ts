@@ -2,7 +2,7 @@ import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { decide, type PromotionCommand, type PromotionDecision } from '../../domain/promotions/commands';
-import { blockers, evaluateGates } from '../../domain/promotions/gates';
+import { clearDeployment } from '../../domain/promotions/clearance';
 import type { Promotion } from '../../domain/promotions/model';
 import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
 import { DEFAULT_DEPLOYMENT_SETTINGS } from '../../domain/deployments/strategy';
@@ -26,6 +26,11 @@ import {
 
 const { loadPromotionInputs, persistPromotion } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
 
+/** Patch marker: an approved promotion whose bound inputs moved goes back to awaiting_approval instead of deploying. */
+const REBIND_BEFORE_DEPLOY = 'promotion-rebind-before-deploy';
+/** Patch marker: approvals count by person (a shared user id or email), not by user id. */
+const ONE_PERSON_ONE_VOTE = 'promotion-one-person-one-vote';
+
 /**
  * One promotion of a release to an environment: gates at request, approvals
  * counted by distinct person and bound to what they approved, a durable expiry,
@@ -36,13 +41,15 @@ const { loadPromotionInputs, persistPromotion } = wf.proxyActivities<Activities>
 export async function promotion(input: PromotionWorkflowInput): Promise<PromotionWorkflowResult> {
   const { tenantId, promotionId } = input;
   const now = () => new Date(Date.now()).toISOString();
+  // Decided once per run: a run from before the rule replays (and goes on) counting by user id, as its history did.
+  const voterRule = wf.patched(ONE_PERSON_ONE_VOTE) ? 'person' : 'user-id';
   let stale = false;
   /** The deployment job of the `deploying` phase, shown in the UI while it runs. */
   let deploymentJobId: string | null = null;
 
   const entity = new Entity<Promotion, PromotionCommand, PromotionDecision>({
     initial: input.carried,
-    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor, settings: input.settings }),
+    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor, settings: input.settings, voterRule }),
     async commit(decision, meta) {
       const p = decision.next;
       const label = `${p.releaseName} → ${p.targetEnvironmentName} v${p.version}`;
@@ -107,17 +114,25 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
     } else if (p.status === 'approved') {
       stale = false;
       const fresh = await inputsFor(p);
-      if (fresh.freeze.active) {
-        const until = fresh.freeze.active.end;
+      // The one check every deploying path runs (domain/promotions/clearance.ts), on inputs loaded now.
+      let clearance = clearDeployment(fresh, { kind: 'promotion', promotion: p }, now());
+      if (clearance.outcome === 'rebind') {
+        // A hook, scan or digest moved since the approval: approvals are given again. Histories from before keep their path.
+        if (wf.patched(REBIND_BEFORE_DEPLOY)) {
+          await entity.execute({ kind: 'rebind', gateInputs: fresh }, SYSTEM);
+          continue;
+        }
+        clearance = clearDeployment(fresh, { kind: 'promotion', promotion: p, ignoreBindings: true }, now());
+      }
+      if (clearance.outcome === 'hold') {
+        const until = clearance.until;
         await entity.execute({ kind: 'hold', until }, SYSTEM);
         // An edit of the environment's freeze windows (inputsChanged) looks again at once: a freeze lifted early releases it.
         await wf.condition(() => entity.current!.status !== 'approved' || stale, Math.max(1000, Date.parse(until) - Date.now()), { summary: 'freeze ends' });
         continue;
       }
-      const gates = evaluateGates(fresh, { now: now(), requester: { userId: p.requestedBy, email: p.requestedByEmail }, approvals: p.approvals });
-      const blocking = blockers(gates);
-      if (blocking.length) {
-        await entity.execute({ kind: 'finish', outcome: 'failed', message: `blocked at deployment by ${blocking.map((g) => `${g.gateName}: ${g.message}`).join('; ')}` }, SYSTEM);
+      if (clearance.outcome === 'refuse') {
+        await entity.execute({ kind: 'finish', outcome: 'failed', message: clearance.error.message }, SYSTEM);
         continue;
       }
       await entity.execute({ kind: 'deploy' }, SYSTEM);

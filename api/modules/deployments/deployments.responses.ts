@@ -129,6 +129,10 @@ export const ArtifactSchema = z
   })
   .openapi('DeploymentArtifact');
 
+const FreezeOverrideSchema = z
+  .object({ windowId: z.string(), name: z.string(), start: z.string(), end: z.string(), by: z.string(), reason: z.string() })
+  .openapi('FreezeOverride');
+
 export const RollbackSchema = z
   .object({
     id: z.string(),
@@ -138,6 +142,7 @@ export const RollbackSchema = z
     jobId: z.string().openapi({ description: 'The deployment job that redeploys releaseId' }),
     reason: z.string(),
     requestedBy: z.string(),
+    freezeOverride: FreezeOverrideSchema.nullable().openapi({ description: 'Set when the rollback went ahead during a freeze: which freeze, who overrode it (deployment:override-freeze) and why' }),
     createdAt: z.string(),
   })
   .openapi('Rollback');

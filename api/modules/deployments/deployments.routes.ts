@@ -127,8 +127,9 @@ export const downloadArtifactRoute = createRoute({
 });
 
 const commandErrors = errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
+  403: 'Without `deployment:operate` (`FORBIDDEN`); a retry during an active freeze of the environment without `deployment:override-freeze` (`FREEZE_ACTIVE`)',
   409: 'The job is not paused (`JOB_NOT_PAUSED`), that failure was already answered or is not the one it waits on (`FAILURE_ALREADY_DECIDED`), or the job has finished (`JOB_FINISHED`)',
-  422: '`IDEMPOTENCY_KEY_REUSED`',
+  422: 'A retry during an active freeze without a reason (`FREEZE_OVERRIDE_NEEDS_REASON`), or `IDEMPOTENCY_KEY_REUSED`',
 });
 
 const command = <B extends z.ZodType>(path: string, operationId: string, summary: string, body: B, required = true) =>

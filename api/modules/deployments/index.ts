@@ -7,6 +7,7 @@ import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
+import { clearRetry } from './deploy-clearance';
 import { jobNotFound, loadJob, updateJobWorkflow } from './deployments.dispatch';
 import { downloadUrl, findJob, findTask, isTaskFinished, ledgerOf, listArtifacts, listJobs, listTasks, readArtifact, readLog } from './deployments.queries';
 import * as routes from './deployments.routes';
@@ -90,9 +91,11 @@ export function deploymentsRouter() {
   });
 
   // Each answer to a paused job's failure is one update; the workflow's validator refuses a second answer to the same failure.
-  const decide = (c: Context<AppEnv>, id: string, action: OperatorAction, body: { taskId: string; reason?: string | null }) => {
-    requirePermission(c, 'deployment:operate');
-    return updateJobWorkflow(c, id, decideDeploymentFailure, { action, taskId: body.taskId, reason: body.reason ?? null });
+  const decide = async (c: Context<AppEnv>, id: string, action: OperatorAction, body: { taskId: string; reason?: string | null }) => {
+    const principal = requirePermission(c, 'deployment:operate');
+    // A retry deploys again: it meets the same check as every other deploying path (a freeze, for one).
+    const reason = action === 'retry' ? await clearRetry(c, principal, await loadJob(c, principal.tenantId, id), body.reason ?? null) : (body.reason ?? null);
+    return updateJobWorkflow(c, id, decideDeploymentFailure, { action, taskId: body.taskId, reason });
   };
   router.openapi(routes.retryRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'retry', c.req.valid('json'))) as never);
   router.openapi(routes.skipRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'skip', c.req.valid('json'))) as never);

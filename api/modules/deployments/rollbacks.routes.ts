@@ -14,7 +14,7 @@ export const createRollbackRoute = createRoute({
   path: '/rollbacks',
   operationId: 'createRollback',
   tags,
-  summary: 'Redeploy the release an environment ran before its current one (or the release named) as a new job',
+  summary: 'Redeploy the release an environment ran before its current one (or another release it ran before) as a new job',
   request: { headers: idempotencyKeyHeader, ...jsonBody(createRollbackSchema) },
   responses: {
     201: {
@@ -23,8 +23,10 @@ export const createRollbackRoute = createRoute({
       links: linksToResource(['getDeploymentJob', 'listDeploymentTasks'], 'id', 'jobId'),
     },
     ...errorResponses([...BODY_ERRORS, 403, 404, 422], {
+      403: 'Without `deployment:operate` (`FORBIDDEN`), or during an active freeze of the environment without `deployment:override-freeze` (`FREEZE_ACTIVE`, with the freeze in `details.freeze`)',
       404: 'The environment or release does not exist in your tenant (`ENVIRONMENT_NOT_FOUND`, `RELEASE_NOT_FOUND`)',
-      422: 'Nothing to go back to: no release was deployed to the environment before its current one (`NO_PREVIOUS_RELEASE`), or `IDEMPOTENCY_KEY_REUSED`',
+      422:
+        'Nothing to go back to: no release was deployed to the environment before its current one (`NO_PREVIOUS_RELEASE`); the release named never finished deploying to the environment, so it is a promotion, not a rollback (`NOT_A_PREVIOUS_RELEASE`); or `IDEMPOTENCY_KEY_REUSED`',
     }),
   },
 });

@@ -3,10 +3,13 @@ import type { Context } from 'hono';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { CreateRollbackInput } from '../../../domain/deployments/job-requests';
 import type { DeploymentJobInput } from '../../../domain/deployments/model';
+import type { Principal } from '../../../domain/permissions';
+import { clearDeployment, withOverride, type FreezeOverride } from '../../../domain/promotions/clearance';
 import { SA } from '../../../domain/search-attributes';
 import { workflowId } from '../../../domain/workflow-ids';
 import type { PoolClient } from '../../../platform/db';
 import { deploymentSettings } from '../../../platform/deployment-settings';
+import { loadGateInputs } from '../../../store/gate-inputs';
 import { DEPLOYMENT_JOB_WORKFLOW_TYPE } from '../../../workflows/deployments/messages';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
@@ -33,11 +36,13 @@ export interface Rollback {
   jobId: string;
   reason: string;
   requestedBy: string;
+  /** Set when the rollback went ahead during a freeze (deployment:override-freeze). */
+  freezeOverride: FreezeOverride | null;
   createdAt: string;
 }
 
 const KEY_SCOPE = 'rollback';
-const COLUMNS = 'id, environment_id, release_id, from_release_id, job_id, reason, requested_by, created_at';
+const COLUMNS = 'id, environment_id, release_id, from_release_id, job_id, reason, requested_by, freeze_override, created_at';
 
 const present = (r: Record<string, any>): Rollback => ({
   id: r.id,
@@ -47,6 +52,7 @@ const present = (r: Record<string, any>): Rollback => ({
   jobId: r.job_id,
   reason: r.reason,
   requestedBy: r.requested_by,
+  freezeOverride: r.freeze_override ?? null,
   createdAt: iso(r.created_at)!,
 });
 
@@ -73,10 +79,11 @@ export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInp
   }
   const write = auditedWrite(c, async (db) => {
     const plan = await choose(db, tenantId, body);
+    const freezeOverride = await clearRollback(db, tenantId, plan, principalOf(c), body.reason);
     const { rows } = await db.query(
-      `INSERT INTO rollbacks (tenant_id, id, environment_id, release_id, from_release_id, job_id, reason, requested_by)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING ${COLUMNS}`,
-      [tenantId, id, body.environmentId, plan.release.id, plan.fromReleaseId, jobId, body.reason, requestedBy],
+      `INSERT INTO rollbacks (tenant_id, id, environment_id, release_id, from_release_id, job_id, reason, requested_by, freeze_override)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING ${COLUMNS}`,
+      [tenantId, id, body.environmentId, plan.release.id, plan.fromReleaseId, jobId, body.reason, requestedBy, freezeOverride && JSON.stringify(freezeOverride)],
     );
     const created = present(rows[0]);
     const input: DeploymentJobInput = {
@@ -87,7 +94,7 @@ export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInp
       environmentId: body.environmentId,
       releaseId: plan.release.id,
       requestedBy,
-      reason: body.reason,
+      reason: withOverride(body.reason, freezeOverride),
       labelSelector: body.labels && Object.keys(body.labels).length ? body.labels : undefined,
       settings: deploymentSettings(config),
     };
@@ -109,7 +116,7 @@ export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInp
             { key: SA.release, value: plan.release.name },
           ],
           staticSummary: `rollback: ${plan.release.name} → ${plan.environment.name}`,
-          staticDetails: `Rollback ${id} requested by ${requestedBy}: ${body.reason}`,
+          staticDetails: `Rollback ${id} requested by ${requestedBy}: ${withOverride(body.reason, freezeOverride)}`,
         }),
       );
     } catch (err) {
@@ -165,6 +172,21 @@ async function choose(db: PoolClient, tenantId: string, body: CreateRollbackInpu
   const release = (await db.query<{ id: string; name: string }>('SELECT id, name FROM releases WHERE tenant_id = $1 AND id = $2', [tenantId, releaseId])).rows[0];
   if (!release) throw new NotFound(`Release ${releaseId} not found`, 'RELEASE_NOT_FOUND');
   return { environment, release, fromReleaseId: current?.release_id ?? null };
+}
+
+/**
+ * The check every deploying path runs (domain/promotions/clearance.ts) on the inputs the gates read: a rollback
+ * returns only to a release the environment ran before, and during a freeze needs deployment:override-freeze.
+ * Inside the rollback's transaction, so the row and the job start only on what was checked.
+ */
+async function clearRollback(db: PoolClient, tenantId: string, plan: Awaited<ReturnType<typeof choose>>, principal: Principal, reason: string): Promise<FreezeOverride | null> {
+  const now = new Date().toISOString();
+  const loaded = await loadGateInputs(db, { tenantId, releaseId: plan.release.id, targetEnvironmentId: plan.environment.id, now });
+  if (!loaded.ok) throw loaded.missing === 'release' ? new NotFound(`Release ${plan.release.id} not found`, 'RELEASE_NOT_FOUND') : new NotFound(`Environment ${plan.environment.id} not found`, 'ENVIRONMENT_NOT_FOUND');
+  const clearance = clearDeployment(loaded.inputs, { kind: 'rollback', actor: principal, reason }, now);
+  if (clearance.outcome === 'refuse') throw clearance.error;
+  if (clearance.outcome !== 'clear') throw new Error(`a rollback cannot be ${clearance.outcome}`);
+  return clearance.freezeOverride;
 }
 
 export async function findRollback(c: Context<AppEnv>, tenantId: string, id: string): Promise<Rollback | undefined> {

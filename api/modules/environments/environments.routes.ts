@@ -23,6 +23,8 @@ export const listEnvironmentsRoute = createRoute({
   responses: { 200: { description: 'A page of environments', content: { 'application/json': { schema: listEnvelope(EnvironmentSchema) } } }, ...errorResponses([400, 403], LIST_ERRORS) },
 });
 
+const HOOK_403 = 'Without `environment:write`, or a body that sets, changes or removes `deployment.deployHook` without `deployment:hook-write` (`FORBIDDEN`, `details.required` names the permission)';
+
 export const createEnvironmentRoute = createRoute({
   method: 'post',
   path: '/environments',
@@ -32,7 +34,7 @@ export const createEnvironmentRoute = createRoute({
   request: jsonBody(environmentSchema),
   responses: {
     201: { ...one('The environment'), links: linksToResource(['getEnvironment', 'updateEnvironment', 'deleteEnvironment']) },
-    ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUPLICATE }),
+    ...errorResponses([...BODY_ERRORS, 403, 409], { 403: HOOK_403, 409: DUPLICATE }),
   },
 });
 
@@ -53,7 +55,7 @@ export const updateEnvironmentRoute = createRoute({
   tags,
   summary: 'Replace an environment’s settings (open promotions to it are re-gated; approvals given under older settings stop counting)',
   request: { params: EnvironmentIdParam, ...jsonBody(environmentSchema) },
-  responses: { 200: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 409: DUPLICATE }) },
+  responses: { 200: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUPLICATE}; or \`deployment.deployHook\` changes while a promotion to the environment is deploying (\`HOOK_IN_USE\`)` }) },
 });
 
 export const deleteEnvironmentRoute = createRoute({

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { normalizeDeploymentSettings } from '../../../domain/inventory-fields';
 import type { AppEnv } from '../../context';
+import { refuseWhileDeploying, requireHookWrite } from '../../deploy-hooks';
 import { auditedWrite } from '../../entity-writes';
 import { Conflict, NotFound, ValidationFailed } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
@@ -43,6 +44,7 @@ export function environmentsRouter() {
   router.openapi(routes.createEnvironmentRoute, async (c) => {
     const { tenantId, userId } = requirePermission(c, 'environment:write');
     const body = c.req.valid('json');
+    requireHookWrite(c, null, body.deployment?.deployHook, `environment ${body.name}`);
     const id = randomUUID();
     await auditedWrite(
       c,
@@ -74,6 +76,9 @@ export function environmentsRouter() {
       async (db) => {
         const before = (await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
         if (!before) throw new NotFound(`Environment ${id} not found`);
+        if (requireHookWrite(c, before.deployment?.deployHook, body.deployment?.deployHook, `environment ${before.name}`)) {
+          await refuseWhileDeploying(db, tenantId, { environmentId: id }, `environment ${before.name}`);
+        }
         await db.query(
           `UPDATE environments SET name = $3, description = $4, "order" = $5, require_sod = $6, required_approvals = $7, security_thresholds = $8,
                   require_change_request = $9, deployment = $10, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2`,

@@ -23,6 +23,10 @@ const Binding = z.object({
   securityThresholds: securityThresholdsSchema.nullable(),
   policyId: z.string().nullable(),
   policyVersion: z.number().int(),
+  hooks: z
+    .record(z.string(), z.string().nullable())
+    .optional()
+    .openapi({ description: 'sha256 of each deploy hook by `environment` and `component:<name>` (null: none); absent in approvals given before hooks were bound' }),
 });
 
 export const ApprovalSchema = z
@@ -33,7 +37,7 @@ export const ApprovalSchema = z
     decision: z.enum(['approved', 'rejected']),
     comment: z.string().nullable(),
     approvedAt: z.string(),
-    binding: Binding.openapi({ description: 'What was approved: component digests, scan and thresholds, policy version' }),
+    binding: Binding.openapi({ description: 'What was approved: component digests, scan and thresholds, policy version, deploy hooks' }),
     invalidated: z
       .object({ at: z.string(), reasons: z.array(z.string()) })
       .nullable()
@@ -55,15 +59,31 @@ export const EffectivePolicySchema = z
 
 const ComponentRef = z.object({ componentId: z.string(), name: z.string(), version: z.string(), digest: z.string().nullable() });
 
+const DeployHookRef = z.object({ command: z.string(), digest: z.string() }).openapi('DeployHook');
+
 const GateInputsSchema = z
   .object({
     release: z.object({ id: z.string(), name: z.string(), class: z.string(), deprecated: z.boolean(), securityScan: securityScanSchema.nullable(), components: z.array(ComponentRef) }),
-    environment: z.object({ id: z.string(), name: z.string(), order: z.number().int(), securityThresholds: securityThresholdsSchema.nullable(), requireChangeRequest: z.boolean() }),
+    environment: z.object({
+      id: z.string(),
+      name: z.string(),
+      order: z.number().int(),
+      securityThresholds: securityThresholdsSchema.nullable(),
+      requireChangeRequest: z.boolean(),
+      releaseDeployed: z.boolean().optional().openapi({ description: 'Whether a deployment of the release to this environment ever finished deployed' }),
+    }),
     previousEnvironment: z.object({ id: z.string(), name: z.string(), releaseDeployed: z.boolean() }).nullable(),
     policy: EffectivePolicySchema,
     freeze: z.object({ active: FreezeSpan.nullable(), next: FreezeSpan.nullable() }),
     changeRequest: z.object({ id: z.string(), state: z.string(), scheduled_start: z.string().nullable(), scheduled_end: z.string().nullable() }).nullable(),
     changeId: z.string().nullable(),
+    deployHooks: z
+      .object({
+        environment: DeployHookRef.nullable(),
+        components: z.array(z.object({ componentId: z.string(), name: z.string(), hook: DeployHookRef.nullable() })),
+      })
+      .optional()
+      .openapi({ description: 'The commands agents run for the release: each component’s own hook and the environment’s fallback, with their sha256' }),
   })
   .openapi('GateInputs');
 
@@ -118,7 +138,7 @@ export const EvidencePacketSchema = z
   .object({
     id: z.string(),
     type: z.literal('release_decision'),
-    version: z.literal('1.0'),
+    version: z.enum(['1.0', '1.1']).openapi({ description: '1.1 signs the whole packet (envelope and content); 1.0, issued before, signed its content only' }),
     content: z.record(z.string(), z.unknown()),
     contentHash: z.string(),
     signature: z.string(),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { compareVersions } from '../../../domain/promotions/version-order';
 import type { AppEnv } from '../../context';
+import { refuseWhileDeploying, requireHookWrite } from '../../deploy-hooks';
 import { auditedWrite, iso } from '../../entity-writes';
 import { Conflict, NotFound, Unprocessable, UnsupportedMediaType } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
@@ -40,6 +41,7 @@ export function releasesRouter() {
   router.openapi(routes.createComponentRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'release:write');
     const body = c.req.valid('json');
+    requireHookWrite(c, null, body.deployHook, `component ${body.name}`);
     const id = randomUUID();
     await auditedWrite(
       c,
@@ -64,18 +66,22 @@ export function releasesRouter() {
     const { tenantId } = requirePermission(c, 'release:write');
     const { id } = c.req.valid('param');
     const body = c.req.valid('json');
-    await auditedWrite(
+    const hookChanged = await auditedWrite(
       c,
       async (db) => {
         const before = (await db.query('SELECT name, repository, description, deploy_hook FROM components WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])).rows[0];
         if (!before) return undefined;
+        const changed = requireHookWrite(c, before.deploy_hook, body.deployHook ?? null, `component ${before.name}`);
+        if (changed) await refuseWhileDeploying(db, tenantId, { componentId: id }, `component ${before.name}`);
         await db.query('UPDATE components SET name = $3, repository = $4, description = $5, deploy_hook = $6, updated_at = now() WHERE tenant_id = $1 AND id = $2', [
           tenantId, id, body.name, body.repository ?? null, body.description ?? null, body.deployHook ?? null,
         ]);
-        return { result: id, audit: { action: 'component.update', resourceType: 'component', resourceId: id, before, after: body } };
+        return { result: changed, audit: { action: 'component.update', resourceType: 'component', resourceId: id, before, after: body } };
       },
       { unique: DUP_COMPONENT },
     ).catch(notFoundAs(`Component ${id} not found`));
+    // The hook is among what approvals are bound to: open promotions of releases built on the component look again.
+    if (hookChanged) await notifyOpenPromotions(c, { componentId: id }, 'a deploy hook changed');
     return ok(c, await component(c, tenantId, id)) as never;
   });
 

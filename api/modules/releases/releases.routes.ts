@@ -28,10 +28,12 @@ export const listComponentsRoute = createRoute({
   request: { query: ComponentListQuery },
   responses: { 200: { description: 'A page of components', content: { 'application/json': { schema: listEnvelope(ComponentSchema) } } }, ...errorResponses([400, 403], LIST_ERRORS) },
 });
+const HOOK_403 = 'Without `release:write`, or a body that sets, changes or removes the deploy hook without `deployment:hook-write` (`FORBIDDEN`, `details.required` names the permission)';
+
 export const createComponentRoute = createRoute({
   method: 'post', path: '/components', operationId: 'createComponent', tags: components, summary: 'Create a component',
   request: jsonBody(componentSchema),
-  responses: { 201: { ...json(ComponentSchema, 'The component'), links: linksToResource(ON_A_COMPONENT) }, ...errorResponses([...BODY_ERRORS, 403, 409], { 409: DUP_COMPONENT }) },
+  responses: { 201: { ...json(ComponentSchema, 'The component'), links: linksToResource(ON_A_COMPONENT) }, ...errorResponses([...BODY_ERRORS, 403, 409], { 403: HOOK_403, 409: DUP_COMPONENT }) },
 });
 export const getComponentRoute = createRoute({
   method: 'get', path: '/components/{id}', operationId: 'getComponent', tags: components, summary: 'Get a component',
@@ -41,7 +43,7 @@ export const getComponentRoute = createRoute({
 export const updateComponentRoute = createRoute({
   method: 'put', path: '/components/{id}', operationId: 'updateComponent', tags: components, summary: 'Replace a component’s fields',
   request: { params: IdParam, ...jsonBody(componentSchema) },
-  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 409: DUP_COMPONENT }) },
+  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUP_COMPONENT}; or the deploy hook changes while a promotion of a release built on the component is deploying (\`HOOK_IN_USE\`)` }) },
 });
 export const deleteComponentRoute = createRoute({
   method: 'delete', path: '/components/{id}', operationId: 'deleteComponent', tags: components, summary: 'Delete a component no release uses',
