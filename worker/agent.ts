@@ -37,15 +37,15 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
   const records = new TargetRecords(statePaths(options.stateDir, options.name).targets);
   await session.open();
 
-  let onNewIdentity: (identity: SavedIdentity) => Promise<void> = async () => undefined;
+  let onRefused: (refusal: Error) => void = () => undefined;
   const heartbeats = new HeartbeatLoop({
     session,
     records,
     log,
     intervalMs: () => options.heartbeatIntervalMs ?? (session.identity?.heartbeatIntervalSeconds ?? 10) * 1000,
-    onReregistered: (identity) => onNewIdentity(identity),
+    onIdentityRefused: (refusal) => onRefused(refusal),
   });
-  // The first heartbeat proves the credential (a refused one is replaced here) and that the API is reachable.
+  // The first heartbeat proves the credential (a refused one ends the agent here) and that the API is reachable.
   try {
     await retryTransient(() => heartbeats.beat(), { deadline: Date.now() + START_RETRY_MS, maxDelayMs: 2_000 });
   } catch (error) {
@@ -85,14 +85,15 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     return { worker, running: worker.run() };
   };
 
-  let current = await startWorker(me);
+  const current = await startWorker(me);
   let stopping = false;
+  let refused: Error | undefined;
   let settle!: (error?: unknown) => void;
   const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
   const watch = (entry: typeof current) =>
     entry.running.then(
       () => {
-        if (entry === current && stopping) settle();
+        if (entry === current && stopping) settle(refused);
       },
       (error) => {
         if (entry !== current) return;
@@ -103,32 +104,24 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     );
   watch(current);
 
-  // A new registration means a new id and task queue: the worker moves to it; tasks on the old queue are lost with
-  // the old agent (the orchestrator sees them time out), which is what deleting or revoking an agent means.
-  onNewIdentity = async (identity) => {
-    const previous = current;
-    log.warn({ agentId: identity.id, taskQueue: identity.taskQueue }, 'moving the worker to the new task queue');
-    current = await startWorker(identity);
-    watch(current);
-    previous.worker.shutdown();
-    await previous.running.catch(() => undefined);
+  const stop = async () => {
+    if (stopping) return done;
+    stopping = true;
+    await heartbeats.stop();
+    if (current.worker.getState() === 'RUNNING') current.worker.shutdown();
+    await current.running.catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    settle(refused);
+    return done;
+  };
+  // Revoked or deleted: stop polling and end; `done` rejects with the refusal, the one line to print.
+  onRefused = (refusal) => {
+    refused = refusal;
+    void stop().catch(() => undefined);
   };
   heartbeats.start();
 
-  return {
-    identity: () => session.identity!,
-    done,
-    async stop() {
-      if (stopping) return done;
-      stopping = true;
-      await heartbeats.stop();
-      if (current.worker.getState() === 'RUNNING') current.worker.shutdown();
-      await current.running.catch(() => undefined);
-      await connection.close().catch(() => undefined);
-      settle();
-      return done;
-    },
-  };
+  return { identity: () => session.identity!, done, stop };
 }
 
 async function main(): Promise<void> {
@@ -176,7 +169,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   await agent.done.catch((error) => {
-    console.error(`tollgate agent: the worker stopped: ${(error as Error).message}`);
+    console.error(`tollgate agent: ${error instanceof AgentStartError ? '' : 'the worker stopped: '}${(error as Error).message}`);
     process.exit(1);
   });
 }
