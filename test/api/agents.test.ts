@@ -186,6 +186,7 @@ describe('registration cannot steal', () => {
       details: { required: 'agent:manage' },
     });
     expect((await failure(app, manager, 'POST', '/agents/register', 409, { name: 'intruder', environmentId: env.id, targets: [web1.name] })).code).toBe('TARGET_OWNED');
+    expect((await failure(app, registrar, 'POST', '/agents/register', 403, { name: 'intruder', environmentId: env.id, takeOver: true })).details).toMatchObject({ required: 'agent:manage' });
 
     // Nothing moved, no agent was created, and the owner hears of no loss.
     expect([...expectStatus(await call('GET', `/agents/${owner.agent.id}`, manager), 200).targetIds].sort()).toEqual([web1.id, web2.id].sort());

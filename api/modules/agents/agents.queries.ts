@@ -2,7 +2,7 @@ import { agentTaskQueue } from '../../../domain/deployments/model';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { iso } from '../../entity-writes';
 import { Conflict, Forbidden, Unprocessable } from '../../errors';
-import { decideTakeOver, type NamedTarget, type TakenFrom } from '../../../domain/deployments/target-takeover';
+import { decideTakeOver, type NamedTarget, type TakeOverDecision, type TakenFrom } from '../../../domain/deployments/target-takeover';
 
 /** Reads and the presenter of agents; status is computed at read, from the heartbeat and the revocation. */
 
@@ -64,6 +64,8 @@ export async function takeOverTargets(
   environmentName: string,
   rules: { offlineAfterMs: number; canManage: boolean },
 ): Promise<{ targetIds: string[]; takenFrom: TakenFrom[] }> {
+  // Asked for by a caller who may not, takeOver is refused whatever it would have moved.
+  refuseUnless(decideTakeOver({ targets: [], takeOver: agent.takeOver, canManage: rules.canManage }));
   if (agent.targets === undefined) {
     const { rows } = await db.query(
       `UPDATE targets SET agent_id = $3, updated_at = now()
@@ -89,12 +91,7 @@ export async function takeOverTargets(
     throw new Unprocessable(`No target named ${missing.join(', ')} in environment ${environmentName}`, 'TARGET_NOT_FOUND', { missing, environmentId: agent.environmentId });
   }
   const targets: NamedTarget[] = rows.map((r) => ({ id: r.id, name: r.name, owner: r.owner_id ? { id: r.owner_id, name: r.owner_name, status: r.owner_status } : null }));
-  const decision = decideTakeOver({ targets, takeOver: agent.takeOver, canManage: rules.canManage });
-  if (!decision.allowed) {
-    const details = { owned: decision.owned };
-    if (decision.code === 'TAKE_OVER_FORBIDDEN') throw new Forbidden(decision.message, 'FORBIDDEN', { required: 'agent:manage', ...details });
-    throw new Conflict(decision.message, decision.code, details);
-  }
+  const decision = refuseUnless(decideTakeOver({ targets, takeOver: agent.takeOver, canManage: rules.canManage }));
   const ids = rows.map((r) => r.id as string);
   await db.query('UPDATE targets SET agent_id = $2, updated_at = now() WHERE tenant_id = $1 AND id = ANY($3::uuid[])', [tenantId, agent.id, ids]);
   for (const from of decision.takenFrom) {
@@ -107,6 +104,13 @@ export async function takeOverTargets(
     );
   }
   return { targetIds: ids, takenFrom: decision.takenFrom };
+}
+
+function refuseUnless(decision: TakeOverDecision): Extract<TakeOverDecision, { allowed: true }> {
+  if (decision.allowed) return decision;
+  const details = { owned: decision.owned };
+  if (decision.code === 'TAKE_OVER_FORBIDDEN') throw new Forbidden(decision.message, 'FORBIDDEN', { required: 'agent:manage', ...details });
+  throw new Conflict(decision.message, decision.code, details);
 }
 
 /** The targets this agent lost to other agents since its last heartbeat answer; handed over once (the rows go). */
