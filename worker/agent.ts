@@ -20,7 +20,7 @@ export interface RunningAgent {
   identity(): SavedIdentity;
   /** The connection tasks arrive on. */
   channel: WorkChannel;
-  /** Settles when the agent has stopped. */
+  /** Settles when the agent has stopped; rejects with the refusal when its credential was refused. */
   done: Promise<void>;
   stop(): Promise<void>;
 }
@@ -35,15 +35,15 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
   const records = new TargetRecords(statePaths(options.stateDir, options.name).targets);
   await session.open();
 
-  let onNewIdentity: (identity: SavedIdentity) => Promise<void> = async () => undefined;
+  let onRefused: (refusal: Error) => void = () => undefined;
   const heartbeats = new HeartbeatLoop({
     session,
     records,
     log,
     intervalMs: () => options.heartbeatIntervalMs ?? (session.identity?.heartbeatIntervalSeconds ?? 10) * 1000,
-    onReregistered: (identity) => onNewIdentity(identity),
+    onIdentityRefused: (refusal) => onRefused(refusal),
   });
-  // The first heartbeat proves the credential (a refused one is replaced here) and that the API is reachable.
+  // The first heartbeat proves the credential (a refused one ends the agent here) and that the API is reachable.
   try {
     await retryTransient(() => heartbeats.beat(), { deadline: Date.now() + START_RETRY_MS, maxDelayMs: 2_000 });
   } catch (error) {
@@ -62,33 +62,29 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     log,
     maxConcurrent: 20,
   });
-  // A new registration means a new id: the channel reconnects under it; tasks handed to the old id are lost with the
-  // old agent (the orchestrator sees them time out), which is what deleting or revoking an agent means.
-  onNewIdentity = async (identity) => {
-    log.warn({ agentId: identity.id }, 'reconnecting the work channel under the new identity');
-    channel.reconnect();
-  };
   channel.start();
   log.info({ agentId: me().id, name: me().name, environmentId: me().environmentId, api: session.api.baseUrl, stateFile: session.stateFile }, 'agent running');
 
   let stopping = false;
+  let refused: Error | undefined;
   let settle!: (error?: unknown) => void;
   const done = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
+  const stop = async () => {
+    if (stopping) return done;
+    stopping = true;
+    await heartbeats.stop();
+    await channel.stop(SHUTDOWN_GRACE_MS);
+    settle(refused);
+    return done;
+  };
+  // Revoked or deleted: stop taking tasks and end; `done` rejects with the refusal, the one line to print.
+  onRefused = (refusal) => {
+    refused = refusal;
+    void stop().catch(() => undefined);
+  };
   heartbeats.start();
 
-  return {
-    identity: () => session.identity!,
-    channel,
-    done,
-    async stop() {
-      if (stopping) return done;
-      stopping = true;
-      await heartbeats.stop();
-      await channel.stop(SHUTDOWN_GRACE_MS);
-      settle();
-      return done;
-    },
-  };
+  return { identity: () => session.identity!, channel, done, stop };
 
   function me(): SavedIdentity {
     return session.identity!;
@@ -134,7 +130,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
   await agent.done.catch((error) => {
-    console.error(`tollgate agent: stopped: ${(error as Error).message}`);
+    console.error(`tollgate agent: ${error instanceof AgentStartError ? '' : 'stopped: '}${(error as Error).message}`);
     process.exit(1);
   });
 }

@@ -34,6 +34,7 @@ export interface RegisterRequest {
   version?: string;
   capabilities?: string[];
   targets?: string[];
+  takeOver?: boolean;
 }
 
 export interface AgentRecord {
@@ -71,10 +72,21 @@ export interface HeartbeatRequest {
   targets: TargetReport[];
 }
 
+/** A target another agent's registration took from this one (told once, in a heartbeat answer). */
+export interface LostTarget {
+  targetId: string;
+  targetName: string;
+  takenByAgentId: string;
+  takenByAgentName: string;
+  takenAt: string;
+}
+
 export interface HeartbeatAnswer {
   agent: AgentRecord;
   serverTime: string;
   offlineAfterSeconds: number;
+  /** Absent from an API older than the take-over rule. */
+  lostTargets?: LostTarget[];
 }
 
 /** A target as GET /targets serves it; properties and healthCheck arrive with the deployments issue. */

@@ -1,6 +1,6 @@
 import type { Logger } from '../../platform/logger';
-import { AgentApiError, type ApiTarget, type HeartbeatAnswer } from './api-client';
-import { AGENT_CAPABILITIES, AGENT_VERSION, type AgentSession, type SavedIdentity } from './session';
+import { AgentApiError, type ApiTarget, type HeartbeatAnswer, type LostTarget } from './api-client';
+import { AGENT_CAPABILITIES, AGENT_VERSION, IdentityRefused, type AgentSession } from './session';
 import { reportTargets, type TargetRecords } from './target-reports';
 
 export interface HeartbeatLoopOptions {
@@ -9,13 +9,17 @@ export interface HeartbeatLoopOptions {
   log: Logger;
   /** The interval; read before every wait, so the one a new registration names takes effect. */
   intervalMs: () => number;
-  /** A refused credential was replaced by a new registration: the agent now has another id and task queue. */
-  onReregistered?: (identity: SavedIdentity) => Promise<void> | void;
+  /**
+   * The API refused the agent's credential (revoked, deleted): the loop has stopped, and the agent must stop too,
+   * polling nothing more. Called once; the refusal's message is the one line to print.
+   */
+  onIdentityRefused?: (refusal: IdentityRefused) => void;
 }
 
 /**
  * Tells the API the agent is alive and what each of its targets runs. Its targets are the tenant's targets naming
  * this agent (read again every beat), plus any the API listed for it at the last beat and this agent remembers.
+ * A target the API says another agent took is dropped at once, with a warning.
  */
 export class HeartbeatLoop {
   private timer: NodeJS.Timeout | undefined;
@@ -24,19 +28,20 @@ export class HeartbeatLoop {
   private failing = false;
   private listWarned = false;
   private assigned: string[] = [];
+  private refusal: IdentityRefused | undefined;
   private readonly stopper = new AbortController();
 
   constructor(private readonly options: HeartbeatLoopOptions) {}
 
-  /** One heartbeat; a refused credential is replaced by registering again (when the token is at hand), then retried. */
+  /** One heartbeat; a refused credential rejects with IdentityRefused (never a new registration). */
   async beat(): Promise<HeartbeatAnswer> {
+    if (this.refusal) throw this.refusal;
     try {
       return await this.send();
     } catch (error) {
       if (!(error instanceof AgentApiError) || error.status !== 401) throw error;
-      const identity = await this.options.session.register(`${error.code}: ${error.message}`);
-      await this.options.onReregistered?.(identity);
-      return this.send();
+      this.refusal = this.options.session.refused(error);
+      throw this.refusal;
     }
   }
 
@@ -62,6 +67,11 @@ export class HeartbeatLoop {
         },
         (error) => {
           if (!this.running) return;
+          if (error instanceof IdentityRefused) {
+            this.running = false;
+            this.options.onIdentityRefused?.(error);
+            return;
+          }
           // Once per outage at warn; every repeat at debug, so a long outage does not flood the log.
           this.options.log[this.failing ? 'debug' : 'warn']({ err: (error as Error).message }, 'heartbeat failed');
           this.failing = true;
@@ -79,7 +89,21 @@ export class HeartbeatLoop {
     const targets = await this.myTargets(me.id, signal);
     const answer = await session.api.heartbeat({ version: AGENT_VERSION, capabilities: AGENT_CAPABILITIES, targets: await reportTargets(targets, records, signal) }, signal);
     if (Array.isArray(answer?.agent?.targetIds)) this.assigned = answer.agent.targetIds;
+    this.dropLost(answer?.lostTargets);
     return answer;
+  }
+
+  /** Targets another agent's registration took: this agent no longer reports (or owns) them. */
+  private dropLost(lost: LostTarget[] | undefined): void {
+    if (!Array.isArray(lost) || lost.length === 0) return;
+    const gone = new Set(lost.map((t) => t.targetId));
+    this.assigned = this.assigned.filter((id) => !gone.has(id));
+    for (const t of lost) {
+      this.options.log.warn(
+        { targetId: t.targetId, target: t.targetName, takenBy: t.takenByAgentName, takenByAgentId: t.takenByAgentId, takenAt: t.takenAt },
+        `target ${t.targetName} was taken over by agent ${t.takenByAgentName}: this agent no longer reports or deploys it`,
+      );
+    }
   }
 
   private async myTargets(agentId: string, signal: AbortSignal): Promise<ApiTarget[]> {

@@ -30,6 +30,18 @@ export interface CommandResult {
   pid: number | null;
 }
 
+/** Told of every command as it starts (its process group) and as it ends: hook-registry.ts records them on disk. */
+export interface CommandTracker {
+  started(pgid: number, command: string, cwd: string): () => void;
+}
+
+let tracker: CommandTracker | undefined;
+
+/** Every runCommand in this process reports to `next` from now on (the agent sets one at start; tests may not). */
+export function trackCommandsWith(next: CommandTracker | undefined): void {
+  tracker = next;
+}
+
 /** After the shell exits, how long its output pipes may stay open (a child it left running in the background holds them). */
 const PIPE_DRAIN_MS = 1_000;
 
@@ -48,6 +60,7 @@ export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
       return;
     }
     const pid = child.pid ?? null;
+    const untrack = pid === null ? undefined : tracker?.started(pid, options.command, options.cwd);
     let stoppedBy: StopSignal | null = null;
     let timedOut = false;
     let exited = false;
@@ -102,6 +115,7 @@ export function runCommand(options: RunCommandOptions): Promise<CommandResult> {
     const finish = (code: number | null, sig: NodeJS.Signals | null) => {
       if (exited) return;
       exited = true;
+      untrack?.();
       clearTimeout(timeout);
       clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);

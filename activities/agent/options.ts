@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../domain/duration';
@@ -14,33 +15,43 @@ export interface AgentOptions {
   apiUrl: string;
   /** The registration token: needed to register, not to run on a saved credential. */
   token: string | undefined;
+  /** Where the token came from: `flag` (--token) is readable by every user of the host (ps), so it is warned about. */
+  tokenSource: 'env' | 'file' | 'flag' | undefined;
+  /** Take the named targets from the online agents that own them (the token needs agent:manage). */
+  takeOver: boolean;
   name: string;
   environmentId: string | undefined;
   labels: Record<string, string>;
   /** Target names to take over at registration; absent: the API assigns unassigned targets matching the labels. */
   targets: string[] | undefined;
-  temporalAddress: string | undefined;
-  namespace: string | undefined;
   stateDir: string;
   heartbeatIntervalMs: number | undefined;
   help: boolean;
 }
 
-export const AGENT_USAGE = `Usage: npm run agent -- --api URL --token TOKEN --name NAME --environment ENV_ID [options]
+export const AGENT_USAGE = `Usage: TOLLGATE_AGENT_TOKEN=TOKEN npm run agent -- --api URL --name NAME --environment ENV_ID [options]
+
+  The registration token (needed only to register) comes from TOLLGATE_AGENT_TOKEN or --token-file PATH.
+  A token registers a given agent name once: a deleted or revoked agent needs a new token to be registered again.
 
   --api URL                  Tollgate API base URL, e.g. http://127.0.0.1:3000      (TOLLGATE_API_URL)
-  --token TOKEN              registration token; needed only to register             (TOLLGATE_AGENT_TOKEN)
+  --token-file PATH          read the registration token from this file             (TOLLGATE_AGENT_TOKEN_FILE)
+  --token TOKEN              the registration token itself; visible to every user of
+                             the host in ps, so prefer the two above                 (TOLLGATE_AGENT_TOKEN)
   --name NAME                the agent's name, unique in the tenant                  (TOLLGATE_AGENT_NAME)
   --environment ENV_ID       the environment whose targets it deploys                (TOLLGATE_ENVIRONMENT_ID)
   --labels k=v[,k=v]         the agent's labels; without --targets it takes over the
                              unassigned targets carrying all of them                 (TOLLGATE_AGENT_LABELS)
   --targets a,b              names of the targets to take over                       (TOLLGATE_AGENT_TARGETS)
-  --temporal HOST:PORT       Temporal to poll instead of the one the API names       (TOLLGATE_TEMPORAL_ADDRESS)
-  --namespace NS             Temporal namespace instead of the one the API names     (TOLLGATE_TEMPORAL_NAMESPACE)
+  --take-over                take named targets from the online agents owning them
+                             (the token needs agent:manage; audited)                 (TOLLGATE_AGENT_TAKE_OVER=1)
   --state-dir DIR            where the credential, target records and work dirs live
                              (default: $DATA_DIR/agents, else .data/agents)          (TOLLGATE_AGENT_STATE_DIR)
   --heartbeat-interval 10s   override the heartbeat interval the API asks for        (TOLLGATE_HEARTBEAT_INTERVAL)
-  --help                     print this`;
+  --help                     print this
+
+  Tasks arrive over the agent's work channel to the API: the agent needs no access to Temporal.
+  An agent whose credential the API refuses (revoked, deleted) stops with exit code 1; it does not register again.`;
 
 /** Flags win over their environment variables; anything malformed is a UsageError naming it. */
 export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = process.env): AgentOptions {
@@ -53,12 +64,12 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
       options: {
         api: { type: 'string' },
         token: { type: 'string' },
+        'token-file': { type: 'string' },
+        'take-over': { type: 'boolean' },
         name: { type: 'string' },
         environment: { type: 'string' },
         labels: { type: 'string' },
         targets: { type: 'string' },
-        temporal: { type: 'string' },
-        namespace: { type: 'string' },
         'state-dir': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -83,22 +94,47 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
   const interval = pick('heartbeat-interval', 'TOLLGATE_HEARTBEAT_INTERVAL');
   const intervalMs = interval === undefined ? undefined : parseDuration(interval);
   if (interval !== undefined && (!intervalMs || intervalMs < 100)) throw new UsageError(`--heartbeat-interval must be a duration such as 10s or 500ms (got "${interval}")`);
-  const temporal = pick('temporal', 'TOLLGATE_TEMPORAL_ADDRESS');
-  if (temporal && !/^[^\s:]+:\d+$/.test(temporal)) throw new UsageError(`--temporal must be HOST:PORT, e.g. 127.0.0.1:7233 (got "${temporal}")`);
   const targets = pick('targets', 'TOLLGATE_AGENT_TARGETS');
+  const { token, tokenSource } = registrationToken(values, env);
   return {
     apiUrl: apiUrl ?? '',
-    token: pick('token', 'TOLLGATE_AGENT_TOKEN'),
+    token,
+    tokenSource,
+    takeOver: values['take-over'] === true || /^(1|true|yes)$/i.test(env.TOLLGATE_AGENT_TAKE_OVER?.trim() ?? ''),
     name: name ?? '',
     environmentId: pick('environment', 'TOLLGATE_ENVIRONMENT_ID'),
     labels: parseLabels(pick('labels', 'TOLLGATE_AGENT_LABELS')),
     targets: targets === undefined ? undefined : splitList(targets),
-    temporalAddress: temporal,
-    namespace: pick('namespace', 'TOLLGATE_TEMPORAL_NAMESPACE'),
     stateDir: path.resolve(pick('state-dir', 'TOLLGATE_AGENT_STATE_DIR') ?? path.join(env.DATA_DIR?.trim() || '.data', 'agents')),
     heartbeatIntervalMs: intervalMs,
     help,
   };
+}
+
+/**
+ * The registration token: --token-file (or TOLLGATE_AGENT_TOKEN_FILE), --token, or TOLLGATE_AGENT_TOKEN. A token on
+ * the command line works but is shown to every user of the host by ps; the file and the variable are not.
+ */
+function registrationToken(values: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): Pick<AgentOptions, 'token' | 'tokenSource'> {
+  const flag = typeof values.token === 'string' ? values.token.trim() : undefined;
+  const fileFlag = typeof values['token-file'] === 'string' ? values['token-file'].trim() : undefined;
+  if (flag && fileFlag) throw new UsageError('--token and --token-file are two ways of giving the same token: give one');
+  const file = fileFlag || (flag ? undefined : env.TOLLGATE_AGENT_TOKEN_FILE?.trim() || undefined);
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (error) {
+      throw new UsageError(`--token-file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    const token = text.trim();
+    if (!token) throw new UsageError(`--token-file ${file} is empty: it should hold the registration token`);
+    if (/\s/.test(token)) throw new UsageError(`--token-file ${file} should hold the registration token alone, on one line`);
+    return { token, tokenSource: 'file' };
+  }
+  if (flag) return { token: flag, tokenSource: 'flag' };
+  const fromEnv = env.TOLLGATE_AGENT_TOKEN?.trim();
+  return fromEnv ? { token: fromEnv, tokenSource: 'env' } : { token: undefined, tokenSource: undefined };
 }
 
 /** `role=web,zone=a` → { role: 'web', zone: 'a' }. */

@@ -3,13 +3,15 @@ import path from 'node:path';
 
 /**
  * The agent's files under its state dir: `<name>.json` (identity and credential, 0600), `<name>.targets.json`
- * (what it knows about its targets), `work/<target>` (each target's hook work dir) and `artifacts/` (per task).
+ * (what it knows about its targets), `<name>.hooks/` (the process groups of the hooks each agent process runs),
+ * `work/<target>` (each target's hook work dir) and `artifacts/` (per task).
  */
 export const statePaths = (stateDir: string, agentName: string) => {
   const base = safeFileName(agentName);
   return {
     identity: path.join(stateDir, `${base}.json`),
     targets: path.join(stateDir, `${base}.targets.json`),
+    hooks: path.join(stateDir, `${base}.hooks`),
     workDir: (targetName: string) => path.join(stateDir, 'work', safeFileName(targetName)),
     artifactsRoot: path.join(stateDir, 'artifacts'),
   };

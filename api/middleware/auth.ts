@@ -1,3 +1,4 @@
+import type { Context } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../context';
 import { ApiError, Unauthorized } from '../errors';
@@ -15,6 +16,15 @@ export function isPublicPath(path: string): boolean {
   );
 }
 
+// A JWT, or an agent's own credential (api/auth/agent-credentials.ts).
+const BEARER = /^Bearer\s+([A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]*\.[A-Za-z0-9\-_+/=]*|tga_[A-Za-z0-9_-]+)\s*$/i;
+
+/** The bearer token the request was authenticated with (for a handler that must know which token, not only whose). */
+export function bearerTokenOf(c: Context<AppEnv>): string | undefined {
+  const header = c.req.header('authorization');
+  return header ? BEARER.exec(header)?.[1] : undefined;
+}
+
 /**
  * Resolves the caller from the bearer token without failing yet, so the rate
  * limiter can key on the user; `requireAuth` then refuses anonymous calls.
@@ -24,13 +34,12 @@ export const identify = createMiddleware<AppEnv>(async (c, next) => {
   if (!header) {
     c.set('authError', new Unauthorized('A bearer token is required (Authorization: Bearer <JWT>)', 'TOKEN_MISSING'));
   } else {
-    // A JWT, or an agent's own credential (api/auth/agent-credentials.ts).
-    const match = /^Bearer\s+([A-Za-z0-9\-_=]+\.[A-Za-z0-9\-_=]*\.[A-Za-z0-9\-_+/=]*|tga_[A-Za-z0-9_-]+)\s*$/i.exec(header);
-    if (!match) {
+    const token = bearerTokenOf(c);
+    if (!token) {
       c.set('authError', new Unauthorized('The Authorization header must be "Bearer <JWT>"', 'TOKEN_INVALID'));
     } else {
       try {
-        c.set('principal', await c.get('deps').verifier.verify(match[1], c.get('deps').pool));
+        c.set('principal', await c.get('deps').verifier.verify(token, c.get('deps').pool));
       } catch (err) {
         c.set('authError', err instanceof ApiError ? err : new Unauthorized());
       }

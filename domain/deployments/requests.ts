@@ -32,6 +32,13 @@ export const registerAgentSchema = z
       .max(1_000)
       .optional()
       .meta({ description: 'Names of targets in the environment to take over; absent: every target there without an agent whose labels include all of the agent’s' }),
+    takeOver: z
+      .boolean()
+      .default(false)
+      .meta({
+        description:
+          'Take named targets from the online agents that own them (needs agent:manage; audited, and each previous owner is told in its next heartbeat answer). Without it, a named target owned by an online agent is 409 TARGET_OWNED',
+      }),
   })
   .meta({ id: 'AgentRegistration' });
 

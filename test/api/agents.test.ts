@@ -149,7 +149,8 @@ describe('registration', () => {
     const env = await createEnvironment(app, manager);
     const name = unique('Agent').name;
     await register(registrar, { name, environmentId: env.id });
-    expect(await failure(app, registrar, 'POST', '/agents/register', 409, { name: name.toLowerCase(), environmentId: env.id })).toMatchObject({ code: 'ALREADY_EXISTS' });
+    // Another token: the registrar's own has registered this name already (REGISTRATION_TOKEN_USED, below).
+    expect(await failure(app, manager, 'POST', '/agents/register', 409, { name: name.toLowerCase(), environmentId: env.id })).toMatchObject({ code: 'ALREADY_EXISTS' });
     const nowhere = '00000000-0000-4000-8000-000000000000';
     expect(await failure(app, registrar, 'POST', '/agents/register', 422, { name: unique('agent').name, environmentId: nowhere })).toMatchObject({ code: 'ENVIRONMENT_NOT_FOUND' });
     expect(await failure(app, stranger, 'POST', '/agents/register', 422, { name: unique('agent').name, environmentId: env.id })).toMatchObject({ code: 'ENVIRONMENT_NOT_FOUND' });
@@ -158,6 +159,131 @@ describe('registration', () => {
     await refused(app, registrar, 'POST', '/agents/register', { name: 'x', environmentId: env.id, capabilities: ['has space'] }, 'capabilities.0');
     await refused(app, registrar, 'POST', '/agents/register', { name: 'x', environmentId: env.id, credential: 'mine' }, 'credential');
     await failure(app, viewer, 'POST', '/agents/register', 403, { name: 'x', environmentId: env.id });
+  });
+});
+
+describe('registration cannot steal', () => {
+  async function online(agent: { agent: any; credential: string }) {
+    return expectStatus(await call('POST', `/agents/${agent.agent.id}/heartbeat`, agent.credential, { targets: [] }), 200);
+  }
+
+  test('a named target of an online agent is 409 TARGET_OWNED naming it and its owner; takeOver needs agent:manage; the owner keeps it', async () => {
+    const env = await createEnvironment(app, manager);
+    const web1 = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+    const web2 = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+    const owner = await newAgent(env, { targets: [web1.name, web2.name] });
+    await online(owner);
+
+    // The attack as reported: a registration token names another agent's targets.
+    const stolen = await failure(app, registrar, 'POST', '/agents/register', 409, { name: 'intruder', environmentId: env.id, targets: [web1.name, web2.name] });
+    expect(stolen).toMatchObject({
+      code: 'TARGET_OWNED',
+      details: {
+        owned: [
+          { targetId: web1.id, target: web1.name, ownerId: owner.agent.id, owner: owner.agent.name },
+          { targetId: web2.id, target: web2.name, ownerId: owner.agent.id, owner: owner.agent.name },
+        ].sort((x, y) => x.target.localeCompare(y.target)),
+      },
+    });
+    expect(stolen.message).toContain(`${web1.name} (agent ${owner.agent.name})`);
+    // Saying takeOver is not enough without agent:manage; a manager without takeOver is refused too.
+    expect(await failure(app, registrar, 'POST', '/agents/register', 403, { name: 'intruder', environmentId: env.id, targets: [web1.name], takeOver: true })).toMatchObject({
+      code: 'FORBIDDEN',
+      details: { required: 'agent:manage' },
+    });
+    expect((await failure(app, manager, 'POST', '/agents/register', 409, { name: 'intruder', environmentId: env.id, targets: [web1.name] })).code).toBe('TARGET_OWNED');
+    expect((await failure(app, registrar, 'POST', '/agents/register', 403, { name: 'intruder', environmentId: env.id, takeOver: true })).details).toMatchObject({ required: 'agent:manage' });
+
+    // Nothing moved, no agent was created, and the owner hears of no loss.
+    expect([...expectStatus(await call('GET', `/agents/${owner.agent.id}`, manager), 200).targetIds].sort()).toEqual([web1.id, web2.id].sort());
+    expect(expectStatus(await call('GET', `/agents?environmentId=${env.id}`, manager), 200).map((a: any) => a.name)).toEqual([owner.agent.name]);
+    expect((await online(owner)).lostTargets).toEqual([]);
+  });
+
+  test('a take-over by agent:manage moves the targets, is audited on both agents, and the owner hears of it once, in its next heartbeat answer', async () => {
+    const env = await createEnvironment(app, manager);
+    const web1 = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+    const web2 = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+    const owner = await newAgent(env, { targets: [web1.name, web2.name] });
+    await online(owner);
+
+    const newcomer = await register(manager, { name: unique('agent').name, environmentId: env.id, targets: [web1.name], takeOver: true });
+    expect(newcomer.agent.targetIds).toEqual([web1.id]);
+    expect(expectStatus(await call('GET', `/agents/${owner.agent.id}`, manager), 200).targetIds).toEqual([web2.id]);
+
+    const ownerAudit = await auditOf(app, owner.agent.id);
+    expect(ownerAudit.map((a) => a.action)).toEqual(['agent.register', 'agent.targets-taken']);
+    expect(ownerAudit[1]).toMatchObject({
+      actor: 'rm@example.com',
+      before: { targetIds: [web1.id] },
+      after: { takenBy: { agentId: newcomer.agent.id, name: newcomer.agent.name }, targets: [{ id: web1.id, name: web1.name }], takeOver: true },
+    });
+    expect((await auditOf(app, newcomer.agent.id))[0].after).toMatchObject({ takeOver: true, targetIds: [web1.id], takenFrom: [{ agentId: owner.agent.id, targets: [{ id: web1.id }] }] });
+
+    const told = await online(owner);
+    expect(told.lostTargets).toEqual([{ targetId: web1.id, targetName: web1.name, takenByAgentId: newcomer.agent.id, takenByAgentName: newcomer.agent.name, takenAt: expect.any(String) }]);
+    expect(told.agent.targetIds).toEqual([web2.id]);
+    // Its report of the lost target is not recorded, and it is told once.
+    const again = expectStatus(await call('POST', `/agents/${owner.agent.id}/heartbeat`, owner.credential, { targets: [{ targetId: web1.id, releaseId: null, version: '1.0.0', healthy: true }] }), 200);
+    expect(again).toMatchObject({ lostTargets: [], ignoredTargets: [web1.id] });
+  });
+
+  test('a target of an offline agent moves without takeOver; the agent is told when it comes back', async () => {
+    const env = await createEnvironment(app, manager);
+    const web = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+    const owner = await newAgent(env, { targets: [web.name] });
+    // Registered but silent: offline.
+    const taker = await newAgent(env, { targets: [web.name] });
+    expect(taker.agent.targetIds).toEqual([web.id]);
+    expect((await online(owner)).lostTargets).toEqual([expect.objectContaining({ targetId: web.id, takenByAgentId: taker.agent.id })]);
+    expect((await auditOf(app, owner.agent.id)).map((a) => a.action)).toEqual(['agent.register', 'agent.targets-taken']);
+  });
+});
+
+describe('eviction sticks: a registration token registers a name once', () => {
+  test('a deleted agent cannot come back with the token it registered with (403 REGISTRATION_TOKEN_USED); a new token can', async () => {
+    const env = await createEnvironment(app, manager);
+    const web = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+    const token = await app.token('fleet-bot', { roles: ['agent-registrar'] });
+    const name = unique('agent').name;
+    const first = await register(token, { name, environmentId: env.id, targets: [web.name] });
+    expectStatus(await call('POST', `/agents/${first.agent.id}/heartbeat`, first.credential, { targets: [] }), 200);
+    expect((await call('DELETE', `/agents/${first.agent.id}`, manager)).status).toBe(204);
+
+    const again = await failure(app, token, 'POST', '/agents/register', 403, { name, environmentId: env.id, targets: [web.name] });
+    expect(again).toMatchObject({ code: 'REGISTRATION_TOKEN_USED', details: { name, agentId: first.agent.id, registeredAt: expect.any(String) } });
+    expect(again.message).toContain('new token');
+    // In any case of the name, and the target stays without an agent.
+    expect((await failure(app, token, 'POST', '/agents/register', 403, { name: name.toUpperCase(), environmentId: env.id })).code).toBe('REGISTRATION_TOKEN_USED');
+    expect(expectStatus(await call('GET', `/targets/${web.id}`, manager), 200).agentId).toBeNull();
+
+    // One token registers a fleet: other names are fine.
+    await register(token, { name: unique('agent').name, environmentId: env.id });
+    // The operator registers it again with a new token.
+    const fresh = await app.token('fleet-bot', { roles: ['agent-registrar'], ttlSeconds: 3599 });
+    expect(fresh).not.toBe(token);
+    expect((await register(fresh, { name, environmentId: env.id, targets: [web.name] })).agent.targetIds).toEqual([web.id]);
+    const used = await app.pool.query('SELECT agent_name, token_expires_at FROM agent_registration_tokens WHERE tenant_id = $1 AND name_key = lower($2) ORDER BY registered_at', [app.tenant, name]);
+    expect(used.rows).toEqual([
+      { agent_name: name, token_expires_at: expect.any(Date) },
+      { agent_name: name, token_expires_at: expect.any(Date) },
+    ]);
+  });
+
+  test('a revoked agent is refused with its token too; tokens with the same jti are one token', async () => {
+    const env = await createEnvironment(app, manager);
+    const jti = randomUUID();
+    const token = await app.token('fleet-bot', { roles: ['agent-registrar'], claims: { jti } });
+    const name = unique('agent').name;
+    const agent = await register(token, { name, environmentId: env.id });
+    expectStatus(await call('PUT', `/agents/${agent.agent.id}`, manager, { name, labels: {}, revoked: true }), 200);
+    expect((await failure(app, token, 'POST', '/agents/register', 403, { name, environmentId: env.id })).code).toBe('REGISTRATION_TOKEN_USED');
+    expect((await call('DELETE', `/agents/${agent.agent.id}`, manager)).status).toBe(204);
+    const copy = await app.token('fleet-bot', { roles: ['agent-registrar'], claims: { jti }, ttlSeconds: 3598 });
+    expect(copy).not.toBe(token);
+    expect((await failure(app, copy, 'POST', '/agents/register', 403, { name, environmentId: env.id })).code).toBe('REGISTRATION_TOKEN_USED');
+    // A refused registration uses nothing up: the same token registers a name it has not registered.
+    await register(copy, { name: unique('agent').name, environmentId: env.id });
   });
 });
 
@@ -184,6 +310,7 @@ describe('status, heartbeats and reads', () => {
       serverTime: expect.any(String),
       offlineAfterSeconds: 2,
       ignoredTargets: [notMine.id],
+      lostTargets: [],
     });
     const reported = await app.pool.query('SELECT id, reported, reported_at FROM targets WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [app.tenant, [mine.id, notMine.id]]);
     const byId = Object.fromEntries(reported.rows.map((r) => [r.id, r]));

@@ -44,6 +44,8 @@ export class FakeAgentApi {
   readonly agents = new Map<string, FakeAgent>();
   readonly heartbeats: Array<{ agentId: string; body: any }> = [];
   readonly health = new Map<string, { status: number; body: unknown }>();
+  /** Per agent: targets another agent took, told once in its next heartbeat answer (lostTargets). */
+  readonly losses = new Map<string, Array<Record<string, unknown>>>();
   targets: Array<Record<string, unknown>> = [];
   registrationToken = 'tgr_registration';
   /** Work channels agents opened (WS /agents/{id}/work), with the credential each showed. */
@@ -160,7 +162,9 @@ export class FakeAgentApi {
     if (!agent || parts[3] !== agent.id) return fail(401, 'UNAUTHORIZED', 'the credential is not valid');
     if (kind === 'heartbeat') {
       this.heartbeats.push({ agentId: agent.id, body });
-      return { status: 200, body: { success: true, data: { agent: this.present(agent), serverTime: new Date().toISOString(), offlineAfterSeconds: 30 } } };
+      const lostTargets = this.losses.get(agent.id) ?? [];
+      this.losses.delete(agent.id);
+      return { status: 200, body: { success: true, data: { agent: this.present(agent), serverTime: new Date().toISOString(), offlineAfterSeconds: 30, lostTargets } } };
     }
     const taskId = parts[5];
     if (kind === 'claim') {

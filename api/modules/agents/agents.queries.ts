@@ -1,7 +1,8 @@
 import { agentTaskQueue } from '../../../domain/deployments/model';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { iso } from '../../entity-writes';
-import { Unprocessable } from '../../errors';
+import { Conflict, Forbidden, Unprocessable } from '../../errors';
+import { decideTakeOver, type NamedTarget, type TakeOverDecision, type TakenFrom } from '../../../domain/deployments/target-takeover';
 
 /** Reads and the presenter of agents; status is computed at read, from the heartbeat and the revocation. */
 
@@ -52,27 +53,36 @@ export async function requireEnvironment(db: PoolClient, tenantId: string, id: s
 /**
  * The targets a new agent takes over: the ones named (all must stand in its
  * environment), or else every target there without an agent whose labels
- * include all of the agent's.
+ * include all of the agent's. A named target of an online agent moves only on
+ * a take-over (domain/deployments/target-takeover.ts); every agent that loses
+ * a target is told at its next heartbeat (agent_target_losses).
  */
 export async function takeOverTargets(
   db: PoolClient,
   tenantId: string,
-  agentId: string,
-  agent: { environmentId: string; labels: Record<string, string>; targets?: string[] },
+  agent: { id: string; name: string; environmentId: string; labels: Record<string, string>; targets?: string[]; takeOver: boolean },
   environmentName: string,
-): Promise<string[]> {
+  rules: { offlineAfterMs: number; canManage: boolean },
+): Promise<{ targetIds: string[]; takenFrom: TakenFrom[] }> {
+  // Asked for by a caller who may not, takeOver is refused whatever it would have moved.
+  refuseUnless(decideTakeOver({ targets: [], takeOver: agent.takeOver, canManage: rules.canManage }));
   if (agent.targets === undefined) {
     const { rows } = await db.query(
       `UPDATE targets SET agent_id = $3, updated_at = now()
         WHERE tenant_id = $1 AND environment_id = $2 AND agent_id IS NULL AND labels @> $4::jsonb RETURNING id`,
-      [tenantId, agent.environmentId, agentId, JSON.stringify(agent.labels)],
+      [tenantId, agent.environmentId, agent.id, JSON.stringify(agent.labels)],
     );
-    return rows.map((r) => r.id as string);
+    return { targetIds: rows.map((r) => r.id as string), takenFrom: [] };
   }
   const wanted = [...new Set(agent.targets.map((n) => n.toLowerCase()))];
-  if (wanted.length === 0) return [];
+  if (wanted.length === 0) return { targetIds: [], takenFrom: [] };
+  // An owner that heartbeats online right after this look still learns of its loss at that heartbeat's answer.
   const { rows } = await db.query(
-    'SELECT id, lower(name) AS key FROM targets WHERE tenant_id = $1 AND environment_id = $2 AND lower(name) = ANY($3::text[]) FOR UPDATE',
+    `SELECT t.id, t.name, lower(t.name) AS key, a.id AS owner_id, a.name AS owner_name, ${agentStatusSql(rules.offlineAfterMs)} AS owner_status
+       FROM targets t LEFT JOIN agents a ON a.tenant_id = t.tenant_id AND a.id = t.agent_id
+      WHERE t.tenant_id = $1 AND t.environment_id = $2 AND lower(t.name) = ANY($3::text[])
+      ORDER BY t.name, t.id
+      FOR UPDATE OF t`,
     [tenantId, agent.environmentId, wanted],
   );
   const found = new Set(rows.map((r) => r.key as string));
@@ -80,7 +90,39 @@ export async function takeOverTargets(
   if (missing.length) {
     throw new Unprocessable(`No target named ${missing.join(', ')} in environment ${environmentName}`, 'TARGET_NOT_FOUND', { missing, environmentId: agent.environmentId });
   }
+  const targets: NamedTarget[] = rows.map((r) => ({ id: r.id, name: r.name, owner: r.owner_id ? { id: r.owner_id, name: r.owner_name, status: r.owner_status } : null }));
+  const decision = refuseUnless(decideTakeOver({ targets, takeOver: agent.takeOver, canManage: rules.canManage }));
   const ids = rows.map((r) => r.id as string);
-  await db.query('UPDATE targets SET agent_id = $2, updated_at = now() WHERE tenant_id = $1 AND id = ANY($3::uuid[])', [tenantId, agentId, ids]);
-  return ids;
+  await db.query('UPDATE targets SET agent_id = $2, updated_at = now() WHERE tenant_id = $1 AND id = ANY($3::uuid[])', [tenantId, agent.id, ids]);
+  for (const from of decision.takenFrom) {
+    await db.query(
+      `INSERT INTO agent_target_losses (tenant_id, agent_id, target_id, target_name, taken_by_agent_id, taken_by_agent_name)
+       SELECT $1, $2, t.id, t.name, $4, $5 FROM unnest($3::uuid[], $6::text[]) AS t(id, name)
+       ON CONFLICT (tenant_id, agent_id, target_id) DO UPDATE
+         SET target_name = EXCLUDED.target_name, taken_by_agent_id = EXCLUDED.taken_by_agent_id, taken_by_agent_name = EXCLUDED.taken_by_agent_name, taken_at = now()`,
+      [tenantId, from.agentId, from.targets.map((t) => t.id), agent.id, agent.name, from.targets.map((t) => t.name)],
+    );
+  }
+  return { targetIds: ids, takenFrom: decision.takenFrom };
+}
+
+function refuseUnless(decision: TakeOverDecision): Extract<TakeOverDecision, { allowed: true }> {
+  if (decision.allowed) return decision;
+  const details = { owned: decision.owned };
+  if (decision.code === 'TAKE_OVER_FORBIDDEN') throw new Forbidden(decision.message, 'FORBIDDEN', { required: 'agent:manage', ...details });
+  throw new Conflict(decision.message, decision.code, details);
+}
+
+/** The targets this agent lost to other agents since its last heartbeat answer; handed over once (the rows go). */
+export async function takeLostTargets(db: PoolClient, tenantId: string, agentId: string) {
+  const { rows } = await db.query(
+    `DELETE FROM agent_target_losses l WHERE l.tenant_id = $1 AND l.agent_id = $2
+     RETURNING l.target_id, l.target_name, l.taken_by_agent_id, l.taken_by_agent_name, l.taken_at,
+               EXISTS (SELECT 1 FROM targets t WHERE t.tenant_id = l.tenant_id AND t.id = l.target_id AND t.agent_id = l.agent_id) AS back`,
+    [tenantId, agentId],
+  );
+  return rows
+    .filter((r) => !r.back)
+    .sort((x, y) => String(x.target_name).localeCompare(String(y.target_name)))
+    .map((r) => ({ targetId: r.target_id as string, targetName: r.target_name as string, takenByAgentId: r.taken_by_agent_id as string, takenByAgentName: r.taken_by_agent_name as string, takenAt: iso(r.taken_at)! }));
 }

@@ -38,6 +38,17 @@ export const HeartbeatAnswerSchema = z
     serverTime: z.string(),
     offlineAfterSeconds: z.number().openapi({ description: 'Without a heartbeat for this long the agent shows offline' }),
     ignoredTargets: z.array(z.string()).openapi({ description: 'Reported targets that are not this agent’s: their reports were not recorded' }),
+    lostTargets: z
+      .array(
+        z.object({
+          targetId: z.string(),
+          targetName: z.string(),
+          takenByAgentId: z.string(),
+          takenByAgentName: z.string(),
+          takenAt: z.string(),
+        }),
+      )
+      .openapi({ description: 'Targets another agent’s registration took from this agent since the last answer (each told once): stop deploying to and reporting them' }),
   })
   .openapi('AgentHeartbeatAnswer');
 

@@ -36,8 +36,9 @@ export const registerAgentRoute = createRoute({
   responses: {
     201: { ...json(AgentRegistrationSchema, 'The agent, its credential (shown once) and where it polls for tasks'), links: linksToResource(['getAgent', 'updateAgent', 'deleteAgent'], 'id', 'agent/id') },
     ...errorResponses([...BODY_ERRORS, 403, 409, 422], {
-      403: 'Needs the agent:register permission (role agent-registrar, release-manager or admin)',
-      409: DUPLICATE,
+      403:
+        'Needs the agent:register permission (role agent-registrar, release-manager or admin) (`FORBIDDEN`); `takeOver: true` needs agent:manage as well (`FORBIDDEN`, details.required). A registration token registers a given agent name once: used again for that name (after the agent was deleted or revoked) it is refused (`REGISTRATION_TOKEN_USED`)',
+      409: `${DUPLICATE}; or a named target belongs to an online agent and \`takeOver\` was not asked for (\`TARGET_OWNED\`, details.owned names each target and its owner)`,
       422: 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`), or a named target is not in it (`TARGET_NOT_FOUND`, details.missing)',
     }),
   },

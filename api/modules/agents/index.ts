@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { agentTaskQueue } from '../../../domain/deployments/model';
+import { hasPermission } from '../../../domain/permissions';
+import { recordAudit } from '../../../platform/audit';
 import { withTransaction } from '../../../platform/db';
 import { issueAgentCredential } from '../../auth/agent-credentials';
+import { tokenFacts } from '../../auth/token-facts';
+import { bearerTokenOf } from '../../middleware/auth';
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
 import { NotFound } from '../../errors';
@@ -15,7 +19,8 @@ import { notFoundAs } from '../environments';
 import { requireReader, requireSelf } from './agent-access';
 import { agentTaskRoutes } from './agent-tasks';
 import { agentWorkRoutes } from './agent-work';
-import { agentColumns, agentStatusSql, findAgent, presentAgent, requireEnvironment, takeOverTargets } from './agents.queries';
+import { agentColumns, agentStatusSql, findAgent, presentAgent, requireEnvironment, takeLostTargets, takeOverTargets } from './agents.queries';
+import { recordRegistrationToken, requireUnusedRegistrationToken } from './registration-tokens';
 import * as routes from './agents.routes';
 
 const SORTS: Record<(typeof routes.AGENT_SORTS)[number], SortColumn> = {
@@ -35,17 +40,37 @@ export function agentsRouter() {
     const { config } = c.get('deps');
     const id = randomUUID();
     const { credential, hash } = issueAgentCredential(id);
+    const registeredBy = principal.email ?? principal.userId;
+    const token = tokenFacts(bearerTokenOf(c) ?? '');
     await auditedWrite(
       c,
       async (db) => {
         const environmentName = await requireEnvironment(db, tenantId, body.environmentId);
+        await requireUnusedRegistrationToken(db, tenantId, body.name, token.key);
         await db.query(
           `INSERT INTO agents (tenant_id, id, name, environment_id, labels, version, capabilities, credential_hash, registered_by)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), body.version ?? null, JSON.stringify([...new Set(body.capabilities)]), hash, principal.email ?? principal.userId],
+          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), body.version ?? null, JSON.stringify([...new Set(body.capabilities)]), hash, registeredBy],
         );
-        const targetIds = await takeOverTargets(db, tenantId, id, body, environmentName);
-        return { result: id, audit: { action: 'agent.register', resourceType: 'agent', resourceId: id, after: { ...body, targetIds } } };
+        const { targetIds, takenFrom } = await takeOverTargets(db, tenantId, { ...body, id }, environmentName, {
+          offlineAfterMs: config.AGENT_OFFLINE_AFTER,
+          canManage: hasPermission(principal, 'agent:manage'),
+        });
+        await recordRegistrationToken(db, tenantId, { agentId: id, name: body.name, tokenKey: token.key, expiresAt: token.expiresAt, registeredBy });
+        // Each agent that lost targets has its own audit row: its history shows who took what.
+        for (const from of takenFrom) {
+          await recordAudit(db, {
+            tenantId,
+            actor: registeredBy,
+            action: 'agent.targets-taken',
+            resourceType: 'agent',
+            resourceId: from.agentId,
+            before: { targetIds: from.targets.map((t) => t.id) },
+            after: { takenBy: { agentId: id, name: body.name }, targets: from.targets, takeOver: body.takeOver },
+            requestId: c.get('requestId'),
+          });
+        }
+        return { result: id, audit: { action: 'agent.register', resourceType: 'agent', resourceId: id, after: { ...body, targetIds, takenFrom } } };
       },
       { unique: DUPLICATE },
     );
@@ -140,7 +165,7 @@ export function agentsRouter() {
     await requireSelf(c, principal, id);
     // Listed twice, a target's last report wins.
     const reports = [...new Map(body.targets.map((t) => [t.targetId, t])).values()];
-    const recorded = await withTransaction(pool, async (db) => {
+    const { recorded, lost } = await withTransaction(pool, async (db) => {
       const versionGiven = body.version !== undefined;
       const capabilities = body.capabilities === undefined ? null : JSON.stringify([...new Set(body.capabilities)]);
       const beat = await db.query(
@@ -153,7 +178,8 @@ export function agentsRouter() {
       );
       // Deleted since its credential was checked, a moment ago.
       if (!beat.rowCount) throw new NotFound(`Agent ${id} not found`);
-      if (reports.length === 0) return new Set<string>();
+      const lost = await takeLostTargets(db, principal.tenantId, id);
+      if (reports.length === 0) return { recorded: new Set<string>(), lost };
       const { rows } = await db.query(
         `UPDATE targets t SET reported = jsonb_build_object('releaseId', r.release_id, 'version', r.version, 'healthy', r.healthy), reported_at = now()
            FROM jsonb_to_recordset($3::jsonb) AS r(target_id uuid, release_id text, version text, healthy boolean)
@@ -161,13 +187,14 @@ export function agentsRouter() {
           RETURNING t.id`,
         [principal.tenantId, id, JSON.stringify(reports.map((r) => ({ target_id: r.targetId, release_id: r.releaseId, version: r.version, healthy: r.healthy })))],
       );
-      return new Set(rows.map((r) => r.id as string));
+      return { recorded: new Set(rows.map((r) => r.id as string)), lost };
     });
     return ok(c, {
       agent: await existing(c, principal.tenantId, id),
       serverTime: new Date().toISOString(),
       offlineAfterSeconds: config.AGENT_OFFLINE_AFTER / 1000,
       ignoredTargets: reports.map((r) => r.targetId).filter((t) => !recorded.has(t)),
+      lostTargets: lost,
     }) as never;
   });
 

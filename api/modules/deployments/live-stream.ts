@@ -3,6 +3,7 @@ import type { Pool } from '../../../platform/db';
 import type { Logger } from '../../../platform/logger';
 import type { DeploymentEvent } from '../../realtime/deployment-events';
 import type { DeploymentEventHub } from '../../realtime/hub';
+import { watchCredential, type StreamCredential } from '../../realtime/credential-watch';
 import type { StreamSocket } from '../../realtime/stream-socket';
 import { isTaskFinished, readLog } from './deployments.queries';
 
@@ -48,6 +49,7 @@ export abstract class LiveStream {
   private started = false;
   protected stopped = false;
   private unsubscribe?: () => void;
+  private unwatch?: () => void;
 
   constructor(
     protected readonly deps: StreamDeps,
@@ -82,6 +84,26 @@ export abstract class LiveStream {
     this.stopped = true;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    this.unwatch?.();
+    this.unwatch = undefined;
+  }
+
+  /**
+   * Ends the stream with 1008 (policy violation) once the credential that opened it no longer holds: an agent
+   * revoked or deleted, a token past its exp. What the socket was allowed to see was decided at the upgrade;
+   * this keeps that decision from outliving the credential it was made for.
+   */
+  guardCredential(credential: StreamCredential): void {
+    if (this.stopped) return;
+    this.unwatch?.();
+    this.unwatch = watchCredential(credential, {
+      onEnded: (reason) => {
+        this.deps.log.info({ reason }, 'live deployment stream closed: its credential no longer holds');
+        this.socket.close(1008, reason);
+        this.stop();
+      },
+      onRecheckFailed: (err) => this.deps.log.warn({ err }, 'live deployment stream: could not recheck its credential; trying again'),
+    });
   }
 
   protected abstract snapshot(): Promise<void>;
