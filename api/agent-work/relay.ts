@@ -46,13 +46,9 @@ export interface RelayDeps {
   dataConverter: DataConverter;
 }
 
-/** How often an open channel checks that its agent still exists and is not revoked. */
-const REVOCATION_CHECK_MS = 5_000;
-
 class Session {
   private worker?: Worker;
   private running?: Promise<void>;
-  private revocationTimer?: NodeJS.Timeout;
   private closed = false;
 
   constructor(
@@ -86,8 +82,6 @@ class Session {
     for (const d of await unacknowledgedDeliveries(this.deps.pool, this.agent.tenantId, this.agent.agentId)) {
       await this.channel.send({ type: 'task', deliveryId: d.id, activity: d.activity, input: d.input, attempt: d.attempt, startToCloseTimeoutMs: d.startToCloseTimeoutMs, heartbeatTimeoutMs: d.heartbeatTimeoutMs });
     }
-    this.revocationTimer = setInterval(() => void this.checkStillTrusted(), REVOCATION_CHECK_MS);
-    this.revocationTimer.unref();
   }
 
   /** The activity body on `agent-<id>`: hand the task to the agent; its result completes the activity later. */
@@ -116,21 +110,9 @@ class Session {
     throw new CompleteAsyncError();
   }
 
-  private async checkStillTrusted(): Promise<void> {
-    if (this.closed) return;
-    try {
-      const { rows } = await this.deps.pool.query('SELECT revoked_at FROM agents WHERE tenant_id = $1 AND id = $2', [this.agent.tenantId, this.agent.agentId]);
-      if (rows.length === 0) this.channel.close(1008, 'the agent was deleted');
-      else if (rows[0].revoked_at) this.channel.close(1008, 'the agent’s credential was revoked');
-    } catch {
-      // Postgres away: the next check decides; heartbeats and results are refused meanwhile anyway.
-    }
-  }
-
   async stop(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.revocationTimer);
     if (this.worker?.getState() === 'RUNNING') this.worker.shutdown();
     await this.running;
   }
@@ -146,6 +128,11 @@ export class AgentWorkRelay {
   /** How many agents this replica relays for (health, tests). */
   get size(): number {
     return this.sessions.size;
+  }
+
+  /** Whether this replica polls the agent's queue now (its work channel is open here). */
+  relaying(agentId: string): boolean {
+    return this.sessions.has(agentId);
   }
 
   /**

@@ -53,22 +53,25 @@ async function registeredAgent() {
 
 const snapshot = (stream: Stream) => until('the snapshot', () => stream.messages.find((m) => m.type === 'snapshot'), 10_000, 20);
 
-test('revoking an agent closes its task stream and the job stream it opened with 1008 AGENT_REVOKED; a person’s stream of the same job stays open', async () => {
+test('revoking an agent closes its task stream and its work channel with 1008 AGENT_REVOKED; a person’s stream of a job stays open', async () => {
   const agent = await registeredAgent();
   const job = await putJob(app.pool, s.tenant, jobBody(s.tenant));
   const viewer = await s.token('viewer@example.com', { roles: ['viewer'] });
   const own = await connect(`/agents/${agent.id}/task-stream`, agent.credential);
-  const jobs = await connect(`/deployment-jobs/${job.id}/stream`, agent.credential);
+  const work = await connect(`/agents/${agent.id}/work`, agent.credential);
   const watching = await connect(`/deployment-jobs/${job.id}/stream`, viewer);
-  await Promise.all([snapshot(own), snapshot(jobs), snapshot(watching)]);
+  await Promise.all([snapshot(own), until('the work channel to be ready', () => work.messages.find((m) => m.type === 'ready'), 10_000, 20), snapshot(watching)]);
+  // An agent watches no job, its own tenant's included.
+  await expect(connect(`/deployment-jobs/${job.id}/stream`, agent.credential)).rejects.toThrow('upgrade refused: 403');
 
   await s.expect(200, 'PUT', `/agents/${agent.id}`, s.admin, { name: agent.name, labels: {}, revoked: true });
-  for (const stream of [own, jobs]) {
+  for (const stream of [own, work]) {
     const closed = await stream.waitClosed();
     expect(closed.code).toBe(1008);
     expect(closed.reason).toMatch(/^AGENT_REVOKED: Agent .* was revoked/);
     expect(Buffer.byteLength(closed.reason)).toBeLessThanOrEqual(123);
   }
+  await until('the API to stop polling the agent’s queue', () => !app.deps.agentWork!.relaying(agent.id), 10_000, 50);
   expect(watching.closed).toBeUndefined();
   watching.close();
 });

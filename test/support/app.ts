@@ -38,6 +38,8 @@ export interface TestApp {
   token(user: string, options?: TokenOptions): Promise<string>;
   signer: { privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey']; jwk: JWK };
   http(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; raw?: string }): Promise<HttpResult>;
+  /** The API's own parts (the agent work relay, the event hub), for tests that look behind the HTTP answers. */
+  deps: RunningApi['deps'];
   /** Payloads as Temporal stores them (encrypted, platform/payload-codec.ts), decoded with the app's keys. */
   decode(payloads: Payload[]): Promise<Payload[]>;
   stopWorker(): Promise<void>;
@@ -136,6 +138,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       }
       return { status: res.status, headers: res.headers, body: parsed as any, text };
     },
+    deps: api.deps,
     decode: (payloads) => new EncryptionCodec(payloadKeys(config)).decode(payloads),
     async stopWorker() {
       await worker?.shutdown();

@@ -7,6 +7,8 @@ import type { AgentChannel } from '../../agent-work/relay';
 import type { AppEnv } from '../../context';
 import { ServiceUnavailable } from '../../errors';
 import { requireAgentCredential } from '../../principal';
+import { watchCredential } from '../../realtime/credential-watch';
+import { streamCredentialOf } from '../../realtime/stream-credential';
 import { StreamSocket } from '../../realtime/stream-socket';
 import { requireUpgrade, uuidParam } from '../../realtime/upgrade';
 import { ok } from '../../respond';
@@ -29,13 +31,23 @@ export function agentWorkRoutes(router: OpenAPIHono<AppEnv>): void {
     const { rows } = await c.get('deps').pool.query('SELECT name FROM agents WHERE tenant_id = $1 AND id = $2', [principal.tenantId, id]);
     requireUpgrade(c);
     const log = c.get('log');
+    const credential = streamCredentialOf(c);
     let detach: (() => Promise<void>) | undefined;
+    let unwatch: (() => void) | undefined;
     let gone = false;
     return upgradeWebSocket(
       c,
       {
         onOpen(_event, ws) {
           const socket = new StreamSocket(ws.raw as unknown as WebSocket);
+          // Revoked or deleted while connected: the channel ends (1008) and no further task reaches the agent.
+          unwatch = watchCredential(credential, {
+            onEnded: (reason) => {
+              log.info({ agentId: id, reason }, 'agent work channel closed: its credential no longer holds');
+              socket.close(1008, reason);
+            },
+            onRecheckFailed: (err) => log.warn({ err, agentId: id }, 'agent work channel: could not recheck its credential; trying again'),
+          });
           const channel: AgentChannel = { get open() { return socket.open; }, send: (m) => socket.send(m), close: (code, reason) => socket.close(code, reason) };
           relay.attach({ tenantId: principal.tenantId, agentId: id, name: rows[0]?.name ?? id }, channel).then(
             (stop) => {
@@ -52,6 +64,7 @@ export function agentWorkRoutes(router: OpenAPIHono<AppEnv>): void {
         },
         onClose() {
           gone = true;
+          unwatch?.();
           void detach?.();
           log.info({ agentId: id }, 'agent work channel closed');
         },

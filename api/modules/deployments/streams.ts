@@ -4,9 +4,7 @@ import type { Context } from 'hono';
 import type { WebSocket } from 'ws';
 import type { AppEnv } from '../../context';
 import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from '../../errors';
-import { tokenFacts } from '../../auth/token-facts';
-import { bearerTokenOf } from '../../middleware/auth';
-import type { StreamCredential } from '../../realtime/credential-watch';
+import { streamCredentialOf } from '../../realtime/stream-credential';
 import { requireUpgrade, uuidParam } from '../../realtime/upgrade';
 import { StreamSocket } from '../../realtime/stream-socket';
 import { principalOf, requirePermission } from '../../principal';
@@ -53,7 +51,7 @@ export function streamRoutes(router: OpenAPIHono<AppEnv>): void {
 function open(c: Context<AppEnv>, create: (socket: StreamSocket) => LiveStream) {
   let stream: LiveStream | undefined;
   const log = c.get('log');
-  const credential = streamCredential(c);
+  const credential = streamCredentialOf(c);
   return upgradeWebSocket(
     c,
     {
@@ -71,18 +69,6 @@ function open(c: Context<AppEnv>, create: (socket: StreamSocket) => LiveStream) 
     },
     { onError: (err) => log.warn({ err }, 'live deployment stream: socket error') },
   );
-}
-
-/** The token that opened the stream, verified again as any request's would be (an agent's is looked up each time). */
-function streamCredential(c: Context<AppEnv>): StreamCredential {
-  const token = bearerTokenOf(c) ?? '';
-  const { verifier, pool } = c.get('deps');
-  return {
-    expiresAt: tokenFacts(token).expiresAt,
-    recheck: async () => {
-      await verifier.verify(token, pool);
-    },
-  };
 }
 
 function streamDeps(c: Context<AppEnv>): StreamDeps {
