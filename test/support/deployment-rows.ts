@@ -30,7 +30,7 @@ export function jobBody(tenant: string, overrides: Partial<DeploymentJob> = {}):
     requestedBy: `dev@${tenant}.example.com`,
     queuePosition: null,
     pausedOn: null,
-    progress: { total: 1, succeeded: 0, failed: 0, skipped: 0, running: 1, pending: 0 },
+    progress: { total: 1, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, running: 1, pending: 0 },
     batch: { index: 1, count: 1 },
     decisions: [],
     createdAt: now,

@@ -46,7 +46,17 @@ export const DeploymentJobSchema = z
       .object({ taskId: z.string(), targetId: z.string(), targetName: z.string(), error: TaskErrorSchema })
       .nullable()
       .openapi({ description: 'The failure a paused job waits on: answer it with retry, skip, rollback or abort naming its taskId' }),
-    progress: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), skipped: z.number().int(), running: z.number().int(), pending: z.number().int() }),
+    progress: z
+      .object({
+        total: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        skipped: z.number().int(),
+        cancelled: z.number().int().openapi({ description: 'Targets whose deploy task a cancel stopped or never let start' }),
+        running: z.number().int(),
+        pending: z.number().int(),
+      })
+      .openapi({ description: 'Targets counted by their newest deploy task; they add up to total' }),
     batch: z.object({ index: z.number().int(), count: z.number().int() }).nullable(),
     decisions: z.array(DecisionSchema).openapi({ description: 'Every operator decision: what, on which task, who and why' }),
     createdAt: z.string(),
