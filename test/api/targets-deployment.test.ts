@@ -180,7 +180,7 @@ describe('stickers and drift', () => {
     await failure(app, stranger, 'GET', `/targets/${target.id}/sticker`, 404);
   });
 
-  test('drift: no_sticker, unknown until the agent reports, in_sync, drifted when release or version differ, unknown once the report is stale', async () => {
+  test('drift: no_sticker, unknown until the agent reports, in_sync, drifted when release or version differ or the target does not answer, unknown once the report is older than AGENT_OFFLINE_AFTER', async () => {
     const env = await createEnvironment(app, manager);
     const target = await post(app, manager, '/targets', { name: unique('host').name, environmentId: env.id });
     const { agent, credential } = await register(env, [target.name]);
@@ -202,10 +202,16 @@ describe('stickers and drift', () => {
       reasons: [],
     });
 
-    await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.3.9', healthy: false });
+    await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.3.9', healthy: true });
     const drifted = await driftOf();
-    expect(drifted).toMatchObject({ status: 'drifted', actual: { releaseId, version: '1.3.9', healthy: false } });
+    expect(drifted).toMatchObject({ status: 'drifted', actual: { releaseId, version: '1.3.9', healthy: true } });
     expect(drifted.reasons).toEqual([expect.stringContaining('1.3.9')]);
+
+    // The probe failed: the agent still names what it deployed there, but the target does not answer.
+    await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.4.0', healthy: false });
+    const silent = await driftOf();
+    expect(silent).toMatchObject({ status: 'drifted', actual: { releaseId, version: '1.4.0', healthy: false } });
+    expect(silent.reasons).toEqual([expect.stringMatching(/^Not answering: /)]);
 
     const otherRelease = randomUUID();
     await heartbeat(agent.id, credential, { targetId: target.id, releaseId: otherRelease, version: '1.4.0', healthy: true });
@@ -213,12 +219,14 @@ describe('stickers and drift', () => {
     await heartbeat(agent.id, credential, { targetId: target.id, releaseId: null, version: null, healthy: null });
     expect((await driftOf()).status).toBe('drifted');
 
-    // A report older than twice AGENT_OFFLINE_AFTER (30 s here) says nothing about now.
+    // A report older than AGENT_OFFLINE_AFTER (30 s here), when the agent counts as offline, says nothing about now.
     await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.4.0', healthy: true });
-    await app.pool.query(`UPDATE targets SET reported_at = now() - interval '61 seconds' WHERE tenant_id = $1 AND id = $2`, [app.tenant, target.id]);
+    await app.pool.query(`UPDATE targets SET reported_at = now() - interval '25 seconds' WHERE tenant_id = $1 AND id = $2`, [app.tenant, target.id]);
+    expect((await driftOf()).status).toBe('in_sync');
+    await app.pool.query(`UPDATE targets SET reported_at = now() - interval '35 seconds' WHERE tenant_id = $1 AND id = $2`, [app.tenant, target.id]);
     const stale = await driftOf();
     expect(stale).toMatchObject({ status: 'unknown', actual: { releaseId, version: '1.4.0' } });
-    expect(stale.reasons[0]).toContain('older than 60s');
+    expect(stale.reasons[0]).toContain('older than 30s (AGENT_OFFLINE_AFTER)');
 
     await failure(app, stranger, 'GET', `/targets/${target.id}/drift`, 404);
     await failure(app, viewer, 'GET', `/targets/${randomUUID()}/drift`, 404);

@@ -147,7 +147,7 @@ export function targetsRouter() {
     const { rows } = await c.get('deps').pool.query('SELECT id, agent_id, reported, reported_at FROM targets WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
     if (!rows[0]) throw new NotFound(`Target ${id} not found`);
     const t = rows[0];
-    const staleAfter = 2 * c.get('deps').config.AGENT_OFFLINE_AFTER;
+    const staleAfter = c.get('deps').config.AGENT_OFFLINE_AFTER;
     return ok(c, drift({ id: t.id, agentId: t.agent_id, reported: t.reported, reportedAt: t.reported_at }, await stickerOf(c, tenantId, id), staleAfter)) as never;
   });
 

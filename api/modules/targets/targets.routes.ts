@@ -38,7 +38,7 @@ export const DriftSchema = z
     targetId: z.string(),
     status: z.enum(['in_sync', 'drifted', 'unknown', 'no_sticker']).openapi({
       description:
-        'no_sticker: Tollgate never deployed here; unknown: no report from the agent, or only one older than twice AGENT_OFFLINE_AFTER; drifted: the release or version reported differs from the sticker',
+        'no_sticker: Tollgate never deployed here; unknown: no agent, no report from the agent, or only one older than AGENT_OFFLINE_AFTER; drifted: the target does not answer its health probe ("Not answering"), or the release or version reported differs from the sticker; in_sync: a fresh report from a target that answers names the sticker’s release and version',
     }),
     // The sticker's fields inline: a named schema used both plain and nullable would be documented as one or the other.
     expected: StickerFields.nullable().openapi({ description: 'The version sticker: what Tollgate deployed' }),
