@@ -68,8 +68,10 @@ export const DeploymentJobSchema = z
 
 const LogInfoSchema = z
   .object({
-    size: z.number().int().openapi({ description: 'Characters of log stored' }),
-    capped: z.boolean().openapi({ description: 'True once the log reached its cap; later output was dropped' }),
+    size: z.number().int().openapi({ description: 'Characters the task logged: offsets run to here (past the cap, not all of them are stored)' }),
+    capped: z.boolean().openapi({
+      description: 'True once the log passed its cap: its first and last capBytes/2 characters are kept, and a marker line stands where the rest was dropped',
+    }),
     capBytes: z.number().int(),
   })
   .openapi('DeploymentTaskLogInfo');
@@ -119,7 +121,7 @@ export const TaskLogSchema = z
     taskId: z.string(),
     offset: z.number().int(),
     nextOffset: z.number().int().openapi({ description: 'Ask for this offset next to follow the log' }),
-    data: z.string(),
+    data: z.string().openapi({ description: 'The log from offset; where a capped log dropped text, a "[tollgate] … characters … dropped here" line, and nextOffset jumps past it' }),
     size: z.number().int(),
     capped: z.boolean(),
     complete: z.boolean().openapi({ description: 'The task has finished and nothing is left to read' }),
