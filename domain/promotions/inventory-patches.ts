@@ -24,6 +24,10 @@ import { environmentSchema, targetSchema } from './requests';
 
 const MAP_DOC = { additionalProperties: false, maxProperties: 100 };
 
+/** A PATCH names at least one field: an empty one (or none at all) is a client's mistake, not a no-op. */
+const SOMETHING = { message: 'send at least one field to change', when: (payload: { issues: unknown[] }) => payload.issues.length === 0 };
+const atLeastOne = (v: object) => Object.keys(v).length > 0;
+
 const labelsPatch = z
   .record(z.string().regex(LABEL_KEY, { message: 'label keys are letters, digits, . _ / -' }), textField(256).nullable())
   .refine((l) => Object.keys(l).length <= 100, { message: 'at most 100 labels in one patch' })
@@ -51,11 +55,18 @@ export const targetPatchSchema = z
     healthCheck: healthCheckSchema.nullable().optional().meta({ description: 'Replaces the target’s own health check whole; null: the environment’s applies' }),
     agentId: targetSchema.shape.agentId,
   })
-  .meta({ id: 'TargetPatch', description: 'Only the fields given change; labels and properties merge key by key (null removes a key)' });
+  .refine(atLeastOne, SOMETHING)
+  .meta({ id: 'TargetPatch', description: 'Only the fields given change; labels and properties merge key by key (null removes a key)', minProperties: 1 });
+
+/** A label selector as a whole (values only): inside `deployment` a setting is replaced, never merged. */
+const selectorLabels = z
+  .record(z.string().regex(LABEL_KEY, { message: 'label keys are letters, digits, . _ / -' }), textField(256))
+  .refine((l) => Object.keys(l).length <= 50, { message: 'at most 50 labels' })
+  .meta({ patternProperties: { [LABEL_KEY.source]: { type: 'string', maxLength: 256, pattern: DOCUMENTED_STORABLE_TEXT } }, additionalProperties: false, maxProperties: 50 });
 
 const deploymentPatch = z
   .strictObject({
-    targetLabels: labelsPatch.nullable().optional().meta({ description: 'Replaces the label selector whole; null: every target of the environment' }),
+    targetLabels: selectorLabels.nullable().optional().meta({ description: 'Replaces the label selector whole; null: every target of the environment' }),
     strategy: strategySchema.nullable().optional().meta({ description: 'Replaces the strategy whole; null: the default (all at once)' }),
     failurePolicy: z.enum(FAILURE_POLICIES).nullable().optional().meta({ description: 'null: the default (rollback)' }),
     deployHook: textField(2_000).nullable().optional().meta({ description: 'null: no environment hook' }),
@@ -74,7 +85,8 @@ export const environmentPatchSchema = z
     requireChangeRequest: z.boolean().optional(),
     deployment: deploymentPatch.nullable().optional().meta({ description: 'Merged setting by setting; null removes every deployment setting' }),
   })
-  .meta({ id: 'EnvironmentPatch', description: 'Only the fields given change; deployment settings merge setting by setting (null removes one)' });
+  .refine(atLeastOne, SOMETHING)
+  .meta({ id: 'EnvironmentPatch', description: 'Only the fields given change; deployment settings merge setting by setting (null removes one)', minProperties: 1 });
 
 export type TargetPatch = z.infer<typeof targetPatchSchema>;
 export type EnvironmentPatch = z.infer<typeof environmentPatchSchema>;

@@ -113,7 +113,9 @@ describe('create and read', () => {
     await refused(app, manager, 'PATCH', path, { requireSod: null }, 'requireSod');
     expect(await failure(app, manager, 'PATCH', path, 409, { name: other.name })).toMatchObject({ code: 'ALREADY_EXISTS' });
     expect(await failure(app, manager, 'PATCH', path, 409, { order: other.order })).toMatchObject({ code: 'ALREADY_EXISTS' });
-    expect(await failure(app, manager, 'PATCH', '/environments/00000000-0000-4000-8000-000000000000', 404, {})).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await failure(app, manager, 'PATCH', '/environments/00000000-0000-4000-8000-000000000000', 404, { order: 5 })).toMatchObject({ code: 'NOT_FOUND' });
+    await refused(app, manager, 'PATCH', path, {}, 'body');
+    await refused(app, manager, 'PATCH', path, { deployment: { targetLabels: { role: null } } }, 'deployment.targetLabels.role');
     for (const token of [viewer, developer]) await failure(app, token, 'PATCH', path, 403, { requiredApprovals: 0 });
     await failure(app, stranger, 'PATCH', path, 404, { requiredApprovals: 0 });
     expect(await get(app, viewer, path)).toMatchObject({ version: 1, requiredApprovals: env.requiredApprovals });

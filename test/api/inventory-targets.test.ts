@@ -108,7 +108,7 @@ test('PATCH changes only what it names: labels and properties merge key by key (
   expect(check.body.data.healthCheck).toEqual({ url: null, command: 'true', retries: 3, intervalSeconds: 2, timeoutSeconds: 5 });
   const renamed = await patch({ name: `${body.name}-b`, healthCheck: null });
   expect(renamed.body.data).toMatchObject({ name: `${body.name}-b`, healthCheck: null, labels: { role: 'web', tier: 'gold' }, environmentId: env.id });
-  expect((await patch({})).body.data).toEqual({ ...renamed.body.data, updatedAt: expect.any(String) });
+  expect((await patch({ labels: {} })).body.data).toEqual({ ...renamed.body.data, updatedAt: expect.any(String) });
 
   const audit = await auditOf(app, target.id);
   expect(audit.map((a) => a.action)).toEqual(['target.create', 'target.patch', 'target.patch', 'target.patch', 'target.patch', 'target.patch']);
@@ -123,6 +123,8 @@ test('PATCH refuses what PUT refuses, with the same statuses: 400 naming the fie
   await refused(app, manager, 'PATCH', path, { properties: { port: 8080 } }, 'properties.port');
   await refused(app, manager, 'PATCH', path, { name: '  ' }, 'name');
   await refused(app, manager, 'PATCH', path, { lables: {} }, 'lables');
+  expect((await refused(app, manager, 'PATCH', path, {}, 'body'))[0].message).toBe('send at least one field to change');
+  expect((await app.http('PATCH', `${API}${path}`, { token: manager })).status).toBe(400);
   await refused(app, manager, 'PATCH', path, { healthCheck: { url: 'ftp://x/y' } }, 'healthCheck.url');
   // The merged target is held to PUT's rules: 50 labels at most once merged.
   await refused(app, manager, 'PATCH', path, { labels: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])) }, 'labels');

@@ -33,7 +33,7 @@ describe('PATCH merge', () => {
     const check = mergeTargetPatch(target, targetPatchSchema.parse({ healthCheck: { command: 'true' } }));
     expect(targetSchema.parse(check).healthCheck).toEqual({ command: 'true', retries: 3, intervalSeconds: 2, timeoutSeconds: 5 });
     expect(mergeTargetPatch(target, targetPatchSchema.parse({ healthCheck: null })).healthCheck).toBeNull();
-    expect(mergeTargetPatch(target, targetPatchSchema.parse({}))).not.toHaveProperty('agentId');
+    expect(mergeTargetPatch(target, targetPatchSchema.parse({ name: 'web-1' }))).not.toHaveProperty('agentId');
     expect(mergeTargetPatch(target, targetPatchSchema.parse({ agentId: null }))).toMatchObject({ agentId: null });
   });
 
@@ -46,9 +46,14 @@ describe('PATCH merge', () => {
     expect(mergeEnvironmentPatch(environment, environmentPatchSchema.parse({ requiredApprovals: 2, securityThresholds: null }))).toEqual({ ...environment, requiredApprovals: 2, securityThresholds: null });
   });
 
-  it('adds no field the client did not send: the patch schemas carry no defaults', () => {
-    expect(environmentPatchSchema.parse({})).toEqual({});
-    expect(targetPatchSchema.parse({})).toEqual({});
+  it('adds no field the client did not send (the patch schemas carry no defaults), and refuses an empty patch', () => {
+    expect(environmentPatchSchema.parse({ order: 2 })).toEqual({ order: 2 });
+    expect(targetPatchSchema.parse({ name: 'web-2' })).toEqual({ name: 'web-2' });
+    for (const schema of [environmentPatchSchema, targetPatchSchema]) {
+      expect(schema.safeParse({}).error?.issues.map((i) => i.message)).toEqual(['send at least one field to change']);
+    }
+    // Inside deployment a label selector is replaced whole: a null label there is no removal, it is refused.
+    expect(environmentPatchSchema.safeParse({ deployment: { targetLabels: { role: null } } }).success).toBe(false);
   });
 
   it('reads the PUT form off the entity as presented: every field PUT takes, nothing else, minus those whose absence keeps them', () => {
