@@ -108,6 +108,8 @@ export interface JobProgress {
   succeeded: number;
   failed: number;
   skipped: number;
+  /** Targets whose deploy task a cancel stopped (or never let start). */
+  cancelled: number;
   running: number;
   pending: number;
 }

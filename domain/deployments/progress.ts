@@ -14,15 +14,16 @@ export function latestTasks(tasks: readonly DeploymentTask[], phase: TaskPhase):
   return latest;
 }
 
-/** Counts over the job's targets: a target with no deploy task yet, or whose task was cancelled, is pending. */
+/** Counts over the job's targets: a target with no deploy task yet is pending; one whose task a cancel stopped is cancelled. */
 export function jobProgress(targetIds: readonly string[], tasks: readonly DeploymentTask[]): JobProgress {
   const latest = latestTasks(tasks, 'deploy');
-  const progress: JobProgress = { total: targetIds.length, succeeded: 0, failed: 0, skipped: 0, running: 0, pending: 0 };
+  const progress: JobProgress = { total: targetIds.length, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, pending: 0 };
   for (const id of targetIds) {
     const status = latest.get(id)?.status;
     if (status === 'succeeded') progress.succeeded += 1;
     else if (status === 'failed') progress.failed += 1;
     else if (status === 'skipped') progress.skipped += 1;
+    else if (status === 'cancelled') progress.cancelled += 1;
     else if (status === 'running') progress.running += 1;
     else progress.pending += 1;
   }
@@ -33,10 +34,11 @@ export function jobProgress(targetIds: readonly string[], tasks: readonly Deploy
 export const unhealthyCount = (progress: JobProgress) => progress.failed + progress.skipped;
 
 export function progressText(progress: JobProgress): string {
-  const done = progress.succeeded + progress.failed + progress.skipped;
+  const done = progress.succeeded + progress.failed + progress.skipped + progress.cancelled;
   const extra = [
     progress.failed ? `${progress.failed} failed` : null,
     progress.skipped ? `${progress.skipped} skipped` : null,
+    progress.cancelled ? `${progress.cancelled} cancelled` : null,
     progress.running ? `${progress.running} running` : null,
   ].filter(Boolean);
   return `${done}/${progress.total} targets done${extra.length ? `, ${extra.join(', ')}` : ''}`;
@@ -47,8 +49,9 @@ export function rollbackText(tasks: readonly DeploymentTask[]): string | null {
   const latest = [...latestTasks(tasks, 'rollback').values()];
   if (latest.length === 0) return null;
   const done = latest.filter((t) => t.status === 'succeeded').length;
-  const failed = latest.filter((t) => t.status === 'failed' || t.status === 'cancelled').length;
-  return `rolled back ${done}/${latest.length} targets${failed ? `, ${failed} failed` : ''}`;
+  const failed = latest.filter((t) => t.status === 'failed').length;
+  const cancelled = latest.filter((t) => t.status === 'cancelled').length;
+  return `rolled back ${done}/${latest.length} targets${failed ? `, ${failed} failed` : ''}${cancelled ? `, ${cancelled} cancelled` : ''}`;
 }
 
 /**

@@ -3,6 +3,7 @@ import { personKey } from '../actor';
 import { Draft, type EntityEvent } from '../draft';
 import { DomainError } from '../errors';
 import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, isRequester, type VoterRule } from './approvals';
+import type { DeploymentOutcome } from './deployment-outcome';
 import { blockers, evaluateGates } from './gates';
 import { DEFAULT_PROMOTION_SETTINGS, type GateInputs, type Promotion, type PromotionSettings, type PromotionStatus } from './model';
 import { canMove, isFinished, UNDECIDED } from './state-machine';
@@ -36,7 +37,7 @@ export type PromotionCommand =
   | { kind: 'expire' }
   | { kind: 'hold'; until: string | null }
   | { kind: 'deploy' }
-  | { kind: 'finish'; outcome: 'deployed' | 'failed' | 'rolled_back'; message?: string | null };
+  | { kind: 'finish'; outcome: DeploymentOutcome; message?: string | null };
 
 export interface DecideContext {
   now: string;

@@ -457,7 +457,7 @@ describe('agent-only calls', () => {
     await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${randomUUID()}/claim`, 404, claim);
   });
 
-  test('log chunks append at their offset, a resent chunk is stored once, a gap is 409, and the log stops at its cap; each write is announced', async () => {
+  test('log chunks append at their offset, a resent chunk is stored once, a gap is 409, and past the cap the head and the tail are kept; each write is announced', async () => {
     const task = await insertTask(mine.agent.id, host.id);
     const events = await listen();
     try {
@@ -468,19 +468,28 @@ describe('agent-only calls', () => {
       expect(expectStatus(await append(6, 'world\n'), 200)).toEqual({ size: 12, capped: false, capBytes: LOG_CAP });
       const gap = await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, 409, { offset: 20, data: 'later' });
       expect(gap).toMatchObject({ code: 'LOG_OFFSET_GAP', details: { size: 12 } });
-      // Past the cap (100 characters here) nothing more is kept, and the agent's running offset is no gap.
-      expect(expectStatus(await append(12, 'x'.repeat(200)), 200)).toEqual({ size: LOG_CAP, capped: true, capBytes: LOG_CAP });
-      expect(expectStatus(await append(212, 'more', { stoppedBy: 'SIGTERM' }), 200)).toEqual({ size: LOG_CAP, capped: true, capBytes: LOG_CAP });
+      // Past the cap (100 characters here) the first 50 stay, and a rolling tail of the last 50: the offsets count everything.
+      expect(expectStatus(await append(12, 'x'.repeat(200)), 200)).toEqual({ size: 212, capped: true, capBytes: LOG_CAP });
+      // The agent's closing lines come last, and are what the tail keeps.
+      expect(expectStatus(await append(212, '[tollgate] failed: HOOK_FAILED: exit 3\n', { stoppedBy: 'SIGTERM' }), 200)).toEqual({ size: 251, capped: true, capBytes: LOG_CAP });
+      const ending = '[tollgate] failed: HOOK_FAILED: exit 3\n';
 
       const chunks = await app.pool.query('SELECT "offset", data FROM deployment_task_logs WHERE tenant_id = $1 AND task_id = $2 ORDER BY "offset"', [app.tenant, task.id]);
       expect(chunks.rows).toEqual([
         { offset: 0, data: 'hello ' },
         { offset: 6, data: 'world\n' },
-        { offset: 12, data: 'x'.repeat(LOG_CAP - 12) },
+        { offset: 12, data: 'x'.repeat(38) },
+        { offset: 201, data: 'x'.repeat(11) },
+        { offset: 212, data: ending },
       ]);
       const row = (await app.pool.query('SELECT log_size, log_capped, stopped_by FROM deployment_tasks WHERE tenant_id = $1 AND id = $2', [app.tenant, task.id])).rows[0];
-      expect(row).toEqual({ log_size: LOG_CAP, log_capped: true, stopped_by: 'SIGTERM' });
+      expect(row).toEqual({ log_size: 251, log_capped: true, stopped_by: 'SIGTERM' });
       await eventually(() => expect(events.seen.filter((e) => e.taskId === task.id)).toContainEqual({ tenantId: app.tenant, kind: 'log', jobId: task.jobId, taskId: task.id, agentId: mine.agent.id }));
+
+      // Read back: the head, one marker line where 151 characters were dropped, then the tail with the agent's last line.
+      const read = expectStatus(await call('GET', `/deployment-jobs/${task.jobId}/tasks/${task.id}/logs`, manager), 200);
+      expect(read).toMatchObject({ offset: 0, nextOffset: 251, size: 251, capped: true });
+      expect(read.data).toBe(`hello world\n${'x'.repeat(38)}\n[tollgate] … 151 characters of this log were dropped here: past DEPLOY_LOG_CAP_BYTES it keeps its head and its tail …\n${'x'.repeat(11)}${ending}`);
 
       await refused(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, { offset: -1, data: 'x' }, 'offset');
       await refused(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, { offset: 0, data: 'x'.repeat(256 * 1024 + 1) }, 'data');

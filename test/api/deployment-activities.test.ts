@@ -92,7 +92,7 @@ function job(fields: Partial<DeploymentJob> & Pick<DeploymentJob, 'environmentId
     requestedBy: 'requester@example.com',
     queuePosition: null,
     pausedOn: null,
-    progress: { total: 0, succeeded: 0, failed: 0, skipped: 0, running: 0, pending: 0 },
+    progress: { total: 0, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, running: 0, pending: 0 },
     batch: null,
     decisions: [],
     createdAt: at,

@@ -140,6 +140,39 @@ it('tails a log by character offset, from the middle of a chunk, and says when i
   expect((await a.refuse(400, 'GET', `${path}?limit=0`)).code).toBe('VALIDATION_FAILED');
 });
 
+it('reads a capped log as its head, one marker line for what was dropped, and its tail; pages and a reader left in the hole land on the tail', async () => {
+  const job = await putJob(app.pool, a.tenant, running());
+  const task = await putTask(app.pool, a.tenant, taskBody(job));
+  const head = 'step 1\nstep 2: ';
+  const tail = 'step 99\n[tollgate] succeeded\n';
+  await appendLog(app.pool, a.tenant, task.id, head);
+  await appendLog(app.pool, a.tenant, task.id, tail, { at: 1_000, capped: true });
+  const size = 1_000 + tail.length;
+  const marker = (n: number) => `\n[tollgate] … ${n} characters of this log were dropped here: past DEPLOY_LOG_CAP_BYTES it keeps its head and its tail …\n`;
+  const whole = `${head}${marker(1_000 - head.length)}${tail}`;
+  const path = `/deployment-jobs/${job.id}/tasks/${task.id}/logs`;
+
+  expect(await a.expect(200, 'GET', path, viewer)).toEqual({ taskId: task.id, offset: 0, nextOffset: size, data: whole, size, capped: true, complete: false });
+
+  // Followed in small pages: the marker is never split, and nothing of the head or the tail is lost.
+  let offset = 0;
+  const pages: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const page = await a.expect(200, 'GET', `${path}?offset=${offset}&limit=5`);
+    if (page.nextOffset === offset) break;
+    pages.push(page.data);
+    offset = page.nextOffset;
+  }
+  expect(pages.join('')).toBe(whole);
+  expect(pages).toContain(marker(1_000 - head.length));
+  expect(offset).toBe(size);
+
+  // A reader whose offset fell into what was since dropped gets the marker for the rest of it, then the tail.
+  expect(await a.expect(200, 'GET', `${path}?offset=400`)).toMatchObject({ data: `${marker(600)}${tail}`, nextOffset: size });
+  await putTask(app.pool, a.tenant, { ...task, version: 2, status: 'succeeded', finishedAt: new Date().toISOString() });
+  expect(await a.expect(200, 'GET', `${path}?offset=${size - 10}`)).toMatchObject({ data: tail.slice(-10), complete: true });
+});
+
 it('lists artifacts and serves their bytes with size and sha256 headers', async () => {
   const job = await putJob(app.pool, a.tenant, running());
   const task = await putTask(app.pool, a.tenant, taskBody(job));

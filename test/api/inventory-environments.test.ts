@@ -80,6 +80,46 @@ describe('create and read', () => {
     expect((await get(app, manager, `/environments/${env.id}`)).version).toBe(2);
     expect((await auditOf(app, env.id)).map((a) => a.action)).toEqual(['environment.create', 'environment.update']);
   });
+
+  test('PATCH changes only what it names; deployment settings merge setting by setting, each replaced whole, null removes one; audited', async () => {
+    const deployment = { strategy: { type: 'rolling', batchSize: 2, minHealthy: '75%' }, failurePolicy: 'pause', deployHook: './deploy.sh', targetLabels: { role: 'web' } };
+    const env = await createEnvironment(app, manager, { ...PRODUCTION, ...unique('patched'), description: 'kept', deployment });
+    const patch = (body: unknown) => app.http('PATCH', `${API}/environments/${env.id}`, { token: manager, body });
+
+    const one = await patch({ requiredApprovals: 3 });
+    expect(one.status).toBe(200);
+    expect(one.body.data).toEqual({ ...env, requiredApprovals: 3, version: 2, updatedAt: expect.any(String) });
+
+    const settings = await patch({ deployment: { failurePolicy: 'rollback', deployHook: null, strategy: { type: 'all-at-once' } } });
+    expect(settings.body.data.deployment).toEqual({
+      strategy: { type: 'all-at-once', batchSize: null, maxUnavailable: null, minHealthy: null },
+      failurePolicy: 'rollback',
+      targetLabels: { role: 'web' },
+    });
+    expect(settings.body.data).toMatchObject({ description: 'kept', requireSod: true, securityThresholds: PRODUCTION.securityThresholds, version: 3 });
+    expect((await patch({ deployment: null })).body.data.deployment).toBeNull();
+    expect((await patch({ securityThresholds: null, description: null })).body.data).toMatchObject({ securityThresholds: null, description: null, requiredApprovals: 3 });
+    expect((await auditOf(app, env.id)).map((a) => a.action)).toEqual(['environment.create', 'environment.patch', 'environment.patch', 'environment.patch', 'environment.patch']);
+  });
+
+  test('PATCH refuses what PUT refuses: 400 naming the field, 404, 409 on a taken name or order; read-only roles 403, other tenants 404', async () => {
+    const env = await createEnvironment(app, manager);
+    const other = await createEnvironment(app, manager);
+    const path = `/environments/${env.id}`;
+    await refused(app, manager, 'PATCH', path, { requiredApprovals: 51 }, 'requiredApprovals');
+    await refused(app, manager, 'PATCH', path, { deployment: { strategy: { type: 'canary' } } }, 'deployment.strategy.type');
+    await refused(app, manager, 'PATCH', path, { deployment: { failurePolicy: 'retry' } }, 'deployment.failurePolicy');
+    await refused(app, manager, 'PATCH', path, { nmae: 'x' }, 'nmae');
+    await refused(app, manager, 'PATCH', path, { requireSod: null }, 'requireSod');
+    expect(await failure(app, manager, 'PATCH', path, 409, { name: other.name })).toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect(await failure(app, manager, 'PATCH', path, 409, { order: other.order })).toMatchObject({ code: 'ALREADY_EXISTS' });
+    expect(await failure(app, manager, 'PATCH', '/environments/00000000-0000-4000-8000-000000000000', 404, { order: 5 })).toMatchObject({ code: 'NOT_FOUND' });
+    await refused(app, manager, 'PATCH', path, {}, 'body');
+    await refused(app, manager, 'PATCH', path, { deployment: { targetLabels: { role: null } } }, 'deployment.targetLabels.role');
+    for (const token of [viewer, developer]) await failure(app, token, 'PATCH', path, 403, { requiredApprovals: 0 });
+    await failure(app, stranger, 'PATCH', path, 404, { requiredApprovals: 0 });
+    expect(await get(app, viewer, path)).toMatchObject({ version: 1, requiredApprovals: env.requiredApprovals });
+  });
 });
 
 describe('freeze windows', () => {

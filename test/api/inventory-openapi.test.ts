@@ -22,6 +22,7 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['post', '/environments', 'createEnvironment', ['201', ...BODY, '403', '409', ...AUTH]],
   ['get', '/environments/{id}', 'getEnvironment', READ],
   ['put', '/environments/{id}', 'updateEnvironment', ['200', ...BODY, '403', '404', '409', ...AUTH]],
+  ['patch', '/environments/{id}', 'patchEnvironment', ['200', ...BODY, '403', '404', '409', ...AUTH]],
   ['delete', '/environments/{id}', 'deleteEnvironment', [...DELETE, '409']],
   ['post', '/environments/{envId}/freeze-windows', 'createFreezeWindow', ['201', ...BODY, '403', '404', ...AUTH]],
   ['get', '/environments/{envId}/freeze-windows', 'listFreezeWindows', READ],
@@ -30,6 +31,7 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['post', '/targets', 'createTarget', ['201', ...BODY, '403', '409', '422', ...AUTH]],
   ['get', '/targets/{id}', 'getTarget', READ],
   ['put', '/targets/{id}', 'updateTarget', ['200', ...BODY, '403', '404', '409', '422', ...AUTH]],
+  ['patch', '/targets/{id}', 'patchTarget', ['200', ...BODY, '403', '404', '409', '422', ...AUTH]],
   ['delete', '/targets/{id}', 'deleteTarget', DELETE],
   ['get', '/targets/{id}/sticker', 'getTargetSticker', READ],
   ['get', '/targets/{id}/drift', 'getTargetDrift', READ],
@@ -79,6 +81,19 @@ test('each dialect documents its own paging, and sorts name the fields they acce
   expect(new RegExp(sort.schema.pattern).test('-created_at')).toBe(true);
   expect(new RegExp(sort.schema.pattern).test('version')).toBe(false);
   expect(stackflow.paths['/prod/api/releases'].get.responses['200'].content['application/json'].schema.properties).toHaveProperty('next_cursor');
+});
+
+test('the PATCH bodies say their merge rules where clients read them: a map key set to null is removed', () => {
+  const patch = stella.components.schemas.TargetPatch;
+  expect(patch).toMatchObject({ type: 'object', additionalProperties: false });
+  expect(patch.required ?? []).toEqual([]);
+  expect(Object.keys(patch.properties).sort()).toEqual(Object.keys(stella.components.schemas.TargetInput.properties).sort());
+  const [labelKey] = Object.keys(patch.properties.labels.patternProperties);
+  expect(patch.properties.labels.patternProperties[labelKey].type).toEqual(['string', 'null']);
+  const envPatch = stella.components.schemas.EnvironmentPatch;
+  expect(envPatch.required ?? []).toEqual([]);
+  expect(Object.keys(envPatch.properties).sort()).toEqual(Object.keys(stella.components.schemas.EnvironmentInput.properties).sort());
+  expect(stella.paths['/api/v1/targets/{id}'].patch.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/TargetPatch' });
 });
 
 test('target labels state their key rule where schema-driven clients read it', () => {

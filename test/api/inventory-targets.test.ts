@@ -83,6 +83,59 @@ test('PUT moves a target and replaces its labels; an unknown environment is 422;
   expect((await auditOf(app, target.id)).map((a) => a.action)).toEqual(['target.create', 'target.update']);
 });
 
+test('PATCH changes only what it names: labels and properties merge key by key (null removes one), everything else stays; audited', async () => {
+  const body = {
+    name: unique('web').name,
+    environmentId: env.id,
+    labels: { role: 'web', zone: 'eu-1' },
+    properties: { port: '4102', region: 'eu' },
+    healthCheck: { url: 'http://127.0.0.1:4102/health', retries: 5, intervalSeconds: 1 },
+  };
+  const target = await post(app, manager, '/targets', body);
+  const patch = (b: unknown, token = manager) => app.http('PATCH', `${API}/targets/${target.id}`, { token, body: b });
+
+  // The README's one-field change: a property added, nothing else touched.
+  const one = await patch({ properties: { fail_version: '2.0.0' } });
+  expect(one.status).toBe(200);
+  expect(one.body.data).toEqual({ ...target, properties: { port: '4102', region: 'eu', fail_version: '2.0.0' }, updatedAt: expect.any(String) });
+  expect(await get(app, viewer, `/targets/${target.id}`)).toEqual(one.body.data);
+
+  const more = await patch({ labels: { tier: 'gold', zone: null }, properties: { region: null } });
+  expect(more.body.data).toMatchObject({ labels: { role: 'web', tier: 'gold' }, properties: { port: '4102', fail_version: '2.0.0' }, healthCheck: target.healthCheck });
+  expect(Object.keys(more.body.data.labels)).toEqual(['role', 'tier']);
+  // A health check given is replaced whole (its defaults apply again); null clears it; a rename leaves the rest.
+  const check = await patch({ healthCheck: { command: 'true' } });
+  expect(check.body.data.healthCheck).toEqual({ url: null, command: 'true', retries: 3, intervalSeconds: 2, timeoutSeconds: 5 });
+  const renamed = await patch({ name: `${body.name}-b`, healthCheck: null });
+  expect(renamed.body.data).toMatchObject({ name: `${body.name}-b`, healthCheck: null, labels: { role: 'web', tier: 'gold' }, environmentId: env.id });
+  expect((await patch({ labels: {} })).body.data).toEqual({ ...renamed.body.data, updatedAt: expect.any(String) });
+
+  const audit = await auditOf(app, target.id);
+  expect(audit.map((a) => a.action)).toEqual(['target.create', 'target.patch', 'target.patch', 'target.patch', 'target.patch', 'target.patch']);
+  expect(audit[1]).toMatchObject({ actor: 'rm@example.com', before: { properties: { port: '4102', region: 'eu' } }, after: { properties: { port: '4102', region: 'eu', fail_version: '2.0.0' }, labels: body.labels } });
+});
+
+test('PATCH refuses what PUT refuses, with the same statuses: 400 naming the field, 404, 409, 422; read-only roles and other tenants get 403 and 404', async () => {
+  const target = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id, labels: { role: 'web' } });
+  const taken = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id });
+  const path = `/targets/${target.id}`;
+  await refused(app, manager, 'PATCH', path, { labels: { 'bad key!': 'v' } }, 'labels.bad key!');
+  await refused(app, manager, 'PATCH', path, { properties: { port: 8080 } }, 'properties.port');
+  await refused(app, manager, 'PATCH', path, { name: '  ' }, 'name');
+  await refused(app, manager, 'PATCH', path, { lables: {} }, 'lables');
+  expect((await refused(app, manager, 'PATCH', path, {}, 'body'))[0].message).toBe('send at least one field to change');
+  expect((await app.http('PATCH', `${API}${path}`, { token: manager })).status).toBe(400);
+  await refused(app, manager, 'PATCH', path, { healthCheck: { url: 'ftp://x/y' } }, 'healthCheck.url');
+  // The merged target is held to PUT's rules: 50 labels at most once merged.
+  await refused(app, manager, 'PATCH', path, { labels: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`k${i}`, 'v'])) }, 'labels');
+  expect(await failure(app, manager, 'PATCH', path, 409, { name: taken.name.toUpperCase() })).toMatchObject({ code: 'ALREADY_EXISTS' });
+  expect(await failure(app, manager, 'PATCH', path, 422, { environmentId: '00000000-0000-4000-8000-000000000000' })).toMatchObject({ code: 'ENVIRONMENT_NOT_FOUND' });
+  expect(await failure(app, manager, 'PATCH', '/targets/00000000-0000-4000-8000-000000000000', 404, { labels: {} })).toMatchObject({ code: 'NOT_FOUND' });
+  for (const token of [viewer, developer]) expect(await failure(app, token, 'PATCH', path, 403, { labels: { role: 'db' } })).toMatchObject({ code: 'FORBIDDEN' });
+  await failure(app, stranger, 'PATCH', path, 404, { labels: { role: 'db' } });
+  expect(await get(app, viewer, path)).toMatchObject({ name: target.name, labels: { role: 'web' } });
+});
+
 test('bad bodies are 400s naming the field', async () => {
   await refused(app, manager, 'POST', '/targets', { environmentId: env.id }, 'name');
   await refused(app, manager, 'POST', '/targets', { name: 'x' }, 'environmentId');

@@ -88,6 +88,21 @@ describe('target fields', () => {
     expect(await failure(app, stranger, 'POST', '/targets', 422, { name: unique('x').name, environmentId: strangerEnv.id, agentId: agent.id })).toMatchObject({ code: 'AGENT_NOT_FOUND' });
   });
 
+  test('PATCH of one property keeps the labels, the health check and the agent; moving the target drops its agent as PUT does', async () => {
+    const env = await createEnvironment(app, manager);
+    const other = await createEnvironment(app, manager);
+    const { agent } = await register(env);
+    const healthCheck = { url: 'http://127.0.0.1:4102/health', command: null, retries: 5, intervalSeconds: 1, timeoutSeconds: 5 };
+    const target = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id, labels: { role: 'web' }, properties: { port: '4102' }, healthCheck, agentId: agent.id });
+    const patched = expectStatus(await call('PATCH', `/targets/${target.id}`, manager, { properties: { fail_version: '2.0.0' } }), 200);
+    expect(patched).toEqual({ ...target, properties: { port: '4102', fail_version: '2.0.0' }, updatedAt: expect.any(String) });
+    expect(patched).toMatchObject({ labels: { role: 'web' }, healthCheck, agentId: agent.id, agentName: agent.name });
+    expect(expectStatus(await call('PATCH', `/targets/${target.id}`, manager, { agentId: null }), 200)).toMatchObject({ agentId: null, healthCheck });
+    expect(expectStatus(await call('PATCH', `/targets/${target.id}`, manager, { agentId: agent.id }), 200).agentId).toBe(agent.id);
+    expect(await failure(app, manager, 'PATCH', `/targets/${target.id}`, 422, { environmentId: other.id, agentId: agent.id })).toMatchObject({ code: 'AGENT_NOT_FOUND' });
+    expect(expectStatus(await call('PATCH', `/targets/${target.id}`, manager, { environmentId: other.id }), 200)).toMatchObject({ environmentId: other.id, agentId: null, properties: { port: '4102', fail_version: '2.0.0' } });
+  });
+
   test('bad properties and health checks are 400s naming the field', async () => {
     const env = await createEnvironment(app, manager);
     const base = { name: 'x', environmentId: env.id };
@@ -124,6 +139,9 @@ describe('environment deployment settings', () => {
     const stored = (await app.pool.query('SELECT deployment FROM environments WHERE tenant_id = $1 AND id = $2', [app.tenant, env.id])).rows[0].deployment;
     expect(stored).toEqual(env.deployment);
 
+    // PATCH changes one setting and keeps the others; PUT replaces them all.
+    const one = expectStatus(await call('PATCH', `/environments/${env.id}`, manager, { deployment: { failurePolicy: 'rollback' } }), 200);
+    expect(one.deployment).toEqual({ ...env.deployment, failurePolicy: 'rollback' });
     const partial = expectStatus(await call('PUT', `/environments/${env.id}`, manager, { name: env.name, order: env.order, deployment: { failurePolicy: 'rollback' } }), 200);
     expect(partial.deployment).toEqual({ failurePolicy: 'rollback' });
     expect(expectStatus(await call('PUT', `/environments/${env.id}`, manager, { name: env.name, order: env.order }), 200).deployment).toBeNull();
@@ -180,7 +198,7 @@ describe('stickers and drift', () => {
     await failure(app, stranger, 'GET', `/targets/${target.id}/sticker`, 404);
   });
 
-  test('drift: no_sticker, unknown until the agent reports, in_sync, drifted when release or version differ, unknown once the report is stale', async () => {
+  test('drift: no_sticker, unknown until the agent reports, in_sync, drifted when release or version differ or the target does not answer, unknown once the report is older than AGENT_OFFLINE_AFTER', async () => {
     const env = await createEnvironment(app, manager);
     const target = await post(app, manager, '/targets', { name: unique('host').name, environmentId: env.id });
     const { agent, credential } = await register(env, [target.name]);
@@ -202,10 +220,16 @@ describe('stickers and drift', () => {
       reasons: [],
     });
 
-    await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.3.9', healthy: false });
+    await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.3.9', healthy: true });
     const drifted = await driftOf();
-    expect(drifted).toMatchObject({ status: 'drifted', actual: { releaseId, version: '1.3.9', healthy: false } });
+    expect(drifted).toMatchObject({ status: 'drifted', actual: { releaseId, version: '1.3.9', healthy: true } });
     expect(drifted.reasons).toEqual([expect.stringContaining('1.3.9')]);
+
+    // The probe failed: the agent still names what it deployed there, but the target does not answer.
+    await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.4.0', healthy: false });
+    const silent = await driftOf();
+    expect(silent).toMatchObject({ status: 'drifted', actual: { releaseId, version: '1.4.0', healthy: false } });
+    expect(silent.reasons).toEqual([expect.stringMatching(/^Not answering: /)]);
 
     const otherRelease = randomUUID();
     await heartbeat(agent.id, credential, { targetId: target.id, releaseId: otherRelease, version: '1.4.0', healthy: true });
@@ -213,12 +237,14 @@ describe('stickers and drift', () => {
     await heartbeat(agent.id, credential, { targetId: target.id, releaseId: null, version: null, healthy: null });
     expect((await driftOf()).status).toBe('drifted');
 
-    // A report older than twice AGENT_OFFLINE_AFTER (30 s here) says nothing about now.
+    // A report older than AGENT_OFFLINE_AFTER (30 s here), when the agent counts as offline, says nothing about now.
     await heartbeat(agent.id, credential, { targetId: target.id, releaseId, version: '1.4.0', healthy: true });
-    await app.pool.query(`UPDATE targets SET reported_at = now() - interval '61 seconds' WHERE tenant_id = $1 AND id = $2`, [app.tenant, target.id]);
+    await app.pool.query(`UPDATE targets SET reported_at = now() - interval '25 seconds' WHERE tenant_id = $1 AND id = $2`, [app.tenant, target.id]);
+    expect((await driftOf()).status).toBe('in_sync');
+    await app.pool.query(`UPDATE targets SET reported_at = now() - interval '35 seconds' WHERE tenant_id = $1 AND id = $2`, [app.tenant, target.id]);
     const stale = await driftOf();
     expect(stale).toMatchObject({ status: 'unknown', actual: { releaseId, version: '1.4.0' } });
-    expect(stale.reasons[0]).toContain('older than 60s');
+    expect(stale.reasons[0]).toContain('older than 30s (AGENT_OFFLINE_AFTER)');
 
     await failure(app, stranger, 'GET', `/targets/${target.id}/drift`, 404);
     await failure(app, viewer, 'GET', `/targets/${randomUUID()}/drift`, 404);

@@ -30,7 +30,7 @@ export function jobBody(tenant: string, overrides: Partial<DeploymentJob> = {}):
     requestedBy: `dev@${tenant}.example.com`,
     queuePosition: null,
     pausedOn: null,
-    progress: { total: 1, succeeded: 0, failed: 0, skipped: 0, running: 1, pending: 0 },
+    progress: { total: 1, succeeded: 0, failed: 0, skipped: 0, cancelled: 0, running: 1, pending: 0 },
     batch: { index: 1, count: 1 },
     decisions: [],
     createdAt: now,
@@ -93,10 +93,13 @@ export async function putTask(pool: Pool, tenant: string, task: DeploymentTask, 
   return task;
 }
 
-/** Appends a chunk at the log's current end (as the agents' log route does) and answers its offset. */
-export async function appendLog(pool: Pool, tenant: string, taskId: string, data: string, options: { capped?: boolean; stoppedBy?: string } = {}): Promise<number> {
+/**
+ * Appends a chunk at the log's current end (as the agents' log route does) and answers its offset; `at` puts it
+ * further on, leaving the hole a capped log has between its head and its tail.
+ */
+export async function appendLog(pool: Pool, tenant: string, taskId: string, data: string, options: { capped?: boolean; stoppedBy?: string; at?: number } = {}): Promise<number> {
   const { rows } = await pool.query<{ log_size: number }>('SELECT log_size FROM deployment_tasks WHERE tenant_id = $1 AND id = $2', [tenant, taskId]);
-  const offset = rows[0].log_size;
+  const offset = options.at ?? rows[0].log_size;
   await pool.query('INSERT INTO deployment_task_logs (tenant_id, task_id, "offset", data) VALUES ($1,$2,$3,$4)', [tenant, taskId, offset, data]);
   await pool.query('UPDATE deployment_tasks SET log_size = $3, log_capped = $4, stopped_by = COALESCE($5, stopped_by) WHERE tenant_id = $1 AND id = $2', [
     tenant,

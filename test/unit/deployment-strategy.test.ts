@@ -1,5 +1,5 @@
 import type { DeploymentTask } from '../../domain/deployments/model';
-import { jobProgress, progressText } from '../../domain/deployments/progress';
+import { jobProgress, progressText, rollbackText } from '../../domain/deployments/progress';
 import {
   DEFAULT_STRATEGY,
   effectiveFailurePolicy,
@@ -91,8 +91,15 @@ describe('progress', () => {
 
   it('counts each target once, by its newest deploy task', () => {
     const progress = jobProgress(['a', 'b', 'c', 'd'], [task('a', 'failed'), task('a', 'succeeded', 2), task('b', 'failed'), task('c', 'running'), task('a', 'failed', 1, 'rollback')]);
-    expect(progress).toEqual({ total: 4, succeeded: 1, failed: 1, skipped: 0, running: 1, pending: 1 });
+    expect(progress).toEqual({ total: 4, succeeded: 1, failed: 1, skipped: 0, cancelled: 0, running: 1, pending: 1 });
     expect(progressText(progress)).toBe('2/4 targets done, 1 failed, 1 running');
+  });
+
+  it('counts a cancelled task as cancelled, neither failed nor pending; a cancelled rollback is no failed one', () => {
+    const progress = jobProgress(['a', 'b', 'c'], [task('a', 'succeeded'), task('b', 'cancelled'), task('a', 'cancelled', 1, 'rollback')]);
+    expect(progress).toEqual({ total: 3, succeeded: 1, failed: 0, skipped: 0, cancelled: 1, running: 0, pending: 1 });
+    expect(progressText(progress)).toBe('2/3 targets done, 1 cancelled');
+    expect(rollbackText([task('a', 'cancelled', 1, 'rollback'), task('b', 'succeeded', 1, 'rollback')])).toBe('rolled back 1/2 targets, 1 cancelled');
   });
 });
 

@@ -1,6 +1,7 @@
 import type { Actor } from '../../domain/actor';
 import { canonicalJson } from '../../domain/canonical-json';
 import { decide, type PromotionCommand } from '../../domain/promotions/commands';
+import { promotionOutcomeOf } from '../../domain/promotions/deployment-outcome';
 import { evaluateGates } from '../../domain/promotions/gates';
 import type { Promotion } from '../../domain/promotions/model';
 import { DomainError } from '../../domain/errors';
@@ -90,6 +91,22 @@ describe('promotion rules', () => {
     p = run(p, { kind: 'deploy' });
     p = run(p, { kind: 'finish', outcome: 'deployed' });
     expect(p.status).toBe('deployed');
+  });
+
+  it('ends as its deployment job ended: a cancelled job cancels the promotion, saying who stopped it; anything unknown is a failure', () => {
+    const deploying = run(run(run(created(), { kind: 'approve', input: {} }, sre(1)), { kind: 'approve', input: {} }, sre(2)), { kind: 'deploy' });
+    const job = (status: string, statusReason: string | null = null) => ({ id: 'job-1', status, statusReason });
+    expect(promotionOutcomeOf(job('cancelled', 'cancelled by sre1@example.com: wrong window'))).toEqual({ outcome: 'cancelled', message: 'cancelled by sre1@example.com: wrong window' });
+    expect(promotionOutcomeOf(job('cancelled'))).toEqual({ outcome: 'cancelled', message: 'deployment job job-1 was cancelled' });
+    expect(promotionOutcomeOf(job('rolled_back', 'web-2 failed; rolled back 2 targets'))).toEqual({ outcome: 'rolled_back', message: 'web-2 failed; rolled back 2 targets' });
+    expect(promotionOutcomeOf(job('deployed'))).toEqual({ outcome: 'deployed', message: null });
+    expect(promotionOutcomeOf(job('failed', 'web-1 failed: NO_AGENT: no agent; no target was changed, so nothing was rolled back'))).toMatchObject({ outcome: 'failed' });
+    expect(promotionOutcomeOf(job('queued'))).toEqual({ outcome: 'failed', message: 'deployment job job-1 ended queued' });
+
+    const cancelled = run(deploying, { kind: 'finish', ...promotionOutcomeOf(job('cancelled', 'cancelled by sre1@example.com: wrong window')) });
+    expect(cancelled).toMatchObject({ status: 'cancelled', statusReason: 'cancelled by sre1@example.com: wrong window', completedAt: NOW });
+    // The requester's own cancel still stops at approval: a deploying promotion is cancelled only through its job.
+    expect(thrown(DomainError, () => run(deploying, { kind: 'cancel', input: {} }))).toMatchObject({ code: 'INVALID_STATE_TRANSITION' });
   });
 
   it('a preview and the real evaluation agree', () => {

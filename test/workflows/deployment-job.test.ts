@@ -428,7 +428,31 @@ test('cancel stops running tasks through their heartbeats and answers with the c
     ['cancelled', 'CANCELLED', 'SIGTERM'],
     ['cancelled', 'CANCELLED', 'SIGTERM'],
   ]);
+  // Stopped targets count as cancelled: neither failed nor still to come.
+  expect(cancelled.progress).toEqual({ total: 2, succeeded: 0, failed: 0, skipped: 0, cancelled: 2, running: 0, pending: 0 });
   expect(await handle.result()).toMatchObject({ status: 'cancelled' });
+  const metadata: { currentDetails: string } = await handle.query('__temporal_workflow_metadata');
+  expect(metadata.currentDetails.split('\n\n')[0]).toContain('2/2 targets done, 2 cancelled');
+});
+
+test('a job whose failures left every target untouched (no agent, agent offline) ends failed, not rolled_back, and says nothing went back', async () => {
+  const orphan = scene([{ name: 'a', agent: null, previous: true }, { name: 'b', previous: true }]);
+  const one = await orphan.start({ strategy: { type: 'rolling', batchSize: 1 } });
+  expect(await one.handle.result()).toEqual({
+    id: one.jobId,
+    status: 'failed',
+    statusReason: 'a failed: NO_AGENT: target a has no agent to run its deployment; no target was changed, so nothing was rolled back',
+  });
+  expect(tasksOf(one.jobId).map((t) => [t.targetName, t.phase, t.status])).toEqual([['a', 'deploy', 'failed']]);
+  expect(lastWrite(one.jobId)).toMatchObject({ status: 'failed', finishedAt: expect.any(String), progress: { failed: 1, pending: 1 } });
+
+  const offline = scene([{ name: 'a', agent: offlineAgentId, previous: true }, { name: 'b', agent: null }]);
+  const two = await offline.start();
+  const done = await two.handle.result();
+  expect(done.status).toBe('failed');
+  expect(done.statusReason).toMatch(/^a failed: AGENT_OFFLINE: .*; no target was changed, so nothing was rolled back$/);
+  expect(tasksOf(two.jobId).filter((t) => t.phase === 'rollback')).toEqual([]);
+  expect(agentCalls.filter((c) => c.jobId === two.jobId)).toEqual([]);
 });
 
 test('agent failures: a stopped heartbeat is AGENT_LOST, an unclaimed task AGENT_OFFLINE, no agent NO_AGENT, an agent error keeps its code', async () => {

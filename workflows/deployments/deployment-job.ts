@@ -10,10 +10,10 @@ import {
   type JobPlan,
   type PlanRelease,
   type PlanTarget,
-  type TaskError,
   type TaskPhase,
 } from '../../domain/deployments/model';
 import type { AgentActivities, DeploymentActivities } from '../../domain/deployments/ports';
+import { compensationOutcome, describeTaskError } from '../../domain/deployments/outcome';
 import { jobDetails, jobProgress, latestTasks, unhealthyCount } from '../../domain/deployments/progress';
 import { effectiveFailurePolicy, effectiveLabelSelector, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
 import { agentError, cancelledError, hookFailedError, mayHaveUpdated, noAgentError, timeoutError, unclaimedError } from '../../domain/deployments/task-errors';
@@ -335,7 +335,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
         if (task.status !== 'failed') break;
         if (toleratesFailures(job!.strategy, targetIds().length, unhealthyCount(jobProgress(targetIds(), tasks())))) break;
         if (job!.failurePolicy === 'rollback') {
-          await compensate(`${task.targetName} failed: ${describe(task.error)}`);
+          await compensate(`${task.targetName} failed: ${describeTaskError(task.error)}`);
           return true;
         }
         const decision = await pauseOn(task);
@@ -397,7 +397,9 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
   /**
    * Returns every target this job updated to the release its sticker named
    * before, all at once. A target with no earlier release is left as it is
-   * and named in the reason.
+   * and named in the reason. Only a job that returned at least one target
+   * ends rolled_back (compensationOutcome): one whose failures touched
+   * nothing ends failed.
    */
   async function compensate(reason: string | null): Promise<void> {
     await commit({ status: 'rolling_back', statusReason: reason, pausedOn: null });
@@ -412,15 +414,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
     }
     const done = work.length ? await runTasks(work, 'rollback', () => 1) : [];
     if (cancelling !== null) return finishCancelled();
-    const unfinished = done.filter((t) => t.status !== 'succeeded');
-    const left = leftAsIs.length ? `; left as is (no earlier release on record): ${leftAsIs.join(', ')}` : '';
-    const cause = reason ? `; after ${reason}` : '';
-    if (unfinished.length === 0) {
-      await commit({ status: 'rolled_back', finishedAt: now(), statusReason: `${reason ?? 'rolled back'}; rolled back ${done.length} target${done.length === 1 ? '' : 's'}${left}` });
-    } else {
-      const failures = unfinished.map((t) => `${t.targetName} (${describe(t.error)})`).join('; ');
-      await commit({ status: 'failed', finishedAt: now(), statusReason: `rollback incomplete: ${failures}${left}${cause}` });
-    }
+    await commit({ ...compensationOutcome({ reason, rollbacks: done, leftAsIs }), finishedAt: now() });
   }
 
   async function finishCancelled(): Promise<void> {
@@ -568,10 +562,6 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
     if (job) searchAttributes.push({ key: SA.environment, value: job.environmentName }, { key: SA.release, value: job.releaseName });
     showInUi(searchAttributes, job ? jobDetails(job, tasks()) : `Deployment job ${jobId}: loading its plan`);
   }
-}
-
-function describe(error: TaskError | null): string {
-  return error ? `${error.code}: ${error.message}` : 'failed';
 }
 
 /** The agent names the signal that stopped a cancelled hook in its cancellation's first detail. */

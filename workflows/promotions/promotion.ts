@@ -3,6 +3,7 @@ import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { decide, type PromotionCommand, type PromotionDecision } from '../../domain/promotions/commands';
 import { clearDeployment } from '../../domain/promotions/clearance';
+import { promotionOutcomeOf, type DeploymentOutcome } from '../../domain/promotions/deployment-outcome';
 import type { Promotion } from '../../domain/promotions/model';
 import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
 import { DEFAULT_DEPLOYMENT_SETTINGS } from '../../domain/deployments/strategy';
@@ -35,8 +36,8 @@ const ONE_PERSON_ONE_VOTE = 'promotion-one-person-one-vote';
  * One promotion of a release to an environment: gates at request, approvals
  * counted by distinct person and bound to what they approved, a durable expiry,
  * a freeze that holds an approved promotion until it ends, then the deployment
- * (a deploymentJob child: the promotion ends deployed, rolled_back or failed
- * with it) and a signed evidence packet for every decision.
+ * (a deploymentJob child: the promotion ends deployed, rolled_back, failed or
+ * cancelled with it) and a signed evidence packet for every decision.
  */
 export async function promotion(input: PromotionWorkflowInput): Promise<PromotionWorkflowResult> {
   const { tenantId, promotionId } = input;
@@ -145,7 +146,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
   return { id: promotionId, status: entity.current!.status };
 
   /** Runs the deployment as a child job and says how the promotion ends with it. */
-  async function deploy(p: Promotion): Promise<{ outcome: 'deployed' | 'failed' | 'rolled_back'; message?: string | null }> {
+  async function deploy(p: Promotion): Promise<{ outcome: DeploymentOutcome; message?: string | null }> {
     const jobId = wf.uuid4();
     deploymentJobId = jobId;
     publish(p);
@@ -182,9 +183,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
       if (!(err instanceof wf.ChildWorkflowFailure)) throw err;
       return { outcome: 'failed', message: `deployment job ${jobId} failed: ${err.cause?.message ?? err.message}` };
     }
-    if (result.status === 'deployed') return { outcome: 'deployed', message: result.statusReason };
-    if (result.status === 'rolled_back') return { outcome: 'rolled_back', message: result.statusReason };
-    return { outcome: 'failed', message: result.statusReason ?? `deployment job ${jobId} ended ${result.status}` };
+    return promotionOutcomeOf(result);
   }
 
   function publish(p: Promotion): void {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
-import { withTransaction } from '../../../platform/db';
+import { headBudget, splitFresh, tailKeepFrom, trimChunk, type LogChunk } from '../../../domain/deployments/log-cap';
+import { withTransaction, type PoolClient } from '../../../platform/db';
 import { notifyDeployment } from '../../../store/deployment-events';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
@@ -16,6 +17,30 @@ import { requireSelf } from './agent-access';
  * keeps a hook from running twice, log chunks, and artifacts. A task is the
  * agent's when the deploymentJob workflow scheduled it on that agent.
  */
+/**
+ * Drops the tail's chunks (those at or past the head, `headEnd`) before `keepFrom`, cutting the one it falls in;
+ * true when anything went. Only the chunks about to go are read, so a long tail costs nothing here.
+ */
+async function dropBeforeTail(
+  db: PoolClient,
+  tenantId: string,
+  taskId: string,
+  keepFrom: number,
+  headEnd: number,
+  insert: (at: number, text: string) => Promise<unknown>,
+): Promise<boolean> {
+  if (keepFrom <= headEnd) return false;
+  const { rows } = await db.query<LogChunk>(
+    'DELETE FROM deployment_task_logs WHERE tenant_id = $1 AND task_id = $2 AND "offset" >= $3 AND "offset" < $4 RETURNING "offset", data',
+    [tenantId, taskId, headEnd, keepFrom],
+  );
+  for (const row of rows) {
+    const kept = trimChunk(row, keepFrom);
+    if (kept) await insert(kept.offset, kept.data);
+  }
+  return rows.length > 0;
+}
+
 export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
   router.openapi(routes.claimTaskRoute, async (c) => {
     const principal = requireAgentCredential(c);
@@ -67,19 +92,16 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
       ).rows[0];
       if (!task) throw new NotFound(`Task ${taskId} not found for agent ${id}`);
       const size: number = task.log_size;
-      let capped: boolean = task.log_capped;
-      // Past the cap the agent's own count runs ahead of the server's: that is no gap, it is dropped text.
-      if (!capped && offset > size) throw new Conflict(`The log holds ${size} characters; send from offset ${size}`, 'LOG_OFFSET_GAP', { size });
-      let fresh = capped ? '' : data.slice(size - offset);
-      const room = Math.max(0, capBytes - size);
-      if (fresh.length > room) {
-        fresh = fresh.slice(0, room);
-        // Never keep half of a surrogate pair: it is no character, and Postgres cannot store it.
-        if (/[\ud800-\udbff]$/.test(fresh)) fresh = fresh.slice(0, -1);
-        capped = true;
-      }
-      if (fresh) await db.query('INSERT INTO deployment_task_logs (tenant_id, task_id, "offset", data) VALUES ($1,$2,$3,$4)', [tenantId, taskId, size, fresh]);
-      const changed = fresh.length > 0 || capped !== task.log_capped || stoppedBy !== undefined;
+      if (offset > size) throw new Conflict(`The log holds ${size} characters; send from offset ${size}`, 'LOG_OFFSET_GAP', { size });
+      // Every character counts toward the offsets, kept or not: the agent's count and the server's never part.
+      const fresh = data.slice(size - offset);
+      const { head, tail } = splitFresh(size, fresh, capBytes);
+      const insert = (at: number, text: string) => db.query('INSERT INTO deployment_task_logs (tenant_id, task_id, "offset", data) VALUES ($1,$2,$3,$4)', [tenantId, taskId, at, text]);
+      if (head) await insert(size, head);
+      if (tail) await insert(size + head.length, tail);
+      const dropped = tail ? await dropBeforeTail(db, tenantId, taskId, tailKeepFrom(size + fresh.length, capBytes), headBudget(capBytes), insert) : false;
+      const capped: boolean = task.log_capped || dropped;
+      const changed = fresh.length > 0 || stoppedBy !== undefined;
       if (changed) {
         await db.query('UPDATE deployment_tasks SET log_size = $3, log_capped = $4, stopped_by = COALESCE($5, stopped_by) WHERE tenant_id = $1 AND id = $2', [
           tenantId, taskId, size + fresh.length, capped, stoppedBy ?? null,

@@ -56,8 +56,10 @@ export const ClaimAnswerSchema = z.object({ claimed: z.literal(true) }).openapi(
 
 export const LogAnswerSchema = z
   .object({
-    size: z.number().int().openapi({ description: 'Characters of the log the server now holds: the next offset to send' }),
-    capped: z.boolean().openapi({ description: 'The log reached its cap; later characters are dropped' }),
+    size: z.number().int().openapi({ description: 'Characters of the log the server has taken, kept or not: the next offset to send' }),
+    capped: z.boolean().openapi({
+      description: 'The log passed its cap: the server keeps its head and a rolling tail of what follows, so keep sending to the end (the last lines are kept)',
+    }),
     capBytes: z.number().int(),
   })
   .openapi('TaskLogAppended');

@@ -1,3 +1,4 @@
+import { droppedMarker } from '../../../domain/deployments/log-cap';
 import type { DeploymentJob, DeploymentTask, TaskStatus } from '../../../domain/deployments/model';
 import type { Pool } from '../../../platform/db';
 import { iso } from '../../entity-writes';
@@ -111,20 +112,26 @@ export interface LogSlice {
   offset: number;
   nextOffset: number;
   data: string;
+  /** Whether the read stopped at `limit` with more already there to read from nextOffset. */
+  more: boolean;
 }
 
 /** Chunk rows read per call: a page of small chunks ends early, and nextOffset says where to go on. */
 const CHUNKS_PER_READ = 2_000;
 
 /**
- * The log from `offset` (characters), at most `limit` of them. Chunks are rows
- * keyed by the offset they start at, so a read may start inside one. A chunk
- * missing in the middle (a later one committed first) ends the slice there,
- * unless the task has finished and nothing more will come: then it is passed over.
+ * The log from `offset` (characters), at most `limit` of them (a marker line
+ * alone may be longer). Chunks are rows
+ * keyed by the offset they start at, so a read may start inside one. Past the
+ * cap the log keeps its head and its tail (domain/deployments/log-cap.ts): the
+ * hole between them reads as one marker line, and nextOffset jumps past it. A
+ * chunk missing in the middle of a log under its cap (a later one committed
+ * first) ends the slice there, unless the task has finished and nothing more
+ * will come: then it is passed over.
  */
 export async function readLog(db: Queryable, tenantId: string, taskId: string, offset: number, limit: number, finished: boolean): Promise<LogSlice> {
-  const { rows } = await db.query<{ offset: number; data: string }>(
-    `SELECT "offset", data FROM deployment_task_logs
+  const { rows } = await db.query<{ offset: number; data: string; capped: boolean }>(
+    `SELECT "offset", data, (SELECT log_capped FROM deployment_tasks WHERE tenant_id = $1 AND id = $2) AS capped FROM deployment_task_logs
       WHERE tenant_id = $1 AND task_id = $2
         AND "offset" >= COALESCE((SELECT max("offset") FROM deployment_task_logs WHERE tenant_id = $1 AND task_id = $2 AND "offset" <= $3), 0)
       ORDER BY "offset" LIMIT $4`,
@@ -132,13 +139,25 @@ export async function readLog(db: Queryable, tenantId: string, taskId: string, o
   );
   let position = offset;
   let data = '';
+  /** Where the chunk before the current one ended, and whether it ended a line: the marker of a hole starts there. */
+  let lastEnd: number | null = null;
+  let lastEndedLine = true;
   for (const chunk of rows) {
     const end = chunk.offset + chunk.data.length;
-    if (end <= position) continue;
-    if (chunk.offset > position) {
-      if (!finished) break;
+    if (end > position && chunk.offset > position) {
+      if (chunk.capped) {
+        // The marker is never split: a page that has no room left for it ends before it, and a page that starts with it holds it whole.
+        const marker = droppedMarker(chunk.offset - Math.max(lastEnd ?? position, position), lastEndedLine);
+        if (data.length > 0 && data.length + marker.length > limit) return { offset, nextOffset: position, data, more: true };
+        data += marker;
+      } else if (!finished) {
+        break;
+      }
       position = chunk.offset;
     }
+    lastEnd = end;
+    lastEndedLine = chunk.data.endsWith('\n');
+    if (end <= position) continue;
     let piece = chunk.data.slice(position - chunk.offset, position - chunk.offset + (limit - data.length));
     // Never end a slice between the two halves of a surrogate pair: the next read starts with both.
     if (piece.length > 1 && data.length + piece.length === limit && /[\ud800-\udbff]$/.test(piece) && piece.length + position - chunk.offset < chunk.data.length) {
@@ -146,9 +165,9 @@ export async function readLog(db: Queryable, tenantId: string, taskId: string, o
     }
     data += piece;
     position += piece.length;
-    if (data.length >= limit || position < end) break;
+    if (data.length >= limit || position < end) return { offset, nextOffset: position, data, more: true };
   }
-  return { offset, nextOffset: position, data };
+  return { offset, nextOffset: position, data, more: rows.length === CHUNKS_PER_READ };
 }
 
 export interface ArtifactRow {

@@ -46,7 +46,17 @@ export const DeploymentJobSchema = z
       .object({ taskId: z.string(), targetId: z.string(), targetName: z.string(), error: TaskErrorSchema })
       .nullable()
       .openapi({ description: 'The failure a paused job waits on: answer it with retry, skip, rollback or abort naming its taskId' }),
-    progress: z.object({ total: z.number().int(), succeeded: z.number().int(), failed: z.number().int(), skipped: z.number().int(), running: z.number().int(), pending: z.number().int() }),
+    progress: z
+      .object({
+        total: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        skipped: z.number().int(),
+        cancelled: z.number().int().openapi({ description: 'Targets whose deploy task a cancel stopped or never let start' }),
+        running: z.number().int(),
+        pending: z.number().int(),
+      })
+      .openapi({ description: 'Targets counted by their newest deploy task; they add up to total' }),
     batch: z.object({ index: z.number().int(), count: z.number().int() }).nullable(),
     decisions: z.array(DecisionSchema).openapi({ description: 'Every operator decision: what, on which task, who and why' }),
     createdAt: z.string(),
@@ -58,8 +68,10 @@ export const DeploymentJobSchema = z
 
 const LogInfoSchema = z
   .object({
-    size: z.number().int().openapi({ description: 'Characters of log stored' }),
-    capped: z.boolean().openapi({ description: 'True once the log reached its cap; later output was dropped' }),
+    size: z.number().int().openapi({ description: 'Characters the task logged: offsets run to here (past the cap, not all of them are stored)' }),
+    capped: z.boolean().openapi({
+      description: 'True once the log passed its cap: its first and last capBytes/2 characters are kept, and a marker line stands where the rest was dropped',
+    }),
     capBytes: z.number().int(),
   })
   .openapi('DeploymentTaskLogInfo');
@@ -109,7 +121,7 @@ export const TaskLogSchema = z
     taskId: z.string(),
     offset: z.number().int(),
     nextOffset: z.number().int().openapi({ description: 'Ask for this offset next to follow the log' }),
-    data: z.string(),
+    data: z.string().openapi({ description: 'The log from offset; where a capped log dropped text, a "[tollgate] … characters … dropped here" line, and nextOffset jumps past it' }),
     size: z.number().int(),
     capped: z.boolean(),
     complete: z.boolean().openapi({ description: 'The task has finished and nothing is left to read' }),

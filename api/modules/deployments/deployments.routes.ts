@@ -89,7 +89,7 @@ export const getTaskLogsRoute = createRoute({
     params: TaskParams,
     query: z.object({
       offset: z.coerce.number().int().min(0).max(2_147_483_647).default(0).openapi({ description: 'Where to start, in characters (0 = the beginning)' }),
-      limit: z.coerce.number().int().min(1).max(LOG_PAGE_MAX).default(65_536).openapi({ description: `At most this many characters (max ${LOG_PAGE_MAX})` }),
+      limit: z.coerce.number().int().min(1).max(LOG_PAGE_MAX).default(65_536).openapi({ description: `At most this many characters (max ${LOG_PAGE_MAX}); the marker line of a capped log’s dropped text is never split, so a page that starts with it may be longer` }),
     }),
   },
   responses: { 200: json(TaskLogSchema, 'Log text from offset'), ...errorResponses([400, 403, 404]) },

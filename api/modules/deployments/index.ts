@@ -60,7 +60,9 @@ export function deploymentsRouter() {
     const slice = await readLog(c.get('deps').pool, tenantId, taskId, offset, limit, finished);
     return ok(c, {
       taskId,
-      ...slice,
+      offset: slice.offset,
+      nextOffset: slice.nextOffset,
+      data: slice.data,
       size: task.log.size,
       capped: task.log.capped,
       complete: finished && slice.nextOffset >= task.log.size,

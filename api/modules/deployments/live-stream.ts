@@ -142,8 +142,9 @@ export abstract class LiveStream {
       const slice = await readLog(this.deps.pool, this.tenantId, taskId, offset, LOG_MESSAGE_CHARS, finished);
       if (slice.nextOffset === offset || this.stopped) return;
       this.logOffsets.set(taskId, slice.nextOffset);
-      await this.socket.send({ type: 'log', taskId, offset: slice.nextOffset - slice.data.length, data: slice.data });
-      if (slice.data.length < LOG_MESSAGE_CHARS) return;
+      // Past the cap, data holds a marker line where the dropped text was: offset is where it starts, not its length back.
+      await this.socket.send({ type: 'log', taskId, offset: slice.offset, data: slice.data });
+      if (!slice.more) return;
     }
   }
 

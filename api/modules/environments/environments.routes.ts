@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { environmentPatchSchema } from '../../../domain/promotions/inventory-patches';
 import { environmentSchema, freezeWindowSchema } from '../../../domain/promotions/requests';
 import { BODY_ERRORS, envelope, errorResponses, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
@@ -33,7 +34,7 @@ export const createEnvironmentRoute = createRoute({
   summary: 'Create an environment',
   request: jsonBody(environmentSchema),
   responses: {
-    201: { ...one('The environment'), links: linksToResource(['getEnvironment', 'updateEnvironment', 'deleteEnvironment']) },
+    201: { ...one('The environment'), links: linksToResource(['getEnvironment', 'updateEnvironment', 'patchEnvironment', 'deleteEnvironment']) },
     ...errorResponses([...BODY_ERRORS, 403, 409], { 403: HOOK_403, 409: DUPLICATE }),
   },
 });
@@ -55,6 +56,17 @@ export const updateEnvironmentRoute = createRoute({
   tags,
   summary: 'Replace an environment’s settings (open promotions to it are re-gated; approvals given under older settings stop counting)',
   request: { params: EnvironmentIdParam, ...jsonBody(environmentSchema) },
+  responses: { 200: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUPLICATE}; or \`deployment.deployHook\` changes while a promotion to the environment is deploying (\`HOOK_IN_USE\`)` }) },
+});
+
+export const patchEnvironmentRoute = createRoute({
+  method: 'patch',
+  path: '/environments/{id}',
+  operationId: 'patchEnvironment',
+  tags,
+  summary:
+    'Change some of an environment’s settings (merge): fields left out keep their value; deployment settings merge setting by setting (null removes one), each replaced whole (open promotions to it are re-gated)',
+  request: { params: EnvironmentIdParam, ...jsonBody(environmentPatchSchema) },
   responses: { 200: one('The environment'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUPLICATE}; or \`deployment.deployHook\` changes while a promotion to the environment is deploying (\`HOOK_IN_USE\`)` }) },
 });
 

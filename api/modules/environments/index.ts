@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import type { z } from 'zod';
 import { normalizeDeploymentSettings } from '../../../domain/inventory-fields';
+import { mergeEnvironmentPatch, putFormOf } from '../../../domain/promotions/inventory-patches';
+import { environmentSchema } from '../../../domain/promotions/requests';
+import type { PoolClient } from '../../../platform/db';
 import type { AppEnv } from '../../context';
 import { refuseWhileDeploying, requireHookWrite } from '../../deploy-hooks';
 import { auditedWrite } from '../../entity-writes';
 import { Conflict, NotFound, ValidationFailed } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
+import { asPutBody } from '../../patch-body';
 import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -21,6 +26,28 @@ const SORTS: Record<(typeof routes.ENVIRONMENT_SORTS)[number], SortColumn> = {
 };
 const DUPLICATE = { '*': 'An environment with this name or this order already exists' };
 const RECURRENCE_START_LIMIT_MS = 366 * 86_400_000;
+
+async function lockEnvironment(db: PoolClient, tenantId: string, id: string): Promise<Record<string, any>> {
+  const before = (await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
+  if (!before) throw new NotFound(`Environment ${id} not found`);
+  return before;
+}
+
+/** Writes a PUT body over the environment (locked): the write PUT and PATCH share. */
+/** A write that sets or changes the environment's deploy hook needs deployment:hook-write, and no promotion to it may be deploying. */
+async function guardHookChange(c: Context<AppEnv>, db: PoolClient, tenantId: string, id: string, before: Record<string, any>, body: z.infer<typeof environmentSchema>): Promise<void> {
+  if (requireHookWrite(c, before.deployment?.deployHook, body.deployment?.deployHook, `environment ${before.name}`)) {
+    await refuseWhileDeploying(db, tenantId, { environmentId: id }, `environment ${before.name}`);
+  }
+}
+
+async function replaceEnvironment(db: PoolClient, tenantId: string, id: string, body: z.infer<typeof environmentSchema>): Promise<void> {
+  await db.query(
+    `UPDATE environments SET name = $3, description = $4, "order" = $5, require_sod = $6, required_approvals = $7, security_thresholds = $8,
+            require_change_request = $9, deployment = $10, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
+    [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest, json(normalizeDeploymentSettings(body.deployment))],
+  );
+}
 
 /** Environments and freeze windows: plain Postgres entities, audited, tenant-scoped. */
 export function environmentsRouter() {
@@ -74,17 +101,32 @@ export function environmentsRouter() {
     await auditedWrite(
       c,
       async (db) => {
-        const before = (await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
-        if (!before) throw new NotFound(`Environment ${id} not found`);
-        if (requireHookWrite(c, before.deployment?.deployHook, body.deployment?.deployHook, `environment ${before.name}`)) {
-          await refuseWhileDeploying(db, tenantId, { environmentId: id }, `environment ${before.name}`);
-        }
-        await db.query(
-          `UPDATE environments SET name = $3, description = $4, "order" = $5, require_sod = $6, required_approvals = $7, security_thresholds = $8,
-                  require_change_request = $9, deployment = $10, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2`,
-          [tenantId, id, body.name, body.description ?? null, body.order, body.requireSod, body.requiredApprovals, json(body.securityThresholds), body.requireChangeRequest, json(normalizeDeploymentSettings(body.deployment))],
-        );
+        const before = await lockEnvironment(db, tenantId, id);
+        await guardHookChange(c, db, tenantId, id, before, body);
+        await replaceEnvironment(db, tenantId, id, body);
         return { result: id, audit: { action: 'environment.update', resourceType: 'environment', resourceId: id, before, after: body } };
+      },
+      { unique: DUPLICATE },
+    );
+    await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
+    return ok(c, await existing(c, tenantId, id)) as never;
+  });
+
+  // Same permission and rules as PUT: the patch is merged into the environment as it stands, under its row lock, then held to the PUT schema.
+  router.openapi(routes.patchEnvironmentRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'environment:write');
+    const { id } = c.req.valid('param');
+    const patch = c.req.valid('json');
+    await auditedWrite(
+      c,
+      async (db) => {
+        const before = await lockEnvironment(db, tenantId, id);
+        // Freeze windows are not part of the entity PUT writes.
+        const current = putFormOf(environmentSchema, presentEnvironment(before, []));
+        const body = asPutBody(environmentSchema, mergeEnvironmentPatch(current, patch));
+        await guardHookChange(c, db, tenantId, id, before, body);
+        await replaceEnvironment(db, tenantId, id, body);
+        return { result: id, audit: { action: 'environment.patch', resourceType: 'environment', resourceId: id, before, after: body } };
       },
       { unique: DUPLICATE },
     );

@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
+import type { z } from 'zod';
 import { normalizeHealthCheck } from '../../../domain/inventory-fields';
+import { mergeTargetPatch, putFormOf } from '../../../domain/promotions/inventory-patches';
+import { targetSchema } from '../../../domain/promotions/requests';
 import type { PoolClient } from '../../../platform/db';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
 import { NotFound, Unprocessable } from '../../errors';
 import { listPage, type SortColumn } from '../../list-query';
+import { asPutBody } from '../../patch-body';
 import { pageRequest, parseSort } from '../../pagination';
 import { principalOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -52,6 +56,23 @@ function requireTargetReader(c: Context<AppEnv>): { tenantId: string; ownAgent?:
   const principal = principalOf(c);
   if (principal.agentId) return { tenantId: principal.tenantId, ownAgent: principal.agentId };
   return { tenantId: requirePermission(c, 'inventory:read').tenantId };
+}
+
+const lockTarget = async (db: PoolClient, tenantId: string, id: string) =>
+  (await db.query(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0] as Record<string, any> | undefined;
+
+/** Writes a PUT body over the target `before` (locked): the write PUT and PATCH share. */
+async function replaceTarget(db: PoolClient, tenantId: string, id: string, before: Record<string, any>, body: z.infer<typeof targetSchema>) {
+  await requireEnvironment(db, tenantId, body.environmentId);
+  // Agents assign themselves at registration: a body that does not name one keeps it, unless the target leaves the agent's environment.
+  const agentId = body.agentId !== undefined ? body.agentId : before.environment_id === body.environmentId ? before.agent_id : null;
+  if (agentId) await requireAgent(db, tenantId, agentId, body.environmentId);
+  const { rows } = await db.query(
+    `UPDATE targets SET name = $3, environment_id = $4, labels = $5, properties = $6, health_check = $7, agent_id = $8, updated_at = now()
+      WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
+    [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), agentId],
+  );
+  return rows[0];
 }
 
 /** Targets: plain entities; each is deployed to by at most one agent of its environment. */
@@ -116,18 +137,30 @@ export function targetsRouter() {
     const row = await auditedWrite(
       c,
       async (db) => {
-        const before = (await db.query(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
+        const before = await lockTarget(db, tenantId, id);
         if (!before) return undefined;
-        await requireEnvironment(db, tenantId, body.environmentId);
-        // Agents assign themselves at registration: a PUT that does not name one keeps it, unless the target leaves the agent's environment.
-        const agentId = body.agentId !== undefined ? body.agentId : before.environment_id === body.environmentId ? before.agent_id : null;
-        if (agentId) await requireAgent(db, tenantId, agentId, body.environmentId);
-        const { rows } = await db.query(
-          `UPDATE targets SET name = $3, environment_id = $4, labels = $5, properties = $6, health_check = $7, agent_id = $8, updated_at = now()
-            WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), agentId],
-        );
-        return { result: rows[0], audit: { action: 'target.update', resourceType: 'target', resourceId: id, before: present(before), after: body } };
+        const result = await replaceTarget(db, tenantId, id, before, body);
+        return { result, audit: { action: 'target.update', resourceType: 'target', resourceId: id, before: present(before), after: body } };
+      },
+      { unique: DUPLICATE },
+    ).catch(notFoundAs(`Target ${id} not found`));
+    return ok(c, present(row)) as never;
+  });
+
+  // Same permission and rules as PUT: the patch is merged into the target as it stands, under its row lock, then held to the PUT schema.
+  router.openapi(routes.patchTargetRoute, async (c) => {
+    const { tenantId } = requirePermission(c, 'environment:write');
+    const { id } = c.req.valid('param');
+    const patch = c.req.valid('json');
+    const row = await auditedWrite(
+      c,
+      async (db) => {
+        const before = await lockTarget(db, tenantId, id);
+        if (!before) return undefined;
+        const current = present(before);
+        const body = asPutBody(targetSchema, mergeTargetPatch(putFormOf(targetSchema, current, ['agentId']), patch));
+        const result = await replaceTarget(db, tenantId, id, before, body);
+        return { result, audit: { action: 'target.patch', resourceType: 'target', resourceId: id, before: current, after: body } };
       },
       { unique: DUPLICATE },
     ).catch(notFoundAs(`Target ${id} not found`));
@@ -160,7 +193,7 @@ export function targetsRouter() {
     const { rows } = await c.get('deps').pool.query('SELECT id, agent_id, reported, reported_at FROM targets WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
     if (!rows[0]) throw new NotFound(`Target ${id} not found`);
     const t = rows[0];
-    const staleAfter = 2 * c.get('deps').config.AGENT_OFFLINE_AFTER;
+    const staleAfter = c.get('deps').config.AGENT_OFFLINE_AFTER;
     return ok(c, drift({ id: t.id, agentId: t.agent_id, reported: t.reported, reportedAt: t.reported_at }, await stickerOf(c, tenantId, id), staleAfter)) as never;
   });
 

@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { targetPatchSchema } from '../../../domain/promotions/inventory-patches';
 import { targetSchema } from '../../../domain/promotions/requests';
 import { BODY_ERRORS, envelope, errorResponses, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
@@ -38,7 +39,7 @@ export const DriftSchema = z
     targetId: z.string(),
     status: z.enum(['in_sync', 'drifted', 'unknown', 'no_sticker']).openapi({
       description:
-        'no_sticker: Tollgate never deployed here; unknown: no report from the agent, or only one older than twice AGENT_OFFLINE_AFTER; drifted: the release or version reported differs from the sticker',
+        'no_sticker: Tollgate never deployed here; unknown: no agent, no report from the agent, or only one older than AGENT_OFFLINE_AFTER; drifted: the target does not answer its health probe ("Not answering"), or the release or version reported differs from the sticker; in_sync: a fresh report from a target that answers names the sticker’s release and version',
     }),
     // The sticker's fields inline: a named schema used both plain and nullable would be documented as one or the other.
     expected: StickerFields.nullable().openapi({ description: 'The version sticker: what Tollgate deployed' }),
@@ -88,7 +89,7 @@ export const createTargetRoute = createRoute({
   summary: 'Register a target in an environment',
   request: jsonBody(targetSchema),
   responses: {
-    201: { ...one('The target'), links: linksToResource(['getTarget', 'updateTarget', 'deleteTarget', 'getTargetSticker', 'getTargetDrift', 'checkTargetHealth']) },
+    201: { ...one('The target'), links: linksToResource(['getTarget', 'updateTarget', 'patchTarget', 'deleteTarget', 'getTargetSticker', 'getTargetDrift', 'checkTargetHealth']) },
     ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: DUPLICATE, 422: UNRESOLVED }),
   },
 });
@@ -108,6 +109,16 @@ export const updateTargetRoute = createRoute({
   tags,
   summary: 'Replace a target’s name, environment, labels, properties and health check, and assign its agent',
   request: { params: IdParam, ...jsonBody(targetSchema) },
+  responses: { 200: one('The target'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 409: DUPLICATE, 422: UNRESOLVED }) },
+});
+export const patchTargetRoute = createRoute({
+  method: 'patch',
+  path: '/targets/{id}',
+  operationId: 'patchTarget',
+  tags,
+  summary:
+    'Change some of a target’s fields (merge): fields left out keep their value; labels and properties merge key by key (null removes a key); a health check given replaces the old one whole',
+  request: { params: IdParam, ...jsonBody(targetPatchSchema) },
   responses: { 200: one('The target'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 409: DUPLICATE, 422: UNRESOLVED }) },
 });
 export const deleteTargetRoute = createRoute({
