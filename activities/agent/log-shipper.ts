@@ -4,7 +4,11 @@ import { retryTransient } from './retry';
 export interface LogShipperOptions {
   api: Pick<AgentApiClient, 'appendLog'>;
   taskId: string;
-  /** The task's cap: text past it is neither kept nor sent (the API reports the log as capped). */
+  /**
+   * The task's cap. The API keeps the head and a rolling tail of that size (with a marker where it dropped text), so
+   * the agent sends to the very end — its outcome lines are the last — but once capped sends at most the newest half
+   * cap of what piled up since the last chunk, and never holds more than a cap of unsent text.
+   */
   capBytes: number;
   /** How often pending output is sent while the task runs (default 500 ms). */
   intervalMs?: number;
@@ -16,7 +20,8 @@ export interface LogShipperOptions {
 
 /** Largest chunk per request: far under the API's body limit even when every character needs a JSON escape. */
 const MAX_CHUNK = 64 * 1024;
-const OVERFLOW = 1024;
+/** Confirmed text kept for a resend. */
+const KEEP_CONFIRMED = 2 * MAX_CHUNK;
 
 /**
  * Streams a task's output to the API in chunks addressed by character offset. The API keeps what it has and
@@ -24,9 +29,9 @@ const OVERFLOW = 1024;
  * (LOG_OFFSET_GAP) the shipper resends from the size the API names.
  */
 export class LogShipper {
-  /** Text from `base` onward, as the API will hold it. */
+  /** Text from `base` onward not yet confirmed by the API (what it confirmed is let go). */
   private text = '';
-  /** The API's offset of text[0]: what an earlier attempt of this task already stored. */
+  /** The API's offset of text[0]: every character it received before it (this task's earlier attempts included). */
   private base = 0;
   /** Characters of `text` the API confirmed. */
   private sent = 0;
@@ -59,14 +64,11 @@ export class LogShipper {
 
   write(raw: string): void {
     if (!raw || this.stopped) return;
-    const text = storable(raw);
-    // Characters never outnumber their UTF-8 bytes, so text past the cap in characters is past it in bytes too. A
-    // little more than the cap is kept, so the API sees the log overflow and reports it capped.
-    const room = this.options.capBytes + OVERFLOW - (this.base + this.text.length);
-    if (room <= 0) return;
-    let kept = text.length > room ? text.slice(0, room) : text;
-    if (kept.length < text.length && isHighSurrogate(kept.charCodeAt(kept.length - 1))) kept = kept.slice(0, -1);
-    this.text += kept;
+    this.text += storable(raw);
+    // An API that does not keep up (away, slow): hold at most a cap of unsent text, dropping the oldest of what no
+    // chunk in flight can be carrying. The API counts only what it receives, so offsets stay in step.
+    const pending = this.text.length - this.sent;
+    if (pending > Math.max(this.options.capBytes, MAX_CHUNK) + MAX_CHUNK) this.drop(this.sent + MAX_CHUNK, pending - this.options.capBytes - MAX_CHUNK);
   }
 
   line(text: string): void {
@@ -110,7 +112,10 @@ export class LogShipper {
   /** Sends pending text chunk by chunk; answers whether the chunk carrying `stoppedBy` went out. */
   private async sendPending(deadline?: number, stoppedBy?: 'SIGTERM' | 'SIGKILL'): Promise<boolean> {
     let gaps = 0;
-    while (!this.stopped && this.sent < this.text.length && !this.capped) {
+    // Past the cap the API keeps only a tail of half the cap: older pending text would only be rolled out again.
+    const tail = Math.floor(this.options.capBytes / 2);
+    if (this.capped && this.text.length - this.sent > tail + MAX_CHUNK) this.drop(this.sent, this.text.length - this.sent - tail);
+    while (!this.stopped && this.sent < this.text.length) {
       let end = Math.min(this.text.length, this.sent + MAX_CHUNK);
       // Never split a surrogate pair between two chunks.
       if (end < this.text.length && isHighSurrogate(this.text.charCodeAt(end - 1))) end -= 1;
@@ -120,12 +125,11 @@ export class LogShipper {
         const answer = deadline
           ? await retryTransient(() => this.options.api.appendLog(this.options.taskId, body), { deadline })
           : await this.options.api.appendLog(this.options.taskId, body);
-        const before = this.sent;
-        this.accept(answer.size, end);
+        const confirmed = this.accept(answer.size, end);
         this.capped = answer.capped;
         if (stoppedBy && last) return true;
-        // The API kept less than it was sent without saying it is capped: try again on the next tick, not in a loop.
-        if (this.sent === before && !this.capped) return false;
+        // The API took none of it without saying why: try again on the next tick, not in a loop.
+        if (confirmed === 0) return false;
       } catch (error) {
         const size = gapSize(error);
         if (size !== undefined && ++gaps <= 5) {
@@ -139,15 +143,36 @@ export class LogShipper {
     return false;
   }
 
-  private accept(size: number, end: number) {
+  /** Records what the API now holds; answers how many more characters it confirmed. */
+  private accept(size: number, end: number): number {
     this.lastSize = size;
+    const before = this.sent;
     this.sent = Math.max(this.sent, Math.min(end, size - this.base));
+    const confirmed = this.sent - before;
+    // What the API confirmed is its to keep: let all but the newest of it go, so a long-running hook's log never
+    // piles up here; the newest stays, to be sent again should the API say it holds less (LOG_OFFSET_GAP).
+    const excess = this.sent - KEEP_CONFIRMED;
+    if (excess > 0) {
+      this.text = this.text.slice(excess);
+      this.base += excess;
+      this.sent -= excess;
+    }
+    return confirmed;
+  }
+
+  /** Drops `count` unsent characters from `at`, leaving a line that says so; never half a surrogate pair. */
+  private drop(at: number, count: number) {
+    let end = at + count;
+    if (isHighSurrogate(this.text.charCodeAt(end - 1))) end += 1;
+    if (at > this.sent && isHighSurrogate(this.text.charCodeAt(at - 1))) at -= 1;
+    const marker = `\n[tollgate] … ${end - at} characters of output dropped by the agent (the log is over its cap) …\n`;
+    this.text = this.text.slice(0, at) + marker + this.text.slice(end);
   }
 
   private resendFrom(size: number) {
     this.lastSize = size;
     if (size < this.base) {
-      // The API holds less than this task's earlier attempts left: everything of ours goes after what it has.
+      // The API holds less than it confirmed: what this agent still holds goes after what it has.
       this.base = size;
       this.sent = 0;
     } else {

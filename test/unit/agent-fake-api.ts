@@ -20,7 +20,10 @@ export interface Recorded {
 }
 
 export interface FakeLog {
+  /** What the API keeps: all of it, or past the cap its head and tail. */
   text: string;
+  /** Every character it received, in order: what the offsets count. */
+  received: string;
   stoppedBy: string | null;
   capped: boolean;
 }
@@ -174,9 +177,9 @@ export class FakeAgentApi {
       return { status: 200, body: { success: true, data: { claimed: true } } };
     }
     if (kind === 'logs') {
-      const log = this.logs.get(taskId) ?? { text: '', stoppedBy: null, capped: false };
+      const log = this.logs.get(taskId) ?? { text: '', received: '', stoppedBy: null, capped: false };
       this.logs.set(taskId, log);
-      const size = log.text.length;
+      const size = log.received.length;
       if (body.offset > size) this.logGaps += 1;
       if (body.offset > size) return fail(409, 'LOG_OFFSET_GAP', `offset ${body.offset} is past the log's size ${size}`, { size });
       if (body.data) this.chunks.push({ taskId, offset: body.offset, data: body.data, stoppedBy: body.stoppedBy, at: Date.now() });
@@ -186,15 +189,14 @@ export class FakeAgentApi {
         this.loseNextLogChunk = false;
         return { status: 200, body: { success: true, data: { size: body.offset + body.data.length, capped: false, capBytes: this.capBytes } } };
       }
-      if (!log.capped && fresh) {
-        const room = this.capBytes - Buffer.byteLength(log.text);
-        const bytes = Buffer.from(fresh);
-        if (bytes.length > room) {
-          log.text += bytes.subarray(0, Math.max(0, room)).toString('utf8').replace(/\uFFFD$/, '');
-          log.capped = true;
-        } else log.text += fresh;
+      // As the API does: every character received counts; past the cap it keeps the head and a rolling tail.
+      if (fresh) {
+        log.received += fresh;
+        log.capped = Buffer.byteLength(log.received) > this.capBytes;
+        const half = Math.floor(this.capBytes / 2);
+        log.text = log.capped ? `${log.received.slice(0, half)}\n[dropped]\n${log.received.slice(-half)}` : log.received;
       }
-      return { status: 200, body: { success: true, data: { size: log.text.length, capped: log.capped, capBytes: this.capBytes } } };
+      return { status: 200, body: { success: true, data: { size: log.received.length, capped: log.capped, capBytes: this.capBytes } } };
     }
     if (kind === 'artifact') {
       const name = decodeURIComponent(parts[7]);
