@@ -8,6 +8,7 @@ import { createPool, runMigrations } from '../platform/db';
 import { ensureDevKeys } from '../platform/dev-keys';
 import { createLogger, type Logger } from '../platform/logger';
 import { dataConverterOf } from '../platform/payload-keys';
+import { temporalConnection } from '../platform/temporal-connection';
 import { TemporalGateway } from '../platform/temporal';
 import { FixedWindowLimiter } from '../domain/rate-limit';
 import { createApp } from './app';
@@ -34,7 +35,7 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     config,
     log,
     pool,
-    temporal: new TemporalGateway({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE, dataConverter }, { log }),
+    temporal: new TemporalGateway({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE, dataConverter }, { log }),
     agentWork: new AgentWorkRelay({ config, pool, log, dataConverter }),
     verifier: createTokenVerifier(config),
     limiter: new FixedWindowLimiter(config.RATE_LIMIT_WINDOW),

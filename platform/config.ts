@@ -47,6 +47,15 @@ const schema = z.object({
   TEMPORAL_ADDRESS: z.string().default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('tollgate-orchestrator'),
+  // A real cluster (platform/temporal-connection.ts): TLS with the server's CA, mTLS with a client certificate and key,
+  // and/or an API key (Temporal Cloud). Any of the files or the key turns TLS on; TEMPORAL_TLS=true turns it on alone.
+  TEMPORAL_TLS: z.preprocess(blankAsUnset, z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1').optional()),
+  TEMPORAL_TLS_CA_FILE: optionalString,
+  TEMPORAL_TLS_CERT_FILE: optionalString,
+  TEMPORAL_TLS_KEY_FILE: optionalString,
+  TEMPORAL_TLS_SERVER_NAME: optionalString,
+  // A secret: never echoed.
+  TEMPORAL_API_KEY: optionalString,
   TEMPORAL_UI_URL: z.string().default('http://127.0.0.1:8233'),
   // Ports of the dev server `npm start` runs when TEMPORAL_ADDRESS is unset (the UI's defaults to TEMPORAL_PORT + 1000).
   TEMPORAL_PORT: port(7233),

@@ -3,9 +3,9 @@ import type { DataConverter } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import type { Logger } from './logger';
+import { connectionOptions, type TemporalConnectionSettings } from './temporal-connection';
 
-export interface TemporalSettings {
-  address: string;
+export interface TemporalSettings extends TemporalConnectionSettings {
   namespace: string;
   /** Every Tollgate client encrypts payloads (platform/payload-keys.ts dataConverterOf); probes and admin calls need none. */
   dataConverter?: DataConverter;
@@ -18,7 +18,7 @@ const UNAVAILABLE = 14;
 const CHANNEL_ARGS = { 'grpc.initial_reconnect_backoff_ms': 250, 'grpc.max_reconnect_backoff_ms': 2_000 };
 
 export async function connectClient(settings: TemporalSettings, interceptors?: ConnectionOptions['interceptors']): Promise<Client> {
-  const connection = await Connection.connect({ address: settings.address, connectTimeout: '5s', channelArgs: CHANNEL_ARGS, ...(interceptors ? { interceptors } : {}) });
+  const connection = await Connection.connect({ ...connectionOptions(settings), connectTimeout: '5s', channelArgs: CHANNEL_ARGS, ...(interceptors ? { interceptors } : {}) });
   return new Client({ connection, namespace: settings.namespace, ...(settings.dataConverter ? { dataConverter: settings.dataConverter } : {}) });
 }
 
@@ -89,7 +89,7 @@ export class TemporalGateway {
    */
   probe(): Promise<Connection> {
     if (!this.probing) {
-      this.probing = Connection.connect({ address: this.settings.address, connectTimeout: '2s', interceptors: [], channelArgs: CHANNEL_ARGS }).catch((err) => {
+      this.probing = Connection.connect({ ...connectionOptions(this.settings), connectTimeout: '2s', interceptors: [], channelArgs: CHANNEL_ARGS }).catch((err) => {
         this.probing = undefined;
         throw new TemporalUnavailableError(this.settings.address, err);
       });

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { ConfigError, dataPaths, loadConfig, type Config } from '../platform/config';
+import { temporalConnection } from '../platform/temporal-connection';
 import { runMigrations } from '../platform/db';
 import { ensureDevKeys } from '../platform/dev-keys';
 import { createLogger } from '../platform/logger';
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
 
     // The worker bundles the workflows before it polls; ask Temporal rather than the API's /health meanwhile,
     // which would log every not-yet-healthy answer.
-    const temporal = new TemporalGateway({ address: temporalAddress, namespace: config.TEMPORAL_NAMESPACE });
+    const temporal = new TemporalGateway({ ...temporalConnection({ ...config, TEMPORAL_ADDRESS: temporalAddress }), namespace: config.TEMPORAL_NAMESPACE });
     try {
       const polling = async () => (await temporal.pollers(config.TEMPORAL_TASK_QUEUE)).some((p) => (p.lastAccessAt ?? 0) >= workerStartedAt - 1_000);
       await waitFor('the worker', polling, 180_000, () => '(it has not polled its task queue; its own lines above say why)', () => stopping);

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
 import { dataConverterOf } from '../platform/payload-keys';
+import { connectionOptions, temporalConnection } from '../platform/temporal-connection';
 import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
@@ -27,7 +28,7 @@ export interface RunningWorker {
 export async function startOrchestrator(options: OrchestratorOptions): Promise<RunningWorker> {
   const { config, log } = options;
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
-  const connection = await NativeConnection.connect({ address: config.TEMPORAL_ADDRESS });
+  const connection = await NativeConnection.connect(connectionOptions(temporalConnection(config)));
   // Bundled here rather than by Worker.create so webpack's report goes to debug, not into every start-up's log.
   const workflowBundle = options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new PinoTemporalLogger(log, { infoAsDebug: true }) }));
   const worker = await Worker.create({
@@ -68,7 +69,7 @@ async function main(): Promise<void> {
     },
   });
   await runMigrations(config.DATABASE_URL, log);
-  const client = await connectClient({ address: config.TEMPORAL_ADDRESS, namespace: config.TEMPORAL_NAMESPACE });
+  const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
   const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
   if (added.length) log.info({ added }, 'registered search attributes');
   await client.connection.close();

@@ -7,6 +7,7 @@ import { agentTaskQueue } from '../../domain/deployments/model';
 import type { Config } from '../../platform/config';
 import type { Pool } from '../../platform/db';
 import type { Logger } from '../../platform/logger';
+import { connectionOptions, temporalConnection } from '../../platform/temporal-connection';
 import { insertDelivery, unacknowledgedDeliveries } from './deliveries';
 
 /**
@@ -174,7 +175,7 @@ export class AgentWorkRelay {
 
   private nativeConnection(): Promise<NativeConnection> {
     if (!this.connection) {
-      this.connection = NativeConnection.connect({ address: this.deps.config.TEMPORAL_ADDRESS }).catch((err) => {
+      this.connection = NativeConnection.connect(connectionOptions(temporalConnection(this.deps.config))).catch((err) => {
         this.connection = undefined;
         throw err;
       });
