@@ -22,7 +22,11 @@ test('create and patch time out cleanly, then complete on retry with the same Id
   expect(Date.now() - started).toBeLessThan(10_000);
 
   await app.startWorker();
-  const retried = await app.http('POST', '/api/v1/changes', { token, body, headers });
+  // A client retries on 503 as told: under load the fresh worker may need longer than COMMAND_TIMEOUT to take the task.
+  const retried = await until('the create to land', async () => {
+    const res = await app.http('POST', '/api/v1/changes', { token, body, headers });
+    return res.status === 503 ? undefined : res;
+  });
   expect(retried.status).toBe(201);
   const { rows } = await app.pool.query('SELECT count(*)::int AS n FROM changes WHERE tenant_id = $1', [app.tenant]);
   expect(rows[0].n).toBe(1);

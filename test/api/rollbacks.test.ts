@@ -162,7 +162,7 @@ it('during a freeze: 403 FREEZE_ACTIVE without deployment:override-freeze; with 
   const audit = await app.pool.query(`SELECT actor, after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'rollback.create'`, [a.tenant, rollback.id]);
   expect(audit.rows).toEqual([{ actor: 'rm@example.com', after: rollback }]);
   const started = (await app.client.workflow.getHandle(workflowId(a.tenant, 'deployment', rollback.jobId)).fetchHistory()).events![0].workflowExecutionStartedEventAttributes!;
-  const [input] = started.input!.payloads!.map((p) => defaultPayloadConverter.fromPayload<any>(p));
+  const [input] = (await app.decode(started.input!.payloads!)).map((p) => defaultPayloadConverter.fromPayload<any>(p));
   expect(input.reason).toBe(`checkout is down [overrides freeze "Peak" until ${window.end}, by rm@example.com]`);
   // The job's own audit trail keeps what it was started for.
   const created = await eventually(async () => {
