@@ -119,7 +119,7 @@ export async function runFaultSuite(options: FaultOptions): Promise<FaultReport>
     say('trials done; letting the lifecycles under way finish…');
     await driver.stop();
     say(`checking ${driver.acknowledged()} acknowledged requests against Postgres and Temporal…`);
-    verdict = await verify({ databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, tenant, runTag, lifecycles: driver.lifecycles });
+    verdict = await verify({ databaseUrl: stack.databaseUrl, temporalAddress: stack.temporalAddress, dataDir: stack.dataDir, tenant, runTag, lifecycles: driver.lifecycles });
     problems.push(...verdict.problems);
     for (const l of driver.lifecycles) if (l.outcome === 'abandoned') problems.push(`abandoned ${l.name}: ${l.problem}`);
   } catch (err) {

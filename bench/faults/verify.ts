@@ -3,6 +3,7 @@ import pg from 'pg';
 import { workflowId } from '../../domain/workflow-ids';
 import { SA } from '../../domain/search-attributes';
 import { getChange } from '../../workflows/changes/messages';
+import { dataConverterOf } from '../../platform/payload-keys';
 import type { Ack, LifecycleRecord } from './driver';
 import { sleep } from './stack';
 
@@ -34,7 +35,7 @@ interface AuditRow {
  * behind in Postgres, its audit rows are missing at the version it answered
  * with, or the workflow is behind. Duplicates are side effects applied twice.
  */
-export async function verify(options: { databaseUrl: string; temporalAddress: string; tenant: string; runTag: string; lifecycles: LifecycleRecord[]; settleMs?: number }): Promise<Verdict> {
+export async function verify(options: { databaseUrl: string; temporalAddress: string; dataDir: string; tenant: string; runTag: string; lifecycles: LifecycleRecord[]; settleMs?: number }): Promise<Verdict> {
   const { tenant, lifecycles } = options;
   const problems: string[] = [];
   const lostKeys = new Set<string>();
@@ -47,7 +48,8 @@ export async function verify(options: { databaseUrl: string; temporalAddress: st
   const db = new pg.Client({ connectionString: options.databaseUrl });
   await db.connect();
   const connection = await Connection.connect({ address: options.temporalAddress });
-  const temporal = new Client({ connection });
+  // The stack encrypts payloads with the key in its DATA_DIR: results and queries are read with it.
+  const temporal = new Client({ connection, dataConverter: dataConverterOf({ DATA_DIR: options.dataDir }) });
   try {
     const changes = new Map<string, { version: number; state: string; short_description: string }>();
     for (const r of (await db.query(`SELECT id, version, state, short_description FROM changes WHERE tenant_id = $1`, [tenant])).rows) changes.set(r.id, r);
