@@ -36,6 +36,7 @@ COPY worker ./worker
 COPY domain ./domain
 COPY platform ./platform
 COPY store ./store
+COPY dispatch ./dispatch
 # The demo service and its deploy hook, for agents that deploy it (README, Deployments).
 COPY demo ./demo
 COPY db/migrations ./db/migrations
