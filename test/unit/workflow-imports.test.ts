@@ -3,7 +3,7 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 
 /**
- * Workflow code must stay deterministic (DESIGN.md): workflows/ imports only
+ * Workflow code must stay deterministic: workflows/ imports only
  * @temporalio/workflow (and its pure common types), async-mutex, domain/ and
  * its own files, and activities/ only as types. domain/ is pure: no I/O
  * modules either, since workflows import it. Within domain/, each module's
