@@ -1,10 +1,10 @@
 # syntax=docker/dockerfile:1
 #
-# Tollgate production image: one image, two processes.
+# Tollgate production image: one image, three processes.
 #   API (default):  node --import tsx api/server.ts
 #   worker:         node --import tsx worker/orchestrator.ts
-#   agent:          node --import tsx worker/agent.ts   (docker-compose.yml, profile "agent")
-# Both run the SQL migrations on start (advisory-locked, so starting them together is safe).
+#   agent:          node --import tsx worker/agent.ts   (docker-compose.yml, profile "agent"; code in agent/)
+# The API and the worker run the SQL migrations on start (advisory-locked, so starting them together is safe).
 # The code runs from TypeScript source through tsx (a runtime dependency), so there is no build step.
 # Debian (glibc) base: the Temporal worker's native core-bridge and @swc/core ship glibc binaries.
 
@@ -30,10 +30,13 @@ COPY package.json package-lock.json tsconfig.json ./
 COPY api ./api
 COPY workflows ./workflows
 COPY activities ./activities
+# The deployment agent's code (its entry is worker/agent.ts).
+COPY agent ./agent
 COPY worker ./worker
 COPY domain ./domain
 COPY platform ./platform
 COPY store ./store
+COPY dispatch ./dispatch
 # The demo service and its deploy hook, for agents that deploy it (README, Deployments).
 COPY demo ./demo
 COPY db/migrations ./db/migrations

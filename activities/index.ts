@@ -9,7 +9,8 @@ import { incidentActivities } from './incidents';
 /**
  * Every activity the orchestrator worker registers, bound to the worker's
  * dependencies. All of them fail at once, not retry forever, on a database
- * refusal no retry can cure (see db-failures.ts).
+ * refusal no retry can cure (see db-failures.ts). The agent's activities are
+ * not here: the agent is a process of its own (agent/activities).
  */
 export function createActivities(deps: ActivityDeps) {
   return failPermanentDbErrors({

@@ -1,13 +1,13 @@
-import { AgentApiError } from '../activities/agent/api-client';
-import { createHealthCheckActivities } from '../activities/agent/check-target-health';
-import { createAgentActivities } from '../activities/agent/deploy-target';
-import { HeartbeatLoop } from '../activities/agent/heartbeat-loop';
-import { AGENT_USAGE, parseAgentOptions, UsageError, type AgentOptions } from '../activities/agent/options';
-import { retryTransient } from '../activities/agent/retry';
-import { AgentSession, AgentStartError, type SavedIdentity } from '../activities/agent/session';
-import { statePaths } from '../activities/agent/state-files';
-import { TargetRecords } from '../activities/agent/target-reports';
-import { WorkChannel } from '../activities/agent/work-channel';
+import { AgentApiError } from '../agent/runtime/api-client';
+import { createHealthCheckActivities } from '../agent/activities/check-target-health';
+import { createAgentActivities } from '../agent/activities/deploy-target';
+import { HeartbeatLoop } from '../agent/runtime/heartbeat-loop';
+import { AGENT_USAGE, parseAgentOptions, UsageError, type AgentOptions } from '../agent/runtime/options';
+import { retryTransient } from '../agent/runtime/retry';
+import { AgentSession, AgentStartError, type SavedIdentity } from '../agent/runtime/session';
+import { statePaths } from '../agent/runtime/state-files';
+import { TargetRecords } from '../agent/runtime/target-reports';
+import { WorkChannel } from '../agent/runtime/work-channel';
 import { createLogger, type Logger } from '../platform/logger';
 
 /**

@@ -7,7 +7,7 @@ import { incidentSettings } from '../../domain/incidents/settings';
 import { withTransaction } from '../../platform/db';
 import { permanentDbError } from '../db-failures';
 import type { ActivityDeps } from '../deps';
-import { afterIncidentWrite } from '../../store/incident-followups';
+import { afterIncidentWrite } from '../../dispatch/incident-followups';
 import { allocateIncidentNumber, insertIncident, updateIncident, type IncidentWrite, type Writer } from '../../store/incidents';
 
 /**

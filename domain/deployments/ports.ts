@@ -10,7 +10,7 @@ export interface StickerOutcome {
 /**
  * The activities the deploymentJob workflow calls, as types: the orchestrator's
  * (Postgres, on the orchestrator queue) and the agent's (on `agent-<id>`).
- * activities/deployments implements the first, worker/agent the second.
+ * activities/deployments implements the first, agent/activities (the agent process, worker/agent.ts) the second.
  */
 export interface DeploymentActivities {
   /** The environment, the release with each component's hook, the chosen targets with their agents and stickers. */

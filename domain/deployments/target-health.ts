@@ -52,7 +52,7 @@ export interface TargetHealthCheckOutcome extends TargetHealthResult {
   error: TaskError | null;
 }
 
-/** A command check that overruns its timeout gets this long between SIGTERM and SIGKILL (activities/agent/health-check.ts). */
+/** A command check that overruns its timeout gets this long between SIGTERM and SIGKILL (agent/hooks/health-check.ts). */
 const COMMAND_GRACE_MS = 2_000;
 /** Preparing the check and reporting its answer. */
 const SLACK_MS = 10_000;
@@ -92,7 +92,7 @@ export function checkTimeoutError(timeout: CheckTimeout | undefined, input: Pick
 }
 
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
-/** What a target reports running, as short text the heartbeat would store too (activities/agent/target-reports.ts). */
+/** What a target reports running, as short text the heartbeat would store too (agent/runtime/target-reports.ts). */
 const reportedText = (value: string | null): string | null => (value === null ? null : value.replace(UNSTORABLE, '').trim().slice(0, 200) || null);
 
 /**

@@ -1,5 +1,5 @@
-import { trackHooksIn } from '../../activities/agent/hook-registry';
-import { runCommand } from '../../activities/agent/hook-runner';
+import { trackHooksIn } from '../../agent/runtime/hook-registry';
+import { runCommand } from '../../agent/hooks/hook-runner';
 import { createLogger } from '../../platform/logger';
 
 /**

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { groupMembers, processStart, reapLeftoverHooks } from '../../activities/agent/hook-registry';
+import { groupMembers, processStart, reapLeftoverHooks } from '../../agent/runtime/hook-registry';
 import { createLogger } from '../../platform/logger';
 import { until } from '../support/eventually';
 import { spawnTs, type Spawned } from '../support/processes';

@@ -1,8 +1,8 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { runCommand, type StopSignal } from '../../activities/agent/hook-runner';
-import { hookEnvironment, propertyVariable } from '../../activities/agent/hook-env';
+import { runCommand, type StopSignal } from '../../agent/hooks/hook-runner';
+import { hookEnvironment, propertyVariable } from '../../agent/hooks/hook-env';
 import { until } from '../support/eventually';
 import type { AgentTaskInput } from '../../domain/deployments/model';
 

@@ -1,5 +1,5 @@
-import { AgentApiError } from '../../activities/agent/api-client';
-import { LogShipper } from '../../activities/agent/log-shipper';
+import { AgentApiError } from '../../agent/runtime/api-client';
+import { LogShipper } from '../../agent/hooks/log-shipper';
 
 /**
  * The agent's log shipper against an in-memory API that behaves as the real one: every character it receives counts

@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { groupMembers } from '../../activities/agent/hook-registry';
-import { parseAgentOptions, UsageError } from '../../activities/agent/options';
+import { groupMembers } from '../../agent/runtime/hook-registry';
+import { parseAgentOptions, UsageError } from '../../agent/runtime/options';
 import { until } from '../support/eventually';
 import { ROOT, spawnTs, waitForOutput, type Spawned } from '../support/processes';
 import { FakeAgentApi } from './agent-fake-api';

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { hookEnvironment } from '../../activities/agent/hook-env';
-import { runCommand } from '../../activities/agent/hook-runner';
+import { hookEnvironment } from '../../agent/hooks/hook-env';
+import { runCommand } from '../../agent/hooks/hook-runner';
 import { startDemoService, type DemoService } from '../../demo/service';
 import type { AgentTaskInput } from '../../domain/deployments/model';
 import { until } from '../support/eventually';

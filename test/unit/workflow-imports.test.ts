@@ -3,12 +3,18 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 
 /**
- * Workflow code must stay deterministic (DESIGN.md): workflows/ imports only
+ * Workflow code must stay deterministic: workflows/ imports only
  * @temporalio/workflow (and its pure common types), async-mutex, domain/ and
  * its own files, and activities/ only as types. domain/ is pure: no I/O
  * modules either, since workflows import it. Within domain/, each module's
  * folder stands on the shared root files and never on another module, so
  * modules can be added (or removed) without touching each other's rules.
+ *
+ * The agent is a deployable of its own that reaches Tollgate only through the
+ * API with its own credential: agent/ stands on domain/, the logger's type and
+ * its own files, and only its entry point (worker/agent.ts) and the tests
+ * import it. store/ is SQL that several entry points share: it stands on
+ * domain/ and platform/ only, and starts or signals no workflow.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const FORBIDDEN = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'pg', 'pino', 'prom-client', 'jose', 'hono']);
@@ -68,6 +74,31 @@ function domainCrossingAllowed(file: string, resolved?: string): boolean {
   return target === undefined || target === domainModuleOf(file);
 }
 
+// No database and no Temporal access: the agent holds an API credential and nothing else.
+const AGENT_FORBIDDEN_PACKAGES = new Set(['pg', '@temporalio/client', '@temporalio/worker']);
+const LOGGER = path.join(ROOT, 'platform', 'logger');
+
+function agentImportAllowed(specifier: string, typeOnly: boolean, resolved?: string): boolean {
+  if (resolved) return inside(resolved, 'agent') || inside(resolved, 'domain') || (typeOnly && resolved.replace(/\.ts$/, '') === LOGGER);
+  return !AGENT_FORBIDDEN_PACKAGES.has(specifier);
+}
+
+function storeImportAllowed(specifier: string, _typeOnly: boolean, resolved?: string): boolean {
+  if (resolved) return inside(resolved, 'store') || inside(resolved, 'domain') || inside(resolved, 'platform');
+  return !specifier.startsWith('@temporalio/');
+}
+
+/** Outside agent/ and the tests, only the agent's entry point may import agent/. */
+function agentEntryAllowed(file: string, resolved?: string): boolean {
+  return !inside(resolved, 'agent') || file === path.join(ROOT, 'worker', 'agent.ts');
+}
+
+/** Every folder the typecheck covers (tsconfig.json `include`), but agent/ itself and test/. */
+function sourceOutsideAgent(): string[] {
+  const { include } = JSON.parse(readFileSync(path.join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+  return include.filter((dir) => dir !== 'agent' && dir !== 'test').flatMap((dir) => files(path.join(ROOT, dir)));
+}
+
 test('workflows/ imports only the workflow SDK, domain/, its own files, and activity types', () => {
   expect(files(path.join(ROOT, 'workflows')).flatMap((file) => violations(file, workflowImportAllowed))).toEqual([]);
 });
@@ -78,6 +109,18 @@ test('domain/ is pure: no Node built-ins, no I/O packages, nothing from the laye
 
 test('domain/<module> never imports domain/<other module>; the root files are shared and import no module', () => {
   expect(files(path.join(ROOT, 'domain')).flatMap((file) => violations(file, (_specifier, _typeOnly, resolved) => domainCrossingAllowed(file, resolved)))).toEqual([]);
+});
+
+test('agent/ imports only domain/, the logger type and its own files: no API, store, workflow or orchestrator code', () => {
+  expect(files(path.join(ROOT, 'agent')).flatMap((file) => violations(file, agentImportAllowed))).toEqual([]);
+});
+
+test('store/ imports only domain/, platform/ and its own files, and no Temporal', () => {
+  expect(files(path.join(ROOT, 'store')).flatMap((file) => violations(file, storeImportAllowed))).toEqual([]);
+});
+
+test('nothing but worker/agent.ts (and the tests) imports agent/', () => {
+  expect(sourceOutsideAgent().flatMap((file) => violations(file, (_specifier, _typeOnly, resolved) => agentEntryAllowed(file, resolved)))).toEqual([]);
 });
 
 test('the rules refuse what they must', () => {
@@ -100,4 +143,27 @@ test('the rules refuse what they must', () => {
   expect(domainCrossingAllowed(changeRules, path.join(ROOT, 'domain', 'draft'))).toBe(true);
   expect(domainCrossingAllowed(changeRules, path.join(ROOT, 'domain', 'promotions', 'model'))).toBe(false);
   expect(domainCrossingAllowed(path.join(ROOT, 'domain', 'actor.ts'), path.join(ROOT, 'domain', 'changes', 'model'))).toBe(false);
+  const at = (...parts: string[]) => path.join(ROOT, ...parts);
+  expect(agentImportAllowed('../../domain/deployments/model', false, at('domain', 'deployments', 'model'))).toBe(true);
+  expect(agentImportAllowed('../runtime/retry', false, at('agent', 'runtime', 'retry'))).toBe(true);
+  expect(agentImportAllowed('../../platform/logger', true, at('platform', 'logger'))).toBe(true);
+  expect(agentImportAllowed('../../platform/logger', false, at('platform', 'logger'))).toBe(false);
+  expect(agentImportAllowed('../../platform/db', true, at('platform', 'db'))).toBe(false);
+  expect(agentImportAllowed('../../api/errors', true, at('api', 'errors'))).toBe(false);
+  expect(agentImportAllowed('../../store/incidents', false, at('store', 'incidents'))).toBe(false);
+  expect(agentImportAllowed('../../workflows/deployments/messages', true, at('workflows', 'deployments', 'messages'))).toBe(false);
+  expect(agentImportAllowed('../../activities/deployments', true, at('activities', 'deployments'))).toBe(false);
+  expect(agentImportAllowed('@temporalio/client', false)).toBe(false);
+  expect(agentImportAllowed('pg', true)).toBe(false);
+  expect(agentImportAllowed('ws', false)).toBe(true);
+  expect(storeImportAllowed('../platform/db', true, at('platform', 'db'))).toBe(true);
+  expect(storeImportAllowed('../domain/incidents/model', true, at('domain', 'incidents', 'model'))).toBe(true);
+  expect(storeImportAllowed('../workflows/incidents/messages', false, at('workflows', 'incidents', 'messages'))).toBe(false);
+  expect(storeImportAllowed('../api/errors', true, at('api', 'errors'))).toBe(false);
+  expect(storeImportAllowed('../activities/incidents/bulk', true, at('activities', 'incidents', 'bulk'))).toBe(false);
+  expect(storeImportAllowed('@temporalio/client', true)).toBe(false);
+  expect(agentEntryAllowed(at('worker', 'agent.ts'), at('agent', 'runtime', 'session'))).toBe(true);
+  expect(agentEntryAllowed(at('worker', 'orchestrator.ts'), at('agent', 'runtime', 'session'))).toBe(false);
+  expect(agentEntryAllowed(at('api', 'server.ts'), at('agent', 'runtime', 'api-client'))).toBe(false);
+  expect(agentEntryAllowed(at('activities', 'index.ts'), at('activities', 'deployments'))).toBe(true);
 });

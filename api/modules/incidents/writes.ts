@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context } from 'hono';
-import { afterIncidentWrite, stopSlaClock, type FollowupSettings } from '../../../store/incident-followups';
+import { afterIncidentWrite, stopSlaClock, type FollowupSettings } from '../../../dispatch/incident-followups';
 import {
   addNote,
   allocateIncidentNumber,

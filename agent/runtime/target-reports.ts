@@ -1,6 +1,6 @@
 import type { AgentTaskInput, HealthCheck } from '../../domain/deployments/model';
 import type { ApiTarget, TargetReport } from './api-client';
-import { probeTarget } from './health-check';
+import { probeTarget } from '../hooks/health-check';
 import { readJsonFile, writeJsonFile } from './state-files';
 
 export interface LastDeploy {

@@ -1,7 +1,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { AgentApiClient, StoredArtifact } from './api-client';
-import { retryTransient } from './retry';
+import type { AgentApiClient, StoredArtifact } from '../runtime/api-client';
+import { retryTransient } from '../runtime/retry';
 
 export const ARTIFACT_NAME = /^[A-Za-z0-9._-]{1,128}$/;
 /** Read whole into memory to upload; anything larger is refused here rather than by the API after the transfer. */

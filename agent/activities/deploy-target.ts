@@ -4,16 +4,16 @@ import { Context } from '@temporalio/activity';
 import { CancelledFailure } from '@temporalio/common';
 import type { AgentTaskInput, AgentTaskResult, TaskError } from '../../domain/deployments/model';
 import type { Logger } from '../../platform/logger';
-import { AgentApiError, type AgentApiClient } from './api-client';
-import { uploadArtifacts } from './artifacts';
-import { runHealthCheck, type HealthCheckOutcome } from './health-check';
-import { hookEnvironment } from './hook-env';
-import { runCommand, type StopSignal } from './hook-runner';
-import { LogShipper } from './log-shipper';
-import { retryTransient } from './retry';
-import { safeFileName, statePaths } from './state-files';
-import type { TargetRecords } from './target-reports';
-import type { TaskContext } from './work-channel';
+import { AgentApiError, type AgentApiClient } from '../runtime/api-client';
+import { uploadArtifacts } from '../hooks/artifacts';
+import { runHealthCheck, type HealthCheckOutcome } from '../hooks/health-check';
+import { hookEnvironment } from '../hooks/hook-env';
+import { runCommand, type StopSignal } from '../hooks/hook-runner';
+import { LogShipper } from '../hooks/log-shipper';
+import { retryTransient } from '../runtime/retry';
+import { safeFileName, statePaths } from '../runtime/state-files';
+import type { TargetRecords } from '../runtime/target-reports';
+import type { TaskContext } from '../runtime/work-channel';
 
 export interface AgentActivityDeps {
   api: Pick<AgentApiClient, 'claim' | 'appendLog' | 'uploadArtifact'>;

@@ -1,6 +1,6 @@
 import type { HealthCheck } from '../../domain/deployments/model';
 import { runCommand } from './hook-runner';
-import { pause } from './retry';
+import { pause } from '../runtime/retry';
 
 export interface HealthCheckOutcome {
   healthy: boolean;

@@ -1,5 +1,5 @@
-import { AgentApiError, type AgentApiClient } from './api-client';
-import { retryTransient } from './retry';
+import { AgentApiError, type AgentApiClient } from '../runtime/api-client';
+import { retryTransient } from '../runtime/retry';
 
 export interface LogShipperOptions {
   api: Pick<AgentApiClient, 'appendLog'>;

@@ -15,7 +15,7 @@ import {
   type IncidentSlaInput,
   type NotificationReason,
 } from '../workflows/incidents/messages';
-import { latestSlaEvents } from './incidents';
+import { latestSlaEvents } from '../store/incidents';
 
 /**
  * What follows a committed incident write, for the API and the bulk job alike:

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../../platform/logger';
-import { trackCommandsWith, type CommandTracker } from './hook-runner';
+import { trackCommandsWith, type CommandTracker } from '../hooks/hook-runner';
 import { pause } from './retry';
 import { readJsonFile, statePaths, writeJsonFile } from './state-files';
 

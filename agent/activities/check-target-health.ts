@@ -2,10 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { storableHealthResult, type ReportedRelease, type TargetHealthInput, type TargetHealthResult } from '../../domain/deployments/target-health';
 import type { Logger } from '../../platform/logger';
-import { runHealthCheck } from './health-check';
-import { propertyVariable } from './hook-env';
-import { statePaths } from './state-files';
-import type { TaskContext } from './work-channel';
+import { runHealthCheck } from '../hooks/health-check';
+import { propertyVariable } from '../hooks/hook-env';
+import { statePaths } from '../runtime/state-files';
+import type { TaskContext } from '../runtime/work-channel';
 
 export interface HealthCheckActivityDeps {
   stateDir: string;
