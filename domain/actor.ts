@@ -12,6 +12,9 @@ export interface Actor {
   requestId?: string;
 }
 
+/** How Tollgate itself is named where it acts on its own (timers, status moves, SLA clocks). */
+export const SYSTEM_USER = 'tollgate';
+
 /** A command's sender and the API request it came from, for audit rows. */
 export interface CommandMeta {
   actor: Actor;

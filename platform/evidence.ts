@@ -4,6 +4,7 @@ import { importJWK, type JWK } from 'jose';
 import { canonicalJson } from '../domain/canonical-json';
 import { dataPaths } from './config';
 import { createOnce } from './key-files';
+import { nameUuid } from './name-uuid';
 
 /**
  * Signed evidence packets. A packet of version 1.1 is signed whole: the
@@ -34,14 +35,9 @@ export interface EvidencePacket {
 
 const PACKET_FIELDS: ReadonlyArray<keyof EvidencePacket> = ['id', 'type', 'version', 'content', 'contentHash', 'signature', 'signatureAlgorithm', 'signerKeyRef', 'generatedAt'];
 
-/** A stable uuid (v5-shaped) from a name, so a retried write names the same packet. */
-export function evidenceUuid(name: string): string {
-  const h = createHash('sha256').update(name).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-5${h.slice(13, 16)}-${((parseInt(h[16], 16) & 0x3) | 0x8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 /** The id a 1.0 packet was issued under: one per promotion and decision. */
-const legacyPacketId = (content: Record<string, unknown>) => evidenceUuid(`evidence:${String(content.tenantId)}:${String(content.promotionId)}:${String(content.decision)}`);
+const legacyPacketId = (content: Record<string, unknown>) => nameUuid(`evidence:${String(content.tenantId)}:${String(content.promotionId)}:${String(content.decision)}`);
 
 /** The bytes a packet's signature covers: 1.1 the whole packet but its signature, 1.0 its content. */
 function signedText(packet: EvidencePacket): string {

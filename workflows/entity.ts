@@ -1,7 +1,7 @@
 import * as wf from '@temporalio/workflow';
 import type { SearchAttributeUpdatePair, UpdateDefinition } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
-import type { CommandMeta } from '../domain/actor';
+import { SYSTEM_USER, type CommandMeta } from '../domain/actor';
 import { rethrowAsFailure } from './failures';
 
 /**
@@ -21,7 +21,7 @@ export const ENTITY_ACTIVITY_OPTIONS: wf.ActivityOptions = {
 };
 
 /** The system itself, for commands a workflow's own timers issue. */
-export const SYSTEM: CommandMeta = { actor: { userId: 'tollgate', permissions: [] } };
+export const SYSTEM: CommandMeta = { actor: { userId: SYSTEM_USER, permissions: [] } };
 
 /** An update-with-start whose create was refused leaves an empty workflow; it gives up after this. */
 const CREATE_GRACE = '5 minutes';

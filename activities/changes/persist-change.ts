@@ -1,4 +1,4 @@
-import { recordAudit } from '../../platform/audit';
+import { recordEntityEvents } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
 import type { Actor } from '../../domain/actor';
 import type { EntityEvent } from '../../domain/draft';
@@ -55,20 +55,16 @@ export function persistChangeActivity(deps: ActivityDeps) {
           [tenantId, change.id, change.version, a.model_version, a.risk_score, a.risk_level, JSON.stringify(a.factors), a.recommendation, JSON.stringify(change.conflicts), a.assessed_at],
         );
       }
-      for (const [i, event] of input.events.entries()) {
-        await recordAudit(db, {
-          tenantId,
-          actor: input.actor.email ?? input.actor.userId,
-          action: event.action,
-          resourceType: 'change',
-          resourceId: change.id,
-          before: event.before,
-          after: event.after,
-          requestId: input.requestId,
-          occurredAt: change.updated_at,
-          dedupeKey: `change:${tenantId}:${change.id}:${change.version}:${i}`,
-        });
-      }
+      await recordEntityEvents(db, {
+        tenantId,
+        resourceType: 'change',
+        resourceId: change.id,
+        versionTag: String(change.version),
+        events: input.events,
+        actor: input.actor,
+        requestId: input.requestId,
+        occurredAt: change.updated_at,
+      });
       return { written: (row.rowCount ?? 0) > 0 };
     });
   };

@@ -1,3 +1,4 @@
+import { SYSTEM_USER } from '../../domain/actor';
 import type { DeploymentJob, OperatorDecision } from '../../domain/deployments/model';
 import { recordAudit } from '../../platform/audit';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db';
@@ -10,7 +11,6 @@ export interface PersistJobInput {
 }
 
 /** Who the audit log names for what the workflow does on its own (as workflows/entity.ts SYSTEM). */
-const SYSTEM_ACTOR = 'tollgate';
 
 /**
  * Writes the job's read-model row when its version is newer than the stored
@@ -93,7 +93,7 @@ async function auditJob(db: PoolClient, input: PersistJobInput, before: { status
   if (before && before.status !== job.status) {
     await recordAudit(db, {
       ...base,
-      actor: SYSTEM_ACTOR,
+      actor: SYSTEM_USER,
       action: `deployment_job.${job.status}`,
       before: { status: before.status },
       after: { status: job.status, statusReason: job.statusReason },

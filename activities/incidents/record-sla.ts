@@ -1,3 +1,4 @@
+import { SYSTEM_USER } from '../../domain/actor';
 import type { IncidentSla } from '../../domain/incidents/model';
 import type { SlaClock, TargetClock } from '../../domain/incidents/sla';
 import { recordAudit } from '../../platform/audit';
@@ -36,7 +37,7 @@ export function recordSlaActivity(deps: ActivityDeps) {
         const at = breach ? target.breached_at : target.warned_at;
         await recordAudit(db, {
           tenantId,
-          actor: 'tollgate',
+          actor: SYSTEM_USER,
           action: breach ? 'incident.sla_breach' : 'incident.sla_warning',
           resourceType: 'incident',
           resourceId: incidentId,

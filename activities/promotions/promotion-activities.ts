@@ -2,9 +2,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Actor } from '../../domain/actor';
 import type { EntityEvent } from '../../domain/draft';
 import type { GateInputs, Promotion } from '../../domain/promotions/model';
-import { recordAudit } from '../../platform/audit';
+import { recordEntityEvents } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
-import { createEvidenceSigner, evidenceUuid, readEvidenceKey, type EvidencePacket, type EvidenceSigner } from '../../platform/evidence';
+import { createEvidenceSigner, readEvidenceKey, type EvidencePacket, type EvidenceSigner } from '../../platform/evidence';
+import { nameUuid } from '../../platform/name-uuid';
 import { loadGateInputs, type GateInputsRequest } from '../../store/gate-inputs';
 import type { ActivityDeps } from '../deps';
 import { decisionRecord, evidenceDecisionOf } from './evidence-content';
@@ -38,7 +39,7 @@ export function promotionActivities(deps: ActivityDeps) {
     const decision = evidenceDecisionOf(p);
     if (!decision) return null;
     return (await evidenceSigner()).sign({
-      id: evidenceUuid(`evidence:${tenantId}:${p.id}:${decision}:v${p.version}`),
+      id: nameUuid(`evidence:${tenantId}:${p.id}:${decision}:v${p.version}`),
       type: 'release_decision',
       content: decisionRecord(tenantId, p, decision),
       generatedAt: p.updatedAt,
@@ -71,20 +72,16 @@ export function promotionActivities(deps: ActivityDeps) {
           [tenantId, p.id, p.version, p.releaseId, p.targetEnvironmentId, p.status, p.requestedBy, p.policy.approverGroups.map((g) => g.toLowerCase()), p.requestedAt, p.updatedAt, JSON.stringify(p)],
         );
         const written = (row.rowCount ?? 0) > 0;
-        for (const [i, event] of input.events.entries()) {
-          await recordAudit(db, {
-            tenantId,
-            actor: input.actor.email ?? input.actor.userId,
-            action: event.action,
-            resourceType: 'promotion',
-            resourceId: p.id,
-            before: event.before,
-            after: event.after,
-            requestId: input.requestId,
-            occurredAt: p.updatedAt,
-            dedupeKey: `promotion:${tenantId}:${p.id}:v${p.version}:${i}`,
-          });
-        }
+        await recordEntityEvents(db, {
+          tenantId,
+          resourceType: 'promotion',
+          resourceId: p.id,
+          versionTag: `v${p.version}`,
+          events: input.events,
+          actor: input.actor,
+          requestId: input.requestId,
+          occurredAt: p.updatedAt,
+        });
         if (packet) {
           await db.query(
             `INSERT INTO evidence_packets (tenant_id, id, promotion_id, decision, packet, content_hash, signer_kid, generated_at)

@@ -1,7 +1,8 @@
 import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { importJWK, type JWK } from 'jose';
 import { canonicalJson } from '../../domain/canonical-json';
-import { createEvidenceSigner, evidenceUuid, existingEvidenceKey, publicJwkOf, verifyEvidence, type EvidencePacket } from '../../platform/evidence';
+import { createEvidenceSigner, existingEvidenceKey, publicJwkOf, verifyEvidence, type EvidencePacket } from '../../platform/evidence';
+import { nameUuid } from '../../platform/name-uuid';
 
 /** Signing and verifying evidence with a configured key, offline. */
 const packet = { id: 'e-1', type: 'release_decision' as const, content: { decision: 'approved', reason: 'ship it', n: 1 }, generatedAt: '2026-11-23T10:00:00.000Z' };
@@ -65,7 +66,7 @@ describe('the whole packet is signed', () => {
     const ecdsa = (await importJWK({ ...key, alg: 'ES256' }, 'ES256')) as webcrypto.CryptoKey;
     const signature = Buffer.from(await webcrypto.subtle.sign({ name: 'ECDSA', hash: 'SHA-256' }, ecdsa, new TextEncoder().encode(canonicalJson(content)))).toString('base64');
     const legacy: EvidencePacket = {
-      id: evidenceUuid('evidence:acme:p-1:approved'),
+      id: nameUuid('evidence:acme:p-1:approved'),
       type: 'release_decision',
       version: '1.0',
       content,
@@ -76,7 +77,7 @@ describe('the whole packet is signed', () => {
       generatedAt: content.recordedAt,
     };
     expect(await verifyEvidence(legacy, jwks)).toEqual({ valid: true, kid: 'k' });
-    expect(await verifyEvidence({ ...legacy, id: evidenceUuid('evidence:acme:p-2:approved') }, jwks)).toMatchObject({ valid: false, reason: expect.stringMatching(/^id does not match the signed content/) });
+    expect(await verifyEvidence({ ...legacy, id: nameUuid('evidence:acme:p-2:approved') }, jwks)).toMatchObject({ valid: false, reason: expect.stringMatching(/^id does not match the signed content/) });
     expect(await verifyEvidence({ ...legacy, generatedAt: '2026-11-24T10:00:00.000Z' }, jwks)).toMatchObject({ valid: false, reason: expect.stringMatching(/^generatedAt does not match/) });
     expect(await verifyEvidence({ ...legacy, type: 'other' as never }, jwks)).toMatchObject({ valid: false, reason: expect.stringMatching(/^type does not match/) });
     expect(await verifyEvidence({ ...legacy, version: '2.0' as never }, jwks)).toEqual({ valid: false, reason: 'unsupported packet version 2.0' });

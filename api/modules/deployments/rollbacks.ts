@@ -1,4 +1,5 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { nameUuid } from '../../../platform/name-uuid';
 import type { Context } from 'hono';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { CreateRollbackInput } from '../../../domain/deployments/job-requests';
@@ -57,10 +58,7 @@ const present = (r: Record<string, any>): Rollback => ({
 });
 
 /** The job of a rollback, derived from the rollback's id so every retry of one request names the same workflow. */
-function jobIdOf(tenantId: string, rollbackId: string): string {
-  const hex = createHash('sha256').update(`rollback-job\n${tenantId}\n${rollbackId}`).digest('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
-}
+const jobIdOf = (tenantId: string, rollbackId: string): string => nameUuid(`rollback-job\n${tenantId}\n${rollbackId}`);
 
 export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInput): Promise<Rollback> {
   const { tenantId, userId, email } = principalOf(c);
