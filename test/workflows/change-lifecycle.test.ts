@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import type { CreateChangeInput } from '../../domain/changes/commands';
 import type { Change } from '../../domain/changes/model';
-import { loadConfig } from '../../platform/config';
-import { createPool, type Pool } from '../../platform/db';
-import { createLogger } from '../../platform/logger';
+import type { Pool } from '../../platform/db';
 import type { changeLifecycle } from '../../workflows/changes/change-lifecycle';
 import {
   approveChange,
@@ -21,19 +16,18 @@ import {
   type CommandMeta,
 } from '../../workflows/changes/messages';
 import { iso, HOUR, MIN } from '../support/changes';
-import { testEnv } from '../support/env';
 import { eventually, until } from '../support/eventually';
 import { timersIn } from '../support/history';
+import { startWorkflowWorker, type WorkflowWorker } from '../support/workflow-worker';
 
 /**
  * changeLifecycle driven directly through Temporal (no API): what an operator
  * sees in the Temporal UI, what history holds, and continue-as-new.
  */
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let harness: WorkflowWorker;
+let env: WorkflowWorker['env'];
 let pool: Pool;
-const taskQueue = `wf-test-${randomUUID()}`;
+let taskQueue: string;
 const tenantId = `wf-${randomUUID().slice(0, 8)}`;
 const alice: CommandMeta = { actor: { userId: 'alice', email: 'alice@example.com', permissions: ['change:create', 'change:update'] }, requestId: 'req-1' };
 const bob: CommandMeta = { actor: { userId: 'bob', email: 'bob@example.com', permissions: ['change:approve'] } };
@@ -41,29 +35,11 @@ const implementer: CommandMeta = { actor: { userId: 'ivan', email: 'ivan@example
 let counter = 0;
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // installed by an earlier file in this jest worker
-  }
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: testEnv.temporalAddress });
-  pool = createPool(testEnv.databaseUrl, 3);
-  const config = loadConfig({ DATABASE_URL: testEnv.databaseUrl, DATA_DIR: testEnv.dataDir, AUTH_JWKS: '{"keys":[]}' });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: testEnv.workflowBundle,
-    activities: createActivities({ pool, log: createLogger('wf-test', 'silent'), config }),
-  });
-  running = worker.run();
+  harness = await startWorkflowWorker('wf-test');
+  ({ env, pool, taskQueue } = harness);
 });
 
-afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await pool.end();
-  await env.teardown();
-});
+afterAll(() => harness.close());
 
 async function start(body: Partial<CreateChangeInput> = {}, extra: Partial<ChangeWorkflowInput> = {}) {
   counter += 1;

@@ -1,57 +1,33 @@
 import { randomUUID } from 'node:crypto';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../../activities';
 import type { IncidentState, Priority } from '../../domain/incidents/model';
 import type { SlaEvent } from '../../domain/incidents/sla';
 import { DEFAULT_SLA_POLICY, type SlaPolicy } from '../../domain/incidents/sla-policy';
-import { loadConfig } from '../../platform/config';
-import { createPool, type Pool } from '../../platform/db';
-import { createLogger } from '../../platform/logger';
+import type { Pool } from '../../platform/db';
 import type { incidentSla } from '../../workflows/incidents/incident-sla';
 import { getSlaStatus, incidentChanged, SLA_WORKFLOW_TYPE, type IncidentSlaInput } from '../../workflows/incidents/messages';
 import { eventually } from '../support/eventually';
-import { testEnv } from '../support/env';
+import { startWorkflowWorker, type WorkflowWorker } from '../support/workflow-worker';
 
 /**
  * incidentSla driven directly through Temporal (no API): signals in any
  * order, timers an operator can read, and continue-as-new carrying the
  * timeline and the facts already recorded.
  */
-let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let harness: WorkflowWorker;
+let env: WorkflowWorker['env'];
 let pool: Pool;
-const taskQueue = `wf-sla-${randomUUID()}`;
+let taskQueue: string;
 const tenantId = `wf-${randomUUID().slice(0, 8)}`;
 let counter = 0;
 
 const policy: SlaPolicy = { ...DEFAULT_SLA_POLICY, resolution_ms: { ...DEFAULT_SLA_POLICY.resolution_ms, P1: 2_000 } };
 
 beforeAll(async () => {
-  try {
-    Runtime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    // installed by an earlier file in this jest worker
-  }
-  env = await TestWorkflowEnvironment.createFromExistingServer({ address: testEnv.temporalAddress });
-  pool = createPool(testEnv.databaseUrl, 3);
-  const config = loadConfig({ DATABASE_URL: testEnv.databaseUrl, DATA_DIR: testEnv.dataDir, AUTH_JWKS: '{"keys":[]}' });
-  worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: testEnv.workflowBundle,
-    activities: createActivities({ pool, log: createLogger('wf-test', 'silent'), config }),
-  });
-  running = worker.run();
+  harness = await startWorkflowWorker('wf-sla');
+  ({ env, pool, taskQueue } = harness);
 });
 
-afterAll(async () => {
-  worker.shutdown();
-  await running;
-  await pool.end();
-  await env.teardown();
-});
+afterAll(() => harness.close());
 
 function events(start: number, ...steps: Array<[number, IncidentState, Priority]>): SlaEvent[] {
   return steps.map(([ms, state, priority], i) => ({ version: i + 1, state, priority, at: new Date(start + ms).toISOString() }));
