@@ -6,15 +6,12 @@ import { humanSpan, mergeTimeline, nextWakeUp, slaClock, type SlaClock, type Sla
 import type { SlaPolicy } from '../../domain/incidents/sla-policy';
 import { isTerminal } from '../../domain/incidents/state-machine';
 import { SA } from '../../domain/search-attributes';
+import { ENTITY_ACTIVITY_OPTIONS, historyFull as isHistoryFull, showInUi } from '../entity';
 import { getSlaStatus, incidentChanged, type IncidentSlaInput, type SlaFact } from './messages';
 
-const ACTIVITY_OPTIONS: wf.ActivityOptions = {
-  startToCloseTimeout: '30s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '10s' },
-};
 // A stakeholder webhook that stays down must not hold the clock: a few tries, then a log line.
-const NOTIFY_OPTIONS: wf.ActivityOptions = { ...ACTIVITY_OPTIONS, retry: { ...ACTIVITY_OPTIONS.retry, maximumAttempts: 5 } };
-const { recordIncidentSla, notifyIncident } = wf.proxyActivities<Activities>(ACTIVITY_OPTIONS);
+const NOTIFY_OPTIONS: wf.ActivityOptions = { ...ENTITY_ACTIVITY_OPTIONS, retry: { ...ENTITY_ACTIVITY_OPTIONS.retry, maximumAttempts: 5 } };
+const { recordIncidentSla, notifyIncident } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
 
 /**
  * The SLA clock of one open incident. The API signals every state or priority
@@ -50,10 +47,7 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
 
   await wf.condition(() => (timeline.length > 0 && policy !== undefined) || deleted);
 
-  const historyFull = () => {
-    const info = wf.workflowInfo();
-    return info.continueAsNewSuggested || (input.maxHistoryEvents !== undefined && info.historyLength > input.maxHistoryEvents);
-  };
+  const historyFull = () => isHistoryFull(input.maxHistoryEvents);
 
   for (;;) {
     if (deleted) break;
@@ -66,7 +60,7 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
     const { computed_at: _at, ...comparable } = sla;
     if (facts.length || JSON.stringify(comparable) !== persisted) {
       const label = facts.length ? facts.join(', ') : `${clock.clock} clock`;
-      await recordIncidentSla.executeWithOptions({ ...ACTIVITY_OPTIONS, summary: `Record ${input.incidentId} SLA: ${label}` }, [
+      await recordIncidentSla.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Record ${input.incidentId} SLA: ${label}` }, [
         { tenantId: input.tenantId, incidentId: input.incidentId, sla, facts, clock },
       ]);
       persisted = JSON.stringify(comparable);
@@ -103,7 +97,6 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
   return { id: input.incidentId, state: deleted ? 'deleted' : (current?.state ?? 'unknown') };
 
   // Search attributes and the UI's "current details" follow every recomputation.
-  // Only attributes whose value moved are upserted: each upsert is a history event and a visibility write.
   function publish(clock: SlaClock, now: number): void {
     const flags = [...(recorded.has('response_warning') || recorded.has('resolution_warning') ? ['sla_warning'] : []), ...(breached() ? ['sla_breached'] : [])];
     const wanted: SearchAttributeUpdatePair[] = [
@@ -114,10 +107,7 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
       { key: SA.priority, value: clock.priority },
       { key: SA.flags, value: flags.length ? flags : null },
     ];
-    const known = wf.workflowInfo().typedSearchAttributes;
-    const moved = wanted.filter(({ key, value }) => JSON.stringify(known.get(key) ?? null) !== JSON.stringify(value));
-    if (moved.length) wf.upsertSearchAttributes(moved);
-    wf.setCurrentDetails(details(clock, now));
+    showInUi(wanted, details(clock, now));
   }
 
   function breached(): boolean {
