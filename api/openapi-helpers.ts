@@ -1,4 +1,4 @@
-import { z, type RouteConfig } from '@hono/zod-openapi';
+import { createRoute, z, type RouteConfig } from '@hono/zod-openapi';
 import type { Dialect } from './context';
 
 /**
@@ -147,6 +147,36 @@ export const idempotencyKeyHeader = z.object({
       example: '7d0c1e0a-3b59-4c1e-9d55-2f8f5b0e6a41',
     }),
 });
+
+type PathParams = NonNullable<NonNullable<RouteConfig['request']>['params']>;
+
+/**
+ * A command on one resource: a POST under the resource's path, with its id in
+ * the path, an optional Idempotency-Key and a JSON body (which may be left out
+ * when `required` is false). The module says which answers it can give.
+ */
+export function commandRoute<Params extends PathParams, Body extends z.ZodType, Answers extends RouteConfig['responses']>(spec: {
+  path: string;
+  operationId: string;
+  tags: string[];
+  summary: string;
+  description?: string;
+  params: Params;
+  body: Body;
+  required?: boolean;
+  responses: Answers;
+}) {
+  return createRoute({
+    method: 'post',
+    path: spec.path,
+    operationId: spec.operationId,
+    tags: spec.tags,
+    summary: spec.summary,
+    ...(spec.description ? { description: spec.description } : {}),
+    request: { params: spec.params, headers: idempotencyKeyHeader, ...jsonBody(spec.body, spec.required ?? true) },
+    responses: spec.responses,
+  });
+}
 
 /**
  * Links from a response carrying a resource to the operations that take its

@@ -30,6 +30,21 @@ export function ok<T, S extends ContentfulStatusCode = 200>(c: Context<AppEnv>, 
 }
 
 /**
+ * The StackFlow answer of a response whose StackFlow body is its own rather
+ * than the Stella body bare (declared with perDialect in
+ * api/openapi-helpers.ts: health's 503). Typed, like every answer here, in the
+ * Stella form the route declares, which the caller names as `Stella`.
+ */
+export function stackflowOwnAnswer<Stella, S extends ContentfulStatusCode>(
+  c: Context<AppEnv>,
+  body: object,
+  status: S,
+  headers?: Record<string, string>,
+): Response & TypedResponse<JSONParsed<Stella>, S, 'json'> {
+  return c.json(body, status, headers) as Response as Response & TypedResponse<JSONParsed<Stella>, S, 'json'>;
+}
+
+/**
  * A record that is already JSON text (a `json` column read as text): a list of
  * them is served without parsing and serialising every record again, most of
  * what a list page otherwise costs the API.

@@ -92,8 +92,14 @@ export const healthCheckSchema = z
   .union([urlCheck, commandCheck], { error: 'must give exactly one of url (http or https) and command' })
   .meta({ id: 'HealthCheckInput', description: 'An HTTP URL (2xx) or a command (exit 0), exactly one of them, retried' });
 
+/** A health check in its stored and served form: both keys present, the absent one null. */
+export interface NormalizedHealthCheck extends HealthCheck {
+  url: string | null;
+  command: string | null;
+}
+
 /** The stored and served form: both keys present, the absent one null. */
-export function normalizeHealthCheck(check: z.infer<typeof healthCheckSchema> | null | undefined): HealthCheck | null {
+export function normalizeHealthCheck(check: z.infer<typeof healthCheckSchema> | null | undefined): NormalizedHealthCheck | null {
   if (!check) return null;
   return { url: check.url ?? null, command: check.command ?? null, retries: check.retries, intervalSeconds: check.intervalSeconds, timeoutSeconds: check.timeoutSeconds };
 }
@@ -125,10 +131,16 @@ export const environmentDeploymentSchema = z
   })
   .meta({ id: 'EnvironmentDeploymentInput' });
 
+/** Deployment settings in their stored and served form: a strategy names every field (null: not set), a health check both keys. */
+export interface NormalizedDeploymentSettings extends EnvironmentDeploymentSettings {
+  strategy?: Strategy & { batchSize: number | null; maxUnavailable: number | null; minHealthy: string | null };
+  healthCheck?: NormalizedHealthCheck | null;
+}
+
 /** The stored and served form of an environment's deployment settings (keys in the documented order). */
-export function normalizeDeploymentSettings(settings: z.infer<typeof environmentDeploymentSchema> | null | undefined): EnvironmentDeploymentSettings | null {
+export function normalizeDeploymentSettings(settings: z.infer<typeof environmentDeploymentSchema> | null | undefined): NormalizedDeploymentSettings | null {
   if (!settings) return null;
-  const out: EnvironmentDeploymentSettings = {};
+  const out: NormalizedDeploymentSettings = {};
   if (settings.strategy) {
     const s = settings.strategy;
     out.strategy = { type: s.type, batchSize: s.batchSize ?? null, maxUnavailable: s.maxUnavailable ?? null, minHealthy: s.minHealthy ?? null };

@@ -74,7 +74,7 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
       }
       return { result: true, audit: { action: 'deployment_task.claim', resourceType: 'deployment_task', resourceId: taskId, after: { ...body, agentId: id } } };
     }).catch(notFoundAs(`Task ${taskId} not found for agent ${id}`));
-    return ok(c, { claimed: true as const }) as never;
+    return ok(c, { claimed: true as const });
   });
 
   // Log chunks are telemetry, many per task: the chunk rows are their own record, with no audit row each.
@@ -110,7 +110,7 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
       }
       return { size: size + fresh.length, capped, capBytes };
     });
-    return ok(c, answer) as never;
+    return ok(c, answer);
   });
 
   router.openapi(routes.uploadArtifactRoute, async (c) => {
@@ -127,7 +127,7 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
       const task = (await db.query('SELECT job_id FROM deployment_tasks WHERE tenant_id = $1 AND id = $2 AND agent_id = $3', [tenantId, taskId, id])).rows[0];
       if (!task) return undefined;
       // A file uploaded again under the same name (a retried upload, a re-run hook) replaces the first and keeps its id.
-      const { rows } = await db.query(
+      const { rows } = await db.query<{ id: string; job_id: string; task_id: string; name: string; size: number; sha256: string; created_at: Date }>(
         `INSERT INTO deployment_artifacts (tenant_id, id, job_id, task_id, name, size, sha256, content) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
          ON CONFLICT (tenant_id, task_id, name) DO UPDATE SET size = EXCLUDED.size, sha256 = EXCLUDED.sha256, content = EXCLUDED.content, created_at = now()
          RETURNING id, job_id, task_id, name, size, sha256, created_at`,
@@ -141,6 +141,6 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
       c,
       { id: row.id, jobId: row.job_id, taskId: row.task_id, name: row.name, size: row.size, sha256: row.sha256, createdAt: iso(row.created_at)! },
       201,
-    ) as never;
+    );
   });
 }

@@ -74,4 +74,5 @@ export const ArtifactSchema = z
     sha256: z.string(),
     createdAt: z.string(),
   })
-  .openapi('DeploymentArtifact');
+  // Not DeploymentArtifact: that is the job's artifact list item (deployments.responses.ts), a shape of its own.
+  .openapi('UploadedArtifact');

@@ -85,7 +85,7 @@ export function agentsRouter() {
         heartbeatIntervalSeconds: config.AGENT_HEARTBEAT_INTERVAL / 1000,
       },
       201,
-    ) as never;
+    );
   });
 
   router.openapi(routes.listAgentsRoute, async (c) => {
@@ -109,14 +109,14 @@ export function agentsRouter() {
       pageRequest(c.get('dialect'), query, sort),
       presentAgent,
     );
-    return okList(c, page) as never;
+    return okList(c, page);
   });
 
   router.openapi(routes.getAgentRoute, async (c) => {
     const { id } = c.req.valid('param');
     // An agent reads its own record (it is trusted with nothing else); people need a read permission.
     const { tenantId } = principalOf(c).agentId === id ? principalOf(c) : requireReader(c);
-    return ok(c, await existing(c, tenantId, id)) as never;
+    return ok(c, await existing(c, tenantId, id));
   });
 
   router.openapi(routes.updateAgentRoute, async (c) => {
@@ -140,7 +140,7 @@ export function agentsRouter() {
       },
       { unique: DUPLICATE },
     ).catch(notFoundAs(`Agent ${id} not found`));
-    return ok(c, await existing(c, tenantId, id)) as never;
+    return ok(c, await existing(c, tenantId, id));
   });
 
   router.openapi(routes.deleteAgentRoute, async (c) => {
@@ -195,7 +195,7 @@ export function agentsRouter() {
       offlineAfterSeconds: config.AGENT_OFFLINE_AFTER / 1000,
       ignoredTargets: reports.map((r) => r.targetId).filter((t) => !recorded.has(t)),
       lostTargets: lost,
-    }) as never;
+    });
   });
 
   agentTaskRoutes(router);

@@ -1,5 +1,5 @@
 import type { Pool } from '../../../platform/db';
-import type { Change } from '../../../domain/changes/model';
+import type { Change, ChangeConflict, RiskAssessment } from '../../../domain/changes/model';
 import { listPage, type ListSpec } from '../../list-query';
 import { RawJson } from '../../respond';
 import type { Page, PageRequest } from '../../pagination';
@@ -45,8 +45,14 @@ export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeL
   return { from: 'changes', select: 'body::text AS body', where, params, sortColumns: CHANGE_SORTS, idColumn: 'id', generation: { tenantId, resourceType: 'change' } };
 }
 
+/** A change_risk_assessments row: one assessment per version of the change. */
+type RiskAssessmentRow = Omit<RiskAssessment, 'assessed_at'> & { change_version: number; conflicts: ChangeConflict[]; assessed_at: Date };
+
+/** An audit_log row of a change, as its trail shows it. */
+type AuditRow = { action: string; actor: string; before: Record<string, unknown> | null; after: Record<string, unknown> | null; request_id: string | null; occurred_at: Date };
+
 export async function riskHistory(pool: Pool, tenantId: string, id: string) {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<RiskAssessmentRow>(
     `SELECT change_version, model_version, risk_score, risk_level, factors, recommendation, conflicts, assessed_at
        FROM change_risk_assessments WHERE tenant_id = $1 AND change_id = $2 ORDER BY change_version`,
     [tenantId, id],
@@ -55,7 +61,7 @@ export async function riskHistory(pool: Pool, tenantId: string, id: string) {
 }
 
 export async function changeHistory(pool: Pool, tenantId: string, id: string) {
-  const { rows } = await pool.query(
+  const { rows } = await pool.query<AuditRow>(
     `SELECT action, actor, before, after, request_id, occurred_at FROM audit_log
       WHERE tenant_id = $1 AND resource_type = 'change' AND resource_id = $2 ORDER BY occurred_at, id`,
     [tenantId, id],

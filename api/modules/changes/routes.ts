@@ -8,7 +8,7 @@ import {
   reviewSchema,
   submitCabSchema,
 } from '../../../domain/changes/schemas';
-import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
+import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
 import { AuditEventSchema, ChangeIdParam, ChangeListQuery, ChangeSchema, RiskHistoryEntrySchema, RiskSchema } from './schemas';
 
 /**
@@ -142,108 +142,88 @@ export const patchChangeRoute = createRoute({
   },
 });
 
-interface CommandSpec {
-  operationId: (typeof OPERATIONS_ON_A_CHANGE)[number];
-  summary: string;
-  description?: string;
+type OnAChange = (typeof OPERATIONS_ON_A_CHANGE)[number];
+
+/** What refuses a command: the codes its 403, 409 and 422 can carry. */
+interface Refusals {
   forbidden?: string[];
   conflicts: string[];
   rules?: string[];
 }
 
-const commandResponses = (spec: CommandSpec, hasBody: boolean) => ({
+const commandResponses = (refusals: Refusals, hasBody = true) => ({
   200: changeResponse('The updated change'),
   ...errorResponses(hasBody ? BODY_ERRORS : [400], {
-    403: FORBIDDEN(spec.forbidden),
+    403: FORBIDDEN(refusals.forbidden),
     404: NOT_FOUND,
-    409: `The change's state does not allow it; codes: ${codes([...spec.conflicts, CLOSED])}`,
-    422: spec.rules?.length
-      ? `A business rule refuses it; codes: ${codes([...spec.rules, KEY_REUSED])}`
+    409: `The change's state does not allow it; codes: ${codes([...refusals.conflicts, CLOSED])}`,
+    422: refusals.rules?.length
+      ? `A business rule refuses it; codes: ${codes([...refusals.rules, KEY_REUSED])}`
       : `The Idempotency-Key was first used for another request; codes: ${codes([KEY_REUSED])}`,
   }),
 });
 
-const command = <B extends z.ZodType>(path: string, spec: CommandSpec, body: B, required: boolean) =>
-  createRoute({
-    method: 'post',
-    path: `/changes/{id}/${path}`,
-    operationId: spec.operationId,
-    tags,
-    summary: spec.summary,
-    ...(spec.description ? { description: spec.description } : {}),
-    request: { params: ChangeIdParam, headers: idempotencyKeyHeader, ...jsonBody(body, required) },
-    responses: commandResponses(spec, true),
-  });
-
-const submitSpec: CommandSpec = {
-  operationId: 'submitChange',
-  summary: 'Submit a draft (standard and emergency changes are scheduled at once)',
-  description: 'Normal and standard changes need a maintenance window that has not ended; normal changes also need implementation and backout plans.',
-  conflicts: ['INVALID_STATE_TRANSITION'],
-  rules: ['SUBMISSION_INCOMPLETE', 'MAINTENANCE_WINDOW_PASSED'],
-};
+// No body at all, so not a commandRoute.
 export const submitRoute = createRoute({
   method: 'post',
   path: '/changes/{id}/submit',
-  operationId: submitSpec.operationId,
+  operationId: 'submitChange' satisfies OnAChange,
   tags,
-  summary: submitSpec.summary,
-  description: submitSpec.description,
+  summary: 'Submit a draft (standard and emergency changes are scheduled at once)',
+  description: 'Normal and standard changes need a maintenance window that has not ended; normal changes also need implementation and backout plans.',
   request: { params: ChangeIdParam, headers: idempotencyKeyHeader },
-  responses: commandResponses(submitSpec, false),
+  responses: commandResponses({ conflicts: ['INVALID_STATE_TRANSITION'], rules: ['SUBMISSION_INCOMPLETE', 'MAINTENANCE_WINDOW_PASSED'] }, false),
 });
 
-export const submitCabRoute = command(
-  'submit-cab',
-  {
-    operationId: 'submitChangeToCab',
-    summary: 'Submit to CAB for approval',
-    description: 'Only normal changes go to CAB, once submitted.',
-    conflicts: ['INVALID_STATE_TRANSITION'],
-    rules: ['CAB_NOT_APPLICABLE'],
-  },
-  submitCabSchema,
-  false,
-);
-export const approveRoute = command(
-  'approve',
-  {
-    operationId: 'approveChange',
-    summary: 'Approve (CAB member); the last approval needed schedules the change',
-    forbidden: ['NOT_AN_APPROVER', 'SOD_VIOLATION'],
-    conflicts: ['NOT_UNDER_REVIEW', 'ALREADY_DECIDED'],
-  },
-  approveSchema,
-  false,
-);
-export const rejectRoute = command(
-  'reject',
-  {
-    operationId: 'rejectChange',
-    summary: 'Reject (CAB member) with a reason',
-    forbidden: ['NOT_AN_APPROVER', 'SOD_VIOLATION'],
-    conflicts: ['NOT_UNDER_REVIEW', 'ALREADY_DECIDED'],
-  },
-  rejectSchema,
-  true,
-);
-export const cancelRoute = command(
-  'cancel',
-  { operationId: 'cancelChange', summary: 'Cancel a draft', conflicts: ['INVALID_STATE_TRANSITION'] },
-  cancelSchema,
-  false,
-);
-export const reviewRoute = command(
-  'review',
-  {
-    operationId: 'reviewChange',
-    summary: 'Record the post-implementation review; closes the change',
-    forbidden: ['SOD_VIOLATION'],
-    conflicts: ['NOT_REVIEWABLE', 'INVALID_STATE_TRANSITION'],
-  },
-  reviewSchema,
-  true,
-);
+export const submitCabRoute = commandRoute({
+  path: '/changes/{id}/submit-cab',
+  operationId: 'submitChangeToCab' satisfies OnAChange,
+  tags,
+  summary: 'Submit to CAB for approval',
+  description: 'Only normal changes go to CAB, once submitted.',
+  params: ChangeIdParam,
+  body: submitCabSchema,
+  required: false,
+  responses: commandResponses({ conflicts: ['INVALID_STATE_TRANSITION'], rules: ['CAB_NOT_APPLICABLE'] }),
+});
+export const approveRoute = commandRoute({
+  path: '/changes/{id}/approve',
+  operationId: 'approveChange' satisfies OnAChange,
+  tags,
+  summary: 'Approve (CAB member); the last approval needed schedules the change',
+  params: ChangeIdParam,
+  body: approveSchema,
+  required: false,
+  responses: commandResponses({ forbidden: ['NOT_AN_APPROVER', 'SOD_VIOLATION'], conflicts: ['NOT_UNDER_REVIEW', 'ALREADY_DECIDED'] }),
+});
+export const rejectRoute = commandRoute({
+  path: '/changes/{id}/reject',
+  operationId: 'rejectChange' satisfies OnAChange,
+  tags,
+  summary: 'Reject (CAB member) with a reason',
+  params: ChangeIdParam,
+  body: rejectSchema,
+  responses: commandResponses({ forbidden: ['NOT_AN_APPROVER', 'SOD_VIOLATION'], conflicts: ['NOT_UNDER_REVIEW', 'ALREADY_DECIDED'] }),
+});
+export const cancelRoute = commandRoute({
+  path: '/changes/{id}/cancel',
+  operationId: 'cancelChange' satisfies OnAChange,
+  tags,
+  summary: 'Cancel a draft',
+  params: ChangeIdParam,
+  body: cancelSchema,
+  required: false,
+  responses: commandResponses({ conflicts: ['INVALID_STATE_TRANSITION'] }),
+});
+export const reviewRoute = commandRoute({
+  path: '/changes/{id}/review',
+  operationId: 'reviewChange' satisfies OnAChange,
+  tags,
+  summary: 'Record the post-implementation review; closes the change',
+  params: ChangeIdParam,
+  body: reviewSchema,
+  responses: commandResponses({ forbidden: ['SOD_VIOLATION'], conflicts: ['NOT_REVIEWABLE', 'INVALID_STATE_TRANSITION'] }),
+});
 
 const readErrors = (extra: Record<number, string> = {}) => errorResponses([400, 403], { 404: NOT_FOUND, ...extra });
 

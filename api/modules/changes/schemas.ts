@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { CHANGE_STATES, CHANGE_TYPES, REVIEW_OUTCOMES, RISK_LEVELS } from '../../../domain/changes/model';
 import { instant as storableInstant } from '../../../domain/instant';
 import { storableText } from '../../../domain/text';
+import { csv } from '../../list-filters';
 import { sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
 import { CHANGE_SORTS } from './queries';
@@ -128,20 +129,6 @@ export const AuditEventSchema = z
     occurred_at: instant,
   })
   .openapi('AuditEvent');
-
-/**
- * One value or a comma-separated list, as a pattern so the document states
- * exactly what is accepted; an empty value (`?risk=`) means no filter.
- */
-const csv = <T extends readonly [string, ...string[]]>(values: T) => {
-  const one = `(?:${values.join('|')})`;
-  return z
-    .string()
-    .regex(new RegExp(`^(?:${one}(?:,${one})*)?$`), { message: `must be one or more of ${values.join(', ')}, comma-separated` })
-    .transform((v) => (v ? (v.split(',') as T[number][]) : undefined))
-    .optional();
-};
-
 
 export const ChangeListQuery = paginationQuery.extend({
   state: csv(CHANGE_STATES).openapi({ description: 'One state or a comma-separated list', example: 'scheduled' }),

@@ -1,5 +1,5 @@
 import { droppedMarker } from '../../../domain/deployments/log-cap';
-import type { DeploymentJob, DeploymentTask, TaskStatus } from '../../../domain/deployments/model';
+import type { DeploymentJob, DeploymentTask, TaskPhase, TaskStatus } from '../../../domain/deployments/model';
 import type { Pool } from '../../../platform/db';
 import { iso } from '../../entity-writes';
 import { listPage, type ListSpec } from '../../list-query';
@@ -97,7 +97,7 @@ export async function findTaskById(db: Queryable, tenantId: string, taskId: stri
 }
 
 export async function ledgerOf(db: Queryable, tenantId: string, task: Pick<DeploymentTask, 'jobId' | 'targetId' | 'phase' | 'attempt'>) {
-  const { rows } = await db.query(
+  const { rows } = await db.query<{ job_id: string; target_id: string; phase: TaskPhase; attempt: number; task_id: string; agent_id: string; claimed_at: Date }>(
     `SELECT job_id, target_id, phase, attempt, task_id, agent_id, claimed_at FROM deployment_ledger
       WHERE tenant_id = $1 AND job_id = $2 AND target_id = $3 AND phase = $4 AND attempt = $5 ORDER BY claimed_at`,
     [tenantId, task.jobId, task.targetId, task.phase, task.attempt],

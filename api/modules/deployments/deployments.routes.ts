@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { cancelDeploymentJobSchema, operatorActionSchema, operatorActionWithReasonSchema } from '../../../domain/deployments/job-requests';
 import { JOB_STATUSES } from '../../../domain/deployments/model';
-import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
+import { BODY_ERRORS, commandRoute, envelope, errorResponses, linksToResource, listEnvelope } from '../../openapi-helpers';
 import { sortablePaginationQuery } from '../../pagination';
 import {
   ArtifactParams,
@@ -132,19 +132,52 @@ const commandErrors = errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
   422: 'A retry during an active freeze without a reason (`FREEZE_OVERRIDE_NEEDS_REASON`), or `IDEMPOTENCY_KEY_REUSED`',
 });
 
-const command = <B extends z.ZodType>(path: string, operationId: string, summary: string, body: B, required = true) =>
-  createRoute({
-    method: 'post',
-    path: `/deployment-jobs/{id}/${path}`,
-    operationId,
-    tags,
-    summary,
-    request: { params: IdParam, headers: idempotencyKeyHeader, ...jsonBody(body, required) },
-    responses: { 200: jobResponse('The job as the workflow left it'), ...commandErrors },
-  });
+/** An operator's answer to a job answers the job as the workflow left it. */
+const commandResponses = () => ({ 200: jobResponse('The job as the workflow left it'), ...commandErrors });
 
-export const retryRoute = command('retry', 'retryDeploymentTask', 'Paused job: run the failed target again (a new attempt)', operatorActionSchema);
-export const skipRoute = command('skip', 'skipDeploymentTask', 'Paused job: leave the failed target as it is and go on', operatorActionSchema);
-export const rollbackRoute = command('rollback', 'rollbackDeploymentJob', 'Paused job: return every updated target to the release it ran before (reason required)', operatorActionWithReasonSchema);
-export const abortRoute = command('abort', 'abortDeploymentJob', 'Paused job: stop here, leaving targets as they are (reason required)', operatorActionWithReasonSchema);
-export const cancelRoute = command('cancel', 'cancelDeploymentJob', 'Stop the job: running hooks get SIGTERM, then SIGKILL after the grace period', cancelDeploymentJobSchema, false);
+export const retryRoute = commandRoute({
+  path: '/deployment-jobs/{id}/retry',
+  operationId: 'retryDeploymentTask',
+  tags,
+  summary: 'Paused job: run the failed target again (a new attempt)',
+  params: IdParam,
+  body: operatorActionSchema,
+  responses: commandResponses(),
+});
+export const skipRoute = commandRoute({
+  path: '/deployment-jobs/{id}/skip',
+  operationId: 'skipDeploymentTask',
+  tags,
+  summary: 'Paused job: leave the failed target as it is and go on',
+  params: IdParam,
+  body: operatorActionSchema,
+  responses: commandResponses(),
+});
+export const rollbackRoute = commandRoute({
+  path: '/deployment-jobs/{id}/rollback',
+  operationId: 'rollbackDeploymentJob',
+  tags,
+  summary: 'Paused job: return every updated target to the release it ran before (reason required)',
+  params: IdParam,
+  body: operatorActionWithReasonSchema,
+  responses: commandResponses(),
+});
+export const abortRoute = commandRoute({
+  path: '/deployment-jobs/{id}/abort',
+  operationId: 'abortDeploymentJob',
+  tags,
+  summary: 'Paused job: stop here, leaving targets as they are (reason required)',
+  params: IdParam,
+  body: operatorActionWithReasonSchema,
+  responses: commandResponses(),
+});
+export const cancelRoute = commandRoute({
+  path: '/deployment-jobs/{id}/cancel',
+  operationId: 'cancelDeploymentJob',
+  tags,
+  summary: 'Stop the job: running hooks get SIGTERM, then SIGKILL after the grace period',
+  params: IdParam,
+  body: cancelDeploymentJobSchema,
+  required: false,
+  responses: commandResponses(),
+});

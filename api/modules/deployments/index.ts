@@ -27,12 +27,12 @@ export function deploymentsRouter() {
     const { tenantId } = requirePermission(c, 'deployment:read');
     const query = c.req.valid('query');
     const sort = parseSort(query, routes.JOB_SORTS, { field: 'created_at', direction: 'desc' });
-    return okList(c, await listJobs(c.get('deps').pool, tenantId, query, pageRequest(c.get('dialect'), query, sort))) as never;
+    return okList(c, await listJobs(c.get('deps').pool, tenantId, query, pageRequest(c.get('dialect'), query, sort)));
   });
 
   router.openapi(routes.getJobRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'deployment:read');
-    return ok(c, await loadJob(c, tenantId, c.req.valid('param').id)) as never;
+    return ok(c, await loadJob(c, tenantId, c.req.valid('param').id));
   });
 
   router.openapi(routes.listTasksRoute, async (c) => {
@@ -41,14 +41,14 @@ export function deploymentsRouter() {
     const tasks = await listTasks(c.get('deps').pool, tenantId, id);
     // No task yet: the job may still be just started, or not be there at all.
     if (tasks.length === 0) await loadJob(c, tenantId, id);
-    return ok(c, tasks) as never;
+    return ok(c, tasks);
   });
 
   router.openapi(routes.getTaskRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'deployment:read');
     const { id, taskId } = c.req.valid('param');
     const task = await taskOf(c, tenantId, id, taskId);
-    return ok(c, { ...task, ledger: await ledgerOf(c.get('deps').pool, tenantId, task) }) as never;
+    return ok(c, { ...task, ledger: await ledgerOf(c.get('deps').pool, tenantId, task) });
   });
 
   router.openapi(routes.getTaskLogsRoute, async (c) => {
@@ -66,7 +66,7 @@ export function deploymentsRouter() {
       size: task.log.size,
       capped: task.log.capped,
       complete: finished && slice.nextOffset >= task.log.size,
-    }) as never;
+    });
   });
 
   router.openapi(routes.listArtifactsRoute, async (c) => {
@@ -75,7 +75,7 @@ export function deploymentsRouter() {
     const artifacts = await listArtifacts(c.get('deps').pool, tenantId, id);
     if (artifacts.length === 0) await loadJob(c, tenantId, id);
     const prefix = c.req.path.slice(0, c.req.path.indexOf('/deployment-jobs/'));
-    return ok(c, artifacts.map((a) => ({ ...a, downloadUrl: downloadUrl(prefix, a, id) }))) as never;
+    return ok(c, artifacts.map((a) => ({ ...a, downloadUrl: downloadUrl(prefix, a, id) })));
   });
 
   router.openapi(routes.downloadArtifactRoute, async (c) => {
@@ -89,7 +89,7 @@ export function deploymentsRouter() {
       'Content-Length': String(artifact.content.length),
       ETag: `"sha256-${artifact.sha256}"`,
       Digest: `sha-256=${Buffer.from(artifact.sha256, 'hex').toString('base64')}`,
-    }) as never;
+    });
   });
 
   // Each answer to a paused job's failure is one update; the workflow's validator refuses a second answer to the same failure.
@@ -99,29 +99,29 @@ export function deploymentsRouter() {
     const reason = action === 'retry' ? await clearRetry(c, principal, await loadJob(c, principal.tenantId, id), body.reason ?? null) : (body.reason ?? null);
     return updateJobWorkflow(c, id, decideDeploymentFailure, { action, taskId: body.taskId, reason });
   };
-  router.openapi(routes.retryRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'retry', c.req.valid('json'))) as never);
-  router.openapi(routes.skipRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'skip', c.req.valid('json'))) as never);
-  router.openapi(routes.rollbackRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'rollback', c.req.valid('json'))) as never);
-  router.openapi(routes.abortRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'abort', c.req.valid('json'))) as never);
+  router.openapi(routes.retryRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'retry', c.req.valid('json'))));
+  router.openapi(routes.skipRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'skip', c.req.valid('json'))));
+  router.openapi(routes.rollbackRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'rollback', c.req.valid('json'))));
+  router.openapi(routes.abortRoute, async (c) => ok(c, await decide(c, c.req.valid('param').id, 'abort', c.req.valid('json'))));
 
   router.openapi(routes.cancelRoute, async (c) => {
     requirePermission(c, 'deployment:operate');
     const body = c.req.valid('json') ?? {};
-    return ok(c, await updateJobWorkflow(c, c.req.valid('param').id, cancelDeploymentJob, { reason: body.reason ?? null })) as never;
+    return ok(c, await updateJobWorkflow(c, c.req.valid('param').id, cancelDeploymentJob, { reason: body.reason ?? null }));
   });
 
   router.openapi(rollbackRoutes.createRollbackRoute, async (c) => {
     requirePermission(c, 'deployment:operate');
     const rollback = await createRollback(c, c.req.valid('json'));
     c.header('Location', `${c.req.path.replace(/\/$/, '')}/${rollback.id}`);
-    return ok(c, rollback, 201) as never;
+    return ok(c, rollback, 201);
   });
 
   router.openapi(rollbackRoutes.listRollbacksRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'deployment:read');
     const query = c.req.valid('query');
     const sort = parseSort(query, ['created_at'], { field: 'created_at', direction: 'desc' });
-    return okList(c, await listRollbacks(c, tenantId, query, pageRequest(c.get('dialect'), query, sort))) as never;
+    return okList(c, await listRollbacks(c, tenantId, query, pageRequest(c.get('dialect'), query, sort)));
   });
 
   router.openapi(rollbackRoutes.getRollbackRoute, async (c) => {
@@ -129,7 +129,7 @@ export function deploymentsRouter() {
     const { id } = c.req.valid('param');
     const rollback = await findRollback(c, tenantId, id);
     if (!rollback) throw new NotFound(`Rollback ${id} not found`, 'ROLLBACK_NOT_FOUND');
-    return ok(c, rollback) as never;
+    return ok(c, rollback);
   });
 
   streamRoutes(router);

@@ -1,4 +1,5 @@
-import { normalizeDeploymentSettings } from '../../../domain/inventory-fields';
+import type { z } from 'zod';
+import { normalizeDeploymentSettings, type environmentDeploymentSchema } from '../../../domain/inventory-fields';
 import { freezeStatus, type FreezeWindow } from '../../../domain/promotions/freeze';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { freezeWindows } from '../../../store/gate-inputs';
@@ -9,9 +10,41 @@ import { iso } from '../../entity-writes';
 type Db = Pool | PoolClient;
 export const ENVIRONMENT_COLUMNS = `id, name, description, "order", require_sod, required_approvals, security_thresholds, require_change_request, deployment, version, created_by, created_at, updated_at`;
 
-type Row = Record<string, any>;
+/** An environments row as ENVIRONMENT_COLUMNS reads it. */
+export type EnvironmentRow = {
+  id: string;
+  name: string;
+  description: string | null;
+  order: number;
+  require_sod: boolean;
+  required_approvals: number;
+  security_thresholds: { maxCritical: number; maxHigh: number } | null;
+  require_change_request: boolean;
+  /** Stored normalized (normalizeDeploymentSettings), which is a form the input schema accepts. */
+  deployment: z.infer<typeof environmentDeploymentSchema> | null;
+  version: number;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+};
 
-export function presentEnvironment(r: Row, windows: FreezeWindow[], nowMs = Date.now()) {
+/** A freeze_windows row (SELECT *). */
+export type FreezeWindowRow = {
+  id: string;
+  environment_id: string;
+  name: string;
+  reason: string | null;
+  starts_at: Date | null;
+  ends_at: Date | null;
+  rrule: string | null;
+  timezone: string | null;
+  duration: string | null;
+  exempt_release_classes: string[];
+  created_by: string;
+  created_at: Date;
+};
+
+export function presentEnvironment(r: EnvironmentRow, windows: FreezeWindow[], nowMs = Date.now()) {
   const status = freezeStatus(windows, nowMs);
   return {
     id: r.id,
@@ -33,7 +66,7 @@ export function presentEnvironment(r: Row, windows: FreezeWindow[], nowMs = Date
 }
 
 export async function findEnvironment(db: Db, tenantId: string, id: string) {
-  const { rows } = await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  const { rows } = await db.query<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   if (!rows[0]) return undefined;
   return presentEnvironment(rows[0], await freezeWindows(db, tenantId, id));
 }
@@ -42,7 +75,7 @@ export async function findEnvironment(db: Db, tenantId: string, id: string) {
 export async function windowsByEnvironment(db: Db, tenantId: string, ids: string[]): Promise<Map<string, FreezeWindow[]>> {
   const map = new Map<string, FreezeWindow[]>(ids.map((id) => [id, []]));
   if (ids.length === 0) return map;
-  const { rows } = await db.query(
+  const { rows } = await db.query<Omit<FreezeWindowRow, 'created_by'>>(
     `SELECT environment_id, id, name, reason, starts_at, ends_at, rrule, timezone, duration, exempt_release_classes, created_at
        FROM freeze_windows WHERE tenant_id = $1 AND environment_id = ANY($2::uuid[]) ORDER BY created_at, id`,
     [tenantId, ids],
@@ -51,7 +84,7 @@ export async function windowsByEnvironment(db: Db, tenantId: string, ids: string
   return map;
 }
 
-export function toWindow(r: Row): FreezeWindow {
+export function toWindow(r: Omit<FreezeWindowRow, 'created_by'>): FreezeWindow {
   return {
     id: r.id,
     name: r.name,
@@ -66,7 +99,7 @@ export function toWindow(r: Row): FreezeWindow {
   };
 }
 
-export function presentWindow(r: Row, nowMs = Date.now()) {
+export function presentWindow(r: FreezeWindowRow, nowMs = Date.now()) {
   const w = toWindow(r);
   const status = freezeStatus([w], nowMs);
   const upcoming = status.active ?? status.next;

@@ -38,6 +38,10 @@ export const EnvironmentDeploymentSchema = z
       })
       .optional(),
     failurePolicy: z.enum(FAILURE_POLICIES).optional(),
+    targetLabels: z
+      .record(z.string(), z.string())
+      .optional()
+      .openapi({ description: 'Deploy only to the targets carrying all these labels; absent: every target of the environment' }),
     deployHook: z.string().nullable().optional(),
     healthCheck: HealthCheckSchema.nullable().optional(),
   })

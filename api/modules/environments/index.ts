@@ -16,7 +16,7 @@ import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { notifyOpenPromotions } from '../promotions/promotions.signals';
-import { ENVIRONMENT_COLUMNS, findEnvironment, presentEnvironment, presentWindow, windowsByEnvironment } from './environments.queries';
+import { ENVIRONMENT_COLUMNS, findEnvironment, presentEnvironment, presentWindow, windowsByEnvironment, type EnvironmentRow, type FreezeWindowRow } from './environments.queries';
 import * as routes from './environments.routes';
 
 const SORTS: Record<(typeof routes.ENVIRONMENT_SORTS)[number], SortColumn> = {
@@ -27,15 +27,15 @@ const SORTS: Record<(typeof routes.ENVIRONMENT_SORTS)[number], SortColumn> = {
 const DUPLICATE = { '*': 'An environment with this name or this order already exists' };
 const RECURRENCE_START_LIMIT_MS = 366 * 86_400_000;
 
-async function lockEnvironment(db: PoolClient, tenantId: string, id: string): Promise<Record<string, any>> {
-  const before = (await db.query(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
+async function lockEnvironment(db: PoolClient, tenantId: string, id: string): Promise<EnvironmentRow> {
+  const before = (await db.query<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
   if (!before) throw new NotFound(`Environment ${id} not found`);
   return before;
 }
 
 /** Writes a PUT body over the environment (locked): the write PUT and PATCH share. */
 /** A write that sets or changes the environment's deploy hook needs deployment:hook-write, and no promotion to it may be deploying. */
-async function guardHookChange(c: Context<AppEnv>, db: PoolClient, tenantId: string, id: string, before: Record<string, any>, body: z.infer<typeof environmentSchema>): Promise<void> {
+async function guardHookChange(c: Context<AppEnv>, db: PoolClient, tenantId: string, id: string, before: EnvironmentRow, body: z.infer<typeof environmentSchema>): Promise<void> {
   if (requireHookWrite(c, before.deployment?.deployHook, body.deployment?.deployHook, `environment ${before.name}`)) {
     await refuseWhileDeploying(db, tenantId, { environmentId: id }, `environment ${before.name}`);
   }
@@ -58,14 +58,14 @@ export function environmentsRouter() {
     const query = c.req.valid('query');
     const sort = parseSort(query, Object.keys(SORTS), { field: 'order', direction: 'asc' });
     const { pool } = c.get('deps');
-    const page = await listPage<Record<string, any>, Record<string, any>>(
+    const page = await listPage<EnvironmentRow, EnvironmentRow>(
       pool,
       { from: 'environments', select: ENVIRONMENT_COLUMNS, where: ['tenant_id = $1'], params: [tenantId], sortColumns: SORTS, idColumn: 'id::text' },
       pageRequest(c.get('dialect'), query, sort),
       (row) => row,
     );
     const windows = await windowsByEnvironment(pool, tenantId, page.items.map((r) => r.id));
-    return okList(c, { ...page, items: page.items.map((r) => presentEnvironment(r, windows.get(r.id) ?? [])) }) as never;
+    return okList(c, { ...page, items: page.items.map((r) => presentEnvironment(r, windows.get(r.id) ?? [])) });
   });
 
   router.openapi(routes.createEnvironmentRoute, async (c) => {
@@ -86,12 +86,12 @@ export function environmentsRouter() {
       { unique: DUPLICATE },
     );
     c.header('Location', `${c.req.path}/${id}`);
-    return ok(c, await existing(c, tenantId, id), 201) as never;
+    return ok(c, await existing(c, tenantId, id), 201);
   });
 
   router.openapi(routes.getEnvironmentRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'inventory:read');
-    return ok(c, await existing(c, tenantId, c.req.valid('param').id)) as never;
+    return ok(c, await existing(c, tenantId, c.req.valid('param').id));
   });
 
   router.openapi(routes.updateEnvironmentRoute, async (c) => {
@@ -109,7 +109,7 @@ export function environmentsRouter() {
       { unique: DUPLICATE },
     );
     await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
-    return ok(c, await existing(c, tenantId, id)) as never;
+    return ok(c, await existing(c, tenantId, id));
   });
 
   // Same permission and rules as PUT: the patch is merged into the environment as it stands, under its row lock, then held to the PUT schema.
@@ -131,7 +131,7 @@ export function environmentsRouter() {
       { unique: DUPLICATE },
     );
     await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
-    return ok(c, await existing(c, tenantId, id)) as never;
+    return ok(c, await existing(c, tenantId, id));
   });
 
   router.openapi(routes.deleteEnvironmentRoute, async (c) => {
@@ -183,7 +183,7 @@ export function environmentsRouter() {
       async (db) => {
         // Held until commit, so the environment cannot be deleted under the new window.
         if (!(await db.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2 FOR SHARE', [tenantId, envId])).rowCount) return undefined;
-        const inserted = await db.query(
+        const inserted = await db.query<FreezeWindowRow>(
           `INSERT INTO freeze_windows (tenant_id, id, environment_id, name, reason, starts_at, ends_at, rrule, timezone, duration, exempt_release_classes, created_by)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12) RETURNING *`,
           [tenantId, id, envId, w.name, w.reason ?? null, w.start ?? null, w.end ?? null, w.rrule ?? null, w.timezone ?? null, w.duration ?? null, w.exemptReleaseClasses, userId],
@@ -193,7 +193,7 @@ export function environmentsRouter() {
     ).catch(notFoundAs(`Environment ${envId} not found`));
     c.header('Location', `${c.req.path}/${id}`);
     await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was added');
-    return ok(c, presentWindow(row), 201) as never;
+    return ok(c, presentWindow(row), 201);
   });
 
   router.openapi(routes.listFreezeWindowsRoute, async (c) => {
@@ -201,8 +201,8 @@ export function environmentsRouter() {
     const { envId } = c.req.valid('param');
     const { pool } = c.get('deps');
     if (!(await pool.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, envId])).rowCount) throw new NotFound(`Environment ${envId} not found`);
-    const { rows } = await pool.query('SELECT * FROM freeze_windows WHERE tenant_id = $1 AND environment_id = $2 ORDER BY created_at, id', [tenantId, envId]);
-    return ok(c, rows.map((r) => presentWindow(r))) as never;
+    const { rows } = await pool.query<FreezeWindowRow>('SELECT * FROM freeze_windows WHERE tenant_id = $1 AND environment_id = $2 ORDER BY created_at, id', [tenantId, envId]);
+    return ok(c, rows.map((r) => presentWindow(r)));
   });
 
   router.openapi(routes.deleteFreezeWindowRoute, async (c) => {

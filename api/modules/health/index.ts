@@ -3,7 +3,7 @@ import type { TaskQueuePoller } from '../../../platform/temporal';
 import type { AppDeps } from '../../context';
 import { ServiceUnavailable } from '../../errors';
 import { envelope, ErrorSchema, perDialect, publicErrorResponses } from '../../openapi-helpers';
-import { ok } from '../../respond';
+import { ok, stackflowOwnAnswer } from '../../respond';
 import { createRouter } from '../../router';
 
 const Check = z
@@ -58,10 +58,10 @@ export function healthRouter() {
     const body = { status: healthy ? ('ok' as const) : ('degraded' as const), version: VERSION, checks: { postgres, temporal, worker } };
     if (!healthy) {
       const down = Object.entries(body.checks).filter(([, v]) => v.status === 'down').map(([k]) => k);
-      if (c.get('dialect') === 'stackflow') return c.json(body, 503, { 'Retry-After': '5' }) as never;
+      if (c.get('dialect') === 'stackflow') return stackflowOwnAnswer<z.infer<typeof ErrorSchema>, 503>(c, body, 503, { 'Retry-After': '5' });
       throw new ServiceUnavailable(`Unavailable: ${down.join(', ')}`, 'DEPENDENCY_UNAVAILABLE', body);
     }
-    return ok(c, body) as never;
+    return ok(c, body);
   });
   return router;
 }

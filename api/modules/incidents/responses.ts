@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { instant as storableInstant } from '../../../domain/instant';
 import { INCIDENT_STATES, LEVELS, NOTE_VISIBILITIES, PRIORITIES, SLA_CLOCK_STATES } from '../../../domain/incidents/model';
 import { storableText } from '../../../domain/text';
+import { csv } from '../../list-filters';
 import { paginationQuery } from '../../pagination';
 
 /** Response shapes and query parameters of the Incidents API, for the OpenAPI documents. */
@@ -124,19 +125,6 @@ export const BulkJobSchema = z
     finished_at: instant.nullable(),
   })
   .openapi('IncidentBulkJob');
-
-/**
- * One value or a comma-separated list, as a pattern so the document states
- * exactly what is accepted; an empty value (`?state=`) means no filter.
- */
-const csv = <T extends readonly [string, ...string[]]>(values: T) => {
-  const one = `(?:${values.join('|')})`;
-  return z
-    .string()
-    .regex(new RegExp(`^(?:${one}(?:,${one})*)?$`), { message: `must be one or more of ${values.join(', ')}, comma-separated` })
-    .transform((v) => (v ? (v.split(',') as T[number][]) : undefined))
-    .optional();
-};
 
 export const INCIDENT_SORT_FIELDS = ['created_at', 'priority', 'updated_at', 'relevance'] as const;
 

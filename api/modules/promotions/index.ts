@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { blockers, evaluateGates } from '../../../domain/promotions/gates';
 import { hasPermission } from '../../../domain/permissions';
+import type { EvidencePacket } from '../../../platform/evidence';
 import { approvePromotion, cancelPromotion, rejectPromotion } from '../../../workflows/promotions/messages';
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
@@ -14,7 +15,7 @@ import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
 import { evidenceKeys } from './evidence-keys';
 import { createPromotionWorkflow, gateInputsFor, updatePromotionWorkflow } from './promotions.dispatch';
-import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS } from './promotions.queries';
+import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
 import * as routes from './promotions.routes';
 import { notifyOpenPromotions } from './promotions.signals';
 
@@ -29,35 +30,35 @@ export function promotionsRouter() {
     const { tenantId } = requirePermission(c, 'promotion:read');
     const query = c.req.valid('query');
     const sort = parseSort(query, Object.keys(PROMOTION_SORT_COLUMNS), { field: 'requested_at', direction: 'desc' });
-    return okList(c, await listPromotions(c.get('deps').pool, tenantId, query, pageRequest(c.get('dialect'), query, sort))) as never;
+    return okList(c, await listPromotions(c.get('deps').pool, tenantId, query, pageRequest(c.get('dialect'), query, sort)));
   });
 
   router.openapi(routes.createPromotionRoute, async (c) => {
     requirePermission(c, 'promotion:create');
     const promotion = await createPromotionWorkflow(c, c.req.valid('json'));
     c.header('Location', `${c.req.path.replace(/\/$/, '')}/${promotion.id}`);
-    return ok(c, promotion, 201) as never;
+    return ok(c, promotion, 201);
   });
 
   router.openapi(routes.getPromotionRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'promotion:read');
-    return ok(c, await existing(c, tenantId, c.req.valid('param').id)) as never;
+    return ok(c, await existing(c, tenantId, c.req.valid('param').id));
   });
 
   // Whether the caller may decide is the workflow's call (approver groups, SoD); reading is enough to ask.
   router.openapi(routes.approveRoute, async (c) => {
     requirePermission(c, 'promotion:read');
-    return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, approvePromotion, c.req.valid('json') ?? {})) as never;
+    return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, approvePromotion, c.req.valid('json') ?? {}));
   });
 
   router.openapi(routes.rejectRoute, async (c) => {
     requirePermission(c, 'promotion:read');
-    return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, rejectPromotion, c.req.valid('json'))) as never;
+    return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, rejectPromotion, c.req.valid('json')));
   });
 
   router.openapi(routes.cancelRoute, async (c) => {
     requirePermission(c, 'promotion:read');
-    return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, cancelPromotion, c.req.valid('json') ?? {})) as never;
+    return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, cancelPromotion, c.req.valid('json') ?? {}));
   });
 
   router.openapi(routes.decisionRoute, async (c) => {
@@ -65,7 +66,7 @@ export function promotionsRouter() {
     const p = await existing(c, tenantId, c.req.valid('param').id);
     return ok(c, {
       promotionId: p.id,
-      decision: p.decision ?? 'pending',
+      decision: p.decision ?? ('pending' as const),
       status: p.status,
       decidedAt: p.decidedAt,
       gates: p.gates,
@@ -74,12 +75,12 @@ export function promotionsRouter() {
       requiredApprovals: p.requiredApprovals,
       policy: p.policy,
       statusReason: p.statusReason,
-    }) as never;
+    });
   });
 
   router.openapi(routes.approvalsRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'promotion:read');
-    return ok(c, (await existing(c, tenantId, c.req.valid('param').id)).approvals) as never;
+    return ok(c, (await existing(c, tenantId, c.req.valid('param').id)).approvals);
   });
 
   router.openapi(routes.evidenceRoute, async (c) => {
@@ -87,13 +88,13 @@ export function promotionsRouter() {
     const { id } = c.req.valid('param');
     const { decision } = c.req.valid('query');
     await existing(c, tenantId, id);
-    const { rows } = await c.get('deps').pool.query(
+    const { rows } = await c.get('deps').pool.query<{ packet: EvidencePacket }>(
       `SELECT packet FROM evidence_packets WHERE tenant_id = $1 AND promotion_id = $2 AND ($3::text IS NULL OR decision = $3)
         ORDER BY generated_at DESC, decision DESC LIMIT 1`,
       [tenantId, id, decision ?? null],
     );
     if (!rows[0]) throw new NotFound(decision ? `No ${decision} decision recorded for promotion ${id}` : `No decision recorded for promotion ${id} yet`, 'EVIDENCE_NOT_FOUND');
-    return ok(c, rows[0].packet) as never;
+    return ok(c, rows[0].packet);
   });
 
   router.openapi(routes.previewRoute, async (c) => {
@@ -101,16 +102,16 @@ export function promotionsRouter() {
     const body = c.req.valid('json');
     const inputs = await gateInputsFor(c, body);
     const gates = evaluateGates(inputs, { now: new Date().toISOString(), requester: actorOf(c), approvals: [] });
-    return ok(c, { wouldPass: blockers(gates).length === 0 && !inputs.release.deprecated, gates }) as never;
+    return ok(c, { wouldPass: blockers(gates).length === 0 && !inputs.release.deprecated, gates });
   });
 
   router.openapi(routes.myPendingRoute, async (c) => {
     const principal = requirePermission(c, 'promotion:read');
-    return ok(c, await pendingFor(c.get('deps').pool, principal.tenantId, actorOf(c), hasPermission(principal, 'promotion:approve'))) as never;
+    return ok(c, await pendingFor(c.get('deps').pool, principal.tenantId, actorOf(c), hasPermission(principal, 'promotion:approve')));
   });
 
   // A JWKS is served bare (RFC 7517), as every verifier expects it.
-  router.openapi(routes.evidenceJwksRoute, async (c) => c.json(await evidenceKeys(c.get('deps').config)) as never);
+  router.openapi(routes.evidenceJwksRoute, async (c) => c.json(await evidenceKeys(c.get('deps').config)));
 
   router.openapi(routes.listPoliciesRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'promotion:read');
@@ -123,7 +124,7 @@ export function promotionsRouter() {
     }
     const sort = parseSort(query, Object.keys(POLICY_SORTS), { field: 'name', direction: 'asc' });
     const page = await listPage(c.get('deps').pool, { from: 'approval_policies', select: POLICY_COLUMNS, where, params, sortColumns: POLICY_SORTS, idColumn: 'id::text' }, pageRequest(c.get('dialect'), query, sort), presentPolicy);
-    return okList(c, page) as never;
+    return okList(c, page);
   });
 
   router.openapi(routes.createPolicyRoute, async (c) => {
@@ -134,7 +135,7 @@ export function promotionsRouter() {
       c,
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
-        const { rows } = await db.query(
+        const { rows } = await db.query<PolicyRow>(
           `INSERT INTO approval_policies (tenant_id, id, environment_id, name, required_approvals, approver_groups, require_sod, auto_expire_hours, created_by)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING ${POLICY_COLUMNS}`,
           [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, userId],
@@ -146,15 +147,15 @@ export function promotionsRouter() {
     );
     await notifyOpenPromotions(c, { environmentId: body.environmentId }, 'an approval policy now applies');
     c.header('Location', `${c.req.path}/${id}`);
-    return ok(c, presentPolicy(row), 201) as never;
+    return ok(c, presentPolicy(row), 201);
   });
 
   router.openapi(routes.getPolicyRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'promotion:read');
     const { id } = c.req.valid('param');
-    const { rows } = await c.get('deps').pool.query(`SELECT ${POLICY_COLUMNS} FROM approval_policies WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, [tenantId, id]);
+    const { rows } = await c.get('deps').pool.query<PolicyRow>(`SELECT ${POLICY_COLUMNS} FROM approval_policies WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL`, [tenantId, id]);
     if (!rows[0]) throw new NotFound(`Approval policy ${id} not found`);
-    return ok(c, presentPolicy(rows[0])) as never;
+    return ok(c, presentPolicy(rows[0]));
   });
 
   router.openapi(routes.updatePolicyRoute, async (c) => {
@@ -164,10 +165,10 @@ export function promotionsRouter() {
     const { row, before } = await auditedWrite(
       c,
       async (db) => {
-        const previous = (await db.query(`SELECT ${POLICY_COLUMNS} FROM approval_policies WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, id])).rows[0];
+        const previous = (await db.query<PolicyRow>(`SELECT ${POLICY_COLUMNS} FROM approval_policies WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, id])).rows[0];
         if (!previous) return undefined;
         await requireEnvironment(db, tenantId, body.environmentId);
-        const { rows } = await db.query(
+        const { rows } = await db.query<PolicyRow>(
           `UPDATE approval_policies SET environment_id = $3, name = $4, required_approvals = $5, approver_groups = $6, require_sod = $7, auto_expire_hours = $8,
                   version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${POLICY_COLUMNS}`,
           [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null],
@@ -181,14 +182,14 @@ export function promotionsRouter() {
       { unique: POLICY_DUPLICATE },
     ).catch(notFoundAs(`Approval policy ${id} not found`));
     for (const environmentId of new Set([before.environment_id, body.environmentId])) await notifyOpenPromotions(c, { environmentId }, `approval policy ${row.name} changed to version ${row.version}`);
-    return ok(c, presentPolicy(row)) as never;
+    return ok(c, presentPolicy(row));
   });
 
   router.openapi(routes.deletePolicyRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'policy:write');
     const { id } = c.req.valid('param');
     const gone = await auditedWrite(c, async (db) => {
-      const { rows } = await db.query(`UPDATE approval_policies SET deleted_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${POLICY_COLUMNS}`, [tenantId, id]);
+      const { rows } = await db.query<PolicyRow>(`UPDATE approval_policies SET deleted_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${POLICY_COLUMNS}`, [tenantId, id]);
       if (!rows[0]) return undefined;
       return { result: rows[0], audit: { action: 'approval_policy.delete', resourceType: 'approval_policy', resourceId: id, before: presentPolicy(rows[0]) } };
     }).catch(notFoundAs(`Approval policy ${id} not found`));

@@ -56,7 +56,22 @@ export async function pendingFor(pool: Pool, tenantId: string, actor: Actor, can
 
 export const POLICY_COLUMNS = 'id, name, environment_id, version, required_approvals, approver_groups, require_sod, auto_expire_hours, created_by, created_at, updated_at';
 
-export const presentPolicy = (r: Record<string, any>) => ({
+/** An approval_policies row as POLICY_COLUMNS reads it. */
+export type PolicyRow = {
+  id: string;
+  name: string;
+  environment_id: string;
+  version: number;
+  required_approvals: number;
+  approver_groups: string[];
+  require_sod: boolean;
+  auto_expire_hours: number | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export const presentPolicy = (r: PolicyRow) => ({
   id: r.id,
   name: r.name,
   environmentId: r.environment_id,

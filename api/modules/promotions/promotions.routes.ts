@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { approvalPolicySchema, approvePromotionSchema, cancelPromotionSchema, createPromotionSchema, previewGatesSchema, rejectPromotionSchema } from '../../../domain/promotions/requests';
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
-import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, publicErrorResponses } from '../../openapi-helpers';
+import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, publicErrorResponses } from '../../openapi-helpers';
 import { emptyIsNone } from '../../list-filters';
 import { sortablePaginationQuery } from '../../pagination';
 import {
@@ -80,25 +80,38 @@ const decisionErrors = (extra403: string[]) =>
     422: `A blocking gate fails (\`PROMOTION_BLOCKED\`), the release is deprecated (\`RELEASE_DEPRECATED\`), or \`${KEY_REUSED}\``,
   });
 
-const command = <B extends z.ZodType>(path: string, operationId: string, summary: string, body: B, required: boolean, forbidden: string[]) =>
-  createRoute({
-    method: 'post',
-    path: `/promotions/{id}/${path}`,
-    operationId,
-    tags,
-    summary,
-    request: { params: IdParam, headers: idempotencyKeyHeader, ...jsonBody(body, required) },
-    responses: { 200: promotionResponse('The updated promotion'), ...decisionErrors(forbidden) },
-  });
+/** A decision on a promotion answers the promotion as it now stands. */
+const decisionResponses = (forbidden: string[]) => ({ 200: promotionResponse('The updated promotion'), ...decisionErrors(forbidden) });
 
-export const approveRoute = command('approve', 'approvePromotion', 'Approve; approvals are counted by distinct person, and the last one needed approves the promotion', approvePromotionSchema, false, [
-  'NOT_AN_APPROVER',
-  'SOD_VIOLATION',
-]);
-export const rejectRoute = command('reject', 'rejectPromotion', 'Reject with a reason; ends the promotion', rejectPromotionSchema, true, ['NOT_AN_APPROVER', 'SOD_VIOLATION']);
-export const cancelRoute = command('cancel', 'cancelPromotion', 'Cancel a pending, awaiting-approval or freeze-held promotion (requester or approver)', cancelPromotionSchema, false, [
-  'NOT_ALLOWED_TO_CANCEL',
-]);
+export const approveRoute = commandRoute({
+  path: '/promotions/{id}/approve',
+  operationId: 'approvePromotion',
+  tags,
+  summary: 'Approve; approvals are counted by distinct person, and the last one needed approves the promotion',
+  params: IdParam,
+  body: approvePromotionSchema,
+  required: false,
+  responses: decisionResponses(['NOT_AN_APPROVER', 'SOD_VIOLATION']),
+});
+export const rejectRoute = commandRoute({
+  path: '/promotions/{id}/reject',
+  operationId: 'rejectPromotion',
+  tags,
+  summary: 'Reject with a reason; ends the promotion',
+  params: IdParam,
+  body: rejectPromotionSchema,
+  responses: decisionResponses(['NOT_AN_APPROVER', 'SOD_VIOLATION']),
+});
+export const cancelRoute = commandRoute({
+  path: '/promotions/{id}/cancel',
+  operationId: 'cancelPromotion',
+  tags,
+  summary: 'Cancel a pending, awaiting-approval or freeze-held promotion (requester or approver)',
+  params: IdParam,
+  body: cancelPromotionSchema,
+  required: false,
+  responses: decisionResponses(['NOT_ALLOWED_TO_CANCEL']),
+});
 
 export const decisionRoute = createRoute({
   method: 'get',

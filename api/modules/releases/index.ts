@@ -12,7 +12,7 @@ import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { notFoundAs } from '../environments';
 import { notifyOpenPromotions } from '../promotions/promotions.signals';
-import { COMPONENT_COLUMNS, findComponent, findRelease, presentComponent, presentRelease, RELEASE_COLUMNS, resolveComponents } from './releases.queries';
+import { COMPONENT_COLUMNS, findComponent, findRelease, presentComponent, presentRelease, RELEASE_COLUMNS, resolveComponents, type ReleaseRow } from './releases.queries';
 import * as routes from './releases.routes';
 
 const COMPONENT_SORTS: Record<(typeof routes.COMPONENT_SORTS)[number], SortColumn> = { name: { column: 'c.name', cast: 'text' }, created_at: { column: 'c.created_at', cast: 'timestamptz' } };
@@ -35,7 +35,7 @@ export function releasesRouter() {
     }
     const sort = parseSort(query, Object.keys(COMPONENT_SORTS), { field: 'name', direction: 'asc' });
     const page = await listPage(c.get('deps').pool, { from: 'components c', select: COMPONENT_COLUMNS, where, params, sortColumns: COMPONENT_SORTS, idColumn: 'c.id::text' }, pageRequest(c.get('dialect'), query, sort), presentComponent);
-    return okList(c, page) as never;
+    return okList(c, page);
   });
 
   router.openapi(routes.createComponentRoute, async (c) => {
@@ -54,12 +54,12 @@ export function releasesRouter() {
       { unique: DUP_COMPONENT },
     );
     c.header('Location', `${c.req.path}/${id}`);
-    return ok(c, await component(c, tenantId, id), 201) as never;
+    return ok(c, await component(c, tenantId, id), 201);
   });
 
   router.openapi(routes.getComponentRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'inventory:read');
-    return ok(c, await component(c, tenantId, c.req.valid('param').id)) as never;
+    return ok(c, await component(c, tenantId, c.req.valid('param').id));
   });
 
   router.openapi(routes.updateComponentRoute, async (c) => {
@@ -82,7 +82,7 @@ export function releasesRouter() {
     ).catch(notFoundAs(`Component ${id} not found`));
     // The hook is among what approvals are bound to: open promotions of releases built on the component look again.
     if (hookChanged) await notifyOpenPromotions(c, { componentId: id }, 'a deploy hook changed');
-    return ok(c, await component(c, tenantId, id)) as never;
+    return ok(c, await component(c, tenantId, id));
   });
 
   router.openapi(routes.deleteComponentRoute, async (c) => {
@@ -108,7 +108,7 @@ export function releasesRouter() {
       // Listed twice, the last entry wins; ranked by precedence, so the highest version of one sync is its newest.
       const unique = [...new Map(versions.map((v) => [v.version, v.digest ?? null])).entries()].sort(([a], [b]) => compareVersions(a, b));
       // A version already recorded keeps its place in time; a new digest re-tags it, and a sync that gives none keeps the known one.
-      const { rows } = await db.query(
+      const { rows } = await db.query<{ version: string; digest: string | null; existed: boolean; previous_digest: string | null }>(
         `WITH incoming AS (SELECT * FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS i(version, digest, rank)),
               previous AS (SELECT v.version, v.digest FROM component_versions v JOIN incoming i USING (version) WHERE v.tenant_id = $1 AND v.component_id = $2),
               upserted AS (
@@ -123,7 +123,7 @@ export function releasesRouter() {
       const redigested = [];
       for (const r of rows.filter((r) => r.existed)) {
         // A re-tagged version: every release built on it now carries the new digest, and its approvals must notice.
-        const touched = await db.query(
+        const touched = await db.query<{ id: string }>(
           `UPDATE releases SET components = (
                SELECT jsonb_agg(CASE WHEN e->>'componentId' = $2 AND e->>'version' = $3 THEN jsonb_set(e, '{digest}', to_jsonb($4::text)) ELSE e END ORDER BY n)
                  FROM jsonb_array_elements(components) WITH ORDINALITY AS x(e, n)), updated_at = now()
@@ -136,18 +136,18 @@ export function releasesRouter() {
       return { result: summary, audit: { action: 'component.sync_versions', resourceType: 'component', resourceId: id, after: summary } };
     }).catch(notFoundAs(`Component ${id} not found`));
     for (const releaseId of new Set(result.redigested.flatMap((r) => r.releases))) await notifyOpenPromotions(c, { releaseId }, 'a component digest changed');
-    return ok(c, result) as never;
+    return ok(c, result);
   });
 
   router.openapi(routes.listVersionsRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'inventory:read');
     const { id } = c.req.valid('param');
     await component(c, tenantId, id);
-    const { rows } = await c.get('deps').pool.query(
+    const { rows } = await c.get('deps').pool.query<{ component_id: string; version: string; digest: string | null; synced_at: Date }>(
       'SELECT component_id, version, digest, synced_at FROM component_versions WHERE tenant_id = $1 AND component_id = $2 ORDER BY synced_at DESC, sync_rank DESC LIMIT 1000',
       [tenantId, id],
     );
-    return ok(c, rows.map((r) => ({ componentId: r.component_id, version: r.version, digest: r.digest, syncedAt: iso(r.synced_at)! }))) as never;
+    return ok(c, rows.map((r) => ({ componentId: r.component_id, version: r.version, digest: r.digest, syncedAt: iso(r.synced_at)! })));
   });
 
   router.openapi(routes.listReleasesRoute, async (c) => {
@@ -161,7 +161,7 @@ export function releasesRouter() {
     }
     const sort = parseSort(query, Object.keys(RELEASE_SORTS), { field: 'created_at', direction: 'desc' });
     const page = await listPage(c.get('deps').pool, { from: 'releases', select: RELEASE_COLUMNS, where, params, sortColumns: RELEASE_SORTS, idColumn: 'id::text' }, pageRequest(c.get('dialect'), query, sort), presentRelease);
-    return okList(c, page) as never;
+    return okList(c, page);
   });
 
   router.openapi(routes.createReleaseRoute, async (c) => {
@@ -169,7 +169,7 @@ export function releasesRouter() {
     const body = c.req.valid('json');
     const release = await insertRelease(c, tenantId, userId, body, (db) => resolveComponents(db, tenantId, body.components));
     c.header('Location', `${c.req.path}/${release.id}`);
-    return ok(c, release, 201) as never;
+    return ok(c, release, 201);
   });
 
   router.openapi(routes.fromLatestRoute, async (c) => {
@@ -191,12 +191,12 @@ export function releasesRouter() {
       return resolveComponents(db, tenantId, rows.map((r) => ({ componentId: r.id, version: r.version })));
     });
     c.header('Location', `${c.req.path.replace(/\/from-latest$/, '')}/${release.id}`);
-    return ok(c, release, 201) as never;
+    return ok(c, release, 201);
   });
 
   router.openapi(routes.getReleaseRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'inventory:read');
-    return ok(c, await release(c, tenantId, c.req.valid('param').id)) as never;
+    return ok(c, await release(c, tenantId, c.req.valid('param').id));
   });
 
   router.openapi(routes.updateReleaseRoute, async (c) => {
@@ -206,7 +206,7 @@ export function releasesRouter() {
     if (!/^application\/([\w.-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) throw new UnsupportedMediaType();
     const body = c.req.valid('json');
     const moved = await auditedWrite(c, async (db) => {
-      const before = (await db.query(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
+      const before = (await db.query<ReleaseRow>(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
       if (!before) return undefined;
       const scanGiven = body.securityScan !== undefined;
       await db.query(
@@ -221,14 +221,14 @@ export function releasesRouter() {
       return { result: gateMoved, audit: { action: 'release.update', resourceType: 'release', resourceId: id, before: presentRelease(before), after: body } };
     }).catch(notFoundAs(`Release ${id} not found`));
     if (moved) await notifyOpenPromotions(c, { releaseId: id }, 'the release’s security scan or class changed');
-    return ok(c, await release(c, tenantId, id)) as never;
+    return ok(c, await release(c, tenantId, id));
   });
 
   router.openapi(routes.deleteReleaseRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'release:write');
     const { id } = c.req.valid('param');
     await auditedWrite(c, async (db) => {
-      const found = await db.query(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
+      const found = await db.query<ReleaseRow>(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id]);
       if (!found.rowCount) return undefined;
       const used = await db.query(
         `SELECT (SELECT count(*) FROM promotions WHERE tenant_id = $1 AND release_id = $2)::int + (SELECT count(*) FROM release_deployments WHERE tenant_id = $1 AND release_id = $2)::int AS n`,
@@ -247,14 +247,14 @@ export function releasesRouter() {
     await release(c, tenantId, id);
     const { pool } = c.get('deps');
     const [deployed, promoting] = await Promise.all([
-      pool.query(
+      pool.query<{ environment_id: string; name: string; deployed_at: Date; promotion_id: string | null; current: boolean }>(
         `SELECT DISTINCT ON (d.environment_id) d.environment_id, e.name, d.deployed_at, d.promotion_id,
                 d.deployed_at = (SELECT max(x.deployed_at) FROM release_deployments x WHERE x.tenant_id = d.tenant_id AND x.environment_id = d.environment_id AND x.status = 'deployed') AS current
            FROM release_deployments d JOIN environments e ON e.tenant_id = d.tenant_id AND e.id = d.environment_id
           WHERE d.tenant_id = $1 AND d.release_id = $2 AND d.status = 'deployed' ORDER BY d.environment_id, d.deployed_at DESC`,
         [tenantId, id],
       ),
-      pool.query(
+      pool.query<{ id: string; target_environment_id: string; name: string; status: string }>(
         `SELECT p.id, p.target_environment_id, e.name, p.status FROM promotions p JOIN environments e ON e.tenant_id = p.tenant_id AND e.id = p.target_environment_id
           WHERE p.tenant_id = $1 AND p.release_id = $2 AND p.status IN ('pending', 'awaiting_approval', 'approved', 'deploying') ORDER BY p.requested_at`,
         [tenantId, id],
@@ -264,7 +264,7 @@ export function releasesRouter() {
       releaseId: id,
       deployedTo: deployed.rows.map((r) => ({ environmentId: r.environment_id, environmentName: r.name, deployedAt: iso(r.deployed_at)!, promotionId: r.promotion_id, current: r.current })),
       promotingTo: promoting.rows.map((r) => ({ promotionId: r.id, environmentId: r.target_environment_id, environmentName: r.name, status: r.status })),
-    }) as never;
+    });
   });
 
   router.openapi(routes.deprecateRoute, async (c) => {
@@ -281,7 +281,7 @@ export function releasesRouter() {
       return { result: id, audit: { action: 'release.deprecate', resourceType: 'release', resourceId: id, after: { reason: body.reason ?? null } } };
     }).catch(notFoundAs(`Release ${id} not found`));
     await notifyOpenPromotions(c, { releaseId: id }, 'the release was deprecated');
-    return ok(c, await release(c, tenantId, id)) as never;
+    return ok(c, await release(c, tenantId, id));
   });
 
   router.openapi(routes.compareRoute, async (c) => {
@@ -293,11 +293,11 @@ export function releasesRouter() {
     const differences = [];
     for (const componentId of new Set([...mine.keys(), ...theirs.keys()])) {
       const [x, y] = [mine.get(componentId), theirs.get(componentId)];
-      const change = !y ? 'removed' : !x ? 'added' : x.version !== y.version ? 'version' : x.digest !== y.digest ? 'digest' : undefined;
+      const change: 'removed' | 'added' | 'version' | 'digest' | undefined = !y ? 'removed' : !x ? 'added' : x.version !== y.version ? 'version' : x.digest !== y.digest ? 'digest' : undefined;
       if (!change) continue;
       differences.push({ componentId, name: (x ?? y)!.name, change, version: x?.version ?? null, otherVersion: y?.version ?? null, digest: x?.digest ?? null, otherDigest: y?.digest ?? null });
     }
-    return ok(c, { releaseId: id, otherId, identical: differences.length === 0, differences }) as never;
+    return ok(c, { releaseId: id, otherId, identical: differences.length === 0, differences });
   });
 
   return router;

@@ -4,13 +4,41 @@ import { iso } from '../../entity-writes';
 import { Unprocessable } from '../../errors';
 
 type Db = Pool | PoolClient;
-type Row = Record<string, any>;
 
 export const COMPONENT_COLUMNS = `c.id, c.name, c.repository, c.description, c.deploy_hook, c.created_at, c.updated_at,
   (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.sync_rank DESC LIMIT 1) AS latest_version`;
 export const RELEASE_COLUMNS = 'id, name, version, class, description, components, security_scan, scan_updated_at, deprecated_at, deprecated_reason, created_by, created_at, updated_at';
 
-export const presentComponent = (r: Row) => ({
+/** A components row as COMPONENT_COLUMNS reads it. */
+export type ComponentRow = {
+  id: string;
+  name: string;
+  repository: string | null;
+  description: string | null;
+  deploy_hook: string | null;
+  created_at: Date;
+  updated_at: Date;
+  latest_version: string | null;
+};
+
+/** A releases row as RELEASE_COLUMNS reads it. */
+export type ReleaseRow = {
+  id: string;
+  name: string;
+  version: string;
+  class: string;
+  description: string | null;
+  components: ReleaseComponentRef[];
+  security_scan: { criticalCount: number; highCount: number } | null;
+  scan_updated_at: Date | null;
+  deprecated_at: Date | null;
+  deprecated_reason: string | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+};
+
+export const presentComponent = (r: ComponentRow) => ({
   id: r.id,
   name: r.name,
   repository: r.repository,
@@ -21,14 +49,14 @@ export const presentComponent = (r: Row) => ({
   updatedAt: iso(r.updated_at)!,
 });
 
-export const presentRelease = (r: Row) => ({
+export const presentRelease = (r: ReleaseRow) => ({
   id: r.id,
   name: r.name,
   version: r.version,
   class: r.class,
   description: r.description,
   status: r.deprecated_at ? ('deprecated' as const) : ('ready' as const),
-  components: r.components as ReleaseComponentRef[],
+  components: r.components,
   // jsonb keeps keys in its own order; the API answers in the order it documents.
   securityScan: r.security_scan ? { criticalCount: r.security_scan.criticalCount, highCount: r.security_scan.highCount } : null,
   scanUpdatedAt: iso(r.scan_updated_at),
@@ -40,12 +68,12 @@ export const presentRelease = (r: Row) => ({
 });
 
 export async function findComponent(db: Db, tenantId: string, id: string) {
-  const { rows } = await db.query(`SELECT ${COMPONENT_COLUMNS} FROM components c WHERE c.tenant_id = $1 AND c.id = $2`, [tenantId, id]);
+  const { rows } = await db.query<ComponentRow>(`SELECT ${COMPONENT_COLUMNS} FROM components c WHERE c.tenant_id = $1 AND c.id = $2`, [tenantId, id]);
   return rows[0] ? presentComponent(rows[0]) : undefined;
 }
 
 export async function findRelease(db: Db, tenantId: string, id: string) {
-  const { rows } = await db.query(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  const { rows } = await db.query<ReleaseRow>(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   return rows[0] ? presentRelease(rows[0]) : undefined;
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import { normalizeHealthCheck } from '../../../domain/inventory-fields';
+import { normalizeHealthCheck, type healthCheckSchema } from '../../../domain/inventory-fields';
 import { mergeTargetPatch, putFormOf } from '../../../domain/promotions/inventory-patches';
 import { targetSchema } from '../../../domain/promotions/requests';
 import type { PoolClient } from '../../../platform/db';
@@ -24,7 +24,22 @@ const COLUMNS = `id, name, environment_id, labels, properties, health_check, age
   (SELECT a.name FROM agents a WHERE a.tenant_id = targets.tenant_id AND a.id = targets.agent_id) AS agent_name`;
 const DUPLICATE = { '*': 'A target with this name already exists' };
 
-const present = (r: Record<string, any>) => ({
+/** A targets row as COLUMNS reads it. */
+type TargetRow = {
+  id: string;
+  name: string;
+  environment_id: string;
+  labels: Record<string, string>;
+  properties: Record<string, string> | null;
+  /** Stored normalized (normalizeHealthCheck), which is a form the input schema accepts. */
+  health_check: z.infer<typeof healthCheckSchema> | null;
+  agent_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  agent_name: string | null;
+};
+
+const present = (r: TargetRow) => ({
   id: r.id,
   name: r.name,
   environmentId: r.environment_id,
@@ -59,15 +74,15 @@ function requireTargetReader(c: Context<AppEnv>): { tenantId: string; ownAgent?:
 }
 
 const lockTarget = async (db: PoolClient, tenantId: string, id: string) =>
-  (await db.query(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0] as Record<string, any> | undefined;
+  (await db.query<TargetRow>(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0] as TargetRow | undefined;
 
 /** Writes a PUT body over the target `before` (locked): the write PUT and PATCH share. */
-async function replaceTarget(db: PoolClient, tenantId: string, id: string, before: Record<string, any>, body: z.infer<typeof targetSchema>) {
+async function replaceTarget(db: PoolClient, tenantId: string, id: string, before: TargetRow, body: z.infer<typeof targetSchema>) {
   await requireEnvironment(db, tenantId, body.environmentId);
   // Agents assign themselves at registration: a body that does not name one keeps it, unless the target leaves the agent's environment.
   const agentId = body.agentId !== undefined ? body.agentId : before.environment_id === body.environmentId ? before.agent_id : null;
   if (agentId) await requireAgent(db, tenantId, agentId, body.environmentId);
-  const { rows } = await db.query(
+  const { rows } = await db.query<TargetRow>(
     `UPDATE targets SET name = $3, environment_id = $4, labels = $5, properties = $6, health_check = $7, agent_id = $8, updated_at = now()
       WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
     [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), agentId],
@@ -99,7 +114,7 @@ export function targetsRouter() {
     }
     const sort = parseSort(query, Object.keys(SORTS), { field: 'name', direction: 'asc' });
     const page = await listPage(c.get('deps').pool, { from: 'targets', select: COLUMNS, where, params, sortColumns: SORTS, idColumn: 'id::text' }, pageRequest(c.get('dialect'), query, sort), present);
-    return okList(c, page) as never;
+    return okList(c, page);
   });
 
   router.openapi(routes.createTargetRoute, async (c) => {
@@ -111,7 +126,7 @@ export function targetsRouter() {
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
         if (body.agentId) await requireAgent(db, tenantId, body.agentId, body.environmentId);
-        const { rows } = await db.query(
+        const { rows } = await db.query<TargetRow>(
           `INSERT INTO targets (tenant_id, id, environment_id, name, labels, properties, health_check, agent_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING ${COLUMNS}`,
           [tenantId, id, body.environmentId, body.name, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), body.agentId ?? null],
         );
@@ -120,14 +135,14 @@ export function targetsRouter() {
       { unique: DUPLICATE },
     );
     c.header('Location', `${c.req.path}/${id}`);
-    return ok(c, present(row), 201) as never;
+    return ok(c, present(row), 201);
   });
 
   router.openapi(routes.getTargetRoute, async (c) => {
     const { tenantId, ownAgent } = requireTargetReader(c);
     const target = await existing(c, tenantId, c.req.valid('param').id);
     if (ownAgent && target.agent_id !== ownAgent) throw new NotFound(`Target ${c.req.valid('param').id} not found`);
-    return ok(c, present(target)) as never;
+    return ok(c, present(target));
   });
 
   router.openapi(routes.updateTargetRoute, async (c) => {
@@ -144,7 +159,7 @@ export function targetsRouter() {
       },
       { unique: DUPLICATE },
     ).catch(notFoundAs(`Target ${id} not found`));
-    return ok(c, present(row)) as never;
+    return ok(c, present(row));
   });
 
   // Same permission and rules as PUT: the patch is merged into the target as it stands, under its row lock, then held to the PUT schema.
@@ -164,14 +179,14 @@ export function targetsRouter() {
       },
       { unique: DUPLICATE },
     ).catch(notFoundAs(`Target ${id} not found`));
-    return ok(c, present(row)) as never;
+    return ok(c, present(row));
   });
 
   router.openapi(routes.deleteTargetRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'environment:write');
     const { id } = c.req.valid('param');
     await auditedWrite(c, async (db) => {
-      const gone = await db.query(`DELETE FROM targets WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`, [tenantId, id]);
+      const gone = await db.query<TargetRow>(`DELETE FROM targets WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`, [tenantId, id]);
       if (!gone.rowCount) return undefined;
       return { result: id, audit: { action: 'target.delete', resourceType: 'target', resourceId: id, before: present(gone.rows[0]) } };
     }).catch(notFoundAs(`Target ${id} not found`));
@@ -184,7 +199,7 @@ export function targetsRouter() {
     const target = await existing(c, tenantId, id);
     const sticker = await stickerOf(c, tenantId, id);
     if (!sticker) throw new NotFound(`Target ${target.name} has no version sticker yet: nothing was deployed to it`, 'NO_STICKER');
-    return ok(c, sticker) as never;
+    return ok(c, sticker);
   });
 
   router.openapi(routes.getDriftRoute, async (c) => {
@@ -194,7 +209,7 @@ export function targetsRouter() {
     if (!rows[0]) throw new NotFound(`Target ${id} not found`);
     const t = rows[0];
     const staleAfter = c.get('deps').config.AGENT_OFFLINE_AFTER;
-    return ok(c, drift({ id: t.id, agentId: t.agent_id, reported: t.reported, reportedAt: t.reported_at }, await stickerOf(c, tenantId, id), staleAfter)) as never;
+    return ok(c, drift({ id: t.id, agentId: t.agent_id, reported: t.reported, reportedAt: t.reported_at }, await stickerOf(c, tenantId, id), staleAfter));
   });
 
   targetHealthCheckRoutes(router);
@@ -202,7 +217,7 @@ export function targetsRouter() {
 }
 
 async function existing(c: Context<AppEnv>, tenantId: string, id: string) {
-  const { rows } = await c.get('deps').pool.query(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
+  const { rows } = await c.get('deps').pool.query<TargetRow>(`SELECT ${COLUMNS} FROM targets WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   if (!rows[0]) throw new NotFound(`Target ${id} not found`);
   return rows[0];
 }

@@ -96,7 +96,7 @@ export function targetHealthCheckRoutes(router: OpenAPIHono<AppEnv>): void {
       }
       return { result: answer, audit: { action: 'target.health-check', resourceType: 'target', resourceId: id, after: { ...answer, workflowId: wfId } } };
     });
-    return ok(c, answer) as never;
+    return ok(c, answer);
   });
 }
 
