@@ -69,7 +69,7 @@ beforeAll(async () => {
   await target('web-orphan', env.id, { url: `${serverUrl}/ok`, retries: 0, intervalSeconds: 1, timeoutSeconds: 2 });
   await target('web-silent', env.id, { url: `${serverUrl}/ok`, retries: 0, intervalSeconds: 1, timeoutSeconds: 2 });
   await target('lab-1', bare.id);
-  // Registered but never started: it has never sent a heartbeat.
+  // Registered but never started: it has not sent a heartbeat yet.
   await s.expect(201, 'POST', '/agents/register', s.admin, { name: 'never-started', environmentId: env.id, targets: ['web-silent'] });
 
   const registrar = await s.token('registrar@example.com', { roles: ['agent-registrar'] });
@@ -220,7 +220,7 @@ test('an agent that never sent a heartbeat is offline at once, without waiting f
   const res = await check('web-silent');
   expect(res.status).toBe(200);
   expect(res.body.data).toMatchObject({ healthy: false, checks: 0, lastStatus: null, error: { code: 'AGENT_OFFLINE' } });
-  expect(res.body.data.message).toMatch(/has never sent a heartbeat .*it is offline/);
+  expect(res.body.data.message).toMatch(/has not sent a heartbeat yet .*it is offline/);
   expect(Date.now() - started).toBeLessThan(2_000);
 });
 

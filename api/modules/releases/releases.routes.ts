@@ -89,7 +89,7 @@ export const updateReleaseRoute = createRoute({
   responses: { 200: json(ReleaseSchema, 'The release'), ...errorResponses([...BODY_ERRORS, 403, 404]) },
 });
 export const deleteReleaseRoute = createRoute({
-  method: 'delete', path: '/releases/{id}', operationId: 'deleteRelease', tags: releases, summary: 'Delete a release that was never promoted',
+  method: 'delete', path: '/releases/{id}', operationId: 'deleteRelease', tags: releases, summary: 'Delete a release no promotion has used',
   request: { params: IdParam },
   responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'It was promoted or deployed (`IN_USE`); deprecate it instead' }) },
 });

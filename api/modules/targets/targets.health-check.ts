@@ -145,7 +145,7 @@ function silentAgent(agentId: string, status: string | null, lastHeartbeatAt: Da
   const now = new Date().toISOString();
   if (status === 'revoked') return unansweredCheck(agentId, { code: 'AGENT_REVOKED', message: `agent ${agentId} is revoked; it runs no checks` }, now);
   if (status !== 'offline') return null;
-  const since = lastHeartbeatAt ? `has sent no heartbeat since ${new Date(lastHeartbeatAt).toISOString()}` : 'has never sent a heartbeat';
+  const since = lastHeartbeatAt ? `has sent no heartbeat since ${new Date(lastHeartbeatAt).toISOString()}` : 'has not sent a heartbeat yet';
   return unansweredCheck(agentId, { code: 'AGENT_OFFLINE', message: `agent ${agentId} ${since} (offline after ${Math.round(offlineAfterMs / 1000)}s); it is offline` }, now);
 }
 
