@@ -33,7 +33,7 @@ function events(start: number, ...steps: Array<[number, IncidentState, Priority]
   return steps.map(([ms, state, priority], i) => ({ version: i + 1, state, priority, at: new Date(start + ms).toISOString() }));
 }
 
-async function startClock(first: SlaEvent[], extra: Partial<IncidentSlaInput> = {}) {
+async function startClock(first: SlaEvent[], extra: Partial<IncidentSlaInput> = {}, clockPolicy: SlaPolicy = policy) {
   counter += 1;
   const incidentId = `INC${9_100_000 + counter}`;
   const workflowId = `${tenantId}:incident:${incidentId}`;
@@ -42,7 +42,7 @@ async function startClock(first: SlaEvent[], extra: Partial<IncidentSlaInput> = 
     taskQueue,
     args: [{ tenantId, incidentId, ...extra }],
     signal: incidentChanged,
-    signalArgs: [{ events: first, policy, shortDescription: `Clock ${counter}` }],
+    signalArgs: [{ events: first, policy: clockPolicy, shortDescription: `Clock ${counter}` }],
     staticSummary: `Clock ${counter}`,
   });
   return { incidentId, handle: env.client.workflow.getHandle<typeof incidentSla>(workflowId) };
@@ -64,8 +64,11 @@ test('signals merge by version whatever their order; the clock follows the newes
 
 test('timers and activities carry summaries; a breach is recorded once, with its audit row', async () => {
   const t0 = Date.now();
-  const { incidentId, handle } = await startClock(events(t0, [0, 'in_progress', 'P1']));
-  await eventually(async () => expect((await handle.query(getSlaStatus)).recorded).toEqual(['resolution_warning', 'resolution_breach']), { timeoutMs: 20_000 });
+  // A target long enough that the clock sets its warning and breach timers before either is due, however loaded the
+  // machine (with 2 s the first recomputation could come after the warning time, and find only facts to record).
+  const roomy: SlaPolicy = { ...policy, resolution_ms: { ...policy.resolution_ms, P1: 8_000 } };
+  const { incidentId, handle } = await startClock(events(t0, [0, 'in_progress', 'P1']), {}, roomy);
+  await eventually(async () => expect((await handle.query(getSlaStatus)).recorded).toEqual(['resolution_warning', 'resolution_breach']), { timeoutMs: 30_000 });
   expect(await summaries(handle, 'timerStartedEventAttributes')).toEqual(expect.arrayContaining(['resolution SLA warning', 'resolution SLA breach']));
   expect(await summaries(handle, 'activityTaskScheduledEventAttributes')).toEqual(
     expect.arrayContaining([`Record ${incidentId} SLA: running clock`, `Record ${incidentId} SLA: resolution_breach`, `Notify resolution breach of ${incidentId}`]),
