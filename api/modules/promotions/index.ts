@@ -12,7 +12,6 @@ import { pageRequest, parseSort } from '../../pagination';
 import { actorOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notFoundAs } from '../environments';
 import { evidenceKeys } from './evidence-keys';
 import { createPromotionWorkflow, gateInputsFor, updatePromotionWorkflow } from './promotions.dispatch';
 import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
@@ -179,8 +178,8 @@ export function promotionsRouter() {
           audit: { action: 'approval_policy.update', resourceType: 'approval_policy', resourceId: id, before: presentPolicy(previous), after: { ...body, version: rows[0].version } },
         };
       },
-      { unique: POLICY_DUPLICATE },
-    ).catch(notFoundAs(`Approval policy ${id} not found`));
+      { unique: POLICY_DUPLICATE, notFound: `Approval policy ${id} not found` },
+    );
     for (const environmentId of new Set([before.environment_id, body.environmentId])) await notifyOpenPromotions(c, { environmentId }, `approval policy ${row.name} changed to version ${row.version}`);
     return ok(c, presentPolicy(row));
   });
@@ -192,7 +191,7 @@ export function promotionsRouter() {
       const { rows } = await db.query<PolicyRow>(`UPDATE approval_policies SET deleted_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${POLICY_COLUMNS}`, [tenantId, id]);
       if (!rows[0]) return undefined;
       return { result: rows[0], audit: { action: 'approval_policy.delete', resourceType: 'approval_policy', resourceId: id, before: presentPolicy(rows[0]) } };
-    }).catch(notFoundAs(`Approval policy ${id} not found`));
+    }, { notFound: `Approval policy ${id} not found` });
     await notifyOpenPromotions(c, { environmentId: gone.environment_id }, 'the approval policy was deleted; the environment’s defaults apply');
     return c.body(null, 204);
   });
