@@ -15,7 +15,7 @@ import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notifyOpenPromotions } from '../promotions/promotions.signals';
+import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import { ENVIRONMENT_COLUMNS, findEnvironment, presentEnvironment, presentWindow, windowsByEnvironment, type EnvironmentRow, type FreezeWindowRow } from './environments.queries';
 import * as routes from './environments.routes';
 
@@ -108,7 +108,7 @@ export function environmentsRouter() {
       },
       { unique: DUPLICATE },
     );
-    await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: id }, 'environment settings changed');
     return ok(c, await existing(c, tenantId, id));
   });
 
@@ -130,7 +130,7 @@ export function environmentsRouter() {
       },
       { unique: DUPLICATE },
     );
-    await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: id }, 'environment settings changed');
     return ok(c, await existing(c, tenantId, id));
   });
 
@@ -193,7 +193,7 @@ export function environmentsRouter() {
       { notFound: `Environment ${envId} not found` },
     );
     c.header('Location', `${c.req.path}/${id}`);
-    await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was added');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: envId }, 'a freeze window was added');
     return ok(c, presentWindow(row), 201);
   });
 
@@ -215,7 +215,7 @@ export function environmentsRouter() {
       return { result: windowId, audit: { action: 'freeze_window.delete', resourceType: 'environment', resourceId: envId, before: gone.rows[0] } };
     }, { notFound: `Freeze window ${windowId} not found` });
     // A freeze lifted early must release a promotion it holds now, not at the window's old end.
-    await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was removed');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: envId }, 'a freeze window was removed');
     return c.body(null, 204);
   });
 

@@ -16,7 +16,7 @@ import { evidenceKeys } from './evidence-keys';
 import { createPromotionWorkflow, gateInputsFor, updatePromotionWorkflow } from './promotions.dispatch';
 import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
 import * as routes from './promotions.routes';
-import { notifyOpenPromotions } from './promotions.signals';
+import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
 const POLICY_DUPLICATE = { '*': 'The environment already has an approval policy; edit it instead' };
@@ -144,7 +144,7 @@ export function promotionsRouter() {
       },
       { unique: POLICY_DUPLICATE },
     );
-    await notifyOpenPromotions(c, { environmentId: body.environmentId }, 'an approval policy now applies');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: body.environmentId }, 'an approval policy now applies');
     c.header('Location', `${c.req.path}/${id}`);
     return ok(c, presentPolicy(row), 201);
   });
@@ -180,7 +180,7 @@ export function promotionsRouter() {
       },
       { unique: POLICY_DUPLICATE, notFound: `Approval policy ${id} not found` },
     );
-    for (const environmentId of new Set([before.environment_id, body.environmentId])) await notifyOpenPromotions(c, { environmentId }, `approval policy ${row.name} changed to version ${row.version}`);
+    for (const environmentId of new Set([before.environment_id, body.environmentId])) await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId }, `approval policy ${row.name} changed to version ${row.version}`);
     return ok(c, presentPolicy(row));
   });
 
@@ -192,7 +192,7 @@ export function promotionsRouter() {
       if (!rows[0]) return undefined;
       return { result: rows[0], audit: { action: 'approval_policy.delete', resourceType: 'approval_policy', resourceId: id, before: presentPolicy(rows[0]) } };
     }, { notFound: `Approval policy ${id} not found` });
-    await notifyOpenPromotions(c, { environmentId: gone.environment_id }, 'the approval policy was deleted; the environment’s defaults apply');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: gone.environment_id }, 'the approval policy was deleted; the environment’s defaults apply');
     return c.body(null, 204);
   });
 

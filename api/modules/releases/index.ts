@@ -10,7 +10,7 @@ import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notifyOpenPromotions } from '../promotions/promotions.signals';
+import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import { COMPONENT_COLUMNS, findComponent, findRelease, presentComponent, presentRelease, RELEASE_COLUMNS, resolveComponents, type ReleaseRow } from './releases.queries';
 import * as routes from './releases.routes';
 
@@ -80,7 +80,7 @@ export function releasesRouter() {
       { unique: DUP_COMPONENT, notFound: `Component ${id} not found` },
     );
     // The hook is among what approvals are bound to: open promotions of releases built on the component look again.
-    if (hookChanged) await notifyOpenPromotions(c, { componentId: id }, 'a deploy hook changed');
+    if (hookChanged) await notifyOpenPromotions(c.get('deps'), tenantId, { componentId: id }, 'a deploy hook changed');
     return ok(c, await component(c, tenantId, id));
   });
 
@@ -134,7 +134,7 @@ export function releasesRouter() {
       const summary = { componentId: id, synced: unique.length, added: rows.filter((r) => !r.existed).map((r) => r.version as string), redigested };
       return { result: summary, audit: { action: 'component.sync_versions', resourceType: 'component', resourceId: id, after: summary } };
     }, { notFound: `Component ${id} not found` });
-    for (const releaseId of new Set(result.redigested.flatMap((r) => r.releases))) await notifyOpenPromotions(c, { releaseId }, 'a component digest changed');
+    for (const releaseId of new Set(result.redigested.flatMap((r) => r.releases))) await notifyOpenPromotions(c.get('deps'), tenantId, { releaseId }, 'a component digest changed');
     return ok(c, result);
   });
 
@@ -219,7 +219,7 @@ export function releasesRouter() {
       const gateMoved = (scanGiven && scan(body.securityScan) !== scan(before.security_scan)) || (body.class !== undefined && body.class !== before.class);
       return { result: gateMoved, audit: { action: 'release.update', resourceType: 'release', resourceId: id, before: presentRelease(before), after: body } };
     }, { notFound: `Release ${id} not found` });
-    if (moved) await notifyOpenPromotions(c, { releaseId: id }, 'the release’s security scan or class changed');
+    if (moved) await notifyOpenPromotions(c.get('deps'), tenantId, { releaseId: id }, 'the release’s security scan or class changed');
     return ok(c, await release(c, tenantId, id));
   });
 
@@ -279,7 +279,7 @@ export function releasesRouter() {
       if (!updated.rowCount) return undefined;
       return { result: id, audit: { action: 'release.deprecate', resourceType: 'release', resourceId: id, after: { reason: body.reason ?? null } } };
     }, { notFound: `Release ${id} not found` });
-    await notifyOpenPromotions(c, { releaseId: id }, 'the release was deprecated');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { releaseId: id }, 'the release was deprecated');
     return ok(c, await release(c, tenantId, id));
   });
 
