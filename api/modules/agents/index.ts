@@ -18,7 +18,8 @@ import { createRouter } from '../../router';
 import { requireReader, requireSelf } from './agent-access';
 import { agentTaskRoutes } from './agent-tasks';
 import { agentWorkRoutes } from './agent-work';
-import { agentColumns, agentStatusSql, findAgent, presentAgent, requireEnvironment, takeLostTargets, takeOverTargets } from './agents.queries';
+import { agentStatusSql } from '../../agent-status';
+import { agentColumns, findAgent, presentAgent, requireEnvironment, takeLostTargets, takeOverTargets } from './agents.queries';
 import { recordRegistrationToken, requireUnusedRegistrationToken } from './registration-tokens';
 import * as routes from './agents.routes';
 
