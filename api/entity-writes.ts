@@ -16,29 +16,31 @@ export interface AuditedWrite<T> {
   audit: { action: string; resourceType: string; resourceId: string; before?: unknown; after?: unknown };
 }
 
-export interface WriteConflicts {
+export interface WriteOptions {
   /** Message for a unique violation, by constraint/index name (or '*' for any). */
   unique?: Record<string, string>;
   /** Message for a foreign-key violation: the row is still referenced, or a parent is missing. */
   foreignKey?: string;
+  /** The 404's message when `fn` finds nothing to write, in the resource's own words (`Target … not found`). */
+  notFound?: string;
 }
 
-export async function auditedWrite<T>(c: Context<AppEnv>, fn: (db: PoolClient) => Promise<AuditedWrite<T> | undefined>, conflicts: WriteConflicts = {}): Promise<T> {
+export async function auditedWrite<T>(c: Context<AppEnv>, fn: (db: PoolClient) => Promise<AuditedWrite<T> | undefined>, options: WriteOptions = {}): Promise<T> {
   const { tenantId, userId, email } = principalOf(c);
   try {
     return await withTransaction(c.get('deps').pool, async (db) => {
       const write = await fn(db);
-      if (!write) throw new NotFound('Not found');
+      if (!write) throw new NotFound(options.notFound ?? 'Not found');
       await recordAudit(db, { tenantId, actor: email ?? userId, requestId: c.get('requestId'), ...write.audit });
       return write.result;
     });
   } catch (err) {
     const { code, constraint } = (err ?? {}) as { code?: string; constraint?: string };
     if (code === '23505') {
-      const message = conflicts.unique?.[constraint ?? ''] ?? conflicts.unique?.['*'] ?? 'A resource with these values already exists';
+      const message = options.unique?.[constraint ?? ''] ?? options.unique?.['*'] ?? 'A resource with these values already exists';
       throw new Conflict(message, 'ALREADY_EXISTS', { constraint });
     }
-    if (code === '23503') throw new Conflict(conflicts.foreignKey ?? 'The resource is referenced by others or refers to one that does not exist', 'IN_USE', { constraint });
+    if (code === '23503') throw new Conflict(options.foreignKey ?? 'The resource is referenced by others or refers to one that does not exist', 'IN_USE', { constraint });
     throw err;
   }
 }

@@ -1,7 +1,7 @@
 import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { listPage } from '../../api/list-query';
-import { changeListSpec, findChange } from '../../api/modules/changes/queries';
+import { changeListSpec, findChange } from '../../api/modules/changes/changes.queries';
 import { createPool } from '../../platform/db';
 import { TemporalGateway } from '../../platform/temporal';
 

@@ -5,7 +5,7 @@ import { DomainError } from '../errors';
 import type { Approval, Change, ChangeSettings, ChangeState, ChangeType, RiskAssessment } from './model';
 import { changeNumberToId, RISK_INPUT_FIELDS } from './model';
 import { planSubstance } from './risk';
-import type { approveSchema, cancelSchema, createChangeSchema, patchChangeSchema, rejectSchema, reviewSchema, submitCabSchema } from './schemas';
+import type { approveSchema, cancelSchema, createChangeSchema, patchChangeSchema, rejectSchema, reviewSchema, submitCabSchema } from './requests';
 import { allowedNextStates, canTransition, isTerminal, isWorkFinished } from './state-machine';
 import { cabProgress, isRequester } from './cab';
 import { authorize } from './permissions';
@@ -20,7 +20,7 @@ import { dueDeadlines, windowProblem } from './deadlines';
  * body can reach a rule its caller may not invoke.
  */
 
-// Each command's input is its request body as validated (schemas.ts): declared once, there.
+// Each command's input is its request body as validated (requests.ts): declared once, there.
 export type CreateChangeInput = z.infer<typeof createChangeSchema>;
 export type PatchChangeInput = z.infer<typeof patchChangeSchema>;
 export type SubmitCabInput = z.infer<typeof submitCabSchema>;

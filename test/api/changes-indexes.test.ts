@@ -1,6 +1,6 @@
 import { buildListSql, listPage } from '../../api/list-query';
 import { pageRequest, parseSort } from '../../api/pagination';
-import { CHANGE_SORTS, changeListSpec } from '../../api/modules/changes/queries';
+import { CHANGE_SORT_COLUMNS as CHANGE_SORTS, changeListSpec } from '../../api/modules/changes/changes.queries';
 import { createPool, type Pool } from '../../platform/db';
 import { testEnv } from '../support/env';
 import { planBench, type PlanBench } from '../support/query-plans';

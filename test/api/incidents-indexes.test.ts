@@ -1,6 +1,6 @@
 import { buildListSql } from '../../api/list-query';
 import { pageRequest, type SortSpec } from '../../api/pagination';
-import { incidentListSpec, notesListSpec, type IncidentFilters } from '../../api/modules/incidents/queries';
+import { incidentListSpec, notesListSpec, type IncidentFilters } from '../../api/modules/incidents/incidents.queries';
 import { testEnv } from '../support/env';
 import { planBench, type PlanBench } from '../support/query-plans';
 

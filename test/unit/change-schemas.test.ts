@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import { createChangeSchema, patchChangeSchema, rejectSchema, reviewSchema, submitCabSchema } from '../../domain/changes/schemas';
+import { createChangeSchema, patchChangeSchema, rejectSchema, reviewSchema, submitCabSchema } from '../../domain/changes/requests';
 
 /** The issues a schema reports, reduced to what a caller sees: path and code. */
 function issuesOf(schema: ZodType, input: unknown) {

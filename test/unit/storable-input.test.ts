@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { unstorableTextErrors } from '../../api/input-guard';
 import { changesRouter } from '../../api/modules/changes';
-import { createChangeSchema, patchChangeSchema } from '../../domain/changes/schemas';
+import { createChangeSchema, patchChangeSchema } from '../../domain/changes/requests';
 import { instant } from '../../domain/instant';
 import { isStorableText, unstorableTextPaths } from '../../domain/text';
 

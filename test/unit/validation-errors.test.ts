@@ -1,7 +1,7 @@
 import { z, type ZodError } from 'zod';
 import { validationErrorsOf } from '../../api/router';
 import { editDistance, fieldsAt, nearestField } from '../../api/suggest';
-import { approveSchema, createChangeSchema, patchChangeSchema, READ_ONLY_CHANGE_FIELDS, rejectSchema } from '../../domain/changes/schemas';
+import { approveSchema, createChangeSchema, patchChangeSchema, READ_ONLY_CHANGE_FIELDS, rejectSchema } from '../../domain/changes/requests';
 
 function errorOf(schema: z.ZodType, input: unknown): ZodError {
   const result = schema.safeParse(input);

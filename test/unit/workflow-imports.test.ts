@@ -15,6 +15,13 @@ import path from 'node:path';
  * its own files, and only its entry point (worker/agent.ts) and the tests
  * import it. store/ is SQL that several entry points share: it stands on
  * domain/ and platform/ only, and starts or signals no workflow.
+ *
+ * dispatch/ starts and signals workflows from outside them, for the API and
+ * the activities alike: it stands on domain/, platform/, store/ and the
+ * workflows' message definitions, never on a workflow's code, the API or an
+ * activity. An API module (api/modules/<m>/) reaches another module only
+ * through that module's index.ts; what two modules share lives in api/ or
+ * dispatch/, so a module can be moved or removed without breaking another.
  */
 const ROOT = path.resolve(__dirname, '..', '..');
 const FORBIDDEN = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`), 'pg', 'pino', 'prom-client', 'jose', 'hono']);
@@ -88,6 +95,34 @@ function storeImportAllowed(specifier: string, _typeOnly: boolean, resolved?: st
   return !specifier.startsWith('@temporalio/');
 }
 
+/** dispatch/ may name a workflow's messages (types, ids, signals), never the workflow itself. */
+function dispatchImportAllowed(specifier: string, _typeOnly: boolean, resolved?: string): boolean {
+  if (resolved) {
+    const messages = inside(resolved, 'workflows') && path.basename(resolved).replace(/\.ts$/, '') === 'messages';
+    return messages || inside(resolved, 'dispatch') || inside(resolved, 'domain') || inside(resolved, 'platform') || inside(resolved, 'store');
+  }
+  // No HTTP context: the activities call it too.
+  return specifier !== 'hono' && !specifier.startsWith('@hono/');
+}
+
+const MODULES = path.join(ROOT, 'api', 'modules');
+
+/** The module an api/modules/ path belongs to (api/modules/targets/… → 'targets'); undefined outside a module's folder. */
+function apiModuleOf(file: string): string | undefined {
+  if (!inside(file, path.join('api', 'modules'))) return undefined;
+  const [first, ...rest] = path.relative(MODULES, file).split(path.sep);
+  return rest.length ? first : undefined;
+}
+
+/** A file of api/modules/<m>/ imports another module's folder only through its index.ts (the folder itself). */
+function apiModuleCrossingAllowed(file: string, resolved?: string): boolean {
+  if (!inside(resolved, path.join('api', 'modules'))) return true;
+  const target = path.relative(MODULES, resolved!).replace(/\.ts$/, '').split(path.sep);
+  const own = apiModuleOf(file);
+  if (target[0] === own || own === undefined) return true;
+  return target.length === 1 || (target.length === 2 && target[1] === 'index');
+}
+
 /** Outside agent/ and the tests, only the agent's entry point may import agent/. */
 function agentEntryAllowed(file: string, resolved?: string): boolean {
   return !inside(resolved, 'agent') || file === path.join(ROOT, 'worker', 'agent.ts');
@@ -117,6 +152,15 @@ test('agent/ imports only domain/, the logger type and its own files: no API, st
 
 test('store/ imports only domain/, platform/ and its own files, and no Temporal', () => {
   expect(files(path.join(ROOT, 'store')).flatMap((file) => violations(file, storeImportAllowed))).toEqual([]);
+});
+
+test('dispatch/ imports only domain/, platform/, store/, workflow message files and its own files', () => {
+  expect(files(path.join(ROOT, 'dispatch')).flatMap((file) => violations(file, dispatchImportAllowed))).toEqual([]);
+});
+
+test('a file of api/modules/<m>/ imports another module only through its index.ts', () => {
+  const moduleFiles = files(MODULES).filter((file) => apiModuleOf(file) !== undefined);
+  expect(moduleFiles.flatMap((file) => violations(file, (_specifier, _typeOnly, resolved) => apiModuleCrossingAllowed(file, resolved)))).toEqual([]);
 });
 
 test('nothing but worker/agent.ts (and the tests) imports agent/', () => {
@@ -162,6 +206,21 @@ test('the rules refuse what they must', () => {
   expect(storeImportAllowed('../api/errors', true, at('api', 'errors'))).toBe(false);
   expect(storeImportAllowed('../activities/incidents/bulk', true, at('activities', 'incidents', 'bulk'))).toBe(false);
   expect(storeImportAllowed('@temporalio/client', true)).toBe(false);
+  expect(dispatchImportAllowed('../workflows/incidents/messages', false, at('workflows', 'incidents', 'messages'))).toBe(true);
+  expect(dispatchImportAllowed('../workflows/promotions/promotion', false, at('workflows', 'promotions', 'promotion'))).toBe(false);
+  expect(dispatchImportAllowed('../store/incidents', false, at('store', 'incidents'))).toBe(true);
+  expect(dispatchImportAllowed('../platform/temporal', true, at('platform', 'temporal'))).toBe(true);
+  expect(dispatchImportAllowed('../api/context', true, at('api', 'context'))).toBe(false);
+  expect(dispatchImportAllowed('../activities/incidents/bulk', true, at('activities', 'incidents', 'bulk'))).toBe(false);
+  expect(dispatchImportAllowed('hono', true)).toBe(false);
+  expect(dispatchImportAllowed('@temporalio/client', false)).toBe(true);
+  const targetRoutes = at('api', 'modules', 'targets', 'targets.routes.ts');
+  expect(apiModuleCrossingAllowed(targetRoutes, at('api', 'modules', 'targets', 'targets.queries'))).toBe(true);
+  expect(apiModuleCrossingAllowed(targetRoutes, at('api', 'inventory-responses'))).toBe(true);
+  expect(apiModuleCrossingAllowed(targetRoutes, at('api', 'modules', 'environments'))).toBe(true);
+  expect(apiModuleCrossingAllowed(targetRoutes, at('api', 'modules', 'environments', 'index'))).toBe(true);
+  expect(apiModuleCrossingAllowed(targetRoutes, at('api', 'modules', 'environments', 'environments.responses'))).toBe(false);
+  expect(apiModuleCrossingAllowed(at('api', 'modules', 'index.ts'), at('api', 'modules', 'targets'))).toBe(true);
   expect(agentEntryAllowed(at('worker', 'agent.ts'), at('agent', 'runtime', 'session'))).toBe(true);
   expect(agentEntryAllowed(at('worker', 'orchestrator.ts'), at('agent', 'runtime', 'session'))).toBe(false);
   expect(agentEntryAllowed(at('api', 'server.ts'), at('agent', 'runtime', 'api-client'))).toBe(false);

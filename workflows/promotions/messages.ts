@@ -1,7 +1,9 @@
+import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
 import type { CreatePromotionInput } from '../../domain/promotions/commands';
 import type { Promotion, PromotionSettings } from '../../domain/promotions/model';
+import { SA } from '../../domain/search-attributes';
 
 /** Messages of the `promotion` workflow; the API imports these definitions. */
 
@@ -20,6 +22,22 @@ export interface PromotionWorkflowInput {
 export interface PromotionWorkflowResult {
   id: string;
   status: string;
+}
+
+/**
+ * A promotion's search attributes, one list for both ends: the API sets it at
+ * the start and the workflow upserts what moved after every change. Running
+ * workflows replay their upserts, so a new value or order needs `patched()`.
+ */
+export function searchAttributesOf(tenantId: string, p: Pick<Promotion, 'id' | 'status' | 'targetEnvironmentName' | 'releaseName'>): SearchAttributePair[] {
+  return [
+    { key: SA.tenant, value: tenantId },
+    { key: SA.kind, value: 'promotion' },
+    { key: SA.resourceId, value: p.id },
+    { key: SA.state, value: p.status },
+    { key: SA.environment, value: p.targetEnvironmentName },
+    { key: SA.release, value: p.releaseName },
+  ];
 }
 
 export const createPromotion = defineUpdate<Promotion, [CreatePromotionInput, CommandMeta]>('create');

@@ -1,5 +1,4 @@
 import * as wf from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { decide, type PromotionCommand, type PromotionDecision } from '../../domain/promotions/commands';
 import { clearDeployment } from '../../domain/promotions/clearance';
@@ -21,6 +20,7 @@ import {
   getPromotion,
   promotionInputsChanged,
   rejectPromotion,
+  searchAttributesOf,
   type PromotionWorkflowInput,
   type PromotionWorkflowResult,
 } from './messages';
@@ -187,15 +187,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
   }
 
   function publish(p: Promotion): void {
-    const searchAttributes: SearchAttributeUpdatePair[] = [
-      { key: SA.tenant, value: tenantId },
-      { key: SA.kind, value: 'promotion' },
-      { key: SA.resourceId, value: p.id },
-      { key: SA.state, value: p.status },
-      { key: SA.environment, value: p.targetEnvironmentName },
-      { key: SA.release, value: p.releaseName },
-    ];
-    showInUi(searchAttributes, details(p));
+    showInUi(searchAttributesOf(tenantId, p), details(p));
   }
 
   function details(p: Promotion): string {

@@ -8,7 +8,6 @@ import { auditedWrite, iso } from '../../entity-writes';
 import { Conflict, NotFound, PayloadTooLarge, Unprocessable } from '../../errors';
 import { requireAgentCredential } from '../../principal';
 import { ok } from '../../respond';
-import { notFoundAs } from '../environments';
 import * as routes from './agents.routes';
 import { requireSelf } from './agent-access';
 
@@ -73,7 +72,7 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
         });
       }
       return { result: true, audit: { action: 'deployment_task.claim', resourceType: 'deployment_task', resourceId: taskId, after: { ...body, agentId: id } } };
-    }).catch(notFoundAs(`Task ${taskId} not found for agent ${id}`));
+    }, { notFound: `Task ${taskId} not found for agent ${id}` });
     return ok(c, { claimed: true as const });
   });
 
@@ -136,7 +135,7 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
       await notifyDeployment(db, { tenantId, kind: 'artifact', jobId: task.job_id, taskId, agentId: id });
       const stored = rows[0];
       return { result: stored, audit: { action: 'deployment_artifact.upload', resourceType: 'deployment_task', resourceId: taskId, after: { id: stored.id, name, size: content.length, sha256 } } };
-    }).catch(notFoundAs(`Task ${taskId} not found for agent ${id}`));
+    }, { notFound: `Task ${taskId} not found for agent ${id}` });
     return ok(
       c,
       { id: row.id, jobId: row.job_id, taskId: row.task_id, name: row.name, size: row.size, sha256: row.sha256, createdAt: iso(row.created_at)! },

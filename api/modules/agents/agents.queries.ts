@@ -1,5 +1,6 @@
 import { agentTaskQueue } from '../../../domain/deployments/model';
 import type { Pool, PoolClient } from '../../../platform/db';
+import { agentStatusSql } from '../../agent-status';
 import { iso } from '../../entity-writes';
 import { Conflict, Forbidden, Unprocessable } from '../../errors';
 import { decideTakeOver, type NamedTarget, type TakeOverDecision, type TakenFrom } from '../../../domain/deployments/target-takeover';
@@ -14,11 +15,6 @@ export function agentColumns(offlineAfterMs: number): string {
   return `a.id, a.name, a.environment_id, a.labels, a.version, a.capabilities, a.last_heartbeat_at, a.registered_at, a.registered_by, a.updated_at,
           ${agentStatusSql(offlineAfterMs)} AS status,
           ARRAY(SELECT t.id::text FROM targets t WHERE t.tenant_id = a.tenant_id AND t.agent_id = a.id ORDER BY t.name, t.id) AS target_ids`;
-}
-
-export function agentStatusSql(offlineAfterMs: number): string {
-  const ms = Math.max(0, Math.floor(Number(offlineAfterMs)));
-  return `(CASE WHEN a.revoked_at IS NOT NULL THEN 'revoked' WHEN a.last_heartbeat_at > now() - ${ms} * interval '1 millisecond' THEN 'online' ELSE 'offline' END)`;
 }
 
 export function presentAgent(r: Row) {

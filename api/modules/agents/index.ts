@@ -15,11 +15,11 @@ import { pageRequest, parseSort } from '../../pagination';
 import { principalOf, requireAgentCredential, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notFoundAs } from '../environments';
 import { requireReader, requireSelf } from './agent-access';
 import { agentTaskRoutes } from './agent-tasks';
 import { agentWorkRoutes } from './agent-work';
-import { agentColumns, agentStatusSql, findAgent, presentAgent, requireEnvironment, takeLostTargets, takeOverTargets } from './agents.queries';
+import { agentStatusSql } from '../../agent-status';
+import { agentColumns, findAgent, presentAgent, requireEnvironment, takeLostTargets, takeOverTargets } from './agents.queries';
 import { recordRegistrationToken, requireUnusedRegistrationToken } from './registration-tokens';
 import * as routes from './agents.routes';
 
@@ -138,8 +138,8 @@ export function agentsRouter() {
         const action = body.revoked && !wasRevoked ? 'agent.revoke' : !body.revoked && wasRevoked ? 'agent.restore' : 'agent.update';
         return { result: id, audit: { action, resourceType: 'agent', resourceId: id, before: presentAgent(before), after: body } };
       },
-      { unique: DUPLICATE },
-    ).catch(notFoundAs(`Agent ${id} not found`));
+      { unique: DUPLICATE, notFound: `Agent ${id} not found` },
+    );
     return ok(c, await existing(c, tenantId, id));
   });
 
@@ -153,7 +153,7 @@ export function agentsRouter() {
       await db.query('UPDATE targets SET agent_id = NULL, updated_at = now() WHERE tenant_id = $1 AND agent_id = $2', [tenantId, id]);
       await db.query('DELETE FROM agents WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return { result: id, audit: { action: 'agent.delete', resourceType: 'agent', resourceId: id, before: presentAgent(before) } };
-    }).catch(notFoundAs(`Agent ${id} not found`));
+    }, { notFound: `Agent ${id} not found` });
     return c.body(null, 204);
   });
 

@@ -13,7 +13,7 @@ import type { AppEnv } from '../../context';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import { principalOf } from '../../principal';
 import { createWithUpdate, sendUpdate } from '../../workflow-commands';
-import { allocateChangeNumber, findChange } from './queries';
+import { allocateChangeNumber, findChange } from './changes.queries';
 
 /** Sends change commands to their workflows; the API never writes a change row itself. */
 

@@ -1,5 +1,5 @@
 import { READ_PERMISSIONS } from '../../../domain/changes/permissions';
-import { READ_ONLY_CHANGE_FIELDS } from '../../../domain/changes/schemas';
+import { READ_ONLY_CHANGE_FIELDS } from '../../../domain/changes/requests';
 import { NotFound } from '../../errors';
 import { pageRequest, parseSort } from '../../pagination';
 import { principalOf, requirePermission } from '../../principal';
@@ -15,8 +15,8 @@ import {
   submitChange,
 } from '../../../workflows/changes/messages';
 import { createChangeWorkflow, updateChangeWorkflow } from './changes.dispatch';
-import { CHANGE_SORTS, changeHistory, findChange, listChanges, riskHistory } from './queries';
-import * as routes from './routes';
+import { changeHistory, findChange, listChanges, riskHistory } from './changes.queries';
+import * as routes from './changes.routes';
 
 /**
  * The StackFlow Changes API: reads from Postgres, commands to the change's
@@ -31,7 +31,7 @@ export function changesRouter() {
   router.openapi(routes.listChangesRoute, async (c) => {
     const { tenantId } = requirePermission(c, READ_PERMISSIONS.change);
     const query = c.req.valid('query');
-    const sort = parseSort(query, Object.keys(CHANGE_SORTS), { field: 'created_at', direction: 'desc' });
+    const sort = parseSort(query, routes.CHANGE_SORTS, { field: 'created_at', direction: 'desc' });
     const page = await listChanges(c.get('deps').pool, tenantId, query, pageRequest(c.get('dialect'), query, sort));
     return okList(c, page);
   });

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { FAILURE_POLICIES, STRATEGY_TYPES } from '../../../domain/deployments/model';
 import { securityThresholdsSchema } from '../../../domain/promotions/requests';
+import { HealthCheckSchema } from '../../inventory-responses';
 
 /** What the environment and freeze-window routes answer (Stella: camelCase). */
 
@@ -15,17 +16,6 @@ export const FreezeStatusSchema = z
     nextWindow: FreezeSpanSchema.nullable().openapi({ description: 'The next freeze to start, or null' }),
   })
   .openapi('FreezeStatus');
-
-export const HealthCheckSchema = z
-  .object({
-    url: z.string().nullable().openapi({ description: 'Healthy when a GET answers 2xx' }),
-    command: z.string().nullable().openapi({ description: 'Healthy when the command exits 0' }),
-    retries: z.number().int(),
-    intervalSeconds: z.number().int(),
-    timeoutSeconds: z.number().int(),
-  })
-  // Unnamed: it is only ever nullable, and a named schema's nullability is fixed where the document first meets it.
-  .openapi({ description: 'An HTTP URL (2xx) or a command (exit 0), exactly one of them, retried' });
 
 export const EnvironmentDeploymentSchema = z
   .object({

@@ -15,7 +15,7 @@ import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notifyOpenPromotions } from '../promotions/promotions.signals';
+import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import { ENVIRONMENT_COLUMNS, findEnvironment, presentEnvironment, presentWindow, windowsByEnvironment, type EnvironmentRow, type FreezeWindowRow } from './environments.queries';
 import * as routes from './environments.routes';
 
@@ -108,7 +108,7 @@ export function environmentsRouter() {
       },
       { unique: DUPLICATE },
     );
-    await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: id }, 'environment settings changed');
     return ok(c, await existing(c, tenantId, id));
   });
 
@@ -130,7 +130,7 @@ export function environmentsRouter() {
       },
       { unique: DUPLICATE },
     );
-    await notifyOpenPromotions(c, { environmentId: id }, 'environment settings changed');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: id }, 'environment settings changed');
     return ok(c, await existing(c, tenantId, id));
   });
 
@@ -165,7 +165,7 @@ export function environmentsRouter() {
       await db.query('DELETE FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2', [tenantId, id]);
       await db.query('DELETE FROM environments WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return { result: id, audit: { action: 'environment.delete', resourceType: 'environment', resourceId: id, before: env.rows[0] } };
-    }).catch(notFoundAs(`Environment ${id} not found`));
+    }, { notFound: `Environment ${id} not found` });
     return c.body(null, 204);
   });
 
@@ -190,9 +190,10 @@ export function environmentsRouter() {
         );
         return { result: inserted.rows[0], audit: { action: 'freeze_window.create', resourceType: 'environment', resourceId: envId, after: { id, ...w } } };
       },
-    ).catch(notFoundAs(`Environment ${envId} not found`));
+      { notFound: `Environment ${envId} not found` },
+    );
     c.header('Location', `${c.req.path}/${id}`);
-    await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was added');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: envId }, 'a freeze window was added');
     return ok(c, presentWindow(row), 201);
   });
 
@@ -212,9 +213,9 @@ export function environmentsRouter() {
       const gone = await db.query('DELETE FROM freeze_windows WHERE tenant_id = $1 AND environment_id = $2 AND id = $3 RETURNING *', [tenantId, envId, windowId]);
       if (!gone.rowCount) return undefined;
       return { result: windowId, audit: { action: 'freeze_window.delete', resourceType: 'environment', resourceId: envId, before: gone.rows[0] } };
-    }).catch(notFoundAs(`Freeze window ${windowId} not found`));
+    }, { notFound: `Freeze window ${windowId} not found` });
     // A freeze lifted early must release a promotion it holds now, not at the window's old end.
-    await notifyOpenPromotions(c, { environmentId: envId }, 'a freeze window was removed');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: envId }, 'a freeze window was removed');
     return c.body(null, 204);
   });
 
@@ -228,11 +229,3 @@ async function existing(c: Context<AppEnv>, tenantId: string, id: string) {
 }
 
 const json = (v: unknown) => (v === undefined || v === null ? null : JSON.stringify(v));
-
-/** auditedWrite's generic 404 with the resource's own words. */
-export function notFoundAs(message: string) {
-  return (err: unknown): never => {
-    if (err instanceof NotFound && err.message === 'Not found') throw new NotFound(message);
-    throw err;
-  };
-}

@@ -5,9 +5,9 @@ import { pageRequest, type SortSpec } from '../../pagination';
 import { principalOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { findBulkJob, incidentSortField, listIncidents, listNotes } from './queries';
-import * as routes from './routes';
-import { acceptBulkRequest, addNoteRequest, createIncidentRequest, deleteIncidentRequest, patchIncidentRequest } from './writes';
+import { findBulkJob, incidentSortField, listIncidents, listNotes } from './incidents.queries';
+import * as routes from './incidents.routes';
+import { acceptBulkRequest, addNoteRequest, createIncidentRequest, deleteIncidentRequest, patchIncidentRequest } from './incidents.writes';
 
 /** The StackFlow Incidents API: plain Postgres entities, with an SLA clock per open incident in Temporal. */
 export function incidentsRouter() {

@@ -12,12 +12,11 @@ import { pageRequest, parseSort } from '../../pagination';
 import { actorOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notFoundAs } from '../environments';
 import { evidenceKeys } from './evidence-keys';
 import { createPromotionWorkflow, gateInputsFor, updatePromotionWorkflow } from './promotions.dispatch';
 import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
 import * as routes from './promotions.routes';
-import { notifyOpenPromotions } from './promotions.signals';
+import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
 const POLICY_DUPLICATE = { '*': 'The environment already has an approval policy; edit it instead' };
@@ -145,7 +144,7 @@ export function promotionsRouter() {
       },
       { unique: POLICY_DUPLICATE },
     );
-    await notifyOpenPromotions(c, { environmentId: body.environmentId }, 'an approval policy now applies');
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: body.environmentId }, 'an approval policy now applies');
     c.header('Location', `${c.req.path}/${id}`);
     return ok(c, presentPolicy(row), 201);
   });
@@ -179,9 +178,9 @@ export function promotionsRouter() {
           audit: { action: 'approval_policy.update', resourceType: 'approval_policy', resourceId: id, before: presentPolicy(previous), after: { ...body, version: rows[0].version } },
         };
       },
-      { unique: POLICY_DUPLICATE },
-    ).catch(notFoundAs(`Approval policy ${id} not found`));
-    for (const environmentId of new Set([before.environment_id, body.environmentId])) await notifyOpenPromotions(c, { environmentId }, `approval policy ${row.name} changed to version ${row.version}`);
+      { unique: POLICY_DUPLICATE, notFound: `Approval policy ${id} not found` },
+    );
+    for (const environmentId of new Set([before.environment_id, body.environmentId])) await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId }, `approval policy ${row.name} changed to version ${row.version}`);
     return ok(c, presentPolicy(row));
   });
 
@@ -192,8 +191,8 @@ export function promotionsRouter() {
       const { rows } = await db.query<PolicyRow>(`UPDATE approval_policies SET deleted_at = now() WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL RETURNING ${POLICY_COLUMNS}`, [tenantId, id]);
       if (!rows[0]) return undefined;
       return { result: rows[0], audit: { action: 'approval_policy.delete', resourceType: 'approval_policy', resourceId: id, before: presentPolicy(rows[0]) } };
-    }).catch(notFoundAs(`Approval policy ${id} not found`));
-    await notifyOpenPromotions(c, { environmentId: gone.environment_id }, 'the approval policy was deleted; the environment’s defaults apply');
+    }, { notFound: `Approval policy ${id} not found` });
+    await notifyOpenPromotions(c.get('deps'), tenantId, { environmentId: gone.environment_id }, 'the approval policy was deleted; the environment’s defaults apply');
     return c.body(null, 204);
   });
 

@@ -3,11 +3,10 @@ import type { Context } from 'hono';
 import type { CreatePromotionInput } from '../../../domain/promotions/commands';
 import { blockers, evaluateGates } from '../../../domain/promotions/gates';
 import type { GateInputs, Promotion } from '../../../domain/promotions/model';
-import { SA } from '../../../domain/search-attributes';
 import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadGateInputs } from '../../../store/gate-inputs';
 import type { promotion } from '../../../workflows/promotions/promotion';
-import { createPromotion, PROMOTION_WORKFLOW_TYPE, type PromotionWorkflowInput } from '../../../workflows/promotions/messages';
+import { createPromotion, PROMOTION_WORKFLOW_TYPE, searchAttributesOf, type PromotionWorkflowInput } from '../../../workflows/promotions/messages';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
 import type { AppEnv } from '../../context';
@@ -54,14 +53,7 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
           settings: { expiryHourMs: c.get('deps').config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(c.get('deps').config) },
         } satisfies PromotionWorkflowInput,
       ],
-      searchAttributes: [
-        { key: SA.tenant, value: tenantId },
-        { key: SA.kind, value: 'promotion' },
-        { key: SA.resourceId, value: id },
-        { key: SA.state, value: 'pending' },
-        { key: SA.environment, value: inputs.environment.name },
-        { key: SA.release, value: inputs.release.name },
-      ],
+      searchAttributes: searchAttributesOf(tenantId, { id, status: 'pending', targetEnvironmentName: inputs.environment.name, releaseName: inputs.release.name }),
       summary: `${inputs.release.name} → ${inputs.environment.name}`,
       details: `Promotion ${id} requested by ${email ?? userId}: ${body.reason}`,
     }),

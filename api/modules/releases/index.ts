@@ -10,8 +10,7 @@ import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notFoundAs } from '../environments';
-import { notifyOpenPromotions } from '../promotions/promotions.signals';
+import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import { COMPONENT_COLUMNS, findComponent, findRelease, presentComponent, presentRelease, RELEASE_COLUMNS, resolveComponents, type ReleaseRow } from './releases.queries';
 import * as routes from './releases.routes';
 
@@ -78,10 +77,10 @@ export function releasesRouter() {
         ]);
         return { result: changed, audit: { action: 'component.update', resourceType: 'component', resourceId: id, before, after: body } };
       },
-      { unique: DUP_COMPONENT },
-    ).catch(notFoundAs(`Component ${id} not found`));
+      { unique: DUP_COMPONENT, notFound: `Component ${id} not found` },
+    );
     // The hook is among what approvals are bound to: open promotions of releases built on the component look again.
-    if (hookChanged) await notifyOpenPromotions(c, { componentId: id }, 'a deploy hook changed');
+    if (hookChanged) await notifyOpenPromotions(c.get('deps'), tenantId, { componentId: id }, 'a deploy hook changed');
     return ok(c, await component(c, tenantId, id));
   });
 
@@ -95,7 +94,7 @@ export function releasesRouter() {
       if (used.rowCount) throw new Conflict(`Component ${found.rows[0].name} is used by releases ${used.rows.map((r) => r.name).join(', ')}`, 'IN_USE');
       await db.query('DELETE FROM components WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return { result: id, audit: { action: 'component.delete', resourceType: 'component', resourceId: id, before: found.rows[0] } };
-    }).catch(notFoundAs(`Component ${id} not found`));
+    }, { notFound: `Component ${id} not found` });
     return c.body(null, 204);
   });
 
@@ -134,8 +133,8 @@ export function releasesRouter() {
       }
       const summary = { componentId: id, synced: unique.length, added: rows.filter((r) => !r.existed).map((r) => r.version as string), redigested };
       return { result: summary, audit: { action: 'component.sync_versions', resourceType: 'component', resourceId: id, after: summary } };
-    }).catch(notFoundAs(`Component ${id} not found`));
-    for (const releaseId of new Set(result.redigested.flatMap((r) => r.releases))) await notifyOpenPromotions(c, { releaseId }, 'a component digest changed');
+    }, { notFound: `Component ${id} not found` });
+    for (const releaseId of new Set(result.redigested.flatMap((r) => r.releases))) await notifyOpenPromotions(c.get('deps'), tenantId, { releaseId }, 'a component digest changed');
     return ok(c, result);
   });
 
@@ -219,8 +218,8 @@ export function releasesRouter() {
       const scan = (s: { criticalCount: number; highCount: number } | null | undefined) => (s ? `${s.criticalCount}/${s.highCount}` : null);
       const gateMoved = (scanGiven && scan(body.securityScan) !== scan(before.security_scan)) || (body.class !== undefined && body.class !== before.class);
       return { result: gateMoved, audit: { action: 'release.update', resourceType: 'release', resourceId: id, before: presentRelease(before), after: body } };
-    }).catch(notFoundAs(`Release ${id} not found`));
-    if (moved) await notifyOpenPromotions(c, { releaseId: id }, 'the release’s security scan or class changed');
+    }, { notFound: `Release ${id} not found` });
+    if (moved) await notifyOpenPromotions(c.get('deps'), tenantId, { releaseId: id }, 'the release’s security scan or class changed');
     return ok(c, await release(c, tenantId, id));
   });
 
@@ -237,7 +236,7 @@ export function releasesRouter() {
       if (used.rows[0].n > 0) throw new Conflict(`Release ${found.rows[0].name} was promoted or deployed; deprecate it instead`, 'IN_USE');
       await db.query('DELETE FROM releases WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
       return { result: id, audit: { action: 'release.delete', resourceType: 'release', resourceId: id, before: presentRelease(found.rows[0]) } };
-    }).catch(notFoundAs(`Release ${id} not found`));
+    }, { notFound: `Release ${id} not found` });
     return c.body(null, 204);
   });
 
@@ -279,8 +278,8 @@ export function releasesRouter() {
       );
       if (!updated.rowCount) return undefined;
       return { result: id, audit: { action: 'release.deprecate', resourceType: 'release', resourceId: id, after: { reason: body.reason ?? null } } };
-    }).catch(notFoundAs(`Release ${id} not found`));
-    await notifyOpenPromotions(c, { releaseId: id }, 'the release was deprecated');
+    }, { notFound: `Release ${id} not found` });
+    await notifyOpenPromotions(c.get('deps'), tenantId, { releaseId: id }, 'the release was deprecated');
     return ok(c, await release(c, tenantId, id));
   });
 

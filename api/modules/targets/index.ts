@@ -14,7 +14,6 @@ import { pageRequest, parseSort } from '../../pagination';
 import { principalOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { notFoundAs } from '../environments';
 import { drift, presentSticker, STICKER_COLUMNS } from './targets.drift';
 import { targetHealthCheckRoutes } from './targets.health-check';
 import * as routes from './targets.routes';
@@ -157,8 +156,8 @@ export function targetsRouter() {
         const result = await replaceTarget(db, tenantId, id, before, body);
         return { result, audit: { action: 'target.update', resourceType: 'target', resourceId: id, before: present(before), after: body } };
       },
-      { unique: DUPLICATE },
-    ).catch(notFoundAs(`Target ${id} not found`));
+      { unique: DUPLICATE, notFound: `Target ${id} not found` },
+    );
     return ok(c, present(row));
   });
 
@@ -177,8 +176,8 @@ export function targetsRouter() {
         const result = await replaceTarget(db, tenantId, id, before, body);
         return { result, audit: { action: 'target.patch', resourceType: 'target', resourceId: id, before: current, after: body } };
       },
-      { unique: DUPLICATE },
-    ).catch(notFoundAs(`Target ${id} not found`));
+      { unique: DUPLICATE, notFound: `Target ${id} not found` },
+    );
     return ok(c, present(row));
   });
 
@@ -189,7 +188,7 @@ export function targetsRouter() {
       const gone = await db.query<TargetRow>(`DELETE FROM targets WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`, [tenantId, id]);
       if (!gone.rowCount) return undefined;
       return { result: id, audit: { action: 'target.delete', resourceType: 'target', resourceId: id, before: present(gone.rows[0]) } };
-    }).catch(notFoundAs(`Target ${id} not found`));
+    }, { notFound: `Target ${id} not found` });
     return c.body(null, 204);
   });
 

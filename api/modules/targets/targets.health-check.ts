@@ -17,11 +17,11 @@ import { SA } from '../../../domain/search-attributes';
 import { workflowId } from '../../../domain/workflow-ids';
 import type { targetHealthCheck } from '../../../workflows/deployments/target-health-check';
 import type { AppEnv } from '../../context';
+import { agentStatusSql } from '../../agent-status';
 import { auditedWrite } from '../../entity-writes';
 import { Forbidden, NotFound, ServiceUnavailable, Unprocessable } from '../../errors';
 import { principalOf } from '../../principal';
 import { ok } from '../../respond';
-import { agentStatusSql } from '../agents/agents.queries';
 import { checkTargetHealthRoute } from './targets.health-check.routes';
 
 /** Past the workflow's own bound, only a stalled worker or Temporal keeps the answer from coming. */

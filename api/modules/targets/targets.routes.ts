@@ -3,7 +3,7 @@ import { targetPatchSchema } from '../../../domain/promotions/inventory-patches'
 import { targetSchema } from '../../../domain/promotions/requests';
 import { BODY_ERRORS, envelope, errorResponses, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
-import { HealthCheckSchema } from '../environments/environments.responses';
+import { HealthCheckSchema } from '../../inventory-responses';
 
 /** ENVMGR targets: the hosts a release is deployed to, grouped by environment and labels. */
 

@@ -5,7 +5,7 @@ import type { Incident, IncidentNote } from '../../../domain/incidents/model';
 import type { Pool } from '../../../platform/db';
 import { listPage, type ListSpec, type SortColumn } from '../../list-query';
 import type { Page, PageRequest } from '../../pagination';
-import type { IncidentListQuery } from './responses';
+import type { IncidentListQuery } from './incidents.responses';
 
 /**
  * Reads of incidents, their notes and bulk jobs; every query is scoped by

@@ -1,9 +1,9 @@
-import type { Context } from 'hono';
-import { UNDECIDED } from '../../../domain/promotions/state-machine';
-import { workflowId } from '../../../domain/workflow-ids';
-import { promotionInputsChanged } from '../../../workflows/promotions/messages';
-import type { AppEnv } from '../../context';
-import { principalOf } from '../../principal';
+import { UNDECIDED } from '../domain/promotions/state-machine';
+import { workflowId } from '../domain/workflow-ids';
+import type { Pool } from '../platform/db';
+import type { Logger } from '../platform/logger';
+import type { TemporalGateway } from '../platform/temporal';
+import { promotionInputsChanged } from '../workflows/promotions/messages';
 
 /**
  * Tells every open promotion that something its gates read moved (a scan, a
@@ -15,9 +15,18 @@ import { principalOf } from '../../principal';
  */
 const OPEN = [...UNDECIDED, 'approved'];
 
-export async function notifyOpenPromotions(c: Context<AppEnv>, scope: { releaseId?: string; environmentId?: string; componentId?: string }, what: string): Promise<number> {
-  const { pool, temporal, log } = c.get('deps');
-  const { tenantId } = principalOf(c);
+export interface PromotionSignalDeps {
+  pool: Pool;
+  temporal: TemporalGateway;
+  log: Logger;
+}
+
+export async function notifyOpenPromotions(
+  { pool, temporal, log }: PromotionSignalDeps,
+  tenantId: string,
+  scope: { releaseId?: string; environmentId?: string; componentId?: string },
+  what: string,
+): Promise<number> {
   const { rows } = await pool.query<{ id: string }>(
     `SELECT id FROM promotions p WHERE tenant_id = $1 AND status = ANY($2::text[])
         AND ($3::uuid IS NULL OR release_id = $3) AND ($4::uuid IS NULL OR target_environment_id = $4)

@@ -4,16 +4,16 @@ import { listPage, type ListSpec } from '../../list-query';
 import { RawJson } from '../../respond';
 import type { Page, PageRequest } from '../../pagination';
 import type { z } from '@hono/zod-openapi';
-import type { ChangeListQuery } from './schemas';
+import type { CHANGE_SORTS, ChangeListQuery } from './changes.routes';
 
 /** Reads of the changes read model; every query is scoped by tenant. */
 
-export const CHANGE_SORTS = {
+export const CHANGE_SORT_COLUMNS = {
   created_at: { column: 'created_at', cast: 'timestamptz' },
   updated_at: { column: 'updated_at', cast: 'timestamptz' },
   risk_score: { column: 'risk_score', cast: 'int' },
   id: { column: 'id', cast: 'text' },
-} as const satisfies ListSpec['sortColumns'];
+} as const satisfies ListSpec['sortColumns'] & Record<(typeof CHANGE_SORTS)[number], unknown>;
 
 export async function findChange(pool: Pool, tenantId: string, id: string): Promise<Change | undefined> {
   const { rows } = await pool.query<{ body: Change }>('SELECT body FROM changes WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
@@ -42,7 +42,7 @@ export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeL
   if (filters.created_after) add((n) => `created_at > $${n}::timestamptz`, filters.created_after);
   if (filters.created_before) add((n) => `created_at < $${n}::timestamptz`, filters.created_before);
   if (filters.q) add((n) => `search @@ websearch_to_tsquery('english', $${n})`, filters.q);
-  return { from: 'changes', select: 'body::text AS body', where, params, sortColumns: CHANGE_SORTS, idColumn: 'id', generation: { tenantId, resourceType: 'change' } };
+  return { from: 'changes', select: 'body::text AS body', where, params, sortColumns: CHANGE_SORT_COLUMNS, idColumn: 'id', generation: { tenantId, resourceType: 'change' } };
 }
 
 /** A change_risk_assessments row: one assessment per version of the change. */

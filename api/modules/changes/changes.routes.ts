@@ -7,9 +7,14 @@ import {
   rejectSchema,
   reviewSchema,
   submitCabSchema,
-} from '../../../domain/changes/schemas';
-import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
-import { AuditEventSchema, ChangeIdParam, ChangeListQuery, ChangeSchema, RiskHistoryEntrySchema, RiskSchema } from './schemas';
+} from '../../../domain/changes/requests';
+import { CHANGE_STATES, CHANGE_TYPES, RISK_LEVELS } from '../../../domain/changes/model';
+import { instant as storableInstant } from '../../../domain/instant';
+import { storableText } from '../../../domain/text';
+import { csv } from '../../list-filters';
+import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
+import { paginationQuery } from '../../pagination';
+import { AuditEventSchema, ChangeIdParam, ChangeSchema, RiskHistoryEntrySchema, RiskSchema } from './changes.responses';
 
 /**
  * The Changes API as both OpenAPI documents describe it. Every status an
@@ -18,6 +23,28 @@ import { AuditEventSchema, ChangeIdParam, ChangeListQuery, ChangeSchema, RiskHis
  */
 
 const tags = ['Changes'];
+
+/** The sort names a list accepts; their columns are changes.queries.ts's CHANGE_SORT_COLUMNS. */
+export const CHANGE_SORTS = ['created_at', 'updated_at', 'risk_score', 'id'] as const;
+
+export const ChangeListQuery = paginationQuery.extend({
+  state: csv(CHANGE_STATES).openapi({ description: 'One state or a comma-separated list', example: 'scheduled' }),
+  type: csv(CHANGE_TYPES).openapi({ example: 'normal' }),
+  risk: csv(RISK_LEVELS).openapi({ description: "The requester's risk" }),
+  risk_level: csv(RISK_LEVELS).openapi({ description: 'The computed risk level' }),
+  assignment_group: storableText().max(255).optional(),
+  assigned_to: storableText().max(320).optional(),
+  ci_id: storableText().max(64).optional(),
+  created_after: storableInstant().optional(),
+  created_before: storableInstant().optional(),
+  sort: sortParam(CHANGE_SORTS),
+  // A blank search is no search, as a blank filter is no filter.
+  q: storableText()
+    .max(500)
+    .transform((v) => v.trim() || undefined)
+    .optional()
+    .openapi({ description: 'Full-text search over descriptions and plans; blank means no search' }),
+});
 
 const OPERATIONS_ON_A_CHANGE = [
   'getChange',

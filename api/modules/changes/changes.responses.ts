@@ -1,11 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { CHANGE_STATES, CHANGE_TYPES, REVIEW_OUTCOMES, RISK_LEVELS } from '../../../domain/changes/model';
-import { instant as storableInstant } from '../../../domain/instant';
 import { storableText } from '../../../domain/text';
-import { csv } from '../../list-filters';
-import { sortParam } from '../../openapi-helpers';
-import { paginationQuery } from '../../pagination';
-import { CHANGE_SORTS } from './queries';
 
 /** Response shapes, for the OpenAPI document (the workflow's Change record is what is served). */
 
@@ -129,24 +124,5 @@ export const AuditEventSchema = z
     occurred_at: instant,
   })
   .openapi('AuditEvent');
-
-export const ChangeListQuery = paginationQuery.extend({
-  state: csv(CHANGE_STATES).openapi({ description: 'One state or a comma-separated list', example: 'scheduled' }),
-  type: csv(CHANGE_TYPES).openapi({ example: 'normal' }),
-  risk: csv(RISK_LEVELS).openapi({ description: "The requester's risk" }),
-  risk_level: csv(RISK_LEVELS).openapi({ description: 'The computed risk level' }),
-  assignment_group: storableText().max(255).optional(),
-  assigned_to: storableText().max(320).optional(),
-  ci_id: storableText().max(64).optional(),
-  created_after: storableInstant().optional(),
-  created_before: storableInstant().optional(),
-  sort: sortParam(Object.keys(CHANGE_SORTS)),
-  // A blank search is no search, as a blank filter is no filter.
-  q: storableText()
-    .max(500)
-    .transform((v) => v.trim() || undefined)
-    .optional()
-    .openapi({ description: 'Full-text search over descriptions and plans; blank means no search' }),
-});
 
 export const ChangeIdParam = z.object({ id: storableText().openapi({ param: { name: 'id', in: 'path' }, example: 'CHG0000456' }) });

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bulkRequestSchema, createIncidentSchema, createNoteSchema, patchIncidentSchema } from '../../../domain/incidents/requests';
 import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
-import { BulkJobIdParam, BulkJobSchema, IncidentIdParam, IncidentListQuery, IncidentSchema, NoteSchema, NotesListQuery } from './responses';
+import { BulkJobIdParam, BulkJobSchema, IncidentIdParam, IncidentListQuery, IncidentSchema, NoteSchema, NotesListQuery } from './incidents.responses';
 
 /**
  * The StackFlow Incidents API as both OpenAPI documents describe it: every
