@@ -1,0 +1,316 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { workflowId } from '../../domain/workflow-ids';
+import { notificationWorkflowId, slaWorkflowId, bulkWorkflowId } from '../../workflows/incidents/messages';
+import { startTestApp, type TestApp } from '../support/app';
+import { auroraChange, createChange, iso, step } from '../support/changes';
+import { until } from '../support/eventually';
+import { CORPUS_PAYLOAD_KEYS, writeCorpusHistory } from '../support/history-corpus';
+import { createIncident, getIncident, patchIncident } from '../support/incidents';
+import { spawnTs, type Spawned } from '../support/processes';
+import { approve, newDigest, reaches, scene, stage, type Scene } from '../support/promotion-scene';
+
+/**
+ * Records the replay corpus (test/fixtures/histories, see its README): every
+ * workflow type driven through the API and the orchestrator worker as users
+ * drive them, with one real agent process for the deployment paths, and each
+ * finished run's history written as `<workflowType>.<path>.json`.
+ *
+ * Skipped in a normal `npm test`. Run by hand:
+ *   RECORD_HISTORIES=1 npm test -- test/workflows/record-histories.test.ts
+ * Histories already in the corpus are kept (they stand for workflows already
+ * running somewhere); only missing files are written. RECORD_HISTORIES=overwrite
+ * rewrites them all — only for a file recorded by mistake, never to make the
+ * corpus pass after a workflow change.
+ */
+const RECORDING = Boolean(process.env.RECORD_HISTORIES);
+const describeRecording = RECORDING ? describe : describe.skip;
+
+/** Short timers, so every deadline a workflow sets fires while it is recorded. */
+const RECORDING_ENV = {
+  PAYLOAD_ENCRYPTION_KEYS: CORPUS_PAYLOAD_KEYS,
+  CHANGE_REVIEW_DEADLINE: '3s',
+  PROMOTION_EXPIRY_HOUR: '1s',
+  INCIDENT_SLA_RESPONSE: 'P1=1h,P2=1h,P3=8h,P4=1d',
+  INCIDENT_SLA_RESOLUTION: 'P1=8s,P2=8h,P3=3d,P4=5d',
+  INCIDENT_SLA_WARNING: '0.5',
+  DEPLOY_PICKUP_TIMEOUT: '30s',
+  DEPLOY_HEARTBEAT_TIMEOUT: '5s',
+  AGENT_HEARTBEAT_INTERVAL: '1s',
+  DEPLOY_CANCEL_GRACE: '2s',
+};
+
+/** Fails the deploy of the version in the target's `fail_version` property; anything else succeeds. */
+const DEPLOY_HOOK = 'test "$TOLLGATE_RELEASE_VERSION" != "${TOLLGATE_PROP_FAIL_VERSION:-none}"';
+
+describeRecording('recording the replay corpus', () => {
+  let app: TestApp;
+  const written: string[] = [];
+  const kept: string[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: RECORDING_ENV });
+  });
+  afterAll(async () => {
+    console.log(`replay corpus: wrote ${written.length ? written.join(', ') : 'nothing'}; kept ${kept.length ? kept.join(', ') : 'nothing'}`);
+    await app?.close();
+  });
+
+  /** Waits for the workflow to complete and writes its history as `<type>.<name>.json`. */
+  async function record(id: string, name: string): Promise<void> {
+    const handle = app.client.workflow.getHandle(id);
+    await handle.result();
+    const described = await handle.describe();
+    expect(described.status.name).toBe('COMPLETED');
+    const file = `${described.type}.${name}.json`;
+    (writeCorpusHistory(file, await handle.fetchHistory()) ? written : kept).push(file);
+  }
+
+  describe('changeLifecycle', () => {
+    const changeWf = (id: string) => workflowId(app.tenant, 'change', id);
+    const tokens = async () => ({
+      requester: await app.token('alice@example.com', { roles: ['engineer'] }),
+      bob: await app.token('bob@example.com', { roles: ['cab-member'] }),
+      carol: await app.token('carol@example.com', { roles: ['cab-member'] }),
+    });
+    const change = async (token: string, id: string) => (await app.http('GET', `/prod/api/changes/${id}`, { token })).body;
+
+    test('normal change through CAB: two approvals, the window opens, overruns, completed and closed', async () => {
+      const { requester, bob, carol } = await tokens();
+      const opensAt = Date.now() + 3_000;
+      const created = await createChange(
+        app,
+        requester,
+        auroraChange({ cab_approvers: ['bob@example.com', 'carol@example.com'], scheduled_start: new Date(opensAt).toISOString(), scheduled_end: iso(10_000) }),
+      );
+      await step(app, requester, 'PATCH', created.id, { test_plan: 'Run the regression suite and the Aurora smoke tests' });
+      await step(app, requester, 'POST', `${created.id}/submit`);
+      await step(app, requester, 'POST', `${created.id}/submit-cab`, { notes: 'minor upgrade' });
+      await step(app, bob, 'POST', `${created.id}/approve`, { comment: 'ok' });
+      expect((await step(app, carol, 'POST', `${created.id}/approve`, {})).state).toBe('scheduled');
+      await until('the window to open', async () => (await change(requester, created.id)).window_opened_at, 30_000);
+      await step(app, requester, 'PATCH', created.id, { state: 'in_progress' });
+      await until('the window to overrun', async () => (await change(requester, created.id)).window_overrun, 30_000);
+      await step(app, requester, 'PATCH', created.id, { state: 'completed' });
+      expect((await step(app, requester, 'PATCH', created.id, { state: 'closed' })).state).toBe('closed');
+      await record(changeWf(created.id), 'cab-approved-window-overrun-closed');
+    });
+
+    test('normal change rejected by CAB, revised back to draft, then cancelled', async () => {
+      const { requester, bob } = await tokens();
+      const created = await createChange(app, requester, auroraChange({ cab_approvers: ['bob@example.com'] }));
+      await step(app, requester, 'POST', `${created.id}/submit`);
+      await step(app, requester, 'POST', `${created.id}/submit-cab`, {});
+      expect((await step(app, bob, 'POST', `${created.id}/reject`, { reason: 'no rollback rehearsal' })).state).toBe('rejected');
+      await step(app, requester, 'PATCH', created.id, { state: 'draft', backout_plan: '1. Restore from the rehearsed pre-upgrade snapshot' });
+      expect((await step(app, requester, 'POST', `${created.id}/cancel`, { reason: 'superseded' })).state).toBe('cancelled');
+      await record(changeWf(created.id), 'cab-rejected-revised-cancelled');
+    });
+
+    test('emergency change: scheduled on submit, failed, review overdue, reviewed and closed', async () => {
+      const { requester } = await tokens();
+      const reviewer = await app.token('rita@example.com', { roles: ['change-manager'] });
+      const created = await createChange(app, requester, { type: 'emergency', short_description: 'Hotfix the checkout timeout', assignment_group: 'Payments' });
+      expect((await step(app, requester, 'POST', `${created.id}/submit`)).state).toBe('scheduled');
+      await step(app, requester, 'PATCH', created.id, { state: 'in_progress' });
+      await step(app, requester, 'PATCH', created.id, { state: 'failed' });
+      await until('the review to be overdue', async () => (await change(requester, created.id)).review_overdue, 30_000);
+      expect((await step(app, reviewer, 'POST', `${created.id}/review`, { outcome: 'unsuccessful', notes: 'timeout came back; root cause elsewhere' })).state).toBe('closed');
+      await record(changeWf(created.id), 'emergency-failed-review-overdue-closed');
+    });
+  });
+
+  describe('promotion without deployment targets', () => {
+    const promotionWf = (s: Scene, id: string) => workflowId(s.tenant, 'promotion', id);
+
+    test('rejected by an approver', async () => {
+      const s = await scene(app);
+      const st = await stage(s, { env: { requiredApprovals: 1 } });
+      const dev = await s.token('dev@example.com', { roles: ['developer'] });
+      const p = await reaches(s, (await s.expect(201, 'POST', '/promotions', dev, { releaseId: st.release.id, targetEnvironmentId: st.env.id, reason: 'ship it' })).id, 'awaiting_approval');
+      await s.expect(200, 'POST', `/promotions/${p.id}/reject`, await s.token('sre1@example.com', { roles: ['approver'] }), { reason: 'not this week' });
+      await record(promotionWf(s, p.id), 'rejected');
+    });
+
+    test('approval expires (a durable timer) after one approval of two', async () => {
+      const s = await scene(app);
+      const st = await stage(s, { policy: { requiredApprovals: 2, approverGroups: ['sre-team'], requireSeparationOfDuties: true, autoExpireHours: 4 } });
+      const dev = await s.token('dev@example.com', { roles: ['developer'] });
+      const p = await reaches(s, (await s.expect(201, 'POST', '/promotions', dev, { releaseId: st.release.id, targetEnvironmentId: st.env.id, reason: 'ship it' })).id, 'awaiting_approval');
+      expect((await approve(s, p.id, await s.member('sre1@example.com', 'sre-team'), 'looks fine')).status).toBe(200);
+      expect(await reaches(s, p.id, 'cancelled', undefined, 30_000)).toMatchObject({ statusReason: 'approval_expired' });
+      await record(promotionWf(s, p.id), 'approval-expired');
+    });
+
+    test('approved, held by a freeze, sent back for approval when its deploy hook changes, then cancelled', async () => {
+      const s = await scene(app);
+      const st = await stage(s, { policy: { requiredApprovals: 1, approverGroups: ['sre-team'], requireSeparationOfDuties: true } });
+      await s.expect(200, 'PUT', `/components/${st.component.id}`, s.admin, { name: st.component.name, deployHook: 'sh ./deploy.sh' });
+      await s.expect(201, 'POST', `/environments/${st.env.id}/freeze-windows`, s.admin, { name: 'Release freeze', start: iso(-60_000), end: iso(3_600_000) });
+      const dev = await s.token('dev@example.com', { roles: ['developer'] });
+      const p = await reaches(s, (await s.expect(201, 'POST', '/promotions', dev, { releaseId: st.release.id, targetEnvironmentId: st.env.id, reason: 'ship it' })).id, 'awaiting_approval');
+      expect((await approve(s, p.id, await s.member('sre1@example.com', 'sre-team'))).body.data).toMatchObject({ status: 'approved' });
+      await reaches(s, p.id, 'approved', (x) => x.heldUntil !== null);
+      await s.expect(200, 'PUT', `/components/${st.component.id}`, s.admin, { name: st.component.name, deployHook: 'sh ./deploy-v2.sh' });
+      await reaches(s, p.id, 'awaiting_approval', (x) => x.approvals[0]?.invalidated);
+      await s.expect(200, 'POST', `/promotions/${p.id}/cancel`, dev, { reason: 'waiting for the freeze to end' });
+      await record(promotionWf(s, p.id), 'held-by-freeze-rebound-cancelled');
+    });
+  });
+
+  describe('promotion and deploymentJob on a real agent', () => {
+    let s: Scene;
+    let env: any;
+    let agent: Spawned | undefined;
+    let agentDir: string;
+    const releases: Record<string, any> = {};
+    const targets: Record<string, any> = {};
+    const job = (id: string) => s.expect(200, 'GET', `/deployment-jobs/${id}`);
+    const jobUntil = (id: string, what: string, done: (j: any) => boolean) =>
+      until(`job ${id} ${what}`, async () => {
+        const j = await job(id);
+        return done(j) ? j : undefined;
+      }, 60_000, 200);
+    const jobOf = (promotionId: string) =>
+      until(`the deployment job of ${promotionId}`, async () => (await s.expect(200, 'GET', `/deployment-jobs?promotionId=${promotionId}`))[0], 30_000, 150);
+    const setProperties = (name: string, properties: Record<string, string | null>) => s.expect(200, 'PATCH', `/targets/${targets[name].id}`, s.admin, { properties });
+
+    /** Requested by a developer, approved by two others: the policy wants two approvals and separation of duties. */
+    async function promote(version: string): Promise<{ promotion: any; jobId: string }> {
+      const dev = await s.token('dev@example.com', { roles: ['developer'] });
+      const created = await s.expect(201, 'POST', '/promotions', dev, { releaseId: releases[version].id, targetEnvironmentId: env.id, reason: `deploy ${version}` });
+      await reaches(s, created.id, 'awaiting_approval');
+      for (const approver of ['sre1@example.com', 'sre2@example.com']) expect((await approve(s, created.id, await s.token(approver, { roles: ['approver'] }))).status).toBe(200);
+      return { promotion: created, jobId: (await jobOf(created.id)).id };
+    }
+
+    beforeAll(async () => {
+      s = await scene(app);
+      env = await s.expect(201, 'POST', '/environments', s.admin, {
+        name: 'Production',
+        order: 1,
+        requiredApprovals: 2,
+        requireSod: true,
+        deployment: { strategy: { type: 'all-at-once' }, failurePolicy: 'rollback' },
+      });
+      const component = await s.expect(201, 'POST', '/components', s.admin, { name: 'shop', repository: 'registry.example.com/shop', deployHook: DEPLOY_HOOK });
+      await s.expect(200, 'POST', `/components/${component.id}/sync-versions`, s.admin, { versions: ['1.0.0', '2.0.0', '3.0.0'].map((version) => ({ version, digest: newDigest() })) });
+      for (const version of ['1.0.0', '2.0.0', '3.0.0']) {
+        releases[version] = await s.expect(201, 'POST', '/releases', s.admin, {
+          name: `shop-${version}`,
+          version,
+          components: [{ componentId: component.id, version }],
+          securityScan: { criticalCount: 0, highCount: 0 },
+        });
+      }
+      const healthCheck = { command: 'true', retries: 0, intervalSeconds: 1, timeoutSeconds: 5 };
+      for (const name of ['web-1', 'web-2']) targets[name] = await s.expect(201, 'POST', '/targets', s.admin, { name, environmentId: env.id, labels: { role: 'web' }, healthCheck });
+
+      agentDir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-record-agent-'));
+      const registrar = await s.token('registrar@example.com', { roles: ['agent-registrar'] });
+      const startedAt = Date.now();
+      agent = spawnTs('worker/agent.ts', { LOG_LEVEL: 'warn' }, [
+        '--api', app.url, '--token', registrar, '--name', 'shop-agent', '--environment', env.id, '--targets', 'web-1,web-2', '--state-dir', agentDir, '--heartbeat-interval', '1s',
+      ]);
+      const proc = agent;
+      await until('the agent to own its targets and poll its queue', async () => {
+        if (proc.child.exitCode !== null) throw new Error(`the agent exited (${proc.child.exitCode}):\n${proc.output()}`);
+        const t = await s.expect(200, 'GET', `/targets/${targets['web-1'].id}`);
+        if (!t.agentId) return false;
+        const described = await app.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: `agent-${t.agentId}` }, taskQueueType: 2 });
+        return (described.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= startedAt - 1000);
+      }, 90_000);
+    }, 120_000);
+
+    afterAll(async () => {
+      if (agent && agent.child.exitCode === null) {
+        agent.child.kill('SIGTERM');
+        await agent.exited;
+      }
+      if (agentDir) rmSync(agentDir, { recursive: true, force: true });
+    });
+
+    test('targetHealthCheck: a healthy target, checked on its agent', async () => {
+      const answer = await s.expect(200, 'POST', `/targets/${targets['web-1'].id}/health-check`, s.admin, {});
+      expect(answer).toMatchObject({ healthy: true });
+      const { rows } = await app.pool.query(`SELECT after->>'workflowId' AS id FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'target.health-check'`, [
+        s.tenant,
+        targets['web-1'].id,
+      ]);
+      await record(rows[0].id, 'healthy');
+    });
+
+    test('approved by two, deployed to both targets by its deploymentJob child', async () => {
+      const { promotion, jobId } = await promote('1.0.0');
+      await jobUntil(jobId, 'to be deployed', (j) => j.status === 'deployed');
+      await reaches(s, promotion.id, 'deployed');
+      await record(workflowId(s.tenant, 'deployment', jobId), 'deployed');
+      await record(workflowId(s.tenant, 'promotion', promotion.id), 'approved-deployed');
+    });
+
+    test('one target fails its deploy: the job rolls the updated targets back, the promotion ends rolled_back', async () => {
+      await setProperties('web-2', { fail_version: '2.0.0' });
+      const { promotion, jobId } = await promote('2.0.0');
+      expect(await jobUntil(jobId, 'to finish', (j) => ['deployed', 'failed', 'rolled_back', 'cancelled'].includes(j.status))).toMatchObject({ status: 'rolled_back' });
+      await reaches(s, promotion.id, 'rolled_back');
+      await record(workflowId(s.tenant, 'deployment', jobId), 'failure-rolled-back');
+      await record(workflowId(s.tenant, 'promotion', promotion.id), 'approved-rolled-back');
+    });
+
+    test('guided failure: paused on a failure, retried after the fix, paused again and skipped; a rollback request queues behind it', async () => {
+      await s.expect(200, 'PATCH', `/environments/${env.id}`, s.admin, { deployment: { failurePolicy: 'pause' } });
+      await setProperties('web-1', { fail_version: '3.0.0' });
+      await setProperties('web-2', { fail_version: '3.0.0' });
+      const { promotion, jobId } = await promote('3.0.0');
+      const first = await jobUntil(jobId, 'to pause on web-1', (j) => j.status === 'paused' && j.pausedOn?.targetName === 'web-1');
+
+      // While it holds the environment, an operator asks to go back to 1.0.0: that job waits its turn.
+      const operator = await s.token('sre@example.com', { roles: ['sre'] });
+      const rollback = await s.expect(201, 'POST', '/rollbacks', operator, { environmentId: env.id, releaseId: releases['1.0.0'].id, reason: 'back to the known good one' });
+      await jobUntil(rollback.jobId, 'to queue', (j) => j.status === 'queued' && j.queuePosition !== null);
+
+      await setProperties('web-1', { fail_version: null });
+      await s.expect(200, 'POST', `/deployment-jobs/${jobId}/retry`, s.admin, { taskId: first.pausedOn.taskId, reason: 'fixed the config' });
+      const second = await jobUntil(jobId, 'to pause on web-2', (j) => j.status === 'paused' && j.pausedOn?.targetName === 'web-2');
+      await s.expect(200, 'POST', `/deployment-jobs/${jobId}/skip`, s.admin, { taskId: second.pausedOn.taskId, reason: 'web-2 is being replaced' });
+      expect(await jobUntil(jobId, 'to finish', (j) => j.status === 'deployed')).toMatchObject({ progress: expect.objectContaining({ succeeded: 1, skipped: 1 }) });
+      await record(workflowId(s.tenant, 'deployment', jobId), 'paused-retried-skipped');
+      await reaches(s, promotion.id, 'deployed');
+      await record(workflowId(s.tenant, 'promotion', promotion.id), 'approved-deployed-after-pause');
+
+      await setProperties('web-2', { fail_version: null });
+      await jobUntil(rollback.jobId, 'to be deployed', (j) => j.status === 'deployed');
+      await record(workflowId(s.tenant, 'deployment', rollback.jobId), 'rollback-request-queued-deployed');
+    });
+  });
+
+  describe('incidents', () => {
+    test('incidentSla: paused on hold, resumed, warned, breached, resolved and closed; incidentNotification of its creation', async () => {
+      const token = await app.token('olga@example.com', { roles: ['sre'] });
+      const created = await createIncident(app, token, { short_description: 'Checkout latency over 5 s', priority: 'P1', notify_stakeholders: true });
+      await until('the SLA clock to run', async () => (await getIncident(app, token, created.id)).sla?.clock === 'running');
+      await patchIncident(app, token, created.id, { state: 'in_progress' });
+      await patchIncident(app, token, created.id, { state: 'on_hold' });
+      await until('the SLA clock to pause', async () => (await getIncident(app, token, created.id)).sla?.clock === 'paused');
+      await patchIncident(app, token, created.id, { state: 'in_progress' });
+      await until('the SLA clock to run again', async () => (await getIncident(app, token, created.id)).sla?.clock === 'running');
+      await until('the warning', async () => (await getIncident(app, token, created.id)).sla?.warned, 30_000);
+      await until('the breach', async () => (await getIncident(app, token, created.id)).sla_breached, 30_000);
+      await patchIncident(app, token, created.id, { state: 'resolved', work_note: 'scaled the checkout pool' });
+      await patchIncident(app, token, created.id, { state: 'closed' });
+      await record(slaWorkflowId(app.tenant, created.id), 'held-resumed-warned-breached-closed');
+      await record(notificationWorkflowId(app.tenant, created.id, 1, 'created'), 'created');
+    });
+
+    test('incidentBulk: twelve records in two chunks, two of them refused', async () => {
+      const token = await app.token('bulk@example.com', { roles: ['sre'] });
+      const records = Array.from({ length: 12 }, (_, i) => ({ short_description: `Disk full on web-${i + 1}`, priority: 'P3' })) as Array<Record<string, unknown>>;
+      records[4] = { description: 'no summary' };
+      records[9] = { short_description: 'Too far', state: 'closed' };
+      const res = await app.http('POST', '/prod/api/incidents/bulk', { token, body: { operation: 'create', records } });
+      expect(res.status).toBe(202);
+      await record(bulkWorkflowId(app.tenant, res.body.id), 'create-two-chunks-two-refused');
+    });
+  });
+});
