@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
 import { workflowId } from '../../domain/workflow-ids';
 import { verifyEvidence } from '../../platform/evidence';
+import { dataConverterOf } from '../../platform/payload-keys';
 import { startTestApp, type TestApp } from '../support/app';
 import { testEnv } from '../support/env';
 import { approve, awaiting, newDigest, promotionOf, reaches, request, scene, stage, type Scene } from '../support/promotion-scene';
@@ -177,7 +178,7 @@ describe('deploy hooks are part of what is approved', () => {
     // A restarted worker replays this history (the rebind path sits behind its patch marker).
     const handle = app.client.workflow.getHandle(workflowId(s.tenant, 'promotion', p.id));
     await handle.result();
-    await Worker.runReplayHistory({ workflowBundle: testEnv.workflowBundle }, await handle.fetchHistory(), handle.workflowId);
+    await Worker.runReplayHistory({ workflowBundle: testEnv.workflowBundle, dataConverter: dataConverterOf(app.config) }, await handle.fetchHistory(), handle.workflowId);
   });
 
   it('refuses to change a hook while a promotion that would run it is deploying (its job waits in the queue): 409 HOOK_IN_USE', async () => {
