@@ -3,6 +3,7 @@ import { Worker } from '@temporalio/worker';
 import { dataConverterOf } from '../../platform/payload-keys';
 import { workflowId } from '../../domain/workflow-ids';
 import { verifyEvidence } from '../../platform/evidence';
+import { dataConverterOf } from '../../platform/payload-keys';
 import { startTestApp, type TestApp } from '../support/app';
 import { testEnv } from '../support/env';
 import { approve, awaiting, newDigest, promotionOf, reaches, request, scene, stage, type Scene } from '../support/promotion-scene';

@@ -1,14 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { workflowId } from '../../domain/workflow-ids';
 import { notificationWorkflowId, slaWorkflowId, bulkWorkflowId } from '../../workflows/incidents/messages';
+import { FAIL_VERSION_HOOK, startAgentProcess, type AgentProcess } from '../support/agent-process';
 import { startTestApp, type TestApp } from '../support/app';
 import { auroraChange, createChange, iso, step } from '../support/changes';
 import { until } from '../support/eventually';
 import { CORPUS_PAYLOAD_KEYS, writeCorpusHistory } from '../support/history-corpus';
 import { createIncident, getIncident, patchIncident } from '../support/incidents';
-import { spawnTs, type Spawned } from '../support/processes';
 import { approve, newDigest, reaches, scene, stage, type Scene } from '../support/promotion-scene';
 
 /**
@@ -40,9 +37,6 @@ const RECORDING_ENV = {
   AGENT_HEARTBEAT_INTERVAL: '1s',
   DEPLOY_CANCEL_GRACE: '2s',
 };
-
-/** Fails the deploy of the version in the target's `fail_version` property; anything else succeeds. */
-const DEPLOY_HOOK = 'test "$TOLLGATE_RELEASE_VERSION" != "${TOLLGATE_PROP_FAIL_VERSION:-none}"';
 
 describeRecording('recording the replay corpus', () => {
   let app: TestApp;
@@ -162,8 +156,7 @@ describeRecording('recording the replay corpus', () => {
   describe('promotion and deploymentJob on a real agent', () => {
     let s: Scene;
     let env: any;
-    let agent: Spawned | undefined;
-    let agentDir: string;
+    let agent: AgentProcess | undefined;
     const releases: Record<string, any> = {};
     const targets: Record<string, any> = {};
     const job = (id: string) => s.expect(200, 'GET', `/deployment-jobs/${id}`);
@@ -194,7 +187,7 @@ describeRecording('recording the replay corpus', () => {
         requireSod: true,
         deployment: { strategy: { type: 'all-at-once' }, failurePolicy: 'rollback' },
       });
-      const component = await s.expect(201, 'POST', '/components', s.admin, { name: 'shop', repository: 'registry.example.com/shop', deployHook: DEPLOY_HOOK });
+      const component = await s.expect(201, 'POST', '/components', s.admin, { name: 'shop', repository: 'registry.example.com/shop', deployHook: FAIL_VERSION_HOOK });
       await s.expect(200, 'POST', `/components/${component.id}/sync-versions`, s.admin, { versions: ['1.0.0', '2.0.0', '3.0.0'].map((version) => ({ version, digest: newDigest() })) });
       for (const version of ['1.0.0', '2.0.0', '3.0.0']) {
         releases[version] = await s.expect(201, 'POST', '/releases', s.admin, {
@@ -207,29 +200,10 @@ describeRecording('recording the replay corpus', () => {
       const healthCheck = { command: 'true', retries: 0, intervalSeconds: 1, timeoutSeconds: 5 };
       for (const name of ['web-1', 'web-2']) targets[name] = await s.expect(201, 'POST', '/targets', s.admin, { name, environmentId: env.id, labels: { role: 'web' }, healthCheck });
 
-      agentDir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-record-agent-'));
-      const registrar = await s.token('registrar@example.com', { roles: ['agent-registrar'] });
-      const startedAt = Date.now();
-      agent = spawnTs('worker/agent.ts', { LOG_LEVEL: 'warn' }, [
-        '--api', app.url, '--token', registrar, '--name', 'shop-agent', '--environment', env.id, '--targets', 'web-1,web-2', '--state-dir', agentDir, '--heartbeat-interval', '1s',
-      ]);
-      const proc = agent;
-      await until('the agent to own its targets and poll its queue', async () => {
-        if (proc.child.exitCode !== null) throw new Error(`the agent exited (${proc.child.exitCode}):\n${proc.output()}`);
-        const t = await s.expect(200, 'GET', `/targets/${targets['web-1'].id}`);
-        if (!t.agentId) return false;
-        const described = await app.client.workflowService.describeTaskQueue({ namespace: 'default', taskQueue: { name: `agent-${t.agentId}` }, taskQueueType: 2 });
-        return (described.pollers ?? []).some((p) => Number(p.lastAccessTime?.seconds ?? 0) * 1000 >= startedAt - 1000);
-      }, 90_000);
+      agent = await startAgentProcess(app, s, { name: 'shop-agent', environmentId: env.id, targets: Object.values(targets) });
     }, 120_000);
 
-    afterAll(async () => {
-      if (agent && agent.child.exitCode === null) {
-        agent.child.kill('SIGTERM');
-        await agent.exited;
-      }
-      if (agentDir) rmSync(agentDir, { recursive: true, force: true });
-    });
+    afterAll(() => agent?.stop());
 
     test('targetHealthCheck: a healthy target, checked on its agent', async () => {
       const answer = await s.expect(200, 'POST', `/targets/${targets['web-1'].id}/health-check`, s.admin, {});
