@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Worker } from '@temporalio/worker';
-import { dataConverterOf } from '../../platform/payload-keys';
 import { workflowId } from '../../domain/workflow-ids';
 import { verifyEvidence } from '../../platform/evidence';
 import { dataConverterOf } from '../../platform/payload-keys';
