@@ -6,6 +6,7 @@ import { approvalCountOf, bindingOf, checkDecider, invalidateStale, isApprover, 
 import type { DeploymentOutcome } from './deployment-outcome';
 import { blockers, evaluateGates } from './gates';
 import { DEFAULT_PROMOTION_SETTINGS, type GateInputs, type Promotion, type PromotionSettings, type PromotionStatus } from './model';
+import type { ApprovePromotionBody, CancelPromotionBody, RejectPromotionBody } from './requests';
 import { canMove, isFinished, UNDECIDED } from './state-machine';
 
 /**
@@ -28,9 +29,9 @@ export type PromotionCommand =
    * refused while a blocking gate fails on them. Without them (the update's validator) only who may approve and the
    * status are judged: gates from the last load may be stale either way (a scan since fixed, or since broken).
    */
-  | { kind: 'approve'; input: { comment?: string | null }; gateInputs?: GateInputs }
-  | { kind: 'reject'; input: { reason: string; comment?: string | null } }
-  | { kind: 'cancel'; input: { reason?: string | null } }
+  | { kind: 'approve'; input: ApprovePromotionBody; gateInputs?: GateInputs }
+  | { kind: 'reject'; input: RejectPromotionBody }
+  | { kind: 'cancel'; input: CancelPromotionBody }
   | { kind: 'reevaluate'; gateInputs: GateInputs }
   /** An approved promotion about to deploy (or held by a freeze) meets inputs its approvals were not bound to: they stop counting. */
   | { kind: 'rebind'; gateInputs: GateInputs }
@@ -175,7 +176,7 @@ function settle(draft: Draft<Promotion>, ctx: DecideContext, action: string): vo
   }
 }
 
-function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ctx: DecideContext, gated: boolean): void {
+function approve(draft: Draft<Promotion>, input: ApprovePromotionBody, ctx: DecideContext, gated: boolean): void {
   const p = draft.value;
   checkDecider(p, ctx.actor, ctx.voterRule);
   const blocking = gated ? blockers(p.gates) : [];
@@ -196,7 +197,7 @@ function approve(draft: Draft<Promotion>, input: { comment?: string | null }, ct
   settle(draft, ctx, 'promotion.approve');
 }
 
-function reject(draft: Draft<Promotion>, input: { reason: string; comment?: string | null }, ctx: DecideContext): void {
+function reject(draft: Draft<Promotion>, input: RejectPromotionBody, ctx: DecideContext): void {
   const p = draft.value;
   checkDecider(p, ctx.actor, ctx.voterRule);
   const rejection = {

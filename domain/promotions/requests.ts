@@ -170,4 +170,9 @@ export const rejectPromotionSchema = z
   .meta({ id: 'PromotionReject' });
 export const cancelPromotionSchema = z.strictObject({ reason: text(2_000).nullable().optional() }).meta({ id: 'PromotionCancel' });
 
+/** The command bodies, declared once above: the workflow's messages and `decide` take these types. */
+export type ApprovePromotionBody = z.infer<typeof approvePromotionSchema>;
+export type RejectPromotionBody = z.infer<typeof rejectPromotionSchema>;
+export type CancelPromotionBody = z.infer<typeof cancelPromotionSchema>;
+
 export const promotionStatusFilter = z.enum(PROMOTION_STATUSES);

@@ -3,6 +3,7 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
 import type { CreatePromotionInput } from '../../domain/promotions/commands';
 import type { Promotion, PromotionSettings } from '../../domain/promotions/model';
+import type { ApprovePromotionBody, CancelPromotionBody, RejectPromotionBody } from '../../domain/promotions/requests';
 import { SA } from '../../domain/search-attributes';
 
 /** Messages of the `promotion` workflow; the API imports these definitions. */
@@ -41,9 +42,9 @@ export function searchAttributesOf(tenantId: string, p: Pick<Promotion, 'id' | '
 }
 
 export const createPromotion = defineUpdate<Promotion, [CreatePromotionInput, CommandMeta]>('create');
-export const approvePromotion = defineUpdate<Promotion, [{ comment?: string | null }, CommandMeta]>('approve');
-export const rejectPromotion = defineUpdate<Promotion, [{ reason: string; comment?: string | null }, CommandMeta]>('reject');
-export const cancelPromotion = defineUpdate<Promotion, [{ reason?: string | null }, CommandMeta]>('cancel');
+export const approvePromotion = defineUpdate<Promotion, [ApprovePromotionBody, CommandMeta]>('approve');
+export const rejectPromotion = defineUpdate<Promotion, [RejectPromotionBody, CommandMeta]>('reject');
+export const cancelPromotion = defineUpdate<Promotion, [CancelPromotionBody, CommandMeta]>('cancel');
 /** Something an approval is bound to moved (a new scan, a policy edit, a new digest): regate and recount. */
 export const promotionInputsChanged = defineSignal<[{ what: string }]>('inputsChanged');
 
