@@ -14,9 +14,11 @@ import {
 } from '../../domain/deployments/model';
 import type { AgentActivities, DeploymentActivities } from '../../domain/deployments/ports';
 import { compensationOutcome, describeTaskError } from '../../domain/deployments/outcome';
-import { jobDetails, jobProgress, latestTasks, unhealthyCount } from '../../domain/deployments/progress';
+import { deployedReason, jobDetails, jobProgress, noTargetReason, queuedReason, unhealthyCount } from '../../domain/deployments/progress';
+import { newJob, newTask } from '../../domain/deployments/records';
+import { rollbackWork, type TargetWork } from '../../domain/deployments/rollback';
 import { effectiveFailurePolicy, effectiveLabelSelector, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
-import { agentError, cancelledError, hookFailedError, mayHaveUpdated, noAgentError, timeoutError, unclaimedError } from '../../domain/deployments/task-errors';
+import { agentError, cancelledError, hookFailedError, noAgentError, timeoutError, unclaimedError } from '../../domain/deployments/task-errors';
 import { SA } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
 import { ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi } from '../entity';
@@ -42,11 +44,6 @@ const CANCEL_ANSWER_MAX_MS = 20_000;
 export interface CarriedDeploymentJob {
   job: DeploymentJob;
   plan: JobPlan;
-}
-
-interface Work {
-  target: PlanTarget;
-  release: PlanRelease;
 }
 
 /**
@@ -193,7 +190,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
       if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
       const at = now();
       job = {
-        ...newJob(null, labelSelector, at),
+        ...newJob(input, null, labelSelector, at),
         status: 'failed',
         statusReason: `the deployment plan could not be loaded: ${err.cause?.message ?? err.message}`,
         finishedAt: at,
@@ -208,16 +205,15 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
     labelSelector = effectiveLabelSelector(input, loaded.settings);
     const at = now();
     const created: DeploymentJob = {
-      ...newJob(loaded.plan, labelSelector, at),
+      ...newJob(input, loaded.plan, labelSelector, at),
       strategy: effectiveStrategy(input, loaded.settings),
       failurePolicy: effectiveFailurePolicy(input, loaded.settings),
     };
     if (loaded.plan.targets.length === 0) {
-      const selector = Object.entries(labelSelector).map(([k, v]) => `${k}=${v}`);
       job = {
         ...created,
         status: 'deployed',
-        statusReason: `no target in ${loaded.plan.environment.name}${selector.length ? ` matches ${selector.join(',')}` : ''}; nothing to deploy`,
+        statusReason: noTargetReason(loaded.plan.environment.name, labelSelector),
         startedAt: at,
         finishedAt: at,
       };
@@ -226,36 +222,6 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
     }
     await save(job);
     return true;
-  }
-
-  function newJob(loadedPlan: JobPlan | null, labelSelector: Record<string, string>, at: string): DeploymentJob {
-    return {
-      id: jobId,
-      version: 1,
-      kind: input.kind,
-      status: 'queued',
-      statusReason: input.reason ?? null,
-      environmentId: input.environmentId,
-      environmentName: loadedPlan?.environment.name ?? input.environmentId,
-      releaseId: input.releaseId,
-      releaseName: loadedPlan?.release.name ?? input.releaseId,
-      releaseVersion: loadedPlan?.release.version ?? '',
-      promotionId: input.promotionId ?? null,
-      rollbackId: input.rollbackId ?? null,
-      strategy: input.strategy ?? { type: 'all-at-once' },
-      failurePolicy: input.failurePolicy ?? 'rollback',
-      labelSelector,
-      requestedBy: input.requestedBy,
-      queuePosition: null,
-      pausedOn: null,
-      progress: jobProgress(loadedPlan?.targets.map((t) => t.id) ?? [], []),
-      batch: null,
-      decisions: [],
-      createdAt: at,
-      startedAt: null,
-      finishedAt: null,
-      updatedAt: at,
-    };
   }
 
   /** One job per environment: waits, visibly queued, until the slot is this job's; false when it never will be. */
@@ -272,7 +238,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
       ]);
       if (slot.acquired) return true;
       waitedInQueue = true;
-      const behind = slot.holderJobId ? `queued behind job ${slot.holderJobId}` : `queued for ${job!.environmentName}`;
+      const behind = queuedReason(slot.holderJobId, job!.environmentName);
       if (job!.queuePosition !== slot.position || job!.statusReason !== behind) await commit({ queuePosition: slot.position, statusReason: behind });
       if (historyFull(input.maxHistoryEvents)) {
         continuing = true;
@@ -308,15 +274,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
       if (cancelling !== null) return finishCancelled();
       if (await settleFailures(settled.filter((t) => t.status === 'failed'))) return;
     }
-    const progress = jobProgress(targetIds(), tasks());
-    const short = unhealthyCount(progress);
-    await commit({
-      status: 'deployed',
-      finishedAt: now(),
-      statusReason: short
-        ? `deployed to ${progress.succeeded} of ${progress.total} targets (${[progress.failed ? `${progress.failed} failed` : '', progress.skipped ? `${progress.skipped} skipped` : ''].filter(Boolean).join(', ')})`
-        : (input.reason ?? null),
-    });
+    await commit({ status: 'deployed', finishedAt: now(), statusReason: deployedReason(jobProgress(targetIds(), tasks()), input.reason ?? null) });
   }
 
   /**
@@ -403,15 +361,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
    */
   async function compensate(reason: string | null): Promise<void> {
     await commit({ status: 'rolling_back', statusReason: reason, pausedOn: null });
-    // Not only the targets that succeeded: one whose hook ran and then failed its health check runs the new release too.
-    const updated = [...latestTasks(tasks(), 'deploy').values()].filter(mayHaveUpdated).map((t) => targetOf(t.targetId));
-    const work: Work[] = [];
-    const leftAsIs: string[] = [];
-    for (const target of [...updated].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-      const release = target.previous ? plan!.previousReleases[target.previous.releaseId] : undefined;
-      if (release) work.push({ target, release });
-      else leftAsIs.push(target.name);
-    }
+    const { work, leftAsIs } = rollbackWork(tasks(), plan!);
     const done = work.length ? await runTasks(work, 'rollback', () => 1) : [];
     if (cancelling !== null) return finishCancelled();
     await commit({ ...compensationOutcome({ reason, rollbacks: done, leftAsIs }), finishedAt: now() });
@@ -423,7 +373,7 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
   }
 
   /** Runs tasks in parallel: each created and shown running first, then handed to its agent. */
-  async function runTasks(work: Work[], phase: TaskPhase, attemptOf: (target: PlanTarget) => number): Promise<DeploymentTask[]> {
+  async function runTasks(work: TargetWork[], phase: TaskPhase, attemptOf: (target: PlanTarget) => number): Promise<DeploymentTask[]> {
     const started = await Promise.all(work.map(({ target, release }) => startTask(target, release, phase, attemptOf(target))));
     await commit({});
     return Promise.all(started.map((task, i) => (task.status === 'running' ? awaitAgent(task, work[i]) : task)));
@@ -431,33 +381,13 @@ export async function deploymentJob(input: DeploymentJobWorkflowInput & { carrie
 
   async function startTask(target: PlanTarget, release: PlanRelease, phase: TaskPhase, attempt: number): Promise<DeploymentTask> {
     const at = now();
-    const task: DeploymentTask = {
-      id: wf.uuid4(),
-      version: 1,
-      jobId,
-      targetId: target.id,
-      targetName: target.name,
-      agentId: target.agentId,
-      phase,
-      attempt,
-      status: 'running',
-      releaseId: release.id,
-      releaseName: release.name,
-      releaseVersion: release.version,
-      startedAt: at,
-      finishedAt: null,
-      exitCode: null,
-      healthChecks: 0,
-      error: null,
-      stoppedBy: null,
-      log: { size: 0, capped: false, capBytes: settings.logCapBytes },
-    };
+    const task = newTask({ id: wf.uuid4(), jobId, target, release, phase, attempt, at, logCapBytes: settings.logCapBytes });
     if (!target.agentId) return saveTask({ ...task, status: 'failed', finishedAt: at, error: noAgentError(target.name) });
     if (cancelling !== null) return saveTask({ ...task, status: 'cancelled', finishedAt: at, error: cancelledError(cancelling) });
     return saveTask(task);
   }
 
-  async function awaitAgent(task: DeploymentTask, { target, release }: Work): Promise<DeploymentTask> {
+  async function awaitAgent(task: DeploymentTask, { target, release }: TargetWork): Promise<DeploymentTask> {
     const agentId = task.agentId!;
     const agentInput: AgentTaskInput = {
       tenantId,
