@@ -3,23 +3,20 @@ import { checkCancel, checkFailureDecision, isFinished, type FailureDecisionComm
 import { agentTaskQueue, type AgentTaskInput, type DeploymentJob, type DeploymentTask, type PlanTarget, type TaskPhase } from '../../domain/deployments/model';
 import type { AgentActivities, DeploymentActivities } from '../../domain/deployments/ports';
 import { compensationOutcome, describeTaskError } from '../../domain/deployments/outcome';
-import { deployedReason, jobProgress, noTargetReason, queuedReason, unhealthyCount } from '../../domain/deployments/progress';
+import { deployedReason, jobProgress, noTargetReason, unhealthyCount } from '../../domain/deployments/progress';
 import { newJob, newTask } from '../../domain/deployments/records';
 import { rollbackWork, type TargetWork } from '../../domain/deployments/rollback';
 import { effectiveFailurePolicy, effectiveLabelSelector, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
 import { agentError, cancelledError, hookFailedError, noAgentError, timeoutError, unclaimedError } from '../../domain/deployments/task-errors';
-import { workflowId } from '../../domain/workflow-ids';
-import { ENTITY_ACTIVITY_OPTIONS, historyFull } from '../entity';
+import { ENTITY_ACTIVITY_OPTIONS } from '../entity';
 import { rethrowAsFailure } from '../failures';
 import { JobRun, orchestrator, type JobRunInput } from './job-run';
+import { releaseSlot, waitForSlot } from './slot-queue';
 import { cancelDeploymentJob, decideDeploymentFailure, environmentSlotFreed, getDeploymentJob, type DeploymentJobWorkflowResult } from './messages';
 
 export type { CarriedDeploymentJob } from './job-run';
 
 const agent = wf.proxyActivities<AgentActivities>({ startToCloseTimeout: '30 minutes', retry: { maximumAttempts: 1 } });
-
-/** A queued job looks at the slot again this often even when no slotFreed signal arrives (one lost with a crashed job). */
-const QUEUE_POLL_MS = 10_000;
 
 /**
  * One deployment of a release to an environment's targets, by the agents that
@@ -135,45 +132,6 @@ async function load(run: JobRun): Promise<boolean> {
       : created;
   await run.save(job);
   return true;
-}
-
-/** One job per environment: waits, visibly queued, until the slot is this job's; false when it never will be. */
-async function waitForSlot(run: JobRun): Promise<boolean> {
-  run.slotRequested = true;
-  for (;;) {
-    if (run.cancelling !== null) {
-      await run.finishCancelled();
-      return false;
-    }
-    run.slotFreed = false;
-    const job = run.job!;
-    const slot = await orchestrator.acquireEnvironmentSlot.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Take the deployment slot of ${job.environmentName}` }, [
-      { tenantId: run.tenantId, environmentId: job.environmentId, jobId: run.jobId },
-    ]);
-    if (slot.acquired) return true;
-    run.waitedInQueue = true;
-    const behind = queuedReason(slot.holderJobId, run.job!.environmentName);
-    if (run.job!.queuePosition !== slot.position || run.job!.statusReason !== behind) await run.commit({ queuePosition: slot.position, statusReason: behind });
-    if (historyFull(run.input.maxHistoryEvents)) {
-      run.continuing = true;
-      return false;
-    }
-    await wf.condition(() => run.slotFreed || run.cancelling !== null, QUEUE_POLL_MS, { summary: behind });
-  }
-}
-
-async function releaseSlot(run: JobRun): Promise<void> {
-  const { tenantId, jobId, input } = run;
-  const { nextJobId } = await orchestrator.releaseEnvironmentSlot.executeWithOptions(
-    { ...ENTITY_ACTIVITY_OPTIONS, summary: `Give back the deployment slot of ${run.job?.environmentName ?? input.environmentId}` },
-    [{ tenantId, environmentId: input.environmentId, jobId }],
-  );
-  if (!nextJobId || nextJobId === jobId) return;
-  try {
-    await wf.getExternalWorkflowHandle(workflowId(tenantId, 'deployment', nextJobId)).signal(environmentSlotFreed);
-  } catch {
-    // The next job may have ended already; it would find the slot free on its own poll anyway.
-  }
 }
 
 async function deploy(run: JobRun): Promise<void> {
