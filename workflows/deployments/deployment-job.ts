@@ -1,16 +1,14 @@
 import * as wf from '@temporalio/workflow';
 import { checkCancel, checkFailureDecision, isFinished, type FailureDecisionCommand } from '../../domain/deployments/decisions';
-import type { DeploymentJob, DeploymentTask, PlanTarget } from '../../domain/deployments/model';
-import type { DeploymentActivities } from '../../domain/deployments/ports';
+import type { DeploymentTask } from '../../domain/deployments/model';
 import { compensationOutcome, describeTaskError } from '../../domain/deployments/outcome';
-import { deployedReason, jobProgress, noTargetReason, unhealthyCount } from '../../domain/deployments/progress';
-import { newJob } from '../../domain/deployments/records';
+import { deployedReason, jobProgress, unhealthyCount } from '../../domain/deployments/progress';
 import { rollbackWork } from '../../domain/deployments/rollback';
-import { effectiveFailurePolicy, effectiveLabelSelector, effectiveStrategy, planBatches, toleratesFailures } from '../../domain/deployments/strategy';
+import { planBatches, toleratesFailures } from '../../domain/deployments/strategy';
 import { hookFailedError } from '../../domain/deployments/task-errors';
-import { ENTITY_ACTIVITY_OPTIONS } from '../entity';
 import { rethrowAsFailure } from '../failures';
-import { JobRun, orchestrator, type JobRunInput } from './job-run';
+import { JobRun, type JobRunInput } from './job-run';
+import { createJob, refreshPlan, reloadTarget } from './job-plan';
 import { runTasks } from './tasks';
 import { releaseSlot, waitForSlot } from './slot-queue';
 import { cancelDeploymentJob, decideDeploymentFailure, environmentSlotFreed, getDeploymentJob, type DeploymentJobWorkflowResult } from './messages';
@@ -65,72 +63,11 @@ export async function deploymentJob(input: JobRunInput): Promise<DeploymentJobWo
 }
 
 async function drive(run: JobRun): Promise<void> {
-  if (!run.job && !(await load(run))) return;
+  if (!run.job && !(await createJob(run))) return;
   if (isFinished(run.job!.status)) return;
   if (!(await waitForSlot(run))) return;
   if (run.waitedInQueue && !(await refreshPlan(run))) return;
   await deploy(run);
-}
-
-/**
- * A job that waited its turn reads its targets again once it has the slot:
- * the job before it moved their stickers (what a rollback returns them to),
- * and targets or agents may have changed meanwhile.
- */
-async function refreshPlan(run: JobRun): Promise<boolean> {
-  const { input } = run;
-  try {
-    const loaded = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Reload the plan after waiting: targets, agents, stickers' }, [
-      { tenantId: run.tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: run.job!.labelSelector },
-    ]);
-    run.plan = loaded.plan;
-  } catch (err) {
-    if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
-    await run.commit({ status: 'failed', finishedAt: run.now(), queuePosition: null, statusReason: `the deployment plan could not be reloaded after waiting: ${err.cause?.message ?? err.message}` });
-    return false;
-  }
-  await run.commit({ progress: jobProgress(run.targetIds(), run.tasks()) });
-  return true;
-}
-
-/** Loads the plan and creates the job; false when the plan cannot be loaded (the job ends failed). */
-async function load(run: JobRun): Promise<boolean> {
-  const { input } = run;
-  let labelSelector = input.labelSelector ?? {};
-  let loaded: Awaited<ReturnType<DeploymentActivities['loadDeploymentPlan']>>;
-  try {
-    loaded = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Load the deployment plan: release, targets, agents, stickers' }, [
-      { tenantId: run.tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: input.labelSelector ?? null },
-    ]);
-  } catch (err) {
-    if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
-    const at = run.now();
-    const failed: DeploymentJob = {
-      ...newJob(input, null, labelSelector, at),
-      status: 'failed',
-      statusReason: `the deployment plan could not be loaded: ${err.cause?.message ?? err.message}`,
-      finishedAt: at,
-    };
-    // The environment or release may not exist at all, so the row may be refused; the result still says why.
-    await run.save(failed).catch((e) => {
-      if (!(e instanceof wf.ActivityFailure)) throw e;
-    });
-    return false;
-  }
-  run.plan = loaded.plan;
-  labelSelector = effectiveLabelSelector(input, loaded.settings);
-  const at = run.now();
-  const created: DeploymentJob = {
-    ...newJob(input, loaded.plan, labelSelector, at),
-    strategy: effectiveStrategy(input, loaded.settings),
-    failurePolicy: effectiveFailurePolicy(input, loaded.settings),
-  };
-  const job: DeploymentJob =
-    loaded.plan.targets.length === 0
-      ? { ...created, status: 'deployed', statusReason: noTargetReason(loaded.plan.environment.name, labelSelector), startedAt: at, finishedAt: at }
-      : created;
-  await run.save(job);
-  return true;
 }
 
 async function deploy(run: JobRun): Promise<void> {
@@ -187,30 +124,6 @@ async function settleFailures(run: JobRun, failed: DeploymentTask[]): Promise<bo
     }
   }
   return false;
-}
-
-/**
- * A retried target as it is configured now: the operator may have fixed its
- * properties or health check before retrying. What it ran before the job (its
- * previous sticker) stays as loaded at the start; a target gone since keeps
- * the loaded form.
- */
-async function reloadTarget(run: JobRun, targetId: string): Promise<PlanTarget> {
-  const loaded = run.targetOf(targetId);
-  let current: PlanTarget | undefined;
-  try {
-    const { plan: fresh } = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Reload ${loaded.name} for the retry` }, [
-      { tenantId: run.tenantId, environmentId: run.input.environmentId, releaseId: run.input.releaseId, labelSelector: run.job!.labelSelector },
-    ]);
-    current = fresh.targets.find((t) => t.id === targetId);
-  } catch (err) {
-    // The environment or release went away meanwhile: retry with what was loaded at the start.
-    if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
-  }
-  if (!current) return loaded;
-  const target: PlanTarget = { ...current, previous: loaded.previous };
-  run.plan = { ...run.plan!, targets: run.plan!.targets.map((t) => (t.id === targetId ? target : t)) };
-  return target;
 }
 
 /** Waits, paused on the task, for an operator's answer; null when the job is cancelled instead. */
