@@ -1,16 +1,27 @@
 import * as wf from '@temporalio/workflow';
 import { checkCancel, checkFailureDecision, isFinished } from '../../domain/deployments/decisions';
-import { deployedReason, jobProgress } from '../../domain/deployments/progress';
-import { planBatches } from '../../domain/deployments/strategy';
+import type { Strategy } from '../../domain/deployments/model';
 import { rethrowAsFailure } from '../failures';
-import { JobRun, type JobRunInput } from './job-run';
+import { deployInBatches } from './batched-rollout';
+import { JobRun, type JobRunInput, type Rollout } from './job-run';
 import { createJob, refreshPlan } from './job-plan';
-import { settleFailures } from './failure-policy';
-import { runTasks } from './tasks';
 import { releaseSlot, waitForSlot } from './slot-queue';
 import { cancelDeploymentJob, decideDeploymentFailure, environmentSlotFreed, getDeploymentJob, type DeploymentJobWorkflowResult } from './messages';
 
 export type { CarriedDeploymentJob } from './job-run';
+
+/**
+ * Each strategy's rollout, by the strategy's type. A new strategy (canary,
+ * blue-green) arrives as one file beside batched-rollout.ts exporting a
+ * `Rollout` over the same JobRun — its tasks through runTasks, its failures
+ * through settleFailures —, its type added to STRATEGY_TYPES
+ * (domain/inventory-fields.ts) and one line here. A type this worker does not
+ * know rolls out all at once, as the batch planner always treated it.
+ */
+const ROLLOUTS: Record<Strategy['type'], Rollout> = {
+  'all-at-once': deployInBatches,
+  rolling: deployInBatches,
+};
 
 /**
  * One deployment of a release to an environment's targets, by the agents that
@@ -20,6 +31,10 @@ export type { CarriedDeploymentJob } from './job-run';
  * release its sticker names, or pause for an operator to retry, skip, roll
  * back or abort. Every change of the job or a task is persisted at once, so
  * the API's rows follow the workflow.
+ *
+ * This file only wires the messages to the run and waits; the run's state and
+ * persistence are job-run.ts, and each concern has its file: job-plan.ts,
+ * slot-queue.ts, tasks.ts, failure-policy.ts, and a rollout per strategy.
  */
 export async function deploymentJob(input: JobRunInput): Promise<DeploymentJobWorkflowResult> {
   const run = new JobRun(input);
@@ -64,23 +79,5 @@ async function drive(run: JobRun): Promise<void> {
   if (isFinished(run.job!.status)) return;
   if (!(await waitForSlot(run))) return;
   if (run.waitedInQueue && !(await refreshPlan(run))) return;
-  await deploy(run);
-}
-
-async function deploy(run: JobRun): Promise<void> {
-  const batches = planBatches(run.plan!.targets, run.job!.strategy);
-  await run.commit({ status: 'running', queuePosition: null, startedAt: run.job!.startedAt ?? run.now(), statusReason: run.input.reason ?? null, batch: { index: 1, count: batches.length } });
-  for (let i = 0; i < batches.length; i += 1) {
-    if (run.cancelling !== null) return run.finishCancelled();
-    if (i > 0) await run.commit({ batch: { index: i + 1, count: batches.length } });
-    const settled = await runTasks(
-      run,
-      batches[i].map((target) => ({ target, release: run.plan!.release })),
-      'deploy',
-      () => 1,
-    );
-    if (run.cancelling !== null) return run.finishCancelled();
-    if (await settleFailures(run, settled.filter((t) => t.status === 'failed'))) return;
-  }
-  await run.commit({ status: 'deployed', finishedAt: run.now(), statusReason: deployedReason(jobProgress(run.targetIds(), run.tasks()), run.input.reason ?? null) });
+  await (ROLLOUTS[run.job!.strategy.type] ?? deployInBatches)(run);
 }

@@ -165,3 +165,11 @@ export class JobRun {
     showInUi(searchAttributes, job ? jobDetails(job, this.tasks()) : `Deployment job ${jobId}: loading its plan`);
   }
 }
+
+/**
+ * A strategy's rollout: given a job that holds its environment's slot, it
+ * marks the job running, runs its tasks (tasks.ts: `runTasks`), hands failed
+ * ones to the failure policy (failure-policy.ts: `settleFailures`), and ends
+ * the job: deployed, or as the policy or a cancel left it.
+ */
+export type Rollout = (run: JobRun) => Promise<void>;
