@@ -77,3 +77,21 @@ export function jobDetails(job: DeploymentJob, tasks: readonly DeploymentTask[] 
   lines.push(`Failure policy: ${job.failurePolicy}`);
   return lines.join('\n\n');
 }
+
+/** Why a job that ran every batch ended deployed: the request's own reason, unless some targets did not end healthy. */
+export function deployedReason(progress: JobProgress, requestReason: string | null): string | null {
+  if (!unhealthyCount(progress)) return requestReason;
+  const short = [progress.failed ? `${progress.failed} failed` : '', progress.skipped ? `${progress.skipped} skipped` : ''].filter(Boolean).join(', ');
+  return `deployed to ${progress.succeeded} of ${progress.total} targets (${short})`;
+}
+
+/** Why a job whose selector matched no target ended deployed at once. */
+export function noTargetReason(environmentName: string, labelSelector: Record<string, string>): string {
+  const selector = Object.entries(labelSelector).map(([k, v]) => `${k}=${v}`);
+  return `no target in ${environmentName}${selector.length ? ` matches ${selector.join(',')}` : ''}; nothing to deploy`;
+}
+
+/** What a queued job shows while it waits for the environment's slot. */
+export function queuedReason(holderJobId: string | null, environmentName: string): string {
+  return holderJobId ? `queued behind job ${holderJobId}` : `queued for ${environmentName}`;
+}

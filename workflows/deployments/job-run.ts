@@ -1,0 +1,175 @@
+import * as wf from '@temporalio/workflow';
+import type { SearchAttributeUpdatePair } from '@temporalio/common';
+import { Mutex } from 'async-mutex';
+import type { CommandMeta } from '../../domain/actor';
+import { applyCancelRequest, applyFailureDecision, cancelledReason, checkCancel, checkFailureDecision, isFinished, type FailureDecisionCommand } from '../../domain/deployments/decisions';
+import type { DeploymentJob, DeploymentTask, JobPlan, PlanTarget } from '../../domain/deployments/model';
+import type { DeploymentActivities } from '../../domain/deployments/ports';
+import { jobDetails, jobProgress } from '../../domain/deployments/progress';
+import { SA } from '../../domain/search-attributes';
+import { ENTITY_ACTIVITY_OPTIONS, showInUi } from '../entity';
+import { rethrowAsFailure } from '../failures';
+import type { DeploymentJobWorkflowInput } from './messages';
+
+export const orchestrator = wf.proxyActivities<DeploymentActivities>(ENTITY_ACTIVITY_OPTIONS);
+
+/** The longest a cancel update waits for the job to end before answering with the cancel recorded: under the API's command timeout. */
+const CANCEL_ANSWER_MAX_MS = 20_000;
+
+/** What a queued job carries across continue-as-new: it has run nothing yet, so the job and its plan are all there is. */
+export interface CarriedDeploymentJob {
+  job: DeploymentJob;
+  plan: JobPlan;
+}
+
+export type JobRunInput = DeploymentJobWorkflowInput & { carried?: CarriedDeploymentJob };
+
+/**
+ * One run of a deployment job: its state, and how a change of it is persisted
+ * and shown. The workflow (deployment-job.ts) wires handlers to it and drives
+ * it; the slot queue, the tasks, the failure policy and the rollout add
+ * behaviour to it from their own files. Every change of the job or a task is
+ * persisted at once, so the API's rows follow the workflow.
+ */
+export class JobRun {
+  readonly tenantId: string;
+  readonly jobId: string;
+  readonly settings: JobRunInput['settings'];
+  /** Operators' answers and the job's own steps change the job one at a time. */
+  readonly lock = new Mutex();
+  readonly taskById = new Map<string, DeploymentTask>();
+  /** Agents' activities run here, so a cancel reaches them (through their heartbeats) and nothing else. */
+  readonly tasksScope = new wf.CancellationScope();
+
+  plan: JobPlan | null;
+  job: DeploymentJob | null;
+  /** The newest job the database holds: what updates answer with. */
+  persisted: DeploymentJob | null;
+  slotFreed = false;
+  slotRequested: boolean;
+  /** Whether the job had to wait for the environment (a carried job waited before continuing as new). */
+  waitedInQueue: boolean;
+  /** Set when a queued job's history grew full: it continues as new instead of ending. */
+  continuing = false;
+  /** Set once a cancel is asked for: why the job ends cancelled. */
+  cancelling: string | null = null;
+  /** An operator's answer to the failure the job is paused on, until the policy takes it. */
+  answer: FailureDecisionCommand | null = null;
+
+  constructor(readonly input: JobRunInput) {
+    this.tenantId = input.tenantId;
+    this.jobId = input.jobId;
+    this.settings = input.settings;
+    this.plan = input.carried?.plan ?? null;
+    this.job = input.carried?.job ?? null;
+    this.persisted = this.job;
+    this.slotRequested = Boolean(input.carried);
+    this.waitedInQueue = Boolean(input.carried);
+  }
+
+  now(): string {
+    return new Date(Date.now()).toISOString();
+  }
+
+  tasks(): DeploymentTask[] {
+    return [...this.taskById.values()];
+  }
+
+  targetIds(): string[] {
+    return this.plan?.targets.map((t) => t.id) ?? [];
+  }
+
+  targetOf(id: string): PlanTarget {
+    return this.plan!.targets.find((t) => t.id === id)!;
+  }
+
+  /** The decideFailure update: records the operator's answer for the paused job to take. */
+  answerFailure(command: FailureDecisionCommand, meta: CommandMeta): Promise<DeploymentJob> {
+    return this.lock.runExclusive(async () => {
+      // Again under the lock: of two operators answering one failure, the second finds it answered.
+      rethrowAsFailure(() => checkFailureDecision(this.job, command));
+      const at = this.now();
+      if (command.action === 'skip') {
+        const failed = this.taskById.get(command.taskId)!;
+        const skipped = { ...failed, status: 'skipped' as const, version: failed.version + 1 };
+        this.taskById.set(skipped.id, skipped);
+        await Promise.all([this.saveTask(skipped), this.commit(applyFailureDecision(this.job!, command, meta.actor, at), meta.requestId)]);
+      } else {
+        await this.commit(applyFailureDecision(this.job!, command, meta.actor, at), meta.requestId);
+      }
+      this.answer = command;
+      return this.persisted!;
+    });
+  }
+
+  /** The cancel update: records the cancel, stops the agents' tasks, and answers with the job's end when it comes soon. */
+  async cancel(reason: string | null | undefined, meta: CommandMeta): Promise<DeploymentJob> {
+    await wf.condition(() => this.job !== null);
+    await this.lock.runExclusive(async () => {
+      rethrowAsFailure(() => checkCancel(this.job));
+      if (this.cancelling !== null) return;
+      const requested = applyCancelRequest(this.job!, reason, meta.actor, this.now());
+      this.cancelling = cancelledReason(requested);
+      this.tasksScope.cancel();
+      await this.commit(requested, meta.requestId);
+    });
+    // Running hooks get SIGTERM, then SIGKILL after the grace period; answer with the end when it comes soon.
+    const wait = Math.min(CANCEL_ANSWER_MAX_MS, this.settings.cancelGraceMs + this.settings.heartbeatTimeoutMs + 2_000);
+    await wf.condition(() => this.persisted !== null && isFinished(this.persisted.status), wait);
+    return this.persisted!;
+  }
+
+  async finishCancelled(): Promise<void> {
+    if (isFinished(this.job!.status)) return;
+    await this.commit({ status: 'cancelled', statusReason: this.cancelling ?? 'cancelled', finishedAt: this.now(), pausedOn: null, queuePosition: null });
+  }
+
+  async saveTask(task: DeploymentTask): Promise<DeploymentTask> {
+    this.taskById.set(task.id, task);
+    await wf.CancellationScope.nonCancellable(() =>
+      orchestrator.persistDeploymentTask.executeWithOptions(
+        { ...ENTITY_ACTIVITY_OPTIONS, summary: `Persist task ${task.targetName} ${task.phase}#${task.attempt} v${task.version}: ${task.status}` },
+        [{ tenantId: this.tenantId, task }],
+      ),
+    );
+    return task;
+  }
+
+  /** The job with `patch` applied, its progress recounted and its version bumped, persisted and shown. */
+  commit(patch: Partial<DeploymentJob>, requestId?: string | null): Promise<DeploymentJob> {
+    const job = this.job!;
+    return this.save({ ...job, ...patch, progress: jobProgress(this.targetIds(), this.tasks()), version: job.version + 1, updatedAt: this.now() }, requestId);
+  }
+
+  async save(next: DeploymentJob, requestId?: string | null): Promise<DeploymentJob> {
+    this.job = next;
+    this.publish();
+    await wf.CancellationScope.nonCancellable(() =>
+      orchestrator.persistDeploymentJob.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Persist job v${next.version}: ${next.status}` }, [
+        { tenantId: this.tenantId, job: next, requestId: requestId ?? null },
+      ]),
+    );
+    if (!this.persisted || this.persisted.version < next.version) this.persisted = next;
+    return next;
+  }
+
+  publish(): void {
+    const { job, tenantId, jobId } = this;
+    const searchAttributes: SearchAttributeUpdatePair[] = [
+      { key: SA.tenant, value: tenantId },
+      { key: SA.kind, value: 'deployment' },
+      { key: SA.resourceId, value: jobId },
+      { key: SA.state, value: job?.status ?? 'queued' },
+    ];
+    if (job) searchAttributes.push({ key: SA.environment, value: job.environmentName }, { key: SA.release, value: job.releaseName });
+    showInUi(searchAttributes, job ? jobDetails(job, this.tasks()) : `Deployment job ${jobId}: loading its plan`);
+  }
+}
+
+/**
+ * A strategy's rollout: given a job that holds its environment's slot, it
+ * marks the job running, runs its tasks (tasks.ts: `runTasks`), hands failed
+ * ones to the failure policy (failure-policy.ts: `settleFailures`), and ends
+ * the job: deployed, or as the policy or a cancel left it.
+ */
+export type Rollout = (run: JobRun) => Promise<void>;
