@@ -1,3 +1,4 @@
+import type { OperatorActionInput } from './job-requests';
 import type { Actor } from '../actor';
 import { DomainError } from '../errors';
 import { FINISHED_JOB_STATUSES, type DeploymentJob, type JobStatus, type OperatorAction, type OperatorDecision } from './model';
@@ -12,11 +13,8 @@ import { FINISHED_JOB_STATUSES, type DeploymentJob, type JobStatus, type Operato
 
 export const OPERATOR_ACTIONS: readonly OperatorAction[] = ['retry', 'skip', 'rollback', 'abort'];
 
-export interface FailureDecisionCommand {
-  action: OperatorAction;
-  taskId: string;
-  reason?: string | null;
-}
+/** An operator's answer to the failure a paused job waits on: the request body (job-requests.ts) and its action. */
+export type FailureDecisionCommand = OperatorActionInput & { action: OperatorAction };
 
 export const isFinished = (status: JobStatus) => FINISHED_JOB_STATUSES.includes(status);
 

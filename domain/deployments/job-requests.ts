@@ -28,4 +28,5 @@ export const createRollbackSchema = z
   .meta({ id: 'RollbackInput' });
 
 export type OperatorActionInput = z.infer<typeof operatorActionSchema>;
+export type CancelDeploymentJobInput = z.infer<typeof cancelDeploymentJobSchema>;
 export type CreateRollbackInput = z.infer<typeof createRollbackSchema>;

@@ -1,6 +1,8 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
-import type { DeploymentJob, DeploymentJobInput, OperatorAction } from '../../domain/deployments/model';
+import type { FailureDecisionCommand } from '../../domain/deployments/decisions';
+import type { CancelDeploymentJobInput } from '../../domain/deployments/job-requests';
+import type { DeploymentJob, DeploymentJobInput } from '../../domain/deployments/model';
 
 /** Messages of the `deploymentJob` workflow; the API imports these definitions. */
 
@@ -15,9 +17,9 @@ export interface DeploymentJobWorkflowResult {
 }
 
 /** An operator's answer to the failure a paused job waits on; the taskId names that failure, so two operators cannot both act on it. */
-export const decideDeploymentFailure = defineUpdate<DeploymentJob, [{ action: OperatorAction; taskId: string; reason?: string | null }, CommandMeta]>('decideFailure');
+export const decideDeploymentFailure = defineUpdate<DeploymentJob, [FailureDecisionCommand, CommandMeta]>('decideFailure');
 /** Stop the job: running hooks get SIGTERM, then SIGKILL after the grace period. */
-export const cancelDeploymentJob = defineUpdate<DeploymentJob, [{ reason?: string | null }, CommandMeta]>('cancel');
+export const cancelDeploymentJob = defineUpdate<DeploymentJob, [CancelDeploymentJobInput, CommandMeta]>('cancel');
 /** The environment's deployment slot was given back: a queued job looks again at once. */
 export const environmentSlotFreed = defineSignal<[]>('slotFreed');
 
