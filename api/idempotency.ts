@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Context } from 'hono';
 import { canonicalJson } from '../domain/canonical-json';
+import type { PoolClient } from '../platform/db';
 import type { AppEnv } from './context';
 import { BadRequest, Unprocessable } from './errors';
 import { principalOf } from './principal';
@@ -87,6 +88,15 @@ export interface KeyUse {
   outcome?: unknown;
   /** Records the answer of a successful first use. */
   remember(outcome: unknown): Promise<void>;
+  /**
+   * For a write that keeps its answer in its own transaction (so the answer and
+   * the row land together or not at all): the first use's answer if it already
+   * has one, read with the key locked until the transaction ends, so two
+   * retries racing each other apply once. Call it first inside that transaction.
+   */
+  answerIn<T>(db: PoolClient): Promise<T | undefined>;
+  /** Records the answer inside the write's transaction, after `answerIn` found none. */
+  rememberIn(db: PoolClient, outcome: unknown): Promise<void>;
 }
 
 const MESSAGES: Record<ReuseConflict, string> = {
@@ -153,6 +163,13 @@ export async function useIdempotencyKey(
         // The command did land; a retry still gets its answer from the workflow's update id.
         c.get('log').warn({ err, scope: request.scope, operation: request.operation }, 'could not record the outcome of an idempotent request');
       }
+    },
+    async answerIn<T>(db: PoolClient) {
+      const { rows } = await db.query<{ outcome: T | null }>('SELECT outcome FROM idempotency_keys WHERE tenant_id = $1 AND scope = $2 AND key = $3 FOR UPDATE', where);
+      return rows[0]?.outcome ?? undefined;
+    },
+    async rememberIn(db, outcome) {
+      await db.query('UPDATE idempotency_keys SET outcome = $4 WHERE tenant_id = $1 AND scope = $2 AND key = $3', [...where, JSON.stringify(outcome)]);
     },
   };
 }

@@ -1,19 +1,20 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { Incident } from '../domain/incidents/model';
+import type { NotificationReason } from '../domain/incidents/notifications';
 import type { SlaPolicy } from '../domain/incidents/sla-policy';
-import { SA } from '../domain/search-attributes';
 import type { Pool } from '../platform/db';
 import type { Logger } from '../platform/logger';
 import {
   incidentChanged,
   NOTIFICATION_WORKFLOW_TYPE,
+  notificationSearchAttributesOf,
   notificationWorkflowId,
+  searchAttributesOf,
   SIGNAL_TIMELINE_ENTRIES,
   SLA_WORKFLOW_TYPE,
   slaWorkflowId,
   type IncidentNotificationInput,
   type IncidentSlaInput,
-  type NotificationReason,
 } from '../workflows/incidents/messages';
 import { latestSlaEvents } from '../store/incidents';
 
@@ -59,13 +60,7 @@ export async function tellSlaClock(s: FollowupSettings, tenantId: string, incide
       args: [input],
       signal: incidentChanged,
       signalArgs: [{ events, policy: s.policy, shortDescription: incident.short_description }],
-      typedSearchAttributes: [
-        { key: SA.tenant, value: tenantId },
-        { key: SA.kind, value: 'incident' },
-        { key: SA.resourceId, value: incident.id },
-        { key: SA.state, value: incident.state },
-        { key: SA.priority, value: incident.priority },
-      ],
+      typedSearchAttributes: searchAttributesOf(tenantId, incident),
       staticSummary: incident.short_description,
       staticDetails: `${incident.id}: ${incident.priority} incident opened by ${incident.opened_by}${incident.assignment_group ? ` for ${incident.assignment_group}` : ''}`,
     });
@@ -92,11 +87,7 @@ export async function startNotification(s: FollowupSettings, input: IncidentNoti
       args: [input],
       // One notification per version and reason, even when the request is retried.
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      typedSearchAttributes: [
-        { key: SA.tenant, value: input.tenantId },
-        { key: SA.kind, value: 'incident-notification' },
-        { key: SA.resourceId, value: incident.id },
-      ],
+      typedSearchAttributes: notificationSearchAttributesOf(input.tenantId, incident.id),
       staticSummary: `Notify ${incident.assignment_group ?? 'stakeholders'}: ${incident.short_description}`,
     });
   } catch (err) {

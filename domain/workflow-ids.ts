@@ -1,5 +1,18 @@
-/** Resource kinds that live as workflows; the id scheme is `<tenant>:<kind>:<id>` (DESIGN.md). */
-export type ResourceKind = 'change' | 'promotion' | 'deployment' | 'rollout' | 'incident' | 'template-run' | 'target-health-check';
+/**
+ * Resource kinds that live as workflows; the id scheme is `<tenant>:<kind>:<id>`, so the API reaches a
+ * resource's workflow from its id without a lookup. An incident's SLA clock is `incident`; its notification
+ * runs and bulk jobs have kinds of their own.
+ */
+export type ResourceKind =
+  | 'change'
+  | 'promotion'
+  | 'deployment'
+  | 'rollout'
+  | 'incident'
+  | 'incident-notify'
+  | 'incident-bulk'
+  | 'template-run'
+  | 'target-health-check';
 
 export function workflowId(tenantId: string, kind: ResourceKind, id: string): string {
   return `${tenantId}:${kind}:${id}`;

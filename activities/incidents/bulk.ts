@@ -1,6 +1,7 @@
 import { Context } from '@temporalio/activity';
 import type { z } from 'zod';
 import { DomainError } from '../../domain/errors';
+import type { RecordError } from '../../domain/incidents/bulk';
 import { incidentNumberToId, READ_ONLY_INCIDENT_FIELDS } from '../../domain/incidents/model';
 import { bulkUpdateRecordSchema, createIncidentSchema } from '../../domain/incidents/requests';
 import { incidentSettings } from '../../domain/incidents/settings';
@@ -24,13 +25,6 @@ interface Job {
   created_by: string;
   created_by_id: string;
   request_id: string | null;
-}
-
-export interface RecordError {
-  code: string;
-  message: string;
-  details?: Record<string, unknown>;
-  validation_errors?: Array<{ field: string; code: string; message: string }>;
 }
 
 /** The second attempt at a record lost to the first; nothing to do. */

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Incident } from '../../domain/incidents/model';
-import type { NotificationReason } from '../../workflows/incidents/messages';
+import type { NotificationReason } from '../../domain/incidents/notifications';
 import type { ActivityDeps } from '../deps';
 import { findIncident } from '../../store/incidents';
 

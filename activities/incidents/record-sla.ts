@@ -1,9 +1,8 @@
 import { SYSTEM_USER } from '../../domain/actor';
 import type { IncidentSla } from '../../domain/incidents/model';
-import type { SlaClock, TargetClock } from '../../domain/incidents/sla';
+import type { SlaClock, SlaFact, TargetClock } from '../../domain/incidents/sla';
 import { recordAudit } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
-import type { SlaFact } from '../../workflows/incidents/messages';
 import type { ActivityDeps } from '../deps';
 
 export interface RecordSlaInput {

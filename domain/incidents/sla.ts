@@ -45,6 +45,9 @@ export interface SlaClock {
   resolution: TargetClock;
 }
 
+/** A fact the clock records once and for good: a target's warning or its breach (row, audit entry, notification). */
+export type SlaFact = 'response_warning' | 'response_breach' | 'resolution_warning' | 'resolution_breach';
+
 const RESOLUTION_COUNTS: ReadonlySet<IncidentState> = new Set(['new', 'in_progress', 'reopened']);
 
 /** Sorted by version, one entry per version: the merge of every signal received, in any order. */

@@ -1,13 +1,11 @@
 import * as wf from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import type { IncidentSla } from '../../domain/incidents/model';
-import { humanSpan, mergeTimeline, nextWakeUp, slaClock, type SlaClock, type SlaEvent, type TargetClock } from '../../domain/incidents/sla';
+import { humanSpan, mergeTimeline, nextWakeUp, slaClock, type SlaClock, type SlaEvent, type SlaFact, type TargetClock } from '../../domain/incidents/sla';
 import type { SlaPolicy } from '../../domain/incidents/sla-policy';
 import { isTerminal } from '../../domain/incidents/state-machine';
-import { SA } from '../../domain/search-attributes';
 import { ENTITY_ACTIVITY_OPTIONS, historyFull as isHistoryFull, showInUi } from '../entity';
-import { getSlaStatus, incidentChanged, type IncidentSlaInput, type SlaFact } from './messages';
+import { getSlaStatus, incidentChanged, searchAttributesOf, type IncidentSlaInput } from './messages';
 
 // A stakeholder webhook that stays down must not hold the clock: a few tries, then a log line.
 const NOTIFY_OPTIONS: wf.ActivityOptions = { ...ENTITY_ACTIVITY_OPTIONS, retry: { ...ENTITY_ACTIVITY_OPTIONS.retry, maximumAttempts: 5 } };
@@ -98,20 +96,7 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
 
   // Search attributes and the UI's "current details" follow every recomputation.
   function publish(clock: SlaClock, now: number): void {
-    const flags = [...(recorded.has('response_warning') || recorded.has('resolution_warning') ? ['sla_warning'] : []), ...(breached() ? ['sla_breached'] : [])];
-    const wanted: SearchAttributeUpdatePair[] = [
-      { key: SA.tenant, value: input.tenantId },
-      { key: SA.kind, value: 'incident' },
-      { key: SA.resourceId, value: input.incidentId },
-      { key: SA.state, value: clock.state },
-      { key: SA.priority, value: clock.priority },
-      { key: SA.flags, value: flags.length ? flags : null },
-    ];
-    showInUi(wanted, details(clock, now));
-  }
-
-  function breached(): boolean {
-    return recorded.has('response_breach') || recorded.has('resolution_breach');
+    showInUi(searchAttributesOf(input.tenantId, { id: input.incidentId, state: clock.state, priority: clock.priority }, recorded), details(clock, now));
   }
 
   function details(clock: SlaClock, now: number): string {

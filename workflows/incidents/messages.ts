@@ -1,12 +1,17 @@
+import type { SearchAttributePair, SearchAttributeUpdatePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { Incident } from '../../domain/incidents/model';
-import type { SlaClock, SlaEvent } from '../../domain/incidents/sla';
+import type { NotificationReason } from '../../domain/incidents/notifications';
+import type { SlaClock, SlaEvent, SlaFact } from '../../domain/incidents/sla';
 import type { SlaPolicy } from '../../domain/incidents/sla-policy';
+import { SA } from '../../domain/search-attributes';
+import { workflowId } from '../../domain/workflow-ids';
 
 /**
  * Messages of the incident workflows: the SLA clock (one per open incident,
- * driven by signals), the notification run and the bulk job. The API and the
- * bulk activity import these definitions and the id helpers, never the workflows.
+ * driven by signals), the notification run and the bulk job. The API and
+ * dispatch/ import these definitions, the id helpers and the search-attribute
+ * lists, never the workflows.
  */
 
 export const SLA_WORKFLOW_TYPE = 'incidentSla';
@@ -29,8 +34,6 @@ export interface SlaCarried {
   /** Facts already recorded (warning, breach of each target), never recorded twice. */
   recorded: SlaFact[];
 }
-
-export type SlaFact = 'response_warning' | 'response_breach' | 'resolution_warning' | 'resolution_breach';
 
 /**
  * A state or priority change of the incident: the latest entries of its
@@ -59,10 +62,34 @@ export const getSlaStatus = defineQuery<SlaStatus>('getSlaStatus');
 export const SIGNAL_TIMELINE_ENTRIES = 20;
 
 export function slaWorkflowId(tenantId: string, incidentId: string): string {
-  return `${tenantId}:incident:${incidentId}`;
+  return workflowId(tenantId, 'incident', incidentId);
 }
 
-export type NotificationReason = 'created' | 'updated' | SlaFact;
+/** What the SLA clock's search attributes say of its incident. */
+export type SlaSubject = Pick<Incident, 'id' | 'state' | 'priority'>;
+
+/**
+ * The SLA clock's search attributes, one list for both ends: the start
+ * (signal-with-start from dispatch/) sets the incident's; the workflow adds
+ * the flags of the facts it recorded and upserts what moved. Running clocks
+ * replay their upserts, so a new value or order needs `patched()`.
+ */
+export function searchAttributesOf(tenantId: string, incident: SlaSubject): SearchAttributePair[];
+export function searchAttributesOf(tenantId: string, incident: SlaSubject, recorded: ReadonlySet<SlaFact>): SearchAttributeUpdatePair[];
+export function searchAttributesOf(tenantId: string, incident: SlaSubject, recorded?: ReadonlySet<SlaFact>): SearchAttributeUpdatePair[] {
+  const attributes: SearchAttributeUpdatePair[] = [
+    { key: SA.tenant, value: tenantId },
+    { key: SA.kind, value: 'incident' },
+    { key: SA.resourceId, value: incident.id },
+    { key: SA.state, value: incident.state },
+    { key: SA.priority, value: incident.priority },
+  ];
+  if (!recorded) return attributes;
+  const warned = recorded.has('response_warning') || recorded.has('resolution_warning');
+  const breached = recorded.has('response_breach') || recorded.has('resolution_breach');
+  const flags = [...(warned ? ['sla_warning'] : []), ...(breached ? ['sla_breached'] : [])];
+  return [...attributes, { key: SA.flags, value: flags.length ? flags : null }];
+}
 
 export interface IncidentNotificationInput {
   tenantId: string;
@@ -75,7 +102,16 @@ export interface IncidentNotificationInput {
 
 /** One run per incident version and reason, so a retried request notifies once. */
 export function notificationWorkflowId(tenantId: string, incidentId: string, version: number, reason: NotificationReason): string {
-  return `${tenantId}:incident-notify:${incidentId}:v${version}:${reason}`;
+  return workflowId(tenantId, 'incident-notify', `${incidentId}:v${version}:${reason}`);
+}
+
+/** A notification run's search attributes, set at its start. */
+export function notificationSearchAttributesOf(tenantId: string, incidentId: string): SearchAttributePair[] {
+  return [
+    { key: SA.tenant, value: tenantId },
+    { key: SA.kind, value: 'incident-notification' },
+    { key: SA.resourceId, value: incidentId },
+  ];
 }
 
 export interface IncidentBulkInput {
@@ -85,5 +121,14 @@ export interface IncidentBulkInput {
 }
 
 export function bulkWorkflowId(tenantId: string, jobId: string): string {
-  return `${tenantId}:incident-bulk:${jobId}`;
+  return workflowId(tenantId, 'incident-bulk', jobId);
+}
+
+/** A bulk job's search attributes, set at its start. */
+export function bulkSearchAttributesOf(tenantId: string, jobId: string): SearchAttributePair[] {
+  return [
+    { key: SA.tenant, value: tenantId },
+    { key: SA.kind, value: 'incident-bulk' },
+    { key: SA.resourceId, value: jobId },
+  ];
 }

@@ -1,6 +1,6 @@
 import type { z } from '@hono/zod-openapi';
 import { INCIDENT_COLUMNS, NOTE_COLUMNS, presentIncident, presentNote } from '../../../store/incidents';
-import type { RecordError } from '../../../activities/incidents/bulk';
+import type { RecordError } from '../../../domain/incidents/bulk';
 import type { Incident, IncidentNote } from '../../../domain/incidents/model';
 import type { Pool } from '../../../platform/db';
 import { listPage, type ListSpec, type SortColumn } from '../../list-query';

@@ -16,18 +16,18 @@ import { incidentNumberToId } from '../../../domain/incidents/model';
 import type { BulkRequest, CreateIncidentInput, CreateNoteInput, PatchIncidentInput } from '../../../domain/incidents/requests';
 import { incidentSettings } from '../../../domain/incidents/settings';
 import { withTransaction, type PoolClient } from '../../../platform/db';
-import { SA } from '../../../domain/search-attributes';
-import { BULK_WORKFLOW_TYPE, bulkWorkflowId, type IncidentBulkInput } from '../../../workflows/incidents/messages';
+import { BULK_WORKFLOW_TYPE, bulkSearchAttributesOf, bulkWorkflowId, type IncidentBulkInput } from '../../../workflows/incidents/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, NotFound } from '../../errors';
-import { useIdempotencyKey, type KeyUse } from '../../idempotency';
+import { useIdempotencyKey } from '../../idempotency';
 import { principalOf } from '../../principal';
 
 /**
  * The API's incident writes: each runs the shared store (store/incidents.ts)
  * in one transaction, then tells Temporal what followed (SLA clock, notifications,
  * bulk job). An Idempotency-Key makes a retried request land once: its first
- * answer is kept with the key, in the same transaction as the write.
+ * answer is kept with the key, in the same transaction as the write
+ * (`answerIn`/`rememberIn` of api/idempotency.ts).
  */
 
 type C = Context<AppEnv>;
@@ -60,26 +60,6 @@ async function withTemporal(c: C, fn: (s: FollowupSettings) => Promise<void>): P
   await client.withDeadline(Date.now() + FOLLOWUP_DEADLINE_MS, () => fn(settings)).catch((err) => log.error({ err }, 'incident follow-up failed'));
 }
 
-/**
- * Inside the write's transaction: the first answer of a keyed request, if it
- * already has one (then the write is not repeated), locking the key so two
- * retries racing each other apply once.
- */
-async function priorAnswer<T>(db: PoolClient, c: C, key: KeyUse | undefined): Promise<T | undefined> {
-  if (!key) return undefined;
-  const { rows } = await db.query<{ outcome: T | null }>('SELECT outcome FROM idempotency_keys WHERE tenant_id = $1 AND scope = $2 AND key = $3 FOR UPDATE', [
-    principalOf(c).tenantId,
-    SCOPE,
-    key.key,
-  ]);
-  return rows[0]?.outcome ?? undefined;
-}
-
-async function keepAnswer(db: PoolClient, c: C, key: KeyUse | undefined, answer: unknown): Promise<void> {
-  if (!key) return;
-  await db.query('UPDATE idempotency_keys SET outcome = $4 WHERE tenant_id = $1 AND scope = $2 AND key = $3', [principalOf(c).tenantId, SCOPE, key.key, JSON.stringify(answer)]);
-}
-
 /** A replayed answer about an incident deleted since is no answer: 404, as the request would now get. */
 async function stillThere<T extends { id: string }>(db: PoolClient, tenantId: string, answer: T): Promise<T> {
   if (!(await findIncident(db, tenantId, answer.id))) throw new NotFound(`Incident ${answer.id} not found`);
@@ -95,7 +75,7 @@ export async function createIncidentRequest(c: C, body: CreateIncidentInput): Pr
   const w = writerOf(c);
   // A retried create is answered as the first one was, even if the incident has moved on (or been deleted) since.
   const result = await withTransaction(pool, async (db) => {
-    const prior = await priorAnswer<Incident>(db, c, key);
+    const prior = await key?.answerIn<Incident>(db);
     if (prior) {
       // The first answer stands, unless what it answered with is gone.
       if (!(await findIncident(db, tenantId, prior.id))) {
@@ -104,7 +84,7 @@ export async function createIncidentRequest(c: C, body: CreateIncidentInput): Pr
       return { prior };
     }
     const write = await insertIncident(db, w, body, id);
-    await keepAnswer(db, c, key, write.incident);
+    await key?.rememberIn(db, write.incident);
     return { write };
   });
   if (result.prior) return result.prior;
@@ -123,10 +103,10 @@ export async function patchIncidentRequest(c: C, id: string, body: PatchIncident
   const key = await useIdempotencyKey(c, { scope: SCOPE, operation: 'patch', resource: id, body });
   const w = writerOf(c);
   const result = await withTransaction(pool, async (db) => {
-    const prior = await priorAnswer<Incident>(db, c, key);
+    const prior = await key?.answerIn<Incident>(db);
     if (prior) return { prior: await stillThere(db, tenantId, prior) };
     const write = await updateIncident(db, w, id, body);
-    await keepAnswer(db, c, key, write.incident);
+    await key?.rememberIn(db, write.incident);
     return { write };
   });
   if (result.prior) return result.prior;
@@ -145,13 +125,13 @@ export async function addNoteRequest(c: C, id: string, body: CreateNoteInput): P
   const key = await useIdempotencyKey(c, { scope: SCOPE, operation: 'note', resource: id, body });
   const w = writerOf(c);
   return withTransaction(pool, async (db) => {
-    const prior = await priorAnswer<IncidentNote>(db, c, key);
+    const prior = await key?.answerIn<IncidentNote>(db);
     if (prior) {
       await stillThere(db, w.tenantId, { id });
       return prior;
     }
     const { note } = await addNote(db, w, id, body);
-    await keepAnswer(db, c, key, note);
+    await key?.rememberIn(db, note);
     return note;
   });
 }
@@ -184,7 +164,7 @@ export async function acceptBulkRequest(c: C, body: BulkRequest): Promise<string
   const jobId = key?.resource ?? (await newJobId());
   const records = body.records ?? (body.ids ?? []).map((id) => ({ id, ...body.fields }));
   const accepted = await withTransaction(pool, async (db): Promise<AcceptedBulkJob> => {
-    const prior = await priorAnswer<{ id: string }>(db, c, key);
+    const prior = await key?.answerIn<{ id: string }>(db);
     if (prior) {
       const { rows } = await db.query<{ status: string }>('SELECT status FROM incident_bulk_jobs WHERE tenant_id = $1 AND id = $2', [p.tenantId, prior.id]);
       return { id: prior.id, start: rows[0]?.status === 'queued' };
@@ -194,7 +174,7 @@ export async function acceptBulkRequest(c: C, body: BulkRequest): Promise<string
        VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, now())`,
       [p.tenantId, jobId, body.operation, records.length, JSON.stringify(records), p.email ?? p.userId, p.userId, c.get('requestId')],
     );
-    await keepAnswer(db, c, key, { id: jobId });
+    await key?.rememberIn(db, { id: jobId });
     return { id: jobId, start: true };
   });
   if (accepted.start) {
@@ -208,11 +188,7 @@ export async function acceptBulkRequest(c: C, body: BulkRequest): Promise<string
         // A retried request must reach the job its first attempt started, never start a second.
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        typedSearchAttributes: [
-          { key: SA.tenant, value: p.tenantId },
-          { key: SA.kind, value: 'incident-bulk' },
-          { key: SA.resourceId, value: accepted.id },
-        ],
+        typedSearchAttributes: bulkSearchAttributesOf(p.tenantId, accepted.id),
         staticSummary: `Bulk ${body.operation} of ${records.length} incident${records.length === 1 ? '' : 's'} by ${p.email ?? p.userId}`,
       })
       .catch((err) => {
