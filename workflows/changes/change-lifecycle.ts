@@ -1,12 +1,10 @@
 import * as wf from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import type { Activities } from '../../activities';
 import { cabProgress } from '../../domain/changes/cab';
 import { decide, withAssessedDecision, type ChangeCommand, type ChangeDecision } from '../../domain/changes/commands';
 import { DEADLINE_TIMER_SUMMARIES, nextDeadline } from '../../domain/changes/deadlines';
 import type { Change } from '../../domain/changes/model';
 import { isTerminal } from '../../domain/changes/state-machine';
-import { SA } from '../../domain/search-attributes';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import {
   approveChange,
@@ -16,6 +14,7 @@ import {
   patchChange,
   rejectChange,
   reviewChange,
+  searchAttributesOf,
   submitCab,
   submitChange,
   type ChangeWorkflowInput,
@@ -104,18 +103,7 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
 
   // Search attributes and the UI's "current details" follow every persisted version.
   function publish(c: Change): void {
-    const flags = [...(c.window_overrun ? ['window_overrun'] : []), ...(c.review_overdue ? ['review_overdue'] : [])];
-    const searchAttributes: SearchAttributeUpdatePair[] = [
-      { key: SA.tenant, value: tenantId },
-      { key: SA.kind, value: 'change' },
-      { key: SA.resourceId, value: c.id },
-      { key: SA.state, value: c.state },
-      { key: SA.type, value: c.type },
-      { key: SA.riskLevel, value: c.risk_level },
-      { key: SA.assignmentGroup, value: c.assignment_group ?? null },
-      { key: SA.flags, value: flags.length ? flags : null },
-    ];
-    showInUi(searchAttributes, details(c));
+    showInUi(searchAttributesOf(tenantId, c), details(c));
   }
 
   function details(c: Change): string {

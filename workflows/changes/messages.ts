@@ -1,3 +1,4 @@
+import type { SearchAttributePair, SearchAttributeUpdatePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
 import type {
@@ -11,6 +12,7 @@ import type {
   SubmitInput,
 } from '../../domain/changes/commands';
 import type { Change, ChangeSettings } from '../../domain/changes/model';
+import { SA } from '../../domain/search-attributes';
 
 /**
  * Messages of the `changeLifecycle` workflow. The API sends them through these
@@ -37,6 +39,35 @@ export interface ChangeWorkflowInput {
 export interface ChangeWorkflowResult {
   id: string;
   state: string;
+}
+
+/** What the API knows of a change when it starts its workflow: the request, not yet a persisted change. */
+export type ChangeAtStart = Pick<Change, 'id' | 'type'> & { state: 'draft' };
+
+/**
+ * A change's search attributes, one list for both ends: the API's start sets
+ * what the request says; once the change is persisted the workflow adds its
+ * risk, assignment group and flags, and upserts what moved. Running workflows
+ * replay their upserts, so a new value or order needs `patched()`.
+ */
+export function searchAttributesOf(tenantId: string, change: Change): SearchAttributeUpdatePair[];
+export function searchAttributesOf(tenantId: string, change: ChangeAtStart): SearchAttributePair[];
+export function searchAttributesOf(tenantId: string, change: Change | ChangeAtStart): SearchAttributeUpdatePair[] {
+  const attributes: SearchAttributeUpdatePair[] = [
+    { key: SA.tenant, value: tenantId },
+    { key: SA.kind, value: 'change' },
+    { key: SA.resourceId, value: change.id },
+    { key: SA.state, value: change.state },
+    { key: SA.type, value: change.type },
+  ];
+  if (!('version' in change)) return attributes;
+  const flags = [...(change.window_overrun ? ['window_overrun'] : []), ...(change.review_overdue ? ['review_overdue'] : [])];
+  return [
+    ...attributes,
+    { key: SA.riskLevel, value: change.risk_level },
+    { key: SA.assignmentGroup, value: change.assignment_group ?? null },
+    { key: SA.flags, value: flags.length ? flags : null },
+  ];
 }
 
 export const createChange = defineUpdate<Change, [CreateChangeInput, CommandMeta]>('create');

@@ -1,15 +1,13 @@
 import * as wf from '@temporalio/workflow';
-import type { SearchAttributeUpdatePair } from '@temporalio/common';
 import { Mutex } from 'async-mutex';
 import type { CommandMeta } from '../../domain/actor';
 import { applyCancelRequest, applyFailureDecision, cancelledReason, checkCancel, checkFailureDecision, isFinished, type FailureDecisionCommand } from '../../domain/deployments/decisions';
 import type { DeploymentJob, DeploymentTask, JobPlan, PlanTarget } from '../../domain/deployments/model';
 import type { DeploymentActivities } from '../../domain/deployments/ports';
 import { jobDetails, jobProgress } from '../../domain/deployments/progress';
-import { SA } from '../../domain/search-attributes';
 import { ENTITY_ACTIVITY_OPTIONS, showInUi } from '../entity';
 import { rethrowAsFailure } from '../failures';
-import type { DeploymentJobWorkflowInput } from './messages';
+import { searchAttributesOf, type DeploymentJobWorkflowInput } from './messages';
 
 export const orchestrator = wf.proxyActivities<DeploymentActivities>(ENTITY_ACTIVITY_OPTIONS);
 
@@ -155,14 +153,7 @@ export class JobRun {
 
   publish(): void {
     const { job, tenantId, jobId } = this;
-    const searchAttributes: SearchAttributeUpdatePair[] = [
-      { key: SA.tenant, value: tenantId },
-      { key: SA.kind, value: 'deployment' },
-      { key: SA.resourceId, value: jobId },
-      { key: SA.state, value: job?.status ?? 'queued' },
-    ];
-    if (job) searchAttributes.push({ key: SA.environment, value: job.environmentName }, { key: SA.release, value: job.releaseName });
-    showInUi(searchAttributes, job ? jobDetails(job, this.tasks()) : `Deployment job ${jobId}: loading its plan`);
+    showInUi(searchAttributesOf(tenantId, jobId, job), job ? jobDetails(job, this.tasks()) : `Deployment job ${jobId}: loading its plan`);
   }
 }
 

@@ -7,11 +7,10 @@ import type { Promotion } from '../../domain/promotions/model';
 import { isFinished, UNDECIDED } from '../../domain/promotions/state-machine';
 import { DEFAULT_DEPLOYMENT_SETTINGS } from '../../domain/deployments/strategy';
 import { DomainError } from '../../domain/errors';
-import { SA } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import type { deploymentJob } from '../deployments/deployment-job';
-import { DEPLOYMENT_JOB_WORKFLOW_TYPE, type DeploymentJobWorkflowResult } from '../deployments/messages';
+import { DEPLOYMENT_JOB_WORKFLOW_TYPE, searchAttributesOf as jobSearchAttributesOf, type DeploymentJobWorkflowResult } from '../deployments/messages';
 import { rethrowAsFailure } from '../failures';
 import {
   approvePromotion,
@@ -168,14 +167,7 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
         ],
         // The job owns the environment's deployment slot: if the promotion goes away, the job is cancelled and gives it back.
         parentClosePolicy: wf.ParentClosePolicy.REQUEST_CANCEL,
-        typedSearchAttributes: [
-          { key: SA.tenant, value: tenantId },
-          { key: SA.kind, value: 'deployment' },
-          { key: SA.resourceId, value: jobId },
-          { key: SA.state, value: 'queued' },
-          { key: SA.environment, value: p.targetEnvironmentName },
-          { key: SA.release, value: p.releaseName },
-        ],
+        typedSearchAttributes: jobSearchAttributesOf(tenantId, jobId, { status: 'queued', environmentName: p.targetEnvironmentName, releaseName: p.releaseName }),
         staticSummary: `${p.releaseName} → ${p.targetEnvironmentName}`,
         staticDetails: `Deployment job of promotion ${p.id}`,
       });

@@ -6,9 +6,8 @@ import { CHANGE_ID_PATTERN, changeNumberToId, type Change } from '../../../domai
 import { authorize, needsChangeToAuthorize } from '../../../domain/changes/permissions';
 import { allowedNextStates } from '../../../domain/changes/state-machine';
 import { DomainError } from '../../../domain/errors';
-import { SA } from '../../../domain/search-attributes';
 import type { changeLifecycle } from '../../../workflows/changes/change-lifecycle';
-import { CHANGE_WORKFLOW_TYPE, createChange, type ChangeWorkflowInput } from '../../../workflows/changes/messages';
+import { CHANGE_WORKFLOW_TYPE, createChange, searchAttributesOf, type ChangeWorkflowInput } from '../../../workflows/changes/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, Forbidden, NotFound } from '../../errors';
 import { principalOf } from '../../principal';
@@ -61,13 +60,7 @@ export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChang
           settings: { reviewDeadlineMs: config.CHANGE_REVIEW_DEADLINE, defaultCabQuorum: config.CHANGE_CAB_QUORUM },
         } satisfies ChangeWorkflowInput,
       ],
-      searchAttributes: [
-        { key: SA.tenant, value: tenantId },
-        { key: SA.kind, value: 'change' },
-        { key: SA.resourceId, value: id },
-        { key: SA.state, value: 'draft' },
-        { key: SA.type, value: body.type },
-      ],
+      searchAttributes: searchAttributesOf(tenantId, { id, state: 'draft', type: body.type }),
       summary: body.short_description,
       details: `${id}: ${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
     }),

@@ -6,12 +6,11 @@ import type { CreateRollbackInput } from '../../../domain/deployments/job-reques
 import type { DeploymentJobInput } from '../../../domain/deployments/model';
 import type { Principal } from '../../../domain/permissions';
 import { clearDeployment, withOverride, type FreezeOverride } from '../../../domain/promotions/clearance';
-import { SA } from '../../../domain/search-attributes';
 import { workflowId } from '../../../domain/workflow-ids';
 import type { PoolClient } from '../../../platform/db';
 import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadGateInputs } from '../../../store/gate-inputs';
-import { DEPLOYMENT_JOB_WORKFLOW_TYPE } from '../../../workflows/deployments/messages';
+import { DEPLOYMENT_JOB_WORKFLOW_TYPE, searchAttributesOf } from '../../../workflows/deployments/messages';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
 import { Conflict, NotFound, Unprocessable } from '../../errors';
@@ -105,14 +104,7 @@ export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInp
           args: [input],
           // A job that already ran for this rollback is never run again.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: [
-            { key: SA.tenant, value: tenantId },
-            { key: SA.kind, value: 'deployment' },
-            { key: SA.resourceId, value: jobId },
-            { key: SA.state, value: 'queued' },
-            { key: SA.environment, value: plan.environment.name },
-            { key: SA.release, value: plan.release.name },
-          ],
+          typedSearchAttributes: searchAttributesOf(tenantId, jobId, { status: 'queued', environmentName: plan.environment.name, releaseName: plan.release.name }),
           staticSummary: `rollback: ${plan.release.name} → ${plan.environment.name}`,
           staticDetails: `Rollback ${id} requested by ${requestedBy}: ${withOverride(body.reason, freezeOverride)}`,
         }),
