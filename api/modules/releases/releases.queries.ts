@@ -2,8 +2,22 @@ import type { ReleaseComponentRef } from '../../../domain/promotions/model';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { iso } from '../../entity-writes';
 import { Unprocessable } from '../../errors';
+import { listPage, type ListSpec } from '../../list-query';
+import type { PageRequest } from '../../pagination';
+import type { COMPONENT_SORTS, RELEASE_SORTS } from './releases.routes';
+
+/** Reads of components, their versions and releases; every query is scoped by tenant. */
 
 type Db = Pool | PoolClient;
+
+export const COMPONENT_SORT_COLUMNS = {
+  name: { column: 'c.name', cast: 'text' },
+  created_at: { column: 'c.created_at', cast: 'timestamptz' },
+} as const satisfies ListSpec['sortColumns'] & Record<(typeof COMPONENT_SORTS)[number], unknown>;
+export const RELEASE_SORT_COLUMNS = {
+  created_at: { column: 'created_at', cast: 'timestamptz' },
+  name: { column: 'name', cast: 'text' },
+} as const satisfies ListSpec['sortColumns'] & Record<(typeof RELEASE_SORTS)[number], unknown>;
 
 export const COMPONENT_COLUMNS = `c.id, c.name, c.repository, c.description, c.deploy_hook, c.created_at, c.updated_at,
   (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.sync_rank DESC LIMIT 1) AS latest_version`;
@@ -75,6 +89,58 @@ export async function findComponent(db: Db, tenantId: string, id: string) {
 export async function findRelease(db: Db, tenantId: string, id: string) {
   const { rows } = await db.query<ReleaseRow>(`SELECT ${RELEASE_COLUMNS} FROM releases WHERE tenant_id = $1 AND id = $2`, [tenantId, id]);
   return rows[0] ? presentRelease(rows[0]) : undefined;
+}
+
+export async function listComponents(pool: Pool, tenantId: string, filters: { name?: string }, request: PageRequest) {
+  const where = ['c.tenant_id = $1'];
+  const params: unknown[] = [tenantId];
+  if (filters.name) {
+    params.push(filters.name);
+    where.push(`lower(c.name) = lower($${params.length})`);
+  }
+  return listPage(pool, { from: 'components c', select: COMPONENT_COLUMNS, where, params, sortColumns: COMPONENT_SORT_COLUMNS, idColumn: 'c.id::text' }, request, presentComponent);
+}
+
+export async function listReleases(pool: Pool, tenantId: string, filters: { name?: string }, request: PageRequest) {
+  const where = ['tenant_id = $1'];
+  const params: unknown[] = [tenantId];
+  if (filters.name) {
+    params.push(filters.name);
+    where.push(`lower(name) = lower($${params.length})`);
+  }
+  return listPage(pool, { from: 'releases', select: RELEASE_COLUMNS, where, params, sortColumns: RELEASE_SORT_COLUMNS, idColumn: 'id::text' }, request, presentRelease);
+}
+
+/** A component's synced versions, newest first. */
+export async function listComponentVersions(pool: Pool, tenantId: string, componentId: string) {
+  const { rows } = await pool.query<{ component_id: string; version: string; digest: string | null; synced_at: Date }>(
+    'SELECT component_id, version, digest, synced_at FROM component_versions WHERE tenant_id = $1 AND component_id = $2 ORDER BY synced_at DESC, sync_rank DESC LIMIT 1000',
+    [tenantId, componentId],
+  );
+  return rows.map((r) => ({ componentId: r.component_id, version: r.version, digest: r.digest, syncedAt: iso(r.synced_at)! }));
+}
+
+/** Where a release runs now (and whether it is each environment's current one) and where it is being promoted. */
+export async function releaseState(pool: Pool, tenantId: string, releaseId: string) {
+  const [deployed, promoting] = await Promise.all([
+    pool.query<{ environment_id: string; name: string; deployed_at: Date; promotion_id: string | null; current: boolean }>(
+      `SELECT DISTINCT ON (d.environment_id) d.environment_id, e.name, d.deployed_at, d.promotion_id,
+              d.deployed_at = (SELECT max(x.deployed_at) FROM release_deployments x WHERE x.tenant_id = d.tenant_id AND x.environment_id = d.environment_id AND x.status = 'deployed') AS current
+         FROM release_deployments d JOIN environments e ON e.tenant_id = d.tenant_id AND e.id = d.environment_id
+        WHERE d.tenant_id = $1 AND d.release_id = $2 AND d.status = 'deployed' ORDER BY d.environment_id, d.deployed_at DESC`,
+      [tenantId, releaseId],
+    ),
+    pool.query<{ id: string; target_environment_id: string; name: string; status: string }>(
+      `SELECT p.id, p.target_environment_id, e.name, p.status FROM promotions p JOIN environments e ON e.tenant_id = p.tenant_id AND e.id = p.target_environment_id
+        WHERE p.tenant_id = $1 AND p.release_id = $2 AND p.status IN ('pending', 'awaiting_approval', 'approved', 'deploying') ORDER BY p.requested_at`,
+      [tenantId, releaseId],
+    ),
+  ]);
+  return {
+    releaseId,
+    deployedTo: deployed.rows.map((r) => ({ environmentId: r.environment_id, environmentName: r.name, deployedAt: iso(r.deployed_at)!, promotionId: r.promotion_id, current: r.current })),
+    promotingTo: promoting.rows.map((r) => ({ promotionId: r.id, environmentId: r.target_environment_id, environmentName: r.name, status: r.status })),
+  };
 }
 
 /** The release's components with names and digests from the synced versions; refuses what is unknown. */
