@@ -1,5 +1,5 @@
-import { decide, withAssessment } from '../../domain/changes/commands';
-import { assessRisk } from '../../domain/changes/risk';
+import { decide } from '../../domain/changes/commands';
+import { assessRisk, withAssessment } from '../../domain/changes/risk';
 import { AURORA_EXAMPLE } from '../../test/fixtures/spec-examples';
 import { createPool } from '../../platform/db';
 

@@ -1,5 +1,13 @@
 import { identitiesOfActor, type Actor } from '../actor';
-import type { Change, ChangeSettings } from './model';
+import type { Draft } from '../draft';
+import { DomainError } from '../errors';
+import type { Approval, Change, ChangeSettings, DecideContext } from './model';
+import { invalidState, transition } from './transition';
+
+/**
+ * The change advisory board: who the approvers are, how far a change under
+ * review is from being scheduled, and the approve and reject decisions.
+ */
 
 /** How far a change under CAB review is from being scheduled. */
 
@@ -32,4 +40,47 @@ export function isNamedApprover(change: Pick<Change, 'cab_approvers'>, who: Pick
 /** The requester, by user id or (case-insensitively) by the name the change records. */
 export function isRequester(change: Pick<Change, 'requested_by' | 'requested_by_id'>, who: Pick<Actor, 'userId' | 'email'>): boolean {
   return who.userId === change.requested_by_id || identitiesOfActor(who).includes(change.requested_by.toLowerCase());
+}
+
+/** Approvers are named by email or user id, case-insensitively, each once. */
+export function normaliseApprovers(list: string[] | undefined | null): string[] {
+  return [...new Set((list ?? []).map((a) => a.trim().toLowerCase()).filter(Boolean))];
+}
+
+function checkApprover(draft: Draft<Change>, actor: Actor): void {
+  const change = draft.value;
+  if (change.state !== 'cab_review') {
+    throw invalidState(change, `Only a change under CAB review can be decided; this change is ${change.state}`, 'NOT_UNDER_REVIEW');
+  }
+  if (isRequester(change, actor)) {
+    throw new DomainError('forbidden', 'SOD_VIOLATION', 'Separation of duties: the requester cannot approve or reject their own change', {
+      requested_by: change.requested_by,
+    });
+  }
+  const prior = change.approvals.find((a) => a.round === change.cab_round && a.approver_id === actor.userId);
+  if (prior) {
+    throw new DomainError('invalid_state', 'ALREADY_DECIDED', `You already ${prior.decision} this change at ${prior.decided_at}`, {
+      current_state: change.state,
+      decision: prior.decision,
+    });
+  }
+}
+
+function record(draft: Draft<Change>, decision: Approval['decision'], comment: string | null, ctx: DecideContext): Approval[] {
+  const actor = ctx.actor;
+  return [
+    ...draft.value.approvals,
+    { approver: actor.email ?? actor.userId, approver_id: actor.userId, decision, comment, decided_at: ctx.now, round: draft.value.cab_round },
+  ];
+}
+
+export function approve(draft: Draft<Change>, comment: string | null, ctx: DecideContext): void {
+  checkApprover(draft, ctx.actor);
+  draft.apply('change.approve', { approvals: record(draft, 'approved', comment, ctx) });
+  if (cabProgress(draft.value, ctx.settings).complete) transition(draft, 'scheduled', 'change.schedule', {});
+}
+
+export function reject(draft: Draft<Change>, reason: string, comment: string | null, ctx: DecideContext): void {
+  checkApprover(draft, ctx.actor);
+  draft.apply('change.reject', { approvals: record(draft, 'rejected', comment ?? reason, ctx), rejection_reason: reason, state: 'rejected' });
 }

@@ -1,3 +1,6 @@
+import type { Actor } from '../actor';
+import type { EntityEvent } from '../draft';
+
 /** The change request as the StackFlow Changes API shows it (snake_case on every dialect). */
 
 export const CHANGE_TYPES = ['normal', 'standard', 'emergency'] as const;
@@ -136,4 +139,21 @@ export interface ChangeSettings {
   reviewDeadlineMs: number;
   /** Approvals needed when a change names no approvers and sets no quorum. */
   defaultCabQuorum: number;
+}
+
+/** What `decide` answers: the next version of the change and its audit events. */
+export interface ChangeDecision {
+  next: Change;
+  events: EntityEvent[];
+  /** The change's risk inputs moved: assess again before persisting. */
+  rescore: boolean;
+}
+
+/** What a command is judged with besides the change: the time, the settings and who asks. */
+export interface DecideContext {
+  now: string;
+  settings: ChangeSettings;
+  actor: Actor;
+  /** Only for create: the allocated number. */
+  number?: number;
 }

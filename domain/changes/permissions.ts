@@ -1,7 +1,7 @@
 import { DomainError } from '../errors';
 import { hasPermission, type Permission, type Principal } from '../permissions';
 import { isNamedApprover } from './cab';
-import type { ChangeCommand } from './commands';
+import type { ChangeCommand } from './requests';
 import type { Change, ChangeState } from './model';
 
 /**

@@ -126,3 +126,26 @@ export const READ_ONLY_CHANGE_FIELDS = [
   'window_overrun',
   'outcome',
 ] as const;
+
+// Each command's input is its request body as validated: declared once, here.
+export type CreateChangeInput = z.infer<typeof createChangeSchema>;
+export type PatchChangeInput = z.infer<typeof patchChangeSchema>;
+export type SubmitCabInput = z.infer<typeof submitCabSchema>;
+export type ApproveInput = z.infer<typeof approveSchema>;
+export type RejectInput = z.infer<typeof rejectSchema>;
+export type CancelInput = z.infer<typeof cancelSchema>;
+export type ReviewInput = z.infer<typeof reviewSchema>;
+/** Submitting takes no body. */
+export type SubmitInput = Record<string, never>;
+
+/** What a change can be asked to do: each request's command, and the tick its own timers send (commands.ts decides them). */
+export type ChangeCommand =
+  | { kind: 'create'; input: CreateChangeInput }
+  | { kind: 'patch'; input: PatchChangeInput }
+  | { kind: 'submit' }
+  | { kind: 'submit_cab'; input: SubmitCabInput }
+  | { kind: 'approve'; input: ApproveInput }
+  | { kind: 'reject'; input: RejectInput }
+  | { kind: 'cancel'; input: CancelInput }
+  | { kind: 'review'; input: ReviewInput }
+  | { kind: 'tick' };

@@ -1,4 +1,4 @@
-import type { ChangeType, RiskAssessment, RiskFactor, RiskLevel } from './model';
+import { RISK_INPUT_FIELDS, type Change, type ChangeDecision, type ChangeType, type RiskAssessment, type RiskFactor, type RiskLevel } from './model';
 
 /**
  * Tollgate's change risk model: deterministic and explainable. Each factor
@@ -219,4 +219,32 @@ function recommend(level: RiskLevel, input: RiskInput, impact: ImpactCategory): 
   if (input.conflictIds.length) advice.push(`Resolve the schedule overlap with ${input.conflictIds.join(', ')}.`);
   if (input.incidentIds?.length) advice.push(`Check with the owners of ${input.incidentIds.join(', ')} before touching ${input.ci_id}.`);
   return [opening[level], ...advice].join(' ');
+}
+
+/** Applies a new assessment (and the conflicts it found) without counting as a separate command. */
+export function withAssessment(change: Change, assessment: RiskAssessment, conflicts: Change['conflicts']): Change {
+  return { ...change, risk_score: assessment.risk_score, risk_level: assessment.risk_level, risk_assessment: assessment, conflicts };
+}
+
+/** What an assessment changes that the caller is answered with, and so the audit trail records. */
+const ASSESSED_FIELDS = ['risk_score', 'risk_level', 'conflicts'] as const;
+
+/**
+ * A decision as it is persisted once the assessment it asked for has run: the
+ * change carries the new score and so do its audit events, so the trail shows
+ * what the caller saw. A create's snapshot is the assessed change; an edit that
+ * moved the score records the move on the event that edited a risk input.
+ */
+export function withAssessedDecision(decision: ChangeDecision, assessment: RiskAssessment, conflicts: Change['conflicts']): ChangeDecision {
+  const unassessed = decision.next;
+  const next = withAssessment(unassessed, assessment, conflicts);
+  const moved = ASSESSED_FIELDS.filter((f) => JSON.stringify(unassessed[f]) !== JSON.stringify(next[f]));
+  const pick = (c: Change) => Object.fromEntries(moved.map((f) => [f, c[f]]));
+  const cause = decision.events.findLastIndex((e) => RISK_INPUT_FIELDS.some((f) => f in e.after));
+  const events = decision.events.map((event, i) => {
+    if (event.before === null) return { ...event, after: { ...next } };
+    if (i !== cause || moved.length === 0) return event;
+    return { ...event, before: { ...event.before, ...pick(unassessed) }, after: { ...event.after, ...pick(next) } };
+  });
+  return { ...decision, next, events };
 }

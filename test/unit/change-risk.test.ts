@@ -1,7 +1,7 @@
 import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
-import { assessRisk, levelFor, planSubstance, RISK_MODEL_VERSION, RISK_WEIGHTS, type RiskInput } from '../../domain/changes/risk';
-import { decide, withAssessedDecision, type DecideContext } from '../../domain/changes/commands';
-import type { ChangeConflict } from '../../domain/changes/model';
+import { assessRisk, levelFor, planSubstance, RISK_MODEL_VERSION, RISK_WEIGHTS, withAssessedDecision, type RiskInput } from '../../domain/changes/risk';
+import { decide } from '../../domain/changes/commands';
+import type { ChangeConflict, DecideContext } from '../../domain/changes/model';
 
 const NOW = '2026-05-19T10:00:00.000Z';
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WithStartWorkflowOperation, WorkflowUpdateFailedError } from '@temporalio/client';
-import type { CreateChangeInput } from '../../domain/changes/commands';
+import type { CreateChangeInput } from '../../domain/changes/requests';
 import type { Change } from '../../domain/changes/model';
 import type { Pool } from '../../platform/db';
 import type { changeLifecycle } from '../../workflows/changes/change-lifecycle';

@@ -1,9 +1,11 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
 import { cabProgress } from '../../domain/changes/cab';
-import { decide, withAssessedDecision, type ChangeCommand, type ChangeDecision } from '../../domain/changes/commands';
+import { decide } from '../../domain/changes/commands';
+import type { ChangeCommand } from '../../domain/changes/requests';
 import { DEADLINE_TIMER_SUMMARIES, nextDeadline } from '../../domain/changes/deadlines';
-import type { Change } from '../../domain/changes/model';
+import type { Change, ChangeDecision } from '../../domain/changes/model';
+import { withAssessedDecision } from '../../domain/changes/risk';
 import { isTerminal } from '../../domain/changes/state-machine';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import {

@@ -10,7 +10,7 @@ import type {
   ReviewInput,
   SubmitCabInput,
   SubmitInput,
-} from '../../domain/changes/commands';
+} from '../../domain/changes/requests';
 import type { Change, ChangeSettings } from '../../domain/changes/model';
 import { SA } from '../../domain/search-attributes';
 

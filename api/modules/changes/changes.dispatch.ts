@@ -1,7 +1,7 @@
 import type { Context } from 'hono';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
-import type { ChangeCommand, CreateChangeInput } from '../../../domain/changes/commands';
+import type { ChangeCommand, CreateChangeInput } from '../../../domain/changes/requests';
 import { CHANGE_ID_PATTERN, changeNumberToId, type Change } from '../../../domain/changes/model';
 import { authorize, needsChangeToAuthorize } from '../../../domain/changes/permissions';
 import { allowedNextStates } from '../../../domain/changes/state-machine';
