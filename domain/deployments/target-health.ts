@@ -1,3 +1,5 @@
+import type { SearchAttributePair } from '@temporalio/common';
+import { SA } from '../search-attributes';
 import type { HealthCheck, PlanTarget, TaskError } from './model';
 
 /**
@@ -8,6 +10,22 @@ import type { HealthCheck, PlanTarget, TaskError } from './model';
 
 /** The workflow's type name (workflows/deployments/target-health-check.ts), for the API that starts it. */
 export const TARGET_HEALTH_CHECK_WORKFLOW_TYPE = 'targetHealthCheck';
+
+/**
+ * A health check's search attributes, one list for both ends: the API's start
+ * (state `checking`, and the target's environment when it has one) and the
+ * workflow's upserts of its state. Running checks replay their upserts, so a
+ * new value or order needs `patched()`.
+ */
+export function healthCheckSearchAttributesOf(tenantId: string, targetId: string, state: string, environmentName?: string | null): SearchAttributePair[] {
+  return [
+    { key: SA.tenant, value: tenantId },
+    { key: SA.kind, value: 'target-health-check' },
+    { key: SA.resourceId, value: targetId },
+    { key: SA.state, value: state },
+    ...(environmentName ? [{ key: SA.environment, value: environmentName }] : []),
+  ];
+}
 
 export type HealthCheckTarget = Pick<PlanTarget, 'id' | 'name' | 'labels' | 'properties'> & { healthCheck: HealthCheck };
 

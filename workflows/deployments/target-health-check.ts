@@ -1,8 +1,7 @@
 import * as wf from '@temporalio/workflow';
 import { agentTaskQueue } from '../../domain/deployments/model';
 import type { AgentActivities } from '../../domain/deployments/ports';
-import { checkTimeoutError, healthCheckBudgetMs, unansweredCheck, type TargetHealthCheckInput, type TargetHealthCheckOutcome } from '../../domain/deployments/target-health';
-import { SA } from '../../domain/search-attributes';
+import { checkTimeoutError, healthCheckBudgetMs, healthCheckSearchAttributesOf, unansweredCheck, type TargetHealthCheckInput, type TargetHealthCheckOutcome } from '../../domain/deployments/target-health';
 import { showInUi } from '../entity';
 
 const agent = wf.proxyActivities<AgentActivities>({ startToCloseTimeout: '1 minute', retry: { maximumAttempts: 1 } });
@@ -16,16 +15,7 @@ const agent = wf.proxyActivities<AgentActivities>({ startToCloseTimeout: '1 minu
  */
 export async function targetHealthCheck(input: TargetHealthCheckInput): Promise<TargetHealthCheckOutcome> {
   const { tenantId, agentId, target } = input;
-  const show = (state: string, details: string) =>
-    showInUi(
-      [
-        { key: SA.tenant, value: tenantId },
-        { key: SA.kind, value: 'target-health-check' },
-        { key: SA.resourceId, value: target.id },
-        { key: SA.state, value: state },
-      ],
-      details,
-    );
+  const show = (state: string, details: string) => showInUi(healthCheckSearchAttributesOf(tenantId, target.id, state), details);
   show('checking', `Checking ${target.name} on agent ${agentId}`);
   let outcome: TargetHealthCheckOutcome;
   try {

@@ -4,6 +4,7 @@ import { WorkflowFailedError } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { HealthCheck } from '../../../domain/deployments/model';
 import {
+  healthCheckSearchAttributesOf,
   healthCheckWorkflowBoundMs,
   storableOutcome,
   unansweredCheck,
@@ -13,7 +14,6 @@ import {
 } from '../../../domain/deployments/target-health';
 import { normalizeHealthCheck } from '../../../domain/inventory-fields';
 import { hasPermission } from '../../../domain/permissions';
-import { SA } from '../../../domain/search-attributes';
 import { workflowId } from '../../../domain/workflow-ids';
 import type { targetHealthCheck } from '../../../workflows/deployments/target-health-check';
 import type { AppEnv } from '../../context';
@@ -119,13 +119,7 @@ async function runCheck(c: Context<AppEnv>, input: TargetHealthCheckInput, row: 
         taskQueue: config.TEMPORAL_TASK_QUEUE,
         args: [input],
         workflowExecutionTimeout: bound + RUN_SLACK_MS,
-        typedSearchAttributes: [
-          { key: SA.tenant, value: tenantId },
-          { key: SA.kind, value: 'target-health-check' },
-          { key: SA.resourceId, value: target.id },
-          { key: SA.state, value: 'checking' },
-          ...(row.environment_name ? [{ key: SA.environment, value: row.environment_name as string }] : []),
-        ],
+        typedSearchAttributes: healthCheckSearchAttributesOf(tenantId, target.id, 'checking', row.environment_name),
         staticSummary: `Health check of ${target.name} on agent ${agentId}`,
         staticDetails: `Requested by ${email ?? userId}: ${check.url ? `GET ${check.url}` : `\`${check.command}\``}, ${check.retries} retries`,
       });
