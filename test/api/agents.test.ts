@@ -457,6 +457,19 @@ describe('agent-only calls', () => {
     await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${randomUUID()}/claim`, 404, claim);
   });
 
+  test('a chunk resent from inside a surrogate pair keeps the character (it was refused, or stored as U+FFFD)', async () => {
+    const task = await insertTask(mine.agent.id, host.id);
+    const append = (offset: number, data: string) => call('POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, mine.credential, { offset, data });
+    expect(expectStatus(await append(0, 'a😀'), 200)).toMatchObject({ size: 3 });
+    // Offset 2 is the pair's low half: the log holds it already, only "b" is new.
+    expect(expectStatus(await append(2, '😀b'.slice(1)), 200)).toMatchObject({ size: 4 });
+    // A low half at the log's end has no high half anywhere: the agent is told where to send from.
+    expect((await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, 409, { offset: 4, data: '\udc00x' })).code).toBe('LOG_OFFSET_GAP');
+    const chunks = await app.pool.query('SELECT "offset", data FROM deployment_task_logs WHERE tenant_id = $1 AND task_id = $2 ORDER BY "offset"', [app.tenant, task.id]);
+    expect(chunks.rows).toEqual([{ offset: 0, data: 'a😀' }, { offset: 3, data: 'b' }]);
+    expect(expectStatus(await call('GET', `/deployment-jobs/${task.jobId}/tasks/${task.id}/logs`, manager), 200).data).toBe('a😀b');
+  });
+
   test('log chunks append at their offset, a resent chunk is stored once, a gap is 409, and past the cap the head and the tail are kept; each write is announced', async () => {
     const task = await insertTask(mine.agent.id, host.id);
     const events = await listen();
