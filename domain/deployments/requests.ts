@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiredTextField, STORABLE_TEXT, textField, UNSTORABLE_TEXT_MESSAGE } from '../text';
+import { requiredTextField, storableCopy, STORABLE_TEXT, textField, UNSTORABLE_TEXT_MESSAGE } from '../text';
 import { labelsSchema } from '../inventory-fields';
 
 /**
@@ -50,7 +50,9 @@ export const updateAgentSchema = z
   })
   .meta({ id: 'AgentUpdate' });
 
-const reportedText = text(200).nullable().default(null);
+// What a target's own answer says it runs: its text is the target's, kept with NUL and half pairs as U+FFFD rather
+// than refusing the heartbeat (which would take the agent offline).
+const reportedText = z.string().max(200).overwrite(storableCopy).trim().nullable().default(null);
 export const heartbeatSchema = z
   .strictObject({
     version: agentVersion,

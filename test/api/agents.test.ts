@@ -318,6 +318,11 @@ describe('status, heartbeats and reads', () => {
     expect(byId[mine.id].reported_at).not.toBeNull();
     expect(byId[notMine.id].reported).toBeNull();
 
+    // What a target says it runs is its own text: a NUL or half a pair there is kept as U+FFFD, not a refused heartbeat.
+    const odd = await call('POST', `/agents/${agent.id}/heartbeat`, credential, { targets: [{ targetId: mine.id, releaseId: null, version: '2.0.0\u0000rc\ud800', healthy: true }] });
+    expect(odd.status).toBe(200);
+    expect((await app.pool.query('SELECT reported FROM targets WHERE tenant_id = $1 AND id = $2', [app.tenant, mine.id])).rows[0].reported).toEqual({ releaseId: null, version: '2.0.0\ufffdrc\ufffd', healthy: true });
+
     // A heartbeat that leaves out version and capabilities keeps them.
     expect(expectStatus(await call('POST', `/agents/${agent.id}/heartbeat`, credential, { targets: [] }), 200).agent).toMatchObject({ version: '1.0.0', capabilities: ['shell'] });
     expect(expectStatus(await call('GET', `/agents?environmentId=${env.id}&status=online`, viewer), 200).map((a: any) => a.id)).toEqual([agent.id]);
