@@ -50,6 +50,57 @@ test.each(['/api/v1', '/prod/api'])('every string, array and map in a request bo
   expect(unbounded(buildDocument(routers, prefix))).toEqual([]);
 });
 
+/**
+ * The most a body can weigh as JSON once parsed and encoded again, from what the document states: every string at
+ * its maximum with every character needing a six-byte escape, every array full, every optional field present.
+ */
+function worstJsonBytes(components: Record<string, Schema>, s: Schema | undefined): number {
+  if (!s) return Infinity;
+  if (s.$ref) return worstJsonBytes(components, components[String(s.$ref).split('/').pop()!]);
+  const alternatives = [...(s.anyOf ?? []), ...(s.oneOf ?? [])];
+  if (alternatives.length) return Math.max(...alternatives.map((a: Schema) => worstJsonBytes(components, a)));
+  if (s.enum) return Math.max(...s.enum.map((v: unknown) => JSON.stringify(v).length));
+  if (s.const !== undefined) return JSON.stringify(s.const).length;
+  const types: string[] = Array.isArray(s.type) ? s.type : s.type ? [s.type] : [];
+  // allOf parts only narrow what the typed schema beside them allows.
+  if (!types.length) return s.allOf ? Math.min(...s.allOf.map((a: Schema) => worstJsonBytes(components, a))) : Infinity;
+  const sizeOf = (type: string): number => {
+    if (type === 'null') return 4;
+    if (type === 'boolean') return 5;
+    if (type === 'integer' || type === 'number') return 24;
+    if (type === 'string') return s.format === 'uuid' ? 38 : (s.maxLength ?? Infinity) * 6 + 2;
+    if (type === 'array') return 2 + (s.maxItems ?? Infinity) * (worstJsonBytes(components, s.items) + 1);
+    if (type !== 'object') return Infinity;
+    let bytes = 2;
+    for (const [key, value] of Object.entries<Schema>(s.properties ?? {})) bytes += JSON.stringify(key).length + 2 + worstJsonBytes(components, value);
+    const extra = typeof s.additionalProperties === 'object' ? s.additionalProperties : Object.values<Schema>(s.patternProperties ?? {})[0];
+    if (extra) bytes += (s.maxProperties ?? Infinity) * (64 * 6 + 4 + worstJsonBytes(components, extra));
+    return bytes;
+  };
+  return Math.max(...types.map(sizeOf));
+}
+
+/** Operations whose body becomes a workflow's command (api/workflow-commands.ts). */
+const WORKFLOW_COMMANDS = [
+  'createChange', 'patchChange', 'submitChangeToCab', 'reviewChange', 'approveChange', 'rejectChange', 'cancelChange',
+  'createPromotion', 'approvePromotion', 'rejectPromotion', 'cancelPromotion',
+  'cancelDeploymentJob', 'abortDeploymentJob', 'retryDeploymentTask', 'rollbackDeploymentJob', 'skipDeploymentTask',
+];
+
+test('every workflow command at its worst fits Temporal’s payload limit twice over (an activity may carry it before and after)', () => {
+  const doc: Schema = buildDocument(routers, '/api/v1');
+  const sizes: Record<string, number> = Object.fromEntries(
+    Object.values<Schema>(doc.paths)
+      .flatMap((operations) => Object.values<Schema>(operations))
+      .filter((op) => WORKFLOW_COMMANDS.includes(op.operationId))
+      .map((op) => [op.operationId, worstJsonBytes(doc.components.schemas, op.requestBody?.content?.['application/json']?.schema)]),
+  );
+  expect(Object.keys(sizes).sort()).toEqual([...WORKFLOW_COMMANDS].sort());
+  for (const [operation, bytes] of Object.entries(sizes)) expect([operation, bytes * 2 < TEMPORAL_PAYLOAD_LIMIT_BYTES]).toEqual([operation, true]);
+  // A promotion, which repeats its change number in gates, decisions and evidence, stays small even so.
+  expect(sizes.createPromotion).toBeLessThan(16 * 1024);
+});
+
 test('a promotion’s change number is refused past its maximum, naming the field and the limit', () => {
   const result = createPromotionSchema.safeParse({ releaseId: crypto.randomUUID(), targetEnvironmentId: crypto.randomUUID(), changeId: `CHG${'1'.repeat(480_000)}` });
   expect(result.success).toBe(false);
