@@ -60,6 +60,8 @@ export function parseSort(query: PaginationQuery, allowed: readonly string[], fa
  * caller may still ask for `page` (the incidents spec lists it), served by offset.
  */
 export function pageRequest(dialect: Dialect, query: PaginationQuery, sort: SortSpec): PageRequest {
+  // A Stella list pages by number, but a cursor it is sent is still checked: garbage is refused in both dialects alike.
+  if (dialect === 'stella' && query.cursor !== undefined) decodeCursor(query.cursor);
   if (dialect === 'stella' || (query.page !== undefined && query.cursor === undefined)) {
     const pageSize = dialect === 'stella' ? (query.pageSize ?? query.limit ?? STELLA_DEFAULT_PAGE_SIZE) : (query.limit ?? STACKFLOW_DEFAULT_LIMIT);
     if (dialect === 'stella' && pageSize > STELLA_MAX_PAGE_SIZE) {

@@ -2,12 +2,19 @@ import { isGrpcServiceError, ServiceError, WorkflowUpdateFailedError, WorkflowUp
 import { ApplicationFailure, WorkflowNotFoundError } from '@temporalio/common';
 import type { FailureKind } from '../domain/errors';
 import { TemporalUnavailableError } from '../platform/temporal';
-import { ApiError, fromDomainFailure, NotFound, ServiceUnavailable } from './errors';
+import { ApiError, Conflict, fromDomainFailure, NotFound, ServiceUnavailable } from './errors';
 
 // gRPC status codes (grpc/status.proto).
 const NOT_FOUND = 5;
 const DEADLINE_EXCEEDED = 4;
 const UNAVAILABLE = 14;
+
+/**
+ * The failure type Temporal's server gives an update it had accepted when the
+ * workflow completed (or was terminated) before the update did. It is the
+ * server's, not a business rule: never shown to a user as one.
+ */
+const UPDATE_OUTLIVED = 'AcceptedUpdateCompletedWorkflow';
 
 /**
  * Turns what the Temporal client throws into API errors: a business failure
@@ -16,6 +23,9 @@ const UNAVAILABLE = 14;
  */
 export function mapTemporalError(err: unknown): ApiError | undefined {
   if (err instanceof WorkflowUpdateFailedError) {
+    if (isUpdateOutlivedByWorkflow(err)) {
+      return new Conflict('The workflow ended before this command completed; read the resource for its state', 'WORKFLOW_ENDED');
+    }
     const failure = findApplicationFailure(err.cause);
     if (failure) return fromApplicationFailure(failure);
     return undefined;
@@ -26,6 +36,12 @@ export function mapTemporalError(err: unknown): ApiError | undefined {
   }
   if (isUnavailable(err)) return new ServiceUnavailable('Temporal is unavailable; retry shortly', 'TEMPORAL_UNAVAILABLE');
   return undefined;
+}
+
+/** An update the workflow accepted but never answered, because the workflow ended first. */
+export function isUpdateOutlivedByWorkflow(err: unknown): boolean {
+  if (!(err instanceof WorkflowUpdateFailedError)) return false;
+  return findApplicationFailure(err.cause)?.type === UPDATE_OUTLIVED;
 }
 
 export function isWorkflowGone(err: unknown): boolean {

@@ -3,11 +3,13 @@ import type { Context } from 'hono';
 import { WithStartWorkflowOperation, type Client, type WorkflowStartOptions } from '@temporalio/client';
 import type { SearchAttributePair, UpdateDefinition, Workflow } from '@temporalio/common';
 import type { CommandMeta } from '../domain/actor';
+import { COMMAND_PAYLOAD_LIMIT_BYTES, commandFits } from '../domain/payload-limits';
 import { workflowId, type ResourceKind } from '../domain/workflow-ids';
 import type { AppEnv } from './context';
+import { PayloadTooLarge, ServiceUnavailable } from './errors';
 import { useIdempotencyKey } from './idempotency';
 import { actorOf, principalOf } from './principal';
-import { isWorkflowGone } from './temporal-errors';
+import { isUpdateOutlivedByWorkflow, isWorkflowGone } from './temporal-errors';
 
 /**
  * How the API sends a command to a workflow-owned resource, for every module:
@@ -35,8 +37,19 @@ export interface UpdateRequest<E, B> {
   gone(): Promise<never>;
 }
 
+/**
+ * What a command hands a workflow must stay far from Temporal's payload limit
+ * (domain/payload-limits.ts): past it the server would end the workflow and
+ * strand its record. The schemas' maxima keep every body well inside; this is
+ * the net under them, answered before any workflow sees the command.
+ */
+function requireFits(c: Context<AppEnv>, body: unknown): void {
+  if (!commandFits([body, commandMeta(c)])) throw new PayloadTooLarge(COMMAND_PAYLOAD_LIMIT_BYTES);
+}
+
 export async function sendUpdate<E, B>(c: Context<AppEnv>, request: UpdateRequest<E, B>): Promise<E> {
   const { tenantId } = principalOf(c);
+  requireFits(c, request.body);
   const keyed = await useIdempotencyKey(c, { scope: request.scope, operation: request.definition.name, resource: request.id, body: request.body });
   if (keyed?.outcome) return keyed.outcome as E;
   const client = await c.get('deps').temporal.client();
@@ -47,7 +60,8 @@ export async function sendUpdate<E, B>(c: Context<AppEnv>, request: UpdateReques
       handle.executeUpdate(request.definition, { args: [request.body, commandMeta(c)], updateId: keyed?.updateId ?? randomUUID() }),
     );
   } catch (err) {
-    if (isWorkflowGone(err)) return request.gone();
+    // Accepted, but the workflow ended before answering it: as if it had ended first.
+    if (isWorkflowGone(err) || isUpdateOutlivedByWorkflow(err)) return request.gone();
     throw err;
   }
   await keyed?.remember(result);
@@ -70,6 +84,7 @@ export interface CreateRequest<E, B, W extends Workflow> {
 export async function createWithUpdate<E, B, W extends Workflow>(c: Context<AppEnv>, request: CreateRequest<E, B, W>): Promise<E> {
   const { tenantId } = principalOf(c);
   const { config, temporal } = c.get('deps');
+  requireFits(c, request.body);
   const keyed = await useIdempotencyKey(c, { scope: request.scope, operation: 'create', body: request.body }, request.allocate);
   if (keyed?.outcome) return keyed.outcome as E;
   const id = keyed?.resource ?? (await request.allocate());
@@ -87,7 +102,11 @@ export async function createWithUpdate<E, B, W extends Workflow>(c: Context<AppE
   } as never);
   const result = await withinCommandTimeout(c, client, () =>
     client.workflow.executeUpdateWithStart(request.definition, { args: [request.body, commandMeta(c)], updateId: keyed?.updateId ?? randomUUID(), startWorkflowOperation: start }),
-  );
+  ).catch((err: unknown) => {
+    // The new workflow ended before answering its first command: nothing was created, and a retry starts it afresh.
+    if (isUpdateOutlivedByWorkflow(err)) throw new ServiceUnavailable('The workflow ended before it answered; retry with the same Idempotency-Key', 'WORKFLOW_ENDED');
+    throw err;
+  });
   await keyed?.remember(result);
   return result;
 }

@@ -25,6 +25,8 @@ export function isStorableInstant(ms: number): boolean {
 export function instant(message = 'must be an ISO 8601 timestamp with a time zone, e.g. 2026-05-22T01:00:00Z') {
   return z.iso
     .datetime({ offset: true, message })
+    // Fractions of a second may have any number of digits; the text still has an end.
+    .max(64)
     .refine((v) => isStorableInstant(Date.parse(v)), { message: INSTANT_RANGE_MESSAGE, params: { code: 'out_of_range' } })
     .transform((v) => new Date(v).toISOString());
 }

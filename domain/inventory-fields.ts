@@ -69,9 +69,24 @@ export const propertiesSchema = z
   .refine((p) => Object.keys(p).length <= 50, { message: 'at most 50 properties' })
   .meta({ description: 'What the deploy hook and the health check of this target need (e.g. its port), key=value; at most 50', ...propertiesDoc });
 
+const H16 = '[0-9A-Fa-f]{1,4}';
+const DEC_OCTET = '(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])';
+const LS32 = `(?:${H16}:${H16}|${DEC_OCTET}(?:\\.${DEC_OCTET}){3})`;
+/** `n` groups of h16 ":" (a plain repetition: a bounded quantifier reads the same in every regex engine). */
+const h16s = (n: number) => (n === 0 ? '' : `(?:${H16}:){${n}}`);
+/** RFC 3986's IPv6address: eight groups, or fewer with one "::", the last two groups possibly an IPv4 address. */
+export const IPV6_ADDRESS = `(?:${[
+  `${h16s(6)}${LS32}`,
+  `::${h16s(5)}${LS32}`,
+  ...[4, 3, 2, 1, 0].map((tail, i) => `(?:${i ? `(?:${H16}:){0,${i}}` : ''}${H16})?::${h16s(tail)}${LS32}`),
+  `(?:(?:${H16}:){0,5}${H16})?::${H16}`,
+  `(?:(?:${H16}:){0,6}${H16})?::`,
+].join('|')})`;
+
 // An http(s) URL as a pattern (not a parser's verdict), so the document says exactly what is accepted. Explicit ranges
 // rather than \d and \s, which other regex engines (Python's, in the contract test) read as Unicode classes.
-export const HEALTH_URL = /^https?:\/\/(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?(?:[/?#][^\u0000-\u0020]*)?$/;
+// A bracketed host is an IPv6 address exactly as RFC 3986 writes it (IPV6_ADDRESS), not any run of hex digits and colons.
+export const HEALTH_URL = new RegExp(`^https?://(?:[A-Za-z0-9.-]+|\\[${IPV6_ADDRESS}\\])(?::[0-9]{1,5})?(?:[/?#][^\\u0000-\\u0020]*)?$`);
 const checkTiming = {
   retries: z.number().int().min(0).max(20).default(3).meta({ description: 'Further attempts after a failed one' }),
   intervalSeconds: z.number().int().min(1).max(300).default(2).meta({ description: 'Pause between attempts' }),
@@ -112,6 +127,7 @@ export const strategySchema = z
     maxUnavailable: z.number().int().min(1).max(10_000).nullable().optional().meta({ description: 'rolling: at most this many targets down at once (the batch size when batchSize is absent)' }),
     minHealthy: z
       .string()
+      .max(6)
       .regex(MIN_HEALTHY, { message: 'must be a count such as "3" or a percentage such as "75%"' })
       .nullable()
       .optional()

@@ -140,20 +140,22 @@ export async function updateIncident(db: PoolClient, w: Writer, id: string, inpu
   const note = input.work_note ? newNote(w, id, { body: input.work_note }) : undefined;
   if (note) next = { ...next, work_notes_count: current.work_notes_count + 1, updated_at: w.now, version: current.version + 1 };
   if (next === current) return { incident: current, decision, applied: false };
+  // The note's row first: the incident's note search text is computed from its notes (db/migrations/013).
+  if (note) await insertNoteRow(db, w, note);
   await db.query(
     `UPDATE incidents SET version = $3, short_description = $4, description = $5, priority = $6, state = $7, category = $8,
         subcategory = $9, impact = $10, urgency = $11, assignment_group = $12, assigned_to = $13, ci_id = $14,
         parent_problem_id = $15, change_id = $16, resolved_at = $17, closed_at = $18, updated_at = $19, work_notes_count = $20,
-        notes_search = CASE WHEN $21::text IS NULL THEN notes_search ELSE notes_search || setweight(to_tsvector('english', $21::text), 'C') END
+        notes_search = CASE WHEN $21 THEN incident_notes_search($1, $2) ELSE notes_search END
       WHERE tenant_id = $1 AND id = $2`,
     [
       w.tenantId, id, next.version, next.short_description, next.description, next.priority, next.state, next.category,
       next.subcategory, next.impact, next.urgency, next.assignment_group, next.assigned_to, next.ci_id,
       next.parent_problem_id, next.change_id, next.resolved_at, next.closed_at, next.updated_at, next.work_notes_count,
-      note?.body ?? null,
+      note !== undefined,
     ],
   );
-  if (note) await insertNote(db, w, note);
+  if (note) await auditNote(db, w, note);
   if (decision.clockMoved) await recordSlaEvent(db, w.tenantId, next);
   await writeAudit(db, w, next, decision);
   return { incident: next, decision, note, applied: true };
@@ -162,13 +164,14 @@ export async function updateIncident(db: PoolClient, w: Writer, id: string, inpu
 export async function addNote(db: PoolClient, w: Writer, id: string, input: CreateNoteInput): Promise<{ note: IncidentNote; incident: Incident }> {
   const current = await lockIncident(db, w.tenantId, id);
   const note = newNote(w, id, input);
+  await insertNoteRow(db, w, note);
   const { rows } = await db.query(
     `UPDATE incidents SET work_notes_count = work_notes_count + 1, version = version + 1, updated_at = $3,
-        notes_search = notes_search || setweight(to_tsvector('english', $4::text), 'C')
+        notes_search = incident_notes_search($1, $2)
       WHERE tenant_id = $1 AND id = $2 RETURNING ${INCIDENT_COLUMNS}`,
-    [w.tenantId, id, w.now, note.body],
+    [w.tenantId, id, w.now],
   );
-  await insertNote(db, w, note);
+  await auditNote(db, w, note);
   return { note, incident: rows[0] ? presentIncident(rows[0]) : current };
 }
 
@@ -218,11 +221,14 @@ function newNote(w: Writer, incidentId: string, input: CreateNoteInput): Inciden
   };
 }
 
-async function insertNote(db: PoolClient, w: Writer, note: IncidentNote): Promise<void> {
+async function insertNoteRow(db: PoolClient, w: Writer, note: IncidentNote): Promise<void> {
   await db.query(
     `INSERT INTO incident_notes (tenant_id, incident_id, id, body, visibility, author, author_id, attachments, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
     [w.tenantId, note.incident_id, note.id, note.body, note.visibility, note.author, w.actor.userId, JSON.stringify(note.attachments), note.created_at],
   );
+}
+
+async function auditNote(db: PoolClient, w: Writer, note: IncidentNote): Promise<void> {
   await audit(db, w, note.incident_id, { action: 'incident.note', before: null, after: { note_id: note.id, visibility: note.visibility, attachments: note.attachments.length } });
 }
 

@@ -1,5 +1,6 @@
 import { SYSTEM_USER } from '../../domain/actor';
 import type { DeploymentJob, OperatorDecision } from '../../domain/deployments/model';
+import { storableCopy } from '../../domain/text';
 import { recordAudit } from '../../platform/audit';
 import { withTransaction, type Pool, type PoolClient } from '../../platform/db';
 import { notifyDeployment } from '../../store/deployment-events';
@@ -19,7 +20,9 @@ export interface PersistJobInput {
  * happens in the same transaction and only when the row really moved, so a
  * retry after a commit adds nothing.
  */
-export async function persistDeploymentJob(pool: Pool, input: PersistJobInput): Promise<void> {
+export async function persistDeploymentJob(pool: Pool, raw: PersistJobInput): Promise<void> {
+  // The job quotes its tasks' errors (what targets and hooks said): made storable, as persistDeploymentTask does.
+  const input = storableCopy(raw);
   const { tenantId, job } = input;
   await withTransaction(pool, async (db) => {
     const before = (await db.query('SELECT status, body FROM deployment_jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, job.id])).rows[0] as

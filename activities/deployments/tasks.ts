@@ -1,4 +1,5 @@
 import type { DeploymentTask } from '../../domain/deployments/model';
+import { storableCopy } from '../../domain/text';
 import { withTransaction, type Pool } from '../../platform/db';
 import { notifyDeployment } from '../../store/deployment-events';
 
@@ -14,7 +15,10 @@ export interface PersistTaskInput {
  * keeps the log's size out of the body, so the two writers never undo each other.
  */
 export async function persistDeploymentTask(pool: Pool, input: PersistTaskInput): Promise<void> {
-  const { tenantId, task } = input;
+  const { tenantId } = input;
+  // A task quotes what its target and hook said (errors, health answers): stored as text Postgres keeps, whatever
+  // sent it, so no write of the task or its job is ever refused for it and the job always reaches its end.
+  const task = storableCopy(input.task);
   // Only the cap stays in the body: it is the job's setting, while size and capped are the ingestion's columns.
   const { log, ...rest } = task;
   const body = { ...rest, log: { capBytes: log.capBytes } };

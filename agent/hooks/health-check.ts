@@ -48,6 +48,15 @@ export async function runHealthCheck(check: HealthCheck, options: HealthCheckOpt
   return { healthy: false, attempts: tries, detail, lastStatus };
 }
 
+// Excerpts are cut by UTF-16 unit: never between the halves of a pair, which would report U+FFFD for the character.
+const isHigh = (code: number) => code >= 0xd800 && code <= 0xdbff;
+const isLow = (code: number) => code >= 0xdc00 && code <= 0xdfff;
+const head = (text: string, n: number) => text.slice(0, isHigh(text.charCodeAt(n - 1)) ? n - 1 : n);
+function last(text: string, n: number): string {
+  const from = Math.max(0, text.length - n);
+  return text.slice(from < text.length && isLow(text.charCodeAt(from)) ? from + 1 : from);
+}
+
 interface CheckResult {
   ok: boolean;
   detail: string;
@@ -64,7 +73,7 @@ async function checkUrl(url: string, timeoutSeconds: number, options: HealthChec
     const reported = releaseFields(text);
     if (reported) options.onBody?.(reported);
     const body = text.replace(/\s+/g, ' ').trim();
-    const excerpt = body.length > EXCERPT ? `${body.slice(0, EXCERPT)}…` : body;
+    const excerpt = body.length > EXCERPT ? `${head(body, EXCERPT)}…` : body;
     return { ok: response.ok, detail: `GET ${url} answered ${response.status}${excerpt ? `: ${excerpt}` : ''}`, status: String(response.status) };
   } catch (error) {
     if (signal?.aborted) throw signal.reason;
@@ -84,7 +93,7 @@ async function checkCommand(command: string, timeoutSeconds: number, options: He
     graceMs: COMMAND_GRACE_MS,
     timeoutMs: Math.max(1, timeoutSeconds) * 1000,
     onOutput: (text) => {
-      tail = (tail + text).slice(-EXCERPT);
+      tail = last(tail + text, EXCERPT);
       options.onOutput?.(text);
     },
   });

@@ -151,7 +151,9 @@ export class LogShipper {
     const confirmed = this.sent - before;
     // What the API confirmed is its to keep: let all but the newest of it go, so a long-running hook's log never
     // piles up here; the newest stays, to be sent again should the API say it holds less (LOG_OFFSET_GAP).
-    const excess = this.sent - KEEP_CONFIRMED;
+    let excess = this.sent - KEEP_CONFIRMED;
+    // Never keep half a pair: a resend from the kept text would open with its low half.
+    if (excess > 0 && isHighSurrogate(this.text.charCodeAt(excess - 1))) excess -= 1;
     if (excess > 0) {
       this.text = this.text.slice(excess);
       this.base += excess;

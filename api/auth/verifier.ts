@@ -3,6 +3,7 @@ import type { Config } from '../../platform/config';
 import type { Pool } from '../../platform/db';
 import { permissionsFor, type Principal } from '../../domain/permissions';
 import { TENANT_ID_PATTERN } from '../../domain/workflow-ids';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../../domain/text';
 import { Unauthorized } from '../errors';
 import { isAgentCredential, verifyAgentCredential } from './agent-credentials';
 
@@ -130,29 +131,54 @@ function checkAudience(payload: JWTPayload, audience: string): void {
 }
 
 function principalFrom(payload: JWTPayload, tenantClaim: string): Principal {
-  const userId = stringClaim(payload.user_id) ?? stringClaim(payload.sub);
+  const stringClaim = (name: string) => storableClaim(name, textClaim(payload[name]));
+  const stringList = (name: string) => storableList(name, listClaim(payload[name]));
+  const userId = stringClaim('user_id') ?? stringClaim('sub');
   if (!userId) throw new Unauthorized('The token names no user (user_id or sub)', 'TOKEN_INVALID');
-  const tenantId = stringClaim(payload.tenant_id) ?? stringClaim(payload[tenantClaim]);
+  const tenantId = stringClaim('tenant_id') ?? stringClaim(tenantClaim);
   if (!tenantId) throw new Unauthorized(`The token names no tenant (tenant_id or ${tenantClaim})`, 'TOKEN_INVALID');
   if (!TENANT_ID_PATTERN.test(tenantId)) throw new Unauthorized('The token tenant id has characters outside [A-Za-z0-9._-]', 'TOKEN_INVALID');
-  const roles = stringList(payload.roles) ?? stringList(payload['cognito:groups']) ?? [];
-  const explicit = stringList(payload.permissions) ?? [];
+  const roles = stringList('roles') ?? stringList('cognito:groups') ?? [];
+  const explicit = stringList('permissions') ?? [];
   return {
     userId,
     tenantId,
     roles,
     permissions: permissionsFor(roles, explicit),
-    email: stringClaim(payload.email),
-    name: stringClaim(payload.name) ?? stringClaim(payload['cognito:username']),
-    groups: stringList(payload.groups) ?? [],
+    email: stringClaim('email'),
+    name: stringClaim('name') ?? stringClaim('cognito:username'),
+    groups: stringList('groups') ?? [],
   };
 }
 
-function stringClaim(value: unknown): string | undefined {
+/**
+ * What a claim says reaches rows, audit entries and workflow payloads (the
+ * actor of every write), so it is held to the rule request bodies are: text
+ * Postgres can store, of a bounded length. A token that breaks it is refused
+ * as a whole, naming the claim, rather than failing the write it authorises.
+ */
+const CLAIM_MAX_LENGTH = 1_024;
+const CLAIM_MAX_ENTRIES = 256;
+
+function storableClaim(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isStorableText(value)) throw new Unauthorized(`The token claim "${name}" ${UNSTORABLE_TEXT_MESSAGE}`, 'TOKEN_INVALID');
+  if (value.length > CLAIM_MAX_LENGTH) throw new Unauthorized(`The token claim "${name}" must be at most ${CLAIM_MAX_LENGTH} characters`, 'TOKEN_INVALID');
+  return value;
+}
+
+function storableList(name: string, values: string[] | undefined): string[] | undefined {
+  if (values === undefined) return undefined;
+  if (values.length > CLAIM_MAX_ENTRIES) throw new Unauthorized(`The token claim "${name}" must list at most ${CLAIM_MAX_ENTRIES} entries`, 'TOKEN_INVALID');
+  for (const value of values) storableClaim(name, value);
+  return values;
+}
+
+function textClaim(value: unknown): string | undefined {
   return typeof value === 'string' && value.trim() !== '' ? value : undefined;
 }
 
-function stringList(value: unknown): string[] | undefined {
+function listClaim(value: unknown): string[] | undefined {
   if (Array.isArray(value)) return value.filter((v): v is string => typeof v === 'string');
   if (typeof value === 'string') return value.split(/[\s,]+/).filter(Boolean);
   return undefined;

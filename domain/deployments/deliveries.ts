@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { storableText } from '../text';
+import { storableCopy, storableText } from '../text';
 import type { AgentTaskInput, AgentTaskResult } from './model';
 import { unclaimedError } from './task-errors';
 import type { TargetHealthInput, TargetHealthResult } from './target-health';
@@ -62,25 +62,44 @@ export const targetHealthResultSchema = z.strictObject({
 
 export const RESULT_SCHEMAS = { deployTarget: agentTaskResultSchema, checkTargetHealth: targetHealthResultSchema } as const;
 
-const details = z.record(text(100), z.unknown()).refine((v) => JSON.stringify(v).length <= 16_384, { message: 'must be at most 16 KiB as JSON' });
+/**
+ * What an agent reports quotes targets and hooks (a health answer's body, a
+ * hook's output), whose text Tollgate does not choose: a NUL or half a
+ * surrogate pair there is kept as U+FFFD (domain/text's storableCopy), never a
+ * reason to refuse the report, which would leave its task running.
+ */
+const reported = (max: number) => z.string().max(max);
+
+/** A free-form object an agent reports: at most `keys` keys and `bytes` characters of JSON, both stated in the document. */
+const reportedObject = (keys: number, bytes: number) =>
+  z
+    .record(reported(100), z.unknown())
+    .refine((v) => Object.keys(v).length <= keys, { message: `at most ${keys} keys` })
+    .refine((v) => JSON.stringify(v).length <= bytes, { message: `must be at most ${bytes / 1024} KiB as JSON` })
+    .meta({ maxProperties: keys });
+const details = reportedObject(50, 16_384);
 
 export const deliveryHeartbeatSchema = z
   .strictObject({ details: details.optional().meta({ description: 'What the task is doing (shown as the activity’s heartbeat details)' }) })
-  .meta({ id: 'DeliveryHeartbeat' });
+  .overwrite(storableCopy)
+  .meta({ id: 'DeliveryHeartbeat', description: 'NUL characters and unpaired surrogates in any text are kept as U+FFFD' });
 
 export const deliveryResultSchema = z
   .discriminatedUnion('status', [
     z.strictObject({
       status: z.literal('completed'),
-      result: z.record(text(100), z.unknown()).meta({ description: 'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth' }),
+      result: reportedObject(50, 65_536).meta({
+        description: 'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth; at most 64 KiB as JSON',
+      }),
     }),
     z.strictObject({
       status: z.literal('failed'),
-      error: z.strictObject({ message: text(8_000), type: text(200).optional(), nonRetryable: z.boolean().optional() }),
+      error: z.strictObject({ message: reported(8_000), type: reported(200).optional(), nonRetryable: z.boolean().optional() }),
     }),
     z.strictObject({ status: z.literal('cancelled'), details: details.optional().meta({ description: 'How the task ended, e.g. {stoppedBy, exitCode}' }) }),
   ])
-  .meta({ id: 'DeliveryResult' });
+  .overwrite(storableCopy)
+  .meta({ id: 'DeliveryResult', description: 'NUL characters and unpaired surrogates in any text are kept as U+FFFD' });
 
 export type DeliveryResult = z.infer<typeof deliveryResultSchema>;
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { requiredTextField, storableText, textField } from '../text';
+import { requiredTextField, storableCopy, STORABLE_TEXT, textField, UNSTORABLE_TEXT_MESSAGE } from '../text';
 import { labelsSchema } from '../inventory-fields';
 
 /**
@@ -16,7 +16,7 @@ const uuid = z.uuid({ message: 'must be a UUID' });
 const agentVersion = text(100).nullable().optional().meta({ description: 'The agent software’s version' });
 export const CAPABILITY = /^[A-Za-z0-9][A-Za-z0-9._:\/-]{0,63}$/;
 const capabilities = z
-  .array(z.string().regex(CAPABILITY, { message: 'capabilities are words of letters, digits, . _ : / -' }))
+  .array(z.string().max(64).regex(CAPABILITY, { message: 'capabilities are words of letters, digits, . _ : / -' }))
   .max(50)
   .meta({ description: 'What the agent can run, e.g. shell, http-health' });
 
@@ -50,7 +50,9 @@ export const updateAgentSchema = z
   })
   .meta({ id: 'AgentUpdate' });
 
-const reportedText = text(200).nullable().default(null);
+// What a target's own answer says it runs: its text is the target's, kept with NUL and half pairs as U+FFFD rather
+// than refusing the heartbeat (which would take the agent offline).
+const reportedText = z.string().max(200).overwrite(storableCopy).trim().nullable().default(null);
 export const heartbeatSchema = z
   .strictObject({
     version: agentVersion,
@@ -79,12 +81,27 @@ export const claimTaskSchema = z
   .meta({ id: 'TaskClaim' });
 
 export const LOG_CHUNK_MAX_CHARS = 256 * 1024;
+/**
+ * Storable text, except that it may open with the low half of a surrogate
+ * pair: a chunk resent from an offset inside a pair, whose high half (at
+ * offset - 1) the log already holds.
+ */
+const LOG_CHUNK_TEXT = new RegExp(`^[\\udc00-\\udfff]?${STORABLE_TEXT.source.slice(1)}`);
+const isLowSurrogate = (code: number) => code >= 0xdc00 && code <= 0xdfff;
 export const appendLogSchema = z
   .strictObject({
     offset: z.number().int().min(0).max(2_147_483_647).meta({ description: 'Where `data` starts in the task’s log, in characters' }),
-    data: storableText().max(LOG_CHUNK_MAX_CHARS).meta({ description: 'The next characters of the log (at most 256 KiB); what the server already holds is skipped' }),
+    data: z
+      .string()
+      .max(LOG_CHUNK_MAX_CHARS)
+      .regex(LOG_CHUNK_TEXT, { message: UNSTORABLE_TEXT_MESSAGE })
+      .meta({ description: 'The next characters of the log (at most 256 KiB); what the server already holds is skipped. It may start with the low half of a surrogate pair the log already holds' }),
     stoppedBy: z.enum(['SIGTERM', 'SIGKILL']).optional().meta({ description: 'How a cancelled hook was stopped' }),
   })
+  // A chunk resent from inside a pair: the half the log holds is dropped here, so the pair is never cut in two when
+  // the server skips what it has (storing the lone half would turn the character into U+FFFD). Opening a chunk at
+  // the end of the log, the half starts past it: a LOG_OFFSET_GAP names where to send from.
+  .overwrite((chunk) => (isLowSurrogate(chunk.data.charCodeAt(0)) ? { ...chunk, offset: chunk.offset + 1, data: chunk.data.slice(1) } : chunk))
   .meta({ id: 'TaskLogAppend' });
 
 // "." and ".." name no file, and a URL path cannot carry them.

@@ -11,6 +11,7 @@ const optionalText = (max: number) => text(max).nullable().optional();
 // The pattern z.email() checks, stated in the document (format: email alone admits addresses zod refuses).
 const email = z.email({ message: 'must be an email address' }).max(320).meta({ pattern: z.regexes.email.source });
 const CHANGE_ID = /^CHG\d{7,18}$/;
+const ID_MAX = 21; // the prefix and at most 18 digits, as the patterns say
 
 const editable = {
   short_description: required(255, 'is required').meta({ description: 'One-line summary, max 255 chars' }),
@@ -26,6 +27,7 @@ const editable = {
   ci_id: optionalText(64).meta({ description: 'Related CI ID from the CMDB' }),
   change_id: z
     .string()
+    .max(ID_MAX)
     .regex(CHANGE_ID, { message: 'must be a change id such as CHG0000456' })
     .nullable()
     .optional()
@@ -71,7 +73,12 @@ export const patchIncidentSchema = z
 
 const attachment = z.strictObject({
   name: required(255, 'is required'),
-  url: z.url({ message: 'must be a URL' }).max(2048).nullable().optional(),
+  url: z
+    .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
+    .max(2048)
+    .nullable()
+    .optional()
+    .meta({ description: 'Where the file is: an http or https URL' }),
   content_type: optionalText(255),
   size_bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullable().optional(),
 });
@@ -99,7 +106,9 @@ export const bulkFieldsSchema = z.strictObject({ ...editable, short_description:
  * alone; an unknown or read-only field name is a 400 for the request.
  */
 const BULK_RECORD_FIELDS = ['id', ...Object.keys(patchFields)] as const;
-const plainValue = z.union([storableText(), z.number(), z.boolean(), z.null()]).optional();
+// The longest any incident field takes (description, work_note); each value is checked against its own field's when the job runs.
+const BULK_VALUE_MAX = 20_000;
+const plainValue = z.union([storableText().max(BULK_VALUE_MAX), z.number(), z.boolean(), z.null()]).optional();
 const bulkRecordShape = z.strictObject(Object.fromEntries(BULK_RECORD_FIELDS.map((f) => [f, plainValue])) as Record<(typeof BULK_RECORD_FIELDS)[number], typeof plainValue>);
 
 /**
@@ -117,7 +126,7 @@ export const bulkRequestSchema = z
       .optional()
       .meta({ description: 'create: incident bodies; update: bodies with an "id" and the fields to change' }),
     ids: z
-      .array(z.string().regex(INCIDENT_ID_PATTERN, { message: 'must be an incident id such as INC0001234' }))
+      .array(z.string().max(ID_MAX).regex(INCIDENT_ID_PATTERN, { message: 'must be an incident id such as INC0001234' }))
       .min(1)
       .max(BULK_MAX_RECORDS, { message: `at most ${BULK_MAX_RECORDS} ids per request` })
       .optional()

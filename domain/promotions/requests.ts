@@ -18,10 +18,11 @@ const uuid = z.uuid({ message: 'must be a UUID' });
 const count = z.number().int().min(0).max(1_000_000);
 
 // A change's number as the change module issues it (CHG and at least seven digits); modules never import each other.
-const CHANGE_NUMBER = /^CHG\d{7,}$/;
+// At most 18 digits, as incidents take them: the number is carried in gates, decisions and evidence, so it must stay short.
+const CHANGE_NUMBER = /^CHG\d{7,18}$/;
 
 export const RELEASE_CLASS = /^[a-z][a-z0-9_-]{0,31}$/;
-const releaseClass = z.string().regex(RELEASE_CLASS, { message: 'must be a lower-case word such as standard or hotfix' });
+const releaseClass = z.string().max(32).regex(RELEASE_CLASS, { message: 'must be a lower-case word such as standard or hotfix' });
 
 export const securityThresholdsSchema = z.strictObject({ maxCritical: count, maxHigh: count }).meta({ id: 'SecurityThresholds' });
 export const securityScanSchema = z.strictObject({ criticalCount: count, highCount: count }).meta({ id: 'SecurityScan' });
@@ -104,12 +105,12 @@ export const componentSchema = z
   })
   .meta({ id: 'ComponentInput' });
 
-const version = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, { message: 'must be a version such as 2.3.1' });
+const version = z.string().max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, { message: 'must be a version such as 2.3.1' });
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;
 export const syncVersionsSchema = z
   .strictObject({
     versions: z
-      .array(z.strictObject({ version, digest: z.string().regex(DIGEST, { message: 'must be sha256: followed by 64 hex digits' }).nullable().optional() }))
+      .array(z.strictObject({ version, digest: z.string().max(71).regex(DIGEST, { message: 'must be sha256: followed by 64 hex digits' }).nullable().optional() }))
       .min(1)
       .max(500),
   })
@@ -156,7 +157,7 @@ export const createPromotionSchema = z
     releaseId: uuid,
     targetEnvironmentId: uuid,
     reason: text(2_000).min(1, { message: 'is required: say why this release goes there' }).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }),
-    changeId: z.string().regex(CHANGE_NUMBER, { message: 'must be a change number such as CHG0000456' }).nullable().optional(),
+    changeId: z.string().max(21).regex(CHANGE_NUMBER, { message: 'must be a change number such as CHG0000456' }).nullable().optional(),
   })
   .meta({ id: 'PromotionInput' });
 

@@ -144,6 +144,30 @@ test('a rogue holding A’s credential answers `succeeded` without claiming: the
   channel.ws.close();
 });
 
+test('a report quoting a target’s NUL and half a surrogate pair is kept as U+FFFD (it was refused, leaving the task running); the job ends', async () => {
+  const channel = await openChannel(agentA.id, agentA.credential);
+  await channel.next('ready');
+  const promotion = await s.expect(201, 'POST', '/promotions', s.admin, { releaseId: release.id, targetEnvironmentId: env.id, reason: 'unstorable answer' });
+  const { deliveryId } = await channel.next('task');
+  const path = `/agents/${agentA.id}/deliveries/${deliveryId}`;
+  // What an agent that does not clean its reports would send, as JSON escapes.
+  const said = 'GET http://web-1:8080/health answered 503: bad\u0000body \ud800 end';
+  expect(await s.expect(200, 'POST', `${path}/heartbeat`, agentA.credential, { details: { stage: said } })).toEqual({ cancelRequested: false });
+  await s.expect(200, 'POST', `${path}/result`, agentA.credential, { status: 'failed', error: { message: said, type: 'HEALTH_CHECK_FAILED', nonRetryable: true } });
+
+  const job = await until('the deployment job', async () => (await s.expect(200, 'GET', `/deployment-jobs?promotionId=${promotion.id}`))[0], 30_000);
+  const failed = await eventually(async () => {
+    const [task] = await s.expect(200, 'GET', `/deployment-jobs/${job.id}/tasks?pageSize=100`);
+    expect(task).toMatchObject({ status: 'failed', error: { message: expect.stringContaining('bad\ufffdbody \ufffd end') } });
+    return task;
+  }, { timeoutMs: 30_000 });
+  expect(JSON.stringify(failed)).not.toMatch(/\\u0000|\\ud800/);
+  await eventually(async () => expect((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status).toBe('paused'), { timeoutMs: 30_000 });
+  await s.expect(200, 'POST', `/deployment-jobs/${job.id}/abort`, s.admin, { taskId: failed.id, reason: 'unstorable answer test over' });
+  await eventually(async () => expect(['failed', 'cancelled']).toContain((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status), { timeoutMs: 30_000 });
+  channel.ws.close();
+});
+
 test('a rogue worker process polling A’s queue on Temporal directly, even holding the payload key, moves no sticker: its success has no ledger claim', async () => {
   const rogue = spawnTs('test/support/rogue-worker.ts', {
     ROGUE_TEMPORAL_ADDRESS: app.config.TEMPORAL_ADDRESS,

@@ -318,6 +318,11 @@ describe('status, heartbeats and reads', () => {
     expect(byId[mine.id].reported_at).not.toBeNull();
     expect(byId[notMine.id].reported).toBeNull();
 
+    // What a target says it runs is its own text: a NUL or half a pair there is kept as U+FFFD, not a refused heartbeat.
+    const odd = await call('POST', `/agents/${agent.id}/heartbeat`, credential, { targets: [{ targetId: mine.id, releaseId: null, version: '2.0.0\u0000rc\ud800', healthy: true }] });
+    expect(odd.status).toBe(200);
+    expect((await app.pool.query('SELECT reported FROM targets WHERE tenant_id = $1 AND id = $2', [app.tenant, mine.id])).rows[0].reported).toEqual({ releaseId: null, version: '2.0.0\ufffdrc\ufffd', healthy: true });
+
     // A heartbeat that leaves out version and capabilities keeps them.
     expect(expectStatus(await call('POST', `/agents/${agent.id}/heartbeat`, credential, { targets: [] }), 200).agent).toMatchObject({ version: '1.0.0', capabilities: ['shell'] });
     expect(expectStatus(await call('GET', `/agents?environmentId=${env.id}&status=online`, viewer), 200).map((a: any) => a.id)).toEqual([agent.id]);
@@ -455,6 +460,19 @@ describe('agent-only calls', () => {
     const peers = await insertTask(peer.agent.id, host.id);
     await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${peers.id}/claim`, 404, { jobId: peers.jobId, targetId: host.id, phase: 'deploy', attempt: 1 });
     await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${randomUUID()}/claim`, 404, claim);
+  });
+
+  test('a chunk resent from inside a surrogate pair keeps the character (it was refused, or stored as U+FFFD)', async () => {
+    const task = await insertTask(mine.agent.id, host.id);
+    const append = (offset: number, data: string) => call('POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, mine.credential, { offset, data });
+    expect(expectStatus(await append(0, 'a😀'), 200)).toMatchObject({ size: 3 });
+    // Offset 2 is the pair's low half: the log holds it already, only "b" is new.
+    expect(expectStatus(await append(2, '😀b'.slice(1)), 200)).toMatchObject({ size: 4 });
+    // A low half at the log's end has no high half anywhere: the agent is told where to send from.
+    expect((await failure(app, mine.credential, 'POST', `/agents/${mine.agent.id}/tasks/${task.id}/logs`, 409, { offset: 4, data: '\udc00x' })).code).toBe('LOG_OFFSET_GAP');
+    const chunks = await app.pool.query('SELECT "offset", data FROM deployment_task_logs WHERE tenant_id = $1 AND task_id = $2 ORDER BY "offset"', [app.tenant, task.id]);
+    expect(chunks.rows).toEqual([{ offset: 0, data: 'a😀' }, { offset: 3, data: 'b' }]);
+    expect(expectStatus(await call('GET', `/deployment-jobs/${task.jobId}/tasks/${task.id}/logs`, manager), 200).data).toBe('a😀b');
   });
 
   test('log chunks append at their offset, a resent chunk is stored once, a gap is 409, and past the cap the head and the tail are kept; each write is announced', async () => {

@@ -113,6 +113,26 @@ test('a token without a tenant or user is refused', async () => {
   }
 });
 
+test('a claim holding text Postgres cannot store is a 401 naming it (it was a 500 on keyed creates and incident writes)', async () => {
+  const cases: Array<[string, Record<string, unknown>]> = [
+    ['user_id', { user_id: 'mallory\u0000@example.com' }],
+    ['sub', { user_id: undefined, sub: 'mallory\ud800' }],
+    ['email', { email: 'mallory@example.com\u0000' }],
+    ['name', { name: 'Mal\udc00lory' }],
+    ['groups', { groups: ['ops', 'bad\u0000group'] }],
+    ['user_id', { user_id: 'x'.repeat(1_025) }],
+  ];
+  for (const [claim, bad] of cases) {
+    const token = await new SignJWT(claims(bad)).setProtectedHeader({ alg: 'ES256', kid: app.signer.jwk.kid }).sign(app.signer.privateKey);
+    const keyedCreate = await app.http('POST', '/prod/api/changes', { token, headers: { 'Idempotency-Key': `claims-${claim}-${Date.now()}` }, body: auroraChange() });
+    const incident = await app.http('POST', '/prod/api/incidents', { token, body: { short_description: 'claims' } });
+    for (const res of [keyedCreate, incident]) {
+      expect([claim, res.status, res.body.error.code]).toEqual([claim, 401, 'TOKEN_INVALID']);
+      expect(res.body.error.message).toContain(`"${claim}"`);
+    }
+  }
+});
+
 test("tenant B reading or commanding tenant A's change gets 404", async () => {
   const owner = await app.token('alice@example.com');
   const change = await createChange(app, owner, auroraChange());

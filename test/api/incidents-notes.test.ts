@@ -114,3 +114,20 @@ describe('soft delete', () => {
     expect(await handle.result()).toEqual({ id, state: 'deleted' });
   });
 });
+
+test('past 1 MB of notes an incident stays writable and its newest notes searchable (the search text had no ceiling: every write answered 500)', async () => {
+  const { id } = await createIncident(app, sre, { short_description: 'Chatty incident' });
+  // Distinct words, so each note grows the search text by its full length: 60 notes of 20,000 characters.
+  let serial = 0;
+  const words = () => Array.from({ length: 2_200 }, () => `w${(serial++).toString(36).padStart(8, 'q')}`).join(' ').slice(0, 20_000);
+  for (let i = 0; i < 60; i++) {
+    const res = await app.http('POST', `/prod/api/incidents/${id}/notes`, { token: sre, body: { body: words() } });
+    expect([i, res.status]).toEqual([i, 201]);
+  }
+  const { rows } = await app.pool.query('SELECT sum(length(body))::int AS chars FROM incident_notes WHERE tenant_id = $1 AND incident_id = $2', [app.tenant, id]);
+  expect(rows[0].chars).toBeGreaterThan(1_100_000);
+  const edit = await app.http('PATCH', `/prod/api/incidents/${id}`, { token: sre, body: { description: 'Still editable', work_note: 'newest note: zebracorn' } });
+  expect(edit.status).toBe(200);
+  const found = await app.http('GET', '/prod/api/incidents?q=zebracorn', { token: sre });
+  expect(found.body.data.map((i: { id: string }) => i.id)).toEqual([id]);
+});

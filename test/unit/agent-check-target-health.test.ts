@@ -6,6 +6,7 @@ import { createHealthCheckActivities } from '../../agent/activities/check-target
 import { statePaths } from '../../agent/runtime/state-files';
 import type { HealthCheck } from '../../domain/deployments/model';
 import type { TargetHealthInput, TargetHealthResult } from '../../domain/deployments/target-health';
+import { isStorableText } from '../../domain/text';
 import { createLogger } from '../../platform/logger';
 
 /**
@@ -60,4 +61,13 @@ test('a failing command is tried 1 + retries times; the answer names the last ex
   expect(result).toMatchObject({ healthy: false, checks: 2, lastStatus: 'exit 3' });
   expect(result.message).toMatch(/^unhealthy after 2 check\(s\); last: `.*` exited with 3: port closed$/);
   expect(readFileSync(counter, 'utf8').trim().split('\n')).toHaveLength(2);
+});
+
+test('a command’s output excerpt is never cut inside a surrogate pair (the cut half was reported as U+FFFD)', async () => {
+  // Emoji, then one ASCII character: the last 200 UTF-16 units would start with the low half of an emoji.
+  const script = `printf '😀%.0s' $(seq 1 120); printf z; exit 1`;
+  const result = (await new MockActivityEnvironment().run(activities.checkTargetHealth, input(command(script)))) as TargetHealthResult;
+  expect(result.healthy).toBe(false);
+  expect(isStorableText(result.message)).toBe(true);
+  expect(result.message).toMatch(/exited with 1: (😀){99}z$/);
 });

@@ -53,6 +53,11 @@ describe('mapDatabaseError', () => {
     expect(mapped.headers).toEqual({ 'Retry-After': '5' });
   });
 
+  test('a value too large to store or index (54000, e.g. a tsvector past 1 MB) is a 413, never a 500', () => {
+    const mapped = mapDatabaseError(sqlstate('54000', 'string is too long for tsvector (1100000 bytes, max 1048575 bytes)'))!;
+    expect(mapped).toMatchObject({ status: 413, code: 'TEXT_TOO_LARGE', details: { reason: expect.stringContaining('tsvector') } });
+  });
+
   test('anything else is left to the other mappings', () => {
     expect(mapDatabaseError(sqlstate('42P01'))).toBeUndefined();
   });

@@ -108,6 +108,11 @@ describe('pageRequest — Stella (page/pageSize)', () => {
     expect(apiError(() => pageRequest('stella', { limit: 150 }, byCreated)).status).toBe(400);
   });
 
+  test('a garbage cursor is a 400 INVALID_CURSOR in Stella too (it was ignored, answering 200)', () => {
+    const err = apiError(() => pageRequest('stella', { cursor: 'garbage' }, byCreated));
+    expect([err.status, err.code]).toEqual([400, 'INVALID_CURSOR']);
+  });
+
   test('a cursor does not switch a Stella request to keyset mode', () => {
     const cursor = encodeCursor({ sort: 'created_at', direction: 'desc', value: 'x', id: 'y' });
     expect(pageRequest('stella', { cursor, page: 2 }, byCreated)).toMatchObject({ mode: 'offset', page: 2 });
