@@ -8,6 +8,7 @@ import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
+import { startEndedWorkflowSweep } from './ended-workflow-sweep';
 
 export interface OrchestratorOptions {
   config: Config;
@@ -42,7 +43,16 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '10s',
   });
+  const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
+  const sweep = startEndedWorkflowSweep({
+    deps: { pool, log, config, client },
+    taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    intervalMs: config.ENDED_WORKFLOW_SWEEP_INTERVAL,
+    log,
+  });
   const done = worker.run().finally(async () => {
+    await sweep.stop();
+    await client.connection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     if (!options.pool) await pool.end().catch(() => undefined);
   });
