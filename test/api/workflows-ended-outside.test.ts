@@ -2,6 +2,7 @@ import { Client } from '@temporalio/client';
 import { startTestApp, type TestApp } from '../support/app';
 import { createChange, standardChange, step } from '../support/changes';
 import { eventually, until } from '../support/eventually';
+import { createIncident, getIncident, patchIncident } from '../support/incidents';
 import { awaiting, reaches, request, scene, stage, type Scene } from '../support/promotion-scene';
 
 /**
@@ -168,5 +169,25 @@ describe('promotions', () => {
     expect(await auditOf(app, s.tenant, job.id)).toEqual([expect.objectContaining({ actor: OPERATOR, action: 'deployment_job.workflow_ended_outside' })]);
     // The promotion's own run saw its child fail and ended on its own.
     expect((await reaches(s, p.id, 'failed')).statusReason).toContain(job.id);
+  });
+});
+
+describe('incidents', () => {
+  test('an incident whose SLA workflow was terminated takes its next write, which starts a new SLA run', async () => {
+    const token = await app.token('olga@example.com', { roles: ['sre'] });
+    const incident = await createIncident(app, token, { short_description: 'Queue depth rising', priority: 'P3' });
+    const id = `${app.tenant}:incident:${incident.id}`;
+    await eventually(async () => expect((await operator.workflow.getHandle(id).describe()).status.name).toBe('RUNNING'));
+    const { runId } = await operator.workflow.getHandle(id).describe();
+    await operator.workflow.getHandle(id).terminate('clock reset');
+    await closed(id, 'TERMINATED');
+
+    const edited = await patchIncident(app, token, incident.id, { priority: 'P2' });
+    expect(edited.priority).toBe('P2');
+    await eventually(async () => {
+      const now = await operator.workflow.getHandle(id).describe();
+      expect([now.status.name, now.runId === runId]).toEqual(['RUNNING', false]);
+    });
+    expect((await getIncident(app, token, incident.id)).priority).toBe('P2');
   });
 });
