@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
@@ -43,7 +44,8 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '10s',
   });
-  const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
+  // Lazy: a Temporal that is slow to answer delays the first sweep, never the worker's start.
+  const client = new Client({ connection: Connection.lazy(connectionOptions(temporalConnection(config))), namespace: config.TEMPORAL_NAMESPACE });
   const sweep = startEndedWorkflowSweep({
     deps: { pool, log, config, client },
     taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
@@ -51,7 +53,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
     log,
   });
   const done = worker.run().finally(async () => {
-    await sweep.stop();
+    sweep.stop();
     await client.connection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     if (!options.pool) await pool.end().catch(() => undefined);
