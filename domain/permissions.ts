@@ -33,6 +33,8 @@ export type Permission =
   | 'agent:register'
   | 'agent:manage'
   | 'agent:self'
+  /** Start a new workflow run for a record whose run was ended outside Tollgate (POST …/reconcile). */
+  | 'workflow:reconcile'
   // Decrypt Temporal payloads of one's own tenant through the codec endpoint (the Temporal UI, the CLI).
   | 'temporal:decode'
   | 'admin';
@@ -47,7 +49,7 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   developer: REQUEST,
   requester: REQUEST,
   engineer: [...REQUEST, 'change:implement'],
-  'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read'],
+  'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read', 'workflow:reconcile'],
   'cab-member': [...READ, 'change:approve', 'change:review'],
   approver: [...READ, 'change:approve', 'promotion:approve'],
   'release-manager': [
@@ -65,11 +67,12 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'agent:manage',
     'agent:register',
     'temporal:decode',
+    'workflow:reconcile',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'temporal:decode'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'temporal:decode', 'workflow:reconcile'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
-  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read'],
+  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile'],
   admin: ['admin'],
   super_admin: ['admin'],
 };

@@ -94,6 +94,9 @@ const schema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WORKER_METRICS_PORT: port(9464),
   COMMAND_TIMEOUT: duration('30s'),
+  // How often the orchestrator worker looks for records whose workflow was ended outside Tollgate (Cancel/Terminate in
+  // the Temporal UI, a failure, a timeout) that no command has met yet.
+  ENDED_WORKFLOW_SWEEP_INTERVAL: duration('1m'),
   // /health's worker check fails when no poller has been seen on TEMPORAL_TASK_QUEUE for this long. An idle
   // worker renews its poll once per server long-poll interval (1 min by default; 10 s on npm start's dev server).
   HEALTH_WORKER_STALE_AFTER: duration('90s'),

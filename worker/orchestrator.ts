@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
@@ -8,6 +9,7 @@ import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
+import { startEndedWorkflowSweep } from './ended-workflow-sweep';
 
 export interface OrchestratorOptions {
   config: Config;
@@ -42,7 +44,17 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
     maxCachedWorkflows: 1000,
     shutdownGraceTime: '10s',
   });
+  // Lazy: a Temporal that is slow to answer delays the first sweep, never the worker's start.
+  const client = new Client({ connection: Connection.lazy(connectionOptions(temporalConnection(config))), namespace: config.TEMPORAL_NAMESPACE });
+  const sweep = startEndedWorkflowSweep({
+    deps: { pool, log, config, client },
+    taskQueue: options.taskQueue ?? config.TEMPORAL_TASK_QUEUE,
+    intervalMs: config.ENDED_WORKFLOW_SWEEP_INTERVAL,
+    log,
+  });
   const done = worker.run().finally(async () => {
+    sweep.stop();
+    await client.connection.close().catch(() => undefined);
     await connection.close().catch(() => undefined);
     if (!options.pool) await pool.end().catch(() => undefined);
   });

@@ -21,6 +21,7 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['post', '/promotions/{id}/approve', 'approvePromotion', COMMAND],
   ['post', '/promotions/{id}/reject', 'rejectPromotion', COMMAND],
   ['post', '/promotions/{id}/cancel', 'cancelPromotion', COMMAND],
+  ['post', '/promotions/{id}/reconcile', 'reconcilePromotion', ['200', '400', '403', '404', '409', ...AUTH]],
   ['get', '/promotions/{id}/decision', 'getPromotionDecision', ['200', '400', '403', '404', ...AUTH]],
   ['get', '/promotions/{id}/approvals', 'getPromotionApprovals', ['200', '400', '403', '404', ...AUTH]],
   ['get', '/promotions/{id}/evidence', 'getPromotionEvidence', ['200', '400', '403', '404', ...AUTH]],

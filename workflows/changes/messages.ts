@@ -41,8 +41,8 @@ export interface ChangeWorkflowResult {
   state: string;
 }
 
-/** What the API knows of a change when it starts its workflow: the request, not yet a persisted change. */
-export type ChangeAtStart = Pick<Change, 'id' | 'type'> & { state: 'draft' };
+/** What the API knows of a change when it starts its workflow: the request, or the record a reconcile restarts from. */
+export type ChangeAtStart = Pick<Change, 'id' | 'type' | 'state'>;
 
 /**
  * A change's search attributes, one list for both ends: the API's start sets

@@ -2,7 +2,7 @@ import type { Context } from 'hono';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
 import type { ChangeCommand, CreateChangeInput } from '../../../domain/changes/requests';
-import { CHANGE_ID_PATTERN, changeNumberToId, type Change } from '../../../domain/changes/model';
+import { CHANGE_ID_PATTERN, changeNumberToId, type Change, type ChangeState } from '../../../domain/changes/model';
 import { authorize, needsChangeToAuthorize } from '../../../domain/changes/permissions';
 import { allowedNextStates } from '../../../domain/changes/state-machine';
 import { DomainError } from '../../../domain/errors';
@@ -10,8 +10,12 @@ import type { changeLifecycle } from '../../../workflows/changes/change-lifecycl
 import { CHANGE_WORKFLOW_TYPE, createChange, searchAttributesOf, type ChangeWorkflowInput } from '../../../workflows/changes/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, Forbidden, NotFound } from '../../errors';
-import { principalOf } from '../../principal';
+import { actorOf, principalOf } from '../../principal';
 import { createWithUpdate, sendUpdate } from '../../workflow-commands';
+import { endedOutsideConflict, reconcilePathOf, reconcileRecord, startNewRun, type EndedRecordSpec } from '../../ended-outside';
+import { persistChangeActivity } from '../../../activities/changes/persist-change';
+import { changeResumable, resumeChange } from '../../../domain/changes/ended-outside';
+import { workflowId } from '../../../domain/workflow-ids';
 import { allocateChangeNumber, findChange } from './changes.queries';
 
 /** Sends change commands to their workflows; the API never writes a change row itself. */
@@ -83,8 +87,10 @@ export async function updateChangeWorkflow<B>(c: Context<AppEnv>, id: string, de
     definition,
     body,
     scope: KEY_SCOPE,
-    // The workflow ends when the change closes or is cancelled; the row tells which.
+    // The workflow ends when the change closes or is cancelled (the row tells which), or when someone ended it outside Tollgate.
     async gone() {
+      const ended = await endedOutsideConflict(c, endedChange(c, id));
+      if (ended) throw ended;
       const current = await findChange(c.get('deps').pool, tenantId, id);
       if (!current) throw new NotFound(`Change ${id} not found`);
       throw new Conflict(`Change ${id} is ${current.state} and accepts no further commands`, 'CHANGE_CLOSED', {
@@ -92,5 +98,60 @@ export async function updateChangeWorkflow<B>(c: Context<AppEnv>, id: string, de
         allowed_next_states: allowedNextStates(current),
       });
     },
+  });
+}
+
+/** A change as the ended-outside checks see it (api/ended-outside.ts). */
+function endedChange(c: Context<AppEnv>, id: string): EndedRecordSpec<Change> {
+  const { tenantId } = principalOf(c);
+  return {
+    kind: 'change',
+    id,
+    noun: 'Change',
+    read: () => findChange(c.get('deps').pool, tenantId, id),
+    notFound: () => new NotFound(`Change ${id} not found`),
+    stateField: 'state',
+    resumable: (previous) => changeResumable(previous as ChangeState),
+    instead: 'create a new change',
+    reconcilePath: reconcilePathOf(c, id),
+  };
+}
+
+/**
+ * POST /changes/{id}/reconcile: a new run of the change's workflow carrying the
+ * change as its row last recorded it, back in the state it had before the mark.
+ * The run is started first, so the row never shows a live state without one.
+ */
+export async function reconcileChange(c: Context<AppEnv>, id: string): Promise<Change> {
+  if (!CHANGE_ID_PATTERN.test(id)) throw new NotFound(`Change ${id} not found`);
+  const { pool, config } = c.get('deps');
+  const { tenantId } = principalOf(c);
+  return reconcileRecord(c, endedChange(c, id), async (marked, previous, mark) => {
+    const resumed = resumeChange(marked, previous as ChangeState, new Date().toISOString());
+    const input: ChangeWorkflowInput = {
+      tenantId,
+      changeId: id,
+      number: marked.number,
+      settings: { reviewDeadlineMs: config.CHANGE_REVIEW_DEADLINE, defaultCabQuorum: config.CHANGE_CAB_QUORUM },
+      carried: resumed.next,
+    };
+    await startNewRun(c, `Change ${id}`, {
+      workflowType: CHANGE_WORKFLOW_TYPE,
+      workflowId: workflowId(tenantId, 'change', id),
+      args: [input],
+      // The run publishes the rest (risk, group, flags) as it takes the carried change up.
+      searchAttributes: searchAttributesOf(tenantId, { id, state: resumed.next.state, type: resumed.next.type }),
+      summary: marked.short_description,
+      details: `${id}: started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
+    });
+    await persistChangeActivity({ pool, config, log: c.get('log') })({
+      tenantId,
+      change: resumed.next,
+      events: resumed.events,
+      actor: actorOf(c),
+      requestId: c.get('requestId'),
+      assessed: false,
+    });
+    return resumed.next;
   });
 }

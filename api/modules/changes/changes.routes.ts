@@ -14,6 +14,7 @@ import { storableText } from '../../../domain/text';
 import { csv } from '../../list-filters';
 import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, sortParam } from '../../openapi-helpers';
 import { paginationQuery } from '../../pagination';
+import { ENDED_OUTSIDE, NOTHING_TO_RECONCILE, RECONCILE_REFUSED } from '../../ended-outside';
 import { AuditEventSchema, ChangeIdParam, ChangeSchema, RiskHistoryEntrySchema, RiskSchema } from './changes.responses';
 
 /**
@@ -58,6 +59,7 @@ const OPERATIONS_ON_A_CHANGE = [
   'getChangeRisk',
   'getChangeRiskHistory',
   'getChangeHistory',
+  'reconcileChange',
 ] as const;
 
 /** Every answer carrying a change links to what can be done with it next. */
@@ -163,7 +165,7 @@ export const patchChangeRoute = createRoute({
       400: 'The body does not match this document, or sends a window that ends before it starts (`INVALID_WINDOW`)',
       403: FORBIDDEN(['SOD_VIOLATION']),
       404: NOT_FOUND,
-      409: `The change's state does not allow it; codes: ${codes(['INVALID_STATE_TRANSITION', 'FIELD_NOT_EDITABLE', 'CAB_APPROVAL_REQUIRED', 'USE_REJECT', 'NOT_REVIEWABLE', CLOSED])}`,
+      409: `The change's state does not allow it; codes: ${codes(['INVALID_STATE_TRANSITION', 'FIELD_NOT_EDITABLE', 'CAB_APPROVAL_REQUIRED', 'USE_REJECT', 'NOT_REVIEWABLE', CLOSED, ENDED_OUTSIDE])}`,
       422: `A business rule refuses it; codes: ${codes(['INCOMPLETE_WINDOW', 'INVALID_WINDOW', 'SUBMISSION_INCOMPLETE', 'MAINTENANCE_WINDOW_PASSED', 'CAB_NOT_APPLICABLE', 'MAINTENANCE_WINDOW_REQUIRED', 'OUTSIDE_MAINTENANCE_WINDOW', 'REVIEW_REQUIRED', KEY_REUSED])} (a window end sent alone is checked against the other end the change has)`,
     }),
   },
@@ -183,7 +185,7 @@ const commandResponses = (refusals: Refusals, hasBody = true) => ({
   ...errorResponses(hasBody ? BODY_ERRORS : [400], {
     403: FORBIDDEN(refusals.forbidden),
     404: NOT_FOUND,
-    409: `The change's state does not allow it; codes: ${codes([...refusals.conflicts, CLOSED])}`,
+    409: `The change's state does not allow it; codes: ${codes([...refusals.conflicts, CLOSED, ENDED_OUTSIDE])}`,
     422: refusals.rules?.length
       ? `A business rule refuses it; codes: ${codes([...refusals.rules, KEY_REUSED])}`
       : `The Idempotency-Key was first used for another request; codes: ${codes([KEY_REUSED])}`,
@@ -250,6 +252,24 @@ export const reviewRoute = commandRoute({
   params: ChangeIdParam,
   body: reviewSchema,
   responses: commandResponses({ forbidden: ['SOD_VIOLATION'], conflicts: ['NOT_REVIEWABLE', 'INVALID_STATE_TRANSITION'] }),
+});
+
+export const reconcileRoute = createRoute({
+  method: 'post',
+  path: '/changes/{id}/reconcile',
+  operationId: 'reconcileChange' satisfies OnAChange,
+  tags,
+  summary: 'Start a new workflow run for a change whose run was ended outside Tollgate (needs workflow:reconcile)',
+  description:
+    'For a change marked `cancelled` because its workflow was terminated, failed or timed out in Temporal: a new run takes over from the change as its record last stood, in the state it had before the mark. A change cancelled in Temporal stays cancelled.',
+  request: { params: ChangeIdParam },
+  responses: {
+    200: changeResponse('The change, back in the state it had before its workflow ended'),
+    ...errorResponses([400, 403], {
+      404: NOT_FOUND,
+      409: `Nothing to reconcile, or no new run can take over (a cancel in Temporal is final); codes: ${codes([NOTHING_TO_RECONCILE, RECONCILE_REFUSED])}`,
+    }),
+  },
 });
 
 const readErrors = (extra: Record<number, string> = {}) => errorResponses([400, 403], { 404: NOT_FOUND, ...extra });

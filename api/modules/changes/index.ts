@@ -14,7 +14,7 @@ import {
   submitCab,
   submitChange,
 } from '../../../workflows/changes/messages';
-import { createChangeWorkflow, updateChangeWorkflow } from './changes.dispatch';
+import { createChangeWorkflow, reconcileChange, updateChangeWorkflow } from './changes.dispatch';
 import { changeHistory, findChange, listChanges, riskHistory } from './changes.queries';
 import * as routes from './changes.routes';
 
@@ -79,6 +79,10 @@ export function changesRouter() {
   router.openapi(routes.reviewRoute, async (c) => {
     const body = c.req.valid('json');
     return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, reviewChange, body, { kind: 'review', input: body }));
+  });
+
+  router.openapi(routes.reconcileRoute, async (c) => {
+    return ok(c, await reconcileChange(c, c.req.valid('param').id));
   });
 
   router.openapi(routes.riskRoute, async (c) => {

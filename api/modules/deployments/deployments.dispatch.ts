@@ -9,6 +9,7 @@ import { Conflict, NotFound, ServiceUnavailable } from '../../errors';
 import { principalOf } from '../../principal';
 import { isWorkflowGone, mapTemporalError } from '../../temporal-errors';
 import { sendUpdate } from '../../workflow-commands';
+import { endedOutsideConflict } from '../../ended-outside';
 import { findJob } from './deployments.queries';
 
 /** Sends operator commands to deployment-job workflows, and reads a job its workflow has not written yet; the API never writes a job row. */
@@ -65,6 +66,19 @@ export async function updateJobWorkflow<B>(c: Context<AppEnv>, id: string, defin
     body,
     scope: KEY_SCOPE,
     async gone() {
+      const ended = await endedOutsideConflict(c, {
+        kind: 'deployment',
+        id,
+        noun: 'Deployment job',
+        read: () => findJob(c.get('deps').pool, tenantId, id),
+        notFound: () => jobNotFound(id),
+        stateField: 'status',
+        // Its targets are wherever the agents left them: no new run takes a job over.
+        resumable: () => false,
+        instead: 'deploy the release again, or roll the environment back',
+        reconcilePath: null,
+      });
+      if (ended) throw ended;
       const current = await findJob(c.get('deps').pool, tenantId, id);
       if (!current) throw jobNotFound(id);
       throw new Conflict(`Deployment job ${id} is ${current.status} and accepts no further commands`, 'JOB_FINISHED', { currentStatus: current.status, finishedAt: current.finishedAt });

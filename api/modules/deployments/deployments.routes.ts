@@ -128,7 +128,7 @@ export const downloadArtifactRoute = createRoute({
 
 const commandErrors = errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
   403: 'Without `deployment:operate` (`FORBIDDEN`); a retry during an active freeze of the environment without `deployment:override-freeze` (`FREEZE_ACTIVE`)',
-  409: 'The job is not paused (`JOB_NOT_PAUSED`), that failure was already answered or is not the one it waits on (`FAILURE_ALREADY_DECIDED`), or the job has finished (`JOB_FINISHED`)',
+  409: 'The job is not paused (`JOB_NOT_PAUSED`), that failure was already answered or is not the one it waits on (`FAILURE_ALREADY_DECIDED`), or the job has finished (`JOB_FINISHED`), or its workflow was ended outside Tollgate (`WORKFLOW_ENDED_OUTSIDE`: details say how, by whom and when)',
   422: 'A retry during an active freeze without a reason (`FREEZE_OVERRIDE_NEEDS_REASON`), or `IDEMPOTENCY_KEY_REUSED`',
 });
 

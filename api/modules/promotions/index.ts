@@ -13,7 +13,7 @@ import { actorOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { evidenceKeys } from './evidence-keys';
-import { createPromotionWorkflow, gateInputsFor, updatePromotionWorkflow } from './promotions.dispatch';
+import { createPromotionWorkflow, gateInputsFor, reconcilePromotion, updatePromotionWorkflow } from './promotions.dispatch';
 import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
 import * as routes from './promotions.routes';
 import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
@@ -58,6 +58,10 @@ export function promotionsRouter() {
   router.openapi(routes.cancelRoute, async (c) => {
     requirePermission(c, 'promotion:read');
     return ok(c, await updatePromotionWorkflow(c, c.req.valid('param').id, cancelPromotion, c.req.valid('json') ?? {}));
+  });
+
+  router.openapi(routes.reconcileRoute, async (c) => {
+    return ok(c, await reconcilePromotion(c, c.req.valid('param').id));
   });
 
   router.openapi(routes.decisionRoute, async (c) => {

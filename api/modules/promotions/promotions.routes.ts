@@ -1,3 +1,4 @@
+import { ENDED_OUTSIDE, NOTHING_TO_RECONCILE, RECONCILE_REFUSED } from '../../ended-outside';
 import { createRoute, z } from '@hono/zod-openapi';
 import { approvalPolicySchema, approvePromotionSchema, cancelPromotionSchema, createPromotionSchema, previewGatesSchema, rejectPromotionSchema } from '../../../domain/promotions/requests';
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
@@ -76,7 +77,7 @@ export const getPromotionRoute = createRoute({
 const decisionErrors = (extra403: string[]) =>
   errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
     403: `The caller may not decide: ${extra403.map((c) => `\`${c}\``).join(', ')}`,
-    409: 'Already decided (`ALREADY_DECIDED`), already approved by you (`ALREADY_APPROVED`), or not in a state that allows it (`INVALID_STATE_TRANSITION`)',
+    409: `Already decided (\`ALREADY_DECIDED\`), already approved by you (\`ALREADY_APPROVED\`), not in a state that allows it (\`INVALID_STATE_TRANSITION\`), or its workflow was ended outside Tollgate (\`${ENDED_OUTSIDE}\`: details say how, by whom, when, and whether POST …/reconcile can start it again)`,
     422: `A blocking gate fails (\`PROMOTION_BLOCKED\`), the release is deprecated (\`RELEASE_DEPRECATED\`), or \`${KEY_REUSED}\``,
   });
 
@@ -111,6 +112,23 @@ export const cancelRoute = commandRoute({
   body: cancelPromotionSchema,
   required: false,
   responses: decisionResponses(['NOT_ALLOWED_TO_CANCEL']),
+});
+
+export const reconcileRoute = createRoute({
+  method: 'post',
+  path: '/promotions/{id}/reconcile',
+  operationId: 'reconcilePromotion',
+  tags,
+  summary: 'Start a new workflow run for a promotion whose run was ended outside Tollgate (needs workflow:reconcile)',
+  description:
+    'For a promotion marked `failed` because its workflow was terminated, failed or timed out in Temporal while it was still pending or awaiting approval: a new run takes over from the promotion as its record last stood, approvals included. A promotion cancelled in Temporal stays cancelled; one that was approved or deploying is not started again (request a new promotion).',
+  request: { params: IdParam },
+  responses: {
+    200: promotionResponse('The promotion, back in the status it had before its workflow ended'),
+    ...errorResponses([400, 403, 404], {
+      409: `Nothing to reconcile (\`${NOTHING_TO_RECONCILE}\`), or no new run can take over (\`${RECONCILE_REFUSED}\`)`,
+    }),
+  },
 });
 
 export const decisionRoute = createRoute({
