@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { runWithTeardown, startStack, type Stack, type Teardown } from './change-lifecycle/stack';
+import { cpuPerLifecycle, sampleCpu } from './change-lifecycle/cpu';
 import { report, summarise, table, type PhaseResult } from './change-lifecycle/stats';
 
 /**
@@ -45,7 +46,7 @@ function options(): Options {
 }
 
 /** `count` lifecycles, at most `concurrency` at a time; the first failure stops new ones and is rethrown. */
-async function drive(subject: Subject, count: number, concurrency: number): Promise<PhaseResult> {
+async function drive(subject: Subject, count: number, concurrency: number): Promise<Omit<PhaseResult, 'cpu'>> {
   const approveMs: number[] = [];
   let started = 0;
   let failed = false;
@@ -68,15 +69,17 @@ async function drive(subject: Subject, count: number, concurrency: number): Prom
   return { lifecycles: count, seconds, approveMs };
 }
 
-async function phase(name: string, subject: Subject, o: Options): Promise<PhaseResult> {
+async function phase(name: string, subject: Subject, o: Options, stack: Stack): Promise<PhaseResult> {
   if (o.warmup > 0) {
     say(`${name}: warming up (${o.warmup} lifecycles)…`);
     await drive(subject, o.warmup, o.concurrency);
   }
   say(`${name}: ${o.n} lifecycles, ${o.concurrency} at a time…`);
+  const before = sampleCpu(stack.root);
   const result = await drive(subject, o.n, o.concurrency);
-  say(`${name}: ${result.seconds.toFixed(1)} s`);
-  return result;
+  const cpu = cpuPerLifecycle(before, sampleCpu(stack.root), o.n);
+  say(`${name}: ${result.seconds.toFixed(1)} s; CPU per lifecycle ${cpu.totalMs.toFixed(0)} ms (node ${cpu.benchMs.toFixed(0)}, temporal ${cpu.temporalMs.toFixed(0)}, postgres ${cpu.postgresMs.toFixed(0)})`);
+  return { ...result, cpu };
 }
 
 async function main(bench: LifecycleBench, teardown: Teardown): Promise<void> {
@@ -88,13 +91,13 @@ async function main(bench: LifecycleBench, teardown: Teardown): Promise<void> {
   say('starting the baseline worker (bundling its workflow)…');
   const baseline = await bench.startBaseline(stack.temporalAddress);
   const stopBaseline = teardown.add('baseline worker', () => baseline.close());
-  const baselineResult = await phase('baseline', baseline, o);
+  const baselineResult = await phase('baseline', baseline, o, stack);
   await stopBaseline();
 
   say('starting the orchestrator worker (bundling the workflows) and the API…');
   const tollgate = await bench.startTollgate(stack);
   const stopTollgate = teardown.add('tollgate API and worker', () => tollgate.close());
-  const tollgateResult = await phase('tollgate', tollgate, o);
+  const tollgateResult = await phase('tollgate', tollgate, o, stack);
   await stopTollgate();
 
   const result = report(o, summarise(tollgateResult), summarise(baselineResult));

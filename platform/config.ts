@@ -115,6 +115,8 @@ const schema = z.object({
   DEPLOY_TASK_TIMEOUT: duration('30m'),
   DEPLOY_CANCEL_GRACE: duration('10s'),
   DEPLOY_LOG_CAP_BYTES: positiveInt(1024 * 1024),
+  // A deployment job continues as new between batches when Temporal suggests it; tests set a lower history length to watch it.
+  DEPLOY_JOB_MAX_HISTORY_EVENTS: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
   ARTIFACT_MAX_BYTES: positiveInt(10 * 1024 * 1024),
 });
 

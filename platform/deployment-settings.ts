@@ -9,5 +9,6 @@ export function deploymentSettings(config: Config): DeploymentSettings {
     taskTimeoutMs: config.DEPLOY_TASK_TIMEOUT,
     cancelGraceMs: config.DEPLOY_CANCEL_GRACE,
     logCapBytes: config.DEPLOY_LOG_CAP_BYTES,
+    ...(config.DEPLOY_JOB_MAX_HISTORY_EVENTS ? { maxHistoryEvents: config.DEPLOY_JOB_MAX_HISTORY_EVENTS } : {}),
   };
 }

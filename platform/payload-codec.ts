@@ -37,6 +37,11 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const utf8 = new TextEncoder();
 const text = new TextDecoder();
+/** IVs are drawn from the CSPRNG this many at a time: one call instead of one per payload, each IV still 96 fresh random bits used once. */
+const IVS_PER_DRAW = 256;
+/** Tenants whose associated data and metadata bytes are kept ready; past this many the memo starts again. */
+const TENANT_MEMO_MAX = 1024;
+const ENCRYPTED_ENCODING_BYTES = utf8.encode(ENCRYPTED_ENCODING);
 
 export class PayloadDecryptionError extends Error {
   constructor(message: string) {
@@ -47,10 +52,16 @@ export class PayloadDecryptionError extends Error {
 
 export class EncryptionCodec implements PayloadCodec {
   private readonly byId: Map<string, Buffer>;
+  private readonly encryptingIdBytes: Uint8Array;
+  private ivs = Buffer.alloc(0);
+  private ivAt = 0;
+  /** Per tenant (or '' for none): the AAD of the encrypting key and the tenant's metadata bytes, which every payload of a workflow repeats. */
+  private readonly sealing = new Map<string, { aad: Buffer; tenant: Uint8Array | undefined }>();
 
   constructor(private readonly keys: readonly PayloadKey[]) {
     if (keys.length === 0) throw new Error('EncryptionCodec needs at least one key');
     this.byId = new Map(keys.map((k) => [k.id, k.key]));
+    this.encryptingIdBytes = utf8.encode(keys[0].id);
   }
 
   async encode(payloads: Payload[], context?: SerializationContext): Promise<Payload[]> {
@@ -64,14 +75,36 @@ export class EncryptionCodec implements PayloadCodec {
 
   encrypt(payload: Payload, tenant: string | null): Payload {
     const { id, key } = this.keys[0];
-    const iv = randomBytes(IV_BYTES);
+    const iv = this.nextIv();
+    const sealing = this.sealingFor(id, tenant);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(associatedData(id, tenant));
+    cipher.setAAD(sealing.aad);
     const plain = temporal.api.common.v1.Payload.encode(payload).finish();
     const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-    const metadata: Record<string, Uint8Array> = { encoding: utf8.encode(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8.encode(id) };
-    if (tenant) metadata[TENANT_METADATA] = utf8.encode(tenant);
+    // The metadata byte arrays are shared between payloads: nothing downstream writes into them.
+    const metadata: Record<string, Uint8Array> = { encoding: ENCRYPTED_ENCODING_BYTES, [KEY_ID_METADATA]: this.encryptingIdBytes };
+    if (sealing.tenant) metadata[TENANT_METADATA] = sealing.tenant;
     return { metadata, data: sealed };
+  }
+
+  /** A fresh random IV, sliced from a batch drawn at once (the batch's bytes are never handed out twice). */
+  private nextIv(): Buffer {
+    if (this.ivAt + IV_BYTES > this.ivs.length) {
+      this.ivs = randomBytes(IV_BYTES * IVS_PER_DRAW);
+      this.ivAt = 0;
+    }
+    const iv = this.ivs.subarray(this.ivAt, this.ivAt + IV_BYTES);
+    this.ivAt += IV_BYTES;
+    return iv;
+  }
+
+  private sealingFor(keyId: string, tenant: string | null): { aad: Buffer; tenant: Uint8Array | undefined } {
+    const memo = this.sealing.get(tenant ?? '');
+    if (memo) return memo;
+    if (this.sealing.size >= TENANT_MEMO_MAX) this.sealing.clear();
+    const made = { aad: associatedData(keyId, tenant), tenant: tenant ? utf8.encode(tenant) : undefined };
+    this.sealing.set(tenant ?? '', made);
+    return made;
   }
 
   decrypt(payload: Payload): Payload {
@@ -85,7 +118,8 @@ export class EncryptionCodec implements PayloadCodec {
     const data = Buffer.from(payload.data ?? new Uint8Array());
     if (data.length < IV_BYTES + TAG_BYTES) throw new PayloadDecryptionError('an encrypted payload is too short to be one');
     const decipher = createDecipheriv('aes-256-gcm', key, data.subarray(0, IV_BYTES));
-    decipher.setAAD(associatedData(id!, tenantOfPayload(payload)));
+    const tenant = tenantOfPayload(payload);
+    decipher.setAAD(id === this.keys[0].id ? this.sealingFor(id, tenant).aad : associatedData(id!, tenant));
     decipher.setAuthTag(data.subarray(data.length - TAG_BYTES));
     let plain: Buffer;
     try {

@@ -15,6 +15,8 @@ export interface FixedRateResult {
   failed: number;
   /** Per request: completion minus the time it was *due*, so a stalled server cannot hide its queue (no coordinated omission). */
   latenciesMs: number[];
+  /** Per request, in the order of `latenciesMs`: when it was due, from the first one. */
+  dueOffsetsMs: number[];
   firstFailure?: string;
 }
 
@@ -95,6 +97,7 @@ export async function fixedRate(client: Client, target: Target, rate: number, se
   const total = Math.max(1, Math.round(rate * seconds));
   const intervalMs = 1000 / rate;
   const latenciesMs: number[] = [];
+  const dueOffsetsMs: number[] = [];
   let ok = 0;
   let failed = 0;
   let firstFailure: string | undefined;
@@ -107,6 +110,7 @@ export async function fixedRate(client: Client, target: Target, rate: number, se
       if (status === target.expectStatus) {
         ok++;
         latenciesMs.push(performance.now() - due);
+        dueOffsetsMs.push(due - start);
       } else {
         failed++;
         firstFailure ??= error ?? `status ${status}`;
@@ -126,7 +130,7 @@ export async function fixedRate(client: Client, target: Target, rate: number, se
     setTimeout(tick, 5);
   });
   await Promise.all(inFlight);
-  return { rate, sent, ok, failed, latenciesMs, firstFailure };
+  return { rate, sent, ok, failed, latenciesMs, dueOffsetsMs, firstFailure };
 }
 
 /** Closed loop with `connections` requests always in flight for `seconds`: the most the server completes per second. */

@@ -13,8 +13,11 @@ import { loadConfig } from '../../platform/config';
 import { createLogger } from '../../platform/logger';
 import { startOrchestrator } from '../../worker/orchestrator';
 import { runWithTeardown, startStack, type Teardown } from '../change-lifecycle/stack';
+import { workflowId } from '../../domain/workflow-ids';
+import type { Strategy } from '../../domain/deployments/model';
 import { startAgent, type AgentProcess } from './agents';
-import { jobOverhead, table, type JobOverhead, type TaskTimes } from './overhead';
+import { startDeploymentBaseline } from './baseline';
+import { jobOverhead, table, type JobResult, type TaskTimes } from './overhead';
 
 /**
  * `npm run bench:deployment -- --targets 100 --agents 2 --batch-size 10`
@@ -23,7 +26,11 @@ import { jobOverhead, table, type JobOverhead, type TaskTimes } from './overhead
  * agent processes owning N targets whose deploy hook is `true` and which have
  * no health check. One rolling job and one all-at-once job deploy to all of
  * them; for each the bench prints the job's wall time, the sum over its
- * batches of the slowest task's hook time, and the overhead between the two.
+ * batches of the slowest task's hook time, the overhead between the two, the
+ * job's runs and longest history, and its wall time against a bare-Temporal
+ * job of the same shape (bench/deployment/baseline-workflow.ts: the same
+ * activities in the same batches on as many agent queues, no-op bodies), run
+ * right after it on the same stack (`ratioToBaseline`).
  * Progress goes to stderr; the table and one JSON line to stdout.
  */
 const say = (msg: string) => console.error(`[deployment] ${msg}`);
@@ -169,7 +176,18 @@ async function main(teardown: Teardown): Promise<void> {
   const noopHookMs = measureNoopHook();
   say(`the no-op hook (sh -c true) takes ${noopHookMs.toFixed(1)} ms here (median of 21 runs)`);
 
-  const deploy = async (rel: any): Promise<JobOverhead> => {
+  say('starting the bare-Temporal baseline workers…');
+  const baseline = await startDeploymentBaseline(stack.temporalAddress, names, names.map((_, i) => Math.floor(i / share)));
+  teardown.add('baseline workers', () => baseline.close());
+
+  /** The job's runs (one more per continue-as-new) and the longest history among them. */
+  const histories = async (jobId: string) => {
+    const lengths: number[] = [];
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${workflowId(tenant, 'deployment', jobId)}'` })) lengths.push(w.historyLength);
+    return { runs: lengths.length, longestHistory: Math.max(...lengths) };
+  };
+
+  const deploy = async (rel: any, strategy: Strategy): Promise<JobResult> => {
     const t0 = performance.now();
     const promotion = await data('POST', '/promotions', { releaseId: rel.id, targetEnvironmentId: env.id, reason: 'bench' }, 201);
     const found = await until(`the deployment job of promotion ${promotion.id}`, async () => (await data('GET', `/deployment-jobs?promotionId=${promotion.id}`))[0], 60_000);
@@ -182,16 +200,20 @@ async function main(teardown: Teardown): Promise<void> {
     const tasks = (await listAll(call, `/deployment-jobs/${job.id}/tasks`)) as TaskTimes[];
     const { rows } = await db.query('SELECT task_id, claimed_at FROM deployment_ledger WHERE tenant_id = $1 AND job_id = $2', [tenant, job.id]);
     const claims = new Map<string, Date>(rows.map((r) => [r.task_id as string, r.claimed_at as Date]));
-    const result = jobOverhead(job, tasks, claims, requestToDeployedMs, noopHookMs);
-    say(`${result.strategy}: job wall ${Math.round(result.jobWallMs)} ms, tasks Σmax ${Math.round(result.slowestTaskSumMs)} ms, request→deployed ${Math.round(requestToDeployedMs)} ms`);
+    const baselineWallMs = await baseline.job(strategy);
+    const result = { ...jobOverhead(job, tasks, claims, requestToDeployedMs, noopHookMs), ...(await histories(job.id)), baselineWallMs, ratioToBaseline: (Date.parse(job.finishedAt) - Date.parse(job.startedAt)) / baselineWallMs };
+    say(
+      `${result.strategy}: job wall ${Math.round(result.jobWallMs)} ms (baseline ${Math.round(baselineWallMs)} ms, ${result.ratioToBaseline.toFixed(2)}x), ` +
+        `tasks Σmax ${Math.round(result.slowestTaskSumMs)} ms, request→deployed ${Math.round(requestToDeployedMs)} ms, ${result.runs} run(s), longest history ${result.longestHistory} events`,
+    );
     return result;
   };
 
   say(`rolling job (batches of ${o.batchSize}) to ${o.targets} targets…`);
-  const rollingResult = await deploy(releases[0]);
+  const rollingResult = await deploy(releases[0], { type: 'rolling', batchSize: o.batchSize });
   await data('PUT', `/environments/${env.id}`, { ...envBody, deployment: { strategy: { type: 'all-at-once' }, failurePolicy: 'rollback' } });
   say(`all-at-once job to ${o.targets} targets…`);
-  const allAtOnceResult = await deploy(releases[1]);
+  const allAtOnceResult = await deploy(releases[1], { type: 'all-at-once' });
 
   const rows = [rollingResult, allAtOnceResult];
   console.log(table(rows, `deployment bench: ${o.targets} targets, ${o.agents} agent(s), hook \`true\`, no health check`, noopHookMs));

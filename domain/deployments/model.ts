@@ -151,6 +151,8 @@ export interface DeploymentSettings {
   taskTimeoutMs: number;
   cancelGraceMs: number;
   logCapBytes: number;
+  /** The job continues as new (between batches) once its history is this long, or when Temporal suggests it; absent: only then. */
+  maxHistoryEvents?: number;
 }
 
 /** The deploymentJob workflow's input. */

@@ -29,6 +29,22 @@ describe('payload encryption', () => {
     await expect(new EncryptionCodec([key('2026')]).decode([sealed])).rejects.toThrow(/key "2025", which is not among PAYLOAD_ENCRYPTION_KEYS \(2026\)/);
   });
 
+  test('every payload gets an IV of its own, across IV batches and tenants, and each still opens under its tenant only', async () => {
+    const codec = new EncryptionCodec([key('k')]);
+    const tenants = ['acme', 'globex', 'initech'];
+    const sealed: Payload[] = [];
+    for (let i = 0; i < 700; i++) {
+      const workflowId = `${tenants[i % tenants.length]}:change:${i}`;
+      sealed.push(...(await codec.encode([json({ i })], { ...context, workflowId })));
+    }
+    const ivs = new Set(sealed.map((p) => Buffer.from(p.data!.subarray(0, 12)).toString('hex')));
+    expect(ivs.size).toBe(sealed.length);
+    expect(sealed.map(tenantOfPayload)).toEqual(sealed.map((_, i) => tenants[i % tenants.length]));
+    expect((await codec.decode(sealed)).map(read)).toEqual(sealed.map((_, i) => ({ i })));
+    const moved = { ...sealed[0], metadata: { ...sealed[0].metadata, [TENANT_METADATA]: Buffer.from('globex') } };
+    await expect(codec.decode([moved])).rejects.toThrow(PayloadDecryptionError);
+  });
+
   test('a changed tenant tag or ciphertext does not authenticate', async () => {
     const codec = new EncryptionCodec([key('k')]);
     const [sealed] = await codec.encode([json({ secret: 's' })], context);

@@ -532,3 +532,52 @@ test('a job queued long enough continues as new, carrying its place, and runs wh
   await one.handle.executeUpdate(cancelDeploymentJob, { args: [{}, alice] });
   expect((await two.handle.result()).status).toBe('deployed');
 });
+
+/** The runs a workflow id went through, oldest first, and the longest history among them. */
+async function runsOf(workflowIdOf: string): Promise<{ runs: number; longest: number }> {
+  const runs: number[] = [];
+  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${workflowIdOf}'` })) runs.push(w.historyLength);
+  return { runs: runs.length, longest: Math.max(...runs) };
+}
+
+test('a long rolling job continues as new between batches, carrying its progress, and finishes with every target deployed; a pause decision reaches a later run', async () => {
+  const names = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const s = scene(names.map((name) => ({ name, previous: true })), { strategy: { type: 'rolling', batchSize: 1 }, failurePolicy: 'pause' });
+  s.behave('e', fails);
+  const { jobId, handle } = await s.start({ maxHistoryEvents: 40 });
+  const paused = await jobUntil(handle, (j) => expect(j).toMatchObject({ status: 'paused', pausedOn: { targetName: 'e' } }));
+  // By then it has handed over at least once: the paused run is not the first.
+  expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+  expect(paused.progress).toMatchObject({ total: 6, succeeded: 4, failed: 1, pending: 1 });
+
+  s.behave('e', ok);
+  await handle.executeUpdate(decideDeploymentFailure, { args: [{ action: 'retry', taskId: paused.pausedOn!.taskId, reason: 'fixed' }, alice] });
+  expect(await handle.result()).toEqual({ id: jobId, status: 'deployed', statusReason: null });
+  expect(lastWrite(jobId)).toMatchObject({ status: 'deployed', progress: { total: 6, succeeded: 6, failed: 0, pending: 0 }, batch: { index: 6, count: 6 } });
+  expect(lastWrite(jobId)!.decisions).toEqual([expect.objectContaining({ action: 'retry', taskId: paused.pausedOn!.taskId })]);
+  expect(stickers.filter((x) => x.jobId === jobId).map((x) => x.targetId).sort()).toEqual(names.map((n) => s.targetId(n)).sort());
+  // Each target deployed once (e twice: the failure and the retry), in name order, however many runs it took.
+  expect(agentCalls.filter((c) => c.jobId === jobId).map((c) => `${c.targetName}${c.attempt}`)).toEqual(['a1', 'b1', 'c1', 'd1', 'e1', 'e2', 'f1']);
+  const { runs } = await eventually(async () => {
+    const r = await runsOf(workflowId(tenantId, 'deployment', jobId));
+    expect(r.runs).toBeGreaterThanOrEqual(3);
+    return r;
+  });
+  expect(runs).toBeGreaterThanOrEqual(3);
+  // The slot is given back once, by the run that ends the job.
+  expect(slots.get(s.environment.id)?.holder).toBeNull();
+});
+
+test('a cancel reaches a job that has continued as new: the running task is stopped and the rest never start', async () => {
+  const s = scene(['a', 'b', 'c', 'd'].map((name) => ({ name })), { strategy: { type: 'rolling', batchSize: 1 } });
+  s.behave('c', hangs);
+  const { jobId, handle } = await s.start({ maxHistoryEvents: 40 });
+  await until('c to run', () => agentCalls.some((c) => c.jobId === jobId && c.targetName === 'c'));
+  expect((await handle.describe()).runId).not.toBe(handle.firstExecutionRunId);
+  const cancelled = await handle.executeUpdate(cancelDeploymentJob, { args: [{ reason: 'wrong release' }, bob] });
+  expect(cancelled).toMatchObject({ status: 'cancelled', progress: { succeeded: 2, cancelled: 1, pending: 1 } });
+  expect((await handle.result()).status).toBe('cancelled');
+  expect(tasksOf(jobId).find((t) => t.targetName === 'c')).toMatchObject({ status: 'cancelled', stoppedBy: 'SIGTERM' });
+  expect(agentCalls.filter((c) => c.jobId === jobId).map((c) => c.targetName)).toEqual(['a', 'b', 'c']);
+  expect(slots.get(s.environment.id)?.holder).toBeNull();
+});

@@ -288,3 +288,49 @@ describeRecording('recording the replay corpus', () => {
     });
   });
 });
+
+describeRecording('recording a deployment job that continues as new between batches', () => {
+  let app: TestApp;
+  let agent: AgentProcess | undefined;
+  const written: string[] = [];
+
+  beforeAll(async () => {
+    // Its own app: the lowered history threshold would change the paths the other deployment scenarios record.
+    app = await startTestApp({ env: { ...RECORDING_ENV, DEPLOY_JOB_MAX_HISTORY_EVENTS: '60' } });
+  });
+  afterAll(async () => {
+    console.log(`replay corpus (continue-as-new): wrote ${written.length ? written.join(', ') : 'nothing'}`);
+    await agent?.stop();
+    await app?.close();
+  });
+
+  test('a rolling job of three targets, one per batch: the first run hands the rest over, the last deploys them', async () => {
+    const s = await scene(app);
+    const env = await s.expect(201, 'POST', '/environments', s.admin, {
+      name: 'Production',
+      order: 1,
+      requiredApprovals: 0,
+      deployment: { strategy: { type: 'rolling', batchSize: 1 }, failurePolicy: 'rollback' },
+    });
+    const component = await s.expect(201, 'POST', '/components', s.admin, { name: 'shop', deployHook: 'true' });
+    await s.expect(200, 'POST', `/components/${component.id}/sync-versions`, s.admin, { versions: [{ version: '1.0.0', digest: newDigest() }] });
+    const release = await s.expect(201, 'POST', '/releases', s.admin, { name: 'shop-1.0.0', version: '1.0.0', components: [{ componentId: component.id, version: '1.0.0' }] });
+    const targets = [];
+    for (const name of ['web-1', 'web-2', 'web-3']) targets.push(await s.expect(201, 'POST', '/targets', s.admin, { name, environmentId: env.id, labels: { role: 'web' } }));
+    agent = await startAgentProcess(app, s, { name: 'shop-agent', environmentId: env.id, targets });
+
+    const promotion = await s.expect(201, 'POST', '/promotions', s.admin, { releaseId: release.id, targetEnvironmentId: env.id, reason: 'deploy 1.0.0' });
+    await reaches(s, promotion.id, 'deployed', () => true, 90_000);
+    const [job] = await s.expect(200, 'GET', `/deployment-jobs?promotionId=${promotion.id}`);
+    const id = workflowId(s.tenant, 'deployment', job.id);
+    const runs: Array<{ runId: string; status: string; startTime: Date }> = [];
+    for await (const w of app.client.workflow.list({ query: `WorkflowId = '${id}'` })) runs.push({ runId: w.runId, status: w.status.name, startTime: w.startTime });
+    runs.sort((a, b) => a.startTime.getTime() - b.startTime.getTime());
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    expect(runs[0].status).toBe('CONTINUED_AS_NEW');
+    const first = 'deploymentJob.continued-as-new-between-batches.json';
+    if (writeCorpusHistory(first, await app.client.workflow.getHandle(id, runs[0].runId).fetchHistory())) written.push(first);
+    const last = 'deploymentJob.resumed-rollout-deployed.json';
+    if (writeCorpusHistory(last, await app.client.workflow.getHandle(id, runs.at(-1)!.runId).fetchHistory())) written.push(last);
+  });
+});

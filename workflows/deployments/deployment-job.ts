@@ -68,7 +68,7 @@ export async function deploymentJob(input: JobRunInput): Promise<DeploymentJobWo
   }
   if (run.continuing) {
     await wf.condition(wf.allHandlersFinished);
-    return wf.continueAsNew<typeof deploymentJob>({ ...input, carried: { job: run.job!, plan: run.plan! } });
+    return wf.continueAsNew<typeof deploymentJob>({ ...input, carried: run.carry() });
   }
   await wf.CancellationScope.nonCancellable(() => wf.condition(wf.allHandlersFinished));
   return { id: run.jobId, status: run.job!.status, statusReason: run.job!.statusReason };
@@ -77,7 +77,10 @@ export async function deploymentJob(input: JobRunInput): Promise<DeploymentJobWo
 async function drive(run: JobRun): Promise<void> {
   if (!run.job && !(await createJob(run))) return;
   if (isFinished(run.job!.status)) return;
-  if (!(await waitForSlot(run))) return;
-  if (run.waitedInQueue && !(await refreshPlan(run))) return;
+  // A rollout carried over from the run before holds the slot already, with the plan it started on.
+  if (!run.resumed) {
+    if (!(await waitForSlot(run))) return;
+    if (run.waitedInQueue && !(await refreshPlan(run))) return;
+  }
   await (ROLLOUTS[run.job!.strategy.type] ?? deployInBatches)(run);
 }

@@ -4,7 +4,7 @@ import type { CommandMeta } from '../../domain/actor';
 import { applyCancelRequest, applyFailureDecision, cancelledReason, checkCancel, checkFailureDecision, isFinished, type FailureDecisionCommand } from '../../domain/deployments/decisions';
 import type { DeploymentJob, DeploymentTask, JobPlan, PlanTarget } from '../../domain/deployments/model';
 import type { DeploymentActivities } from '../../domain/deployments/ports';
-import { jobDetails, jobProgress } from '../../domain/deployments/progress';
+import { jobDetails, jobProgress, latestTasks } from '../../domain/deployments/progress';
 import { ENTITY_ACTIVITY_OPTIONS, showInUi } from '../entity';
 import { rethrowAsFailure } from '../failures';
 import { searchAttributesOf, type DeploymentJobWorkflowInput } from './messages';
@@ -14,10 +14,27 @@ export const orchestrator = wf.proxyActivities<DeploymentActivities>(ENTITY_ACTI
 /** The longest a cancel update waits for the job to end before answering with the cancel recorded: under the API's command timeout. */
 const CANCEL_ANSWER_MAX_MS = 20_000;
 
-/** What a queued job carries across continue-as-new: it has run nothing yet, so the job and its plan are all there is. */
+/**
+ * What a job carries across continue-as-new. A queued job has run nothing
+ * yet: the job and its plan are all there is. A job whose history grew full
+ * between two batches carries its rollout too: the batches (target ids, as
+ * planned when it started) and where it stands, and each target's newest
+ * deploy task, which is all that progress, the details and a rollback read
+ * (older attempts are in Postgres).
+ */
 export interface CarriedDeploymentJob {
   job: DeploymentJob;
   plan: JobPlan;
+  rollout?: CarriedRollout;
+  /** A cancel that arrived as the run was handing over: the next run ends the job cancelled. */
+  cancelling?: string;
+}
+
+export interface CarriedRollout {
+  /** Index into `batches` of the batch to run next. */
+  next: number;
+  batches: string[][];
+  tasks: DeploymentTask[];
 }
 
 export type JobRunInput = DeploymentJobWorkflowInput & { carried?: CarriedDeploymentJob };
@@ -47,8 +64,12 @@ export class JobRun {
   slotRequested: boolean;
   /** Whether the job had to wait for the environment (a carried job waited before continuing as new). */
   waitedInQueue: boolean;
-  /** Set when a queued job's history grew full: it continues as new instead of ending. */
+  /** Set when the job's history grew full (queued, or between batches): it continues as new instead of ending. */
   continuing = false;
+  /** The rollout this run took over from the one before (continue-as-new between batches); null when it starts afresh. */
+  readonly resumed: CarriedRollout | null;
+  /** The rollout to hand to the next run, once `continuing` between batches. */
+  private handOver: Omit<CarriedRollout, 'tasks'> | null = null;
   /** Set once a cancel is asked for: why the job ends cancelled. */
   cancelling: string | null = null;
   /** An operator's answer to the failure the job is paused on, until the policy takes it. */
@@ -61,8 +82,34 @@ export class JobRun {
     this.plan = input.carried?.plan ?? null;
     this.job = input.carried?.job ?? null;
     this.persisted = this.job;
+    this.resumed = input.carried?.rollout ?? null;
+    this.cancelling = input.carried?.cancelling ?? null;
+    for (const task of this.resumed?.tasks ?? []) this.taskById.set(task.id, task);
     this.slotRequested = Boolean(input.carried);
-    this.waitedInQueue = Boolean(input.carried);
+    // A resumed rollout holds the slot and its plan since it started; only a job carried while queued waited.
+    this.waitedInQueue = Boolean(input.carried) && !this.resumed;
+  }
+
+  /** The history length past which the job continues as new (besides Temporal's own suggestion). */
+  get maxHistoryEvents(): number | undefined {
+    return this.input.maxHistoryEvents ?? this.settings.maxHistoryEvents;
+  }
+
+  /** Ends this run between batches: the next run starts at batch `next` of `batches`. */
+  continueAt(next: number, batches: ReadonlyArray<readonly PlanTarget[]>): void {
+    this.continuing = true;
+    this.handOver = { next, batches: batches.map((batch) => batch.map((t) => t.id)) };
+  }
+
+  /** The next run's input: the job, its plan and, mid-rollout, where the rollout stands. */
+  carry(): CarriedDeploymentJob {
+    const carried = { job: this.job!, plan: this.plan! };
+    if (!this.handOver) return carried;
+    return {
+      ...carried,
+      rollout: { ...this.handOver, tasks: [...latestTasks(this.tasks(), 'deploy').values()] },
+      ...(this.cancelling !== null ? { cancelling: this.cancelling } : {}),
+    };
   }
 
   now(): string {
@@ -113,7 +160,8 @@ export class JobRun {
     });
     // Running hooks get SIGTERM, then SIGKILL after the grace period; answer with the end when it comes soon.
     const wait = Math.min(CANCEL_ANSWER_MAX_MS, this.settings.cancelGraceMs + this.settings.heartbeatTimeoutMs + 2_000);
-    await wf.condition(() => this.persisted !== null && isFinished(this.persisted.status), wait);
+    // A run handing its rollout over ends the job in the next run: answer now with the cancel recorded.
+    await wf.condition(() => (this.persisted !== null && isFinished(this.persisted.status)) || this.handOver !== null, wait);
     return this.persisted!;
   }
 

@@ -32,7 +32,7 @@ export async function waitForSlot(run: JobRun): Promise<boolean> {
     run.waitedInQueue = true;
     const behind = queuedReason(slot.holderJobId, run.job!.environmentName);
     if (run.job!.queuePosition !== slot.position || run.job!.statusReason !== behind) await run.commit({ queuePosition: slot.position, statusReason: behind });
-    if (historyFull(run.input.maxHistoryEvents)) {
+    if (historyFull(run.maxHistoryEvents)) {
       run.continuing = true;
       return false;
     }
