@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createActivities, type Activities } from '../../activities';
 import type { Actor } from '../../domain/actor';
-import { decide, withAssessedDecision, type ChangeCommand, type ChangeDecision } from '../../domain/changes/commands';
-import type { Change } from '../../domain/changes/model';
+import { decide } from '../../domain/changes/commands';
+import type { Change, ChangeDecision } from '../../domain/changes/model';
+import type { ChangeCommand } from '../../domain/changes/requests';
+import { withAssessedDecision } from '../../domain/changes/risk';
 import { permissionsFor } from '../../domain/permissions';
 import { loadConfig } from '../../platform/config';
 import { createPool, type Pool } from '../../platform/db';
