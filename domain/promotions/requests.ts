@@ -79,7 +79,15 @@ export const freezeWindowSchema = z
     if (w.start && w.end && Date.parse(w.end) <= Date.parse(w.start)) issue('end', 'must be after start');
     if (w.timezone !== undefined || w.duration !== undefined) issue(w.timezone !== undefined ? 'timezone' : 'duration', 'only applies with rrule');
   })
-  .meta({ id: 'FreezeWindowInput' });
+  .meta({
+    id: 'FreezeWindowInput',
+    // Which fields go together, in the document as well as in the check above, so a body built from the document is
+    // one of the two forms the server accepts (a field a form does not take is `false` there).
+    oneOf: [
+      { title: 'One-off', required: ['start', 'end'], properties: { rrule: false, timezone: false, duration: false } },
+      { title: 'Recurring', required: ['rrule', 'timezone', 'duration'], properties: { end: false } },
+    ],
+  });
 
 export { LABEL_KEY };
 export const targetSchema = z
