@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { hasPermission } from '../domain/permissions';
+import { hasPermission, rolesGranting } from '../domain/permissions';
 import type { PoolClient } from '../platform/db';
 import type { AppEnv } from './context';
 import { Conflict, Forbidden } from './errors';
@@ -20,10 +20,12 @@ export function requireHookWrite(c: Context<AppEnv>, before: unknown, after: unk
   if (normalized(before) === normalized(after)) return false;
   const principal = principalOf(c);
   if (!hasPermission(principal, HOOK_WRITE)) {
-    throw new Forbidden(`Setting or changing the deploy hook of ${of} needs the "${HOOK_WRITE}" permission: the command agents run is part of what is approved`, 'FORBIDDEN', {
-      required: HOOK_WRITE,
-      roles: principal.roles,
-    });
+    const allowedRoles = rolesGranting(HOOK_WRITE);
+    throw new Forbidden(
+      `Setting or changing the deploy hook of ${of} needs the "${HOOK_WRITE}" permission (roles that have it: ${allowedRoles.join(', ')}): the command agents run is part of what is approved`,
+      'FORBIDDEN',
+      { required: HOOK_WRITE, allowedRoles, roles: principal.roles },
+    );
   }
   return true;
 }

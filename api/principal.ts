@@ -1,6 +1,6 @@
 import type { Context } from 'hono';
 import type { Actor } from '../domain/actor';
-import { groupsOf, hasPermission, type Permission, type Principal } from '../domain/permissions';
+import { groupsOf, hasPermission, permissionRefusal, type Permission, type Principal } from '../domain/permissions';
 import type { AppEnv } from './context';
 import { Forbidden, Unauthorized } from './errors';
 
@@ -13,7 +13,8 @@ export function principalOf(c: Context<AppEnv>): Principal {
 export function requirePermission(c: Context<AppEnv>, permission: Permission): Principal {
   const principal = principalOf(c);
   if (!hasPermission(principal, permission)) {
-    throw new Forbidden(`This action needs the "${permission}" permission`, 'FORBIDDEN', { required: permission, roles: principal.roles });
+    const { message, allowedRoles } = permissionRefusal(permission);
+    throw new Forbidden(message, 'FORBIDDEN', { required: permission, roles: principal.roles, allowedRoles });
   }
   return principal;
 }

@@ -77,6 +77,24 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   super_admin: ['admin'],
 };
 
+/**
+ * The roles (from the table above) that hold any of `permissions`, admin last:
+ * a 403 names them, so the caller knows whom to ask or which role to request.
+ */
+export function rolesGranting(...permissions: Permission[]): string[] {
+  const granting = Object.entries(ROLE_PERMISSIONS)
+    .filter(([, held]) => !held.includes('admin') && held.some((p) => permissions.includes(p)))
+    .map(([role]) => role);
+  return [...granting, 'admin'];
+}
+
+/** What a 403 for a missing permission says: the permission(s), and the roles that have one. */
+export function permissionRefusal(...permissions: Permission[]): { message: string; allowedRoles: string[] } {
+  const allowedRoles = rolesGranting(...permissions);
+  const needed = permissions.map((p) => `"${p}"`).join(' or ');
+  return { message: `This action needs the ${needed} permission (roles that have it: ${allowedRoles.join(', ')})`, allowedRoles };
+}
+
 /** Role that makes a user a CAB member for changes that list no named approvers. */
 export const CAB_PERMISSION: Permission = 'change:approve';
 

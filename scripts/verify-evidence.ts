@@ -104,8 +104,9 @@ async function keysFrom(jwks: string | undefined, api: string | undefined): Prom
   const config = loadConfig();
   const dataDir = localDataDir(config);
   const key = existingEvidenceKey({ ...config, DATA_DIR: dataDir });
-  if (!key) throw new UsageError(`no evidence key: set EVIDENCE_SIGNING_KEY, give --jwks, or run where ${dataPaths(dataDir).evidencePrivateKey} exists`);
-  return { jwks: { keys: [publicJwkOf(key)] }, source: config.EVIDENCE_SIGNING_KEY ? 'EVIDENCE_SIGNING_KEY' : dataPaths(dataDir).evidencePrivateKey };
+  // Only the public half is used; where the private key lives is not for the terminal (or a CI log) to show.
+  if (!key) throw new UsageError('no evidence key: set EVIDENCE_SIGNING_KEY, give --jwks or --api, or run it beside the local stack (npm start) that signed the packets');
+  return { jwks: { keys: [publicJwkOf(key)] }, source: config.EVIDENCE_SIGNING_KEY ? 'EVIDENCE_SIGNING_KEY (its public half)' : 'the local dev evidence key (its public half)' };
 }
 
 async function fetchJwks(url: string): Promise<{ keys: JWK[] }> {

@@ -5,6 +5,7 @@ import type { RecordError } from '../../domain/incidents/bulk';
 import { incidentNumberToId, READ_ONLY_INCIDENT_FIELDS } from '../../domain/incidents/model';
 import { bulkUpdateRecordSchema, createIncidentSchema } from '../../domain/incidents/requests';
 import { incidentSettings } from '../../domain/incidents/settings';
+import { isLeftOut, requiredMessage, usePlainValidationMessages } from '../../domain/validation-messages';
 import { withTransaction } from '../../platform/db';
 import { permanentDbError } from '../db-failures';
 import type { ActivityDeps } from '../deps';
@@ -80,7 +81,7 @@ export function bulkActivities(deps: ActivityDeps) {
     const record = job.records[index];
     const schema = job.operation === 'create' ? createIncidentSchema : bulkUpdateRecordSchema;
     const parsed = schema.safeParse(record);
-    if (!parsed.success) return fail(w, jobId, index, null, { code: 'VALIDATION_FAILED', message: 'The record is invalid', validation_errors: issuesOf(parsed.error) });
+    if (!parsed.success) return fail(w, jobId, index, null, { code: 'VALIDATION_FAILED', message: 'The record is invalid', validation_errors: issuesOf(parsed.error, record) });
     const id = job.operation === 'update' ? (parsed.data as z.infer<typeof bulkUpdateRecordSchema>).id : null;
     try {
       const write = await withTransaction(deps.pool, async (db) => {
@@ -133,10 +134,13 @@ export function bulkActivities(deps: ActivityDeps) {
   return { startBulkJob, applyBulkRecords, finishBulkJob };
 }
 
-/** Zod's findings as the API words them (read-only fields named as such). */
-function issuesOf(error: z.ZodError): RecordError['validation_errors'] {
+// Records are checked here, in the worker, and answered in the API's words.
+usePlainValidationMessages();
+
+/** Zod's findings as the API words them (read-only fields named as such, left-out ones required), one per field. */
+function issuesOf(error: z.ZodError, record: unknown): RecordError['validation_errors'] {
   const readOnly = new Set<string>(READ_ONLY_INCIDENT_FIELDS);
-  return error.issues.flatMap((issue) => {
+  const all = error.issues.flatMap((issue) => {
     const base = issue.path.map(String);
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((key) =>
@@ -145,6 +149,8 @@ function issuesOf(error: z.ZodError): RecordError['validation_errors'] {
           : { field: [...base, key].join('.'), code: 'unknown_field', message: `"${key}" is not a recognised field` },
       );
     }
+    if (issue.code !== 'custom' && isLeftOut(record, issue.path)) return [{ field: base.join('.'), code: 'required', message: requiredMessage(issue.message) }];
     return [{ field: base.join('.') || 'record', code: issue.code, message: issue.message }];
   });
+  return all.filter((entry, i) => all.findIndex((e) => e.field === entry.field) === i);
 }

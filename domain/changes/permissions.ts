@@ -1,5 +1,5 @@
 import { DomainError } from '../errors';
-import { hasPermission, type Permission, type Principal } from '../permissions';
+import { hasPermission, permissionRefusal, rolesGranting, type Permission, type Principal } from '../permissions';
 import { isNamedApprover } from './cab';
 import type { ChangeCommand } from './requests';
 import type { Change, ChangeState } from './model';
@@ -77,12 +77,14 @@ export function authorize(change: Change | undefined, command: ChangeCommand, ca
     if (hasPermission(caller, permission)) continue;
     if (command.kind === 'approve' || command.kind === 'reject') {
       if (change && isNamedApprover(change, caller)) continue;
-      throw new DomainError('forbidden', 'NOT_AN_APPROVER', `You are not a CAB approver for this change (named in cab_approvers, or holding "${permission}")`, {
+      throw new DomainError('forbidden', 'NOT_AN_APPROVER', `You are not a CAB approver for this change (named in cab_approvers, or holding "${permission}", as the role ${rolesGranting(permission).join(', ')} does)`, {
         required: permission,
+        allowedRoles: rolesGranting(permission),
         cab_approvers: change?.cab_approvers ?? [],
       });
     }
-    throw new DomainError('forbidden', 'FORBIDDEN', `This action needs the "${permission}" permission`, { required: permission });
+    const { message, allowedRoles } = permissionRefusal(permission);
+    throw new DomainError('forbidden', 'FORBIDDEN', message, { required: permission, allowedRoles });
   }
 }
 

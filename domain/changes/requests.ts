@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { acrossFields } from '../cross-field';
 import { instant as storableInstant } from '../instant';
 import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
 import { CHANGE_STATES, CHANGE_TYPES, REVIEW_OUTCOMES, RISK_LEVELS } from './model';
@@ -40,7 +41,7 @@ const windowIssues = (v: { scheduled_start?: string | null; scheduled_end?: stri
 
 export const createChangeSchema = z
   .strictObject({ type: z.enum(CHANGE_TYPES), ...editable })
-  .superRefine(windowIssues)
+  .superRefine(windowIssues, acrossFields('scheduled_start', 'scheduled_end'))
   .meta({
     id: 'ChangeCreate',
     example: {

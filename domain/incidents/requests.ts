@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { acrossFields } from '../cross-field';
 import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
 import { INCIDENT_ID_PATTERN, INCIDENT_STATES, LEVELS, NOTE_VISIBILITIES, PRIORITIES } from './model';
 
@@ -144,7 +145,7 @@ export const bulkRequestSchema = z
     if (v.records && (v.ids || v.fields)) issue('records', 'a bulk update takes either "records" or "ids" with "fields"');
     else if (!v.records && !(v.ids && v.fields)) issue(v.ids ? 'fields' : 'ids', 'a bulk update needs "ids" with "fields", or "records"');
     else if (v.fields && Object.keys(v.fields).length === 0) issue('fields', 'send at least one field to change');
-  })
+  }, acrossFields('operation', 'records', 'ids', 'fields'))
   .meta({
     id: 'IncidentBulkRequest',
     example: { operation: 'update', ids: ['INC0001230', 'INC0001231', 'INC0001232'], fields: { assignment_group: 'Platform Engineering', state: 'in_progress' } },

@@ -1,6 +1,6 @@
 import type { Identity } from '../actor';
 import { DomainError } from '../errors';
-import { hasPermission } from '../permissions';
+import { hasPermission, rolesGranting } from '../permissions';
 import { bindingChanges, bindingOf } from './approvals';
 import { blockers, countingApprovals, evaluateGates } from './gates';
 import type { FreezeSpan } from './freeze';
@@ -80,8 +80,9 @@ function overrideFreeze(active: FreezeSpan, actor: Identity & { permissions: str
   const freeze = { windowId: active.windowId, name: active.name, reason: active.reason, start: active.start, end: active.end };
   const why = active.reason ? ` (${active.reason})` : '';
   if (!hasPermission(actor, OVERRIDE_FREEZE)) {
-    return refuse('forbidden', 'FREEZE_ACTIVE', `Freeze "${active.name}"${why} is active until ${active.end}; a ${what} during a freeze needs the "${OVERRIDE_FREEZE}" permission and a reason`, {
+    return refuse('forbidden', 'FREEZE_ACTIVE', `Freeze "${active.name}"${why} is active until ${active.end}; a ${what} during a freeze needs the "${OVERRIDE_FREEZE}" permission (roles that have it: ${rolesGranting(OVERRIDE_FREEZE).join(', ')}) and a reason`, {
       required: OVERRIDE_FREEZE,
+      allowedRoles: rolesGranting(OVERRIDE_FREEZE),
       freeze,
     });
   }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { environmentDeploymentSchema, healthCheckSchema, LABEL_KEY, labelsSchema, propertiesSchema } from '../inventory-fields';
+import { acrossFields } from '../cross-field';
 import { instant } from '../instant';
 import { parseIsoDuration } from '../iso-duration';
 import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
@@ -78,8 +79,16 @@ export const freezeWindowSchema = z
     if (w.end === undefined) issue('end', 'is required (or give rrule, timezone and duration for a recurring window)');
     if (w.start && w.end && Date.parse(w.end) <= Date.parse(w.start)) issue('end', 'must be after start');
     if (w.timezone !== undefined || w.duration !== undefined) issue(w.timezone !== undefined ? 'timezone' : 'duration', 'only applies with rrule');
-  })
-  .meta({ id: 'FreezeWindowInput' });
+  }, acrossFields('start', 'end', 'rrule', 'timezone', 'duration'))
+  .meta({
+    id: 'FreezeWindowInput',
+    // Which fields go together, in the document as well as in the check above, so a body built from the document is
+    // one of the two forms the server accepts (a field a form does not take is `false` there).
+    oneOf: [
+      { title: 'One-off', required: ['start', 'end'], properties: { rrule: false, timezone: false, duration: false } },
+      { title: 'Recurring', required: ['rrule', 'timezone', 'duration'], properties: { end: false } },
+    ],
+  });
 
 export { LABEL_KEY };
 export const targetSchema = z

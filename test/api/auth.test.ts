@@ -171,6 +171,11 @@ test('a role without the permission gets 403 naming it', async () => {
   expect(res.status).toBe(403);
   expect(res.body.error).toMatchObject({ code: 'FORBIDDEN', details: { required: 'change:create' } });
   expect((await app.http('GET', '/api/v1/changes', { token: viewer })).status).toBe(200);
+  // It names the roles that could (a role of the table, not just the permission).
+  const promotion = await app.http('POST', '/api/v1/promotions', { token: viewer, body: { releaseId: crypto.randomUUID(), targetEnvironmentId: crypto.randomUUID(), reason: 'r' } });
+  expect(promotion.status).toBe(403);
+  expect(promotion.body.error).toMatchObject({ code: 'FORBIDDEN', details: { required: 'promotion:create', allowedRoles: expect.arrayContaining(['developer', 'release-manager', 'admin']) } });
+  expect(promotion.body.error.message).toContain('roles that have it: developer, requester, engineer');
 });
 
 // Verified tokens are remembered until they expire (api/auth/verifier.ts): the cache must never outlive what verification would accept.

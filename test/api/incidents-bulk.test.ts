@@ -58,7 +58,7 @@ test('a bad record fails alone, with the error the single call would give', asyn
   const job = await finished(res.body.id);
   expect(job).toMatchObject({ total: 6, succeeded: 3, failed: 3 });
   const byIndex = Object.fromEntries(job.results.map((r: any) => [r.index, r]));
-  expect(byIndex[1]).toMatchObject({ status: 'failed', incident_id: null, error: { code: 'VALIDATION_FAILED', validation_errors: [expect.objectContaining({ field: 'short_description' })] } });
+  expect(byIndex[1]).toMatchObject({ status: 'failed', incident_id: null, error: { code: 'VALIDATION_FAILED', validation_errors: [{ field: 'short_description', code: 'required', message: 'is required' }] } });
   expect(byIndex[3].error.validation_errors).toEqual([expect.objectContaining({ field: 'assigned_to' })]);
   expect(byIndex[4].error).toMatchObject({ code: 'INVALID_STATE_TRANSITION', details: { current_state: 'new', requested_state: 'closed' } });
   const created = await Promise.all([0, 2, 5].map((i) => getIncident(app, token, byIndex[i].incident_id)));

@@ -357,7 +357,8 @@ describe('deploy hooks need deployment:hook-write', () => {
     const envWriter = await app.token('ops@example.com', { roles: ['viewer'], permissions: ['environment:write'] });
     const body = unique('hooked');
     const err = await failure(app, envWriter, 'POST', '/environments', 403, { ...body, deployment: { deployHook: 'sh ./evil.sh' } });
-    expect(err).toMatchObject({ code: 'FORBIDDEN', details: { required: 'deployment:hook-write' } });
+    expect(err).toMatchObject({ code: 'FORBIDDEN', details: { required: 'deployment:hook-write', allowedRoles: ['release-manager', 'admin'] } });
+    expect(err.message).toContain('(roles that have it: release-manager, admin)');
     const env = await post(app, envWriter, '/environments', { ...body, deployment: { failurePolicy: 'pause' } });
     const put = (token: string, deployment: Record<string, unknown> | undefined) => app.http('PUT', `${API}/environments/${env.id}`, { token, body: { ...body, deployment } });
     expect((await put(envWriter, { failurePolicy: 'pause', deployHook: 'sh ./evil.sh' })).status).toBe(403);

@@ -77,12 +77,19 @@ test.each(ROWS.map((row) => [row.name, row] as const))('%s: 403 exactly for the 
     }),
   );
   const wrong = answers
-    .filter(({ res, may }) => (may ? res.status !== row.allowed : res.status !== 403 || res.body.error?.details?.required !== row.permission))
+    .filter(({ res, may }) => (may ? res.status !== row.allowed : res.status !== 403 || res.body.error?.details?.required !== row.permission || !namesWhoMay(res.body.error, row.permission)))
     .map(({ role, res, may }) => `${role} (${may ? `may, expected ${row.allowed}` : 'may not, expected 403'}): ${res.status} ${res.text.slice(0, 200)}`);
   expect(wrong).toEqual([]);
   // Both kinds of role exist for every row, so each row tests a refusal and a pass.
   expect(new Set(answers.map((a) => a.may))).toEqual(new Set([true, false]));
 });
+
+/** A 403 names the roles that have the permission (details.allowedRoles, and in its message), each one truly holding it. */
+function namesWhoMay(error: { message?: string; details?: { allowedRoles?: unknown } } | undefined, permission: Permission): boolean {
+  const roles = error?.details?.allowedRoles;
+  if (!Array.isArray(roles) || roles.length < 2) return false;
+  return roles.every((role) => hasPermission({ permissions: permissionsFor([role]) }, permission) && error?.message?.includes(role));
+}
 
 test('nothing the matrix sent moved the fixtures', async () => {
   const owner = await app.token('owner@example.com', { roles: ['release-manager'] });

@@ -63,6 +63,16 @@ describe('error envelopes', () => {
     expect(sf.body.error.validation_errors).toEqual([{ field: 'type', code: 'invalid_value', message: expect.any(String) }]);
   });
 
+  test('a body is answered with all its problems at once, one per field, in one voice', async () => {
+    const res = await app.http('POST', '/api/v1/changes', { token, body: { short_description: 7, scheduled_start: '2030-01-02T00:00:00Z', scheduled_end: '2030-01-01T00:00:00Z' } });
+    expect(res.status).toBe(400);
+    expect(res.body.error.validationErrors).toEqual([
+      { field: 'type', code: 'required', message: 'is required' },
+      { field: 'short_description', code: 'invalid_type', message: 'must be a string' },
+      { field: 'scheduled_end', code: 'invalid_window', message: 'must be after scheduled_start' },
+    ]);
+  });
+
   test('an unexpected failure is a 500 in the envelope, with no internals', async () => {
     // An API pointed at a database without Tollgate's tables fails inside a handler.
     const broken = await startTestApp({ worker: false, env: { DATABASE_URL: testEnv.databaseUrl.replace(/\/[^/]+$/, '/postgres') } });

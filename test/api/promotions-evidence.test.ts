@@ -139,6 +139,10 @@ describe('npm run verify-evidence', () => {
     expect(local.out).toMatch(/VALID {4}.*approved of promotion/);
     expect(local.out).toMatch(/VALID {4}.*deployed of promotion/);
     expect(local.code).toBe(0);
+    // It names the key it used, never where a private key is kept.
+    expect(local.out).toContain('keys: the local dev evidence key (its public half)');
+    expect(local.out).not.toContain(testEnv.dataDir);
+    expect(local.out).not.toMatch(/private/i);
 
     const token = await s.token('auditor@example.com', { roles: ['auditor'] });
     const remote = await run([promotionId, '--api', app.url, '--token', token, '--decision', 'approved']);
@@ -148,5 +152,12 @@ describe('npm run verify-evidence', () => {
     const missing = await run(['00000000-0000-4000-8000-000000000000'], { DATABASE_URL: testEnv.databaseUrl });
     expect(missing.code).toBe(2);
     expect(missing.out).toContain('no evidence packets found');
+
+    // Without a key to verify with, it says how to give one, not where one would be.
+    const keyless = await run([file('approved.json', approved)], { DATA_DIR: dir, DATABASE_URL: testEnv.databaseUrl });
+    expect(keyless.code).toBe(2);
+    expect(keyless.out).toContain('no evidence key');
+    expect(keyless.out).not.toContain(dir);
+    expect(keyless.out).not.toMatch(/private/i);
   });
 });

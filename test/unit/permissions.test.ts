@@ -9,7 +9,7 @@ import {
 import { isNamedApprover, isRequester } from '../../domain/changes/cab';
 import { CHANGE_STATES, type Change } from '../../domain/changes/model';
 import { DomainError } from '../../domain/errors';
-import { hasPermission, identitiesOf, permissionsFor, ROLE_PERMISSIONS, type Permission } from '../../domain/permissions';
+import { hasPermission, identitiesOf, permissionRefusal, permissionsFor, ROLE_PERMISSIONS, rolesGranting, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
 const READ = ['change:read', 'deployment:read', 'incident:read', 'inventory:read', 'promotion:read'];
@@ -145,7 +145,7 @@ describe('the change permission table', () => {
   test('a refusal is 403 naming the permission', () => {
     const viewer = { userId: 'v', permissions: permissionsFor(['viewer']) };
     const err = thrown(DomainError, () => authorize(change, { kind: 'patch', input: { state: 'closed' } }, viewer));
-    expect({ kind: err.kind, code: err.code, details: err.details }).toEqual({ kind: 'forbidden', code: 'FORBIDDEN', details: { required: 'change:implement' } });
+    expect({ kind: err.kind, code: err.code, details: err.details }).toEqual({ kind: 'forbidden', code: 'FORBIDDEN', details: { required: 'change:implement', allowedRoles: rolesGranting('change:implement') } });
     expect(err.message).toContain('"change:implement"');
     expect(() => authorize(change, { kind: 'patch', input: { state: 'closed' } }, { userId: 'e', permissions: permissionsFor(['engineer']) })).not.toThrow();
     expect(() => authorize(change, { kind: 'patch', input: { state: 'closed' } }, { userId: 'a', permissions: ['admin'] })).not.toThrow();
@@ -155,7 +155,7 @@ describe('the change permission table', () => {
     const arch = { userId: 'u-arch', email: 'ARCH@example.com', permissions: permissionsFor(['viewer']) };
     expect(() => authorize(change, { kind: 'approve', input: {} }, arch)).not.toThrow();
     expect(() => authorize(change, { kind: 'reject', input: { reason: 'no' } }, arch)).not.toThrow();
-    expect(thrown(DomainError, () => authorize(change, { kind: 'patch', input: { state: 'rejected' } }, arch)).details).toEqual({ required: 'change:update' });
+    expect(thrown(DomainError, () => authorize(change, { kind: 'patch', input: { state: 'rejected' } }, arch)).details).toEqual({ required: 'change:update', allowedRoles: rolesGranting('change:update') });
     const stranger = { ...arch, userId: 'u-x', email: 'x@example.com' };
     const err = thrown(DomainError, () => authorize(change, { kind: 'approve', input: {} }, stranger));
     expect(err).toMatchObject({ kind: 'forbidden', code: 'NOT_AN_APPROVER', details: { required: 'change:approve', cab_approvers: ['arch@example.com'] } });
@@ -177,5 +177,30 @@ describe('the change permission table', () => {
     expect(isRequester(change, { userId: 'u-alice' })).toBe(true);
     expect(isRequester(change, { userId: 'someone', email: 'alice@example.COM' })).toBe(true);
     expect(isRequester(change, { userId: 'U-ALICE', email: 'bob@example.com' })).toBe(false);
+  });
+});
+
+describe('a 403 names the roles that have the permission', () => {
+  const ALL = [...new Set(Object.values(ROLE_PERMISSIONS).flat())].filter((p): p is Permission => p !== 'admin');
+
+  test.each(ALL)('%s: exactly the roles of the table that hold it, admin last', (permission) => {
+    const holders = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, permission));
+    const named = rolesGranting(permission);
+    expect(named.at(-1)).toBe('admin');
+    expect([...named].sort()).toEqual(holders.filter((r) => r !== 'super_admin').sort());
+  });
+
+  test('the message says the permission and who has it', () => {
+    expect(permissionRefusal('promotion:approve')).toEqual({
+      message: 'This action needs the "promotion:approve" permission (roles that have it: approver, release-manager, admin)',
+      allowedRoles: ['approver', 'release-manager', 'admin'],
+    });
+    expect(permissionRefusal('deployment:operate', 'environment:write').allowedRoles).toEqual(['release-manager', 'sre', 'admin']);
+  });
+
+  test('a change command refused for a missing permission names them too', () => {
+    const err = thrown(DomainError, () => authorize(undefined, { kind: 'patch', input: { state: 'closed' } }, { userId: 'v', permissions: permissionsFor(['viewer']) }));
+    expect(err.message).toMatch(/^This action needs the "change:[a-z]+" permission \(roles that have it: [a-z_, -]+, admin\)$/);
+    expect(err.details).toMatchObject({ allowedRoles: expect.arrayContaining(['admin']) });
   });
 });

@@ -44,7 +44,7 @@ describe('rollbacks and retries', () => {
     const refused = clearDeployment(frozen(), rollback(), NOW);
     expect(refused).toMatchObject({ outcome: 'refuse', error: { kind: 'forbidden', code: 'FREEZE_ACTIVE', details: { required: 'deployment:override-freeze', freeze: FREEZE } } });
     expect(refused.outcome === 'refuse' && refused.error.message).toBe(
-      'Freeze "Black Friday" (peak traffic) is active until 2026-11-24T00:00:00.000Z; a rollback during a freeze needs the "deployment:override-freeze" permission and a reason',
+      'Freeze "Black Friday" (peak traffic) is active until 2026-11-24T00:00:00.000Z; a rollback during a freeze needs the "deployment:override-freeze" permission (roles that have it: release-manager, admin) and a reason',
     );
     expect(clearDeployment(frozen(), { kind: 'retry', actor: manager, reason: '  ' }, NOW)).toMatchObject({ outcome: 'refuse', error: { kind: 'rule', code: 'FREEZE_OVERRIDE_NEEDS_REASON' } });
     const allowed = clearDeployment(frozen(), rollback(manager, ' checkout is down '), NOW);

@@ -116,7 +116,7 @@ describe('a rejection without a reason says what is missing', () => {
   });
 
   test('a reason of the wrong type is still reported as such', () => {
-    expect(validationErrorsOf(errorOf(rejectSchema, { reason: 42 }), 'json')).toEqual([{ field: 'reason', code: 'invalid_type', message: expect.stringContaining('expected string') }]);
+    expect(validationErrorsOf(errorOf(rejectSchema, { reason: 42 }), 'json')).toEqual([{ field: 'reason', code: 'invalid_type', message: 'must be a string' }]);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { hasPermission, type Principal } from '../../../domain/permissions';
+import { hasPermission, permissionRefusal, type Principal } from '../../../domain/permissions';
 import type { AppEnv } from '../../context';
 import { Forbidden, NotFound } from '../../errors';
 import { principalOf } from '../../principal';
@@ -8,7 +8,8 @@ import { principalOf } from '../../principal';
 export function requireReader(c: Context<AppEnv>): Principal {
   const principal = principalOf(c);
   if (hasPermission(principal, 'inventory:read') || hasPermission(principal, 'deployment:read')) return principal;
-  throw new Forbidden('This action needs the "inventory:read" or "deployment:read" permission', 'FORBIDDEN', { required: 'inventory:read', roles: principal.roles });
+  const { message, allowedRoles } = permissionRefusal('inventory:read', 'deployment:read');
+  throw new Forbidden(message, 'FORBIDDEN', { required: 'inventory:read', roles: principal.roles, allowedRoles });
 }
 
 /**

@@ -1,4 +1,5 @@
 import { agentTaskQueue } from '../../../domain/deployments/model';
+import { rolesGranting } from '../../../domain/permissions';
 import type { Pool, PoolClient } from '../../../platform/db';
 import { agentStatusSql } from '../../agent-status';
 import { iso } from '../../entity-writes';
@@ -105,7 +106,7 @@ export async function takeOverTargets(
 function refuseUnless(decision: TakeOverDecision): Extract<TakeOverDecision, { allowed: true }> {
   if (decision.allowed) return decision;
   const details = { owned: decision.owned };
-  if (decision.code === 'TAKE_OVER_FORBIDDEN') throw new Forbidden(decision.message, 'FORBIDDEN', { required: 'agent:manage', ...details });
+  if (decision.code === 'TAKE_OVER_FORBIDDEN') throw new Forbidden(decision.message, 'FORBIDDEN', { required: 'agent:manage', allowedRoles: rolesGranting('agent:manage'), ...details });
   throw new Conflict(decision.message, decision.code, details);
 }
 

@@ -29,8 +29,8 @@ const tags = ['Changes'];
 export const CHANGE_SORTS = ['created_at', 'updated_at', 'risk_score', 'id'] as const;
 
 export const ChangeListQuery = paginationQuery.extend({
-  state: csv(CHANGE_STATES).openapi({ description: 'One state or a comma-separated list', example: 'scheduled' }),
-  type: csv(CHANGE_TYPES).openapi({ example: 'normal' }),
+  state: csv(CHANGE_STATES).openapi({ description: 'One state or a comma-separated list, e.g. scheduled' }),
+  type: csv(CHANGE_TYPES),
   risk: csv(RISK_LEVELS).openapi({ description: "The requester's risk" }),
   risk_level: csv(RISK_LEVELS).openapi({ description: 'The computed risk level' }),
   assignment_group: storableText().max(255).optional(),

@@ -136,13 +136,13 @@ const filterText = (max: number) =>
     .optional();
 
 export const IncidentListQuery = paginationQuery.extend({
-  state: csv(INCIDENT_STATES).openapi({ description: 'One state or a comma-separated list', example: 'new' }),
-  priority: csv(PRIORITIES).openapi({ description: 'One priority or a comma-separated list', example: 'P1' }),
-  assignment_group: filterText(255).openapi({ example: 'Platform Engineering' }),
-  assigned_to: filterText(320).openapi({ description: 'Assignee email', example: 'jane@example.com' }),
-  category: filterText(100).openapi({ example: 'database' }),
-  created_after: storableInstant().optional().openapi({ example: '2026-05-01T00:00:00Z' }),
-  created_before: storableInstant().optional().openapi({ example: '2026-05-31T23:59:59Z' }),
+  state: csv(INCIDENT_STATES).openapi({ description: 'One state or a comma-separated list, e.g. new' }),
+  priority: csv(PRIORITIES).openapi({ description: 'One priority or a comma-separated list, e.g. P1' }),
+  assignment_group: filterText(255).openapi({ description: 'e.g. Platform Engineering' }),
+  assigned_to: filterText(320).openapi({ description: 'Assignee email, e.g. jane@example.com' }),
+  category: filterText(100).openapi({ description: 'e.g. database' }),
+  created_after: storableInstant().optional().openapi({ description: 'Created after this instant, e.g. 2026-05-01T00:00:00Z' }),
+  created_before: storableInstant().optional().openapi({ description: 'Created before this instant, e.g. 2026-05-31T23:59:59Z' }),
   sort: z
     .string()
     .regex(new RegExp(`^-?(?:${INCIDENT_SORT_FIELDS.join('|')})$`), { message: `must be one of ${INCIDENT_SORT_FIELDS.join(', ')}, optionally prefixed with "-"` })
@@ -152,7 +152,7 @@ export const IncidentListQuery = paginationQuery.extend({
     .max(500)
     .transform((v) => v.trim() || undefined)
     .optional()
-    .openapi({ description: 'Full-text search over short description, description and work notes, ranked by relevance', example: 'database timeout' }),
+    .openapi({ description: 'Full-text search over short description, description and work notes, ranked by relevance, e.g. database timeout' }),
 });
 
 const idParam = (example: string) => storableText().max(64).openapi({ param: { name: 'id', in: 'path' }, example });

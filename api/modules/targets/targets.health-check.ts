@@ -13,7 +13,7 @@ import {
   type TargetHealthCheckOutcome,
 } from '../../../domain/deployments/target-health';
 import { normalizeHealthCheck } from '../../../domain/inventory-fields';
-import { hasPermission } from '../../../domain/permissions';
+import { hasPermission, permissionRefusal } from '../../../domain/permissions';
 import { workflowId } from '../../../domain/workflow-ids';
 import type { targetHealthCheck } from '../../../workflows/deployments/target-health-check';
 import type { AppEnv } from '../../context';
@@ -147,8 +147,10 @@ function silentAgent(agentId: string, status: string | null, lastHeartbeatAt: Da
 function mayCheck(c: Context<AppEnv>) {
   const principal = principalOf(c);
   if (hasPermission(principal, 'deployment:operate') || hasPermission(principal, 'environment:write')) return principal;
-  throw new Forbidden('This action needs the "deployment:operate" or "environment:write" permission', 'FORBIDDEN', {
+  const { message, allowedRoles } = permissionRefusal('deployment:operate', 'environment:write');
+  throw new Forbidden(message, 'FORBIDDEN', {
     required: ['deployment:operate', 'environment:write'],
+    allowedRoles,
     roles: principal.roles,
   });
 }
