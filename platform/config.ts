@@ -87,6 +87,9 @@ const schema = z.object({
   RATE_LIMIT_USER: positiveInt(100),
   RATE_LIMIT_TENANT: positiveInt(1000),
   RATE_LIMIT_WINDOW: duration('1s'),
+  // Bulk requests spend records (a create of 100 incidents spends 100) from a budget of their own, per user.
+  RATE_LIMIT_BULK_RECORDS: positiveInt(1000),
+  RATE_LIMIT_BULK_WINDOW: duration('1m'),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   // How long a client may take to send a request's headers, and the whole request; then 408 and the connection closes.
   HTTP_HEADERS_TIMEOUT: duration('10s'),
