@@ -84,6 +84,8 @@ const schema = z.object({
   // Keys that encrypt every Temporal payload (platform/payload-keys.ts): `id:base64key[,…]`, the first encrypts, all decrypt.
   // A secret: checked in loadConfig, never echoed. Unset: a dev key in DATA_DIR/keys.
   PAYLOAD_ENCRYPTION_KEYS: optionalString,
+  // A workflow bundle built ahead (npm run build, npm start, the image): the worker loads it instead of bundling at start.
+  WORKFLOW_BUNDLE: optionalString,
   RATE_LIMIT_USER: positiveInt(100),
   RATE_LIMIT_TENANT: positiveInt(1000),
   RATE_LIMIT_WINDOW: duration('1s'),
@@ -150,6 +152,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Configuration error: HTTP_HEADERS_TIMEOUT must not exceed HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
   }
   const dataDir = path.resolve(parsed.DATA_DIR);
+  if (parsed.WORKFLOW_BUNDLE && !existsSync(parsed.WORKFLOW_BUNDLE)) {
+    throw new ConfigError(`Configuration error: WORKFLOW_BUNDLE names no file (got "${parsed.WORKFLOW_BUNDLE}"); build it with npm run build, or unset it to bundle at start`);
+  }
   let jwks: Config['AUTH_JWKS'];
   if (parsed.AUTH_JWKS) {
     try {

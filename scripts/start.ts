@@ -13,6 +13,7 @@ import { recordStack, runningStacks } from './stack/registry';
 import { Supervisor, type Running, type ServiceName, type SupervisorEvent } from './stack/supervisor';
 import { ensureTemporalCli } from './stack/temporal-cli';
 import { startTemporalDevServer, temporalAnswers, temporalLogFile } from './stack/temporal-server';
+import { writeWorkflowBundle } from '../worker/workflow-bundle';
 
 /**
  * `npm start`: Postgres, the Temporal dev server (+UI), migrations, the
@@ -58,6 +59,11 @@ async function main(): Promise<void> {
     say(`unexpected error: ${err.stack ?? err}`);
     void shutdown(1, 'unexpected error');
   });
+
+  // Bundled once per start, while Postgres and Temporal come up: the worker, and every restart of it, loads the file.
+  const prebuilt = process.env.WORKFLOW_BUNDLE?.trim() || undefined;
+  const workflowBundle = prebuilt ? Promise.resolve(prebuilt) : writeWorkflowBundle(path.join(config.DATA_DIR, 'build', 'workflow-bundle.js'), QUIET);
+  workflowBundle.catch(() => undefined);
 
   try {
     let databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
@@ -107,14 +113,21 @@ async function main(): Promise<void> {
     const applied = await runMigrations(databaseUrl);
     say(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date');
 
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DATA_DIR: config.DATA_DIR, TEMPORAL_UI_URL: temporalUi };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      DATA_DIR: config.DATA_DIR,
+      TEMPORAL_UI_URL: temporalUi,
+      WORKFLOW_BUNDLE: await workflowBundle,
+    };
     // The dev server renews idle polls every 10 s, so a worker silent for 30 s is gone.
     if (ownDevServer && !process.env.HEALTH_WORKER_STALE_AFTER?.trim()) env.HEALTH_WORKER_STALE_AFTER = '30s';
     const workerStartedAt = Date.now();
     await supervisor.start(nodeService('worker', 'worker/orchestrator.ts', env));
     await supervisor.start(nodeService('api', 'api/server.ts', env));
 
-    // The worker bundles the workflows before it polls; ask Temporal rather than the API's /health meanwhile,
+    // The worker takes a few seconds to connect and load the workflows before it polls; ask Temporal rather than the API's /health meanwhile,
     // which would log every not-yet-healthy answer.
     const temporal = new TemporalGateway({ ...temporalConnection({ ...config, TEMPORAL_ADDRESS: temporalAddress }), namespace: config.TEMPORAL_NAMESPACE });
     try {
@@ -131,6 +144,10 @@ async function main(): Promise<void> {
     await shutdown(1, 'start-up failed');
   }
 }
+
+const noop = () => undefined;
+// webpack's report of the bundle; its errors still reach the terminal.
+const QUIET = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (message: string) => say(`bundling the workflows: ${message}`) };
 
 /** The API or the worker: a Node process in its own process group (Ctrl-C reaches only us; we stop it in order). */
 function nodeService(name: ServiceName, entry: string, env: NodeJS.ProcessEnv) {

@@ -1,4 +1,4 @@
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
@@ -8,11 +8,12 @@ import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
+import { bundleWorkflows } from './workflow-bundle';
 
 export interface OrchestratorOptions {
   config: Config;
   log: Logger;
-  /** Tests pass the bundle built once per run; processes bundle from source at start. */
+  /** Tests pass the bundle built once per run; otherwise WORKFLOW_BUNDLE's, or one bundled from source at start. */
   workflowBundle?: { codePath: string };
   taskQueue?: string;
   pool?: Pool;
@@ -29,8 +30,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
   const { config, log } = options;
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
   const connection = await NativeConnection.connect(connectionOptions(temporalConnection(config)));
-  // Bundled here rather than by Worker.create so webpack's report goes to debug, not into every start-up's log.
-  const workflowBundle = options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new PinoTemporalLogger(log, { infoAsDebug: true }) }));
+  const workflowBundle = options.workflowBundle ?? (await loadWorkflowBundle(config, log));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -54,6 +54,22 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
       await done;
     },
   };
+}
+
+/**
+ * A prebuilt bundle loads at once; bundling from source takes seconds of CPU,
+ * which a worker restarted after a crash would spend before it polls again.
+ */
+async function loadWorkflowBundle(config: Config, log: Logger): Promise<{ codePath: string } | { code: string }> {
+  if (config.WORKFLOW_BUNDLE) {
+    log.info({ workflowBundle: config.WORKFLOW_BUNDLE }, 'loading the prebuilt workflow bundle');
+    return { codePath: config.WORKFLOW_BUNDLE };
+  }
+  const started = Date.now();
+  // Bundled here rather than by Worker.create so webpack's report goes to debug, not into every start-up's log.
+  const code = await bundleWorkflows(new PinoTemporalLogger(log, { infoAsDebug: true }));
+  log.info({ ms: Date.now() - started }, 'bundled the workflows from source (set WORKFLOW_BUNDLE to a prebuilt bundle to skip this)');
+  return { code };
 }
 
 async function main(): Promise<void> {

@@ -88,6 +88,8 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   const health: any = await (await fetch(`${api}/api/v1/health`)).json();
   expect(health.data.checks).toMatchObject({ postgres: { status: 'up' }, temporal: { status: 'up' } });
   expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+  // The workflows were bundled once, by npm start, for the worker and its restarts to load.
+  expect(existsSync(path.join(dataDir, 'build', 'workflow-bundle.js'))).toBe(true);
 
   const auth = { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' };
   const created: any = await (
