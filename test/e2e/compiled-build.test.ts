@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDist } from '../../scripts/build';
-import { freePort } from '../../scripts/stack/processes';
+import { startApiReplica } from '../support/api-process';
 import { startTestApp, type TestApp } from '../support/app';
 import { auroraChange, createChange, step } from '../support/changes';
 import { until } from '../support/eventually';
@@ -52,20 +52,7 @@ beforeAll(async () => {
   worker = startWorker();
   await waitForOutput(worker, /orchestrator worker running/, 90_000);
   await pollingSince(startedAt);
-  const { d: _private, ...publicJwk } = app.signer.jwk;
-  const port = await freePort();
-  api = spawnNode(['--enable-source-maps', path.join(appRoot, 'dist/api.js')], {
-    DATABASE_URL: testEnv.databaseUrl,
-    TEMPORAL_ADDRESS: testEnv.temporalAddress,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATA_DIR: testEnv.dataDir,
-    AUTH_JWKS: JSON.stringify({ keys: [{ ...publicJwk, use: 'sig' }] }),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
-  await waitForOutput(api, /API listening/, 60_000);
-  apiUrl = `http://127.0.0.1:${port}`;
+  ({ proc: api, url: apiUrl } = await startApiReplica(app, ['--enable-source-maps', path.join(appRoot, 'dist/api.js')]));
 }, 180_000);
 afterAll(async () => {
   for (const p of [api, worker]) {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { freePort } from '../../scripts/stack/processes';
+import path from 'node:path';
+import { startApiReplica } from '../support/api-process';
 import { startTestApp, type TestApp } from '../support/app';
-import { testEnv } from '../support/env';
-import { spawnTs, waitForOutput, type Spawned } from '../support/processes';
+import { ROOT, type Spawned } from '../support/processes';
 
 /**
  * Two API replicas against one Postgres and one Temporal, as when a second
@@ -18,21 +18,7 @@ let secondUrl: string;
 
 beforeAll(async () => {
   app = await startTestApp({ worker: false, env: { TEMPORAL_TASK_QUEUE: taskQueue, ...LIMITS } });
-  const { d: _private, ...publicJwk } = app.signer.jwk;
-  const port = await freePort();
-  second = spawnTs('api/server.ts', {
-    ...LIMITS,
-    DATABASE_URL: testEnv.databaseUrl,
-    TEMPORAL_ADDRESS: testEnv.temporalAddress,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    DATA_DIR: testEnv.dataDir,
-    AUTH_JWKS: JSON.stringify({ keys: [{ ...publicJwk, use: 'sig' }] }),
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'info',
-  });
-  await waitForOutput(second, /API listening/, 90_000);
-  secondUrl = `http://127.0.0.1:${port}`;
+  ({ proc: second, url: secondUrl } = await startApiReplica(app, ['--import', 'tsx', path.join(ROOT, 'api/server.ts')], LIMITS));
 }, 120_000);
 afterAll(async () => {
   second?.child.kill('SIGTERM');
