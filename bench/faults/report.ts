@@ -10,7 +10,7 @@ export function table(r: FaultReport): string {
     .map(([cause, n]) => `${cause}×${n}`)
     .join(', ');
   const lines = [
-    `fault suite: seed ${r.seed}, ${r.trials.length} kill -9 trials, ${r.seconds.toFixed(0)} s`,
+    `fault suite: seed ${r.seed}, ${r.trials.length} kill -9 trials, ${r.seconds.toFixed(0)} s${r.replicas > 1 ? `, ${r.replicas} API and ${r.replicas} worker replicas` : ''}`,
     '',
     '  trial  target     pid → new pid        restarted   serving again',
     ...r.trials.map(
@@ -23,6 +23,7 @@ export function table(r: FaultReport): string {
     `  acknowledged lost     ${r.requests.lost}`,
     `  duplicate effects     ${r.duplicates.total} (changes ${r.duplicates.changes}, audit rows ${r.duplicates.auditRows}, risk assessments ${r.duplicates.riskAssessments})`,
     `  longest resume        ${secs(r.maxResumeMs)} (goal ≤ ${secs(r.maxResumeGoalMs)}); by target: ${[...byTarget].map(([t, v]) => `${t} ${secs(Math.max(...v))}`).join(', ') || '—'}`,
+    `  resume by kind        ${Object.entries(r.resumeByKind).map(([k, v]) => `${k} ${secs(v.min)}–${secs(v.max)} (${v.trials})`).join(', ') || '—'}`,
     `  stopped on SIGTERM    ${r.stop.clean ? 'yes, every port closed' : `no (exit ${r.stop.exitCode}, open: ${r.stop.openPorts.join(', ') || 'none'}, killed: ${r.stop.killed.join(', ') || 'none'})`}`,
     `  goal (0 lost, 0 duplicated, resume ≤ ${secs(r.maxResumeGoalMs)})   ${r.goalMet ? 'MET' : 'NOT MET'}`,
   ];
