@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
@@ -27,8 +27,12 @@ export const ENTRIES = {
 
 const ROOT = path.resolve(__dirname, '..');
 
+/**
+ * Builds into `outdir`, each file written aside and renamed over the old one:
+ * `npm start` rebuilds while processes of another start may be (re)starting
+ * from the same files, and none of them may find one missing or half written.
+ */
 export async function buildDist(outdir = path.join(ROOT, 'dist'), logger?: BundleLogger): Promise<void> {
-  rmSync(outdir, { recursive: true, force: true });
   const result = await build({
     absWorkingDir: ROOT,
     entryPoints: Object.entries(ENTRIES).map(([out, entry]) => ({ in: entry, out })),
@@ -43,12 +47,18 @@ export async function buildDist(outdir = path.join(ROOT, 'dist'), logger?: Bundl
     keepNames: true,
     logLevel: 'warning',
     metafile: true,
+    write: false,
   });
   // An entry runs its main() when `require.main === module`; inside another entry's file that test would pass too.
   for (const [out, entry] of Object.entries(ENTRIES)) {
     const output = result.metafile.outputs[path.relative(ROOT, path.join(outdir, `${out}.js`))];
     const others = Object.values(ENTRIES).filter((e) => e !== entry && output && e in output.inputs);
     if (others.length) throw new Error(`dist/${out}.js would contain the entry ${others.join(', ')} and run its main() too`);
+  }
+  mkdirSync(outdir, { recursive: true });
+  for (const file of result.outputFiles) {
+    writeFileSync(`${file.path}.${process.pid}`, file.contents);
+    renameSync(`${file.path}.${process.pid}`, file.path);
   }
   await writeWorkflowBundle(path.join(outdir, 'workflow-bundle.js'), logger);
 }

@@ -84,13 +84,27 @@ async function main(): Promise<void> {
       metrics: { prometheus: { bindAddress: `0.0.0.0:${config.WORKER_METRICS_PORT}`, countersTotalSuffix: true, useSecondsForDurations: true } },
     },
   });
-  await runMigrations(config.DATABASE_URL, log);
-  const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
-  const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
-  if (added.length) log.info({ added }, 'registered search attributes');
-  await client.connection.close();
-  const running = await startOrchestrator({ config, log });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` }, 'orchestrator worker running');
+  // The schema and the search attributes are independent of each other: a restarted worker waits for the slower, not the sum.
+  const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+    const started = Date.now();
+    return [await work(), Date.now() - started];
+  };
+  const [[, migrationsMs], [, searchAttributesMs]] = await Promise.all([
+    timed(() => runMigrations(config.DATABASE_URL, log)),
+    timed(async () => {
+      const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
+      try {
+        const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
+        if (added.length) log.info({ added }, 'registered search attributes');
+      } finally {
+        await client.connection.close();
+      }
+    }),
+  ]);
+  const [running, workerMs] = await timed(() => startOrchestrator({ config, log }));
+  // How long this start took, by phase (the process's own start-up, module loading included, is `processMs`).
+  const startup = { processMs: Math.round(process.uptime() * 1000), migrationsMs, searchAttributesMs, workerMs };
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`, startup }, 'orchestrator worker running');
   await running.done;
   log.info('orchestrator worker stopped');
 }

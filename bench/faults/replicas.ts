@@ -28,8 +28,7 @@ export interface Replicas {
 /**
  * A second API and a second orchestrator worker beside `npm start`'s, against
  * the same Postgres and Temporal, as more replicas run in production: started
- * with the environment `npm start` gives its own (the worker loading the
- * workflow bundle npm start built), and restarted when they die, as a process
+ * from what `npm start` built and with the environment it gives its own, and restarted when they die, as a process
  * manager would, by a supervisor of their own (PID files in DATA_DIR/replica-2).
  */
 export async function startReplicas(stack: LocalStack, env: Record<string, string>, logFile: string, say: (msg: string) => void): Promise<Replicas> {
@@ -41,30 +40,33 @@ export async function startReplicas(stack: LocalStack, env: Record<string, strin
     DATA_DIR: stack.dataDir,
     DATABASE_URL: stack.databaseUrl,
     TEMPORAL_ADDRESS: stack.temporalAddress,
-    WORKFLOW_BUNDLE: path.join(stack.dataDir, 'build', 'workflow-bundle.js'),
+    WORKFLOW_BUNDLE: path.join(PROJECT_ROOT, 'dist', 'workflow-bundle.js'),
     HEALTH_WORKER_STALE_AFTER: '30s',
   };
   const supervisor = new Supervisor(path.join(stack.dataDir, 'replica-2'), (e) =>
     say(`replica ${e.service}#2 ${e.event}${e.pid ? ` (pid ${e.pid})` : ''}${e.error ? `: ${e.error}` : ''}`),
   );
-  const node = (entry: string, extra: NodeJS.ProcessEnv) => startLogged(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry)], logFile, { cwd: PROJECT_ROOT, env: { ...common, ...extra } });
+  // The JavaScript npm start built (dist/), as its own API and worker run.
+  const node = (entry: string, extra: NodeJS.ProcessEnv) =>
+    startLogged(process.execPath, ['--enable-source-maps', path.join(PROJECT_ROOT, 'dist', entry)], logFile, { cwd: PROJECT_ROOT, env: { ...common, ...extra } });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   await supervisor.start({
     name: 'worker',
     start: async (): Promise<Running> => {
-      const child = node('worker/orchestrator.ts', { WORKER_METRICS_PORT: String(await freePort()) });
+      const child = node('worker.js', { WORKER_METRICS_PORT: String(await freePort()) });
       return { child, stop: () => stopProcess(child, 15_000) };
     },
   });
   await supervisor.start({
     name: 'api',
     start: async (): Promise<Running> => {
-      const child = node('api/server.ts', { PORT: String(apiPort), HOST: '127.0.0.1' });
-      const listening = async () => child.exitCode === null && (await fetch(`${apiUrl}/api/v1/health`).then(() => true, () => false));
-      await waitFor('the second API', listening, 120_000, () => `(it exited: ${child.exitCode})`, () => child.exitCode !== null);
+      // Published at spawn, as npm start publishes its own API, so "restarted" means the same for both.
+      const child = node('api.js', { PORT: String(apiPort), HOST: '127.0.0.1' });
       return { child, stop: () => stopProcess(child, 15_000) };
     },
   });
+  const listening = async () => fetch(`${apiUrl}/api/v1/health`).then(() => true, () => false);
+  await waitFor('the second API', listening, 120_000);
   say(`second API on ${apiUrl} and a second worker, both on npm start's Postgres and Temporal`);
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= supervisor.stopAll([['api', 'worker']]).finally(() => running.delete(stop)));

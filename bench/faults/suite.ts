@@ -6,6 +6,7 @@ import { seededRandom } from './prng';
 import { SERVICES, sleep, startLocalStack, type Service, type StopResult } from './stack';
 import { kindOf, REPLICA_TARGETS, startReplicas, type Replicas, type Target } from './replicas';
 import { killAndResume, type TrialResult } from './trial';
+import { TemporalGateway } from '../../platform/temporal';
 import { verify, type Verdict } from './verify';
 
 export interface FaultOptions {
@@ -52,6 +53,8 @@ export interface FaultReport {
   maxResumeMs?: number;
   /** Per kind of process (api, worker, postgres, temporal): the fastest and slowest resume. */
   resumeByKind: Record<string, { min: number; max: number; trials: number }>;
+  /** Killed workers: the fastest and slowest return to polling (the new process seen on the task queue). */
+  workerPolling?: { min: number; max: number; trials: number };
   replicas: number;
   maxResumeGoalMs: number;
   stop: StopResult;
@@ -89,6 +92,9 @@ export async function runFaultSuite(options: FaultOptions): Promise<FaultReport>
   const problems: string[] = [];
   const trials: TrialResult[] = [];
   let replicas: Replicas | undefined;
+  // Who polls the orchestrator's task queue (npm start's default one), to time a killed worker's return.
+  const temporal = new TemporalGateway({ address: stack.temporalAddress, namespace: 'default' });
+  const pollers = async () => (await temporal.pollers('tollgate-orchestrator')).map((p) => p.identity);
   const stats = new RetryStats();
   let verdict: Verdict | undefined;
   let driver: Driver | undefined;
@@ -123,11 +129,12 @@ export async function runFaultSuite(options: FaultOptions): Promise<FaultReport>
       await sleep(pauseMs);
       // A killed API is probed through itself (the other replica would answer at once); other kills through either.
       const probeApi = target === 'api' ? stack.apiUrl : target === 'api#2' ? replicas?.apiUrl : undefined;
-      const trial = await killAndResume(pidOf, driver, i + 1, target, probePolicy, probeApi);
+      const trial = await killAndResume(pidOf, driver, i + 1, target, probePolicy, probeApi, pollers);
       trials.push(trial);
       say(
         `trial ${i + 1}/${plan.length}: kill -9 ${target} (pid ${trial.killedPid})` +
           (trial.newPid ? ` → pid ${trial.newPid} after ${secs(trial.restartMs)}` : '') +
+          (trial.pollingMs !== undefined ? `, polling after ${secs(trial.pollingMs)}` : '') +
           (trial.resumeMs !== undefined ? `, serving again after ${secs(trial.resumeMs)}` : '') +
           ` · ${driver.acknowledged()} requests acknowledged so far` +
           (trial.problem ? ` · ${trial.problem}` : ''),
@@ -151,6 +158,7 @@ export async function runFaultSuite(options: FaultOptions): Promise<FaultReport>
     say('stopping the second API and worker (SIGTERM)…');
     await replicas.stop().catch((err) => problems.push(`the second replicas did not stop: ${(err as Error).message}`));
   }
+  await temporal.close();
   say('stopping npm start (SIGTERM)…');
   const stop = await stack.stop();
   if (!stop.clean) problems.push(`npm start did not stop cleanly on SIGTERM (exit ${stop.exitCode}, open ports: ${stop.openPorts.join(', ') || 'none'}, killed: ${stop.killed.join(', ') || 'none'})`);
@@ -171,8 +179,10 @@ export async function runFaultSuite(options: FaultOptions): Promise<FaultReport>
   const total = duplicates.changes + duplicates.auditRows + duplicates.riskAssessments;
   const lost = verdict?.lost ?? 0;
   const allResumed = trials.length === plan.length && trials.every((t) => t.resumeMs !== undefined && t.restartMs !== undefined);
+  const polling = trials.map((t) => t.pollingMs).filter((v): v is number => v !== undefined);
   return {
     seed: options.seed,
+    workerPolling: polling.length ? { min: Math.min(...polling), max: Math.max(...polling), trials: polling.length } : undefined,
     trials,
     lifecycles: { run: lifecycles.length, completed: lifecycles.filter((l) => l.outcome === 'completed').length, abandoned: lifecycles.filter((l) => l.outcome === 'abandoned').length },
     requests: { acknowledged: verdict?.acknowledged ?? 0, lost, attempts: stats.attempts, retried: stats.retried, notAcknowledged: stats.summary() },

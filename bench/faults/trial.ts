@@ -14,6 +14,8 @@ export interface TrialResult {
   restartMs?: number;
   /** From the kill until a keyed create sent after it was acknowledged: the whole path serves again. */
   resumeMs?: number;
+  /** A worker: from the kill until Temporal saw the new process poll its task queue. */
+  pollingMs?: number;
   problem?: string;
 }
 
@@ -30,6 +32,8 @@ export async function killAndResume(
   target: Target,
   probe: RetryPolicy,
   probeApi?: string,
+  /** The identities (`pid@host`) polling the orchestrator's task queue, to time a worker's return. */
+  pollers?: () => Promise<string[]>,
 ): Promise<TrialResult> {
   const killedPid = pidOf(target);
   if (killedPid === undefined) {
@@ -39,6 +43,15 @@ export async function killAndResume(
   const killedAt = Date.now();
   const result: TrialResult = { n, target, killedPid };
 
+  const pollingAgain = async (pid: number, deadline: number) => {
+    while (Date.now() < deadline) {
+      if ((await pollers!().catch(() => [])).some((identity) => identity.startsWith(`${pid}@`))) {
+        result.pollingMs = Date.now() - killedAt;
+        return;
+      }
+      await sleep(100);
+    }
+  };
   const restarted = (async () => {
     const deadline = killedAt + probe.deadlineMs;
     while (Date.now() < deadline) {
@@ -46,6 +59,7 @@ export async function killAndResume(
       if (pid !== undefined && pid !== killedPid && isAlive(pid)) {
         result.newPid = pid;
         result.restartMs = Date.now() - killedAt;
+        if (pollers && target.startsWith('worker')) await pollingAgain(pid, deadline);
         return;
       }
       await sleep(100);

@@ -60,6 +60,9 @@ test('scale-out: two APIs and two workers on one Postgres and Temporal, every re
     lanes: 2,
     pauseMs: [1_000, 2_000],
     requestDeadlineMs: 90_000,
+    // A task Temporal handed to a worker just before its kill -9 waits out its start-to-close timeout (30 s for the
+    // persistence activities) before the other worker retries it: a request waiting on it resumes after that.
+    maxResumeMs: 60_000,
     env: { PATH: `${path.dirname(testEnv.temporalCli)}:${process.env.PATH}` },
     say: (msg) => void progress.push(msg),
   });
