@@ -4,6 +4,7 @@ import type { Logger } from '../platform/logger';
 import type { TemporalGateway } from '../platform/temporal';
 import type { Principal } from '../domain/permissions';
 import type { FixedWindowLimiter } from '../domain/rate-limit';
+import type { SharedRateLimiter } from '../store/rate-limit-counters';
 import type { ApiError } from './errors';
 import type { TokenVerifier } from './auth/verifier';
 import type { Metrics } from './metrics';
@@ -19,7 +20,10 @@ export interface AppDeps {
   temporal: TemporalGateway;
   log: Logger;
   verifier: TokenVerifier;
+  /** This replica's own counters (health probes). */
   limiter: FixedWindowLimiter;
+  /** Counters every replica shares (users, tenants, addresses, bulk records). */
+  sharedLimiter: SharedRateLimiter;
   metrics: Metrics;
   /** Live deployment events for the WebSocket streams; absent where a process serves none. */
   realtime?: DeploymentEventHub;

@@ -11,6 +11,7 @@ import { dataConverterOf } from '../platform/payload-keys';
 import { temporalConnection } from '../platform/temporal-connection';
 import { TemporalGateway } from '../platform/temporal';
 import { FixedWindowLimiter } from '../domain/rate-limit';
+import { SharedRateLimiter } from '../store/rate-limit-counters';
 import { createApp } from './app';
 import { guardConnections } from './connections';
 import { createTokenVerifier } from './auth/verifier';
@@ -39,6 +40,8 @@ export function createDeps(config: Config, log: Logger): AppDeps {
     agentWork: new AgentWorkRelay({ config, pool, log, dataConverter }),
     verifier: createTokenVerifier(config),
     limiter: new FixedWindowLimiter(config.RATE_LIMIT_WINDOW),
+    // Replicas of one deployment share its task queue, and so its counters.
+    sharedLimiter: new SharedRateLimiter(pool, config.TEMPORAL_TASK_QUEUE, (err) => log.warn({ err }, 'deleting ended rate-limit windows failed')),
     metrics: createMetrics(),
     realtime: new DeploymentEventHub({ databaseUrl: config.DATABASE_URL, log }),
   };

@@ -7,8 +7,10 @@ export interface RateDecision {
 }
 
 /**
- * Fixed-window counter per key. In memory, so each API replica enforces its
- * own share; a shared store is the next step when running several replicas.
+ * Fixed-window counter per key, in memory: one replica's own count. The API
+ * keeps users' and tenants' counters in Postgres (store/rate-limit-counters.ts)
+ * so replicas share them; this one serves what is per replica by nature, such
+ * as a load balancer's health probes, which reach every replica.
  */
 export class FixedWindowLimiter {
   private readonly windows = new Map<string, { start: number; count: number }>();
@@ -34,6 +36,15 @@ export class FixedWindowLimiter {
     this.lastSweep = currentStart;
     for (const [key, window] of this.windows) if (window.start < currentStart) this.windows.delete(key);
   }
+}
+
+/**
+ * The decision for a request that made a shared window's count `count` (this
+ * request's cost included; refused requests are counted too, so the count
+ * may pass the limit): allowed while the count is within the limit.
+ */
+export function decisionOf(count: number, limit: number, windowEnd: number): RateDecision {
+  return { allowed: count <= limit, limit, remaining: Math.max(0, limit - count), resetAt: windowEnd };
 }
 
 /** Of several decisions, the one a client must respect: a denial, else the tightest remaining. */

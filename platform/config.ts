@@ -84,9 +84,14 @@ const schema = z.object({
   // Keys that encrypt every Temporal payload (platform/payload-keys.ts): `id:base64key[,…]`, the first encrypts, all decrypt.
   // A secret: checked in loadConfig, never echoed. Unset: a dev key in DATA_DIR/keys.
   PAYLOAD_ENCRYPTION_KEYS: optionalString,
+  // A workflow bundle built ahead (npm run build, npm start, the image): the worker loads it instead of bundling at start.
+  WORKFLOW_BUNDLE: optionalString,
   RATE_LIMIT_USER: positiveInt(100),
   RATE_LIMIT_TENANT: positiveInt(1000),
   RATE_LIMIT_WINDOW: duration('1s'),
+  // Bulk requests spend records (a create of 100 incidents spends 100) from a budget of their own, per user.
+  RATE_LIMIT_BULK_RECORDS: positiveInt(1000),
+  RATE_LIMIT_BULK_WINDOW: duration('1m'),
   BODY_LIMIT_BYTES: positiveInt(1024 * 1024),
   // How long a client may take to send a request's headers, and the whole request; then 408 and the connection closes.
   HTTP_HEADERS_TIMEOUT: duration('10s'),
@@ -152,6 +157,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError('Configuration error: HTTP_HEADERS_TIMEOUT must not exceed HTTP_REQUEST_TIMEOUT (the headers are part of the request)');
   }
   const dataDir = path.resolve(parsed.DATA_DIR);
+  if (parsed.WORKFLOW_BUNDLE && !existsSync(parsed.WORKFLOW_BUNDLE)) {
+    throw new ConfigError(`Configuration error: WORKFLOW_BUNDLE names no file (got "${parsed.WORKFLOW_BUNDLE}"); build it with npm run build, or unset it to bundle at start`);
+  }
   let jwks: Config['AUTH_JWKS'];
   if (parsed.AUTH_JWKS) {
     try {

@@ -13,6 +13,7 @@ import { recordStack, runningStacks } from './stack/registry';
 import { Supervisor, type Running, type ServiceName, type SupervisorEvent } from './stack/supervisor';
 import { ensureTemporalCli } from './stack/temporal-cli';
 import { startTemporalDevServer, temporalAnswers, temporalLogFile } from './stack/temporal-server';
+import { buildDist } from './build';
 
 /**
  * `npm start`: Postgres, the Temporal dev server (+UI), migrations, the
@@ -58,6 +59,11 @@ async function main(): Promise<void> {
     say(`unexpected error: ${err.stack ?? err}`);
     void shutdown(1, 'unexpected error');
   });
+
+  // Built once per start, while Postgres and Temporal come up (npm run build: dist/*.js and the workflow bundle): the
+  // API and the worker, and every restart of them, run plain JavaScript and load the bundle, compiling nothing.
+  const built = buildDist(DIST, QUIET);
+  built.catch(() => undefined);
 
   try {
     let databaseUrl = process.env.DATABASE_URL?.trim() || undefined;
@@ -107,14 +113,22 @@ async function main(): Promise<void> {
     const applied = await runMigrations(databaseUrl);
     say(applied.length ? `Applied migrations: ${applied.join(', ')}` : 'Database schema is up to date');
 
-    const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporalAddress, DATA_DIR: config.DATA_DIR, TEMPORAL_UI_URL: temporalUi };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      DATA_DIR: config.DATA_DIR,
+      TEMPORAL_UI_URL: temporalUi,
+      WORKFLOW_BUNDLE: process.env.WORKFLOW_BUNDLE?.trim() || path.join(DIST, 'workflow-bundle.js'),
+    };
+    await built;
     // The dev server renews idle polls every 10 s, so a worker silent for 30 s is gone.
     if (ownDevServer && !process.env.HEALTH_WORKER_STALE_AFTER?.trim()) env.HEALTH_WORKER_STALE_AFTER = '30s';
     const workerStartedAt = Date.now();
-    await supervisor.start(nodeService('worker', 'worker/orchestrator.ts', env));
-    await supervisor.start(nodeService('api', 'api/server.ts', env));
+    await supervisor.start(nodeService('worker', 'worker.js', env));
+    await supervisor.start(nodeService('api', 'api.js', env));
 
-    // The worker bundles the workflows before it polls; ask Temporal rather than the API's /health meanwhile,
+    // The worker takes a few seconds to connect and load the workflows before it polls; ask Temporal rather than the API's /health meanwhile,
     // which would log every not-yet-healthy answer.
     const temporal = new TemporalGateway({ ...temporalConnection({ ...config, TEMPORAL_ADDRESS: temporalAddress }), namespace: config.TEMPORAL_NAMESPACE });
     try {
@@ -132,12 +146,17 @@ async function main(): Promise<void> {
   }
 }
 
-/** The API or the worker: a Node process in its own process group (Ctrl-C reaches only us; we stop it in order). */
+const DIST = path.join(PROJECT_ROOT, 'dist');
+const noop = () => undefined;
+// webpack's report of the bundle; its errors still reach the terminal.
+const QUIET = { log: noop, trace: noop, debug: noop, info: noop, warn: noop, error: (message: string) => say(`bundling the workflows: ${message}`) };
+
+/** The API or the worker, compiled (dist/): a Node process in its own process group (Ctrl-C reaches only us; we stop it in order). */
 function nodeService(name: ServiceName, entry: string, env: NodeJS.ProcessEnv) {
   return {
     name,
     start: async (): Promise<Running> => {
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(PROJECT_ROOT, entry)], { env, stdio: 'inherit', detached: true, cwd: PROJECT_ROOT });
+      const child = spawn(process.execPath, ['--enable-source-maps', path.join(DIST, entry)], { env, stdio: 'inherit', detached: true, cwd: PROJECT_ROOT });
       await spawned(child);
       return { child, stop: () => stopProcess(child, 15_000) };
     },

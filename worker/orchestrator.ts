@@ -1,5 +1,5 @@
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { ConfigError, loadConfig, type Config } from '../platform/config';
 import { createPool, runMigrations, type Pool } from '../platform/db';
 import { createLogger, type Logger } from '../platform/logger';
@@ -10,11 +10,12 @@ import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
 import { startEndedWorkflowSweep } from './ended-workflow-sweep';
+import { bundleWorkflows } from './workflow-bundle';
 
 export interface OrchestratorOptions {
   config: Config;
   log: Logger;
-  /** Tests pass the bundle built once per run; processes bundle from source at start. */
+  /** Tests pass the bundle built once per run; otherwise WORKFLOW_BUNDLE's, or one bundled from source at start. */
   workflowBundle?: { codePath: string };
   taskQueue?: string;
   pool?: Pool;
@@ -31,8 +32,7 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
   const { config, log } = options;
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
   const connection = await NativeConnection.connect(connectionOptions(temporalConnection(config)));
-  // Bundled here rather than by Worker.create so webpack's report goes to debug, not into every start-up's log.
-  const workflowBundle = options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: require.resolve('../workflows'), logger: new PinoTemporalLogger(log, { infoAsDebug: true }) }));
+  const workflowBundle = options.workflowBundle ?? (await loadWorkflowBundle(config, log));
   const worker = await Worker.create({
     connection,
     namespace: config.TEMPORAL_NAMESPACE,
@@ -68,6 +68,22 @@ export async function startOrchestrator(options: OrchestratorOptions): Promise<R
   };
 }
 
+/**
+ * A prebuilt bundle loads at once; bundling from source takes seconds of CPU,
+ * which a worker restarted after a crash would spend before it polls again.
+ */
+async function loadWorkflowBundle(config: Config, log: Logger): Promise<{ codePath: string } | { code: string }> {
+  if (config.WORKFLOW_BUNDLE) {
+    log.info({ workflowBundle: config.WORKFLOW_BUNDLE }, 'loading the prebuilt workflow bundle');
+    return { codePath: config.WORKFLOW_BUNDLE };
+  }
+  const started = Date.now();
+  // Bundled here rather than by Worker.create so webpack's report goes to debug, not into every start-up's log.
+  const code = await bundleWorkflows(new PinoTemporalLogger(log, { infoAsDebug: true }));
+  log.info({ ms: Date.now() - started }, 'bundled the workflows from source (set WORKFLOW_BUNDLE to a prebuilt bundle to skip this)');
+  return { code };
+}
+
 async function main(): Promise<void> {
   const config = loadConfig();
   const log = createLogger('worker', config.LOG_LEVEL);
@@ -80,13 +96,27 @@ async function main(): Promise<void> {
       metrics: { prometheus: { bindAddress: `0.0.0.0:${config.WORKER_METRICS_PORT}`, countersTotalSuffix: true, useSecondsForDurations: true } },
     },
   });
-  await runMigrations(config.DATABASE_URL, log);
-  const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
-  const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
-  if (added.length) log.info({ added }, 'registered search attributes');
-  await client.connection.close();
-  const running = await startOrchestrator({ config, log });
-  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics` }, 'orchestrator worker running');
+  // The schema and the search attributes are independent of each other: a restarted worker waits for the slower, not the sum.
+  const timed = async <T>(work: () => Promise<T>): Promise<[T, number]> => {
+    const started = Date.now();
+    return [await work(), Date.now() - started];
+  };
+  const [[, migrationsMs], [, searchAttributesMs]] = await Promise.all([
+    timed(() => runMigrations(config.DATABASE_URL, log)),
+    timed(async () => {
+      const client = await connectClient({ ...temporalConnection(config), namespace: config.TEMPORAL_NAMESPACE });
+      try {
+        const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
+        if (added.length) log.info({ added }, 'registered search attributes');
+      } finally {
+        await client.connection.close();
+      }
+    }),
+  ]);
+  const [running, workerMs] = await timed(() => startOrchestrator({ config, log }));
+  // How long this start took, by phase (the process's own start-up, module loading included, is `processMs`).
+  const startup = { processMs: Math.round(process.uptime() * 1000), migrationsMs, searchAttributesMs, workerMs };
+  log.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, metrics: `http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`, startup }, 'orchestrator worker running');
   await running.done;
   log.info('orchestrator worker stopped');
 }

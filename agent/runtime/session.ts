@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import packageJson from '../../package.json';
 import { agentTaskQueue } from '../../domain/deployments/model';
 import type { Logger } from '../../platform/logger';
 import { AgentApiClient, AgentApiError, type Identity, type Registration } from './api-client';
@@ -21,13 +20,8 @@ export interface SavedIdentity extends Identity {
   registeredAt: string;
 }
 
-export const AGENT_VERSION: string = (() => {
-  try {
-    return JSON.parse(readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')).version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-})();
+// Imported, not read at run time: the compiled agent (dist/) carries it.
+export const AGENT_VERSION: string = packageJson.version ?? '0.0.0';
 
 export const AGENT_CAPABILITIES = ['deploy-hook', 'health-check-http', 'health-check-command', 'logs', 'artifacts'];
 

@@ -83,9 +83,11 @@ export class Driver {
   private stopping = false;
   private lanes: Promise<void>[] = [];
   private counter = 0;
+  private turn = 0;
 
+  /** `apis`: one base URL, or several replicas' (requests take turns, so one lifecycle's steps go through all of them). */
   constructor(
-    private readonly api: string,
+    private readonly apis: string[],
     private readonly users: Users,
     private readonly runTag: string,
     private readonly policy: RetryPolicy,
@@ -111,12 +113,12 @@ export class Driver {
   }
 
   /** A single keyed create, retried until acknowledged: the probe that tells when the whole path serves again. */
-  async probe(name: string, policy: RetryPolicy): Promise<LifecycleRecord> {
+  async probe(name: string, policy: RetryPolicy, api?: string): Promise<LifecycleRecord> {
     const record: LifecycleRecord = { name, marker: `${this.runTag}/${name}`, acks: [], outcome: 'probe' };
     this.lifecycles.push(record);
     const { requester } = this.users;
     const body = { type: 'standard', short_description: `Fault drill ${record.marker}` };
-    const ack = await this.send(record, 'create', { method: 'POST', path: '', token: requester.token, key: `${record.marker}/create`, body }, 'draft', ['change.create'], requester.email, policy);
+    const ack = await this.send(record, 'create', { method: 'POST', path: '', token: requester.token, key: `${record.marker}/create`, body }, 'draft', ['change.create'], requester.email, policy, api);
     record.changeId = ack?.changeId;
     return record;
   }
@@ -159,8 +161,9 @@ export class Driver {
     actions: string[],
     actor: string,
     policy = this.policy,
+    api = this.apis[this.turn++ % this.apis.length],
   ): Promise<Ack | undefined> {
-    const outcome: Outcome = await sendKeyed(`${this.api}/prod/api/changes`, request, policy, this.stats);
+    const outcome: Outcome = await sendKeyed(`${api}/prod/api/changes`, request, policy, this.stats);
     if (outcome.kind !== 'ack') {
       record.outcome = record.outcome === 'probe' ? 'probe' : 'abandoned';
       record.problem = outcome.kind === 'refused' ? `${step}: ${outcome.status} ${outcome.text}` : `${step}: gave up after ${outcome.attempts} attempts (${outcome.last})`;

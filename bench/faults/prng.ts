@@ -9,6 +9,8 @@ export interface Random {
   /** An integer in [min, max]. */
   int(min: number, max: number): number;
   pick<T>(items: readonly T[]): T;
+  /** The items in a random order (Fisher-Yates, in place). */
+  shuffle<T>(items: T[]): T[];
 }
 
 export function seededRandom(seed: number): Random {
@@ -25,6 +27,13 @@ export function seededRandom(seed: number): Random {
     next,
     int: (min, max) => min + Math.floor(next() * (max - min + 1)),
     pick: (items) => items[Math.floor(next() * items.length)],
+    shuffle: (items) => {
+      for (let i = items.length - 1; i > 0; i--) {
+        const j = Math.floor(next() * (i + 1));
+        [items[i], items[j]] = [items[j]!, items[i]!];
+      }
+      return items;
+    },
   };
 }
 

@@ -1,16 +1,22 @@
 import { parseArgs } from 'node:util';
 import { newSeed } from './prng';
 import { table } from './report';
-import { SERVICES, stopAllStacks, type Service } from './stack';
+import { REPLICA_TARGETS, stopAllReplicas, type Target } from './replicas';
+import { SERVICES, stopAllStacks } from './stack';
 import { DEFAULTS, runFaultSuite } from './suite';
 
 /**
- * `npm run bench:faults -- --trials 20 [--seed S] [--lanes 4] [--targets api,worker,temporal,postgres] [--keep]`
+ * `npm run bench:faults -- --trials 20 [--seed S] [--lanes 4] [--targets api,worker,temporal,postgres] [--replicas 2] [--keep]`
  *
  * Brings up `npm start` on a throwaway DATA_DIR and free ports, drives keyed
  * change lifecycles through the API while it SIGKILLs supervised services at
  * random, then checks every acknowledged request. Progress goes to stderr; the
  * summary and then one JSON line go to stdout. Exits 1 when the goal is not met.
+ *
+ * `--replicas 2` is the scale-out run: a second API and a second orchestrator
+ * worker on the same Postgres and Temporal, requests taking turns between the
+ * two APIs, and kills of every replica of each (targets api, api#2, worker,
+ * worker#2 unless --targets says otherwise).
  */
 const say = (msg: string) => console.error(`[faults] ${msg}`);
 
@@ -21,6 +27,7 @@ function options() {
       seed: { type: 'string' },
       lanes: { type: 'string' },
       targets: { type: 'string' },
+      replicas: { type: 'string' },
       keep: { type: 'boolean', default: false },
     },
   });
@@ -29,14 +36,18 @@ function options() {
     if (!Number.isInteger(value) || value < min) throw new Error(`--${name} must be an integer >= ${min}, got "${raw}"`);
     return value;
   };
-  const targets = (values.targets ?? SERVICES.join(',')).split(',').map((t) => t.trim());
-  const unknown = targets.filter((t) => !(SERVICES as readonly string[]).includes(t));
-  if (unknown.length || targets.length === 0) throw new Error(`--targets takes a comma-separated list of ${SERVICES.join(', ')}; got "${values.targets}"`);
+  const replicas = int('replicas', values.replicas, 1, 1);
+  if (replicas > 2) throw new Error(`--replicas is 1 or 2, got "${values.replicas}"`);
+  const known: readonly string[] = replicas === 2 ? [...SERVICES, ...REPLICA_TARGETS] : SERVICES;
+  const targets = (values.targets ?? (replicas === 2 ? 'api,api#2,worker,worker#2' : SERVICES.join(','))).split(',').map((t) => t.trim());
+  const unknown = targets.filter((t) => !known.includes(t));
+  if (unknown.length || targets.length === 0) throw new Error(`--targets takes a comma-separated list of ${known.join(', ')}; got "${values.targets}"`);
   return {
     trials: int('trials', values.trials, DEFAULTS.trials, 0),
     seed: int('seed', values.seed, newSeed(), 0),
     lanes: int('lanes', values.lanes, DEFAULTS.lanes, 1),
-    targets: targets as Service[],
+    targets: targets as Target[],
+    replicas: replicas as 1 | 2,
     keep: values.keep!,
   };
 }
@@ -52,7 +63,9 @@ async function main(): Promise<number> {
 
 const interrupted = (signal: string, code: number) => () => {
   say(`${signal}: stopping the stack…`);
-  void stopAllStacks().then(() => process.exit(code));
+  void stopAllReplicas()
+    .then(() => stopAllStacks())
+    .then(() => process.exit(code));
 };
 process.on('SIGINT', interrupted('SIGINT', 130));
 process.on('SIGTERM', interrupted('SIGTERM', 143));

@@ -163,3 +163,6 @@ export type CreateIncidentInput = z.infer<typeof createIncidentSchema>;
 export type PatchIncidentInput = z.infer<typeof patchIncidentSchema>;
 export type CreateNoteInput = z.infer<typeof createNoteSchema>;
 export type BulkRequest = z.infer<typeof bulkRequestSchema>;
+
+/** The records a bulk request names (what it spends from its sender's bulk budget). */
+export const bulkRecordCount = (body: Pick<BulkRequest, 'records' | 'ids'>): number => (body.records ?? body.ids ?? []).length;

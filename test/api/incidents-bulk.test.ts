@@ -132,21 +132,54 @@ test('a retried bulk request with the same Idempotency-Key does not apply twice'
   expect(reused.body.error.code).toBe('IDEMPOTENCY_KEY_REUSED');
 });
 
-test('bulk requests are not subject to the per-request rate limit', async () => {
-  // An API whose per-user limit is small enough to hit.
-  const limitedApp = await startTestApp({ worker: false, env: { RATE_LIMIT_USER: '15', RATE_LIMIT_WINDOW: '1h' } });
-  try {
+describe('bulk requests spend a budget of records, not the per-request limit', () => {
+  let limitedApp: TestApp;
+  // Small limits, and an hour's window so a burst never straddles a window boundary.
+  beforeAll(async () => {
+    limitedApp = await startTestApp({ worker: false, env: { RATE_LIMIT_USER: '15', RATE_LIMIT_WINDOW: '1h', RATE_LIMIT_BULK_RECORDS: '50', RATE_LIMIT_BULK_WINDOW: '1h' } });
+  });
+  afterAll(() => limitedApp.close());
+  const bulk = (token: string, n: number, tag: string) =>
+    limitedApp.http('POST', '/prod/api/incidents/bulk', { token, body: { operation: 'create', records: Array.from({ length: n }, (_, i) => ({ short_description: `${tag} ${i}` })) } });
+
+  test('bulk POSTs leave the per-request budget alone, and each record counts against the records budget', async () => {
     const limited = await limitedApp.token('limited@example.com', { roles: ['sre'] });
     const posts = [];
-    for (let i = 0; i < 20; i++) posts.push((await limitedApp.http('POST', '/prod/api/incidents/bulk', { token: limited, body: { operation: 'create', records: [{ short_description: `Limit ${i}` }] } })).status);
-    expect(posts).toEqual(Array(20).fill(202));
+    for (let i = 0; i < 20; i++) posts.push(await bulk(limited, 1, `Limit ${i}`));
+    expect(posts.map((p) => p.status)).toEqual(Array(20).fill(202));
+    expect(posts.map((p) => Number(p.headers.get('x-ratelimit-remaining')))).toEqual(Array.from({ length: 20 }, (_, i) => 49 - i));
     const reads = [];
     for (let i = 0; i < 20; i++) reads.push((await limitedApp.http('GET', '/prod/api/incidents?limit=1', { token: limited })).status);
     expect(reads.slice(0, 15)).toEqual(Array(15).fill(200));
     expect(reads.slice(15)).toEqual(Array(5).fill(429));
-  } finally {
-    await limitedApp.close();
-  }
+
+    // 20 records spent of 50: a request of 30 fits exactly, and then not one more record does.
+    const last = await bulk(limited, 30, 'Last');
+    expect(last.status).toBe(202);
+    expect(last.headers.get('x-ratelimit-remaining')).toBe('0');
+    const over = await bulk(limited, 1, 'Over');
+    expect(over.status).toBe(429);
+    expect(over.body.error).toMatchObject({ code: 'RATE_LIMITED', details: { scope: 'user (bulk records)' } });
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const { rows } = await limitedApp.pool.query(`SELECT count(*)::int AS n, sum(total)::int AS records FROM incident_bulk_jobs WHERE tenant_id = $1`, [limitedApp.tenant]);
+    expect(rows[0]).toEqual({ n: 21, records: 50 });
+  });
+
+  test('a burst of large bulk creates is cut off at the records budget', async () => {
+    const burster = await limitedApp.token('burster@example.com', { roles: ['sre'] });
+    const statuses = (await Promise.all(Array.from({ length: 6 }, (_, i) => bulk(burster, 20, `Burst ${i}`)))).map((r) => r.status);
+    // 50 records a window: two requests of 20 fit, the third (60) does not, nor any after it.
+    expect(statuses.filter((s) => s === 202)).toHaveLength(2);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+  });
+
+  test("a viewer's refused bulk POSTs are counted too, and limited", async () => {
+    const viewer = await limitedApp.token('viewer@example.com', { roles: ['viewer'] });
+    const statuses = [];
+    for (let i = 0; i < 30; i++) statuses.push((await bulk(viewer, 2, `Viewer ${i}`)).status);
+    expect(statuses.slice(0, 25)).toEqual(Array(25).fill(403));
+    expect(statuses.slice(25)).toEqual(Array(5).fill(429));
+  });
 });
 
 test('the job in the Stella envelope; another tenant cannot see it; an unknown job is 404', async () => {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../../platform/config';
+import { ENTRIES } from '../../scripts/build';
 
 /**
  * The container deployment (Dockerfile, docker-compose.yml, the Postgres init
@@ -63,11 +64,10 @@ function environmentOf(service: Service): Env {
 const commandOf = (service: Service): string[] =>
   service.command === undefined ? [] : Array.isArray(service.command) ? service.command.map(String) : String(service.command).trim().split(/\s+/);
 
-/** `node --import tsx <file>` → file; undefined for any other command. */
-function tsxEntry(argv: string[]): string | undefined {
-  const i = argv.indexOf('--import');
-  if (argv[0] !== 'node' || i < 0 || argv[i + 1] !== 'tsx') return undefined;
-  return argv.slice(i + 2).find((a) => !a.startsWith('-'));
+/** `node [flags] dist/<name>.js` → the build's entry name; undefined for any other command. */
+function distEntry(argv: string[]): string | undefined {
+  if (argv[0] !== 'node') return undefined;
+  return argv.slice(1).find((a) => !a.startsWith('-'))?.match(/^dist\/([\w-]+)\.js$/)?.[1];
 }
 
 const dependsOn = (service: Service): string[] =>
@@ -88,7 +88,10 @@ function configKeys(): Set<string> {
 
 interface Dockerfile {
   from: string[];
-  copies: Array<{ from?: string; sources: string[]; dest: string }>;
+  /** Stage names (FROM … AS name), in order; the last is the image. */
+  stages: string[];
+  copies: Array<{ stage: number; from?: string; sources: string[]; dest: string }>;
+  runs: Array<{ stage: number; command: string }>;
   cmd?: string[];
   user?: string;
   healthcheck?: string;
@@ -109,20 +112,25 @@ function parseDockerfile(text: string): Dockerfile {
     if (current.trim()) instructions.push(current.trim());
     current = '';
   }
-  const result: Dockerfile = { from: [], copies: [], env: {} };
+  const result: Dockerfile = { from: [], stages: [], copies: [], runs: [], env: {} };
+  const stage = () => result.from.length - 1;
   for (const ins of instructions) {
     const [keyword, ...rest] = ins.split(/\s+/);
     const args = rest.join(' ');
     switch (keyword.toUpperCase()) {
       case 'FROM':
         result.from.push(rest[0]);
+        result.stages.push(rest[1]?.toUpperCase() === 'AS' ? rest[2] : String(stage()));
+        break;
+      case 'RUN':
+        result.runs.push({ stage: stage(), command: args });
         break;
       case 'COPY':
       case 'ADD': {
         const flags = rest.filter((a) => a.startsWith('--'));
         const paths = rest.filter((a) => !a.startsWith('--'));
         const from = flags.find((f) => f.startsWith('--from='))?.slice('--from='.length);
-        result.copies.push({ from, sources: paths.slice(0, -1), dest: paths[paths.length - 1] });
+        result.copies.push({ stage: stage(), from, sources: paths.slice(0, -1), dest: paths[paths.length - 1] });
         break;
       }
       case 'CMD':
@@ -143,9 +151,17 @@ function parseDockerfile(text: string): Dockerfile {
 }
 
 const dockerfile = parseDockerfile(exists('Dockerfile') ? read('Dockerfile') : '');
-/** Repo paths the final image receives from the build context. */
-const copiedFromContext = () => dockerfile.copies.filter((c) => !c.from).flatMap((c) => c.sources.map((s) => path.posix.normalize(s)));
-const inImage = (rel: string) => copiedFromContext().some((src) => src === rel || rel.startsWith(`${src.replace(/\/$/, '')}/`));
+const IMAGE = () => dockerfile.from.length - 1;
+const stageIndex = (name: string) => dockerfile.stages.indexOf(name);
+/** Repo paths a stage (the image by default; any stage for 'all') receives from the build context. */
+const copiedFromContext = (stage: number | 'all' = IMAGE()) => {
+  // A stage built FROM another starts with that one's files.
+  const lineage = (i: number): number[] => (i < 0 ? [] : [i, ...lineage(stageIndex(dockerfile.from[i]))]);
+  const stages = stage === 'all' ? undefined : lineage(stage);
+  return dockerfile.copies.filter((c) => !c.from && (!stages || stages.includes(c.stage))).flatMap((c) => c.sources.map((s) => path.posix.normalize(s)));
+};
+const copiedInto = (stage: number, rel: string) => copiedFromContext(stage).some((src) => src === rel || rel.startsWith(`${src.replace(/\/$/, '')}/`));
+const inImage = (rel: string) => copiedInto(IMAGE(), rel);
 
 /** Every repo file an entry point loads, following relative imports, require.resolve and dynamic imports. */
 function localModuleGraph(entry: string): Set<string> {
@@ -188,15 +204,13 @@ describe('docker-compose.yml', () => {
     expect(Object.keys(services).sort()).toEqual(['agent', 'api', 'postgres', 'temporal', 'temporal-ui', 'worker']);
   });
 
-  test('every `node --import tsx <file>` command names a file in the repo that the image contains', () => {
+  test('every app service runs `node dist/<entry>.js`, an entry the build (scripts/build.ts) makes from a source that exists', () => {
     const entries = Object.entries(services)
-      .map(([name, s]) => [name, tsxEntry(commandOf(s))] as const)
+      .map(([name, s]) => [name, distEntry(commandOf(s))] as const)
       .filter((e): e is readonly [string, string] => e[1] !== undefined);
-    expect(Object.fromEntries(entries)).toEqual({ agent: 'worker/agent.ts', api: 'api/server.ts', worker: 'worker/orchestrator.ts' });
-    for (const [name, file] of entries) {
-      expect({ service: name, file, exists: exists(file) }).toEqual({ service: name, file, exists: true });
-      expect({ service: name, file, inImage: inImage(file) }).toEqual({ service: name, file, inImage: true });
-    }
+    expect(Object.fromEntries(entries)).toEqual({ agent: 'agent', api: 'api', worker: 'worker' });
+    for (const [, entry] of entries) expect(exists(ENTRIES[entry as keyof typeof ENTRIES])).toBe(true);
+    for (const s of Object.values(services)) expect(commandOf(s)).not.toContain('tsx');
   });
 
   test('api and worker run the image built from this Dockerfile', () => {
@@ -313,19 +327,25 @@ describe('Dockerfile', () => {
   test('exists and builds on node 20 bookworm-slim (glibc for the Temporal worker)', () => {
     expect(exists('Dockerfile')).toBe(true);
     expect(dockerfile.from.length).toBeGreaterThan(0);
-    for (const base of dockerfile.from) expect(base).toBe('node:20-bookworm-slim');
+    // A stage built FROM an earlier stage inherits its base.
+    for (const base of dockerfile.from.filter((b) => !dockerfile.stages.includes(b))) expect(base).toBe('node:20-bookworm-slim');
     expect(read('Dockerfile')).toMatch(/npm ci --omit=dev/);
   });
 
-  test('its CMD runs the API from a file that exists and is copied', () => {
-    expect(dockerfile.cmd).toEqual(['node', '--import', 'tsx', 'api/server.ts']);
-    const entry = tsxEntry(dockerfile.cmd!)!;
-    expect(exists(entry)).toBe(true);
-    expect(inImage(entry)).toBe(true);
+  test('a build stage compiles with scripts/build.ts; the image takes its dist/ and runs the API with node, not tsx', () => {
+    const build = stageIndex('build');
+    expect(build).toBeGreaterThanOrEqual(0);
+    expect(dockerfile.runs.filter((r) => r.stage === build).map((r) => r.command)).toContain('node --import tsx scripts/build.ts');
+    expect(dockerfile.copies).toContainEqual(expect.objectContaining({ stage: IMAGE(), from: 'build', sources: ['/app/dist'] }));
+    expect(dockerfile.cmd).toEqual(['node', '--enable-source-maps', 'dist/api.js']);
+    expect(distEntry(dockerfile.cmd!)).toBe('api');
+    // The worker loads the bundle the build made instead of bundling at start.
+    expect(dockerfile.env.WORKFLOW_BUNDLE).toBe('/app/dist/workflow-bundle.js');
+    expect(dockerfile.runs.filter((r) => r.stage === IMAGE()).map((r) => r.command).join('\n')).not.toMatch(/tsx|build/);
   });
 
   test('every path it COPYs from the build context exists and is not excluded by .dockerignore', () => {
-    const sources = copiedFromContext();
+    const sources = copiedFromContext('all');
     expect(sources.length).toBeGreaterThan(0);
     for (const src of sources) {
       expect({ src, exists: exists(src) }).toEqual({ src, exists: true });
@@ -334,13 +354,14 @@ describe('Dockerfile', () => {
     expect(sources).toEqual(expect.arrayContaining(['package.json', 'package-lock.json', 'tsconfig.json']));
   });
 
-  test('the image contains every file the API, the worker and the token script load, and the migrations', () => {
+  test('the build stage has every file the entries and the workflows load; the image has the migrations', () => {
+    const build = stageIndex('build');
     const missing = new Set<string>();
-    for (const entry of ['api/server.ts', 'worker/orchestrator.ts', 'scripts/token.ts']) {
-      for (const file of localModuleGraph(entry)) if (!inImage(file) || dockerignored(file)) missing.add(file);
+    for (const entry of [...Object.values(ENTRIES), 'scripts/build.ts', 'workflows/index.ts']) {
+      for (const file of localModuleGraph(entry)) if (!copiedInto(build, file) || dockerignored(file)) missing.add(file);
     }
     expect([...missing]).toEqual([]);
-    // platform/db.ts reads SQL migrations from ../db/migrations at run time.
+    // platform/db.ts reads SQL migrations from ../db/migrations at run time (dist/ is one level down, as platform/ is).
     expect(inImage('db/migrations/001_platform.sql')).toBe(true);
   });
 

@@ -48,3 +48,36 @@ test('kill -9 of the worker, Postgres and Temporal mid-lifecycle: nothing acknow
   expect(report.requests.acknowledged).toBeGreaterThan(10);
   expect(report.lifecycles.completed).toBeGreaterThan(0);
 }, 360_000);
+
+test('scale-out: two APIs and two workers on one Postgres and Temporal, every replica killed once mid-lifecycle: nothing lost or applied twice', async () => {
+  const progress: string[] = [];
+  const report = await runFaultSuite({
+    ...DEFAULTS,
+    trials: 4,
+    replicas: 2,
+    plan: ['worker#2', 'api', 'api#2', 'worker'],
+    seed: 20_261_205,
+    lanes: 2,
+    pauseMs: [1_000, 2_000],
+    requestDeadlineMs: 90_000,
+    // A task Temporal handed to a worker just before its kill -9 waits out its start-to-close timeout (30 s for the
+    // persistence activities) before the other worker retries it: a request waiting on it resumes after that.
+    maxResumeMs: 60_000,
+    env: { PATH: `${path.dirname(testEnv.temporalCli)}:${process.env.PATH}` },
+    say: (msg) => void progress.push(msg),
+  });
+  expect({
+    problems: report.problems.length ? [...report.problems, ...progress.map((l) => `progress: ${l}`)] : [],
+    lost: report.requests.lost,
+    duplicates: report.duplicates.total,
+    trials: report.trials.map((t) => ({ target: t.target, restarted: t.newPid !== undefined, resumed: t.resumeMs !== undefined })),
+  }).toEqual({
+    problems: [],
+    lost: 0,
+    duplicates: 0,
+    trials: ['worker#2', 'api', 'api#2', 'worker'].map((target) => ({ target, restarted: true, resumed: true })),
+  });
+  // The driver sends requests to the two APIs in turn; they must have been in flight around the kills.
+  expect(report.requests.acknowledged).toBeGreaterThan(10);
+  expect(report.lifecycles.completed).toBeGreaterThan(0);
+}, 420_000);

@@ -88,6 +88,12 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   const health: any = await (await fetch(`${api}/api/v1/health`)).json();
   expect(health.data.checks).toMatchObject({ postgres: { status: 'up' }, temporal: { status: 'up' } });
   expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+  // npm start built the processes and the workflow bundle once; its API and worker run that JavaScript.
+  for (const file of ['api.js', 'worker.js', 'workflow-bundle.js']) expect(existsSync(path.join(ROOT, 'dist', file))).toBe(true);
+  for (const service of ['api', 'worker']) {
+    const pid = readFileSync(path.join(dataDir, 'run', `${service}.pid`), 'utf8').trim();
+    expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain(path.join(ROOT, 'dist', `${service}.js`));
+  }
 
   const auth = { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' };
   const created: any = await (

@@ -11,7 +11,12 @@ export interface Spawned {
 
 /** Runs a TypeScript entry point the way `npm start` does (node --import tsx), capturing its output. */
 export function spawnTs(entry: string, env: Record<string, string>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, entry), ...args], {
+  return spawnNode(['--import', 'tsx', path.join(ROOT, entry), ...args], env);
+}
+
+/** Runs node with `argv` (a compiled entry, as the image does), capturing its output. */
+export function spawnNode(argv: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, argv, {
     cwd: ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -167,6 +167,25 @@ describe('errors', () => {
   });
 });
 
+describe('WORKFLOW_BUNDLE', () => {
+  test('unset by default (the worker bundles from source); a file that exists is taken', () => {
+    expect(loadConfig(env()).WORKFLOW_BUNDLE).toBeUndefined();
+    expect(loadConfig(env({ WORKFLOW_BUNDLE: __filename })).WORKFLOW_BUNDLE).toBe(__filename);
+  });
+
+  test('a path that names no file stops the start with one line saying how to build it', () => {
+    const err = configError(() => loadConfig(env({ WORKFLOW_BUNDLE: path.join(dir, 'missing-bundle.js') })));
+    expect(err.message).toMatch(/^Configuration error: WORKFLOW_BUNDLE names no file .*npm run build/);
+  });
+});
+
+describe('bulk records budget', () => {
+  test('1000 records a minute by default, configurable', () => {
+    expect(loadConfig(env())).toMatchObject({ RATE_LIMIT_BULK_RECORDS: 1000, RATE_LIMIT_BULK_WINDOW: 60_000 });
+    expect(loadConfig(env({ RATE_LIMIT_BULK_RECORDS: '50', RATE_LIMIT_BULK_WINDOW: '1h' }))).toMatchObject({ RATE_LIMIT_BULK_RECORDS: 50, RATE_LIMIT_BULK_WINDOW: 3_600_000 });
+  });
+});
+
 describe('HTTP server timeouts', () => {
   test('default to 10s for headers and 30s for the whole request', () => {
     expect(loadConfig(env())).toMatchObject({ HTTP_HEADERS_TIMEOUT: 10_000, HTTP_REQUEST_TIMEOUT: 30_000 });

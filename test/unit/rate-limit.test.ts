@@ -1,4 +1,4 @@
-import { FixedWindowLimiter, strictest, type RateDecision } from '../../domain/rate-limit';
+import { decisionOf, FixedWindowLimiter, strictest, type RateDecision } from '../../domain/rate-limit';
 
 const WINDOW = 1_000;
 // An arbitrary instant in the middle of a window, so boundary arithmetic is visible.
@@ -93,5 +93,22 @@ describe('strictest', () => {
   test('among several denials, picks the later reset', () => {
     const later = d(false, 0, 60_000, 1000);
     expect(strictest([d(false, 0, 1000), later])).toBe(later);
+  });
+});
+
+describe('decisionOf (a shared window count, this request included)', () => {
+  test('allowed up to and including the limit, with what is left of it', () => {
+    expect(decisionOf(1, 3, 5_000)).toEqual({ allowed: true, limit: 3, remaining: 2, resetAt: 5_000 });
+    expect(decisionOf(3, 3, 5_000)).toEqual({ allowed: true, limit: 3, remaining: 0, resetAt: 5_000 });
+  });
+
+  test('past the limit (refused requests keep counting) it denies, never with a negative remainder', () => {
+    expect(decisionOf(4, 3, 5_000)).toEqual({ allowed: false, limit: 3, remaining: 0, resetAt: 5_000 });
+    expect(decisionOf(400, 3, 5_000)).toMatchObject({ allowed: false, remaining: 0 });
+  });
+
+  test("a bulk request's records are its count: one that takes the count past the limit is denied whole", () => {
+    expect(decisionOf(20 + 30, 50, 60_000)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(decisionOf(20 + 31, 50, 60_000)).toMatchObject({ allowed: false, remaining: 0 });
   });
 });

@@ -143,7 +143,8 @@ export const bulkRoute = createRoute({
   summary: 'Bulk create or update (up to 100 records; asynchronous)',
   description:
     'Answers 202 with the job at once; poll GET /incidents/bulk/{jobId}. Each record is validated and applied on its own, so a bad ' +
-    'record fails alone with the error the single-record call would give. Not subject to the per-request rate limit.',
+    'record fails alone with the error the single-record call would give. Not subject to the per-request rate limit: each record spends one ' +
+    'from a per-user budget of records (1000 a minute unless the deployment says otherwise), refused requests included; past it, 429.',
   request: { headers: idempotencyKeyHeader, ...jsonBody(bulkRequestSchema) },
   responses: {
     202: {

@@ -1,6 +1,8 @@
 import { findIncident } from '../../../store/incidents';
 import { BULK_JOB_ID_PATTERN, INCIDENT_ID_PATTERN, READ_ONLY_INCIDENT_FIELDS } from '../../../domain/incidents/model';
+import { bulkRecordCount } from '../../../domain/incidents/requests';
 import { NotFound } from '../../errors';
+import { chargeBulkRecords } from '../../middleware/rate-limit';
 import { pageRequest, type SortSpec } from '../../pagination';
 import { principalOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -16,6 +18,7 @@ export function incidentsRouter() {
   // Registered before /incidents/{id} so "bulk" is never taken for an incident id.
   router.openapi(routes.bulkRoute, async (c) => {
     const body = c.req.valid('json');
+    await chargeBulkRecords(c, bulkRecordCount(body));
     requirePermission(c, body.operation === 'create' ? 'incident:create' : 'incident:update');
     const jobId = await acceptBulkRequest(c, body);
     const job = await findBulkJob(c.get('deps').pool, principalOf(c).tenantId, jobId);
