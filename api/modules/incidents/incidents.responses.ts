@@ -47,7 +47,7 @@ export const IncidentSchema = z
     work_notes_count: z.number().int(),
     ai_suggested_resolution: z.string().nullable(),
     sla_breached: z.boolean(),
-    sla: IncidentSlaSchema.nullable().openapi({ description: 'The SLA clock as last computed; null until it first runs' }),
+    sla: IncidentSlaSchema.nullable().openapi({ description: 'The SLA clock as it stands after the latest state or priority change (recomputed by the SLA workflow as it runs)' }),
     version: z.number().int(),
   })
   .openapi('Incident', {
