@@ -19,6 +19,8 @@ import { promotionActivities } from '../../../activities/promotions/promotion-ac
 import { promotionResumable, resumePromotion } from '../../../domain/promotions/ended-outside';
 import type { PromotionStatus } from '../../../domain/promotions/model';
 import { workflowId } from '../../../domain/workflow-ids';
+import { IN_FLIGHT } from '../../../domain/promotions/state-machine';
+import { withTransaction } from '../../../platform/db';
 
 /** Sends promotion commands to their workflows; the API never writes a promotion row itself. */
 
@@ -50,6 +52,7 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
     body,
     scope: KEY_SCOPE,
     allocate: async () => randomUUID(),
+    exclusive: (id, create) => oneInFlight(c, body, id, create),
     start: (id) => ({
       args: [
         {
@@ -62,6 +65,34 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
       summary: `${inputs.release.name} → ${inputs.environment.name}`,
       details: `Promotion ${id} requested by ${email ?? userId}: ${body.reason}`,
     }),
+  });
+}
+
+/**
+ * One open promotion per release and environment. The check and the create run
+ * under a transaction-scoped lock on that pair, held until the workflow has
+ * written the new row (the create answers only then), so of two concurrent
+ * requests the second sees the first's row. A keyed retry of the same create
+ * is not a second promotion.
+ */
+async function oneInFlight<T>(c: Context<AppEnv>, body: CreatePromotionInput, id: string, create: () => Promise<T>): Promise<T> {
+  const { tenantId } = principalOf(c);
+  return withTransaction(c.get('deps').pool, async (db) => {
+    await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`promotion-in-flight:${tenantId}:${body.releaseId}:${body.targetEnvironmentId}`]);
+    const { rows } = await db.query<{ id: string; status: PromotionStatus }>(
+      `SELECT id, status FROM promotions
+        WHERE tenant_id = $1 AND release_id = $2 AND target_environment_id = $3 AND status = ANY($4::text[]) AND id <> $5
+        ORDER BY requested_at LIMIT 1`,
+      [tenantId, body.releaseId, body.targetEnvironmentId, IN_FLIGHT, id],
+    );
+    const first = rows[0];
+    if (first) {
+      throw new Conflict(`Promotion ${first.id} of this release to this environment is still ${first.status}; cancel it or wait for it to end`, 'PROMOTION_IN_FLIGHT', {
+        promotionId: first.id,
+        status: first.status,
+      });
+    }
+    return create();
   });
 }
 

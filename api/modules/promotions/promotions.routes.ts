@@ -57,8 +57,9 @@ export const createPromotionRoute = createRoute({
   request: { headers: idempotencyKeyHeader, ...jsonBody(createPromotionSchema) },
   responses: {
     201: promotionResponse('The persisted promotion'),
-    ...errorResponses([...BODY_ERRORS, 403, 404, 422], {
+    ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
       404: 'The release or environment does not exist in your tenant (`RELEASE_NOT_FOUND`, `ENVIRONMENT_NOT_FOUND`)',
+      409: 'A promotion of this release to this environment is still open (pending, awaiting_approval, approved or deploying): `PROMOTION_IN_FLIGHT`, details.promotionId names it',
       422: `Gate evaluation failed (\`PROMOTION_BLOCKED\`, details.gates), the release is deprecated (\`RELEASE_DEPRECATED\`), or \`${KEY_REUSED}\``,
     }),
   },
