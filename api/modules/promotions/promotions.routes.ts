@@ -4,7 +4,7 @@ import { approvalPolicySchema, approvePromotionSchema, cancelPromotionSchema, cr
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
 import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, publicErrorResponses } from '../../openapi-helpers';
 import { emptyIsNone } from '../../list-filters';
-import { sortablePaginationQuery } from '../../pagination';
+import { paginationQuery, sortablePaginationQuery } from '../../pagination';
 import {
   ApprovalPolicySchema,
   ApprovalSchema,
@@ -12,6 +12,7 @@ import {
   EvidencePacketSchema,
   IdParam,
   JwksSchema,
+  PendingApprovalSchema,
   PreviewSchema,
   PromotionSchema,
 } from './promotions.responses';
@@ -178,13 +179,25 @@ export const previewRoute = createRoute({
   },
 });
 
+export const MyPendingQuery = paginationQuery.extend({
+  kind: emptyIsNone(z.enum(['promotion', 'change'])).openapi({ description: 'Only promotions, or only change decisions' }),
+});
+
 export const myPendingRoute = createRoute({
   method: 'get',
   path: '/my/pending-approvals',
   operationId: 'listMyPendingApprovals',
   tags,
-  summary: 'Promotions the caller may approve now (a member of an approver group, not the requester under SoD, not yet voted)',
-  responses: { 200: json(z.array(PromotionSchema), 'Promotions awaiting the caller, oldest first'), ...errorResponses([403]) },
+  summary: 'The caller’s approval inbox: promotions they may approve now and changes under CAB review awaiting their decision',
+  description:
+    'Promotions: the caller is in an approver group, not the requester under SoD, has not voted, and no gate blocks. ' +
+    'Changes: under CAB review, the caller is a named approver (or a CAB member where the change names none or counts a quorum), not the requester, and has not decided this round. ' +
+    'Each item has `kind` and `awaiting` (approvals still needed; for a change, its named approvers who have not approved). Oldest first; paged like every list.',
+  request: { query: MyPendingQuery },
+  responses: {
+    200: { description: 'A page of the inbox, oldest first', content: { 'application/json': { schema: listEnvelope(PendingApprovalSchema) } } },
+    ...errorResponses([400, 403]),
+  },
 });
 
 export const evidenceJwksRoute = createRoute({
