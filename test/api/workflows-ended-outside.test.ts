@@ -136,6 +136,20 @@ describe('promotions', () => {
     await closed(id, 'COMPLETED');
   });
 
+  test('reconcile does not reopen a promotion beside another open one of the same release and environment', async () => {
+    const st = await stage(s);
+    const p = await awaiting(s, s.admin, st);
+    const id = `${s.tenant}:promotion:${p.id}`;
+    await operator.workflow.getHandle(id).terminate('stuck');
+    await closed(id, 'TERMINATED');
+    expect((await s.refuse(409, 'POST', `/promotions/${p.id}/cancel`, s.admin, {})).code).toBe('WORKFLOW_ENDED_OUTSIDE');
+    // Marked failed, it no longer holds the pair: a new request goes through, and the old one cannot come back beside it.
+    const next = await awaiting(s, s.admin, st);
+    const refused = await s.refuse(409, 'POST', `/promotions/${p.id}/reconcile`);
+    expect(refused).toMatchObject({ code: 'PROMOTION_IN_FLIGHT', details: { promotionId: next.id } });
+    expect(await s.expect(200, 'GET', `/promotions/${p.id}`)).toMatchObject({ status: 'failed' });
+  });
+
   test('the sweep marks a promotion cancelled in Temporal that nobody touches, with the operator as its actor', async () => {
     const t = await scene(swept);
     const p = await awaiting(t, t.admin, await stage(t));

@@ -73,9 +73,10 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
  * under a transaction-scoped lock on that pair, held until the workflow has
  * written the new row (the create answers only then), so of two concurrent
  * requests the second sees the first's row. A keyed retry of the same create
- * is not a second promotion.
+ * is not a second promotion; a reconcile that would reopen one beside another
+ * open one is refused the same way.
  */
-async function oneInFlight<T>(c: Context<AppEnv>, body: CreatePromotionInput, id: string, create: () => Promise<T>): Promise<T> {
+async function oneInFlight<T>(c: Context<AppEnv>, body: Pick<Promotion, 'releaseId' | 'targetEnvironmentId'>, id: string, create: () => Promise<T>): Promise<T> {
   const { tenantId } = principalOf(c);
   return withTransaction(c.get('deps').pool, async (db) => {
     await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`promotion-in-flight:${tenantId}:${body.releaseId}:${body.targetEnvironmentId}`]);
@@ -138,29 +139,31 @@ function endedPromotion(c: Context<AppEnv>, id: string): EndedRecordSpec<Promoti
 export async function reconcilePromotion(c: Context<AppEnv>, id: string): Promise<Promotion> {
   const { pool, config } = c.get('deps');
   const { tenantId } = principalOf(c);
-  return reconcileRecord(c, endedPromotion(c, id), async (marked, previous, mark) => {
-    const resumed = resumePromotion(marked, { status: previous as PromotionStatus, decidedAt: mark.before.decidedAt ?? null }, new Date().toISOString());
-    const input: PromotionWorkflowInput = {
-      tenantId,
-      promotionId: id,
-      settings: { expiryHourMs: config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(config) },
-      carried: resumed.next,
-    };
-    await startNewRun(c, `Promotion ${id}`, {
-      workflowType: PROMOTION_WORKFLOW_TYPE,
-      workflowId: workflowId(tenantId, 'promotion', id),
-      args: [input],
-      searchAttributes: searchAttributesOf(tenantId, resumed.next),
-      summary: `${marked.releaseName} → ${marked.targetEnvironmentName}`,
-      details: `Promotion ${id} started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
-    });
-    await promotionActivities({ pool, config, log: c.get('log') }).persistPromotion({
-      tenantId,
-      promotion: resumed.next,
-      events: resumed.events,
-      actor: actorOf(c),
-      requestId: c.get('requestId'),
-    });
-    return resumed.next;
-  });
+  return reconcileRecord(c, endedPromotion(c, id), async (marked, previous, mark) =>
+    oneInFlight(c, marked, id, async () => {
+      const resumed = resumePromotion(marked, { status: previous as PromotionStatus, decidedAt: mark.before.decidedAt ?? null }, new Date().toISOString());
+      const input: PromotionWorkflowInput = {
+        tenantId,
+        promotionId: id,
+        settings: { expiryHourMs: config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(config) },
+        carried: resumed.next,
+      };
+      await startNewRun(c, `Promotion ${id}`, {
+        workflowType: PROMOTION_WORKFLOW_TYPE,
+        workflowId: workflowId(tenantId, 'promotion', id),
+        args: [input],
+        searchAttributes: searchAttributesOf(tenantId, resumed.next),
+        summary: `${marked.releaseName} → ${marked.targetEnvironmentName}`,
+        details: `Promotion ${id} started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
+      });
+      await promotionActivities({ pool, config, log: c.get('log') }).persistPromotion({
+        tenantId,
+        promotion: resumed.next,
+        events: resumed.events,
+        actor: actorOf(c),
+        requestId: c.get('requestId'),
+      });
+      return resumed.next;
+    }),
+  );
 }

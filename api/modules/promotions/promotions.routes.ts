@@ -128,7 +128,7 @@ export const reconcileRoute = createRoute({
   responses: {
     200: promotionResponse('The promotion, back in the status it had before its workflow ended'),
     ...errorResponses([400, 403, 404], {
-      409: `Nothing to reconcile (\`${NOTHING_TO_RECONCILE}\`), or no new run can take over (\`${RECONCILE_REFUSED}\`)`,
+      409: `Nothing to reconcile (\`${NOTHING_TO_RECONCILE}\`), no new run can take over (\`${RECONCILE_REFUSED}\`), or another promotion of the same release to the same environment is open now (\`PROMOTION_IN_FLIGHT\`, details.promotionId)`,
     }),
   },
 });
