@@ -76,7 +76,15 @@ export const IncidentSchema = z
       work_notes_count: 3,
       ai_suggested_resolution: null,
       sla_breached: false,
-      sla: null,
+      sla: {
+        clock: 'running',
+        response_due_at: '2026-05-19T15:30:00.000Z',
+        response_breached: false,
+        resolution_due_at: '2026-05-19T18:30:00.000Z',
+        resolution_breached: false,
+        warned: false,
+        computed_at: '2026-05-19T14:45:00.000Z',
+      },
       version: 4,
     },
   });
