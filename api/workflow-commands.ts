@@ -78,6 +78,8 @@ export interface CreateRequest<E, B, W extends Workflow> {
   allocate(): Promise<string>;
   /** The workflow's start options for that id. */
   start(id: string): Pick<WorkflowStartOptions<W>, 'args'> & { searchAttributes: SearchAttributePair[]; summary: string; details?: string };
+  /** Runs the create inside a guard of the module's (a lock its check holds until the record is written); `id` is the one being created. */
+  exclusive?: <T>(id: string, create: () => Promise<T>) => Promise<T>;
 }
 
 /** Creates a resource with update-with-start: the response is the persisted record. */
@@ -100,13 +102,15 @@ export async function createWithUpdate<E, B, W extends Workflow>(c: Context<AppE
     staticSummary: options.summary,
     staticDetails: options.details,
   } as never);
-  const result = await withinCommandTimeout(c, client, () =>
-    client.workflow.executeUpdateWithStart(request.definition, { args: [request.body, commandMeta(c)], updateId: keyed?.updateId ?? randomUUID(), startWorkflowOperation: start }),
-  ).catch((err: unknown) => {
-    // The new workflow ended before answering its first command: nothing was created, and a retry starts it afresh.
-    if (isUpdateOutlivedByWorkflow(err)) throw new ServiceUnavailable('The workflow ended before it answered; retry with the same Idempotency-Key', 'WORKFLOW_ENDED');
-    throw err;
-  });
+  const create = () =>
+    withinCommandTimeout(c, client, () =>
+      client.workflow.executeUpdateWithStart(request.definition, { args: [request.body, commandMeta(c)], updateId: keyed?.updateId ?? randomUUID(), startWorkflowOperation: start }),
+    ).catch((err: unknown) => {
+      // The new workflow ended before answering its first command: nothing was created, and a retry starts it afresh.
+      if (isUpdateOutlivedByWorkflow(err)) throw new ServiceUnavailable('The workflow ended before it answered; retry with the same Idempotency-Key', 'WORKFLOW_ENDED');
+      throw err;
+    });
+  const result = request.exclusive ? await request.exclusive(id, create) : await create();
   await keyed?.remember(result);
   return result;
 }

@@ -4,7 +4,8 @@ import type { Attachment, Incident, IncidentNote, IncidentSla } from '../domain/
 import type { PriorityMatrix } from '../domain/incidents/priority';
 import type { CreateIncidentInput, CreateNoteInput, PatchIncidentInput } from '../domain/incidents/requests';
 import { createIncident, patchIncident, type IncidentDecision, type IncidentEvent } from '../domain/incidents/rules';
-import type { SlaEvent } from '../domain/incidents/sla';
+import { slaAfterWrite, type SlaEvent } from '../domain/incidents/sla';
+import type { SlaPolicy } from '../domain/incidents/sla-policy';
 import { recordAudit } from '../platform/audit';
 import type { Pool, PoolClient } from '../platform/db';
 
@@ -25,6 +26,8 @@ export interface Writer {
   requestId?: string;
   now: string;
   matrix: PriorityMatrix;
+  /** The SLA policy the write answers its clock with (the one its signal carries to the workflow). */
+  policy: SlaPolicy;
 }
 
 export interface IncidentWrite {
@@ -128,8 +131,9 @@ export async function insertIncident(db: PoolClient, w: Writer, input: CreateInc
     return { incident: existing, decision: { next: existing, events: [], clockMoved: false }, applied: false };
   }
   await recordSlaEvent(db, w.tenantId, i);
+  const withSla = await writeSla(db, w, i);
   await writeAudit(db, w, i, decision);
-  return { incident: i, decision, applied: true };
+  return { incident: withSla, decision, applied: true };
 }
 
 export async function updateIncident(db: PoolClient, w: Writer, id: string, input: PatchIncidentInput): Promise<IncidentWrite> {
@@ -156,7 +160,10 @@ export async function updateIncident(db: PoolClient, w: Writer, id: string, inpu
     ],
   );
   if (note) await auditNote(db, w, note);
-  if (decision.clockMoved) await recordSlaEvent(db, w.tenantId, next);
+  if (decision.clockMoved) {
+    await recordSlaEvent(db, w.tenantId, next);
+    next = await writeSla(db, w, next);
+  }
   await writeAudit(db, w, next, decision);
   return { incident: next, decision, note, applied: true };
 }
@@ -201,6 +208,28 @@ export async function latestSlaEvents(db: Db, tenantId: string, id: string, limi
     [tenantId, id, limit],
   );
   return rows.reverse().map((r) => ({ version: r.version, state: r.state, priority: r.priority, at: iso(r.at)! }));
+}
+
+/**
+ * The clock as it stands after this write, from the whole timeline, so the
+ * answer is never a step behind the workflow. Its version is above any the
+ * workflow wrote so far (the row is locked and this timeline is the newest);
+ * the workflow's own recomputation after the signal lands later still.
+ */
+async function writeSla(db: PoolClient, w: Writer, i: Incident): Promise<Incident> {
+  const { rows } = await db.query(
+    'SELECT version, state, priority, at FROM incident_sla_events WHERE tenant_id = $1 AND incident_id = $2 ORDER BY version',
+    [w.tenantId, i.id],
+  );
+  const timeline: SlaEvent[] = rows.map((r) => ({ version: r.version, state: r.state, priority: r.priority, at: iso(r.at)! }));
+  const sla = slaAfterWrite(timeline, w.policy, Date.parse(w.now), i.sla);
+  const breached = i.sla_breached || sla.response_breached || sla.resolution_breached;
+  await db.query(
+    `UPDATE incidents SET sla = $3, sla_breach_at = $4, sla_breached = $5, sla_version = GREATEST(sla_version + 1, $6)
+      WHERE tenant_id = $1 AND id = $2`,
+    [w.tenantId, i.id, JSON.stringify(sla), sla.resolution_due_at, breached, Date.parse(w.now)],
+  );
+  return { ...i, sla, sla_breach_at: sla.resolution_due_at, sla_breached: breached };
 }
 
 async function recordSlaEvent(db: PoolClient, tenantId: string, i: Incident): Promise<void> {

@@ -56,7 +56,7 @@ export function bulkActivities(deps: ActivityDeps) {
     for (let index = input.from; index < input.to; index++) {
       context.heartbeat(index);
       if (done.has(index)) continue;
-      const writer: Writer = { tenantId, actor: { userId: job.created_by_id, email: job.created_by }, requestId: job.request_id ?? undefined, now: new Date().toISOString(), matrix };
+      const writer: Writer = { tenantId, actor: { userId: job.created_by_id, email: job.created_by }, requestId: job.request_id ?? undefined, now: new Date().toISOString(), matrix, policy };
       const outcome = await applyRecord(jobId, job, index, writer);
       if (!outcome) continue;
       applied += 1;

@@ -4,6 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { startApi } from '../../api/server';
 import { workflowId } from '../../domain/workflow-ids';
 import { loadConfig } from '../../platform/config';
+import { dataConverterOf } from '../../platform/payload-keys';
 import { createLogger } from '../../platform/logger';
 import { startOrchestrator } from '../../worker/orchestrator';
 import type { Stack } from '../change-lifecycle/stack';
@@ -37,7 +38,8 @@ export async function startTollgate(stack: Stack): Promise<Runner> {
     throw err;
   });
   const connection = await Connection.connect({ address: stack.temporalAddress });
-  const client = new Client({ connection, namespace: 'default' });
+  // The worker encrypts payloads: reading a result needs the same keys.
+  const client = new Client({ connection, namespace: 'default', dataConverter: dataConverterOf(config) });
   const tenant = `bench-${randomUUID().slice(0, 8)}`;
   const token = (user: string, claims: Record<string, unknown>) =>
     new SignJWT({ user_id: user, tenant_id: tenant, permissions: [], email: user, ...claims })
@@ -65,11 +67,17 @@ export async function startTollgate(stack: Stack): Promise<Runner> {
   const env = await call('POST', '/environments', admin, { name: 'Production', order: 1, requireSod: true, securityThresholds: { maxCritical: 0, maxHigh: 5 } }, 201);
   await call('POST', '/approval-policies', admin, { name: 'prod', environmentId: env.id, requiredApprovals: 2, approverGroups: ['sre-team'], requireSeparationOfDuties: true }, 201);
   const component = await call('POST', '/components', admin, { name: 'myapp' }, 201);
-  await call('POST', `/components/${component.id}/sync-versions`, admin, { versions: [{ version: '1.0.0', digest: `sha256:${'b'.repeat(64)}` }] });
-  const release = await call('POST', '/releases', admin, { name: 'myapp-1.0.0', version: '1.0.0', components: [{ componentId: component.id, version: '1.0.0' }], securityScan: { criticalCount: 0, highCount: 0 } }, 201);
+  // One open promotion per release and environment: each lifecycle promotes a release of its own, made before it is timed.
+  let releases = 0;
+  const newRelease = async () => {
+    const version = `1.0.${releases++}`;
+    await call('POST', `/components/${component.id}/sync-versions`, admin, { versions: [{ version, digest: `sha256:${releases.toString(16).padStart(64, 'b')}` }] });
+    return call('POST', '/releases', admin, { name: `myapp-${version}`, version, components: [{ componentId: component.id, version }], securityScan: { criticalCount: 0, highCount: 0 } }, 201);
+  };
 
   return {
     async lifecycle() {
+      const release = await newRelease();
       const p = await call('POST', '/promotions', requester, { releaseId: release.id, targetEnvironmentId: env.id, reason: 'bench' }, 201);
       const approveMs: number[] = [];
       for (const approver of approvers) {

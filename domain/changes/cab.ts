@@ -1,4 +1,5 @@
 import { identitiesOfActor, type Actor } from '../actor';
+import { CAB_PERMISSION, hasPermission } from '../permissions';
 import type { Draft } from '../draft';
 import { DomainError } from '../errors';
 import type { Approval, Change, ChangeSettings, DecideContext } from './model';
@@ -40,6 +41,19 @@ export function isNamedApprover(change: Pick<Change, 'cab_approvers'>, who: Pick
 /** The requester, by user id or (case-insensitively) by the name the change records. */
 export function isRequester(change: Pick<Change, 'requested_by' | 'requested_by_id'>, who: Pick<Actor, 'userId' | 'email'>): boolean {
   return who.userId === change.requested_by_id || identitiesOfActor(who).includes(change.requested_by.toLowerCase());
+}
+
+/**
+ * Whether the change waits on this person's decision now: under CAB review, not
+ * their own request, not yet decided by them in this round, and theirs to make:
+ * named in cab_approvers, or holding the CAB permission when the change names
+ * none or counts a quorum (where any CAB member's approval counts).
+ */
+export function awaitsDecisionFrom(change: Change, actor: Actor): boolean {
+  if (change.state !== 'cab_review' || isRequester(change, actor)) return false;
+  if (change.approvals.some((a) => a.round === change.cab_round && a.approver_id === actor.userId)) return false;
+  if (isNamedApprover(change, actor)) return true;
+  return hasPermission(actor, CAB_PERMISSION) && (change.cab_approvers.length === 0 || change.cab_quorum != null);
 }
 
 /** Approvers are named by email or user id, case-insensitively, each once. */

@@ -51,7 +51,7 @@ export interface Incident {
   work_notes_count: number;
   ai_suggested_resolution: string | null;
   sla_breached: boolean;
-  /** Null until the SLA workflow has first computed the clock. */
+  /** Written with every state or priority change, then kept current by the SLA workflow; null only on rows that predate that. */
   sla: IncidentSla | null;
   version: number;
 }

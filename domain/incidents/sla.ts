@@ -1,5 +1,5 @@
 import { addCounted, countedMs } from './business-hours';
-import type { IncidentState, Priority, SlaClockState } from './model';
+import type { IncidentSla, IncidentState, Priority, SlaClockState } from './model';
 import { calendarFor, type SlaPolicy } from './sla-policy';
 
 /**
@@ -135,6 +135,45 @@ export function nextWakeUp(clock: SlaClock): { at: number; what: string } | unde
     if (target.breached_at === null) pending.push({ at: target.due_at, what: `${target.kind} SLA breach` });
   }
   return pending.sort((a, b) => a.at - b.at)[0];
+}
+
+/** The warnings and breaches a clock has reached. */
+export function factsOf(clock: SlaClock): SlaFact[] {
+  const facts: SlaFact[] = [];
+  if (clock.response.warned_at !== null) facts.push('response_warning');
+  if (clock.response.breached_at !== null) facts.push('response_breach');
+  if (clock.resolution.warned_at !== null) facts.push('resolution_warning');
+  if (clock.resolution.breached_at !== null) facts.push('resolution_breach');
+  return facts;
+}
+
+/** The clock as served on the incident, given the facts recorded so far. */
+export function slaSnapshot(clock: SlaClock, facts: ReadonlySet<SlaFact>, now: number): IncidentSla {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return {
+    clock: clock.clock,
+    response_due_at: iso(clock.response.due_at),
+    response_breached: facts.has('response_breach'),
+    resolution_due_at: iso(clock.resolution.due_at),
+    resolution_breached: facts.has('resolution_breach'),
+    warned: facts.has('response_warning') || facts.has('resolution_warning'),
+    computed_at: iso(now),
+  };
+}
+
+/**
+ * The clock right after a write, worked out by the writer from the whole
+ * timeline so its answer is current (the workflow recomputes the same from the
+ * same rule). What was already served stays: a recorded warning or breach is
+ * never taken back.
+ */
+export function slaAfterWrite(timeline: readonly SlaEvent[], policy: SlaPolicy, now: number, previous: IncidentSla | null): IncidentSla {
+  const clock = slaClock(timeline, policy, now);
+  const facts = new Set(factsOf(clock));
+  if (previous?.response_breached) facts.add('response_breach');
+  if (previous?.resolution_breached) facts.add('resolution_breach');
+  const snapshot = slaSnapshot(clock, facts, now);
+  return { ...snapshot, warned: snapshot.warned || (previous?.warned ?? false) };
 }
 
 /** "2h 5m", "45s": how a span reads in the Temporal UI. */

@@ -68,6 +68,11 @@ export function mayApproveNow(promotion: Promotion, actor: Actor): boolean {
   return blockers(promotion.gates).length === 0;
 }
 
+/** How many approvals a promotion still needs, and from which groups (none named: holders of promotion:approve). */
+export function approvalsMissing(promotion: Pick<Promotion, 'approvalCount' | 'requiredApprovals' | 'policy'>): { approvals: number; approverGroups: string[] } {
+  return { approvals: Math.max(0, promotion.requiredApprovals - promotion.approvalCount), approverGroups: promotion.policy.approverGroups };
+}
+
 export function bindingOf(inputs: GateInputs): ApprovalBinding {
   const binding: ApprovalBinding = {
     digests: Object.fromEntries(inputs.release.components.map((c) => [`${c.name}@${c.version}`, c.digest])),

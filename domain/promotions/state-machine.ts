@@ -22,6 +22,9 @@ export const PROMOTION_TRANSITIONS: Readonly<Record<PromotionStatus, readonly Pr
 /** Statuses in which a promotion still takes approvals or cancellation. */
 export const UNDECIDED: readonly PromotionStatus[] = ['pending', 'awaiting_approval'];
 
+/** Statuses of a promotion still on its way: a second one of the same release to the same environment waits until it ends. */
+export const IN_FLIGHT: readonly PromotionStatus[] = ['pending', 'awaiting_approval', 'approved', 'deploying'];
+
 export function canMove(from: PromotionStatus, to: PromotionStatus): boolean {
   return PROMOTION_TRANSITIONS[from].includes(to);
 }

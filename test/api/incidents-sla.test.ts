@@ -111,8 +111,11 @@ test('on hold pauses the clock: the breach time moves out by exactly the time pa
   const held = await patchIncident(app, token, created.id, { state: 'on_hold' });
   const paused = await slaOf(created.id, (i) => i.sla.clock === 'paused', 'paused clock');
   expect(paused.sla_breach_at).toBe(before.sla_breach_at);
-  const current: { currentDetails: string } = await app.client.workflow.getHandle(`${app.tenant}:incident:${created.id}`).query('__temporal_workflow_metadata');
-  expect(current.currentDetails).toContain('clock paused');
+  // The row answers paused at once; the workflow's own view follows when it has heard of the hold.
+  await eventually(async () => {
+    const current: { currentDetails: string } = await app.client.workflow.getHandle(`${app.tenant}:incident:${created.id}`).query('__temporal_workflow_metadata');
+    expect(current.currentDetails).toContain('clock paused');
+  });
 
   await new Promise((r) => setTimeout(r, 1_500));
   const resumed = await patchIncident(app, token, created.id, { state: 'in_progress' });

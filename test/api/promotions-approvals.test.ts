@@ -1,6 +1,6 @@
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually, until } from '../support/eventually';
-import { approve, awaiting, promotionOf, reaches, scene, stage, type Scene } from '../support/promotion-scene';
+import { approve, awaiting, newDigest, promotionOf, reaches, scene, stage, type Scene } from '../support/promotion-scene';
 
 /** Who may decide a promotion: approver groups (roles or the groups claim), N of M, separation of duties, reject, cancel. */
 let app: TestApp;
@@ -179,7 +179,16 @@ describe('reading promotions', () => {
     const requester = await requesterOf(s, ['sre-team']);
     const a = await awaiting(s, requester, prod);
     const sre = await s.token('sre1@example.com', { roles: ['developer'], claims: { groups: ['sre-team'] } });
-    const b = await awaiting(s, sre, prod, { reason: 'second' });
+    // A second open promotion of the same release to Production would be PROMOTION_IN_FLIGHT: b promotes a newer release.
+    await s.expect(200, 'POST', `/components/${prod.component.id}/sync-versions`, s.admin, { versions: [{ version: '1.1.0', digest: newDigest() }] });
+    const newer = await s.expect(201, 'POST', '/releases', s.admin, {
+      name: `${prod.component.name}-v1.1.0`,
+      version: '1.1.0',
+      components: [{ componentId: prod.component.id, version: '1.1.0' }],
+      securityScan: { criticalCount: 0, highCount: 0 },
+    });
+    await deployed(s, s.admin, qa, newer.id);
+    const b = await awaiting(s, sre, { env: prod.env, release: newer }, { reason: 'second' });
     const c = await awaiting(s, requester, qa);
     const mine = async (t: string) => ((await s.expect(200, 'GET', '/my/pending-approvals', t)) as any[]).map((p) => p.id);
 
@@ -201,9 +210,10 @@ describe('reading promotions', () => {
     const requester = await requesterOf(s);
     const first = await deployed(s, requester, dev, prod.release.id);
     const other = await deployed(s, requester, dev);
-    const waiting = await awaiting(s, requester, prod);
+    // One open promotion per release and environment: the cancelled one ends before the waiting one is requested.
     const cancelled = await awaiting(s, requester, prod, { reason: 'again' });
     await s.expect(200, 'POST', `/promotions/${cancelled.id}/cancel`, requester);
+    const waiting = await awaiting(s, requester, prod);
 
     const ids = async (query: string) => {
       const res = await s.call('GET', `/promotions${query}`, requester);

@@ -16,7 +16,7 @@ const COMMAND = ['200', ...BODY, '403', '404', '409', '422', ...AUTH];
 /** Every route of the module: method, path, operationId, and the statuses it documents. */
 const ROUTES: Array<[string, string, string, string[]]> = [
   ['get', '/promotions', 'listPromotions', ['200', '400', '403', ...AUTH]],
-  ['post', '/promotions', 'createPromotion', ['201', ...BODY, '403', '404', '422', ...AUTH]],
+  ['post', '/promotions', 'createPromotion', ['201', ...BODY, '403', '404', '409', '422', ...AUTH]],
   ['get', '/promotions/{id}', 'getPromotion', ['200', '400', '403', '404', ...AUTH]],
   ['post', '/promotions/{id}/approve', 'approvePromotion', COMMAND],
   ['post', '/promotions/{id}/reject', 'rejectPromotion', COMMAND],
@@ -26,7 +26,7 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['get', '/promotions/{id}/approvals', 'getPromotionApprovals', ['200', '400', '403', '404', ...AUTH]],
   ['get', '/promotions/{id}/evidence', 'getPromotionEvidence', ['200', '400', '403', '404', ...AUTH]],
   ['post', '/promotions/preview-gates', 'previewPromotionGates', ['200', ...BODY, '403', '404', ...AUTH]],
-  ['get', '/my/pending-approvals', 'listMyPendingApprovals', ['200', '403', ...AUTH]],
+  ['get', '/my/pending-approvals', 'listMyPendingApprovals', ['200', '400', '403', ...AUTH]],
   ['get', '/evidence/jwks.json', 'getEvidenceJwks', ['200', '429', '503']],
   ['get', '/approval-policies', 'listApprovalPolicies', ['200', '400', '403', ...AUTH]],
   ['post', '/approval-policies', 'createApprovalPolicy', ['201', ...BODY, '403', '409', '422', ...AUTH]],

@@ -111,12 +111,17 @@ describe('promotions', () => {
   const auditOf = async (t: TestApp, tenant: string, id: string) =>
     (await t.pool.query(`SELECT actor, action, after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action LIKE '%workflow_ended_outside'`, [tenant, id])).rows;
 
-  test('Terminate while awaiting approval: marked failed (not ALREADY_DECIDED with no decision), reconcile restores it, and it can be ended', async () => {
-    const st = await stage(s);
+  /** A promotion awaiting approval whose workflow an operator terminated in Temporal. */
+  async function terminatedWhileAwaiting(st: Awaited<ReturnType<typeof stage>>) {
     const p = await awaiting(s, s.admin, st);
     const id = `${s.tenant}:promotion:${p.id}`;
     await operator.workflow.getHandle(id).terminate('stuck');
     await closed(id, 'TERMINATED');
+    return { p, id };
+  }
+
+  test('Terminate while awaiting approval: marked failed (not ALREADY_DECIDED with no decision), reconcile restores it, and it can be ended', async () => {
+    const { p, id } = await terminatedWhileAwaiting(await stage(s));
 
     const refused = await s.refuse(409, 'POST', `/promotions/${p.id}/cancel`, s.admin, {});
     expect(refused).toMatchObject({
@@ -134,6 +139,17 @@ describe('promotions', () => {
     await closed(id, 'RUNNING');
     expect(await s.expect(200, 'POST', `/promotions/${p.id}/cancel`, s.admin, { reason: 'changed my mind' })).toMatchObject({ status: 'cancelled' });
     await closed(id, 'COMPLETED');
+  });
+
+  test('reconcile does not reopen a promotion beside another open one of the same release and environment', async () => {
+    const st = await stage(s);
+    const { p } = await terminatedWhileAwaiting(st);
+    expect((await s.refuse(409, 'POST', `/promotions/${p.id}/cancel`, s.admin, {})).code).toBe('WORKFLOW_ENDED_OUTSIDE');
+    // Marked failed, it no longer holds the pair: a new request goes through, and the old one cannot come back beside it.
+    const next = await awaiting(s, s.admin, st);
+    const refused = await s.refuse(409, 'POST', `/promotions/${p.id}/reconcile`);
+    expect(refused).toMatchObject({ code: 'PROMOTION_IN_FLIGHT', details: { promotionId: next.id } });
+    expect(await s.expect(200, 'GET', `/promotions/${p.id}`)).toMatchObject({ status: 'failed' });
   });
 
   test('the sweep marks a promotion cancelled in Temporal that nobody touches, with the operator as its actor', async () => {

@@ -1,6 +1,6 @@
 import { AURORA_EXAMPLE } from '../fixtures/spec-examples';
 import { thrown } from '../support/thrown';
-import { cabProgress } from '../../domain/changes/cab';
+import { awaitsDecisionFrom, cabProgress } from '../../domain/changes/cab';
 import { nextDeadline, pendingDeadlines, windowProblem } from '../../domain/changes/deadlines';
 import type { Actor } from '../../domain/actor';
 import { decide } from '../../domain/changes/commands';
@@ -286,6 +286,16 @@ describe('approve', () => {
     const next = approve(inCab(), cab1).next;
     expect(next.state).toBe('cab_review');
     expect(cabProgress(next, settings)).toMatchObject({ approved: 0, complete: false });
+  });
+
+  test('whose decision a change under review awaits: named approvers until they decide, CAB members where none are named or a quorum counts', () => {
+    const review = inCab();
+    expect([arch, security, cab1, alice].map((a) => awaitsDecisionFrom(review, a))).toEqual([true, true, false, false]);
+    expect(awaitsDecisionFrom(approve(review, arch).next, arch)).toBe(false);
+    const unnamed = inCab({ ...auroraInput, cab_approvers: [] });
+    expect([cab1, cab2, arch, alice].map((a) => awaitsDecisionFrom(unnamed, a))).toEqual([true, true, false, false]);
+    expect(awaitsDecisionFrom(inCab({ ...auroraInput, cab_quorum: 1 }), cab1)).toBe(true);
+    expect(awaitsDecisionFrom(submitted(), arch)).toBe(false);
   });
 
   test('approving twice in the same round is refused', () => {

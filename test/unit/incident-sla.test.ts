@@ -1,6 +1,6 @@
 import type { IncidentState, Priority } from '../../domain/incidents/model';
 import { parseBusinessHours } from '../../domain/incidents/business-hours';
-import { humanSpan, mergeTimeline, nextWakeUp, slaClock, type SlaEvent } from '../../domain/incidents/sla';
+import { humanSpan, mergeTimeline, nextWakeUp, slaAfterWrite, slaClock, type SlaEvent } from '../../domain/incidents/sla';
 import { DEFAULT_SLA_POLICY, parsePriorityList, parseSlaTargets, type SlaPolicy } from '../../domain/incidents/sla-policy';
 
 const MIN = 60_000;
@@ -104,4 +104,13 @@ test('spans read as the Temporal UI shows them', () => {
   expect(humanSpan(2 * HOUR + 5 * MIN)).toBe('2h 5m');
   expect(humanSpan(3 * 24 * HOUR + HOUR)).toBe('3d 1h');
   expect(humanSpan(-5)).toBe('0s');
+});
+
+test('the clock a write answers with: paused on hold with the due time kept, moved out by the time held on resume, recorded facts kept', () => {
+  const held = slaAfterWrite(timeline([0, 'new', 'P2'], [10, 'in_progress', 'P2'], [30, 'on_hold', 'P2']), policy, T0 + 30 * MIN, null);
+  expect(held).toMatchObject({ clock: 'paused', resolution_due_at: iso(T0 + 8 * HOUR), response_breached: false, warned: false, computed_at: iso(T0 + 30 * MIN) });
+  const resumed = slaAfterWrite(timeline([0, 'new', 'P2'], [10, 'in_progress', 'P2'], [30, 'on_hold', 'P2'], [75, 'in_progress', 'P2']), policy, T0 + 75 * MIN, held);
+  expect(resumed).toMatchObject({ clock: 'running', resolution_due_at: iso(T0 + 8 * HOUR + 45 * MIN) });
+  const breachedBefore = { ...held, resolution_breached: true, warned: true };
+  expect(slaAfterWrite(timeline([0, 'new', 'P2'], [10, 'in_progress', 'P2']), policy, T0 + 10 * MIN, breachedBefore)).toMatchObject({ resolution_breached: true, warned: true });
 });

@@ -1,5 +1,5 @@
 import type { Actor } from '../../domain/actor';
-import { bindingChanges, bindingOf, mayApproveNow } from '../../domain/promotions/approvals';
+import { approvalsMissing, bindingChanges, bindingOf, mayApproveNow } from '../../domain/promotions/approvals';
 import { decide, type DecideContext, type PromotionCommand } from '../../domain/promotions/commands';
 import type { Promotion } from '../../domain/promotions/model';
 import { DomainError } from '../../domain/errors';
@@ -64,5 +64,16 @@ describe('approval bindings', () => {
     const was = bindingOf(gateInputs());
     const reordered = { ...was, securityScan: { highCount: 3, criticalCount: 0 }, securityThresholds: { maxHigh: 5, maxCritical: 0 } };
     expect(bindingChanges(was, reordered)).toEqual([]);
+  });
+});
+
+describe('what a promotion still awaits', () => {
+  it('counts the approvals still missing, from the policy’s groups, and none once enough were given', () => {
+    const p = create();
+    const required = p.requiredApprovals;
+    expect(approvalsMissing(p)).toEqual({ approvals: required, approverGroups: p.policy.approverGroups });
+    const once = run(p, { kind: 'approve', input: {}, gateInputs: gateInputs() }, sre(1));
+    expect(approvalsMissing(once).approvals).toBe(Math.max(0, required - 1));
+    expect(approvalsMissing({ ...once, approvalCount: required + 1 }).approvals).toBe(0);
   });
 });

@@ -1,7 +1,6 @@
 import * as wf from '@temporalio/workflow';
 import type { Activities } from '../../activities';
-import type { IncidentSla } from '../../domain/incidents/model';
-import { humanSpan, mergeTimeline, nextWakeUp, slaClock, type SlaClock, type SlaEvent, type SlaFact, type TargetClock } from '../../domain/incidents/sla';
+import { factsOf, humanSpan, mergeTimeline, nextWakeUp, slaClock, slaSnapshot, type SlaClock, type SlaEvent, type SlaFact, type TargetClock } from '../../domain/incidents/sla';
 import type { SlaPolicy } from '../../domain/incidents/sla-policy';
 import { isTerminal } from '../../domain/incidents/state-machine';
 import { ENTITY_ACTIVITY_OPTIONS, historyFull as isHistoryFull, showInUi } from '../entity';
@@ -54,12 +53,12 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
     const clock = slaClock(timeline, policy!, now);
     current = clock;
     const facts = factsOf(clock).filter((f) => !recorded.has(f));
-    const sla = snapshot(clock, new Set([...recorded, ...facts]), now);
+    const sla = slaSnapshot(clock, new Set([...recorded, ...facts]), now);
     const { computed_at: _at, ...comparable } = sla;
     if (facts.length || JSON.stringify(comparable) !== persisted) {
       const label = facts.length ? facts.join(', ') : `${clock.clock} clock`;
       await recordIncidentSla.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Record ${input.incidentId} SLA: ${label}` }, [
-        { tenantId: input.tenantId, incidentId: input.incidentId, sla, facts, clock },
+        { tenantId: input.tenantId, incidentId: input.incidentId, sla, facts, clock, timelineVersion: timeline[timeline.length - 1].version },
       ]);
       persisted = JSON.stringify(comparable);
       for (const fact of facts) recorded.add(fact);
@@ -119,24 +118,3 @@ function describe(target: TargetClock, now: number): string {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-
-function factsOf(clock: SlaClock): SlaFact[] {
-  const facts: SlaFact[] = [];
-  if (clock.response.warned_at !== null) facts.push('response_warning');
-  if (clock.response.breached_at !== null) facts.push('response_breach');
-  if (clock.resolution.warned_at !== null) facts.push('resolution_warning');
-  if (clock.resolution.breached_at !== null) facts.push('resolution_breach');
-  return facts;
-}
-
-function snapshot(clock: SlaClock, facts: ReadonlySet<SlaFact>, now: number): IncidentSla {
-  return {
-    clock: clock.clock,
-    response_due_at: iso(clock.response.due_at),
-    response_breached: facts.has('response_breach'),
-    resolution_due_at: iso(clock.resolution.due_at),
-    resolution_breached: facts.has('resolution_breach'),
-    warned: facts.has('response_warning') || facts.has('resolution_warning'),
-    computed_at: iso(now),
-  };
-}

@@ -47,7 +47,7 @@ export const IncidentSchema = z
     work_notes_count: z.number().int(),
     ai_suggested_resolution: z.string().nullable(),
     sla_breached: z.boolean(),
-    sla: IncidentSlaSchema.nullable().openapi({ description: 'The SLA clock as last computed; null until it first runs' }),
+    sla: IncidentSlaSchema.nullable().openapi({ description: 'The SLA clock as it stands after the latest state or priority change (recomputed by the SLA workflow as it runs)' }),
     version: z.number().int(),
   })
   .openapi('Incident', {
@@ -76,7 +76,15 @@ export const IncidentSchema = z
       work_notes_count: 3,
       ai_suggested_resolution: null,
       sla_breached: false,
-      sla: null,
+      sla: {
+        clock: 'running',
+        response_due_at: '2026-05-19T15:30:00.000Z',
+        response_breached: false,
+        resolution_due_at: '2026-05-19T18:30:00.000Z',
+        resolution_breached: false,
+        warned: false,
+        computed_at: '2026-05-19T14:45:00.000Z',
+      },
       version: 4,
     },
   });

@@ -43,7 +43,7 @@ function writerOf(c: C): Writer {
     actor: { userId: p.userId, email: p.email },
     requestId: c.get('requestId'),
     now: new Date().toISOString(),
-    matrix: incidentSettings(c.get('deps').config).matrix,
+    ...incidentSettings(c.get('deps').config),
   };
 }
 

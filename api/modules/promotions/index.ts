@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { blockers, evaluateGates } from '../../../domain/promotions/gates';
-import { hasPermission } from '../../../domain/permissions';
 import type { EvidencePacket } from '../../../platform/evidence';
 import { approvePromotion, cancelPromotion, rejectPromotion } from '../../../workflows/promotions/messages';
 import type { AppEnv } from '../../context';
@@ -14,8 +13,9 @@ import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { evidenceKeys } from './evidence-keys';
 import { createPromotionWorkflow, gateInputsFor, reconcilePromotion, updatePromotionWorkflow } from './promotions.dispatch';
-import { findPromotion, listPromotions, pendingFor, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
+import { findPromotion, listPromotions, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
 import * as routes from './promotions.routes';
+import { INBOX_SORT, pendingApprovals } from './pending-approvals';
 import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
@@ -109,8 +109,15 @@ export function promotionsRouter() {
   });
 
   router.openapi(routes.myPendingRoute, async (c) => {
-    const principal = requirePermission(c, 'promotion:read');
-    return ok(c, await pendingFor(c.get('deps').pool, principal.tenantId, actorOf(c), hasPermission(principal, 'promotion:approve')));
+    const { tenantId } = requirePermission(c, 'promotion:read');
+    const query = c.req.valid('query');
+    const { config } = c.get('deps');
+    const page = await pendingApprovals(c.get('deps').pool, tenantId, actorOf(c), {
+      kind: query.kind,
+      changeSettings: { reviewDeadlineMs: config.CHANGE_REVIEW_DEADLINE, defaultCabQuorum: config.CHANGE_CAB_QUORUM },
+      request: pageRequest(c.get('dialect'), query, INBOX_SORT),
+    });
+    return okList(c, page);
   });
 
   // A JWKS is served bare (RFC 7517), as every verifier expects it.

@@ -19,6 +19,8 @@ import { promotionActivities } from '../../../activities/promotions/promotion-ac
 import { promotionResumable, resumePromotion } from '../../../domain/promotions/ended-outside';
 import type { PromotionStatus } from '../../../domain/promotions/model';
 import { workflowId } from '../../../domain/workflow-ids';
+import { IN_FLIGHT } from '../../../domain/promotions/state-machine';
+import { withTransaction } from '../../../platform/db';
 
 /** Sends promotion commands to their workflows; the API never writes a promotion row itself. */
 
@@ -50,6 +52,7 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
     body,
     scope: KEY_SCOPE,
     allocate: async () => randomUUID(),
+    exclusive: (id, create) => oneInFlight(c, body, id, create),
     start: (id) => ({
       args: [
         {
@@ -62,6 +65,35 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
       summary: `${inputs.release.name} → ${inputs.environment.name}`,
       details: `Promotion ${id} requested by ${email ?? userId}: ${body.reason}`,
     }),
+  });
+}
+
+/**
+ * One open promotion per release and environment. The check and the create run
+ * under a transaction-scoped lock on that pair, held until the workflow has
+ * written the new row (the create answers only then), so of two concurrent
+ * requests the second sees the first's row. A keyed retry of the same create
+ * is not a second promotion; a reconcile that would reopen one beside another
+ * open one is refused the same way.
+ */
+async function oneInFlight<T>(c: Context<AppEnv>, body: Pick<Promotion, 'releaseId' | 'targetEnvironmentId'>, id: string, create: () => Promise<T>): Promise<T> {
+  const { tenantId } = principalOf(c);
+  return withTransaction(c.get('deps').pool, async (db) => {
+    await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`promotion-in-flight:${tenantId}:${body.releaseId}:${body.targetEnvironmentId}`]);
+    const { rows } = await db.query<{ id: string; status: PromotionStatus }>(
+      `SELECT id, status FROM promotions
+        WHERE tenant_id = $1 AND release_id = $2 AND target_environment_id = $3 AND status = ANY($4::text[]) AND id <> $5
+        ORDER BY requested_at LIMIT 1`,
+      [tenantId, body.releaseId, body.targetEnvironmentId, IN_FLIGHT, id],
+    );
+    const first = rows[0];
+    if (first) {
+      throw new Conflict(`Promotion ${first.id} of this release to this environment is still ${first.status}; cancel it or wait for it to end`, 'PROMOTION_IN_FLIGHT', {
+        promotionId: first.id,
+        status: first.status,
+      });
+    }
+    return create();
   });
 }
 
@@ -107,29 +139,31 @@ function endedPromotion(c: Context<AppEnv>, id: string): EndedRecordSpec<Promoti
 export async function reconcilePromotion(c: Context<AppEnv>, id: string): Promise<Promotion> {
   const { pool, config } = c.get('deps');
   const { tenantId } = principalOf(c);
-  return reconcileRecord(c, endedPromotion(c, id), async (marked, previous, mark) => {
-    const resumed = resumePromotion(marked, { status: previous as PromotionStatus, decidedAt: mark.before.decidedAt ?? null }, new Date().toISOString());
-    const input: PromotionWorkflowInput = {
-      tenantId,
-      promotionId: id,
-      settings: { expiryHourMs: config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(config) },
-      carried: resumed.next,
-    };
-    await startNewRun(c, `Promotion ${id}`, {
-      workflowType: PROMOTION_WORKFLOW_TYPE,
-      workflowId: workflowId(tenantId, 'promotion', id),
-      args: [input],
-      searchAttributes: searchAttributesOf(tenantId, resumed.next),
-      summary: `${marked.releaseName} → ${marked.targetEnvironmentName}`,
-      details: `Promotion ${id} started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
-    });
-    await promotionActivities({ pool, config, log: c.get('log') }).persistPromotion({
-      tenantId,
-      promotion: resumed.next,
-      events: resumed.events,
-      actor: actorOf(c),
-      requestId: c.get('requestId'),
-    });
-    return resumed.next;
-  });
+  return reconcileRecord(c, endedPromotion(c, id), async (marked, previous, mark) =>
+    oneInFlight(c, marked, id, async () => {
+      const resumed = resumePromotion(marked, { status: previous as PromotionStatus, decidedAt: mark.before.decidedAt ?? null }, new Date().toISOString());
+      const input: PromotionWorkflowInput = {
+        tenantId,
+        promotionId: id,
+        settings: { expiryHourMs: config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(config) },
+        carried: resumed.next,
+      };
+      await startNewRun(c, `Promotion ${id}`, {
+        workflowType: PROMOTION_WORKFLOW_TYPE,
+        workflowId: workflowId(tenantId, 'promotion', id),
+        args: [input],
+        searchAttributes: searchAttributesOf(tenantId, resumed.next),
+        summary: `${marked.releaseName} → ${marked.targetEnvironmentName}`,
+        details: `Promotion ${id} started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
+      });
+      await promotionActivities({ pool, config, log: c.get('log') }).persistPromotion({
+        tenantId,
+        promotion: resumed.next,
+        events: resumed.events,
+        actor: actorOf(c),
+        requestId: c.get('requestId'),
+      });
+      return resumed.next;
+    }),
+  );
 }

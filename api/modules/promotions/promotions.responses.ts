@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { GATE_NAMES } from '../../../domain/promotions/model';
 import { securityScanSchema, securityThresholdsSchema } from '../../../domain/promotions/requests';
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
+import { ChangeSchema } from '../changes/changes.responses';
 
 /** What the promotion, approval-policy and evidence routes answer (Stella: camelCase). */
 
@@ -169,3 +170,19 @@ export const ApprovalPolicySchema = z
 export const JwksSchema = z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).openapi('EvidenceJwks');
 
 export const IdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
+
+const AwaitingSchema = z
+  .object({
+    approvals: z.number().int().openapi({ description: 'Approvals still needed before the item moves on' }),
+    approvers: z.array(z.string()).openapi({ description: 'Named approvers who have not approved yet (a change: cab_approvers minus its approvals this round)' }),
+    approverGroups: z.array(z.string()).openapi({ description: 'Groups whose members may give the missing approvals (a promotion’s policy)' }),
+  })
+  .openapi('Awaiting');
+
+/** An inbox item: the promotion or change as served elsewhere, with its kind and what it still waits for. */
+export const PendingApprovalSchema = z
+  .discriminatedUnion('kind', [
+    PromotionSchema.extend({ kind: z.literal('promotion'), awaiting: AwaitingSchema }).openapi('PendingPromotion'),
+    ChangeSchema.extend({ kind: z.literal('change'), awaiting: AwaitingSchema }).openapi('PendingChange'),
+  ])
+  .openapi('PendingApproval');

@@ -4,7 +4,7 @@ import { approvalPolicySchema, approvePromotionSchema, cancelPromotionSchema, cr
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
 import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope, publicErrorResponses } from '../../openapi-helpers';
 import { emptyIsNone } from '../../list-filters';
-import { sortablePaginationQuery } from '../../pagination';
+import { paginationQuery, sortablePaginationQuery } from '../../pagination';
 import {
   ApprovalPolicySchema,
   ApprovalSchema,
@@ -12,6 +12,7 @@ import {
   EvidencePacketSchema,
   IdParam,
   JwksSchema,
+  PendingApprovalSchema,
   PreviewSchema,
   PromotionSchema,
 } from './promotions.responses';
@@ -57,8 +58,9 @@ export const createPromotionRoute = createRoute({
   request: { headers: idempotencyKeyHeader, ...jsonBody(createPromotionSchema) },
   responses: {
     201: promotionResponse('The persisted promotion'),
-    ...errorResponses([...BODY_ERRORS, 403, 404, 422], {
+    ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
       404: 'The release or environment does not exist in your tenant (`RELEASE_NOT_FOUND`, `ENVIRONMENT_NOT_FOUND`)',
+      409: 'A promotion of this release to this environment is still open (pending, awaiting_approval, approved or deploying): `PROMOTION_IN_FLIGHT`, details.promotionId names it',
       422: `Gate evaluation failed (\`PROMOTION_BLOCKED\`, details.gates), the release is deprecated (\`RELEASE_DEPRECATED\`), or \`${KEY_REUSED}\``,
     }),
   },
@@ -126,7 +128,7 @@ export const reconcileRoute = createRoute({
   responses: {
     200: promotionResponse('The promotion, back in the status it had before its workflow ended'),
     ...errorResponses([400, 403, 404], {
-      409: `Nothing to reconcile (\`${NOTHING_TO_RECONCILE}\`), or no new run can take over (\`${RECONCILE_REFUSED}\`)`,
+      409: `Nothing to reconcile (\`${NOTHING_TO_RECONCILE}\`), no new run can take over (\`${RECONCILE_REFUSED}\`), or another promotion of the same release to the same environment is open now (\`PROMOTION_IN_FLIGHT\`, details.promotionId)`,
     }),
   },
 });
@@ -177,13 +179,25 @@ export const previewRoute = createRoute({
   },
 });
 
+export const MyPendingQuery = paginationQuery.extend({
+  kind: emptyIsNone(z.enum(['promotion', 'change'])).openapi({ description: 'Only promotions, or only change decisions' }),
+});
+
 export const myPendingRoute = createRoute({
   method: 'get',
   path: '/my/pending-approvals',
   operationId: 'listMyPendingApprovals',
   tags,
-  summary: 'Promotions the caller may approve now (a member of an approver group, not the requester under SoD, not yet voted)',
-  responses: { 200: json(z.array(PromotionSchema), 'Promotions awaiting the caller, oldest first'), ...errorResponses([403]) },
+  summary: 'The caller’s approval inbox: promotions they may approve now and changes under CAB review awaiting their decision',
+  description:
+    'Promotions: the caller is in an approver group, not the requester under SoD, has not voted, and no gate blocks. ' +
+    'Changes: under CAB review, the caller is a named approver (or a CAB member where the change names none or counts a quorum), not the requester, and has not decided this round. ' +
+    'Each item has `kind` and `awaiting` (approvals still needed; for a change, its named approvers who have not approved). Oldest first; paged like every list.',
+  request: { query: MyPendingQuery },
+  responses: {
+    200: { description: 'A page of the inbox, oldest first', content: { 'application/json': { schema: listEnvelope(PendingApprovalSchema) } } },
+    ...errorResponses([400, 403]),
+  },
 });
 
 export const evidenceJwksRoute = createRoute({
