@@ -16,7 +16,7 @@ const ROWS = 100_000;
 
 beforeAll(async () => {
   // Plans come from a private, fully analyzed copy of the table (see planBench), so no other test's rows move them.
-  bench = await planBench(testEnv.databaseUrl, ['incidents'], [`
+  bench = await planBench(testEnv.databaseUrl, ['incidents', 'incident_notes'], [`
     INSERT INTO incidents (tenant_id, id, number, version, short_description, description, priority, state, category,
                            assignment_group, assigned_to, opened_by, opened_by_id, ci_id, created_at, updated_at, deleted_at)
     SELECT 'inc-index-check-' || (n % 40), 'INC' || lpad(n::text, 7, '0'), n, 1,
@@ -30,7 +30,11 @@ beforeAll(async () => {
            timestamptz '2026-01-01' + n * interval '5 minutes', timestamptz '2026-01-01' + n * interval '6 minutes',
            CASE WHEN n % 97 = 0 THEN timestamptz '2026-06-01' END
       FROM generate_series(1, ${ROWS}) AS n
-    ON CONFLICT DO NOTHING`]);
+    ON CONFLICT DO NOTHING`, `
+    INSERT INTO incident_notes (tenant_id, incident_id, id, body, visibility, author, author_id, attachments, created_at)
+    SELECT 'inc-index-check-' || (n % 40), 'INC' || lpad((n % 5000)::text, 7, '0'), 'note_' || n, 'Note ' || n,
+           'internal', 'user@example.com', 'user', '[]', timestamptz '2026-01-01' + n * interval '1 minute'
+      FROM generate_series(1, 50000) AS n`]);
 }, 120_000);
 afterAll(async () => {
   await bench?.close();
