@@ -16,6 +16,7 @@ import {
   type IncidentNotificationInput,
   type IncidentSlaInput,
 } from '../workflows/incidents/messages';
+import { incidentTitle } from '../domain/workflow-titles';
 import { latestSlaEvents } from '../store/incidents';
 
 /**
@@ -60,7 +61,7 @@ export async function tellSlaClock(s: FollowupSettings, tenantId: string, incide
       args: [input],
       signal: incidentChanged,
       signalArgs: [{ events, policy: s.policy, shortDescription: incident.short_description }],
-      typedSearchAttributes: searchAttributesOf(tenantId, incident),
+      typedSearchAttributes: searchAttributesOf(tenantId, incident, incidentTitle(incident)),
       staticSummary: incident.short_description,
       staticDetails: `${incident.id}: ${incident.priority} incident opened by ${incident.opened_by}${incident.assignment_group ? ` for ${incident.assignment_group}` : ''}`,
     });

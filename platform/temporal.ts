@@ -2,6 +2,7 @@ import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor, 
 import type { DataConverter } from '@temporalio/common';
 import { optionalTsToMs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
+import type { SearchAttributeKind } from '../domain/search-attributes';
 import type { Logger } from './logger';
 import { connectionOptions, type TemporalConnectionSettings } from './temporal-connection';
 
@@ -201,7 +202,7 @@ export function isConnectivityFailure(err: unknown): boolean {
  * Registers Tollgate's search attributes on a cluster that lacks them (an
  * existing TEMPORAL_ADDRESS); the dev server gets them at start-up already.
  */
-export async function ensureSearchAttributes(client: Client, namespace: string, wanted: Record<string, 'Keyword' | 'KeywordList'>): Promise<string[]> {
+export async function ensureSearchAttributes(client: Client, namespace: string, wanted: Record<string, SearchAttributeKind>): Promise<string[]> {
   const types = temporal.api.enums.v1.IndexedValueType;
   const existing = await client.connection.operatorService.listSearchAttributes({ namespace });
   const known = new Set([...Object.keys(existing.customAttributes ?? {}), ...Object.keys(existing.systemAttributes ?? {})]);
@@ -210,7 +211,7 @@ export async function ensureSearchAttributes(client: Client, namespace: string, 
   await client.connection.operatorService.addSearchAttributes({
     namespace,
     searchAttributes: Object.fromEntries(
-      missing.map(([name, type]) => [name, type === 'KeywordList' ? types.INDEXED_VALUE_TYPE_KEYWORD_LIST : types.INDEXED_VALUE_TYPE_KEYWORD]),
+      missing.map(([name, type]) => [name, { Keyword: types.INDEXED_VALUE_TYPE_KEYWORD, KeywordList: types.INDEXED_VALUE_TYPE_KEYWORD_LIST, Text: types.INDEXED_VALUE_TYPE_TEXT }[type]]),
     ),
   });
   return missing.map(([name]) => name);

@@ -1,17 +1,4 @@
-import type { Promotion, PromotionStatus } from '../../domain/promotions/model';
-
-/** Which decision a status records in evidence; expiry is a cancellation with its own name. */
-export function evidenceDecisionOf(p: Pick<Promotion, 'status' | 'statusReason'>): string | undefined {
-  const byStatus: Partial<Record<PromotionStatus, string>> = {
-    approved: 'approved',
-    rejected: 'rejected',
-    cancelled: p.statusReason === 'approval_expired' ? 'expired' : 'cancelled',
-    deployed: 'deployed',
-    failed: 'failed',
-    rolled_back: 'rolled_back',
-  };
-  return byStatus[p.status];
-}
+import type { Promotion } from '../../domain/promotions/model';
 
 /** The decision record a packet signs: what was decided, on which inputs, by whom, under which policy. */
 export function decisionRecord(tenantId: string, p: Promotion, decision: string): Record<string, unknown> {

@@ -8,7 +8,8 @@ import { createEvidenceSigner, readEvidenceKey, type EvidencePacket, type Eviden
 import { nameUuid } from '../../platform/name-uuid';
 import { loadGateInputs, type GateInputsRequest } from '../../store/gate-inputs';
 import type { ActivityDeps } from '../deps';
-import { decisionRecord, evidenceDecisionOf } from './evidence-content';
+import { evidenceDecisionOf } from '../../domain/promotions/evidence-decision';
+import { decisionRecord } from './evidence-content';
 
 export interface PersistPromotionInput {
   tenantId: string;

@@ -1,5 +1,7 @@
+import { uiDetails } from '../ui-details';
+import { releaseLabel } from '../workflow-titles';
 import { describeStrategy } from './strategy';
-import type { DeploymentJob, DeploymentTask, JobProgress, TaskPhase } from './model';
+import { FINISHED_JOB_STATUSES, type DeploymentJob, type DeploymentTask, type JobProgress, type TaskPhase } from './model';
 
 /**
  * Where a job stands, counted per target from the newest task of a phase
@@ -59,23 +61,30 @@ export function rollbackText(tasks: readonly DeploymentTask[]): string | null {
  * then what the job waits on or why it ended.
  */
 export function jobDetails(job: DeploymentJob, tasks: readonly DeploymentTask[] = []): string {
-  const head = [`**${job.releaseName} ${job.releaseVersion} → ${job.environmentName}**`, `**${job.status}**`];
-  if (job.status === 'queued') {
-    head.push(job.queuePosition ? `waiting for the environment, position ${job.queuePosition}` : 'waiting for the environment');
-  } else {
+  const head = [`**${releaseLabel(job.releaseName, job.releaseVersion)} → ${job.environmentName}**`, `**${job.status}**`];
+  if (job.status !== 'queued') {
     head.push(`${describeStrategy(job.strategy)}${job.batch ? `, batch ${job.batch.index}/${job.batch.count}` : ''}`);
     head.push(progressText(job.progress));
     const rollback = rollbackText(tasks);
     if (rollback) head.push(rollback);
   }
-  const lines = [head.join(' · ')];
+  return uiDetails({
+    state: head.join(' · '),
+    missing: jobWaitsFor(job),
+    // A job's only clocks are its hooks' own timeouts, shown on their activities.
+    deadline: null,
+    more: [job.statusReason && `Reason: ${job.statusReason}`, `Failure policy: ${job.failurePolicy}`],
+  });
+}
+
+function jobWaitsFor(job: DeploymentJob): string | null {
   if (job.pausedOn) {
     const { targetName, error } = job.pausedOn;
-    lines.push(`Paused on ${targetName}: ${error.code}: ${error.message}. Waiting for an operator to retry, skip, rollback or abort.`);
+    return `an operator to retry, skip, rollback or abort (paused on ${targetName}: ${error.code}: ${error.message})`;
   }
-  if (job.statusReason) lines.push(`Reason: ${job.statusReason}`);
-  lines.push(`Failure policy: ${job.failurePolicy}`);
-  return lines.join('\n\n');
+  if (job.status === 'queued') return job.queuePosition ? `the environment's deployment slot (position ${job.queuePosition})` : "the environment's deployment slot";
+  if (FINISHED_JOB_STATUSES.includes(job.status)) return null;
+  return 'its targets to finish';
 }
 
 /** Why a job that ran every batch ended deployed: the request's own reason, unless some targets did not end healthy. */

@@ -96,9 +96,10 @@ test('search attributes, current details and activity summaries tell an operator
   expect(await described.staticSummary()).toBe(`${change.id}: Upgrade Aurora`);
 
   const metadata: { currentDetails: string } = await handle.query('__temporal_workflow_metadata');
-  expect(metadata.currentDetails).toContain('**cab_review**');
-  expect(metadata.currentDetails).toContain('Approvals: 1/2 · waiting for carol@example.com');
-  expect(metadata.currentDetails).toMatch(/Next deadline: window open at \d{4}-/);
+  const [state, missing, deadline] = metadata.currentDetails.split('\n\n');
+  expect(state).toContain('**cab_review**');
+  expect(missing).toBe('Waiting for: 1 more CAB approval (1/2) from carol@example.com');
+  expect(deadline).toMatch(/^Next deadline: window open at \d{4}-/);
 
   const history = await handle.fetchHistory();
   const summaries = (history.events ?? [])

@@ -7,6 +7,7 @@ import { DEADLINE_TIMER_SUMMARIES, nextDeadline } from '../../domain/changes/dea
 import type { Change, ChangeDecision } from '../../domain/changes/model';
 import { withAssessedDecision } from '../../domain/changes/risk';
 import { isTerminal } from '../../domain/changes/state-machine';
+import { uiDetails } from '../../domain/ui-details';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import {
   approveChange,
@@ -109,15 +110,16 @@ export async function changeLifecycle(input: ChangeWorkflowInput): Promise<Chang
   }
 
   function details(c: Change): string {
-    const lines = [`**${c.id}** · ${c.type} · **${c.state}** · risk ${c.risk_level} (${c.risk_score})`];
-    if (c.state === 'cab_review') {
-      const progress = cabProgress(c, settings);
-      lines.push(`Approvals: ${progress.approved}/${progress.required}${progress.pending_approvers.length ? ` · waiting for ${progress.pending_approvers.join(', ')}` : ''}`);
-    }
+    const progress = c.state === 'cab_review' ? cabProgress(c, settings) : undefined;
+    const short = progress ? Math.max(0, progress.required - progress.approved) : 0;
     const next = nextDeadline(c);
-    if (next) lines.push(`Next deadline: ${next.kind.replace('_', ' ')} at ${new Date(next.at).toISOString()}`);
-    if (c.window_overrun) lines.push('⚠ Window overrun');
-    if (c.review_overdue) lines.push('⚠ Post-implementation review overdue');
-    return lines.join('\n\n');
+    return uiDetails({
+      state: `**${c.id}** · ${c.type} · **${c.state}** · risk ${c.risk_level} (${c.risk_score})`,
+      missing: progress
+        ? `${short} more CAB approval${short === 1 ? '' : 's'} (${progress.approved}/${progress.required})${progress.pending_approvers.length ? ` from ${progress.pending_approvers.join(', ')}` : ''}`
+        : null,
+      deadline: next ? `${next.kind.replace('_', ' ')} at ${new Date(next.at).toISOString()}` : null,
+      more: [c.window_overrun && '⚠ Window overrun', c.review_overdue && '⚠ Post-implementation review overdue'],
+    });
   }
 }

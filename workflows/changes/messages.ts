@@ -48,11 +48,12 @@ export type ChangeAtStart = Pick<Change, 'id' | 'type' | 'state'>;
  * A change's search attributes, one list for both ends: the API's start sets
  * what the request says; once the change is persisted the workflow adds its
  * risk, assignment group and flags, and upserts what moved. Running workflows
- * replay their upserts, so a new value or order needs `patched()`.
+ * replay their upserts, so a new value or order needs `patched()`. The title
+ * is given at starts only.
  */
 export function searchAttributesOf(tenantId: string, change: Change): SearchAttributeUpdatePair[];
-export function searchAttributesOf(tenantId: string, change: ChangeAtStart): SearchAttributePair[];
-export function searchAttributesOf(tenantId: string, change: Change | ChangeAtStart): SearchAttributeUpdatePair[] {
+export function searchAttributesOf(tenantId: string, change: ChangeAtStart, title?: string): SearchAttributePair[];
+export function searchAttributesOf(tenantId: string, change: Change | ChangeAtStart, title?: string): SearchAttributeUpdatePair[] {
   const attributes: SearchAttributeUpdatePair[] = [
     { key: SA.tenant, value: tenantId },
     { key: SA.kind, value: 'change' },
@@ -60,7 +61,7 @@ export function searchAttributesOf(tenantId: string, change: Change | ChangeAtSt
     { key: SA.state, value: change.state },
     { key: SA.type, value: change.type },
   ];
-  if (!('version' in change)) return attributes;
+  if (!('version' in change)) return title === undefined ? attributes : [...attributes, { key: SA.title, value: title }];
   const flags = [...(change.window_overrun ? ['window_overrun'] : []), ...(change.review_overdue ? ['review_overdue'] : [])];
   return [
     ...attributes,

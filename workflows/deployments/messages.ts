@@ -23,9 +23,9 @@ export interface DeploymentJobWorkflowResult {
  * (a promotion's child, a rollback from the API) set them for a queued job,
  * and the workflow upserts what moved; before its plan is loaded the job has
  * no environment or release to show. Running jobs replay their upserts, so a
- * new value or order needs `patched()`.
+ * new value or order needs `patched()`. The title is given at starts only.
  */
-export function searchAttributesOf(tenantId: string, jobId: string, job?: Pick<DeploymentJob, 'status' | 'environmentName' | 'releaseName'> | null): SearchAttributePair[] {
+export function searchAttributesOf(tenantId: string, jobId: string, job?: Pick<DeploymentJob, 'status' | 'environmentName' | 'releaseName'> | null, title?: string): SearchAttributePair[] {
   const attributes: SearchAttributePair[] = [
     { key: SA.tenant, value: tenantId },
     { key: SA.kind, value: 'deployment' },
@@ -33,6 +33,7 @@ export function searchAttributesOf(tenantId: string, jobId: string, job?: Pick<D
     { key: SA.state, value: job?.status ?? 'queued' },
   ];
   if (job) attributes.push({ key: SA.environment, value: job.environmentName }, { key: SA.release, value: job.releaseName });
+  if (title !== undefined) attributes.push({ key: SA.title, value: title });
   return attributes;
 }
 

@@ -4,6 +4,7 @@ import type { AgentActivities } from '../../domain/deployments/ports';
 import { newTask } from '../../domain/deployments/records';
 import type { TargetWork } from '../../domain/deployments/rollback';
 import { agentError, cancelledError, hookFailedError, noAgentError, timeoutError, unclaimedError } from '../../domain/deployments/task-errors';
+import { releaseLabel } from '../../domain/workflow-titles';
 import { ENTITY_ACTIVITY_OPTIONS } from '../entity';
 import { orchestrator, type JobRun } from './job-run';
 
@@ -46,7 +47,7 @@ async function awaitAgent(run: JobRun, task: DeploymentTask, { target, release }
     cancelGraceMs: settings.cancelGraceMs,
     logCapBytes: settings.logCapBytes,
   };
-  const summary = task.phase === 'deploy' ? `Deploy ${release.name} ${release.version} to ${target.name}` : `Roll back ${target.name} to ${release.name} ${release.version}`;
+  const summary = task.phase === 'deploy' ? `Deploy ${releaseLabel(release.name, release.version)} to ${target.name}` : `Roll back ${target.name} to ${releaseLabel(release.name, release.version)}`;
   let next: DeploymentTask;
   try {
     const result = await run.tasksScope.run(() =>
@@ -73,7 +74,7 @@ async function awaitAgent(run: JobRun, task: DeploymentTask, { target, release }
     // The sticker first: once the task reads succeeded, the target's sticker already names what it runs.
     const recorded = next;
     const sticker = await wf.CancellationScope.nonCancellable(() =>
-      orchestrator.recordSticker.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Sticker: ${target.name} runs ${release.name} ${release.version}` }, [
+      orchestrator.recordSticker.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Sticker: ${target.name} runs ${releaseLabel(release.name, release.version)}` }, [
         { tenantId, task: recorded, release, deployedAt: recorded.finishedAt! },
       ]),
     );

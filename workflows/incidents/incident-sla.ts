@@ -3,6 +3,7 @@ import type { Activities } from '../../activities';
 import { factsOf, humanSpan, mergeTimeline, nextWakeUp, slaClock, slaSnapshot, type SlaClock, type SlaEvent, type SlaFact, type TargetClock } from '../../domain/incidents/sla';
 import type { SlaPolicy } from '../../domain/incidents/sla-policy';
 import { isTerminal } from '../../domain/incidents/state-machine';
+import { uiDetails } from '../../domain/ui-details';
 import { ENTITY_ACTIVITY_OPTIONS, historyFull as isHistoryFull, showInUi } from '../entity';
 import { getSlaStatus, incidentChanged, searchAttributesOf, type IncidentSlaInput } from './messages';
 
@@ -99,14 +100,21 @@ export async function incidentSla(input: IncidentSlaInput): Promise<{ id: string
   }
 
   function details(clock: SlaClock, now: number): string {
-    const asOf = new Date(now).toISOString();
-    return [
-      `**${input.incidentId}** · ${clock.priority} · **${clock.state}** · clock ${clock.clock}`,
-      shortDescription,
-      `Resolution: ${describe(clock.resolution, now)}`,
-      `Response: ${clock.response.running || clock.response.breached_at !== null ? describe(clock.response, now) : 'met'}`,
-      `(as of ${asOf})`,
-    ].join('\n\n');
+    const responding = clock.response.running;
+    const running = [clock.response, clock.resolution].filter((t) => t.running && t.breached_at === null);
+    const next = running.sort((a, b) => a.due_at - b.due_at)[0];
+    const waits = [responding && 'a first response', clock.resolution.running && 'a resolution'].filter((w): w is string => typeof w === 'string');
+    return uiDetails({
+      state: `**${input.incidentId}** · ${clock.priority} · **${clock.state}** · clock ${clock.clock}`,
+      missing: waits.length ? waits.join(' and ') : null,
+      deadline: next ? `${next.kind} due ${iso(next.due_at)}, ${humanSpan(next.due_at - now)} left` : null,
+      more: [
+        shortDescription,
+        `Resolution: ${describe(clock.resolution, now)}`,
+        `Response: ${clock.response.running || clock.response.breached_at !== null ? describe(clock.response, now) : 'met'}`,
+        `(as of ${iso(now)})`,
+      ],
+    });
   }
 }
 

@@ -72,11 +72,12 @@ export type SlaSubject = Pick<Incident, 'id' | 'state' | 'priority'>;
  * The SLA clock's search attributes, one list for both ends: the start
  * (signal-with-start from dispatch/) sets the incident's; the workflow adds
  * the flags of the facts it recorded and upserts what moved. Running clocks
- * replay their upserts, so a new value or order needs `patched()`.
+ * replay their upserts, so a new value or order needs `patched()`. The title
+ * is given at the start only.
  */
-export function searchAttributesOf(tenantId: string, incident: SlaSubject): SearchAttributePair[];
+export function searchAttributesOf(tenantId: string, incident: SlaSubject, title?: string): SearchAttributePair[];
 export function searchAttributesOf(tenantId: string, incident: SlaSubject, recorded: ReadonlySet<SlaFact>): SearchAttributeUpdatePair[];
-export function searchAttributesOf(tenantId: string, incident: SlaSubject, recorded?: ReadonlySet<SlaFact>): SearchAttributeUpdatePair[] {
+export function searchAttributesOf(tenantId: string, incident: SlaSubject, atStartOrRecorded?: string | ReadonlySet<SlaFact>): SearchAttributeUpdatePair[] {
   const attributes: SearchAttributeUpdatePair[] = [
     { key: SA.tenant, value: tenantId },
     { key: SA.kind, value: 'incident' },
@@ -84,7 +85,9 @@ export function searchAttributesOf(tenantId: string, incident: SlaSubject, recor
     { key: SA.state, value: incident.state },
     { key: SA.priority, value: incident.priority },
   ];
-  if (!recorded) return attributes;
+  if (atStartOrRecorded === undefined) return attributes;
+  if (typeof atStartOrRecorded === 'string') return [...attributes, { key: SA.title, value: atStartOrRecorded }];
+  const recorded = atStartOrRecorded;
   const warned = recorded.has('response_warning') || recorded.has('resolution_warning');
   const breached = recorded.has('response_breach') || recorded.has('resolution_breach');
   const flags = [...(warned ? ['sla_warning'] : []), ...(breached ? ['sla_breached'] : [])];

@@ -29,9 +29,10 @@ export interface PromotionWorkflowResult {
  * A promotion's search attributes, one list for both ends: the API sets it at
  * the start and the workflow upserts what moved after every change. Running
  * workflows replay their upserts, so a new value or order needs `patched()`.
+ * The title is given at starts only (the workflow never upserts it).
  */
-export function searchAttributesOf(tenantId: string, p: Pick<Promotion, 'id' | 'status' | 'targetEnvironmentName' | 'releaseName'>): SearchAttributePair[] {
-  return [
+export function searchAttributesOf(tenantId: string, p: Pick<Promotion, 'id' | 'status' | 'targetEnvironmentName' | 'releaseName'>, title?: string): SearchAttributePair[] {
+  const attributes: SearchAttributePair[] = [
     { key: SA.tenant, value: tenantId },
     { key: SA.kind, value: 'promotion' },
     { key: SA.resourceId, value: p.id },
@@ -39,6 +40,7 @@ export function searchAttributesOf(tenantId: string, p: Pick<Promotion, 'id' | '
     { key: SA.environment, value: p.targetEnvironmentName },
     { key: SA.release, value: p.releaseName },
   ];
+  return title === undefined ? attributes : [...attributes, { key: SA.title, value: title }];
 }
 
 export const createPromotion = defineUpdate<Promotion, [CreatePromotionInput, CommandMeta]>('create');

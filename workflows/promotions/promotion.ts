@@ -11,6 +11,9 @@ import { workflowId } from '../../domain/workflow-ids';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import type { deploymentJob } from '../deployments/deployment-job';
 import { DEPLOYMENT_JOB_WORKFLOW_TYPE, searchAttributesOf as jobSearchAttributesOf, type DeploymentJobWorkflowResult } from '../deployments/messages';
+import { evidenceDecisionOf } from '../../domain/promotions/evidence-decision';
+import { uiDetails } from '../../domain/ui-details';
+import { deploymentTitle } from '../../domain/workflow-titles';
 import { rethrowAsFailure } from '../failures';
 import {
   approvePromotion,
@@ -52,9 +55,11 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
     decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor, settings: input.settings, voterRule }),
     async commit(decision, meta) {
       const p = decision.next;
-      const label = `${p.releaseName} → ${p.targetEnvironmentName} v${p.version}`;
+      const label = `${p.releaseName} → ${p.targetEnvironmentName} (record version ${p.version})`;
       const decided = decision.events.some((e) => 'status' in e.after);
-      await persistPromotion.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Persist ${label}: ${p.status}${decided ? ', signed evidence' : ''}` }, [
+      // The activity signs a packet only for a decision (approved, rejected, an ending), never for awaiting or held.
+      const evidence = decided ? evidenceDecisionOf(p) : undefined;
+      await persistPromotion.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Persist ${label}: ${p.status}${evidence ? `, signed ${evidence} evidence` : ''}` }, [
         { tenantId, promotion: p, events: [...decision.events], actor: meta.actor, requestId: meta.requestId, decided },
       ]);
       return p;
@@ -167,7 +172,12 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
         ],
         // The job owns the environment's deployment slot: if the promotion goes away, the job is cancelled and gives it back.
         parentClosePolicy: wf.ParentClosePolicy.REQUEST_CANCEL,
-        typedSearchAttributes: jobSearchAttributesOf(tenantId, jobId, { status: 'queued', environmentName: p.targetEnvironmentName, releaseName: p.releaseName }),
+        typedSearchAttributes: jobSearchAttributesOf(
+          tenantId,
+          jobId,
+          { status: 'queued', environmentName: p.targetEnvironmentName, releaseName: p.releaseName },
+          deploymentTitle({ kind: 'promotion', releaseName: p.releaseName, environmentName: p.targetEnvironmentName }),
+        ),
         staticSummary: `${p.releaseName} → ${p.targetEnvironmentName}`,
         staticDetails: `Deployment job of promotion ${p.id}`,
       });
@@ -183,17 +193,24 @@ export async function promotion(input: PromotionWorkflowInput): Promise<Promotio
   }
 
   function details(p: Promotion): string {
-    const lines = [`**${p.releaseName} → ${p.targetEnvironmentName}** · **${p.status}**`];
+    const failing = p.gates.filter((g) => !g.passed);
+    const waits: string[] = [];
     if (UNDECIDED.includes(p.status)) {
       const voters = p.approvals.filter((a) => a.decision === 'approved' && !a.invalidated).map((a) => a.approverEmail ?? a.approverId);
-      lines.push(`Approvals: ${p.approvalCount}/${p.requiredApprovals}${voters.length ? ` (${voters.join(', ')})` : ''}`);
-      if (p.expiresAt) lines.push(`Approval expires at ${p.expiresAt}`);
+      const short = p.requiredApprovals - p.approvalCount;
+      if (short > 0) waits.push(`${short} more approval${short === 1 ? '' : 's'} (${p.approvalCount}/${p.requiredApprovals}${voters.length ? `: ${voters.join(', ')}` : ''})`);
+      // The approval gate fails exactly while approvals are short, which the line above already says.
+      const others = failing.filter((g) => g.gateName !== 'approval-gate');
+      if (others.length) waits.push(`gates to pass: ${others.map((g) => `${g.gateName} (${g.message})`).join('; ')}`);
     }
-    const failing = p.gates.filter((g) => !g.passed);
-    if (failing.length) lines.push(`Gates not passed: ${failing.map((g) => `${g.gateName} (${g.message})`).join('; ')}`);
-    if (p.heldUntil) lines.push(`Held by a freeze until ${p.heldUntil}`);
-    if (p.status === 'deploying' && deploymentJobId) lines.push(`Deploying: job ${deploymentJobId}`);
-    if (p.statusReason) lines.push(`Reason: ${p.statusReason}`);
-    return lines.join('\n\n');
+    if (p.heldUntil) waits.push('the freeze to end');
+    if (p.status === 'deploying') waits.push(deploymentJobId ? `deployment job ${deploymentJobId}` : 'its deployment job');
+    const deadline = p.heldUntil ? `freeze ends at ${p.heldUntil}` : p.expiresAt && UNDECIDED.includes(p.status) ? `approval expires at ${p.expiresAt}` : null;
+    return uiDetails({
+      state: `**${p.releaseName} → ${p.targetEnvironmentName}** · **${p.status}**`,
+      missing: waits.length ? waits.join('; ') : null,
+      deadline,
+      more: [p.statusReason && `Reason: ${p.statusReason}`, !UNDECIDED.includes(p.status) && failing.length > 0 && `Gates not passed: ${failing.map((g) => g.gateName).join(', ')}`],
+    });
   }
 }

@@ -7,6 +7,7 @@ import { authorize, needsChangeToAuthorize } from '../../../domain/changes/permi
 import { allowedNextStates } from '../../../domain/changes/state-machine';
 import { DomainError } from '../../../domain/errors';
 import type { changeLifecycle } from '../../../workflows/changes/change-lifecycle';
+import { changeTitle } from '../../../domain/workflow-titles';
 import { CHANGE_WORKFLOW_TYPE, createChange, searchAttributesOf, type ChangeWorkflowInput } from '../../../workflows/changes/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, Forbidden, NotFound } from '../../errors';
@@ -64,7 +65,7 @@ export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChang
           settings: { reviewDeadlineMs: config.CHANGE_REVIEW_DEADLINE, defaultCabQuorum: config.CHANGE_CAB_QUORUM },
         } satisfies ChangeWorkflowInput,
       ],
-      searchAttributes: searchAttributesOf(tenantId, { id, state: 'draft', type: body.type }),
+      searchAttributes: searchAttributesOf(tenantId, { id, state: 'draft', type: body.type }, changeTitle({ id, short_description: body.short_description })),
       summary: body.short_description,
       details: `${id}: ${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
     }),
@@ -140,7 +141,7 @@ export async function reconcileChange(c: Context<AppEnv>, id: string): Promise<C
       workflowId: workflowId(tenantId, 'change', id),
       args: [input],
       // The run publishes the rest (risk, group, flags) as it takes the carried change up.
-      searchAttributes: searchAttributesOf(tenantId, { id, state: resumed.next.state, type: resumed.next.type }),
+      searchAttributes: searchAttributesOf(tenantId, { id, state: resumed.next.state, type: resumed.next.type }, changeTitle(marked)),
       summary: marked.short_description,
       details: `${id}: started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
     });

@@ -10,6 +10,7 @@ import { workflowId } from '../../../domain/workflow-ids';
 import type { PoolClient } from '../../../platform/db';
 import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadGateInputs } from '../../../store/gate-inputs';
+import { deploymentTitle } from '../../../domain/workflow-titles';
 import { DEPLOYMENT_JOB_WORKFLOW_TYPE, searchAttributesOf } from '../../../workflows/deployments/messages';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
@@ -104,7 +105,12 @@ export async function createRollback(c: Context<AppEnv>, body: CreateRollbackInp
           args: [input],
           // A job that already ran for this rollback is never run again.
           workflowIdReusePolicy: 'REJECT_DUPLICATE',
-          typedSearchAttributes: searchAttributesOf(tenantId, jobId, { status: 'queued', environmentName: plan.environment.name, releaseName: plan.release.name }),
+          typedSearchAttributes: searchAttributesOf(
+            tenantId,
+            jobId,
+            { status: 'queued', environmentName: plan.environment.name, releaseName: plan.release.name },
+            deploymentTitle({ kind: 'rollback', releaseName: plan.release.name, environmentName: plan.environment.name }),
+          ),
           staticSummary: `rollback: ${plan.release.name} → ${plan.environment.name}`,
           staticDetails: `Rollback ${id} requested by ${requestedBy}: ${withOverride(body.reason, freezeOverride)}`,
         }),

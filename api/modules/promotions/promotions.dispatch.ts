@@ -6,6 +6,7 @@ import type { GateInputs, Promotion } from '../../../domain/promotions/model';
 import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadGateInputs } from '../../../store/gate-inputs';
 import type { promotion } from '../../../workflows/promotions/promotion';
+import { promotionTitle } from '../../../domain/workflow-titles';
 import { createPromotion, PROMOTION_WORKFLOW_TYPE, searchAttributesOf, type PromotionWorkflowInput } from '../../../workflows/promotions/messages';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
@@ -61,7 +62,11 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
           settings: { expiryHourMs: c.get('deps').config.PROMOTION_EXPIRY_HOUR, deployment: deploymentSettings(c.get('deps').config) },
         } satisfies PromotionWorkflowInput,
       ],
-      searchAttributes: searchAttributesOf(tenantId, { id, status: 'pending', targetEnvironmentName: inputs.environment.name, releaseName: inputs.release.name }),
+      searchAttributes: searchAttributesOf(
+        tenantId,
+        { id, status: 'pending', targetEnvironmentName: inputs.environment.name, releaseName: inputs.release.name },
+        promotionTitle({ releaseName: inputs.release.name, targetEnvironmentName: inputs.environment.name }),
+      ),
       summary: `${inputs.release.name} → ${inputs.environment.name}`,
       details: `Promotion ${id} requested by ${email ?? userId}: ${body.reason}`,
     }),
@@ -152,7 +157,7 @@ export async function reconcilePromotion(c: Context<AppEnv>, id: string): Promis
         workflowType: PROMOTION_WORKFLOW_TYPE,
         workflowId: workflowId(tenantId, 'promotion', id),
         args: [input],
-        searchAttributes: searchAttributesOf(tenantId, resumed.next),
+        searchAttributes: searchAttributesOf(tenantId, resumed.next, promotionTitle(resumed.next)),
         summary: `${marked.releaseName} → ${marked.targetEnvironmentName}`,
         details: `Promotion ${id} started again from its record after its previous run was ${mark.ending.how} outside Tollgate`,
       });
