@@ -4,6 +4,7 @@ import { startTestApp, type TestApp } from '../support/app';
 import { eventually, until } from '../support/eventually';
 import { spawnTs, waitForOutput } from '../support/processes';
 import { scene, type Scene } from '../support/promotion-scene';
+import { IN_FLIGHT } from '../../domain/promotions/state-machine';
 
 /**
  * Zero-trust agents: an agent host holds its own Tollgate credential and nothing else. Tasks reach it over its work
@@ -89,6 +90,11 @@ function openChannel(agentId: string, credential?: string): Promise<Opened> {
   });
 }
 
+/** The promotion has left the states that hold its release and environment (the next test promotes the same pair). */
+async function settled(promotionId: string): Promise<void> {
+  await eventually(async () => expect(IN_FLIGHT).not.toContain((await s.expect(200, 'GET', `/promotions/${promotionId}`)).status), { timeoutMs: 30_000 });
+}
+
 const refusal = (p: Promise<unknown>) => p.then(() => ({ status: 101, body: undefined as any }), (err) => err as { status: number; body: any });
 
 test('no credential, another agent’s credential or a person’s token opens no work channel', async () => {
@@ -141,6 +147,7 @@ test('a rogue holding A’s credential answers `succeeded` without claiming: the
   // The job paused on the failure: end it so nothing is left waiting.
   await eventually(async () => expect((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status).toBe('paused'), { timeoutMs: 30_000 });
   await s.expect(200, 'POST', `/deployment-jobs/${job.id}/abort`, s.admin, { taskId: failed.id, reason: 'attack test over' });
+  await settled(promotion.id);
   channel.ws.close();
 });
 
@@ -164,6 +171,7 @@ test('a report quoting a target’s NUL and half a surrogate pair is kept as U+F
   expect(JSON.stringify(failed)).not.toMatch(/\\u0000|\\ud800/);
   await eventually(async () => expect((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status).toBe('paused'), { timeoutMs: 30_000 });
   await s.expect(200, 'POST', `/deployment-jobs/${job.id}/abort`, s.admin, { taskId: failed.id, reason: 'unstorable answer test over' });
+  await settled(promotion.id);
   await eventually(async () => expect(['failed', 'cancelled']).toContain((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status), { timeoutMs: 30_000 });
   channel.ws.close();
 });
@@ -187,6 +195,7 @@ test('a rogue worker process polling A’s queue on Temporal directly, even hold
     expect((await s.call('GET', `/targets/${target.id}/sticker`, s.admin)).status).toBe(404);
     await eventually(async () => expect((await s.expect(200, 'GET', `/deployment-jobs/${job.id}`)).status).toBe('paused'), { timeoutMs: 30_000 });
     await s.expect(200, 'POST', `/deployment-jobs/${job.id}/abort`, s.admin, { taskId: failed.id, reason: 'rogue test over' });
+    await settled(promotion.id);
   } finally {
     rogue.child.kill('SIGKILL');
     await rogue.exited;

@@ -158,6 +158,9 @@ describe('npm start supervises Postgres and Temporal', () => {
     }
   }
 
+  /** The stack's output has printed a line matching `pattern` (output arrives asynchronously). */
+  const logged = (pattern: RegExp) => until(`a line matching ${pattern}`, () => pattern.test(output) || undefined, 30_000);
+
   /** A fresh live PID for `name` other than `old`. */
   const restarted = (name: ServiceName, old: number) =>
     until(`${name} to be restarted`, () => {
@@ -197,8 +200,9 @@ describe('npm start supervises Postgres and Temporal', () => {
 
     const newPid = await restarted('postgres', postmaster);
     expect(Number(readFileSync(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8').split('\n')[0])).toBe(newPid);
-    expect(output).toMatch(new RegExp(`postgres \\(pid ${postmaster}\\) exited \\(SIGKILL\\); restarting in`));
-    expect(output).toMatch(new RegExp(`postgres restarted \\(pid ${newPid}\\)`));
+    // The supervisor logs the restart once its readiness check passes, which can come after the API's first 200: wait for the line.
+    await logged(new RegExp(`postgres \\(pid ${postmaster}\\) exited \\(SIGKILL\\); restarting in`));
+    await logged(new RegExp(`postgres restarted \\(pid ${newPid}\\)`));
     const after = await get(`/prod/api/changes/${change.id}`);
     expect(after.status).toBe(200);
     expect(((await after.json()) as { short_description: string }).short_description).toBe('Before the Postgres outage');
@@ -236,8 +240,9 @@ describe('npm start supervises Postgres and Temporal', () => {
     expect(Math.max(...refusals.slice(-3).map((a) => a.ms))).toBeLessThan(1_000);
 
     const newPid = await restarted('temporal', server);
-    expect(output).toMatch(new RegExp(`temporal \\(pid ${server}\\) exited \\(SIGKILL\\); restarting in`));
-    expect(output).toMatch(new RegExp(`temporal restarted \\(pid ${newPid}\\)`));
+    // The supervisor logs the restart once its readiness check passes, which can come after the API's first 200: wait for the line.
+    await logged(new RegExp(`temporal \\(pid ${server}\\) exited \\(SIGKILL\\); restarting in`));
+    await logged(new RegExp(`temporal restarted \\(pid ${newPid}\\)`));
     // The same key, once more, finds the change it created.
     const retried = await post('/prod/api/changes', { type: 'emergency', short_description: 'During the Temporal outage' }, 'temporal-outage-1');
     expect(((await retried.json()) as { id: string }).id).toBe(done.id);

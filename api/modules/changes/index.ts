@@ -18,6 +18,9 @@ import { createChangeWorkflow, reconcileChange, updateChangeWorkflow } from './c
 import { changeHistory, findChange, listChanges, riskHistory } from './changes.queries';
 import * as routes from './changes.routes';
 
+/** The change's wire shape, for modules that answer with changes (the approval inbox). */
+export { ChangeSchema } from './changes.responses';
+
 /**
  * The StackFlow Changes API: reads from Postgres, commands to the change's
  * workflow. Who may send which command is domain/changes/permissions.ts,

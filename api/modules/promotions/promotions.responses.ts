@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { GATE_NAMES } from '../../../domain/promotions/model';
 import { securityScanSchema, securityThresholdsSchema } from '../../../domain/promotions/requests';
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
-import { ChangeSchema } from '../changes/changes.responses';
+import { ChangeSchema } from '../changes';
 
 /** What the promotion, approval-policy and evidence routes answer (Stella: camelCase). */
 
