@@ -107,7 +107,7 @@ describe('Temporal UI details', () => {
   it('show release, environment, status, strategy, batch and progress, then what the job waits on', () => {
     const text = jobDetails(job({ status: 'running', pausedOn: null, progress: { total: 8, succeeded: 2, failed: 1, skipped: 0, cancelled: 0, running: 2, pending: 3 } }));
     expect(text.split('\n\n')[0]).toBe('**web-app 2.0.0 → production** · **running** · rolling, batches of 2, batch 2/4 · 3/8 targets done, 1 failed, 2 running');
-    expect(jobDetails(job())).toContain('Paused on web-3: HEALTH_CHECK_FAILED: GET /health answered 503');
-    expect(jobDetails(job({ status: 'queued', queuePosition: 2, batch: null, statusReason: 'queued behind job job-0' }))).toMatch(/\*\*queued\*\* · waiting for the environment, position 2[\s\S]*queued behind job job-0/);
+    expect(jobDetails(job())).toContain('Waiting for: an operator to retry, skip, rollback or abort (paused on web-3: HEALTH_CHECK_FAILED: GET /health answered 503)');
+    expect(jobDetails(job({ status: 'queued', queuePosition: 2, batch: null, pausedOn: null, statusReason: 'queued behind job job-0' }))).toMatch(/\*\*queued\*\*\s*\nWaiting for: the environment's deployment slot \(position 2\)[\s\S]*queued behind job job-0/);
   });
 });
