@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app';
+import { until } from '../support/eventually';
 import { API, createEnvironment, expectStatus, failure, get, post, refused, unique } from '../support/inventory';
 
 /**
@@ -256,3 +257,33 @@ async function heartbeat(agentId: string, credential: string, t: { targetId: str
   expect(res.status).toBe(200);
   expect(res.body.data.ignoredTargets).toEqual([]);
 }
+
+describe('a target write beside its agent’s heartbeat', () => {
+  test('a PATCH while a heartbeat holds the agent row and then writes the target neither deadlocks nor answers 500', async () => {
+    const env = await createEnvironment(app, manager);
+    const { agent } = await register(env);
+    const target = await post(app, manager, '/targets', { name: unique('web').name, environmentId: env.id, properties: { PORT: '8081' }, agentId: agent.id });
+    // What a heartbeat does, held open: the agent row first, then its targets.
+    const beat = await app.pool.connect();
+    try {
+      await beat.query('BEGIN');
+      await beat.query('UPDATE agents SET last_heartbeat_at = now() WHERE tenant_id = $1 AND id = $2', [app.tenant, agent.id]);
+      let answered = false;
+      const patched = call('PATCH', `/targets/${target.id}`, manager, { properties: { PORT: '9090' } }).finally(() => (answered = true));
+      // Either the PATCH is done, or it holds the target's row and waits on the agent's (the deadlock's first half).
+      await until('the PATCH to answer or to wait on the agent row', async () =>
+        answered || Boolean((await app.pool.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM agents%'")).rowCount), 20_000, 50);
+      // The PATCH, if it waited on the agent row while holding the target's, would now deadlock with this write.
+      const wrote = beat.query('UPDATE targets SET reported_at = now() WHERE tenant_id = $1 AND id = $2', [app.tenant, target.id]);
+      const answer = await patched;
+      await wrote;
+      await beat.query('COMMIT');
+      expect(expectStatus(answer, 200).properties).toEqual({ PORT: '9090' });
+    } catch (err) {
+      await beat.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      beat.release();
+    }
+  });
+});

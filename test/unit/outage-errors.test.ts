@@ -47,6 +47,13 @@ describe('isDatabaseUnavailable', () => {
 });
 
 describe('mapDatabaseError', () => {
+  test('a deadlock or serialization failure is a retryable 503 WRITE_CONFLICT, never a 500', () => {
+    for (const code of ['40P01', '40001']) {
+      const mapped = mapDatabaseError(Object.assign(new Error('deadlock detected'), { code }))!;
+      expect(mapped).toMatchObject({ status: 503, code: 'WRITE_CONFLICT' });
+    }
+  });
+
   test('an outage is a 503 DATABASE_UNAVAILABLE with Retry-After, in the header and the details', () => {
     const mapped = mapDatabaseError(errno('ECONNREFUSED'))!;
     expect(mapped).toMatchObject({ status: 503, code: 'DATABASE_UNAVAILABLE', details: { dependency: 'postgres', retryAfterSeconds: 5 } });

@@ -58,7 +58,9 @@ async function requireEnvironment(db: PoolClient, tenantId: string, id: string):
 
 /** Held until commit, so the agent cannot be deleted or moved under the assignment. */
 async function requireAgent(db: PoolClient, tenantId: string, agentId: string, environmentId: string): Promise<void> {
-  const found = await db.query('SELECT environment_id FROM agents WHERE tenant_id = $1 AND id = $2 FOR SHARE', [tenantId, agentId]);
+  // KEY SHARE keeps the agent from being deleted under the write without waiting on its heartbeat's row update: a heartbeat
+  // holds the agent row and then writes its targets, so a stronger lock here, taken after the target's, closed a deadlock.
+  const found = await db.query('SELECT environment_id FROM agents WHERE tenant_id = $1 AND id = $2 FOR KEY SHARE', [tenantId, agentId]);
   if (!found.rowCount) throw new Unprocessable(`Agent ${agentId} does not exist`, 'AGENT_NOT_FOUND', { agentId });
   if (found.rows[0].environment_id !== environmentId) {
     throw new Unprocessable(`Agent ${agentId} serves another environment than the target's`, 'AGENT_NOT_FOUND', { agentId, agentEnvironmentId: found.rows[0].environment_id });
