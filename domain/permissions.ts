@@ -19,6 +19,8 @@ export type Permission =
   | 'inventory:read'
   | 'release:write'
   | 'environment:write'
+  /** Create, change and delete promotion pipelines: held by whoever manages environments. */
+  | 'pipeline:write'
   | 'policy:write'
   | 'incident:read'
   | 'incident:create'
@@ -60,6 +62,7 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'promotion:approve',
     'audit:read',
     'environment:write',
+    'pipeline:write',
     'policy:write',
     'deployment:operate',
     'deployment:hook-write',

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { freezeStatus, type FreezeWindow } from '../domain/promotions/freeze';
-import type { DeployHookRef, DeployHooks, EffectivePolicy, GateInputs, ReleaseComponentRef } from '../domain/promotions/model';
+import type { DeployHookRef, DeployHooks, EffectivePolicy, GateInputs, GatePipeline, ReleaseComponentRef } from '../domain/promotions/model';
+import { DEFAULT_PIPELINE_NAME, defaultPipeline, placeInPipeline, releasePipelineOf, type PipelineEnvironment } from '../domain/promotions/pipelines';
 import type { Pool, PoolClient } from '../platform/db';
 
 /**
@@ -38,8 +39,9 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest): Promis
   if (!env) return { ok: false, missing: 'environment' };
   const nowMs = Date.parse(request.now);
   const components = rel.components as ReleaseComponentRef[];
+  const pipeline = await pipelineOf(db, tenantId, components);
   const [previous, policy, windows, change, hooks] = await Promise.all([
-    previousEnvironment(db, tenantId, env.order, releaseId),
+    previousEnvironment(db, tenantId, pipeline, targetEnvironmentId, releaseId),
     effectivePolicy(db, tenantId, env),
     freezeWindows(db, tenantId, targetEnvironmentId),
     changeId ? changeRequest(db, tenantId, changeId) : Promise.resolve(null),
@@ -65,6 +67,7 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest): Promis
         releaseDeployed: env.release_deployed,
       },
       previousEnvironment: previous,
+      pipeline,
       policy,
       freeze: freezeStatus(windows, nowMs, rel.class),
       changeRequest: change,
@@ -91,15 +94,45 @@ async function deployHooks(db: Db, tenantId: string, components: ReleaseComponen
   };
 }
 
-async function previousEnvironment(db: Db, tenantId: string, order: number, releaseId: string): Promise<GateInputs['previousEnvironment']> {
+/**
+ * The pipeline the release follows: the one its components name, or the default (every environment by order).
+ * Components split between pipelines follow none; the default's order is shown and the order gate refuses.
+ */
+async function pipelineOf(db: Db, tenantId: string, components: ReleaseComponentRef[]): Promise<GatePipeline> {
+  const ids = [...new Set(components.map((c) => c.componentId))];
+  const { rows: named } = ids.length
+    ? await db.query<{ pipeline_id: string | null; name: string | null }>(
+        `SELECT DISTINCT c.pipeline_id, p.name FROM components c LEFT JOIN pipelines p ON p.tenant_id = c.tenant_id AND p.id = c.pipeline_id
+          WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) ORDER BY p.name NULLS FIRST`,
+        [tenantId, ids],
+      )
+    : { rows: [] };
+  const chosen = releasePipelineOf(named.map((r) => r.pipeline_id));
+  if (chosen.agreed && chosen.pipelineId) {
+    const { rows } = await db.query<{ name: string; environments: PipelineEnvironment[] }>(
+      `SELECT p.name, COALESCE(jsonb_agg(jsonb_build_object('id', e.id, 'name', e.name) ORDER BY x.n) FILTER (WHERE e.id IS NOT NULL), '[]') AS environments
+         FROM pipelines p CROSS JOIN LATERAL unnest(p.environment_ids) WITH ORDINALITY AS x(env_id, n)
+         LEFT JOIN environments e ON e.tenant_id = p.tenant_id AND e.id = x.env_id
+        WHERE p.tenant_id = $1 AND p.id = $2 GROUP BY p.name`,
+      [tenantId, chosen.pipelineId],
+    );
+    if (rows[0]) return { id: chosen.pipelineId, name: rows[0].name, environments: rows[0].environments };
+  }
+  const { rows } = await db.query<PipelineEnvironment & { order: number }>('SELECT id, name, "order" FROM environments WHERE tenant_id = $1', [tenantId]);
+  const fallback = defaultPipeline(rows);
+  return chosen.agreed ? fallback : { ...fallback, splitBetween: named.map((r) => r.name ?? DEFAULT_PIPELINE_NAME) };
+}
+
+/** The environment before the target in the pipeline, and whether the release finished deploying there. */
+async function previousEnvironment(db: Db, tenantId: string, pipeline: GatePipeline, targetId: string, releaseId: string): Promise<GateInputs['previousEnvironment']> {
+  const placement = placeInPipeline(pipeline.environments, targetId);
+  if (pipeline.splitBetween || !placement.inPipeline || !placement.previous) return null;
   const { rows } = await db.query(
-    `SELECT e.id, e.name,
-            EXISTS (SELECT 1 FROM release_deployments d
-                     WHERE d.tenant_id = e.tenant_id AND d.environment_id = e.id AND d.release_id = $3 AND d.status = 'deployed') AS deployed
-       FROM environments e WHERE e.tenant_id = $1 AND e."order" < $2 ORDER BY e."order" DESC LIMIT 1`,
-    [tenantId, order, releaseId],
+    `SELECT EXISTS (SELECT 1 FROM release_deployments d
+                     WHERE d.tenant_id = $1 AND d.environment_id = $2 AND d.release_id = $3 AND d.status = 'deployed') AS deployed`,
+    [tenantId, placement.previous.id, releaseId],
   );
-  return rows[0] ? { id: rows[0].id, name: rows[0].name, releaseDeployed: rows[0].deployed } : null;
+  return { id: placement.previous.id, name: placement.previous.name, releaseDeployed: rows[0].deployed };
 }
 
 /** The environment's approval policy (latest version) overrides the environment's own defaults. */

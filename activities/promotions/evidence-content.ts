@@ -29,6 +29,8 @@ export function decisionRecord(tenantId: string, p: Promotion, decision: string)
       securityThresholds: p.gateInputs.environment.securityThresholds,
       freeze: p.gateInputs.freeze,
       previousEnvironment: p.gateInputs.previousEnvironment,
+      // The pipeline whose order was gated (absent in promotions from before pipelines, which followed the tenant's order).
+      pipeline: p.gateInputs.pipeline ?? null,
       changeRequest: p.gateInputs.changeRequest,
       // What the agents run, as approved: each hook's command and its digest (absent in promotions from before hooks were bound).
       deployHooks: p.gateInputs.deployHooks ?? null,

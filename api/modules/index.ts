@@ -4,6 +4,7 @@ import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
 import { incidentsRouter } from './incidents';
+import { pipelinesRouter } from './pipelines';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
 import { targetsRouter } from './targets';
@@ -15,6 +16,7 @@ export const modules = [
   changesRouter,
   incidentsRouter,
   environmentsRouter,
+  pipelinesRouter,
   targetsRouter,
   releasesRouter,
   promotionsRouter,

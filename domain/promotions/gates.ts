@@ -1,5 +1,6 @@
 import { samePerson } from '../actor';
 import type { Approval, GateInputs, GateResult } from './model';
+import { pipelineRefusal } from './pipelines';
 
 /**
  * The one gate evaluator. Activities gather the inputs (release, environment,
@@ -75,9 +76,15 @@ function sodGate({ policy }: GateInputs, ctx: GateContext): GateResult {
   return { gateName: 'separation-of-duties-gate', passed: true, blocking: false, message: `${requester} requested this promotion and may not approve it`, details };
 }
 
-function orderGate({ release, environment, previousEnvironment }: GateInputs): GateResult {
-  const details = { previousEnvironmentId: previousEnvironment?.id ?? null, previousEnvironmentName: previousEnvironment?.name ?? null, targetOrder: environment.order };
-  if (!previousEnvironment) return { gateName: 'promotion-order-gate', passed: true, blocking: false, message: `${environment.name} is the first environment in the pipeline`, details };
+function orderGate(inputs: GateInputs): GateResult {
+  const { release, environment, previousEnvironment, pipeline } = inputs;
+  // Inputs from before pipelines existed carry none: the tenant's order applied, and their details stay as they were.
+  const named = pipeline ? { pipelineId: pipeline.id, pipelineName: pipeline.name, pipelineOrder: pipeline.environments.map((e) => e.name) } : {};
+  const details = { previousEnvironmentId: previousEnvironment?.id ?? null, previousEnvironmentName: previousEnvironment?.name ?? null, targetOrder: environment.order, ...named };
+  const refusal = pipelineRefusal(inputs);
+  if (refusal) return { gateName: 'promotion-order-gate', passed: false, blocking: true, message: refusal.message, details: { ...details, reason: refusal.code } };
+  const where = pipeline?.id ? ` of pipeline ${pipeline.name}` : ' in the pipeline';
+  if (!previousEnvironment) return { gateName: 'promotion-order-gate', passed: true, blocking: false, message: `${environment.name} is the first environment${where}`, details };
   if (previousEnvironment.releaseDeployed) {
     return { gateName: 'promotion-order-gate', passed: true, blocking: false, message: `${release.name} is deployed to ${previousEnvironment.name}`, details };
   }

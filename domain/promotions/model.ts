@@ -1,4 +1,5 @@
 import type { FreezeSpan } from './freeze';
+import type { PipelineRef } from './pipelines';
 import type { PROMOTION_STATUSES } from './statuses';
 
 /** A promotion as the API serves it (spec: stella-promotions-api) and the workflow keeps it. */
@@ -76,13 +77,24 @@ export interface GateInputs {
     /** Whether a deployment of this release to this environment ever finished `deployed` (absent in inputs loaded before it was recorded). */
     releaseDeployed?: boolean;
   };
+  /** The environment before the target in the release's pipeline (null: the target is first, or not in it). */
   previousEnvironment: { id: string; name: string; releaseDeployed: boolean } | null;
+  /**
+   * The pipeline the order gate reads: the one the release's components name, or the default (the tenant's
+   * environment order). Absent in inputs loaded before pipelines existed, which followed the tenant's order.
+   */
+  pipeline?: GatePipeline;
   policy: EffectivePolicy;
   freeze: { active: FreezeSpan | null; next: FreezeSpan | null };
   changeRequest: { id: string; state: string; scheduled_start: string | null; scheduled_end: string | null } | null;
   changeId: string | null;
   /** Absent in inputs loaded before hooks were part of what is approved. */
   deployHooks?: DeployHooks;
+}
+
+export interface GatePipeline extends PipelineRef {
+  /** Set when the release's components name different pipelines: their names (the default as `default`); no order applies then. */
+  splitBetween?: string[];
 }
 
 export interface Approval {

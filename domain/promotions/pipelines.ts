@@ -72,3 +72,32 @@ export function pipelineProblems(environmentIds: readonly string[], known?: Read
 export function pipelineOrderText(pipeline: Pick<PipelineRef, 'environments'>): string {
   return pipeline.environments.map((e) => e.name).join(' → ');
 }
+
+/** Why a release cannot be promoted to the target along its pipeline at all, whatever was deployed. */
+export interface PipelineRefusal {
+  code: 'ENVIRONMENT_NOT_IN_PIPELINE' | 'RELEASE_PIPELINES_DIFFER';
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export function pipelineRefusal(inputs: {
+  release: { name: string };
+  environment: PipelineEnvironment;
+  pipeline?: PipelineRef & { splitBetween?: string[] };
+}): PipelineRefusal | null {
+  const { pipeline, environment, release } = inputs;
+  if (!pipeline) return null;
+  if (pipeline.splitBetween) {
+    return {
+      code: 'RELEASE_PIPELINES_DIFFER',
+      message: `The components of ${release.name} are in different pipelines (${pipeline.splitBetween.join(', ')}); a release follows one pipeline: put its components in the same one`,
+      details: { pipelines: pipeline.splitBetween },
+    };
+  }
+  if (placeInPipeline(pipeline.environments, environment.id).inPipeline) return null;
+  return {
+    code: 'ENVIRONMENT_NOT_IN_PIPELINE',
+    message: `${environment.name} is not in pipeline ${pipeline.name} (${pipelineOrderText(pipeline)}), which ${release.name} follows`,
+    details: { environmentId: environment.id, pipelineId: pipeline.id, pipelineName: pipeline.name, pipelineEnvironments: pipeline.environments },
+  };
+}

@@ -111,6 +111,10 @@ export const componentSchema = z
     repository: text(500).nullable().optional(),
     description: text(2_000).nullable().optional(),
     deployHook: text(2_000).nullable().optional().meta({ description: 'Command an agent runs to deploy this component to a target' }),
+    pipelineId: uuid
+      .nullable()
+      .optional()
+      .meta({ description: 'The promotion pipeline the component’s releases follow; absent or null: the default pipeline (every environment by order)' }),
   })
   .meta({ id: 'ComponentInput' });
 

@@ -75,9 +75,9 @@ export const deleteEnvironmentRoute = createRoute({
   path: '/environments/{id}',
   operationId: 'deleteEnvironment',
   tags,
-  summary: 'Delete an environment that no target, agent, policy, promotion or deployment refers to',
+  summary: 'Delete an environment that no target, agent, policy, promotion, deployment or pipeline refers to',
   request: { params: EnvironmentIdParam },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'Targets, agents, policies, promotions or deployments still refer to it (`IN_USE`; details count each)' }) },
+  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404, 409], { 409: 'Targets, agents, policies, promotions, deployments or pipelines still refer to it (`IN_USE`; details count each)' }) },
 });
 
 export const createFreezeWindowRoute = createRoute({

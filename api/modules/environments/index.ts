@@ -146,13 +146,14 @@ export function environmentsRouter() {
                 (SELECT count(*)::int FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL) AS policies,
                 (SELECT count(*)::int FROM promotions WHERE tenant_id = $1 AND target_environment_id = $2) AS promotions,
                 (SELECT count(*)::int FROM release_deployments WHERE tenant_id = $1 AND environment_id = $2) AS deployments,
-                (SELECT count(*)::int FROM agents WHERE tenant_id = $1 AND environment_id = $2) AS agents`,
+                (SELECT count(*)::int FROM agents WHERE tenant_id = $1 AND environment_id = $2) AS agents,
+                (SELECT count(*)::int FROM pipelines WHERE tenant_id = $1 AND environment_ids @> ARRAY[$2::uuid]) AS pipelines`,
         [tenantId, id],
       );
-      const refs = rows[0] as { targets: number; policies: number; promotions: number; deployments: number; agents: number };
-      if (refs.targets + refs.policies + refs.promotions + refs.deployments + refs.agents > 0) {
+      const refs = rows[0] as { targets: number; policies: number; promotions: number; deployments: number; agents: number; pipelines: number };
+      if (refs.targets + refs.policies + refs.promotions + refs.deployments + refs.agents + refs.pipelines > 0) {
         throw new Conflict(
-          `Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies, ${refs.promotions} promotions, ${refs.deployments} deployments and ${refs.agents} agents`,
+          `Environment ${env.rows[0].name} is still referred to by ${refs.targets} targets, ${refs.policies} policies, ${refs.promotions} promotions, ${refs.deployments} deployments, ${refs.agents} agents and ${refs.pipelines} pipelines`,
           'IN_USE',
           refs,
         );

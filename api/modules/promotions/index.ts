@@ -14,6 +14,7 @@ import { createRouter } from '../../router';
 import { evidenceKeys } from './evidence-keys';
 import { createPromotionWorkflow, gateInputsFor, reconcilePromotion, updatePromotionWorkflow } from './promotions.dispatch';
 import { findPromotion, listPromotions, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
+import { DEFAULT_PIPELINE_NAME } from '../../../domain/promotions/pipelines';
 import * as routes from './promotions.routes';
 import { INBOX_SORT, pendingApprovals } from './pending-approvals';
 import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
@@ -105,7 +106,8 @@ export function promotionsRouter() {
     const body = c.req.valid('json');
     const inputs = await gateInputsFor(c, body);
     const gates = evaluateGates(inputs, { now: new Date().toISOString(), requester: actorOf(c), approvals: [] });
-    return ok(c, { wouldPass: blockers(gates).length === 0 && !inputs.release.deprecated, gates });
+    const pipeline = inputs.pipeline ?? { id: null, name: DEFAULT_PIPELINE_NAME, environments: [] };
+    return ok(c, { wouldPass: blockers(gates).length === 0 && !inputs.release.deprecated, gates, pipeline });
   });
 
   router.openapi(routes.myPendingRoute, async (c) => {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { CreatePromotionInput } from '../../../domain/promotions/commands';
 import { blockers, evaluateGates } from '../../../domain/promotions/gates';
+import { pipelineRefusal } from '../../../domain/promotions/pipelines';
 import type { GateInputs, Promotion } from '../../../domain/promotions/model';
 import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadGateInputs } from '../../../store/gate-inputs';
@@ -41,6 +42,9 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
   // The same evaluator the workflow runs: refuse a blocked request before any workflow exists.
   const inputs = await gateInputsFor(c, body);
   if (inputs.release.deprecated) throw new Unprocessable(`Release ${inputs.release.name} is deprecated and cannot be promoted`, 'RELEASE_DEPRECATED', { releaseId: body.releaseId });
+  // A target outside the release's pipeline is refused by name, before the gate results that would only repeat it.
+  const outside = pipelineRefusal(inputs);
+  if (outside) throw new Unprocessable(outside.message, outside.code, outside.details);
   const gates = evaluateGates(inputs, { now: new Date().toISOString(), requester: actorOf(c), approvals: [] });
   const blocking = blockers(gates);
   if (blocking.length) {

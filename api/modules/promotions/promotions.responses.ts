@@ -62,6 +62,15 @@ const ComponentRef = z.object({ componentId: z.string(), name: z.string(), versi
 
 const DeployHookRef = z.object({ command: z.string(), digest: z.string() }).openapi('DeployHook');
 
+const PipelineOrderSchema = z
+  .object({
+    id: z.string().nullable().openapi({ description: 'null: the default pipeline (every environment by `order`)' }),
+    name: z.string(),
+    environments: z.array(z.object({ id: z.string(), name: z.string() })).openapi({ description: 'In promotion order' }),
+    splitBetween: z.array(z.string()).optional().openapi({ description: 'Set when the release’s components are in different pipelines: their names; the order gate refuses then' }),
+  })
+  .openapi('PipelineOrder');
+
 const GateInputsSchema = z
   .object({
     release: z.object({ id: z.string(), name: z.string(), class: z.string(), deprecated: z.boolean(), securityScan: securityScanSchema.nullable(), components: z.array(ComponentRef) }),
@@ -73,7 +82,13 @@ const GateInputsSchema = z
       requireChangeRequest: z.boolean(),
       releaseDeployed: z.boolean().optional().openapi({ description: 'Whether a deployment of the release to this environment ever finished deployed' }),
     }),
-    previousEnvironment: z.object({ id: z.string(), name: z.string(), releaseDeployed: z.boolean() }).nullable(),
+    previousEnvironment: z
+      .object({ id: z.string(), name: z.string(), releaseDeployed: z.boolean() })
+      .nullable()
+      .openapi({ description: 'The environment before the target in the release’s pipeline (null: the target is its first, or not in it)' }),
+    pipeline: PipelineOrderSchema.optional().openapi({
+      description: 'The pipeline the order gate read: the one the release’s components name, or the default (absent in promotions from before pipelines)',
+    }),
     policy: EffectivePolicySchema,
     freeze: z.object({ active: FreezeSpan.nullable(), next: FreezeSpan.nullable() }),
     changeRequest: z.object({ id: z.string(), state: z.string(), scheduled_start: z.string().nullable(), scheduled_end: z.string().nullable() }).nullable(),
@@ -149,7 +164,13 @@ export const EvidencePacketSchema = z
   })
   .openapi('EvidencePacket');
 
-export const PreviewSchema = z.object({ wouldPass: z.boolean(), gates: z.array(GateResultSchema) }).openapi('GatePreview');
+export const PreviewSchema = z
+  .object({
+    wouldPass: z.boolean(),
+    gates: z.array(GateResultSchema),
+    pipeline: PipelineOrderSchema.openapi({ description: 'The pipeline whose order the order gate read, its environments in promotion order' }),
+  })
+  .openapi('GatePreview');
 
 export const ApprovalPolicySchema = z
   .object({

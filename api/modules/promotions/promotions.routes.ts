@@ -61,7 +61,9 @@ export const createPromotionRoute = createRoute({
     ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
       404: 'The release or environment does not exist in your tenant (`RELEASE_NOT_FOUND`, `ENVIRONMENT_NOT_FOUND`)',
       409: 'A promotion of this release to this environment is still open (pending, awaiting_approval, approved or deploying): `PROMOTION_IN_FLIGHT`, details.promotionId names it',
-      422: `Gate evaluation failed (\`PROMOTION_BLOCKED\`, details.gates), the release is deprecated (\`RELEASE_DEPRECATED\`), or \`${KEY_REUSED}\``,
+      422:
+        'Gate evaluation failed (`PROMOTION_BLOCKED`, details.gates), the release is deprecated (`RELEASE_DEPRECATED`), the environment is not in the pipeline the release’s components name ' +
+        `(\`ENVIRONMENT_NOT_IN_PIPELINE\`, details name the pipeline and its environments), its components are in different pipelines (\`RELEASE_PIPELINES_DIFFER\`), or \`${KEY_REUSED}\``,
     }),
   },
 });
@@ -171,7 +173,7 @@ export const previewRoute = createRoute({
   path: '/promotions/preview-gates',
   operationId: 'previewPromotionGates',
   tags,
-  summary: 'Evaluate the gates without creating anything; each blocker says what would unblock it',
+  summary: 'Evaluate the gates without creating anything; each blocker says what would unblock it, and `pipeline` gives the order the order gate read',
   request: jsonBody(previewGatesSchema),
   responses: {
     200: json(PreviewSchema, 'The gate results'),

@@ -7,7 +7,8 @@ import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import type { AppEnv } from '../../context';
 import { refuseWhileDeploying, requireHookWrite } from '../../deploy-hooks';
 import { auditedWrite } from '../../entity-writes';
-import { Conflict } from '../../errors';
+import type { PoolClient } from '../../../platform/db';
+import { Conflict, Unprocessable } from '../../errors';
 
 /**
  * The API's writes of components and their synced versions: each one row
@@ -22,6 +23,13 @@ type SyncVersionsInput = z.infer<typeof syncVersionsSchema>;
 
 const DUP_COMPONENT = { '*': 'A component with this name already exists' };
 
+/** The pipeline a component names must be the tenant's; held (FOR SHARE) until the write commits, so it is not deleted under it. */
+async function requirePipeline(db: PoolClient, tenantId: string, pipelineId: string | null | undefined): Promise<void> {
+  if (!pipelineId) return;
+  if ((await db.query('SELECT 1 FROM pipelines WHERE tenant_id = $1 AND id = $2 FOR SHARE', [tenantId, pipelineId])).rowCount) return;
+  throw new Unprocessable(`pipelineId: no such pipeline ${pipelineId}`, 'PIPELINE_NOT_FOUND', { field: 'pipelineId', pipelineId });
+}
+
 /** Creates the component and answers with its id. */
 export async function createComponent(c: C, tenantId: string, body: ComponentInput): Promise<string> {
   requireHookWrite(c, null, body.deployHook, `component ${body.name}`);
@@ -29,8 +37,9 @@ export async function createComponent(c: C, tenantId: string, body: ComponentInp
   await auditedWrite(
     c,
     async (db) => {
-      await db.query('INSERT INTO components (tenant_id, id, name, repository, description, deploy_hook) VALUES ($1,$2,$3,$4,$5,$6)', [
-        tenantId, id, body.name, body.repository ?? null, body.description ?? null, body.deployHook ?? null,
+      await requirePipeline(db, tenantId, body.pipelineId);
+      await db.query('INSERT INTO components (tenant_id, id, name, repository, description, deploy_hook, pipeline_id) VALUES ($1,$2,$3,$4,$5,$6,$7)', [
+        tenantId, id, body.name, body.repository ?? null, body.description ?? null, body.deployHook ?? null, body.pipelineId ?? null,
       ]);
       return { result: id, audit: { action: 'component.create', resourceType: 'component', resourceId: id, after: body } };
     },
@@ -40,22 +49,25 @@ export async function createComponent(c: C, tenantId: string, body: ComponentInp
 }
 
 export async function updateComponent(c: C, tenantId: string, id: string, body: ComponentInput): Promise<void> {
-  const hookChanged = await auditedWrite(
+  const moved = await auditedWrite(
     c,
     async (db) => {
-      const before = (await db.query('SELECT name, repository, description, deploy_hook FROM components WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])).rows[0];
+      const before = (await db.query('SELECT name, repository, description, deploy_hook, pipeline_id FROM components WHERE tenant_id = $1 AND id = $2 FOR UPDATE', [tenantId, id])).rows[0];
       if (!before) return undefined;
       const changed = requireHookWrite(c, before.deploy_hook, body.deployHook ?? null, `component ${before.name}`);
       if (changed) await refuseWhileDeploying(db, tenantId, { componentId: id }, `component ${before.name}`);
-      await db.query('UPDATE components SET name = $3, repository = $4, description = $5, deploy_hook = $6, updated_at = now() WHERE tenant_id = $1 AND id = $2', [
-        tenantId, id, body.name, body.repository ?? null, body.description ?? null, body.deployHook ?? null,
+      await requirePipeline(db, tenantId, body.pipelineId);
+      await db.query('UPDATE components SET name = $3, repository = $4, description = $5, deploy_hook = $6, pipeline_id = $7, updated_at = now() WHERE tenant_id = $1 AND id = $2', [
+        tenantId, id, body.name, body.repository ?? null, body.description ?? null, body.deployHook ?? null, body.pipelineId ?? null,
       ]);
-      return { result: changed, audit: { action: 'component.update', resourceType: 'component', resourceId: id, before, after: body } };
+      const pipelineMoved = (before.pipeline_id ?? null) !== (body.pipelineId ?? null);
+      return { result: { hook: changed, pipeline: pipelineMoved }, audit: { action: 'component.update', resourceType: 'component', resourceId: id, before, after: body } };
     },
     { unique: DUP_COMPONENT, notFound: `Component ${id} not found` },
   );
-  // The hook is among what approvals are bound to: open promotions of releases built on the component look again.
-  if (hookChanged) await notifyOpenPromotions(c.get('deps'), tenantId, { componentId: id }, 'a deploy hook changed');
+  // The hook is among what approvals are bound to, the pipeline decides the order gate: open promotions of releases built on the component look again.
+  if (moved.hook) await notifyOpenPromotions(c.get('deps'), tenantId, { componentId: id }, 'a deploy hook changed');
+  else if (moved.pipeline) await notifyOpenPromotions(c.get('deps'), tenantId, { componentId: id }, 'the component moved to another pipeline');
 }
 
 /** A component that a release is built on stays (409 IN_USE). */

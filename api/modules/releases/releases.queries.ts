@@ -19,7 +19,7 @@ export const RELEASE_SORT_COLUMNS = {
   name: { column: 'name', cast: 'text' },
 } as const satisfies ListSpec['sortColumns'] & Record<(typeof RELEASE_SORTS)[number], unknown>;
 
-export const COMPONENT_COLUMNS = `c.id, c.name, c.repository, c.description, c.deploy_hook, c.created_at, c.updated_at,
+export const COMPONENT_COLUMNS = `c.id, c.name, c.repository, c.description, c.deploy_hook, c.pipeline_id, c.created_at, c.updated_at,
   (SELECT v.version FROM component_versions v WHERE v.tenant_id = c.tenant_id AND v.component_id = c.id ORDER BY v.synced_at DESC, v.sync_rank DESC LIMIT 1) AS latest_version`;
 export const RELEASE_COLUMNS = 'id, name, version, class, description, components, security_scan, scan_updated_at, deprecated_at, deprecated_reason, created_by, created_at, updated_at';
 
@@ -30,6 +30,7 @@ export type ComponentRow = {
   repository: string | null;
   description: string | null;
   deploy_hook: string | null;
+  pipeline_id: string | null;
   created_at: Date;
   updated_at: Date;
   latest_version: string | null;
@@ -58,6 +59,7 @@ export const presentComponent = (r: ComponentRow) => ({
   repository: r.repository,
   description: r.description,
   deployHook: r.deploy_hook,
+  pipelineId: r.pipeline_id ?? null,
   latestVersion: r.latest_version ?? null,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,

@@ -8,6 +8,7 @@ export const ComponentSchema = z
     repository: z.string().nullable(),
     description: z.string().nullable(),
     deployHook: z.string().nullable(),
+    pipelineId: z.string().nullable().openapi({ description: 'The promotion pipeline its releases follow; null: the default (every environment by order)' }),
     latestVersion: z.string().nullable(),
     createdAt: z.string(),
     updatedAt: z.string(),

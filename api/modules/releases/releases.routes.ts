@@ -14,7 +14,8 @@ const ON_A_COMPONENT = ['getComponent', 'updateComponent', 'deleteComponent', 's
 const ON_A_RELEASE = ['getRelease', 'updateRelease', 'deleteRelease', 'getReleaseState', 'deprecateRelease'];
 const DUP_COMPONENT = 'A component with this name already exists (`ALREADY_EXISTS`)';
 const DUP_RELEASE = 'A release with this name already exists (`ALREADY_EXISTS`)';
-const UNRESOLVED = 'A component or one of its versions is unknown: sync versions first (`COMPONENT_NOT_FOUND`, `VERSION_NOT_FOUND`, `NO_VERSIONS`)';
+const UNRESOLVED =
+  'A component or one of its versions is unknown: sync versions first (`COMPONENT_NOT_FOUND`, `VERSION_NOT_FOUND`, `NO_VERSIONS`); or its components are in different pipelines (`RELEASE_PIPELINES_DIFFER`, details.pipelines names each pipeline and its components): a release follows one pipeline';
 
 export const COMPONENT_SORTS = ['name', 'created_at'] as const;
 export const RELEASE_SORTS = ['created_at', 'name'] as const;
@@ -28,12 +29,13 @@ export const listComponentsRoute = createRoute({
   request: { query: ComponentListQuery },
   responses: { 200: { description: 'A page of components', content: { 'application/json': { schema: listEnvelope(ComponentSchema) } } }, ...errorResponses([400, 403], LIST_ERRORS) },
 });
+const NO_PIPELINE = 'The `pipelineId` names no pipeline of your tenant (`PIPELINE_NOT_FOUND`, details.field is `pipelineId`)';
 const HOOK_403 = 'Without `release:write`, or a body that sets, changes or removes the deploy hook without `deployment:hook-write` (`FORBIDDEN`, `details.required` names the permission)';
 
 export const createComponentRoute = createRoute({
   method: 'post', path: '/components', operationId: 'createComponent', tags: components, summary: 'Create a component',
   request: jsonBody(componentSchema),
-  responses: { 201: { ...json(ComponentSchema, 'The component'), links: linksToResource(ON_A_COMPONENT) }, ...errorResponses([...BODY_ERRORS, 403, 409], { 403: HOOK_403, 409: DUP_COMPONENT }) },
+  responses: { 201: { ...json(ComponentSchema, 'The component'), links: linksToResource(ON_A_COMPONENT) }, ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 403: HOOK_403, 409: DUP_COMPONENT, 422: NO_PIPELINE }) },
 });
 export const getComponentRoute = createRoute({
   method: 'get', path: '/components/{id}', operationId: 'getComponent', tags: components, summary: 'Get a component',
@@ -43,7 +45,7 @@ export const getComponentRoute = createRoute({
 export const updateComponentRoute = createRoute({
   method: 'put', path: '/components/{id}', operationId: 'updateComponent', tags: components, summary: 'Replace a component’s fields',
   request: { params: IdParam, ...jsonBody(componentSchema) },
-  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409], { 403: HOOK_403, 409: `${DUP_COMPONENT}; or the deploy hook changes while a promotion of a release built on the component is deploying (\`HOOK_IN_USE\`)` }) },
+  responses: { 200: json(ComponentSchema, 'The component'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 403: HOOK_403, 409: `${DUP_COMPONENT}; or the deploy hook changes while a promotion of a release built on the component is deploying (\`HOOK_IN_USE\`)`, 422: NO_PIPELINE }) },
 });
 export const deleteComponentRoute = createRoute({
   method: 'delete', path: '/components/{id}', operationId: 'deleteComponent', tags: components, summary: 'Delete a component no release uses',

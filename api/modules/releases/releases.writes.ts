@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { ReleaseComponentRef } from '../../../domain/promotions/model';
+import { DEFAULT_PIPELINE_NAME, releasePipelineOf } from '../../../domain/promotions/pipelines';
 import type { deprecateSchema, fromLatestSchema, releaseSchema, releaseUpdateSchema } from '../../../domain/promotions/requests';
 import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import type { PoolClient } from '../../../platform/db';
@@ -50,6 +51,26 @@ export function createReleaseFromLatest(c: C, tenantId: string, userId: string, 
   });
 }
 
+/**
+ * A release follows one pipeline: the one its components name (the default when none does). Components split
+ * between pipelines would leave the order gate no order to read, so such a release is refused when it is made.
+ */
+async function requireOnePipeline(db: PoolClient, tenantId: string, releaseName: string, components: ReleaseComponentRef[]): Promise<void> {
+  const { rows } = await db.query<{ pipeline_id: string | null; pipeline: string | null; names: string[] }>(
+    `SELECT c.pipeline_id, p.name AS pipeline, array_agg(c.name ORDER BY c.name) AS names
+       FROM components c LEFT JOIN pipelines p ON p.tenant_id = c.tenant_id AND p.id = c.pipeline_id
+      WHERE c.tenant_id = $1 AND c.id = ANY($2::uuid[]) GROUP BY c.pipeline_id, p.name ORDER BY p.name NULLS FIRST`,
+    [tenantId, components.map((c) => c.componentId)],
+  );
+  if (releasePipelineOf(rows.map((r) => r.pipeline_id)).agreed) return;
+  const split = rows.map((r) => ({ pipelineId: r.pipeline_id, pipelineName: r.pipeline ?? DEFAULT_PIPELINE_NAME, components: r.names }));
+  throw new Unprocessable(
+    `The components of ${releaseName} are in different pipelines (${split.map((s) => `${s.pipelineName}: ${s.components.join(', ')}`).join('; ')}); a release follows one pipeline`,
+    'RELEASE_PIPELINES_DIFFER',
+    { field: 'components', pipelines: split },
+  );
+}
+
 async function insertRelease(
   c: C,
   tenantId: string,
@@ -62,6 +83,7 @@ async function insertRelease(
     c,
     async (db) => {
       const resolved = await components(db);
+      await requireOnePipeline(db, tenantId, body.name, resolved);
       await db.query(
         `INSERT INTO releases (tenant_id, id, name, version, class, description, components, security_scan, scan_updated_at, created_by)
          VALUES ($1,$2,$3,$4,$5,$6,$7,$8, CASE WHEN $8::jsonb IS NULL THEN NULL ELSE now() END, $9)`,
