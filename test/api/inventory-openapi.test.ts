@@ -27,6 +27,11 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['post', '/environments/{envId}/freeze-windows', 'createFreezeWindow', ['201', ...BODY, '403', '404', ...AUTH]],
   ['get', '/environments/{envId}/freeze-windows', 'listFreezeWindows', READ],
   ['delete', '/environments/{envId}/freeze-windows/{windowId}', 'deleteFreezeWindow', DELETE],
+  ['get', '/pipelines', 'listPipelines', LIST],
+  ['post', '/pipelines', 'createPipeline', ['201', ...BODY, '403', '409', '422', ...AUTH]],
+  ['get', '/pipelines/{id}', 'getPipeline', READ],
+  ['put', '/pipelines/{id}', 'updatePipeline', ['200', ...BODY, '403', '404', '409', '422', ...AUTH]],
+  ['delete', '/pipelines/{id}', 'deletePipeline', [...DELETE, '409']],
   ['get', '/targets', 'listTargets', LIST],
   ['post', '/targets', 'createTarget', ['201', ...BODY, '403', '409', '422', ...AUTH]],
   ['get', '/targets/{id}', 'getTarget', READ],
@@ -37,9 +42,9 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['get', '/targets/{id}/drift', 'getTargetDrift', READ],
   ['post', '/targets/{id}/health-check', 'checkTargetHealth', ['200', ...BODY, '403', '404', '422', ...AUTH]],
   ['get', '/components', 'listComponents', LIST],
-  ['post', '/components', 'createComponent', ['201', ...BODY, '403', '409', ...AUTH]],
+  ['post', '/components', 'createComponent', ['201', ...BODY, '403', '409', '422', ...AUTH]],
   ['get', '/components/{id}', 'getComponent', READ],
-  ['put', '/components/{id}', 'updateComponent', ['200', ...BODY, '403', '404', '409', ...AUTH]],
+  ['put', '/components/{id}', 'updateComponent', ['200', ...BODY, '403', '404', '409', '422', ...AUTH]],
   ['delete', '/components/{id}', 'deleteComponent', [...DELETE, '409']],
   ['post', '/components/{id}/sync-versions', 'syncComponentVersions', ['200', ...BODY, '403', '404', ...AUTH]],
   ['get', '/components/{id}/versions', 'listComponentVersions', READ],
@@ -66,7 +71,7 @@ test.each([
     expect([path, Object.keys(op.responses).sort()]).toEqual([path, [...new Set(statuses)].sort()]);
   }
   const documented = Object.entries(doc.paths)
-    .filter(([p]) => /\/(environments|targets|components|releases)\b/.test(p))
+    .filter(([p]) => /\/(environments|pipelines|targets|components|releases)\b/.test(p))
     .flatMap(([p, ops]) => Object.keys(ops as object).filter((m) => m !== 'parameters').map((m) => `${m} ${p.slice(prefix.length)}`));
   expect(documented.sort()).toEqual(ROUTES.map(([m, p]) => `${m} ${p}`).sort());
 });

@@ -28,6 +28,8 @@ describe("the issue's bodies as written", () => {
       repository: 'registry.example.com/myapp',
       description: null,
       deployHook: null,
+      // No pipeline named: the component follows the default pipeline (the tenant's environment order).
+      pipelineId: null,
       latestVersion: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),

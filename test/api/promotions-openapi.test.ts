@@ -54,7 +54,7 @@ it('names the error codes a caller meets and the spec’s bodies', () => {
   const approve = operation('post', '/promotions/{id}/approve');
   expect(approve.responses['403'].description).toMatch(/NOT_AN_APPROVER.*SOD_VIOLATION/);
   expect(approve.responses['409'].description).toMatch(/ALREADY_DECIDED.*ALREADY_APPROVED/);
-  expect(operation('post', '/promotions').responses['422'].description).toMatch(/PROMOTION_BLOCKED/);
+  expect(operation('post', '/promotions').responses['422'].description).toMatch(/PROMOTION_BLOCKED.*ENVIRONMENT_NOT_IN_PIPELINE.*RELEASE_PIPELINES_DIFFER/);
   expect(operation('post', '/promotions/{id}/cancel').responses['403'].description).toMatch(/NOT_ALLOWED_TO_CANCEL/);
   expect(operation('get', '/evidence/jwks.json').security).toEqual([]);
 
@@ -67,6 +67,7 @@ it('names the error codes a caller meets and the spec’s bodies', () => {
   expect(Object.keys(schemas.EvidencePacket.properties).sort()).toEqual(
     ['content', 'contentHash', 'generatedAt', 'id', 'signature', 'signatureAlgorithm', 'signerKeyRef', 'type', 'version'].sort(),
   );
-  expect(Object.keys(schemas.GatePreview.properties).sort()).toEqual(['gates', 'wouldPass']);
+  // Beside the spec's fields, the preview names the pipeline whose order the order gate read.
+  expect(Object.keys(schemas.GatePreview.properties).sort()).toEqual(['gates', 'pipeline', 'wouldPass']);
   expect(schemas.Promotion.properties.status.enum).toEqual(['pending', 'awaiting_approval', 'approved', 'deploying', 'deployed', 'rejected', 'cancelled', 'failed', 'rolled_back']);
 });
