@@ -16,9 +16,10 @@ CREATE TABLE pipelines (
   updated_at      timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (tenant_id, id)
 );
--- Names are unique per tenant; the list sorts by name and by creation.
+-- Names are unique per tenant (any case); the list pages by name or by creation, each with its id as tiebreak.
 CREATE UNIQUE INDEX pipelines_name_idx ON pipelines (tenant_id, lower(name));
-CREATE INDEX pipelines_created_idx ON pipelines (tenant_id, created_at, id);
+CREATE INDEX pipelines_list_name_idx ON pipelines (tenant_id, name, id);
+CREATE INDEX pipelines_list_created_idx ON pipelines (tenant_id, created_at, id);
 -- An environment's delete asks which pipelines still list it.
 CREATE INDEX pipelines_environments_idx ON pipelines USING gin (environment_ids);
 

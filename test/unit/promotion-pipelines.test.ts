@@ -1,4 +1,6 @@
-import { defaultPipeline, pipelineOrderText, pipelineProblems, placeInPipeline, releasePipelineOf } from '../../domain/promotions/pipelines';
+import { evaluateGates } from '../../domain/promotions/gates';
+import { defaultPipeline, pipelineOrderText, pipelineProblems, pipelineRefusal, placeInPipeline, releasePipelineOf } from '../../domain/promotions/pipelines';
+import { gateInputs } from './promotion-fixtures';
 
 const devA = { id: 'e-dev-a', name: 'dev-a' };
 const stagingA = { id: 'e-staging-a', name: 'staging-a' };
@@ -65,5 +67,39 @@ describe('pipelineProblems', () => {
       { field: 'environmentIds.0', code: 'not_found', message: `environment ${devB.id} does not exist` },
       { field: 'environmentIds.2', code: 'duplicate', message: `lists environment ${prod.id} again (first at position 1)` },
     ]);
+  });
+});
+
+describe('the order gate reads the pipeline', () => {
+  const ctx = { now: '2026-01-01T00:00:00.000Z', requester: { userId: 'dev' }, approvals: [] };
+  const orderGate = (inputs: ReturnType<typeof gateInputs>) => evaluateGates(inputs, ctx).find((g) => g.gateName === 'promotion-order-gate')!;
+  const production = { id: 'env-prod', name: 'Production' };
+  const staging = { id: 'env-stg', name: 'Staging' };
+
+  test('inputs from before pipelines (none carried) are gated and described as they were', () => {
+    const gate = orderGate(gateInputs());
+    expect(gate).toMatchObject({ passed: true, message: 'myapp-v2.3.1 is deployed to Staging' });
+    expect(gate.details).toEqual({ previousEnvironmentId: 'env-stg', previousEnvironmentName: 'Staging', targetOrder: 3 });
+  });
+
+  test('a named pipeline is named in the details and in the first environment’s message', () => {
+    const pipeline = { id: 'p-b', name: 'team-b', environments: [production] };
+    const gate = orderGate(gateInputs({ previousEnvironment: null, pipeline }));
+    expect(gate).toMatchObject({ passed: true, message: 'Production is the first environment of pipeline team-b' });
+    expect(gate.details).toMatchObject({ pipelineId: 'p-b', pipelineName: 'team-b', pipelineOrder: ['Production'] });
+  });
+
+  test('a target outside the pipeline, or a release split between pipelines, blocks with the reason', () => {
+    const outside = { id: 'p-a', name: 'team-a', environments: [staging] };
+    expect(orderGate(gateInputs({ previousEnvironment: null, pipeline: outside }))).toMatchObject({
+      passed: false,
+      blocking: true,
+      message: 'Production is not in pipeline team-a (Staging), which myapp-v2.3.1 follows',
+      details: { reason: 'ENVIRONMENT_NOT_IN_PIPELINE' },
+    });
+    const split = { id: null, name: 'default', environments: [staging, production], splitBetween: ['default', 'team-a'] };
+    const refusal = pipelineRefusal({ release: { name: 'myapp-v2.3.1' }, environment: production, pipeline: split });
+    expect(refusal).toMatchObject({ code: 'RELEASE_PIPELINES_DIFFER', details: { pipelines: ['default', 'team-a'] } });
+    expect(orderGate(gateInputs({ previousEnvironment: null, pipeline: split }))).toMatchObject({ passed: false, blocking: true, message: refusal!.message });
   });
 });
