@@ -1,5 +1,5 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { newDigest, reaches, scene, type Scene } from '../support/promotion-scene';
+import { approve, newDigest, reaches, scene, type Scene } from '../support/promotion-scene';
 
 /**
  * Promotion pipelines: each component's releases follow the order of its own
@@ -99,6 +99,27 @@ describe('two teams, two pipelines', () => {
     const seen = await preview(s, b.release, stagingA);
     expect(seen.wouldPass).toBe(false);
     expect(orderGate(seen.gates)).toMatchObject({ passed: false, blocking: true, details: { reason: 'ENVIRONMENT_NOT_IN_PIPELINE', previousEnvironmentId: null } });
+  });
+});
+
+describe('an open promotion is re-gated when its pipeline changes', () => {
+  test('taking its target out of the pipeline blocks the waiting promotion; its approval is then refused', async () => {
+    const s = await scene(app);
+    const { devB, prod } = await environments(s);
+    const gated = await s.expect(201, 'POST', '/environments', s.admin, { name: 'qa-b', order: 5, requiredApprovals: 1 });
+    const teamB = await s.expect(201, 'POST', '/pipelines', s.admin, { name: 'team-b', environmentIds: [gated.id, devB.id, prod.id] });
+    const b = await released(s, 'api-b', teamB.id);
+    const res = await promote(s, b.release, gated);
+    expect(res.status).toBe(201);
+    await reaches(s, res.body.data.id, 'awaiting_approval');
+
+    await s.expect(200, 'PUT', `/pipelines/${teamB.id}`, s.admin, { name: 'team-b', environmentIds: [devB.id, prod.id] });
+    const moved = await reaches(s, res.body.data.id, 'awaiting_approval', (p) => orderGate(p.gates).passed === false);
+    expect(orderGate(moved.gates)).toMatchObject({ blocking: true, message: 'qa-b is not in pipeline team-b (dev-b → prod), which api-b-1.0.0 follows' });
+    const approver = await s.token('boss@example.com', { roles: ['approver'] });
+    const refused = await approve(s, res.body.data.id, approver);
+    expect(refused.status).toBe(422);
+    expect(refused.body.error.code).toBe('PROMOTION_BLOCKED');
   });
 });
 
