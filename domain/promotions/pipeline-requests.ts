@@ -14,7 +14,7 @@ export const pipelineSchema = z
       .array(z.uuid({ message: 'must be a UUID' }))
       .min(1, { message: 'must list at least one environment' })
       .max(50)
-      .meta({ description: 'The environments in promotion order: a release reaches each one only after the one before it; each environment at most once' }),
+      .meta({ uniqueItems: true, description: 'The environments in promotion order: a release reaches each one only after the one before it; each environment at most once' }),
   })
   .superRefine((body, ctx) => {
     // Existence is checked against the tenant's environments by the API; the list's own shape is checked here.

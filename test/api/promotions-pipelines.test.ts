@@ -200,6 +200,10 @@ describe('/pipelines', () => {
     await s.expect(201, 'POST', '/pipelines', s.admin, { name: 'p', environmentIds: [devA.id] });
     expect((await s.refuse(409, 'POST', '/pipelines', s.admin, { name: 'P', environmentIds: [prod.id] })).code).toBe('ALREADY_EXISTS');
     expect((await s.refuse(404, 'GET', `/pipelines/${ghost}`)).code).toBe('PIPELINE_NOT_FOUND');
+
+    // The document states the list's rules as the server checks them, so a generated valid body is accepted.
+    const doc = (await app.http('GET', '/api/v1/openapi.json')).body;
+    expect(doc.components.schemas.PipelineInput.properties.environmentIds).toMatchObject({ type: 'array', minItems: 1, uniqueItems: true });
   });
 
   test('list, get, replace and delete: a pipeline a component follows stays (409), so does an environment a pipeline lists; every write is audited', async () => {
