@@ -46,6 +46,8 @@ export function releasePipelineOf(componentPipelineIds: ReadonlyArray<string | n
 
 export interface PipelineProblem {
   field: string;
+  /** The environment the problem is about (absent: the list as a whole). */
+  environmentId?: string;
   code: 'too_small' | 'duplicate' | 'not_found';
   message: string;
 }
@@ -61,9 +63,9 @@ export function pipelineProblems(environmentIds: readonly string[], known?: Read
   const seen = new Map<string, number>();
   environmentIds.forEach((id, i) => {
     const first = seen.get(id.toLowerCase());
-    if (first !== undefined) problems.push({ field: `environmentIds.${i}`, code: 'duplicate', message: `lists environment ${id} again (first at position ${first})` });
+    if (first !== undefined) problems.push({ field: `environmentIds.${i}`, environmentId: id, code: 'duplicate', message: `lists environment ${id} again (first at position ${first})` });
     else seen.set(id.toLowerCase(), i);
-    if (known && !known.has(id.toLowerCase())) problems.push({ field: `environmentIds.${i}`, code: 'not_found', message: `environment ${id} does not exist` });
+    if (known && !known.has(id.toLowerCase())) problems.push({ field: `environmentIds.${i}`, environmentId: id, code: 'not_found', message: `environment ${id} does not exist` });
   });
   return problems;
 }

@@ -58,14 +58,14 @@ describe('pipelineProblems', () => {
 
   test('an environment listed twice is named at its second position', () => {
     expect(pipelineProblems([devA.id, prod.id, devA.id])).toEqual([
-      { field: 'environmentIds.2', code: 'duplicate', message: `lists environment ${devA.id} again (first at position 0)` },
+      { field: 'environmentIds.2', environmentId: devA.id, code: 'duplicate', message: `lists environment ${devA.id} again (first at position 0)` },
     ]);
   });
 
   test('an environment the tenant does not have is named, with every other problem', () => {
     expect(pipelineProblems([devB.id, prod.id, prod.id], known)).toEqual([
-      { field: 'environmentIds.0', code: 'not_found', message: `environment ${devB.id} does not exist` },
-      { field: 'environmentIds.2', code: 'duplicate', message: `lists environment ${prod.id} again (first at position 1)` },
+      { field: 'environmentIds.0', environmentId: devB.id, code: 'not_found', message: `environment ${devB.id} does not exist` },
+      { field: 'environmentIds.2', environmentId: prod.id, code: 'duplicate', message: `lists environment ${prod.id} again (first at position 1)` },
     ]);
   });
 });

@@ -29,7 +29,7 @@ async function requireEnvironments(db: PoolClient, tenantId: string, ids: string
   const { rows } = await db.query<{ id: string }>('SELECT id FROM environments WHERE tenant_id = $1 AND id = ANY($2::uuid[]) FOR SHARE', [tenantId, ids]);
   const missing = pipelineProblems(ids, new Set(rows.map((r) => r.id.toLowerCase()))).filter((p) => p.code === 'not_found');
   if (missing.length) {
-    const unknown = missing.map((p) => ids[Number(p.field.split('.')[1])]);
+    const unknown = missing.map((p) => p.environmentId);
     throw new Unprocessable(`environmentIds: no such environment ${unknown.join(', ')}`, 'ENVIRONMENT_NOT_FOUND', { field: 'environmentIds', environmentIds: unknown });
   }
 }
