@@ -6,7 +6,7 @@ import { ensureDevKeys } from '../../platform/dev-keys';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/eventually';
 import { ROOT } from '../support/processes';
-import { blockMark, lastBlockStarted, readmeBlocks, runnableSections, sectionScript, type ReadmeBlock } from '../support/readme-blocks';
+import { blockMark, failedReadmeLine, lastBlockStarted, readmeBlocks, runnableSections, sectionScript } from '../support/readme-blocks';
 
 /**
  * The README's shell blocks, read from README.md itself, run as a newcomer
@@ -56,14 +56,17 @@ test('every shell block of the README is run by this test or marked skipped with
 describe.each(sections.map((s) => [s.section, s.blocks] as const))('README section "%s"', (section, sectionBlocks) => {
   test(`its blocks (README.md lines ${sectionBlocks.map((b) => b.line).join(', ')}) run as written`, async () => {
     const started = Date.now();
-    const result = await runSection(sectionBlocks);
+    const { script, readmeLines } = sectionScript(sectionBlocks);
+    const result = await runSection(script);
     timings[section] = Date.now() - started;
     if (process.env.README_BLOCKS_VERBOSE) console.log(`README section "${section}":\n${result.output}`);
     if (result.code !== 0) {
       const failed = lastBlockStarted(result.output, sectionBlocks);
       const from = result.output.lastIndexOf(blockMark(failed.line));
+      const line = failedReadmeLine(result.output, readmeLines);
       throw new Error(
-        `README section "${section}": the block at README.md:${failed.line} failed (${result.code === null ? `timed out after ${SECTION_TIMEOUT_MS} ms` : `exit ${result.code}`}):\n` +
+        `README section "${section}": the block at README.md:${failed.line} failed` +
+          `${line ? ` at README.md:${line}` : ''} (${result.code === null ? `timed out after ${SECTION_TIMEOUT_MS} ms` : `exit ${result.code}`}):\n` +
           result.output.slice(Math.max(from, result.output.length - 6000)),
       );
     }
@@ -71,8 +74,8 @@ describe.each(sections.map((s) => [s.section, s.blocks] as const))('README secti
 });
 
 /** Runs a section's blocks in one shell of its own process group, and stops whatever it left running (agents). */
-async function runSection(sectionBlocks: ReadmeBlock[]): Promise<{ code: number | null; output: string }> {
-  const child = spawn('bash', ['-euo', 'pipefail', '-c', sectionScript(sectionBlocks)], {
+async function runSection(script: string): Promise<{ code: number | null; output: string }> {
+  const child = spawn('bash', ['-euo', 'pipefail', '-c', script], {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],

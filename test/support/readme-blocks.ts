@@ -77,9 +77,31 @@ export function runnableSections(blocks: ReadmeBlock[]): Array<{ section: string
 /** Printed before each block, so the output says which block a failure came from. */
 export const blockMark = (line: number) => `::readme-block line ${line}::`;
 
-/** One script for a section's blocks: each announces itself, then runs as written. */
-export function sectionScript(blocks: ReadmeBlock[]): string {
-  return blocks.map((b) => `echo '${blockMark(b.line)}'\n${b.code}`).join('\n');
+/** Printed when a command fails, with the script's line: the README line it came from is `readmeLines[line - 1]`. */
+export const FAILED_AT = /::readme-failed-at (\d+)::/;
+
+/**
+ * One script for a section's blocks: each announces itself, then runs as written. `readmeLines` maps each line of
+ * the script to the README line it came from (0 for the lines the script adds).
+ */
+export function sectionScript(blocks: ReadmeBlock[]): { script: string; readmeLines: number[] } {
+  const lines: string[] = [`trap 'echo "::readme-failed-at $LINENO::" >&2' ERR`];
+  const readmeLines: number[] = [0];
+  for (const b of blocks) {
+    lines.push(`echo '${blockMark(b.line)}'`);
+    readmeLines.push(0);
+    b.code.replace(/\n$/, '').split('\n').forEach((line, i) => {
+      lines.push(line);
+      readmeLines.push(b.line + 1 + i);
+    });
+  }
+  return { script: lines.join('\n') + '\n', readmeLines };
+}
+
+/** The README line of the command that failed, when the shell said which. */
+export function failedReadmeLine(output: string, readmeLines: number[]): number | undefined {
+  const at = FAILED_AT.exec(output);
+  return at ? readmeLines[Number(at[1]) - 1] || undefined : undefined;
 }
 
 /** The block (by line) that was running when the shell stopped: the last one that announced itself. */

@@ -1,4 +1,4 @@
-import { lastBlockStarted, readmeBlocks, runnableSections, sectionScript } from '../support/readme-blocks';
+import { failedReadmeLine, lastBlockStarted, readmeBlocks, runnableSections, sectionScript } from '../support/readme-blocks';
 
 /** How the README test reads the README: which blocks run, which are skipped and why, and how a failure is placed. */
 const README = [
@@ -44,8 +44,12 @@ test('a marker without a reason, or not right before a shell block, is a problem
 test('a failure is placed on the last block that announced itself in the output', () => {
   const { blocks } = readmeBlocks(README);
   const [first, second] = runnableSections(blocks)[0].blocks;
-  const script = sectionScript([first, second]);
+  const { script, readmeLines } = sectionScript([first, second]);
   expect(script.indexOf('A=1')).toBeLessThan(script.indexOf('echo $A'));
+  // The shell names the script's line of a failed command; it maps back to the README's.
+  const scriptLine = script.split('\n').indexOf('echo $A') + 1;
+  expect(failedReadmeLine(`boom\n::readme-failed-at ${scriptLine}::\n`, readmeLines)).toBe(15);
+  expect(failedReadmeLine('boom', readmeLines)).toBeUndefined();
   expect(lastBlockStarted('::readme-block line 8::\nok\n::readme-block line 14::\nboom', [first, second])).toBe(second);
   expect(lastBlockStarted('::readme-block line 8::\nboom', [first, second])).toBe(first);
 });
