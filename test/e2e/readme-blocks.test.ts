@@ -125,12 +125,21 @@ function stopDemoServices(): void {
     const pidFile = path.join(work, target, 'service.pid');
     if (!existsSync(pidFile)) continue;
     const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0) {
+    // Only a PID that is still the demo service (as demo/deploy-hook.sh checks before it stops one): PIDs are reused.
+    if (Number.isInteger(pid) && pid > 0 && isDemoService(pid)) {
       try {
         process.kill(pid, 'SIGTERM');
       } catch {
         // already gone
       }
     }
+  }
+}
+
+function isDemoService(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('demo/service.ts');
+  } catch {
+    return false; // gone
   }
 }
