@@ -1,6 +1,7 @@
 import { entityEventsInsert } from '../../platform/audit';
 import type { Actor } from '../../domain/actor';
 import type { EntityEvent } from '../../domain/draft';
+import { changeResource } from '../../domain/changes/cab';
 import type { Change } from '../../domain/changes/model';
 import type { ActivityDeps } from '../deps';
 
@@ -29,7 +30,7 @@ export function persistChangeActivity(deps: ActivityDeps) {
       change.risk, change.risk_score, change.risk_level, change.implementation_plan, change.backout_plan, change.test_plan,
       change.assignment_group, change.assigned_to, change.ci_id, change.scheduled_start, change.scheduled_end, change.actual_start,
       change.actual_end, change.outcome, change.requested_by, change.review_overdue, change.window_overrun, change.closed_at,
-      change.created_at, change.updated_at, JSON.stringify(change),
+      change.created_at, change.updated_at, JSON.stringify(changeResource(change)),
     ];
     let risk = '';
     if (input.assessed) {

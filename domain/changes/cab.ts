@@ -32,6 +32,26 @@ export function cabProgress(change: Change, settings: ChangeSettings): CabProgre
   return { approved: approvals.length, required: settings.defaultCabQuorum, complete: approvals.length >= settings.defaultCabQuorum, pending_approvers: [] };
 }
 
+/**
+ * Whose decision the change waits on, as the change resource shows it
+ * (`awaiting`): under CAB review, its named approvers who have not decided this
+ * round; outside review, nobody. A change that names no approvers waits on any
+ * CAB member, whom no list can name: it is empty then too (cab progress and the
+ * approval inbox say how many approvals are missing).
+ */
+export function awaitingDecisions(change: Pick<Change, 'state' | 'approvals' | 'cab_round' | 'cab_approvers'>): string[] {
+  if (change.state !== 'cab_review') return [];
+  const decided = new Set(change.approvals.filter((a) => a.round === change.cab_round).flatMap((a) => [a.approver.toLowerCase(), a.approver_id.toLowerCase()]));
+  return change.cab_approvers.filter((a) => !decided.has(a));
+}
+
+/** The change as the API serves it: the record and whose decision it waits on. */
+export type ChangeResource = Change & { awaiting: string[] };
+
+export function changeResource(change: Change): ChangeResource {
+  return { ...change, awaiting: awaitingDecisions(change) };
+}
+
 /** Named in the change's cab_approvers (by email or user id): such a person may decide without the CAB role. */
 export function isNamedApprover(change: Pick<Change, 'cab_approvers'>, who: Pick<Actor, 'userId' | 'email'>): boolean {
   const ids = identitiesOfActor(who);

@@ -1,4 +1,5 @@
 import type { Pool } from '../../../platform/db';
+import { changeResource, type ChangeResource } from '../../../domain/changes/cab';
 import type { Change, ChangeConflict, RiskAssessment } from '../../../domain/changes/model';
 import { listPage, type ListSpec } from '../../list-query';
 import { RawJson } from '../../respond';
@@ -20,9 +21,17 @@ export async function findChange(pool: Pool, tenantId: string, id: string): Prom
   return rows[0]?.body;
 }
 
-/** Records as their stored JSON text: served as they are, never parsed (api/respond.ts RawJson). */
-export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<RawJson<Change>>> {
-  return listPage<{ body: string }, RawJson<Change>>(pool, changeListSpec(tenantId, filters), request, (row) => new RawJson<Change>(row.body));
+// The key as JSON.stringify writes it: inside a string value its quotes would be escaped, so only the key matches.
+const AWAITING_KEY = '"awaiting":';
+
+/**
+ * Records as their stored JSON text: served as they are, never parsed (api/respond.ts RawJson). A row last written
+ * before the resource carried `awaiting` gets it here, by the same rule the writes use.
+ */
+export async function listChanges(pool: Pool, tenantId: string, filters: z.infer<typeof ChangeListQuery>, request: PageRequest): Promise<Page<RawJson<ChangeResource>>> {
+  return listPage<{ body: string }, RawJson<ChangeResource>>(pool, changeListSpec(tenantId, filters), request, (row) =>
+    new RawJson<ChangeResource>(row.body.includes(AWAITING_KEY) ? row.body : JSON.stringify(changeResource(JSON.parse(row.body) as Change))),
+  );
 }
 
 export function changeListSpec(tenantId: string, filters: z.infer<typeof ChangeListQuery>): ListSpec {

@@ -71,6 +71,11 @@ export const ChangeSchema = z
     cab_notes: z.string().nullable(),
     cab_round: z.number().int(),
     approvals: z.array(ApprovalSchema),
+    awaiting: z.array(z.string()).openapi({
+      description:
+        'Whose decision the change waits on: under CAB review, the `cab_approvers` who have not decided this round; empty otherwise (and when the change names no approvers, so that any CAB member may decide)',
+      example: ['security@example.com'],
+    }),
     rejection_reason: z.string().nullable(),
     scheduled_start: instant.nullable(),
     scheduled_end: instant.nullable(),

@@ -1,4 +1,5 @@
 import { READ_PERMISSIONS } from '../../../domain/changes/permissions';
+import { changeResource } from '../../../domain/changes/cab';
 import { READ_ONLY_CHANGE_FIELDS } from '../../../domain/changes/requests';
 import { NotFound } from '../../errors';
 import { pageRequest, parseSort } from '../../pagination';
@@ -42,50 +43,50 @@ export function changesRouter() {
   router.openapi(routes.createChangeRoute, async (c) => {
     const change = await createChangeWorkflow(c, c.req.valid('json'));
     c.header('Location', `${c.req.path.replace(/\/$/, '')}/${change.id}`);
-    return ok(c, change, 201);
+    return ok(c, changeResource(change), 201);
   });
 
   router.openapi(routes.getChangeRoute, async (c) => {
     const { tenantId } = requirePermission(c, READ_PERMISSIONS.change);
-    return ok(c, await existing(c, tenantId, c.req.valid('param').id));
+    return ok(c, changeResource(await existing(c, tenantId, c.req.valid('param').id)));
   });
 
   router.openapi(routes.patchChangeRoute, async (c) => {
     const body = c.req.valid('json');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, patchChange, body, { kind: 'patch', input: body }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, patchChange, body, { kind: 'patch', input: body })));
   });
 
   router.openapi(routes.submitRoute, async (c) => {
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, submitChange, {}, { kind: 'submit' }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, submitChange, {}, { kind: 'submit' })));
   });
 
   router.openapi(routes.submitCabRoute, async (c) => {
     const body = c.req.valid('json');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, submitCab, body, { kind: 'submit_cab', input: body }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, submitCab, body, { kind: 'submit_cab', input: body })));
   });
 
   router.openapi(routes.approveRoute, async (c) => {
     const body = c.req.valid('json');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, approveChange, body, { kind: 'approve', input: body }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, approveChange, body, { kind: 'approve', input: body })));
   });
 
   router.openapi(routes.rejectRoute, async (c) => {
     const body = c.req.valid('json');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, rejectChange, body, { kind: 'reject', input: body }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, rejectChange, body, { kind: 'reject', input: body })));
   });
 
   router.openapi(routes.cancelRoute, async (c) => {
     const body = c.req.valid('json');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, cancelChange, body, { kind: 'cancel', input: body }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, cancelChange, body, { kind: 'cancel', input: body })));
   });
 
   router.openapi(routes.reviewRoute, async (c) => {
     const body = c.req.valid('json');
-    return ok(c, await updateChangeWorkflow(c, c.req.valid('param').id, reviewChange, body, { kind: 'review', input: body }));
+    return ok(c, changeResource(await updateChangeWorkflow(c, c.req.valid('param').id, reviewChange, body, { kind: 'review', input: body })));
   });
 
   router.openapi(routes.reconcileRoute, async (c) => {
-    return ok(c, await reconcileChange(c, c.req.valid('param').id));
+    return ok(c, changeResource(await reconcileChange(c, c.req.valid('param').id)));
   });
 
   router.openapi(routes.riskRoute, async (c) => {

@@ -1,5 +1,5 @@
 import type { Actor } from '../../../domain/actor';
-import { awaitsDecisionFrom, cabProgress } from '../../../domain/changes/cab';
+import { awaitingDecisions, awaitsDecisionFrom, cabProgress } from '../../../domain/changes/cab';
 import type { Change, ChangeSettings } from '../../../domain/changes/model';
 import { hasPermission } from '../../../domain/permissions';
 import { approvalsMissing } from '../../../domain/promotions/approvals';
@@ -19,7 +19,7 @@ import { pendingFor } from './promotions.queries';
 export interface Awaiting {
   /** Approvals still needed before the item moves on. */
   approvals: number;
-  /** People named as approvers who have not approved yet (a change's cab_approvers minus its approvals). */
+  /** People named as approvers who have not decided yet (a change's own `awaiting`). */
   approvers: string[];
   /** Groups whose members may give the missing approvals (a promotion's policy). */
   approverGroups: string[];
@@ -45,7 +45,7 @@ async function changesAwaiting(pool: Pool, tenantId: string, actor: Actor, setti
     .filter((change) => awaitsDecisionFrom(change, actor))
     .map((change) => {
       const progress = cabProgress(change, settings);
-      return { ...change, kind: 'change' as const, awaiting: { approvals: Math.max(0, progress.required - progress.approved), approvers: progress.pending_approvers, approverGroups: [] } };
+      return { ...change, kind: 'change' as const, awaiting: { approvals: Math.max(0, progress.required - progress.approved), approvers: awaitingDecisions(change), approverGroups: [] } };
     });
 }
 
