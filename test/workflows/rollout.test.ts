@@ -4,9 +4,7 @@ import { Worker } from '@temporalio/worker';
 import type { CommandMeta } from '../../domain/actor';
 import { agentTaskQueue } from '../../domain/deployments/model';
 import type { Rollout, RolloutPlan } from '../../domain/rollouts/model';
-import type { AgentTrafficActivities } from '../../domain/rollouts/ports';
 import { createRolloutSchema } from '../../domain/rollouts/requests';
-import type { RouterCounters, TrafficMatch } from '../../domain/rollouts/traffic';
 import type { rollout } from '../../workflows/rollouts/rollout';
 import {
   advanceRollout,
@@ -20,6 +18,7 @@ import {
   startRollout,
 } from '../../workflows/rollouts/messages';
 import { eventually } from '../support/eventually';
+import { createFakeRouter } from '../support/fake-router';
 import { startWorkflowWorker, type WorkflowWorker } from '../support/workflow-worker';
 
 /**
@@ -35,63 +34,7 @@ const tenantId = `wf-${randomUUID().slice(0, 8)}`;
 const agentId = randomUUID();
 const operator: CommandMeta = { actor: { userId: 'u-op', email: 'op@example.com', permissions: ['rollout:operate'] }, requestId: 'req-1' };
 
-interface FakeRoute {
-  canaryWeight: number;
-  match: TrafficMatch | null;
-  sets: Array<{ canaryWeight: number; match: TrafficMatch | null; at: number }>;
-  stable: RouterCounters;
-  canary: RouterCounters;
-  /** Per routerStats call: what each variant served since the last one. */
-  canaryErrorRate: number;
-}
-const routes = new Map<string, FakeRoute>();
-const routeOf = (id: string) => {
-  let r = routes.get(id);
-  if (!r) {
-    r = { canaryWeight: 0, match: null, sets: [], stable: { requests: 0, errors5xx: 0, meanResponseMs: 5 }, canary: { requests: 0, errors5xx: 0, meanResponseMs: 5 }, canaryErrorRate: 0 };
-    routes.set(id, r);
-  }
-  return r;
-};
-const stateOf = (routeId: string) => {
-  const r = routeOf(routeId);
-  return {
-    provider: 'haproxy' as const,
-    routeId,
-    canaryWeight: r.canaryWeight,
-    stableWeight: 100 - r.canaryWeight,
-    match: r.match,
-    servers: [
-      { name: 's1', variant: 'stable' as const, weight: 100 - r.canaryWeight, state: 'UP' },
-      { name: 'c1', variant: 'canary' as const, weight: r.canaryWeight, state: 'UP' },
-    ],
-    readAt: new Date().toISOString(),
-  };
-};
-
-const fakeRouter: AgentTrafficActivities = {
-  async setTraffic({ spec }) {
-    const r = routeOf(spec.routeId);
-    r.canaryWeight = spec.canaryWeight;
-    r.match = spec.match;
-    r.sets.push({ canaryWeight: spec.canaryWeight, match: spec.match, at: Date.now() });
-    return stateOf(spec.routeId);
-  },
-  async readTraffic({ routeId }) {
-    return stateOf(routeId);
-  },
-  async routerStats({ routeId }) {
-    const r = routeOf(routeId);
-    // 100 requests per read, split by weight; the canary fails at its error rate.
-    const canary = r.canaryWeight;
-    r.stable = { ...r.stable, requests: r.stable.requests + (100 - canary) };
-    r.canary = { ...r.canary, requests: r.canary.requests + canary, errors5xx: r.canary.errors5xx + Math.round(canary * r.canaryErrorRate) };
-    return { routeId, stable: r.stable, canary: r.canary, at: new Date().toISOString() };
-  },
-  async probeHttp({ urls }) {
-    return urls.map((u) => ({ variant: u.variant, requests: 1, errors: 0, p50Ms: 1, p99Ms: 1 }));
-  },
-};
+const { activities: fakeRouter, routeOf } = createFakeRouter();
 
 const plan: RolloutPlan = {
   routerAgentId: agentId,
