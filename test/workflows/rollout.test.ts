@@ -174,3 +174,20 @@ test('a router agent that picks nothing up fails the rollout within seconds, nam
   expect(failed.abortReason).toMatch(new RegExp(`set weight 10% failed on the router of agent ${offline.routerAgentId}`));
   await handle.terminate('test over');
 });
+
+test('a step that makes no progress within its deadline rolls back by itself, without waiting for what hangs', async () => {
+  const { handle, route } = await begin([{ setWeight: 30 }, { analysis: { metric: 'error-rate', max: 0.05, window: '1s', interval: '1s' } }], { progressDeadline: '2s' });
+  // The router answers its counters only after the deadline; the analysis is cut off at the deadline.
+  route.statsDelayMs = 12_000;
+  const startedAt = Date.now();
+  const aborted = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r.state).toBe('aborted');
+    return r;
+  }, { timeoutMs: 20_000 });
+  expect(aborted.abortReason).toMatch(/step 2 \(analysis error-rate ≤ 0.05 \(router, 1s\)\) made no progress within its deadline of 3s/);
+  expect(Date.now() - startedAt).toBeLessThan(10_000);
+  expect(route.canaryWeight).toBe(0);
+  await handle.executeUpdate(rollbackRollout, { args: [{ reason: 'done' }, operator] }).catch(() => undefined);
+  await handle.terminate('test over');
+});
