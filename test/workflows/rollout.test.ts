@@ -11,6 +11,7 @@ import {
   createRollout,
   getRollout,
   pauseRollout,
+  promoteRollout,
   readRolloutTraffic,
   retryRollout,
   rollbackRollout,
@@ -190,4 +191,27 @@ test('a step that makes no progress within its deadline rolls back by itself, wi
   expect(route.canaryWeight).toBe(0);
   await handle.executeUpdate(rollbackRollout, { args: [{ reason: 'done' }, operator] }).catch(() => undefined);
   await handle.terminate('test over');
+});
+
+test('blue-green: the preview match first, an http analysis of it, a wait for promote, then the switch to 100%', async () => {
+  const { handle, rolloutId, route } = await begin([], {
+    strategy: 'blueGreen',
+    steps: undefined,
+    blueGreen: { prePromotionAnalysis: { metric: 'error-rate', provider: 'http', max: 0.1, window: '1s', interval: '1s', minRequests: 1 } },
+  });
+  const waiting = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r).toMatchObject({ state: 'paused', stepIndex: 2, canaryWeight: 0, activeMatch: { header: { name: 'X-Preview', value: 'true' } } });
+    return r;
+  });
+  expect(waiting.lastVerdict).toMatchObject({ verdict: 'pass', provider: 'http', sample: { canary: { requests: 1, errors: 0 } } });
+  expect(route.match).toEqual({ header: { name: 'X-Preview', value: 'true' } });
+  await handle.executeUpdate(promoteRollout, { args: [{ full: false, reason: 'preview looks right' }, operator] });
+  expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
+  expect(route.sets.map((s) => [s.canaryWeight, s.match ? 'preview' : null])).toEqual([
+    [0, 'preview'],
+    [0, null],
+    [100, null],
+    [100, null],
+  ]);
 });
