@@ -215,3 +215,15 @@ test('blue-green: the preview match first, an http analysis of it, a wait for pr
     [100, null],
   ]);
 });
+
+test('an analysis with too few requests over its window is inconclusive and pauses for a person; advance goes on', async () => {
+  const { handle, rolloutId } = await begin([{ setWeight: 10 }, { analysis: { metric: 'error-rate', max: 0.05, window: '2s', interval: '1s', minRequests: 1000 } }, { setWeight: 100 }]);
+  const paused = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r).toMatchObject({ state: 'paused', stepIndex: 1, lastVerdict: { verdict: 'inconclusive' } });
+    return r;
+  });
+  expect(paused.pausedReason).toMatch(/analysis of step 2 inconclusive over its window \(canary served 10 request\(s\), fewer than the 1000 needed to judge\)/);
+  await handle.executeUpdate(advanceRollout, { args: [{ reason: 'judged by eye' }, operator] });
+  expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
+});
