@@ -178,3 +178,15 @@ test('Temporal UI: searchable by kind, tenant, environment, release and state; s
   expect(lines).toEqual(expect.arrayContaining(['Step 2/2: pause until advance', expect.stringMatching(/^Weights: stable 65% · canary 35% \(router read back 35% at /)]));
   await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'ui checked' });
 });
+
+test('start meets the freeze as a deployment does: refused without deployment:override-freeze, or without a reason; with both it runs', async () => {
+  const st = await newStage();
+  const now = Date.now();
+  await s.expect(201, 'POST', `/environments/${st.env.id}/freeze-windows`, s.admin, { name: 'Peak', reason: 'sale', start: new Date(now - 60_000).toISOString(), end: new Date(now + 3_600_000).toISOString() });
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ steps: [{ setWeight: 5 }, { pause: {} }] }));
+  const sre = await s.token('sre2@example.com', { roles: ['sre'] });
+  expect(await s.refuse(403, 'POST', `/ab-releases/${r.id}/start`, sre, { reason: 'now' })).toMatchObject({ code: 'FREEZE_ACTIVE', details: { freeze: expect.objectContaining({ name: 'Peak' }) } });
+  expect(await s.refuse(422, 'POST', `/ab-releases/${r.id}/start`, s.admin, {})).toMatchObject({ code: 'FREEZE_OVERRIDE_NEEDS_REASON' });
+  expect(await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'hotfix canary during the sale' })).toMatchObject({ state: 'running' });
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'done' });
+});
