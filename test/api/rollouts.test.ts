@@ -133,7 +133,12 @@ test('a second rollout of the same environment cannot start while one runs (ROLL
   expect(rolled).toMatchObject({ state: 'aborted', canaryWeight: 0 });
   expect(st.router.routeOf(st.env.id)).toMatchObject({ canaryWeight: 0, match: null });
   expect(await s.expect(200, 'POST', `/ab-releases/${second.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
-  await s.expect(200, 'POST', `/ab-releases/${second.id}/rollback`, s.admin, { reason: 'cleanup' });
+  // A run terminated outside Tollgate leaves its row running; it does not hold the environment.
+  await app.client.workflow.getHandle(`${s.tenant}:rollout:${second.id}`).terminate('operator ended it in the Temporal UI');
+  const third = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ name: 'third' }));
+  expect(await s.expect(200, 'GET', `/ab-releases/${second.id}`)).toMatchObject({ state: 'running' });
+  expect(await s.expect(200, 'POST', `/ab-releases/${third.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
+  await s.expect(200, 'POST', `/ab-releases/${third.id}/rollback`, s.admin, { reason: 'cleanup' });
 });
 
 test('a failing analysis rolls back by itself; health shows the measurement, its thresholds and verdict, and judges it again with query thresholds', async () => {
