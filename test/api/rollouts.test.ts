@@ -195,3 +195,15 @@ test('start meets the freeze as a deployment does: refused without deployment:ov
   expect(await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'hotfix canary during the sale' })).toMatchObject({ state: 'running' });
   await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'done' });
 });
+
+test('traffic while the router’s agent is away: the last read-back, with a note saying so', async () => {
+  const st = await newStage();
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ steps: [{ setWeight: 15 }, { pause: {} }] }));
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, {});
+  await reaches(r.id, (x) => expect(x).toMatchObject({ state: 'paused', canaryWeight: 15 }));
+  await st.close();
+  stages.splice(stages.indexOf(st), 1);
+  const reading = await s.expect(200, 'GET', `/ab-releases/${r.id}/traffic`);
+  expect(reading).toMatchObject({ live: false, traffic: { canaryWeight: 15 }, requested: { canaryWeight: 15 } });
+  expect(reading.note).toMatch(new RegExp(`agent ${st.agentId} did not answer .*last read-back`));
+});
