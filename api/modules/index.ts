@@ -7,6 +7,7 @@ import { incidentsRouter } from './incidents';
 import { pipelinesRouter } from './pipelines';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
+import { rolloutsRouter } from './rollouts';
 import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
 
@@ -22,5 +23,6 @@ export const modules = [
   promotionsRouter,
   agentsRouter,
   deploymentsRouter,
+  rolloutsRouter,
   temporalCodecRouter,
 ];
