@@ -12,6 +12,7 @@ const MAX_DURATION_MS = 7 * 86_400_000;
 export const durationText = z
   .string()
   .max(32)
+  .regex(/^\s*(?:\d+|(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+)\s*$/, { message: 'must be a duration such as 30s, 5m or 1h30m, from 1s to 7d' })
   .refine((t) => {
     const ms = parseDuration(t);
     return ms !== undefined && ms >= 1000 && ms <= MAX_DURATION_MS;
@@ -50,7 +51,21 @@ export const analysisSchema = z
     if (a.interval !== undefined && parseDuration(a.interval)! > parseDuration(a.window)!) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must not be longer than the window' });
     if (a.query !== undefined && a.provider !== 'prometheus') ctx.addIssue({ code: 'custom', path: ['query'], message: 'is only for provider prometheus' });
   })
-  .meta({ id: 'RolloutAnalysis' });
+  .meta({
+    id: 'RolloutAnalysis',
+    // The checks above, in the document too, so a body built from it is one the server accepts: a bound is
+    // required, each provider measures its own metrics and only prometheus takes a query.
+    allOf: [
+      { anyOf: [{ required: ['max'] }, { required: ['min'] }, { required: ['minScore'] }] },
+      {
+        anyOf: [
+          { title: 'Router', properties: { provider: { const: 'router' }, metric: { enum: [...PROVIDER_METRICS.router] }, query: false } },
+          { title: 'HTTP', required: ['provider'], properties: { provider: { const: 'http' }, metric: { enum: [...PROVIDER_METRICS.http] }, query: false } },
+          { title: 'Prometheus', required: ['provider'], properties: { provider: { const: 'prometheus' }, metric: { enum: [...PROVIDER_METRICS.prometheus] } } },
+        ],
+      },
+    ],
+  });
 export type AnalysisInput = z.infer<typeof analysisSchema>;
 
 export const stepSchema = z
@@ -63,7 +78,15 @@ export const stepSchema = z
     const kinds = (['setWeight', 'pause', 'analysis'] as const).filter((k) => s[k] !== undefined);
     if (kinds.length !== 1) ctx.addIssue({ code: 'custom', path: [], message: `must have exactly one of setWeight, pause, analysis${kinds.length ? ` (has ${kinds.join(', ')})` : ''}` });
   })
-  .meta({ id: 'RolloutStep' });
+  .meta({
+    id: 'RolloutStep',
+    // Exactly one kind per step, in the document as in the check above.
+    oneOf: [
+      { title: 'Set weight', required: ['setWeight'], properties: { pause: false, analysis: false } },
+      { title: 'Pause', required: ['pause'], properties: { setWeight: false, analysis: false } },
+      { title: 'Analysis', required: ['analysis'], properties: { setWeight: false, pause: false } },
+    ],
+  });
 export type StepInput = z.infer<typeof stepSchema>;
 
 export const blueGreenSchema = z
@@ -96,7 +119,15 @@ export const createRolloutSchema = z
     if (b.strategy === 'blueGreen' && b.steps) ctx.addIssue({ code: 'custom', path: ['steps'], message: 'are derived from blueGreen for strategy blueGreen; leave them out' });
     if (b.strategy !== 'blueGreen' && b.blueGreen) ctx.addIssue({ code: 'custom', path: ['blueGreen'], message: 'is only for strategy blueGreen' });
   })
-  .meta({ id: 'CreateRollout' });
+  .meta({
+    id: 'CreateRollout',
+    // Which fields each strategy takes, in the document as in the check above (the strategy defaults to canary).
+    anyOf: [
+      { title: 'Canary', required: ['steps'], properties: { strategy: { const: 'canary' }, steps: { minItems: 1 }, match: false, blueGreen: false } },
+      { title: 'A/B test', required: ['strategy', 'match'], properties: { strategy: { const: 'abTest' }, blueGreen: false } },
+      { title: 'Blue-green', required: ['strategy'], properties: { strategy: { const: 'blueGreen' }, steps: false, match: false } },
+    ],
+  });
 export type CreateRolloutBody = z.infer<typeof createRolloutSchema>;
 
 const reason = textField(1000).min(1, { message: 'must not be blank' });

@@ -55,7 +55,34 @@ def map_case(context, case):
                 headers[name] = f"contract-{next(_keys)}"
     if meta is not None and meta.generation.mode.is_positive and case.method.upper() == "POST" and case.operation.path.endswith("/freeze-windows"):
         _freeze_window(case.body)
+    if meta is not None and meta.generation.mode.is_positive and case.method.upper() == "POST" and case.operation.path.endswith("/ab-releases"):
+        _rollout(case.body)
     return case
+
+
+def _rollout(body):
+    # Still words for a rollout: the canary is another release than stable, and an analysis measures at
+    # least once in its window (interval at most the window). Which fields go together is in the document.
+    # The document gives a duration's grammar; its range (1s to 7 days) is words: a valid case takes 30s.
+    if not isinstance(body, dict):
+        return
+    if "progressDeadline" in body:
+        body["progressDeadline"] = "30s"
+    for step in body.get("steps") or []:
+        if isinstance(step, dict) and isinstance(step.get("pause"), dict) and "duration" in step["pause"]:
+            step["pause"]["duration"] = "30s"
+    stable = body.get("stableReleaseId")
+    if isinstance(stable, str) and body.get("canaryReleaseId") == stable:
+        body["canaryReleaseId"] = "00000000-0000-4000-8000-00000000000c" if stable != "00000000-0000-4000-8000-00000000000c" else "00000000-0000-4000-8000-00000000000d"
+    analyses = [s.get("analysis") for s in body.get("steps") or [] if isinstance(s, dict)]
+    blue_green = body.get("blueGreen")
+    if isinstance(blue_green, dict):
+        analyses += [blue_green.get("prePromotionAnalysis"), blue_green.get("postPromotionAnalysis")]
+    for analysis in analyses:
+        if isinstance(analysis, dict):
+            analysis.pop("interval", None)
+            if "window" in analysis:
+                analysis["window"] = "30s"
 
 
 _WEEKEND = {"rrule": "FREQ=WEEKLY;BYDAY=SA", "timezone": "Europe/Berlin", "duration": "PT48H"}
