@@ -1,0 +1,102 @@
+import { CANARY_VERSION, rolloutScene, STABLE_VERSION, type RolloutScene } from '../support/rollout-scene';
+import { eventually } from '../support/eventually';
+
+/**
+ * A canary through a real router (the agent's haproxy) in front of real demo
+ * services: what a client of the router gets is measured at every weight, and
+ * GET /traffic is what the router itself reads back.
+ */
+let scene: RolloutScene;
+
+beforeAll(async () => {
+  scene = await rolloutScene();
+}, 240_000);
+afterAll(async () => {
+  await scene?.close();
+});
+
+const FINISHED = ['completed', 'promoted', 'succeeded', 'rolled_back', 'aborted', 'failed', 'cancelled'];
+
+test('a canary 10 → 50 → 100 % completes, and the router serves each weight within tolerance while paused there', async () => {
+  const rollout = await scene.createAndStart({
+    name: 'demo 2.0 canary',
+    strategy: 'canary',
+    steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 50 }, { pause: {} }, { setWeight: 100 }],
+  });
+  expect(rollout.status).toBe('running');
+
+  const at10 = await scene.servesSplit(rollout.id, 10);
+  expect(at10.ok).toBe(true);
+  // Paused indefinitely: it stays at 10 % until someone advances.
+  const held = await scene.get(rollout.id);
+  expect(held.status).not.toMatch(/completed|promoted|rolled_back|aborted/);
+  expect((await scene.traffic(rollout.id)).canaryWeight).toBe(10);
+
+  expect((await scene.act(rollout.id, 'advance')).status).toBe(200);
+  expect((await scene.servesSplit(rollout.id, 50)).ok).toBe(true);
+
+  expect((await scene.act(rollout.id, 'advance')).status).toBe(200);
+  expect((await scene.servesSplit(rollout.id, 100)).ok).toBe(true);
+
+  const done = await scene.until(rollout.id, 'to finish', (r) => FINISHED.includes(r.status));
+  expect(done.status).toMatch(/completed|promoted|succeeded/);
+  // Finished at 100 %: every request of a fresh load is the canary's.
+  const after = await scene.load({ requests: 300 });
+  expect(after.byVersion).toEqual({ [CANARY_VERSION]: 300 });
+}, 240_000);
+
+test('A/B by header: only requests carrying the header reach B, whatever the weight', async () => {
+  const rollout = await scene.createAndStart({
+    name: 'demo 2.0 A/B',
+    strategy: 'ab',
+    match: { header: { name: 'x-tollgate-variant', value: 'b' } },
+    steps: [{ setWeight: 0 }, { pause: {} }, { setWeight: 100 }],
+  });
+  await eventually(async () => {
+    const read = await scene.traffic(rollout.id);
+    expect(read.match).toEqual({ header: { name: 'x-tollgate-variant', value: 'b' } });
+    expect(read.canaryWeight).toBe(0);
+  }, { timeoutMs: 30_000 });
+
+  await eventually(async () => {
+    const matching = await scene.load({ requests: 300, headers: { 'x-tollgate-variant': 'b' } });
+    expect(matching.byVersion).toEqual({ [CANARY_VERSION]: 300 });
+  }, { timeoutMs: 30_000 });
+  const others = await scene.load({ requests: 300 });
+  expect(others.byVersion).toEqual({ [STABLE_VERSION]: 300 });
+  const otherValue = await scene.load({ requests: 300, headers: { 'x-tollgate-variant': 'a' } });
+  expect(otherValue.byVersion).toEqual({ [STABLE_VERSION]: 300 });
+
+  expect((await scene.act(rollout.id, 'rollback', { reason: 'A/B over' })).status).toBe(200);
+  await scene.until(rollout.id, 'to be rolled back', (r) => FINISHED.includes(r.status));
+  await eventually(async () => {
+    expect((await scene.traffic(rollout.id)).canaryWeight).toBe(0);
+    const matching = await scene.load({ requests: 200, headers: { 'x-tollgate-variant': 'b' } });
+    expect(matching.byVersion).toEqual({ [STABLE_VERSION]: 200 });
+  }, { timeoutMs: 30_000 });
+}, 240_000);
+
+test('GET /health shows the analysis measurements, their thresholds and the verdicts', async () => {
+  const rollout = await scene.createAndStart({
+    name: 'demo 2.0 analysed',
+    strategy: 'canary',
+    steps: [{ setWeight: 30 }, { analysis: { metric: 'error-rate', max: 0.05, window: '3s' } }, { pause: {} }, { setWeight: 100 }],
+  });
+  await scene.servesSplit(rollout.id, 30);
+  // Traffic for the router to judge while the analysis runs.
+  const health = await eventually(async () => {
+    await scene.load({ requests: 200 });
+    const h = await scene.health(rollout.id);
+    const text = JSON.stringify(h);
+    expect(text).toMatch(/error-rate/);
+    expect(text).toMatch(/0\.05/);
+    expect(text).toMatch(/pass|success|successful/i);
+    return h;
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  expect(health).toBeTruthy();
+  // A passing analysis moves on to the pause: still 30 %.
+  expect((await scene.traffic(rollout.id)).canaryWeight).toBe(30);
+  expect((await scene.act(rollout.id, 'promote', { full: true, reason: 'looks good' })).status).toBe(200);
+  await scene.servesSplit(rollout.id, 100);
+  await scene.until(rollout.id, 'to complete', (r) => FINISHED.includes(r.status));
+}, 240_000);

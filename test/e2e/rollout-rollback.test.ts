@@ -1,0 +1,90 @@
+import { CANARY_VERSION, rolloutScene, STABLE_VERSION, type RolloutScene } from '../support/rollout-scene';
+import { eventually } from '../support/eventually';
+import type { LoadResult } from '../support/traffic-load';
+
+/**
+ * Traffic always goes back to stable: by itself when the canary fails its
+ * analysis (the canary demo service answers 500s), and at once when someone
+ * aborts during a pause. Measured through the router, and read back from it.
+ */
+let scene: RolloutScene;
+
+beforeAll(async () => {
+  scene = await rolloutScene();
+}, 240_000);
+afterAll(async () => {
+  await scene?.close();
+});
+
+afterEach(async () => {
+  await scene?.stage.recoverCanary();
+});
+
+const ENDED = ['rolled_back', 'aborted', 'failed'];
+
+/** Load through the router until `stop` resolves: the router's own error counts need requests to count. */
+function background(stop: Promise<unknown>): Promise<LoadResult[]> {
+  const results: LoadResult[] = [];
+  let stopped = false;
+  void stop.finally(() => (stopped = true));
+  return (async () => {
+    while (!stopped) results.push(await scene.load({ requests: 50, concurrency: 4 }));
+    return results;
+  })();
+}
+
+test('a canary that answers 500s is rolled back by itself, and the traffic the router serves goes back to stable', async () => {
+  const rollout = await scene.createAndStart({
+    name: 'demo 2.0 failing canary',
+    strategy: 'canary',
+    steps: [{ setWeight: 50 }, { analysis: { metric: 'error-rate', max: 0.05, window: '5s' } }, { setWeight: 100 }],
+  });
+  await scene.servesSplit(rollout.id, 50);
+  await scene.stage.failCanary();
+
+  let ended!: () => void;
+  const loading = background(new Promise<void>((resolve) => (ended = resolve)));
+  let done: any;
+  try {
+    done = await scene.until(rollout.id, 'to roll back by itself', (r) => ENDED.includes(r.status), 90_000);
+  } finally {
+    ended();
+  }
+  const during = await loading;
+  // The router did serve the failing canary's 5xx while it was judged.
+  expect(during.some((r) => (r.byVersion[CANARY_VERSION] ?? 0) > 0 && Object.keys(r.byStatus).some((s) => Number(s) >= 500))).toBe(true);
+  expect(done.status).toMatch(/rolled_back|aborted/);
+
+  await eventually(async () => expect((await scene.traffic(rollout.id)).canaryWeight).toBe(0), { timeoutMs: 10_000 });
+  const after = await scene.load({ requests: 500 });
+  expect(after.byVersion).toEqual({ [STABLE_VERSION]: 500 });
+  expect(after.byStatus).toEqual({ 200: 500 });
+
+  // The verdict that did it is on record.
+  const health = JSON.stringify(await scene.health(rollout.id));
+  expect(health).toMatch(/error-rate/);
+  expect(health).toMatch(/fail/i);
+}, 240_000);
+
+test('an abort during a pause leaves no canary traffic', async () => {
+  const rollout = await scene.createAndStart({
+    name: 'demo 2.0 aborted',
+    strategy: 'canary',
+    steps: [{ setWeight: 40 }, { pause: {} }, { setWeight: 100 }],
+  });
+  await scene.servesSplit(rollout.id, 40);
+
+  const abort = await scene.act(rollout.id, 'rollback', { reason: 'abort during the pause' });
+  expect(abort.status).toBe(200);
+  await scene.until(rollout.id, 'to be rolled back', (r) => ENDED.includes(r.status), 30_000);
+  await eventually(async () => {
+    expect((await scene.traffic(rollout.id)).canaryWeight).toBe(0);
+  }, { timeoutMs: 10_000 });
+  const after = await scene.load({ requests: 500 });
+  expect(after.byVersion).toEqual({ [STABLE_VERSION]: 500 });
+
+  // Nothing more happens to it: an advance now is refused.
+  const late = await scene.act(rollout.id, 'advance');
+  expect(late.status).toBeGreaterThanOrEqual(400);
+  expect(late.status).toBeLessThan(500);
+}, 240_000);

@@ -1,0 +1,40 @@
+import { CANARY_VERSION, rolloutScene, type RolloutScene } from '../support/rollout-scene';
+import { assertSplit } from '../support/traffic-load';
+
+/**
+ * The rollout's step, weights and pause live in its workflow: the
+ * orchestrator worker SIGKILLed by its PID mid-pause, a new one started, and
+ * an advance takes the rollout on from exactly where it was.
+ */
+let scene: RolloutScene;
+
+beforeAll(async () => {
+  scene = await rolloutScene({ stableTargets: 1 });
+}, 240_000);
+afterAll(async () => {
+  await scene?.close();
+});
+
+test('a worker killed mid-pause resumes: the router keeps the weight, and an advance after a new worker starts completes the canary', async () => {
+  const rollout = await scene.createAndStart({
+    name: 'demo 2.0 canary across a worker crash',
+    strategy: 'canary',
+    steps: [{ setWeight: 25 }, { pause: {} }, { setWeight: 100 }],
+  });
+  await scene.servesSplit(rollout.id, 25);
+
+  const pid = await scene.stage.killWorker();
+  expect(scene.stage.worker.proc.child.signalCode).toBe('SIGKILL');
+  // With no worker the router still serves what it was told: the agent drives it, not the workflow.
+  assertSplit(await scene.load({ requests: 1000 }), CANARY_VERSION, 25);
+
+  await scene.stage.startWorker();
+  expect(scene.stage.worker.pid).not.toBe(pid);
+  const advanced = await scene.act(rollout.id, 'advance', { reason: 'after the crash' });
+  expect(advanced.status).toBe(200);
+  await scene.servesSplit(rollout.id, 100);
+  const done = await scene.until(rollout.id, 'to complete', (r) => /completed|promoted|succeeded/.test(r.status), 60_000);
+  expect(done.status).toMatch(/completed|promoted|succeeded/);
+  const after = await scene.load({ requests: 200 });
+  expect(after.byVersion).toEqual({ [CANARY_VERSION]: 200 });
+}, 300_000);

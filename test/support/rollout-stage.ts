@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { freePort } from '../../scripts/stack/processes';
+import { until } from './eventually';
+import { spawnTs, waitForOutput, type Spawned } from './processes';
+
+/**
+ * What a rollout needs in front of a running API, with real processes only:
+ * an environment, a demo component with a stable and a canary release, stable
+ * targets and canary targets (label and property `track: canary`) each running
+ * a demo service of its release's version on a free port, and one agent that
+ * owns them all and drives a router listening on a free port. The orchestrator
+ * worker runs as a process of its own, so a test can kill it by PID.
+ *
+ * It needs only an API URL, tokens and what the worker process is configured
+ * with: the end-to-end scene (rollout-scene.ts) and the benchmark
+ * (bench/rollout) each bring their own stack.
+ */
+
+export const STABLE_VERSION = '1.0.0';
+export const CANARY_VERSION = '2.0.0';
+
+export interface StageHost {
+  apiUrl: string;
+  /** A release manager's token of the tenant. */
+  admin: string;
+  /** A token with the agent-registrar role of the tenant. */
+  registrar: string;
+  /** The orchestrator worker process's environment (DATABASE_URL, TEMPORAL_*, DATA_DIR, WORKFLOW_BUNDLE, AUTH_JWKS, ...). */
+  workerEnv: Record<string, string>;
+  /** Where the agent's state, the services' logs and the router's files go. */
+  root: string;
+}
+
+export interface StageOptions {
+  stableTargets?: number;
+  canaryTargets?: number;
+  /** The router provider the agent drives (default haproxy). */
+  router?: string;
+  /** Extra environment for the agent process. */
+  agentEnv?: Record<string, string>;
+}
+
+export interface DemoTarget {
+  id: string;
+  name: string;
+  port: number;
+  track: 'stable' | 'canary';
+  version: string;
+  proc?: Spawned;
+}
+
+export interface RolloutStage {
+  env: any;
+  component: any;
+  stableRelease: any;
+  canaryRelease: any;
+  targets: DemoTarget[];
+  /** The router's address clients use, as a URL (http://127.0.0.1:port). */
+  routerUrl: string;
+  routerListen: string;
+  agent: { id: string; proc: Spawned; stateDir: string };
+  worker: { proc: Spawned; pid: number };
+  /** `data` of an API call that must answer `status`. */
+  api<T = any>(method: string, p: string, body?: unknown, status?: number): Promise<T>;
+  /** The raw answer of an API call (any status). */
+  call(method: string, p: string, body?: unknown): Promise<{ status: number; body: any; text: string }>;
+  /** Starts (or restarts) the orchestrator worker process; resolves once it polls. */
+  startWorker(): Promise<Spawned>;
+  /** SIGKILLs the orchestrator worker process by its PID and waits for it to be gone. */
+  killWorker(): Promise<number>;
+  /** Every canary service answers 500s on its routes (POST /fail) until `recover`. */
+  failCanary(): Promise<void>;
+  recoverCanary(): Promise<void>;
+  /** The body a create needs besides the steps: name, environment, both releases. */
+  rolloutBody(extra?: Record<string, unknown>): Record<string, unknown>;
+  close(): Promise<void>;
+}
+
+const newDigest = () => `sha256:${randomBytes(32).toString('hex')}`;
+
+export async function buildRolloutStage(host: StageHost, options: StageOptions = {}): Promise<RolloutStage> {
+  const stops: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  };
+
+  const call = async (method: string, p: string, body?: unknown) => {
+    const res = await fetch(`${host.apiUrl}/api/v1${p}`, {
+      method,
+      headers: { authorization: `Bearer ${host.admin}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: any = text;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      // not JSON
+    }
+    return { status: res.status, body: parsed, text };
+  };
+  const api = async (method: string, p: string, body?: unknown, status = 200) => {
+    const res = await call(method, p, body);
+    if (res.status !== status) throw new Error(`${method} ${p}: expected ${status}, got ${res.status}: ${res.text}`);
+    return res.body?.success === true ? res.body.data : res.body;
+  };
+
+  let worker: { proc: Spawned; pid: number } | undefined;
+  const startWorker = async () => {
+    const metricsPort = await freePort();
+    const proc = spawnTs('worker/orchestrator.ts', { ...host.workerEnv, WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info' });
+    try {
+      await waitForOutput(proc, /orchestrator worker running/, 120_000);
+    } catch (err) {
+      proc.child.kill('SIGKILL');
+      throw err;
+    }
+    worker = { proc, pid: proc.child.pid! };
+    return proc;
+  };
+  const stopProc = async (proc: Spawned | undefined) => {
+    if (!proc || proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+    proc.child.kill('SIGTERM');
+    const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5_000);
+    await proc.exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await startWorker();
+    stops.push(() => stopProc(worker?.proc));
+
+    const env = await api('POST', '/environments', { name: 'Production', order: 1, requiredApprovals: 0, requireSod: false }, 201);
+    const component = await api('POST', '/components', { name: 'demo', repository: 'registry.example.com/demo' }, 201);
+    await api('POST', `/components/${component.id}/sync-versions`, { versions: [STABLE_VERSION, CANARY_VERSION].map((version) => ({ version, digest: newDigest() })) });
+    const release = (version: string) =>
+      api('POST', '/releases', { name: `demo-${version}`, version, components: [{ componentId: component.id, version }], securityScan: { criticalCount: 0, highCount: 0 } }, 201);
+    const stableRelease = await release(STABLE_VERSION);
+    const canaryRelease = await release(CANARY_VERSION);
+
+    const targets: DemoTarget[] = [];
+    const plan = [
+      ...Array.from({ length: options.stableTargets ?? 2 }, (_, i) => ({ track: 'stable' as const, name: `web-stable-${i + 1}` })),
+      ...Array.from({ length: options.canaryTargets ?? 1 }, (_, i) => ({ track: 'canary' as const, name: `web-canary-${i + 1}` })),
+    ];
+    for (const { track, name } of plan) {
+      const port = await freePort();
+      const labels: Record<string, string> = { role: 'web', ...(track === 'canary' ? { track } : {}) };
+      const properties: Record<string, string> = { host: '127.0.0.1', port: String(port), ...(track === 'canary' ? { track } : {}) };
+      const target = await api('POST', '/targets', { name, environmentId: env.id, labels, properties }, 201);
+      const version = track === 'canary' ? CANARY_VERSION : STABLE_VERSION;
+      targets.push({ id: target.id, name, port, track, version });
+    }
+    for (const t of targets) {
+      const releaseId = t.track === 'canary' ? canaryRelease.id : stableRelease.id;
+      t.proc = spawnTs('demo/service.ts', { PORT: String(t.port), VERSION: t.version, RELEASE_ID: releaseId });
+      const proc = t.proc;
+      stops.push(() => stopProc(proc));
+    }
+    await Promise.all(targets.map((t) => waitForOutput(t.proc!, /"msg":"listening"/, 60_000)));
+
+    const stateDir = path.join(host.root, 'agent');
+    mkdirSync(stateDir, { recursive: true });
+    const routerPort = await freePort();
+    const routerListen = `127.0.0.1:${routerPort}`;
+    const agentProc = spawnTs('worker/agent.ts', { LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? 'info', ...options.agentEnv }, [
+      '--api', host.apiUrl, '--token', host.registrar, '--name', 'router-agent', '--environment', env.id,
+      '--targets', targets.map((t) => t.name).join(','), '--state-dir', stateDir, '--heartbeat-interval', '1s',
+      '--router', options.router ?? 'haproxy', '--router-listen', routerListen,
+    ]);
+    stops.push(() => stopProc(agentProc));
+    let agentId: string;
+    try {
+      agentId = await until(
+        'the router agent to own every target',
+        async () => {
+          if (agentProc.child.exitCode !== null) throw new Error(`the agent exited (${agentProc.child.exitCode})`);
+          const owners = await Promise.all(targets.map(async (t) => (await api('GET', `/targets/${t.id}`)).agentId as string | null));
+          return owners.every((o) => o && o === owners[0]) ? owners[0] : undefined;
+        },
+        90_000,
+      );
+      // Its router is up once the agent's work channel is open and it reports it; the scene's callers wait for traffic.
+      await until('the agent to open its work channel', () => /agent running/.test(agentProc.output()) || undefined, 60_000, 100);
+    } catch (err) {
+      (err as Error).message += `\nagent output:\n${agentProc.output().slice(-4000)}`;
+      throw err;
+    }
+
+    const canaries = () => targets.filter((t) => t.track === 'canary');
+    const tell = async (what: 'fail' | 'recover') => {
+      await Promise.all(canaries().map(async (t) => {
+        const res = await fetch(`http://127.0.0.1:${t.port}/${what}`, { method: 'POST' });
+        if (res.status !== 200) throw new Error(`POST /${what} on ${t.name}: ${res.status}`);
+      }));
+    };
+
+    return {
+      env,
+      component,
+      stableRelease,
+      canaryRelease,
+      targets,
+      routerUrl: `http://${routerListen}`,
+      routerListen,
+      agent: { id: agentId, proc: agentProc, stateDir },
+      get worker() {
+        return worker!;
+      },
+      api,
+      call,
+      startWorker,
+      async killWorker() {
+        const w = worker!;
+        process.kill(w.pid, 'SIGKILL');
+        await w.proc.exited;
+        return w.pid;
+      },
+      failCanary: () => tell('fail'),
+      recoverCanary: () => tell('recover'),
+      rolloutBody(extra = {}) {
+        return { name: 'demo 2.0 canary', environmentId: env.id, stableReleaseId: stableRelease.id, canaryReleaseId: canaryRelease.id, ...extra };
+      },
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
