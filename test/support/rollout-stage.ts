@@ -112,7 +112,7 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     const metricsPort = await freePort();
     const proc = spawnTs('worker/orchestrator.ts', { ...host.workerEnv, WORKER_METRICS_PORT: String(metricsPort), LOG_LEVEL: 'info' });
     try {
-      await waitForOutput(proc, /orchestrator worker running/, 120_000);
+      await waitForOutput(proc, /orchestrator worker running/, 180_000);
     } catch (err) {
       proc.child.kill('SIGKILL');
       throw err;
