@@ -141,7 +141,7 @@ async function main(teardown: Teardown): Promise<void> {
     await stage.close();
   });
   const traffic = (id: string) => stage.api('GET', `/ab-releases/${id}/traffic`);
-  const status = async (id: string) => (await stage.api('GET', `/ab-releases/${id}`)).status as string;
+  const status = async (id: string) => { const r = await stage.api('GET', `/ab-releases/${id}`); return (r.state ?? r.status) as string; };
 
   // Weight changes: one rollout, 10 ↔ 90 with a pause after each, advanced `changes` times.
   const weights = Array.from({ length: o.changes + 1 }, (_, i) => (i % 2 === 0 ? 10 : 90));
@@ -165,7 +165,7 @@ async function main(teardown: Teardown): Promise<void> {
     await until(`weight ${weights[i]} read back`, async () => (await traffic(created.id)).canaryWeight === weights[i], 30_000, 50);
   }
   await stage.call('POST', `/ab-releases/${created.id}/rollback`, { reason: 'bench done' });
-  await until('the weight bench rollout to end', async () => /rolled_back|aborted/.test(await status(created.id)), 60_000);
+  await until('the weight bench rollout to end', async () => /aborted|failed/.test(await status(created.id)), 60_000);
 
   // Rollbacks: a new canary each time, failing at 50 % under an error-rate analysis.
   const rollbackMs: number[] = [];
@@ -175,7 +175,7 @@ async function main(teardown: Teardown): Promise<void> {
     const r = await stage.api('POST', '/ab-releases', stage.rolloutBody({
       name: `bench rollback ${i}`,
       strategy: 'canary',
-      steps: [{ setWeight: 50 }, { analysis: { metric: 'error-rate', max: 0.05, window: o.window } }, { setWeight: 100 }],
+      steps: [{ setWeight: 50 }, { analysis: { metric: 'error-rate', max: 0.05, window: o.window, interval: '1s' } }, { setWeight: 100 }],
     }), 201);
     await stage.api('POST', `/ab-releases/${r.id}/start`, { reason: 'bench' });
     await until('50 % read back', async () => (await traffic(r.id)).canaryWeight === 50, 60_000, 50);
@@ -190,7 +190,7 @@ async function main(teardown: Teardown): Promise<void> {
       if ((burst.byVersion[CANARY_VERSION] ?? 0) === 0 && burst.failed === 0) noCanaryAt = Date.now();
       else if (Date.now() > deadline) throw new Error(`rollback ${i}: canary still served 120 s after it started failing (${JSON.stringify(burst.byVersion)})`);
     }
-    await until(`rollback ${i} to end`, async () => /rolled_back|aborted|failed/.test(await status(r.id)), 60_000);
+    await until(`rollback ${i} to end`, async () => /aborted|failed/.test(await status(r.id)), 60_000);
     const measured = firstFailingAt(await stage.api('GET', `/ab-releases/${r.id}/health`));
     const from = measured !== undefined && measured >= failedAt - 1000 ? measured : failedAt;
     fromMeasurement.push(from === measured);

@@ -18,6 +18,9 @@ import { assertSplit, closeLoadConnections, sendLoad, type LoadOptions, type Loa
 
 export { CANARY_VERSION, STABLE_VERSION };
 
+/** The rollout's state as the API names it (created, running, paused, completed, aborted, failed). */
+export const stateOf = (rollout: any): string => rollout?.state ?? rollout?.status;
+
 export interface RolloutScene {
   app: TestApp;
   s: Scene;
@@ -108,7 +111,7 @@ export async function rolloutScene(options: StageOptions & { env?: Record<string
     },
     async createAndStart(extra) {
       const created = await st.api('POST', '/ab-releases', st.rolloutBody(extra), 201);
-      expect(created.status).toBe('created');
+      expect(stateOf(created)).toBe('created');
       const started = await st.api('POST', `/ab-releases/${created.id}/start`, { reason: 'e2e start' });
       return { ...created, ...started };
     },

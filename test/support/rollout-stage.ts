@@ -70,7 +70,7 @@ export interface RolloutStage {
   startWorker(): Promise<Spawned>;
   /** SIGKILLs the orchestrator worker process by its PID and waits for it to be gone. */
   killWorker(): Promise<number>;
-  /** Every canary service answers 500s on its routes (POST /fail) until `recover`. */
+  /** Every canary service answers 500 to every ordinary request (POST /fail-requests?rate=1) until `recover`. */
   failCanary(): Promise<void>;
   recoverCanary(): Promise<void>;
   /** The body a create needs besides the steps: name, environment, both releases. */
@@ -190,7 +190,7 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     }
 
     const canaries = () => targets.filter((t) => t.track === 'canary');
-    const tell = async (what: 'fail' | 'recover') => {
+    const tell = async (what: 'fail-requests?rate=1' | 'recover') => {
       await Promise.all(canaries().map(async (t) => {
         const res = await fetch(`http://127.0.0.1:${t.port}/${what}`, { method: 'POST' });
         if (res.status !== 200) throw new Error(`POST /${what} on ${t.name}: ${res.status}`);
@@ -218,7 +218,7 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
         await w.proc.exited;
         return w.pid;
       },
-      failCanary: () => tell('fail'),
+      failCanary: () => tell('fail-requests?rate=1'),
       recoverCanary: () => tell('recover'),
       rolloutBody(extra = {}) {
         return { name: 'demo 2.0 canary', environmentId: env.id, stableReleaseId: stableRelease.id, canaryReleaseId: canaryRelease.id, ...extra };
