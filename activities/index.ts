@@ -5,6 +5,7 @@ import { deploymentActivities } from './deployments';
 import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
+import { rolloutActivities } from './rollouts';
 
 /**
  * Every activity the orchestrator worker registers, bound to the worker's
@@ -19,6 +20,7 @@ export function createActivities(deps: ActivityDeps) {
     ...promotionActivities(deps),
     ...incidentActivities(deps),
     ...deploymentActivities(deps),
+    ...rolloutActivities(deps),
   });
 }
 

@@ -25,6 +25,10 @@ export type Permission =
   | 'incident:update'
   | 'incident:delete'
   | 'deployment:read'
+  | 'rollout:read'
+  | 'rollout:create'
+  /** Start, advance, promote, pause, resume, roll back and retry a rollout: each moves production traffic. */
+  | 'rollout:operate'
   | 'deployment:operate'
   /** Set or change a deploy hook (a component's or an environment's): the command every agent runs is part of what is approved. */
   | 'deployment:hook-write'
@@ -39,7 +43,7 @@ export type Permission =
   | 'temporal:decode'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
 const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write'];
 
@@ -62,6 +66,8 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'environment:write',
     'policy:write',
     'deployment:operate',
+    'rollout:create',
+    'rollout:operate',
     'deployment:hook-write',
     'deployment:override-freeze',
     'agent:manage',
@@ -69,7 +75,7 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'temporal:decode',
     'workflow:reconcile',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'temporal:decode', 'workflow:reconcile'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'temporal:decode', 'workflow:reconcile'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
   itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile'],

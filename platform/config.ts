@@ -123,6 +123,10 @@ const schema = z.object({
   // A deployment job continues as new between batches when Temporal suggests it; tests set a lower history length to watch it.
   DEPLOY_JOB_MAX_HISTORY_EVENTS: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
   ARTIFACT_MAX_BYTES: positiveInt(10 * 1024 * 1024),
+  // Rollouts: a prometheus analysis that names no address queries this server; a traffic change no router agent picks up
+  // within ROLLOUT_AGENT_PICKUP_TIMEOUT fails the rollout fast (the agent is offline) instead of waiting out a deadline.
+  PROMETHEUS_URL: z.preprocess(blankAsUnset, z.url().optional()),
+  ROLLOUT_AGENT_PICKUP_TIMEOUT: duration('5s'),
 });
 
 function isPrivateP256Jwk(text: string): boolean {

@@ -6,3 +6,4 @@ export { incidentNotification } from './incidents/incident-notification';
 export { incidentBulk } from './incidents/incident-bulk';
 export { deploymentJob } from './deployments/deployment-job';
 export { targetHealthCheck } from './deployments/target-health-check';
+export { rollout } from './rollouts/rollout';

@@ -44,6 +44,33 @@ describe('the demo service', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  test('answers 500 to the share of ordinary requests it is told to fail, keeps /health as it was, and counts requests by status and version for Prometheus', async () => {
+    service = await startDemoService({ port: 0, version: '2.0.0', releaseId: 'rel-2' });
+    const base = `http://127.0.0.1:${service.port}`;
+    expect((await fetch(`${base}/fail-requests?rate=2`, { method: 'POST' })).status).toBe(400);
+    expect(await (await fetch(`${base}/fail-requests?rate=0.25`, { method: 'POST' })).json()).toEqual({ failingRequests: 0.25 });
+    const statuses: number[] = [];
+    for (let i = 0; i < 8; i++) statuses.push((await fetch(`${base}/`)).status);
+    expect(statuses.filter((s) => s === 500)).toHaveLength(2);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+    expect((await get(`${base}/health`)).status).toBe(200);
+    await fetch(`${base}/recover`, { method: 'POST' });
+    expect((await fetch(`${base}/`)).status).toBe(200);
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toContain('http_requests_total{version="2.0.0",status="500"} 2');
+    expect(metrics).toContain('http_requests_total{version="2.0.0",status="200"} 7');
+    expect(metrics).toContain('# TYPE http_request_duration_seconds histogram');
+    expect(metrics).toContain('http_request_duration_seconds_count{version="2.0.0"} 9');
+    expect(metrics).toMatch(/http_request_duration_seconds_bucket\{version="2.0.0",le="\+Inf"\} 9/);
+  });
+
+  test('fails every ordinary request from the start with failRequests 1', async () => {
+    service = await startDemoService({ port: 0, version: '2.0.0', releaseId: 'rel-2', failRequests: 1 });
+    const base = `http://127.0.0.1:${service.port}`;
+    expect((await fetch(`${base}/`)).status).toBe(500);
+    expect((await get(`${base}/health`)).status).toBe(200);
+  });
+
   test('reports its version and release, and fails its health check when told to until told to recover', async () => {
     service = await startDemoService({ port: 0, version: '1.2.0', releaseId: 'rel-1' });
     const base = `http://127.0.0.1:${service.port}`;

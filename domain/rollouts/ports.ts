@@ -1,0 +1,31 @@
+import type { Judgement, Sample, Thresholds } from './judge';
+import type { AnalysisMetric, MetricProvider } from './steps';
+import type { TrafficActivity, TrafficActivityInputs, TrafficActivityResults } from './traffic';
+
+/** The agent's traffic activities as the workflow schedules them on `agent-<id>` (the contract of traffic.ts). */
+export type AgentTrafficActivities = { [K in TrafficActivity]: (input: TrafficActivityInputs[K]) => Promise<TrafficActivityResults[K]> };
+
+/** One kept measurement: what was measured for both variants, the thresholds it was judged with, and the judgement. */
+export interface RolloutMeasurement {
+  id: string;
+  rolloutId: string;
+  stepIndex: number;
+  at: string;
+  metric: AnalysisMetric;
+  provider: MetricProvider;
+  sample: Sample;
+  thresholds: Thresholds;
+  judgement: Judgement;
+}
+
+export interface PrometheusMeasureInput {
+  /** The analysis's address, or null for the worker's PROMETHEUS_URL. */
+  address: string | null;
+  stableQuery: string;
+  canaryQuery: string;
+}
+
+export interface PrometheusMeasureResult {
+  stable: number | null;
+  canary: number | null;
+}

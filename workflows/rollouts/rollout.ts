@@ -1,0 +1,368 @@
+import * as wf from '@temporalio/workflow';
+import { Mutex } from 'async-mutex';
+import type { Activities } from '../../activities';
+import { agentTaskQueue } from '../../domain/deployments/model';
+import { DomainError } from '../../domain/errors';
+import { analysisOutcome, judge } from '../../domain/rollouts/judge';
+import { decide, type RolloutCommand, type RolloutDecision } from '../../domain/rollouts/commands';
+import type { AnalysisProgress, Rollout, RolloutPlan, RolloutVerdict } from '../../domain/rollouts/model';
+import type { AgentTrafficActivities } from '../../domain/rollouts/ports';
+import { promqlFor } from '../../domain/rollouts/promql';
+import { prometheusSample, probeSample, routerSample, thresholdsOf } from '../../domain/rollouts/samples';
+import { describeStep, type AnalysisSpec } from '../../domain/rollouts/steps';
+import type { RouterStats, TrafficMatch, TrafficState } from '../../domain/rollouts/traffic';
+import { uiDetails } from '../../domain/ui-details';
+import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
+import { rethrowAsFailure } from '../failures';
+import {
+  advanceRollout,
+  createRollout,
+  getRollout,
+  pauseRollout,
+  promoteRollout,
+  readRolloutTraffic,
+  resumeRollout,
+  retryRollout,
+  rollbackRollout,
+  searchAttributesOf,
+  startRollout,
+  type RolloutWorkflowInput,
+  type RolloutWorkflowResult,
+  type TrafficReading,
+} from './messages';
+
+const { persistRollout, measurePrometheus } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
+const agent = wf.proxyActivities<AgentTrafficActivities>({ startToCloseTimeout: '15s', retry: { maximumAttempts: 2, initialInterval: '200ms' } });
+
+/** How long an agent may take to pick up a traffic activity: past it the router's agent is offline, and the rollout says so. */
+const DEFAULT_AGENT_PICKUP_MS = 5_000;
+/** How often an aborted or failed rollout tries again to put traffic back on stable while the router's agent is away. */
+const RESTORE_RETRY = '10s';
+
+/**
+ * One rollout of a canary release beside the stable one in an environment:
+ * the steps walked in order (weights set on the environment's router through
+ * its agent and read back, pauses, analyses judged at every measurement), a
+ * rollback (by a person, a failed analysis or a missed progress deadline) that
+ * puts traffic back on stable first, and completion at 100 % to the canary.
+ * Every traffic change goes through one lock; an abort or cancellation runs
+ * the undo (weight 0, no match) in a non-cancellable scope.
+ */
+export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkflowResult> {
+  const { tenantId, rolloutId } = input;
+  const now = () => new Date(Date.now()).toISOString();
+  const pickupMs = input.agentPickupTimeoutMs ?? DEFAULT_AGENT_PICKUP_MS;
+  const trafficLock = new Mutex();
+  /** Set while a rollback puts traffic back: no step may set a weight in between. */
+  let aborting = false;
+
+  const entity = new Entity<Rollout, RolloutCommand, RolloutDecision>({
+    initial: input.carried,
+    decide: (current, command, meta) => decide(current, command, { now: now(), actor: meta.actor }),
+    async commit(decision, meta) {
+      const r = decision.next;
+      const measured = decision.events.some((e) => e.action === 'rollout.measure');
+      await persistRollout.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Persist ${r.name} (record version ${r.version}): ${r.state}, step ${r.stepIndex + 1}, canary ${r.canaryWeight}%` }, [
+        { tenantId, rollout: r, events: [...decision.events], actor: meta.actor, requestId: meta.requestId, measurement: measured ? r.lastVerdict : null },
+      ]);
+      return r;
+    },
+    publish,
+  });
+  const current = () => entity.current!;
+
+  const agentOptions = (plan: RolloutPlan, summary: string): wf.ActivityOptions => ({
+    taskQueue: agentTaskQueue(plan.routerAgentId),
+    scheduleToStartTimeout: pickupMs,
+    startToCloseTimeout: '15s',
+    retry: { maximumAttempts: 2, initialInterval: '200ms' },
+    summary,
+  });
+
+  /** Asks the router for a split and answers what it read back; never cancelled half-way, so the rollout always knows what the router has. */
+  function setTraffic(plan: Rollout['plan'] & object, r: Rollout, canaryWeight: number, match: TrafficMatch | null): Promise<TrafficState> {
+    const spec = { routeId: r.environmentId, stable: plan.stable, canary: plan.canary, canaryWeight, match };
+    const summary = `Router: ${canaryWeight}% to ${r.canaryReleaseName}${match ? ' + match' : ''}`;
+    return wf.CancellationScope.nonCancellable(() => agent.setTraffic.executeWithOptions(agentOptions(plan, summary), [{ tenantId, rolloutId, spec }]));
+  }
+
+  /** The undo of every traffic change: all to stable, no match. */
+  async function restoreStable(): Promise<TrafficState | null> {
+    const r = current();
+    if (!r.plan) return null;
+    return trafficLock.runExclusive(() => setTraffic(r.plan!, r, 0, null));
+  }
+
+  /** A step's traffic change, unless the rollout moved on (or is being rolled back) meanwhile. */
+  async function applyTraffic(stepIndex: number, canaryWeight: number, match: TrafficMatch | null): Promise<boolean> {
+    const traffic = await trafficLock.runExclusive(async () => {
+      const r = current();
+      if (aborting || r.state !== 'running' || r.stepIndex !== stepIndex) return null;
+      return setTraffic(r.plan!, r, canaryWeight, match);
+    });
+    if (!traffic) return false;
+    await entity.execute({ kind: 'traffic', stepIndex, traffic, canaryWeight, activeMatch: match }, SYSTEM);
+    return true;
+  }
+
+  /** Rolls back by itself: traffic to stable first (the goal is seconds from the failing measurement), then the record. */
+  async function autoAbort(reason: string): Promise<void> {
+    aborting = true;
+    try {
+      let traffic: TrafficState | null = null;
+      try {
+        traffic = await restoreStable();
+      } catch (err) {
+        reason = `${reason}; putting traffic back on stable failed (${messageOf(err)}), retried every ${RESTORE_RETRY}`;
+      }
+      await entity.execute({ kind: 'abort', reason, traffic }, SYSTEM);
+    } finally {
+      aborting = false;
+    }
+  }
+
+  wf.setHandler(createRollout, ({ input: body, names }, meta) => entity.execute({ kind: 'create', id: rolloutId, input: body, names }, meta), {
+    validator: (_args, _meta) =>
+      rethrowAsFailure(() => {
+        if (entity.current) throw new DomainError('invalid_state', 'ROLLOUT_EXISTS', `Rollout ${rolloutId} was already created`);
+      }),
+    description: 'Create the rollout (update-with-start); it waits for start',
+  });
+  entity.bind(startRollout, ({ input: body, plan }, meta) => [{ kind: 'start', input: body, plan }, meta], 'Start walking the steps on the router resolved at the request');
+  entity.bind(advanceRollout, (body, meta) => [{ kind: 'advance', input: body }, meta], 'Go past the current step (a pause until advance, an inconclusive analysis)');
+  entity.bind(promoteRollout, (body, meta) => [{ kind: 'promote', input: body }, meta], 'The next step, or with full: 100% to the canary at once');
+  entity.bind(pauseRollout, (body, meta) => [{ kind: 'pause', input: body }, meta], 'Hold at the current weights until resume');
+  entity.bind(resumeRollout, (body, meta) => [{ kind: 'resume', input: body }, meta], 'Go on from a pause');
+  entity.bind(retryRollout, ({ input: body, plan }, meta) => [{ kind: 'retry', input: body, plan }, meta], 'Run an aborted or failed rollout again from its first step');
+  wf.setHandler(
+    rollbackRollout,
+    async (body, meta) => {
+      aborting = true;
+      try {
+        let traffic: TrafficState | null = null;
+        try {
+          traffic = await restoreStable();
+        } catch {
+          // Recorded aborted all the same; the loop keeps putting traffic back until the router's agent answers.
+        }
+        const aborted = await entity.execute({ kind: 'rollback', input: body }, meta);
+        return traffic ? entity.execute({ kind: 'restored', traffic }, SYSTEM) : aborted;
+      } finally {
+        aborting = false;
+      }
+    },
+    { validator: (body, meta) => entity.validate({ kind: 'rollback', input: body }, meta), description: 'Traffic back to stable at once, then the rollout is aborted (retry runs it again)' },
+  );
+  wf.setHandler(
+    readRolloutTraffic,
+    async (): Promise<TrafficReading> => {
+      const r = entity.current;
+      if (!r?.plan) return { traffic: r?.traffic ?? null, live: false, note: 'The rollout has not started: no traffic was set' };
+      try {
+        const traffic = await agent.readTraffic.executeWithOptions(agentOptions(r.plan, 'Read the router back'), [{ tenantId, rolloutId, routeId: r.environmentId }]);
+        return { traffic, live: true, note: null };
+      } catch (err) {
+        return { traffic: r.traffic, live: false, note: `The router's agent ${r.plan.routerAgentId} did not answer (${messageOf(err)}); this is the last read-back, at ${r.traffic?.readAt ?? 'never'}` };
+      }
+    },
+    { description: 'Read the weights the router has now, through its agent' },
+  );
+  wf.setHandler(getRollout, () => entity.current ?? null);
+
+  if (!(await entity.created())) return { id: rolloutId, state: 'never_created' };
+
+  try {
+    for (;;) {
+      const r = current();
+      if (r.state === 'completed') break;
+      if (historyFull(input.maxHistoryEvents)) {
+        await wf.condition(wf.allHandlersFinished);
+        return wf.continueAsNew<typeof rollout>({ ...input, carried: entity.current });
+      }
+      const version = r.version;
+      const moved = () => current().version !== version;
+      if (r.state === 'running') {
+        await runStep(r);
+      } else if ((r.state === 'aborted' || r.state === 'failed') && r.plan && (r.canaryWeight !== 0 || r.activeMatch !== null || r.traffic === null)) {
+        const traffic = await restoreStable().catch(() => null);
+        if (traffic) await entity.execute({ kind: 'restored', traffic }, SYSTEM);
+        else await wf.condition(moved, RESTORE_RETRY, { summary: 'retry putting traffic back on stable' });
+      } else {
+        await wf.condition(() => moved() || historyFull(input.maxHistoryEvents));
+      }
+    }
+  } catch (err) {
+    if (!wf.isCancellation(err)) throw err;
+    // Cancelled: the undo runs whatever happens to the run, then the record says why.
+    await wf.CancellationScope.nonCancellable(async () => {
+      aborting = true;
+      const traffic = await restoreStable().catch(() => null);
+      await entity.execute({ kind: 'abort', reason: 'the rollout workflow was cancelled; traffic put back on stable', traffic }, SYSTEM);
+    });
+    throw err;
+  }
+  await wf.condition(wf.allHandlersFinished);
+  return { id: rolloutId, state: current().state };
+
+  /** Runs the current step once; a person's command, a pause or the progress deadline interrupts it. */
+  async function runStep(r: Rollout): Promise<void> {
+    const i = r.stepIndex;
+    const step = r.steps[i];
+    if (!step) {
+      // Past the last step (or promote --full): the canary takes all traffic and the match is done with.
+      try {
+        const traffic = await trafficLock.runExclusive(() => (aborting ? null : setTraffic(r.plan!, r, 100, null)));
+        if (traffic && current().state === 'running' && current().stepIndex === i) await entity.execute({ kind: 'complete', traffic }, SYSTEM);
+      } catch (err) {
+        await failOnRouter(err, 'sending 100% to the canary');
+      }
+      return;
+    }
+    const indefinite = 'pause' in step && step.pause.durationMs === null;
+    if (indefinite) {
+      await entity.execute({ kind: 'hold', stepIndex: i, reason: `step ${i + 1}: pause until advance` }, SYSTEM);
+      return;
+    }
+    const budget = r.progressDeadlineMs + ('analysis' in step ? step.analysis.windowMs : 0) + ('pause' in step ? (step.pause.durationMs ?? 0) : 0);
+    const elapsed = r.stepStartedAt ? Date.now() - Date.parse(r.stepStartedAt) : 0;
+    let expired = false;
+    let finished = false;
+    const interrupted = () => expired || current().state !== 'running' || current().stepIndex !== i;
+    const deadline = wf
+      .condition(() => finished || current().state !== 'running' || current().stepIndex !== i, Math.max(1, budget - elapsed), { summary: `progress deadline of step ${i + 1}` })
+      .then((settled) => {
+        expired = !settled;
+      });
+    try {
+      if ('setWeight' in step) await applyTraffic(i, step.setWeight, r.strategy === 'abTest' ? r.match : r.activeMatch);
+      else if ('setMatch' in step) await applyTraffic(i, r.canaryWeight, step.setMatch);
+      else if ('pause' in step) await wf.condition(interrupted, step.pause.durationMs!, { summary: `step ${i + 1}: ${describeStep(step)}` });
+      else await runAnalysis(i, step.analysis, interrupted);
+    } catch (err) {
+      if (wf.isCancellation(err)) throw err;
+      await failOnRouter(err, describeStep(step));
+      return;
+    } finally {
+      finished = true;
+    }
+    await deadline;
+    if (expired && current().state === 'running' && current().stepIndex === i) {
+      await autoAbort(`step ${i + 1} (${describeStep(step)}) made no progress within its deadline of ${Math.round(budget / 1000)}s`);
+      return;
+    }
+    const after = current();
+    // A step whose work is done moves on; a timed pause that ran out too. An analysis moves on by itself.
+    if (!('analysis' in step) && after.state === 'running' && after.stepIndex === i && !expired) await entity.execute({ kind: 'stepDone', stepIndex: i }, SYSTEM);
+  }
+
+  /** The router (or its agent) failed a traffic change: the rollout fails, and traffic goes back to stable as soon as the agent answers. */
+  async function failOnRouter(err: unknown, what: string): Promise<void> {
+    const r = current();
+    const agentId = r.plan?.routerAgentId ?? 'unknown';
+    await entity.execute({ kind: 'fail', reason: `${what} failed on the router of agent ${agentId}: ${messageOf(err)}` }, SYSTEM);
+  }
+
+  /** Measures every interval and judges each measurement at once: the failure limit rolls back, a window with no conclusive pass pauses. */
+  async function runAnalysis(i: number, spec: AnalysisSpec, interrupted: () => boolean): Promise<void> {
+    const r = current();
+    const plan = r.plan!;
+    const resumed = r.analysis?.stepIndex === i ? r.analysis : null;
+    let progress: AnalysisProgress = resumed ?? { stepIndex: i, startedAt: now(), measurements: 0, failures: 0, inconclusive: 0, passes: 0 };
+    const startedAt = Date.parse(progress.startedAt);
+    let previous: RouterStats | null = spec.provider === 'router' ? await routerStats(plan) : null;
+    const thresholds = thresholdsOf(spec);
+    for (;;) {
+      if (await wf.condition(interrupted, spec.intervalMs, { summary: `step ${i + 1}: measure ${spec.metric} (${spec.provider})` })) return;
+      let sample;
+      if (spec.provider === 'router') {
+        const stats = await routerStats(plan);
+        sample = routerSample(previous!, stats);
+        previous = stats;
+      } else if (spec.provider === 'http') {
+        const urls = [
+          ...plan.stable.map((b) => ({ variant: 'stable' as const, url: `http://${b.host}:${b.port}${spec.path}` })),
+          ...plan.canary.map((b) => ({ variant: 'canary' as const, url: `http://${b.host}:${b.port}${spec.path}` })),
+        ];
+        sample = probeSample(await agent.probeHttp.executeWithOptions(agentOptions(plan, `Probe ${spec.path} on ${urls.length} backends`), [{ tenantId, rolloutId, urls, count: spec.probeCount, timeoutMs: 2000 }]));
+      } else {
+        const values = await measurePrometheus.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, startToCloseTimeout: '10s', retry: { maximumAttempts: 2 }, summary: `PromQL ${spec.metric}` }, [
+          {
+            address: spec.address,
+            stableQuery: promqlFor(spec.metric, spec.query, plan.stableVersion, spec.intervalMs),
+            canaryQuery: promqlFor(spec.metric, spec.query, plan.canaryVersion, spec.intervalMs),
+          },
+        ]);
+        sample = prometheusSample(values);
+      }
+      if (interrupted()) return;
+      const judgement = judge(sample, thresholds);
+      progress = {
+        ...progress,
+        measurements: progress.measurements + 1,
+        failures: progress.failures + (judgement.verdict === 'fail' ? 1 : 0),
+        passes: progress.passes + (judgement.verdict === 'pass' ? 1 : 0),
+        inconclusive: progress.inconclusive + (judgement.verdict === 'inconclusive' ? 1 : 0),
+      };
+      const verdict: RolloutVerdict = { ...judgement, stepIndex: i, at: now(), metric: spec.metric, provider: spec.provider, sample, thresholds };
+      const outcome = analysisOutcome(progress, spec.failureLimit, Date.now() - startedAt >= spec.windowMs);
+      if (outcome === 'failed') {
+        aborting = true;
+        try {
+          const traffic = await restoreStable().catch(() => null);
+          await entity.execute({ kind: 'measured', stepIndex: i, verdict, analysis: progress }, SYSTEM);
+          const reason = `analysis of step ${i + 1} failed ${progress.failures} time(s): ${judgement.reason}`;
+          if (traffic) await entity.execute({ kind: 'abort', reason, traffic }, SYSTEM);
+          else {
+            aborting = false;
+            await autoAbort(reason);
+          }
+        } finally {
+          aborting = false;
+        }
+        return;
+      }
+      await entity.execute({ kind: 'measured', stepIndex: i, verdict, analysis: progress }, SYSTEM);
+      if (outcome === 'passed') {
+        await entity.execute({ kind: 'stepDone', stepIndex: i }, SYSTEM);
+        return;
+      }
+      if (outcome === 'inconclusive') {
+        await entity.execute({ kind: 'hold', stepIndex: i, reason: `analysis of step ${i + 1} inconclusive over its window (${judgement.reason}): advance to go on, resume to measure again, or roll back` }, SYSTEM);
+        return;
+      }
+      if (historyFull(input.maxHistoryEvents)) return;
+    }
+  }
+
+  function routerStats(plan: RolloutPlan): Promise<RouterStats> {
+    return agent.routerStats.executeWithOptions(agentOptions(plan, 'Read the router’s counters'), [{ tenantId, rolloutId, routeId: current().environmentId }]);
+  }
+
+  function publish(r: Rollout): void {
+    showInUi(searchAttributesOf(tenantId, r), details(r));
+  }
+
+  function details(r: Rollout): string {
+    const step = r.steps[r.stepIndex];
+    const waits =
+      r.state === 'created' ? 'start' : r.state === 'paused' ? (r.pausedReason ?? 'resume') : r.state === 'running' ? `step ${r.stepIndex + 1}: ${describeStep(step)}` : r.state === 'aborted' || r.state === 'failed' ? 'retry' : null;
+    const match = r.activeMatch ? ` + ${'header' in r.activeMatch ? `header ${r.activeMatch.header.name}` : `cookie ${r.activeMatch.cookie.name}`} to canary` : '';
+    const v = r.lastVerdict;
+    return uiDetails({
+      state: `**${r.name}** (${r.strategy}) · **${r.state}**`,
+      missing: waits,
+      deadline: null,
+      more: [
+        `Step ${Math.min(r.stepIndex + 1, r.steps.length)}/${r.steps.length}: ${describeStep(step)}`,
+        `Weights: stable ${100 - r.canaryWeight}% · canary ${r.canaryWeight}%${match}${r.traffic ? ` (router read back ${r.traffic.canaryWeight}% at ${r.traffic.readAt})` : ''}`,
+        v && `Last verdict: **${v.verdict}** — ${v.reason}${v.score === null ? '' : ` (score ${v.score})`}`,
+        r.abortReason && `Reason: ${r.abortReason}`,
+      ],
+    });
+  }
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof wf.ActivityFailure) return err.cause?.message ?? err.message;
+  return err instanceof Error ? err.message : String(err);
+}
