@@ -23,10 +23,11 @@ import { checkSplit, closeLoadConnections, sendLoad } from '../../test/support/t
  *   (the update accepted) until a burst of requests through the router splits
  *   the new way (within 5 binomial standard deviations, a range that cannot
  *   hold the old weight).
- * - rollback: a canary at 50 % under an error-rate analysis; the canary is told
- *   to answer 500s under steady load; from the first measurement the rollout
- *   records failing (or, when it records no time, from the moment the canary
- *   started failing) until a burst through the router sees no canary at all.
+ * - rollback: a canary at 50 %, paused; the canary is told to answer 500s and
+ *   the pause advanced into an error-rate analysis measuring every second
+ *   under steady load; from the first measurement the rollout records failing
+ *   (or, when it records no time, from the moment the canary started failing)
+ *   until a burst through the router sees no canary at all.
  *
  * Progress goes to stderr; the table and, last, one JSON line to stdout.
  */
@@ -34,7 +35,7 @@ const say = (msg: string) => console.error(`[rollout] ${msg}`);
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function options() {
-  const { values } = parseArgs({ options: { changes: { type: 'string' }, rollbacks: { type: 'string' }, burst: { type: 'string' }, window: { type: 'string' } } });
+  const { values } = parseArgs({ options: { changes: { type: 'string' }, rollbacks: { type: 'string' }, burst: { type: 'string' }, window: { type: 'string' }, interval: { type: 'string' } } });
   const int = (name: string, raw: string | undefined, fallback: number, min: number, max: number) => {
     const value = Number(raw ?? fallback);
     if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--${name} must be an integer from ${min} to ${max}, got "${raw}"`);
@@ -44,8 +45,9 @@ function options() {
     changes: int('changes', values.changes, 20, 1, 200),
     rollbacks: int('rollbacks', values.rollbacks, 20, 1, 200),
     burst: int('burst', values.burst, 40, 10, 1000),
-    /** The analysis window of the rollback trials. */
-    window: values.window ?? '2s',
+    /** The analysis of the rollback trials: a window that the first failure cuts short, measured every `interval`. */
+    window: values.window ?? '30s',
+    interval: values.interval ?? '1s',
   };
 }
 
@@ -140,7 +142,12 @@ async function main(teardown: Teardown): Promise<void> {
     closeLoadConnections();
     await stage.close();
   });
-  const traffic = (id: string) => stage.api('GET', `/ab-releases/${id}/traffic`);
+  /** The canary weight the router reads back live (null when its agent did not answer). */
+  const traffic = async (id: string) => {
+    const reading = await stage.api('GET', `/ab-releases/${id}/traffic`);
+    const state = reading?.traffic ?? reading;
+    return { canaryWeight: reading?.live === false ? null : (state?.canaryWeight as number | undefined) };
+  };
   const status = async (id: string) => { const r = await stage.api('GET', `/ab-releases/${id}`); return (r.state ?? r.status) as string; };
 
   // Weight changes: one rollout, 10 ↔ 90 with a pause after each, advanced `changes` times.
@@ -175,14 +182,18 @@ async function main(teardown: Teardown): Promise<void> {
     const r = await stage.api('POST', '/ab-releases', stage.rolloutBody({
       name: `bench rollback ${i}`,
       strategy: 'canary',
-      steps: [{ setWeight: 50 }, { analysis: { metric: 'error-rate', max: 0.05, window: o.window, interval: '1s' } }, { setWeight: 100 }],
+      steps: [{ setWeight: 50 }, { pause: {} }, { analysis: { metric: 'error-rate', max: 0.05, window: o.window, interval: o.interval } }, { setWeight: 100 }],
     }), 201);
     await stage.api('POST', `/ab-releases/${r.id}/start`, { reason: 'bench' });
     await until('50 % read back', async () => (await traffic(r.id)).canaryWeight === 50, 60_000, 50);
     await servedAt(stage, 50, o.burst, 30_000);
-    const failedAt = Date.now();
+    await until('the pause before the analysis', async () => (await status(r.id)) === 'paused', 30_000, 50);
+    // The canary breaks under load; the analysis after the pause judges what the router counts.
     await stage.failCanary();
-    // Load never stops, so the router's error counters see the failures; each burst says whether any canary answered.
+    const failedAt = Date.now();
+    const advanced = await stage.call('POST', `/ab-releases/${r.id}/advance`, { reason: 'judge it' });
+    if (advanced.status !== 200) throw new Error(`advance of rollback trial ${i}: ${advanced.status} ${advanced.text}`);
+    // Load never stops until no canary answers; each burst says whether any canary answered.
     let noCanaryAt: number | undefined;
     const deadline = Date.now() + 120_000;
     while (noCanaryAt === undefined) {
@@ -191,7 +202,7 @@ async function main(teardown: Teardown): Promise<void> {
       else if (Date.now() > deadline) throw new Error(`rollback ${i}: canary still served 120 s after it started failing (${JSON.stringify(burst.byVersion)})`);
     }
     await until(`rollback ${i} to end`, async () => /aborted|failed/.test(await status(r.id)), 60_000);
-    const measured = firstFailingAt(await stage.api('GET', `/ab-releases/${r.id}/health`));
+    const measured = firstFailingAt([await stage.api('GET', `/ab-releases/${r.id}`), await stage.api('GET', `/ab-releases/${r.id}/health`)]);
     const from = measured !== undefined && measured >= failedAt - 1000 ? measured : failedAt;
     fromMeasurement.push(from === measured);
     rollbackMs.push(noCanaryAt - from);

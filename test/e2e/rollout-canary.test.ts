@@ -1,4 +1,4 @@
-import { CANARY_VERSION, rolloutScene, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-scene';
+import { CANARY_VERSION, rolloutScene, readBack, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-scene';
 import { eventually } from '../support/eventually';
 
 /**
@@ -30,7 +30,7 @@ test('a canary 10 → 50 → 100 % completes, and the router serves each weight 
   // Paused indefinitely: it stays at 10 % until someone advances.
   const held = await scene.until(rollout.id, 'to hold at the pause', (r) => stateOf(r) === 'paused');
   expect(held.stepIndex).toBe(1);
-  expect((await scene.traffic(rollout.id)).canaryWeight).toBe(10);
+  expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(10);
 
   expect((await scene.act(rollout.id, 'advance')).status).toBe(200);
   expect((await scene.servesSplit(rollout.id, 50)).ok).toBe(true);
@@ -53,7 +53,8 @@ test('A/B by header: only requests carrying the header reach B, whatever the wei
     steps: [{ setWeight: 0 }, { pause: {} }, { setWeight: 100 }],
   });
   await eventually(async () => {
-    const read = await scene.traffic(rollout.id);
+    const read = readBack(await scene.traffic(rollout.id));
+    expect(read.live).toBe(true);
     expect(read.match).toEqual({ header: { name: 'x-tollgate-variant', value: 'b' } });
     expect(read.canaryWeight).toBe(0);
   }, { timeoutMs: 30_000 });
@@ -70,7 +71,7 @@ test('A/B by header: only requests carrying the header reach B, whatever the wei
   expect((await scene.act(rollout.id, 'rollback', { reason: 'A/B over' })).status).toBe(200);
   await scene.until(rollout.id, 'to be rolled back', (r) => FINISHED.includes(stateOf(r)));
   await eventually(async () => {
-    expect((await scene.traffic(rollout.id)).canaryWeight).toBe(0);
+    expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(0);
     const matching = await scene.load({ requests: 200, headers: { 'x-tollgate-variant': 'b' } });
     expect(matching.byVersion).toEqual({ [STABLE_VERSION]: 200 });
   }, { timeoutMs: 30_000 });
@@ -80,22 +81,26 @@ test('GET /health shows the analysis measurements, their thresholds and the verd
   const rollout = await scene.createAndStart({
     name: 'demo 2.0 analysed',
     strategy: 'canary',
-    steps: [{ setWeight: 30 }, { analysis: { metric: 'error-rate', max: 0.05, window: '3s', interval: '1s' } }, { pause: {} }, { setWeight: 100 }],
+    steps: [{ setWeight: 30 }, { pause: {} }, { analysis: { metric: 'error-rate', max: 0.05, window: '3s', interval: '1s' } }, { pause: {} }, { setWeight: 100 }],
   });
   await scene.servesSplit(rollout.id, 30);
-  // Traffic for the router to judge while the analysis runs.
-  const health = await eventually(async () => {
-    await scene.load({ requests: 200 });
-    const h = await scene.health(rollout.id);
-    const text = JSON.stringify(h);
-    expect(text).toMatch(/error-rate/);
-    expect(text).toMatch(/0\.05/);
-    expect(text).toMatch(/pass|success|successful/i);
-    return h;
-  }, { timeoutMs: 60_000, intervalMs: 500 });
-  expect(health).toBeTruthy();
+  await scene.until(rollout.id, 'to hold at the first pause', (r) => stateOf(r) === 'paused' && r.stepIndex === 1);
+  // Steady traffic for the router to count while the analysis measures.
+  const load = scene.steadyLoad();
+  let health: any;
+  try {
+    expect((await scene.act(rollout.id, 'advance', { reason: 'analyse' })).status).toBe(200);
+    await scene.until(rollout.id, 'to pass its analysis and hold at the second pause', (r) => stateOf(r) === 'paused' && r.stepIndex === 3, 60_000);
+    health = await scene.health(rollout.id);
+  } finally {
+    await load.stop();
+  }
+  const text = JSON.stringify(health);
+  expect(text).toMatch(/error-rate/);
+  expect(text).toMatch(/0\.05/);
+  expect(text).toMatch(/"pass"/);
   // A passing analysis moves on to the pause: still 30 %.
-  expect((await scene.traffic(rollout.id)).canaryWeight).toBe(30);
+  expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(30);
   expect((await scene.act(rollout.id, 'promote', { full: true, reason: 'looks good' })).status).toBe(200);
   await scene.servesSplit(rollout.id, 100);
   await scene.until(rollout.id, 'to complete', (r) => FINISHED.includes(stateOf(r)));

@@ -1,6 +1,5 @@
-import { CANARY_VERSION, rolloutScene, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-scene';
+import { CANARY_VERSION, rolloutScene, readBack, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-scene';
 import { eventually } from '../support/eventually';
-import type { LoadResult } from '../support/traffic-load';
 
 /**
  * Traffic always goes back to stable: by itself when the canary fails its
@@ -22,40 +21,29 @@ afterEach(async () => {
 
 const ENDED = ['aborted', 'failed'];
 
-/** Load through the router until `stop` resolves: the router's own error counts need requests to count. */
-function background(stop: Promise<unknown>): Promise<LoadResult[]> {
-  const results: LoadResult[] = [];
-  let stopped = false;
-  void stop.finally(() => (stopped = true));
-  return (async () => {
-    while (!stopped) results.push(await scene.load({ requests: 50, concurrency: 4 }));
-    return results;
-  })();
-}
-
 test('a canary that answers 500s is rolled back by itself, and the traffic the router serves goes back to stable', async () => {
   const rollout = await scene.createAndStart({
     name: 'demo 2.0 failing canary',
     strategy: 'canary',
-    steps: [{ setWeight: 50 }, { analysis: { metric: 'error-rate', max: 0.05, window: '5s', interval: '1s' } }, { setWeight: 100 }],
+    steps: [{ setWeight: 50 }, { pause: {} }, { analysis: { metric: 'error-rate', max: 0.05, window: '20s', interval: '1s' } }, { setWeight: 100 }],
   });
   await scene.servesSplit(rollout.id, 50);
+  await scene.until(rollout.id, 'to hold at the pause', (r) => stateOf(r) === 'paused');
+  // The canary breaks while it takes half the traffic; the analysis after the pause judges what the router counts.
   await scene.stage.failCanary();
-
-  let ended!: () => void;
-  const loading = background(new Promise<void>((resolve) => (ended = resolve)));
+  const load = scene.steadyLoad();
   let done: any;
   try {
-    done = await scene.until(rollout.id, 'to roll back by itself', (r) => ENDED.includes(stateOf(r)), 90_000);
+    expect((await scene.act(rollout.id, 'advance', { reason: 'judge it' })).status).toBe(200);
+    done = await scene.until(rollout.id, 'to roll back by itself', (r) => ENDED.includes(stateOf(r)), 60_000);
   } finally {
-    ended();
+    const during = await load.stop();
+    // The router did serve the failing canary's 500s while it was judged.
+    expect(during.some((r) => (r.byVersion[CANARY_VERSION] ?? 0) > 0 && (r.byStatus[500] ?? 0) > 0)).toBe(true);
   }
-  const during = await loading;
-  // The router did serve the failing canary's 5xx while it was judged.
-  expect(during.some((r) => (r.byVersion[CANARY_VERSION] ?? 0) > 0 && Object.keys(r.byStatus).some((s) => Number(s) >= 500))).toBe(true);
   expect(stateOf(done)).toBe('aborted');
 
-  await eventually(async () => expect((await scene.traffic(rollout.id)).canaryWeight).toBe(0), { timeoutMs: 10_000 });
+  await eventually(async () => expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(0), { timeoutMs: 10_000 });
   const after = await scene.load({ requests: 500 });
   expect(after.byVersion).toEqual({ [STABLE_VERSION]: 500 });
   expect(after.byStatus).toEqual({ 200: 500 });
@@ -78,7 +66,7 @@ test('an abort during a pause leaves no canary traffic', async () => {
   expect(abort.status).toBe(200);
   await scene.until(rollout.id, 'to be rolled back', (r) => ENDED.includes(stateOf(r)), 30_000);
   await eventually(async () => {
-    expect((await scene.traffic(rollout.id)).canaryWeight).toBe(0);
+    expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(0);
   }, { timeoutMs: 10_000 });
   const after = await scene.load({ requests: 500 });
   expect(after.byVersion).toEqual({ [STABLE_VERSION]: 500 });

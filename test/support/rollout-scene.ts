@@ -18,6 +18,15 @@ import { assertSplit, closeLoadConnections, sendLoad, type LoadOptions, type Loa
 
 export { CANARY_VERSION, STABLE_VERSION };
 
+/**
+ * The weights GET /traffic says the router has: its `traffic` read back live
+ * from the router (a reading the agent did not answer is not one).
+ */
+export function readBack(reading: any): { canaryWeight: number | null; match: unknown; live: boolean } {
+  const traffic = reading?.traffic ?? reading;
+  return { canaryWeight: typeof traffic?.canaryWeight === 'number' ? traffic.canaryWeight : null, match: traffic?.match ?? null, live: reading?.live !== false };
+}
+
 /** The rollout's state as the API names it (created, running, paused, completed, aborted, failed). */
 export const stateOf = (rollout: any): string => rollout?.state ?? rollout?.status;
 
@@ -40,6 +49,11 @@ export interface RolloutScene {
   servesSplit(id: string, percent: number, load?: LoadOptions, timeoutMs?: number): Promise<SplitCheck>;
   /** One load through the router. */
   load(options?: LoadOptions): Promise<LoadResult>;
+  /**
+   * Steady load through the router (small bursts, back to back) until `stop()`:
+   * the router's counters an analysis judges need requests to count.
+   */
+  steadyLoad(options?: LoadOptions): { stop(): Promise<LoadResult[]> };
   close(): Promise<void>;
 }
 
@@ -125,7 +139,8 @@ export async function rolloutScene(options: StageOptions & { env?: Record<string
       try {
         await until(`the router to read back ${percent} % canary`, async () => {
           read = await traffic(id);
-          return read?.canaryWeight === percent;
+          const back = readBack(read);
+          return back.live && back.canaryWeight === percent;
         }, timeoutMs, 100);
       } catch (err) {
         throw new Error(`${(err as Error).message}; last read back: ${JSON.stringify(read)}\nagent:\n${st.agent.proc.output().slice(-3000)}`);
@@ -143,6 +158,20 @@ export async function rolloutScene(options: StageOptions & { env?: Record<string
       }
     },
     load,
+    steadyLoad(o = {}) {
+      const results: LoadResult[] = [];
+      let stopped = false;
+      const running = (async () => {
+        while (!stopped) results.push(await load({ requests: 50, concurrency: 4, ...o }));
+      })();
+      return {
+        async stop() {
+          stopped = true;
+          await running;
+          return results;
+        },
+      };
+    },
     close,
   };
 }
