@@ -45,3 +45,7 @@ function fit(title: string): string {
   const chars = Array.from(title);
   return chars.length <= TITLE_MAX_LENGTH ? title : `${chars.slice(0, TITLE_MAX_LENGTH - 1).join('')}…`;
 }
+
+export function rolloutTitle(r: { name: string; canaryReleaseName: string; environmentName: string }): string {
+  return fit(`Rollout ${oneLine(r.name)}: ${r.canaryReleaseName} in ${r.environmentName}`);
+}

@@ -1,6 +1,9 @@
 import { AgentApiError } from '../agent/runtime/api-client';
 import { createHealthCheckActivities } from '../agent/activities/check-target-health';
 import { createAgentActivities } from '../agent/activities/deploy-target';
+import { createTrafficActivities } from '../agent/activities/traffic';
+import { openRouter } from '../agent/traffic/open-router';
+import type { TrafficProvider } from '../agent/traffic/provider';
 import { HeartbeatLoop } from '../agent/runtime/heartbeat-loop';
 import { AGENT_USAGE, parseAgentOptions, UsageError, type AgentOptions } from '../agent/runtime/options';
 import { retryTransient } from '../agent/runtime/retry';
@@ -12,7 +15,8 @@ import { createLogger, type Logger } from '../platform/logger';
 
 /**
  * The agent: registers with the API (or reuses its saved credential), heartbeats what its targets run, and opens
- * its work channel to the API, over which it is handed its tasks (deployTarget, checkTargetHealth). It holds its
+ * its work channel to the API, over which it is handed its tasks (deployTarget, checkTargetHealth, and the traffic
+ * tasks of rollouts: setTraffic, readTraffic, routerStats, probeHttp, run against the router it drives with --router). It holds its
  * own Tollgate credential and nothing else: no Temporal address, no Temporal access (api/agent-work/relay.ts).
  */
 
@@ -31,9 +35,23 @@ const START_RETRY_MS = 10_000;
 const SHUTDOWN_GRACE_MS = 10_000;
 
 export async function startAgent(options: AgentOptions, log: Logger): Promise<RunningAgent> {
-  const session = new AgentSession(options, log);
+  // The router first: its traffic (the last applied spec) is served again before the agent registers or beats.
+  let router: TrafficProvider | undefined;
+  if (options.router) {
+    try {
+      router = await openRouter(options.router, options.stateDir, options.name, log);
+    } catch (error) {
+      throw new AgentStartError(`the traffic router could not be started: ${(error as Error).message}`);
+    }
+  }
+  const session = new AgentSession(options, log, router?.router ?? null);
   const records = new TargetRecords(statePaths(options.stateDir, options.name).targets);
-  await session.open();
+  try {
+    await session.open();
+  } catch (error) {
+    await router?.close().catch(() => undefined);
+    throw error;
+  }
 
   let onRefused: (refusal: Error) => void = () => undefined;
   const heartbeats = new HeartbeatLoop({
@@ -41,12 +59,14 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     records,
     log,
     intervalMs: () => options.heartbeatIntervalMs ?? (session.identity?.heartbeatIntervalSeconds ?? 10) * 1000,
+    router: router?.router ?? null,
     onIdentityRefused: (refusal) => onRefused(refusal),
   });
   // The first heartbeat proves the credential (a refused one ends the agent here) and that the API is reachable.
   try {
     await retryTransient(() => heartbeats.beat(), { deadline: Date.now() + START_RETRY_MS, maxDelayMs: 2_000 });
   } catch (error) {
+    await router?.close().catch(() => undefined);
     if (error instanceof AgentApiError) {
       throw new AgentStartError(error.status === 0 ? error.message : `the API refused the agent's first heartbeat: ${error.status} ${error.code}: ${error.message}`);
     }
@@ -58,6 +78,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     activities: {
       ...createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log }),
       ...createHealthCheckActivities({ stateDir: options.stateDir, agentName: options.name, log }),
+      ...createTrafficActivities({ router, log }),
     },
     log,
     maxConcurrent: 20,
@@ -74,6 +95,8 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     stopping = true;
     await heartbeats.stop();
     await channel.stop(SHUTDOWN_GRACE_MS);
+    // A router the agent runs stops with it; the next agent starts it again with the last applied spec.
+    await router?.close().catch((error) => log.error({ err: (error as Error).message }, 'router: stopping it failed'));
     settle(refused);
     return done;
   };

@@ -1,3 +1,4 @@
+import type { AgentRouter } from '../../domain/rollouts/traffic';
 import type { DeliveryResult } from '../../domain/deployments/deliveries';
 import type { HealthCheck } from '../../domain/deployments/model';
 
@@ -35,6 +36,7 @@ export interface RegisterRequest {
   capabilities?: string[];
   targets?: string[];
   takeOver?: boolean;
+  router?: AgentRouter | null;
 }
 
 export interface AgentRecord {
@@ -70,6 +72,7 @@ export interface HeartbeatRequest {
   version: string;
   capabilities: string[];
   targets: TargetReport[];
+  router?: AgentRouter | null;
 }
 
 /** A target another agent's registration took from this one (told once, in a heartbeat answer). */

@@ -1,3 +1,4 @@
+import type { AgentRouter } from '../../domain/rollouts/traffic';
 import type { Logger } from '../../platform/logger';
 import { AgentApiError, type ApiTarget, type HeartbeatAnswer, type LostTarget } from './api-client';
 import { AGENT_CAPABILITIES, AGENT_VERSION, IdentityRefused, type AgentSession } from './session';
@@ -9,6 +10,8 @@ export interface HeartbeatLoopOptions {
   log: Logger;
   /** The interval; read before every wait, so the one a new registration names takes effect. */
   intervalMs: () => number;
+  /** The router the agent drives, reported every beat (null: none), so the API shows what runs now. */
+  router?: AgentRouter | null;
   /**
    * The API refused the agent's credential (revoked, deleted): the loop has stopped, and the agent must stop too,
    * polling nothing more. Called once; the refusal's message is the one line to print.
@@ -87,7 +90,7 @@ export class HeartbeatLoop {
     if (!me) throw new AgentApiError(401, 'NOT_REGISTERED', 'the agent has not registered');
     const signal = this.stopper.signal;
     const targets = await this.myTargets(me.id, signal);
-    const answer = await session.api.heartbeat({ version: AGENT_VERSION, capabilities: AGENT_CAPABILITIES, targets: await reportTargets(targets, records, signal) }, signal);
+    const answer = await session.api.heartbeat({ version: AGENT_VERSION, capabilities: AGENT_CAPABILITIES, targets: await reportTargets(targets, records, signal), router: this.options.router ?? null }, signal);
     if (Array.isArray(answer?.agent?.targetIds)) this.assigned = answer.agent.targetIds;
     this.dropLost(answer?.lostTargets);
     return answer;

@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../domain/duration';
+import { ROUTER_LISTEN } from '../../domain/deployments/requests';
+import { ROUTER_PROVIDERS, type RouterProvider } from '../../domain/rollouts/traffic';
 
 /** A bad flag or a missing setting: printed as one line, with the usage a `--help` away. */
 export class UsageError extends Error {
@@ -26,7 +28,18 @@ export interface AgentOptions {
   targets: string[] | undefined;
   stateDir: string;
   heartbeatIntervalMs: number | undefined;
+  /** The traffic router the agent drives for its environment's rollouts; absent: none. */
+  router: RouterOptions | undefined;
   help: boolean;
+}
+
+export interface RouterOptions {
+  provider: RouterProvider;
+  /** host:port where clients reach the route (the router's frontend). */
+  listen: string;
+  webhookUrl?: string;
+  /** The router's binary; absent: found on PATH or in /usr/sbin. */
+  bin?: string;
 }
 
 export const AGENT_USAGE = `Usage: TOLLGATE_AGENT_TOKEN=TOKEN npm run agent -- --api URL --name NAME --environment ENV_ID [options]
@@ -48,6 +61,16 @@ export const AGENT_USAGE = `Usage: TOLLGATE_AGENT_TOKEN=TOKEN npm run agent -- -
   --state-dir DIR            where the credential, target records and work dirs live
                              (default: $DATA_DIR/agents, else .data/agents)          (TOLLGATE_AGENT_STATE_DIR)
   --heartbeat-interval 10s   override the heartbeat interval the API asks for        (TOLLGATE_HEARTBEAT_INTERVAL)
+  --router haproxy|nginx|webhook
+                             drive a traffic router for the environment's canary and
+                             A/B rollouts: haproxy or nginx run by the agent itself,
+                             or a webhook for a router it does not run               (TOLLGATE_ROUTER)
+  --router-listen HOST:PORT  where clients reach the route: the router's frontend
+                             (required for haproxy and nginx)                        (TOLLGATE_ROUTER_LISTEN)
+  --router-webhook-url URL   the webhook's URL: POSTed each TrafficSpec, read back
+                             with GET (required for webhook)                         (TOLLGATE_ROUTER_WEBHOOK_URL)
+  --haproxy-bin PATH         the haproxy binary (default: on PATH or in /usr/sbin)   (TOLLGATE_HAPROXY_BIN)
+  --nginx-bin PATH           the nginx binary (default: on PATH or in /usr/sbin)     (TOLLGATE_NGINX_BIN)
   --help                     print this
 
   Tasks arrive over the agent's work channel to the API: the agent needs no access to Temporal.
@@ -72,6 +95,11 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         targets: { type: 'string' },
         'state-dir': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
+        router: { type: 'string' },
+        'router-listen': { type: 'string' },
+        'router-webhook-url': { type: 'string' },
+        'haproxy-bin': { type: 'string' },
+        'nginx-bin': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -107,8 +135,28 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     targets: targets === undefined ? undefined : splitList(targets),
     stateDir: path.resolve(pick('state-dir', 'TOLLGATE_AGENT_STATE_DIR') ?? path.join(env.DATA_DIR?.trim() || '.data', 'agents')),
     heartbeatIntervalMs: intervalMs,
+    router: routerOptions(pick),
     help,
   };
+}
+
+function routerOptions(pick: (flag: string, variable: string) => string | undefined): RouterOptions | undefined {
+  const provider = pick('router', 'TOLLGATE_ROUTER');
+  const listen = pick('router-listen', 'TOLLGATE_ROUTER_LISTEN');
+  const webhookUrl = pick('router-webhook-url', 'TOLLGATE_ROUTER_WEBHOOK_URL');
+  if (provider === undefined) {
+    if (listen || webhookUrl) throw new UsageError('--router-listen and --router-webhook-url need --router haproxy|nginx|webhook');
+    return undefined;
+  }
+  if (!(ROUTER_PROVIDERS as readonly string[]).includes(provider)) throw new UsageError(`--router must be one of ${ROUTER_PROVIDERS.join(', ')} (got "${provider}")`);
+  if (listen !== undefined && !ROUTER_LISTEN.test(listen)) throw new UsageError(`--router-listen must be host:port, e.g. 127.0.0.1:8080 (got "${listen}")`);
+  if (provider === 'webhook') {
+    if (!webhookUrl || !/^https?:\/\/[^/\s]+/.test(webhookUrl)) throw new UsageError(`--router webhook needs --router-webhook-url, an http:// or https:// URL${webhookUrl ? ` (got "${webhookUrl}")` : ''}`);
+    return { provider, listen: listen ?? new URL(webhookUrl).host, webhookUrl };
+  }
+  if (!listen) throw new UsageError(`--router ${provider} needs --router-listen HOST:PORT: where clients reach the route`);
+  const bin = provider === 'haproxy' ? pick('haproxy-bin', 'TOLLGATE_HAPROXY_BIN') : pick('nginx-bin', 'TOLLGATE_NGINX_BIN');
+  return { provider: provider as RouterProvider, listen, ...(bin ? { bin } : {}) };
 }
 
 /**

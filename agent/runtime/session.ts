@@ -1,3 +1,4 @@
+import type { AgentRouter } from '../../domain/rollouts/traffic';
 import packageJson from '../../package.json';
 import { agentTaskQueue } from '../../domain/deployments/model';
 import type { Logger } from '../../platform/logger';
@@ -67,6 +68,7 @@ export class AgentSession {
   constructor(
     private readonly options: AgentOptions,
     private readonly log: Logger,
+    private readonly router: AgentRouter | null = null,
   ) {
     this.file = statePaths(options.stateDir, options.name).identity;
     this.api = new AgentApiClient({ baseUrl: options.apiUrl, identity: () => this.current });
@@ -125,6 +127,7 @@ export class AgentSession {
         labels: this.options.labels,
         version: AGENT_VERSION,
         capabilities: AGENT_CAPABILITIES,
+        ...(this.router ? { router: this.router } : {}),
         ...(this.options.targets ? { targets: this.options.targets } : {}),
         ...(this.options.takeOver ? { takeOver: true } : {}),
       };

@@ -227,7 +227,7 @@ export class WorkChannel {
         };
         const activity = this.options.activities[message.activity] as (input: unknown, ctx: TaskContext) => Promise<unknown>;
         const result = await activity(message.input, ctx);
-        body = { status: 'completed', result: result as Record<string, unknown> };
+        body = { status: 'completed', result: result as Extract<DeliveryResult, { status: 'completed' }>['result'] };
       } finally {
         this.release();
       }

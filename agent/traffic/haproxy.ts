@@ -68,7 +68,7 @@ export class HaproxyProvider implements TrafficProvider {
     });
   }
 
-  apply(spec: TrafficSpec): Promise<TrafficState> {
+  async apply(spec: TrafficSpec): Promise<TrafficState> {
     const problem = specProblem(spec);
     if (problem) throw badTraffic(problem);
     return this.mutex.runExclusive(async () => {
@@ -77,7 +77,11 @@ export class HaproxyProvider implements TrafficProvider {
       const loaded = running && existsSync(this.paths.config) ? readFileSync(this.paths.config, 'utf8') : null;
       if (loaded !== null && shapeOf(loaded) === rendered.shape) {
         // Same servers, same match: only weights change, through the runtime API, on the next request.
-        const commands = rendered.servers.map((s) => `set weight ${SPLIT_BACKEND}/${s.id} ${s.weight}`);
+        // Servers that gain weight first: round-robin then keeps the new split from the next request on, where the
+        // other order lets a server that loses weight first keep its old turn ahead of the rest for a while.
+        const now = new Map(parseServersState(await haproxyCommand(this.paths.socket, `show servers state ${SPLIT_BACKEND}`)).map((w) => [w.server, w.weight]));
+        const gainsFirst = [...rendered.servers].sort((a, b) => b.weight - (now.get(b.id) ?? 0) - (a.weight - (now.get(a.id) ?? 0)));
+        const commands = gainsFirst.map((s) => `set weight ${SPLIT_BACKEND}/${s.id} ${s.weight}`);
         const answer = await haproxyCommand(this.paths.socket, commands.join(';'));
         if (answer.trim() !== '') throw new Error(`haproxy refused a weight change: ${answer.trim()}`);
         // The config keeps the weights too, so a reload or a restart serves the same split.

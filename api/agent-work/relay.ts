@@ -68,6 +68,10 @@ class Session {
       activities: {
         deployTarget: (input: DeliveryInputs['deployTarget']) => this.deliver('deployTarget', input),
         checkTargetHealth: (input: DeliveryInputs['checkTargetHealth']) => this.deliver('checkTargetHealth', input),
+        setTraffic: (input: DeliveryInputs['setTraffic']) => this.deliver('setTraffic', input),
+        readTraffic: (input: DeliveryInputs['readTraffic']) => this.deliver('readTraffic', input),
+        routerStats: (input: DeliveryInputs['routerStats']) => this.deliver('routerStats', input),
+        probeHttp: (input: DeliveryInputs['probeHttp']) => this.deliver('probeHttp', input),
       },
       identity: `tollgate-api/${this.agent.name}`,
       // A delivery ends its activity at once (completed later): slots are free again in milliseconds.

@@ -6,6 +6,7 @@ import { healthRouter } from './health';
 import { incidentsRouter } from './incidents';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
+import { rolloutsRouter } from './rollouts';
 import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
 
@@ -20,5 +21,6 @@ export const modules = [
   promotionsRouter,
   agentsRouter,
   deploymentsRouter,
+  rolloutsRouter,
   temporalCodecRouter,
 ];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ROUTER_PROVIDERS, TRAFFIC_ACTIVITIES, type TrafficActivityInputs, type TrafficActivityResults } from '../rollouts/traffic';
 import { storableCopy, storableText } from '../text';
 import type { AgentTaskInput, AgentTaskResult } from './model';
 import { unclaimedError } from './task-errors';
@@ -11,14 +12,14 @@ import type { TargetHealthInput, TargetHealthResult } from './target-health';
  * task over as a delivery, and completes the activity when the agent reports
  * back over HTTP with its own credential (docs/ARCHITECTURE.md, "Agents").
  */
-export const AGENT_ACTIVITIES = ['deployTarget', 'checkTargetHealth'] as const;
+export const AGENT_ACTIVITIES = ['deployTarget', 'checkTargetHealth', ...TRAFFIC_ACTIVITIES] as const;
 export type AgentActivity = (typeof AGENT_ACTIVITIES)[number];
 
-export interface DeliveryInputs {
+export interface DeliveryInputs extends TrafficActivityInputs {
   deployTarget: AgentTaskInput;
   checkTargetHealth: TargetHealthInput;
 }
-export interface DeliveryResults {
+export interface DeliveryResults extends TrafficActivityResults {
   deployTarget: AgentTaskResult;
   checkTargetHealth: TargetHealthResult;
 }
@@ -60,7 +61,36 @@ export const targetHealthResultSchema = z.strictObject({
   reported: z.strictObject({ releaseId: text(200).nullable(), version: text(200).nullable() }),
 });
 
-export const RESULT_SCHEMAS = { deployTarget: agentTaskResultSchema, checkTargetHealth: targetHealthResultSchema } as const;
+/** What the agent's router reports (domain/rollouts/traffic.ts): read back from the router, so checked like any report. */
+const variant = z.enum(['stable', 'canary']);
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const millis = z.number().min(0).max(86_400_000).nullable();
+const percent = z.number().min(0).max(100);
+const matchSchema = z.union([
+  z.strictObject({ header: z.strictObject({ name: text(200), value: text(500) }) }),
+  z.strictObject({ cookie: z.strictObject({ name: text(200), value: text(500) }) }),
+]);
+export const trafficStateSchema = z.strictObject({
+  provider: z.enum(ROUTER_PROVIDERS),
+  routeId: text(200),
+  canaryWeight: percent,
+  stableWeight: percent,
+  match: matchSchema.nullable(),
+  servers: z.array(z.strictObject({ name: text(200), variant, weight: z.number().int().min(0).max(1_000_000), state: text(100) })).max(500),
+  readAt: instant,
+});
+const counters = z.strictObject({ requests: count, errors5xx: count, meanResponseMs: millis });
+export const routerStatsSchema = z.strictObject({ routeId: text(200), stable: counters, canary: counters, at: instant });
+export const probeResultsSchema = z.array(z.strictObject({ variant, requests: count, errors: count, p50Ms: millis, p99Ms: millis })).max(200);
+
+export const RESULT_SCHEMAS = {
+  deployTarget: agentTaskResultSchema,
+  checkTargetHealth: targetHealthResultSchema,
+  setTraffic: trafficStateSchema,
+  readTraffic: trafficStateSchema,
+  routerStats: routerStatsSchema,
+  probeHttp: probeResultsSchema,
+} as const;
 
 /**
  * What an agent reports quotes targets and hooks (a health answer's body, a
@@ -88,9 +118,18 @@ export const deliveryResultSchema = z
   .discriminatedUnion('status', [
     z.strictObject({
       status: z.literal('completed'),
-      result: reportedObject(50, 65_536).meta({
-        description: 'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth; at most 64 KiB as JSON',
-      }),
+      result: z
+        .union([
+          reportedObject(50, 65_536),
+          z
+            .array(reportedObject(50, 4_096))
+            .max(200)
+            .refine((v) => JSON.stringify(v).length <= 65_536, { message: 'must be at most 64 KiB as JSON' }),
+        ])
+        .meta({
+          description:
+            'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth, a TrafficState for setTraffic and readTraffic, RouterStats for routerStats, an array of ProbeResult for probeHttp; at most 64 KiB as JSON',
+        }),
     }),
     z.strictObject({
       status: z.literal('failed'),

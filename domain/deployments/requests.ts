@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { requiredTextField, storableCopy, STORABLE_TEXT, textField, UNSTORABLE_TEXT_MESSAGE } from '../text';
 import { labelsSchema } from '../inventory-fields';
+import { ROUTER_PROVIDERS } from '../rollouts/traffic';
 
 /**
  * Request bodies of the agents API: registration, updates, heartbeats, and the
@@ -15,6 +16,15 @@ const uuid = z.uuid({ message: 'must be a UUID' });
 
 const agentVersion = text(100).nullable().optional().meta({ description: 'The agent software’s version' });
 export const CAPABILITY = /^[A-Za-z0-9][A-Za-z0-9._:\/-]{0,63}$/;
+/** host:port, [v6]:port or :port: where clients reach the route the agent's router serves. */
+export const ROUTER_LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):\d{1,5}$/;
+const agentRouter = z
+  .strictObject({
+    provider: z.enum(ROUTER_PROVIDERS),
+    listen: z.string().max(300).regex(ROUTER_LISTEN, { message: 'must be host:port, e.g. 127.0.0.1:8080' }),
+  })
+  .nullable()
+  .meta({ description: 'The traffic router the agent drives for its environment (rollouts), or null for none' });
 const capabilities = z
   .array(z.string().max(64).regex(CAPABILITY, { message: 'capabilities are words of letters, digits, . _ : / -' }))
   .max(50)
@@ -27,6 +37,7 @@ export const registerAgentSchema = z
     labels: labelsSchema(),
     version: agentVersion,
     capabilities: capabilities.default([]),
+    router: agentRouter.optional(),
     targets: z
       .array(name)
       .max(1_000)
@@ -57,6 +68,7 @@ export const heartbeatSchema = z
   .strictObject({
     version: agentVersion,
     capabilities: capabilities.optional(),
+    router: agentRouter.optional().meta({ description: 'The traffic router the agent drives now; null: none; absent: unchanged' }),
     targets: z
       .array(
         z.strictObject({

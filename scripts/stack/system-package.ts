@@ -1,5 +1,4 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
+import { locateBinary } from '../../agent/traffic/binaries';
 import { isRoot, run, which } from './processes';
 
 /**
@@ -7,25 +6,16 @@ import { isRoot, run, which } from './processes';
  * Debian's package installed with apt-get when we are root, else an error naming the package to install.
  */
 export function ensureSystemBinary(binary: string, aptPackage: string, log: (msg: string) => void = console.log): string {
-  const found = locate(binary);
+  const found = locateBinary(binary);
   if (found) return found;
   if (isRoot() && which('apt-get')) {
     log(`${binary} not found; installing Debian package "${aptPackage}"…`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     run('apt-get', ['update', '-q'], { env });
     run('apt-get', ['install', '-y', '-q', '--no-install-recommends', aptPackage], { env });
-    const installed = locate(binary);
+    const installed = locateBinary(binary);
     if (installed) return installed;
   }
   throw new Error(`${binary} was not found on PATH or in /usr/sbin. Install it (Debian/Ubuntu: apt-get install ${aptPackage}; macOS: brew install ${aptPackage}) or pass its path.`);
 }
 
-function locate(binary: string): string | undefined {
-  const onPath = which(binary);
-  if (onPath) return onPath;
-  for (const dir of ['/usr/sbin', '/usr/local/sbin', '/usr/bin']) {
-    const candidate = path.join(dir, binary);
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}

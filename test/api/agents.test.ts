@@ -333,6 +333,25 @@ describe('status, heartbeats and reads', () => {
     expect(expectStatus(await call('GET', `/agents?environmentId=${env.id}&status=offline`, viewer), 200).map((a: any) => a.id)).toEqual([agent.id]);
   });
 
+  test('an agent reports the traffic router it drives at registration and in heartbeats; the agents API shows it; null clears it, absent keeps it; a bad one is 400', async () => {
+    const env = await createEnvironment(app, manager);
+    const { agent, credential } = await newAgent(env, { router: { provider: 'haproxy', listen: '127.0.0.1:8080' } });
+    expect(agent.router).toEqual({ provider: 'haproxy', listen: '127.0.0.1:8080' });
+    const none = await newAgent(env);
+    expect(none.agent.router).toBeNull();
+    await refused(app, registrar, 'POST', '/agents/register', { name: unique('agent').name, environmentId: env.id, router: { provider: 'envoy', listen: '127.0.0.1:1' } }, 'router.provider');
+    await refused(app, registrar, 'POST', '/agents/register', { name: unique('agent').name, environmentId: env.id, router: { provider: 'haproxy', listen: 'no port' } }, 'router.listen');
+
+    const beat = (body: Record<string, unknown>) => call('POST', `/agents/${agent.id}/heartbeat`, credential, { targets: [], ...body });
+    expect(expectStatus(await beat({ router: { provider: 'webhook', listen: 'lb.example.com:443' } }), 200).agent.router).toEqual({ provider: 'webhook', listen: 'lb.example.com:443' });
+    expect(expectStatus(await beat({}), 200).agent.router).toEqual({ provider: 'webhook', listen: 'lb.example.com:443' });
+    expect(expectStatus(await call('GET', `/agents/${agent.id}`, viewer), 200).router).toEqual({ provider: 'webhook', listen: 'lb.example.com:443' });
+    expect(expectStatus(await call('GET', `/agents?environmentId=${env.id}`, viewer), 200).find((a: any) => a.id === agent.id).router).toEqual({ provider: 'webhook', listen: 'lb.example.com:443' });
+    expect(expectStatus(await beat({ router: null }), 200).agent.router).toBeNull();
+    expect((await app.pool.query('SELECT router FROM agents WHERE tenant_id = $1 AND id = $2', [app.tenant, agent.id])).rows[0].router).toBeNull();
+    expect((await beat({ router: { provider: 'nginx', listen: '' } })).status).toBe(400);
+  });
+
   test('lists filter by environment and status and page in both dialects; deployment:read alone may read too', async () => {
     const env = await createEnvironment(app, manager);
     const made = [];

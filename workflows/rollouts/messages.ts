@@ -51,10 +51,8 @@ export interface StartRolloutArgs {
   input: RolloutCommandBody;
   plan: RolloutPlan;
 }
-export interface RetryRolloutArgs {
-  input: RolloutCommandBody;
-  plan?: RolloutPlan;
-}
+/** A retry runs on a plan resolved again at the request (the router's agent or targets may have changed). */
+export type RetryRolloutArgs = StartRolloutArgs;
 
 /** What GET …/traffic answers: the router's weights read back now, or the last read-back when the router's agent is away. */
 export interface TrafficReading {

@@ -1,3 +1,4 @@
+import type { AgentRouter } from '../../../domain/rollouts/traffic';
 import { agentTaskQueue } from '../../../domain/deployments/model';
 import { rolesGranting } from '../../../domain/permissions';
 import type { Pool, PoolClient } from '../../../platform/db';
@@ -13,7 +14,7 @@ type Row = Record<string, any>;
 
 /** The select list over `agents a`: `offlineAfterMs` comes from config (an integer), never from a request. */
 export function agentColumns(offlineAfterMs: number): string {
-  return `a.id, a.name, a.environment_id, a.labels, a.version, a.capabilities, a.last_heartbeat_at, a.registered_at, a.registered_by, a.updated_at,
+  return `a.id, a.name, a.environment_id, a.labels, a.version, a.capabilities, a.router, a.last_heartbeat_at, a.registered_at, a.registered_by, a.updated_at,
           ${agentStatusSql(offlineAfterMs)} AS status,
           ARRAY(SELECT t.id::text FROM targets t WHERE t.tenant_id = a.tenant_id AND t.agent_id = a.id ORDER BY t.name, t.id) AS target_ids`;
 }
@@ -26,6 +27,7 @@ export function presentAgent(r: Row) {
     labels: r.labels as Record<string, string>,
     version: (r.version ?? null) as string | null,
     capabilities: r.capabilities as string[],
+    router: (r.router ?? null) as AgentRouter | null,
     status: r.status as 'online' | 'offline' | 'revoked',
     lastHeartbeatAt: iso(r.last_heartbeat_at),
     registeredAt: iso(r.registered_at)!,

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { ROUTER_PROVIDERS } from '../../../domain/rollouts/traffic';
 
 /** What the agents API answers (Stella: camelCase). */
 
@@ -12,6 +13,10 @@ export const AgentSchema = z
     labels: z.record(z.string(), z.string()),
     version: z.string().nullable(),
     capabilities: z.array(z.string()),
+    router: z
+      .object({ provider: z.enum(ROUTER_PROVIDERS), listen: z.string() })
+      .nullable()
+      .openapi({ description: 'The traffic router the agent drives for its environment, as it last reported it (rollouts send their traffic changes to it); null: none' }),
     status: z.enum(AGENT_STATUSES).openapi({ description: 'revoked; online when it heartbeated within AGENT_OFFLINE_AFTER; else (or before its first heartbeat) offline' }),
     lastHeartbeatAt: z.string().nullable(),
     registeredAt: z.string(),

@@ -48,9 +48,9 @@ export function agentsRouter() {
         const environmentName = await requireEnvironment(db, tenantId, body.environmentId);
         await requireUnusedRegistrationToken(db, tenantId, body.name, token.key);
         await db.query(
-          `INSERT INTO agents (tenant_id, id, name, environment_id, labels, version, capabilities, credential_hash, registered_by)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)`,
-          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), body.version ?? null, JSON.stringify([...new Set(body.capabilities)]), hash, registeredBy],
+          `INSERT INTO agents (tenant_id, id, name, environment_id, labels, version, capabilities, credential_hash, registered_by, router)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)`,
+          [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), body.version ?? null, JSON.stringify([...new Set(body.capabilities)]), hash, registeredBy, body.router ? JSON.stringify(body.router) : null],
         );
         const { targetIds, takenFrom } = await takeOverTargets(db, tenantId, { ...body, id }, environmentName, {
           offlineAfterMs: config.AGENT_OFFLINE_AFTER,
@@ -168,13 +168,17 @@ export function agentsRouter() {
     const { recorded, lost } = await withTransaction(pool, async (db) => {
       const versionGiven = body.version !== undefined;
       const capabilities = body.capabilities === undefined ? null : JSON.stringify([...new Set(body.capabilities)]);
+      const routerGiven = body.router !== undefined;
+      const router = body.router ? JSON.stringify(body.router) : null;
       const beat = await db.query(
         `UPDATE agents SET last_heartbeat_at = now(),
                 version = CASE WHEN $3 THEN $4 ELSE version END,
                 capabilities = COALESCE($5::jsonb, capabilities),
-                updated_at = CASE WHEN ($3 AND version IS DISTINCT FROM $4) OR ($5::jsonb IS NOT NULL AND capabilities <> $5::jsonb) THEN now() ELSE updated_at END
+                router = CASE WHEN $6 THEN $7::jsonb ELSE router END,
+                updated_at = CASE WHEN ($3 AND version IS DISTINCT FROM $4) OR ($5::jsonb IS NOT NULL AND capabilities <> $5::jsonb)
+                                    OR ($6 AND router IS DISTINCT FROM $7::jsonb) THEN now() ELSE updated_at END
           WHERE tenant_id = $1 AND id = $2`,
-        [principal.tenantId, id, versionGiven, body.version ?? null, capabilities],
+        [principal.tenantId, id, versionGiven, body.version ?? null, capabilities, routerGiven, router],
       );
       // Deleted since its credential was checked, a moment ago.
       if (!beat.rowCount) throw new NotFound(`Agent ${id} not found`);
