@@ -72,15 +72,16 @@ async function servedAt(stage: RolloutStage, percent: number, burst: number, tim
   }
 }
 
-/** The earliest time the rollout's health records a failing measurement, if it records one with a time. */
+/** The earliest time a failing measurement was taken (a measurement's judgement or a verdict, each with its `at`). */
 export function firstFailingAt(health: unknown): number | undefined {
   let first: number | undefined;
   const visit = (node: unknown) => {
     if (Array.isArray(node)) return node.forEach(visit);
     if (!node || typeof node !== 'object') return;
     const o = node as Record<string, unknown>;
-    const verdict = [o.verdict, o.status, o.outcome, o.result, o.phase].find((v) => typeof v === 'string') as string | undefined;
-    const when = [o.at, o.measuredAt, o.time, o.takenAt, o.recordedAt].find((v) => typeof v === 'string') as string | undefined;
+    const judged = (o.judgement ?? {}) as Record<string, unknown>;
+    const verdict = [o.verdict, judged.verdict].find((v) => typeof v === 'string') as string | undefined;
+    const when = typeof o.at === 'string' ? o.at : undefined;
     if (verdict && /fail/i.test(verdict) && when && !Number.isNaN(Date.parse(when))) {
       const t = Date.parse(when);
       first = first === undefined ? t : Math.min(first, t);

@@ -95,10 +95,17 @@ test('GET /health shows the analysis measurements, their thresholds and the verd
   } finally {
     await load.stop();
   }
-  const text = JSON.stringify(health);
-  expect(text).toMatch(/error-rate/);
-  expect(text).toMatch(/0\.05/);
-  expect(text).toMatch(/"pass"/);
+  // Every measurement kept, with the numbers, the thresholds it was judged by and its verdict.
+  expect(health.state).toBe('paused');
+  expect(health.measurements.length).toBeGreaterThan(0);
+  for (const m of health.measurements) {
+    expect(m).toMatchObject({ stepIndex: 2, metric: 'error-rate', provider: 'router', thresholds: { metric: 'error-rate', max: 0.05 } });
+    expect(['pass', 'inconclusive']).toContain(m.judgement.verdict);
+  }
+  expect(health.measurements.some((m: any) => m.judgement.verdict === 'pass' && m.judgement.value === 0)).toBe(true);
+  expect(health.lastVerdict).toMatchObject({ verdict: 'pass', metric: 'error-rate', thresholds: { max: 0.05 } });
+  expect(health.analysis).toMatchObject({ stepIndex: 2, failures: 0 });
+  expect(health.analysis.passes).toBeGreaterThan(0);
   // A passing analysis moves on to the pause: still 30 %.
   expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(30);
   expect((await scene.act(rollout.id, 'promote', { full: true, reason: 'looks good' })).status).toBe(200);

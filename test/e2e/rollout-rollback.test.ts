@@ -49,9 +49,12 @@ test('a canary that answers 500s is rolled back by itself, and the traffic the r
   expect(after.byStatus).toEqual({ 200: 500 });
 
   // The verdict that did it is on record.
-  const health = JSON.stringify(await scene.health(rollout.id));
-  expect(health).toMatch(/error-rate/);
-  expect(health).toMatch(/fail/i);
+  const health = await scene.health(rollout.id);
+  expect(health.state).toBe('aborted');
+  expect(health.lastVerdict).toMatchObject({ verdict: 'fail', metric: 'error-rate', thresholds: { max: 0.05 } });
+  expect(health.lastVerdict.value).toBeGreaterThan(0.05);
+  expect(health.measurements[0]).toMatchObject({ stepIndex: 2, judgement: { verdict: 'fail' } });
+  expect(done.abortReason).toMatch(/analysis/);
 }, 240_000);
 
 test('an abort during a pause leaves no canary traffic', async () => {

@@ -1,16 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../scripts/stack/processes';
 import { until } from './eventually';
-import { spawnTs, waitForOutput, type Spawned } from './processes';
+import { ROOT, spawnTs, waitForOutput, type Spawned } from './processes';
 
 /**
  * What a rollout needs in front of a running API, with real processes only:
  * an environment, a demo component with a stable and a canary release, stable
- * targets and canary targets (label and property `track: canary`) each running
- * a demo service of its release's version on a free port, and one agent that
- * owns them all and drives a router listening on a free port. The orchestrator
+ * targets and canary targets (label and property `track: canary`) each with a
+ * demo service of its release's version on a free port, and one agent that
+ * owns them all and drives a router listening on a free port. The canary is
+ * deployed by Tollgate (a promotion whose job the agent runs: the environment
+ * deploys only to `track: canary` targets, with demo/deploy-hook.sh), because
+ * a rollout starts only on canary targets whose sticker names the canary
+ * release; the stable services are started here directly. The orchestrator
  * worker runs as a process of its own, so a test can kill it by PID.
  *
  * It needs only an API URL, tokens and what the worker process is configured
@@ -132,8 +136,15 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     await startWorker();
     stops.push(() => stopProc(worker?.proc));
 
-    const env = await api('POST', '/environments', { name: 'Production', order: 1, requiredApprovals: 0, requireSod: false }, 201);
-    const component = await api('POST', '/components', { name: 'demo', repository: 'registry.example.com/demo' }, 201);
+    const env = await api('POST', '/environments', {
+      name: 'Production',
+      order: 1,
+      requiredApprovals: 0,
+      requireSod: false,
+      deployment: { strategy: { type: 'all-at-once' }, failurePolicy: 'rollback', targetLabels: { track: 'canary' } },
+    }, 201);
+    const hook = `sh ${path.join(ROOT, 'demo', 'deploy-hook.sh')}`;
+    const component = await api('POST', '/components', { name: 'demo', repository: 'registry.example.com/demo', deployHook: hook }, 201);
     await api('POST', `/components/${component.id}/sync-versions`, { versions: [STABLE_VERSION, CANARY_VERSION].map((version) => ({ version, digest: newDigest() })) });
     const release = (version: string) =>
       api('POST', '/releases', { name: `demo-${version}`, version, components: [{ componentId: component.id, version }], securityScan: { criticalCount: 0, highCount: 0 } }, 201);
@@ -153,16 +164,18 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
       const version = track === 'canary' ? CANARY_VERSION : STABLE_VERSION;
       targets.push({ id: target.id, name, port, track, version });
     }
-    for (const t of targets) {
-      const releaseId = t.track === 'canary' ? canaryRelease.id : stableRelease.id;
-      t.proc = spawnTs('demo/service.ts', { PORT: String(t.port), VERSION: t.version, RELEASE_ID: releaseId });
+    const stables = targets.filter((t) => t.track === 'stable');
+    for (const t of stables) {
+      t.proc = spawnTs('demo/service.ts', { PORT: String(t.port), VERSION: t.version, RELEASE_ID: stableRelease.id });
       const proc = t.proc;
       stops.push(() => stopProc(proc));
     }
-    await Promise.all(targets.map((t) => waitForOutput(t.proc!, /"msg":"listening"/, 60_000)));
+    await Promise.all(stables.map((t) => waitForOutput(t.proc!, /"msg":"listening"/, 60_000)));
 
     const stateDir = path.join(host.root, 'agent');
     mkdirSync(stateDir, { recursive: true });
+    // Whatever outlives the agent: the demo services the hook started (setsid) and a router a killed agent left.
+    stops.push(async () => stopByPidFiles(stateDir));
     const routerPort = await freePort();
     const routerListen = `127.0.0.1:${routerPort}`;
     const agentProc = spawnTs('worker/agent.ts', { LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? 'info', ...options.agentEnv }, [
@@ -187,6 +200,23 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     } catch (err) {
       (err as Error).message += `\nagent output:\n${agentProc.output().slice(-4000)}`;
       throw err;
+    }
+
+    // The canary release deployed by the agent to the canary targets (the environment's targetLabels).
+    const promotion = await api('POST', '/promotions', { releaseId: canaryRelease.id, targetEnvironmentId: env.id, reason: 'the canary, before its rollout' }, 201);
+    let seen: any;
+    try {
+      await until('the canary to be deployed', async () => {
+        seen = await api('GET', `/promotions/${promotion.id}`);
+        if (['failed', 'rolled_back', 'cancelled', 'rejected'].includes(seen.status)) throw new Error(`the canary's promotion ended ${seen.status}: ${seen.statusReason}`);
+        return seen.status === 'deployed';
+      }, 120_000, 250);
+    } catch (err) {
+      (err as Error).message += `; last seen ${JSON.stringify({ status: seen?.status, statusReason: seen?.statusReason })}\nagent output:\n${agentProc.output().slice(-4000)}`;
+      throw err;
+    }
+    for (const t of targets.filter((x) => x.track === 'canary')) {
+      await until(`${t.name} to run ${CANARY_VERSION}`, async () => (await versionOn(t.port)) === CANARY_VERSION, 30_000, 100);
     }
 
     const canaries = () => targets.filter((t) => t.track === 'canary');
@@ -229,4 +259,49 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     await close();
     throw err;
   }
+}
+
+async function versionOn(port: number): Promise<string | null> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(2_000) });
+    return res.status === 200 ? ((await res.json()) as { version: string }).version : null;
+  } catch {
+    return null;
+  }
+}
+
+function pidFiles(dir: string, found: string[] = []): string[] {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry);
+    try {
+      if (statSync(full).isDirectory()) pidFiles(full, found);
+      else if (entry === 'service.pid' || entry === 'haproxy.pid') found.push(full);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** SIGTERM (then SIGKILL) to every demo service or haproxy whose PID file is under `dir`: a reused PID running something else is left alone. */
+async function stopByPidFiles(dir: string): Promise<void> {
+  const ours = (pid: number) => {
+    try {
+      return /demo\/service\.ts|haproxy/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+    } catch {
+      return false;
+    }
+  };
+  const pids = pidFiles(dir)
+    .map((file) => Number(readFileSync(file, 'utf8').trim()))
+    .filter((pid) => Number.isInteger(pid) && pid > 1 && ours(pid));
+  for (const pid of pids) process.kill(pid, 'SIGTERM');
+  const gone = await until('the scene\'s services to stop', () => pids.every((pid) => !ours(pid)), 5_000, 100).catch(() => false);
+  if (!gone) for (const pid of pids) if (ours(pid)) process.kill(pid, 'SIGKILL');
 }
