@@ -137,7 +137,7 @@ async function main(teardown: Teardown): Promise<void> {
       workerEnv: { ...env, AUTH_JWKS: '{"keys":[]}' },
       root: stack.root,
     },
-    { stableTargets: 1, canaryTargets: 1, agentEnv: { LOG_LEVEL: 'warn' } },
+    { stableTargets: 1, canaryTargets: 1 },
   );
   teardown.add('rollout stage', async () => {
     closeLoadConnections();

@@ -64,6 +64,7 @@ test('an abort during a pause leaves no canary traffic', async () => {
     steps: [{ setWeight: 40 }, { pause: {} }, { setWeight: 100 }],
   });
   await scene.servesSplit(rollout.id, 40);
+  await scene.until(rollout.id, 'to hold at the pause', (r) => stateOf(r) === 'paused' && r.stepIndex === 1);
 
   const abort = await scene.act(rollout.id, 'rollback', { reason: 'abort during the pause' });
   expect(abort.status).toBe(200);

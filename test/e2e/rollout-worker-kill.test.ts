@@ -1,4 +1,4 @@
-import { CANARY_VERSION, rolloutScene, stateOf, type RolloutScene } from '../support/rollout-scene';
+import { CANARY_VERSION, readBack, rolloutScene, stateOf, type RolloutScene } from '../support/rollout-scene';
 import { assertSplit } from '../support/traffic-load';
 
 /**
@@ -22,6 +22,7 @@ test('a worker killed mid-pause resumes: the router keeps the weight, and an adv
     steps: [{ setWeight: 25 }, { pause: {} }, { setWeight: 100 }],
   });
   await scene.servesSplit(rollout.id, 25);
+  await scene.until(rollout.id, 'to hold at the pause', (r) => stateOf(r) === 'paused' && r.stepIndex === 1);
 
   const pid = await scene.stage.killWorker();
   expect(scene.stage.worker.proc.child.signalCode).toBe('SIGKILL');
@@ -30,6 +31,9 @@ test('a worker killed mid-pause resumes: the router keeps the weight, and an adv
 
   await scene.stage.startWorker();
   expect(scene.stage.worker.pid).not.toBe(pid);
+  // Where it was: paused at step 2, 25 % read back from the router through the new worker.
+  expect(await scene.get(rollout.id)).toMatchObject({ state: 'paused', stepIndex: 1, canaryWeight: 25 });
+  expect(readBack(await scene.traffic(rollout.id))).toMatchObject({ live: true, canaryWeight: 25 });
   const advanced = await scene.act(rollout.id, 'advance', { reason: 'after the crash' });
   expect(advanced.status).toBe(200);
   await scene.servesSplit(rollout.id, 100);

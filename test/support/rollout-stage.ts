@@ -178,8 +178,9 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     stops.push(async () => stopByPidFiles(stateDir));
     const routerPort = await freePort();
     const routerListen = `127.0.0.1:${routerPort}`;
-    const agentProc = spawnTs('worker/agent.ts', { LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? 'info', ...options.agentEnv }, [
-      '--api', host.apiUrl, '--token', host.registrar, '--name', 'router-agent', '--environment', env.id,
+    // The agent logs at info: its "agent running" line says its work channel is open.
+    const agentProc = spawnTs('worker/agent.ts', { ...options.agentEnv, LOG_LEVEL: 'info', TOLLGATE_AGENT_TOKEN: host.registrar }, [
+      '--api', host.apiUrl, '--name', 'router-agent', '--environment', env.id,
       '--targets', targets.map((t) => t.name).join(','), '--state-dir', stateDir, '--heartbeat-interval', '1s',
       '--router', options.router ?? 'haproxy', '--router-listen', routerListen,
     ]);
