@@ -177,6 +177,7 @@ async function main(teardown: Teardown): Promise<void> {
 
   // Rollbacks: a new canary each time, failing at 50 % under an error-rate analysis.
   const rollbackMs: number[] = [];
+  const sinceFailingMs: number[] = [];
   const fromMeasurement: boolean[] = [];
   for (let i = 1; i <= o.rollbacks; i++) {
     await stage.recoverCanary();
@@ -207,6 +208,7 @@ async function main(teardown: Teardown): Promise<void> {
     const from = measured !== undefined && measured >= failedAt - 1000 ? measured : failedAt;
     fromMeasurement.push(from === measured);
     rollbackMs.push(noCanaryAt - from);
+    sinceFailingMs.push(noCanaryAt - failedAt);
     say(`rollback ${i}/${o.rollbacks}: 0 % canary ${noCanaryAt - from} ms after the ${from === measured ? 'first failing measurement' : 'canary started failing'} (${noCanaryAt - failedAt} ms after it started failing)`);
   }
 
@@ -216,7 +218,7 @@ async function main(teardown: Teardown): Promise<void> {
   };
   const measuredFrom = fromMeasurement.every(Boolean) ? 'the first failing measurement' : fromMeasurement.some(Boolean) ? 'the first failing measurement where recorded, else the start of the failures' : 'the moment the canary started failing';
   console.log(`weight change (advance answered → router serves the new split), ${weightChangeMs.length} changes: p50 ${summary.weightChangeMs.p50} ms, p99 ${summary.weightChangeMs.p99} ms (goal ≤ 1000 ms); advance answered in p50 ${percentile(answerMs, 50)} ms`);
-  console.log(`rollback (from ${measuredFrom} → 0 % canary through the router), ${rollbackMs.length} rollbacks: p50 ${summary.rollbackMs.p50} ms, p99 ${summary.rollbackMs.p99} ms (goal ≤ 5000 ms)`);
+  console.log(`rollback (from ${measuredFrom} → 0 % canary through the router), ${rollbackMs.length} rollbacks: p50 ${summary.rollbackMs.p50} ms, p99 ${summary.rollbackMs.p99} ms (goal ≤ 5000 ms); from the canary's first 500 (the analysis measures every ${o.interval}): p50 ${percentile(sinceFailingMs, 50)} ms, p99 ${percentile(sinceFailingMs, 99)} ms`);
   console.log(JSON.stringify(summary));
 }
 
