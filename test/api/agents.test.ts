@@ -77,6 +77,7 @@ describe('registration', () => {
         labels: { role: 'web' },
         version: '1.0.0',
         capabilities: ['shell', 'http-health'],
+        router: null,
         status: 'offline',
         lastHeartbeatAt: null,
         registeredAt: expect.any(String),

@@ -1,4 +1,4 @@
-import { CANARY_VERSION, rolloutScene, readBack, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-scene';
+import { CANARY_VERSION, rolloutScene, readBack, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-e2e-scene';
 import { eventually } from '../support/eventually';
 
 /**

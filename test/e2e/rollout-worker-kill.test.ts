@@ -1,4 +1,4 @@
-import { CANARY_VERSION, readBack, rolloutScene, stateOf, type RolloutScene } from '../support/rollout-scene';
+import { CANARY_VERSION, readBack, rolloutScene, stateOf, type RolloutScene } from '../support/rollout-e2e-scene';
 import { assertSplit } from '../support/traffic-load';
 
 /**

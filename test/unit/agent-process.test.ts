@@ -89,6 +89,8 @@ test('registers with the token, keeps its credential in a 0600 state file, heart
   expect(beats.at(-1)!.body).toEqual({
     version: expect.any(String),
     capabilities: expect.any(Array),
+    // No --router: the agent says it drives none.
+    router: null,
     targets: [
       { targetId: 't1', releaseId: 'rel-9', version: '9.0.0', healthy: true },
       { targetId: 't2', releaseId: null, version: null, healthy: null },

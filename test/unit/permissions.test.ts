@@ -12,7 +12,7 @@ import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionRefusal, permissionsFor, ROLE_PERMISSIONS, rolesGranting, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'deployment:read', 'incident:read', 'inventory:read', 'promotion:read'];
+const READ = ['change:read', 'deployment:read', 'incident:read', 'inventory:read', 'promotion:read', 'rollout:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {
@@ -202,5 +202,13 @@ describe('a 403 names the roles that have the permission', () => {
     const err = thrown(DomainError, () => authorize(undefined, { kind: 'patch', input: { state: 'closed' } }, { userId: 'v', permissions: permissionsFor(['viewer']) }));
     expect(err.message).toMatch(/^This action needs the "change:[a-z]+" permission \(roles that have it: [a-z_, -]+, admin\)$/);
     expect(err.details).toMatchObject({ allowedRoles: expect.arrayContaining(['admin']) });
+  });
+});
+
+describe('rollout permissions', () => {
+  test('every role reads rollouts; release managers and SREs create and operate them (each command moves production traffic)', () => {
+    expect(rolesGranting('rollout:operate')).toEqual(['release-manager', 'sre', 'admin']);
+    expect(rolesGranting('rollout:create')).toEqual(['release-manager', 'sre', 'admin']);
+    for (const role of ['viewer', 'developer', 'approver', 'cab-member']) expect(permissionsFor([role])).toContain('rollout:read');
   });
 });

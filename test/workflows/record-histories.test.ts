@@ -7,6 +7,7 @@ import { until } from '../support/eventually';
 import { CORPUS_PAYLOAD_KEYS, writeCorpusHistory } from '../support/history-corpus';
 import { createIncident, getIncident, patchIncident } from '../support/incidents';
 import { approve, newDigest, reaches, scene, stage, type Scene } from '../support/promotion-scene';
+import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
 
 /**
  * Records the replay corpus (test/fixtures/histories, see its README): every
@@ -286,6 +287,43 @@ describeRecording('recording the replay corpus', () => {
       expect(res.status).toBe(202);
       await record(bulkWorkflowId(app.tenant, res.body.id), 'create-two-chunks-two-refused');
     });
+  });
+});
+
+describeRecording('recording a rollout', () => {
+  let app: TestApp;
+  let st: RolloutStage | undefined;
+  const written: string[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: RECORDING_ENV });
+  });
+  afterAll(async () => {
+    console.log(`replay corpus (rollout): wrote ${written.length ? written.join(', ') : 'nothing'}`);
+    await st?.close();
+    await app?.close();
+  });
+
+  test('rollout: weights, a timed pause, an analysis that fails and rolls back, a retry that passes it, a pause until advance, completion', async () => {
+    const s = await scene(app);
+    st = await rolloutStage(s, app);
+    const route = st.router.routeOf(st.env.id);
+    route.canaryErrorRate = 0.5;
+    const body = st.body({
+      steps: [{ setWeight: 20 }, { pause: { duration: '1s' } }, { analysis: { metric: 'error-rate', max: 0.05, window: '2s', interval: '1s', minRequests: 1 } }, { pause: {} }, { setWeight: 60 }],
+    });
+    const r = await s.expect(201, 'POST', '/ab-releases', s.admin, body);
+    await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'record' });
+    const rollout = async () => s.expect(200, 'GET', `/ab-releases/${r.id}`);
+    await until('the analysis to roll back', async () => (await rollout()).state === 'aborted' && route.canaryWeight === 0);
+    route.canaryErrorRate = 0;
+    await s.expect(200, 'POST', `/ab-releases/${r.id}/retry`, s.admin, { reason: 'canary fixed' });
+    await until('the pause until advance', async () => (await rollout()).state === 'paused');
+    await s.expect(200, 'POST', `/ab-releases/${r.id}/advance`, s.admin, { reason: 'looks good' });
+    const id = workflowId(s.tenant, 'rollout', r.id);
+    await app.client.workflow.getHandle(id).result();
+    const file = 'rollout.rolled-back-retried-advanced-completed.json';
+    if (writeCorpusHistory(file, await app.client.workflow.getHandle(id).fetchHistory())) written.push(file);
   });
 });
 
