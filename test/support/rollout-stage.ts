@@ -18,7 +18,7 @@ import { ROOT, spawnTs, waitForOutput, type Spawned } from './processes';
  * worker runs as a process of its own, so a test can kill it by PID.
  *
  * It needs only an API URL, tokens and what the worker process is configured
- * with: the end-to-end scene (rollout-scene.ts) and the benchmark
+ * with: the end-to-end scene (rollout-e2e-scene.ts) and the benchmark
  * (bench/rollout) each bring their own stack.
  */
 
