@@ -65,6 +65,10 @@ export interface RolloutStage {
   routerUrl: string;
   routerListen: string;
   agent: { id: string; proc: Spawned; stateDir: string };
+  /** Starts the agent again (same name, state dir and router address) after `killAgent`. */
+  startAgent(): Promise<{ id: string; proc: Spawned; stateDir: string }>;
+  /** SIGKILLs the agent: the router it started keeps serving. */
+  killAgent(): Promise<void>;
   worker: { proc: Spawned; pid: number };
   /** `data` of an API call that must answer `status`. */
   api<T = any>(method: string, p: string, body?: unknown, status?: number): Promise<T>;
@@ -176,32 +180,39 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     mkdirSync(stateDir, { recursive: true });
     // Whatever outlives the agent: the demo services the hook started (setsid) and a router a killed agent left.
     stops.push(async () => stopByPidFiles(stateDir));
+    let agent!: { id: string; proc: Spawned; stateDir: string };
+    // The same name and state dir each time: a restarted agent comes back on its saved credential and adopts its router.
+    const startAgent = async () => {
+      // It logs at info: its "agent running" line says its work channel is open.
+      const proc = spawnTs('worker/agent.ts', { ...options.agentEnv, LOG_LEVEL: 'info', TOLLGATE_AGENT_TOKEN: host.registrar }, [
+        '--api', host.apiUrl, '--name', 'router-agent', '--environment', env.id,
+        '--targets', targets.map((t) => t.name).join(','), '--state-dir', stateDir, '--heartbeat-interval', '1s',
+        '--router', options.router ?? 'haproxy', '--router-listen', routerListen,
+      ]);
+      try {
+        const id = await until(
+          'the router agent to own every target',
+          async () => {
+            if (proc.child.exitCode !== null) throw new Error(`the agent exited (${proc.child.exitCode})`);
+            const owners = await Promise.all(targets.map(async (t) => (await api('GET', `/targets/${t.id}`)).agentId as string | null));
+            return owners.every((o) => o && o === owners[0]) ? owners[0] : undefined;
+          },
+          90_000,
+        );
+        await until('the agent to open its work channel', () => /agent running/.test(proc.output()) || undefined, 60_000, 100);
+        agent = { id, proc, stateDir };
+        return agent;
+      } catch (err) {
+        (err as Error).message += `\nagent output:\n${proc.output().slice(-4000)}`;
+        proc.child.kill('SIGKILL');
+        throw err;
+      }
+    };
     const routerPort = await freePort();
     const routerListen = `127.0.0.1:${routerPort}`;
-    // The agent logs at info: its "agent running" line says its work channel is open.
-    const agentProc = spawnTs('worker/agent.ts', { ...options.agentEnv, LOG_LEVEL: 'info', TOLLGATE_AGENT_TOKEN: host.registrar }, [
-      '--api', host.apiUrl, '--name', 'router-agent', '--environment', env.id,
-      '--targets', targets.map((t) => t.name).join(','), '--state-dir', stateDir, '--heartbeat-interval', '1s',
-      '--router', options.router ?? 'haproxy', '--router-listen', routerListen,
-    ]);
-    stops.push(() => stopProc(agentProc));
-    let agentId: string;
-    try {
-      agentId = await until(
-        'the router agent to own every target',
-        async () => {
-          if (agentProc.child.exitCode !== null) throw new Error(`the agent exited (${agentProc.child.exitCode})`);
-          const owners = await Promise.all(targets.map(async (t) => (await api('GET', `/targets/${t.id}`)).agentId as string | null));
-          return owners.every((o) => o && o === owners[0]) ? owners[0] : undefined;
-        },
-        90_000,
-      );
-      // Its router is up once the agent's work channel is open and it reports it; the scene's callers wait for traffic.
-      await until('the agent to open its work channel', () => /agent running/.test(agentProc.output()) || undefined, 60_000, 100);
-    } catch (err) {
-      (err as Error).message += `\nagent output:\n${agentProc.output().slice(-4000)}`;
-      throw err;
-    }
+    await startAgent();
+    stops.push(() => stopProc(agent.proc));
+    const agentProc = agent.proc;
 
     // The canary release deployed by the agent to the canary targets (the environment's targetLabels).
     const promotion = await api('POST', '/promotions', { releaseId: canaryRelease.id, targetEnvironmentId: env.id, reason: 'the canary, before its rollout' }, 201);
@@ -236,7 +247,15 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
       targets,
       routerUrl: `http://${routerListen}`,
       routerListen,
-      agent: { id: agentId, proc: agentProc, stateDir },
+      get agent() {
+        return agent;
+      },
+      startAgent,
+      async killAgent() {
+        const proc = agent.proc;
+        proc.child.kill('SIGKILL');
+        await proc.exited;
+      },
       get worker() {
         return worker!;
       },
