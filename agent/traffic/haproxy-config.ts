@@ -1,4 +1,5 @@
 import type { TrafficMatch, TrafficSpec, Variant } from '../../domain/rollouts/traffic';
+import { matchParts, parseRouteHeader, routeHeaderLine } from './spec-checks';
 import { serverWeights } from './weights';
 
 /**
@@ -38,36 +39,8 @@ export interface ConfigHeader {
   servers: Array<Omit<RenderedServer, 'weight'>>;
 }
 
-const HEADER_PREFIX = '# tollgate-route ';
 export const SPLIT_BACKEND = 'split';
 export const CANARY_BACKEND = 'canary_only';
-
-/** Characters HAProxy takes in a config word without quoting: anything else in a rollout's spec is refused. */
-const SAFE_VALUE = /^[A-Za-z0-9._~:/@+=-]{1,200}$/;
-const SAFE_NAME = /^[A-Za-z0-9_-]{1,100}$/;
-const SAFE_HOST = /^[A-Za-z0-9.:_-]{1,253}$/;
-
-/** Why a spec cannot be rendered, or null. */
-export function specProblem(spec: TrafficSpec): string | null {
-  for (const b of [...spec.stable, ...spec.canary]) {
-    if (!SAFE_HOST.test(b.host)) return `backend ${b.name}: host "${b.host}" is not a host name or IP address`;
-    if (!Number.isInteger(b.port) || b.port < 1 || b.port > 65535) return `backend ${b.name}: port ${b.port} is not a port number`;
-  }
-  if (spec.stable.length + spec.canary.length === 0) return 'the route has no backend: give at least one stable or canary server';
-  if (spec.stable.length + spec.canary.length > 200) return 'at most 200 servers behind one route';
-  if (!Number.isFinite(spec.canaryWeight) || spec.canaryWeight < 0 || spec.canaryWeight > 100) return `canaryWeight must be 0-100 (got ${spec.canaryWeight})`;
-  const m = matchParts(spec.match);
-  if (m && !SAFE_NAME.test(m.name)) return `the ${m.kind} name "${m.name}" may hold only letters, digits, "-" and "_"`;
-  if (m && !SAFE_VALUE.test(m.value)) return `the ${m.kind} value "${m.value}" may hold only letters, digits and ._~:/@+=-`;
-  if (m && spec.canary.length === 0) return `a ${m.kind} match sends requests to the canary, which has no server`;
-  return null;
-}
-
-function matchParts(match: TrafficMatch | null): { kind: 'header' | 'cookie'; name: string; value: string } | null {
-  if (!match) return null;
-  if ('header' in match) return { kind: 'header', ...match.header };
-  return { kind: 'cookie', ...match.cookie };
-}
 
 const hostPort = (host: string, port: number) => (host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`);
 
@@ -80,7 +53,7 @@ export function renderHaproxyConfig(spec: TrafficSpec, listen: string, paths: Ha
   const header: ConfigHeader = { routeId: spec.routeId, listen, match: spec.match, servers: servers.map(({ weight: _w, ...rest }) => rest) };
   const m = matchParts(spec.match);
   const lines = [
-    `${HEADER_PREFIX}${JSON.stringify(header)}`,
+    routeHeaderLine(header),
     '# Written by the tollgate agent: edits are lost at its next change.',
     'global',
     `  stats socket ${paths.socket} mode 600 level admin expose-fd listeners`,
@@ -113,16 +86,7 @@ export function renderHaproxyConfig(spec: TrafficSpec, listen: string, paths: Ha
   return { text, servers, shape: text.replace(/ weight \d+$/gm, '') };
 }
 
-/** What the first line of a config this agent wrote says it was rendered from (null: not ours, or damaged). */
-export function parseConfigHeader(text: string): ConfigHeader | null {
-  const first = text.split('\n', 1)[0];
-  if (!first.startsWith(HEADER_PREFIX)) return null;
-  try {
-    return JSON.parse(first.slice(HEADER_PREFIX.length)) as ConfigHeader;
-  } catch {
-    return null;
-  }
-}
+export const parseConfigHeader = (text: string): ConfigHeader | null => parseRouteHeader<ConfigHeader>(text);
 
 /** The weight-free shape of a config on disk, comparable with RenderedConfig.shape. */
 export function shapeOf(text: string): string {

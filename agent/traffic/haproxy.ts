@@ -1,15 +1,16 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Mutex } from 'async-mutex';
 import type { AgentRouter, RouterCounters, RouterStats, TrafficSpec, TrafficState } from '../../domain/rollouts/traffic';
-import type { Logger } from '../../platform/logger';
 import { readJsonFile, writeJsonFile } from '../runtime/state-files';
-import { CANARY_BACKEND, parseConfigHeader, renderHaproxyConfig, shapeOf, specProblem, SPLIT_BACKEND, type HaproxyPaths } from './haproxy-config';
+import { CANARY_BACKEND, parseConfigHeader, renderHaproxyConfig, shapeOf, SPLIT_BACKEND, type HaproxyPaths } from './haproxy-config';
+import { specProblem } from './spec-checks';
 import { haproxyCommand, parseInfoPid, parseServersState, parseShowStat } from './haproxy-runtime';
 import { badTraffic, type TrafficProvider } from './provider';
+import { alive, readPid, spawnDetached, stopProcess, tail, until, writeAtomically, type ManagedRouterOptions } from './managed-process';
 import { canaryPercent } from './weights';
 
 /**
@@ -25,13 +26,7 @@ import { canaryPercent } from './weights';
  * it; an agent that stops (SIGTERM) stops it, and the next one starts it again from the last applied spec, kept
  * in `spec.json` beside the config.
  */
-export interface HaproxyOptions {
-  bin: string;
-  listen: string;
-  /** The directory the agent owns for this router (config, pid file, socket, log, last spec). */
-  dir: string;
-  log: Logger;
-}
+export type HaproxyOptions = ManagedRouterOptions;
 
 const START_DEADLINE_MS = 10_000;
 const RELOAD_DEADLINE_MS = 10_000;
@@ -123,13 +118,7 @@ export class HaproxyProvider implements TrafficProvider {
   async close(): Promise<void> {
     await this.mutex.runExclusive(async () => {
       const pid = this.masterPid();
-      if (!pid || !alive(pid)) return;
-      process.kill(pid, 'SIGUSR1');
-      if (!(await until(() => !alive(pid), 5_000))) {
-        process.kill(pid, 'SIGTERM');
-        await until(() => !alive(pid), 5_000);
-      }
-      this.options.log.info({ pid }, 'router: haproxy stopped');
+      if (await stopProcess(pid, 'SIGUSR1')) this.options.log.info({ pid }, 'router: haproxy stopped');
     });
   }
 
@@ -139,12 +128,7 @@ export class HaproxyProvider implements TrafficProvider {
   }
 
   masterPid(): number | null {
-    try {
-      const pid = Number(readFileSync(this.paths.pidFile, 'utf8').trim());
-      return Number.isInteger(pid) && pid > 0 ? pid : null;
-    } catch {
-      return null;
-    }
+    return readPid(this.paths.pidFile);
   }
 
   private async readNow(routeId: string): Promise<TrafficState> {
@@ -190,19 +174,9 @@ export class HaproxyProvider implements TrafficProvider {
 
   private async start(): Promise<void> {
     rmSync(this.paths.pidFile, { force: true });
-    const out = openSync(this.paths.logFile, 'a');
-    let exited: string | null = null;
-    try {
-      // Detached, in its own process group: traffic outlives an agent that crashes.
-      const child = spawn(this.options.bin, ['-W', '-db', '-f', this.paths.config, '-p', this.paths.pidFile], { detached: true, stdio: ['ignore', out, out] });
-      child.once('exit', (code, signal) => (exited = `exit ${code ?? signal}`));
-      child.once('error', (err) => (exited = err.message));
-      child.unref();
-    } finally {
-      closeSync(out);
-    }
-    const up = await until(async () => exited !== null || (await this.serving()), START_DEADLINE_MS);
-    if (exited !== null || !up) throw new Error(`haproxy did not start (${exited ?? 'no answer on its admin socket'}): ${tail(this.paths.logFile)}`);
+    const exited = spawnDetached(this.options.bin, ['-W', '-db', '-f', this.paths.config, '-p', this.paths.pidFile], this.paths.logFile);
+    const up = await until(async () => exited() !== null || (await this.serving()), START_DEADLINE_MS);
+    if (exited() !== null || !up) throw new Error(`haproxy did not start (${exited() ?? 'no answer on its admin socket'}): ${tail(this.paths.logFile)}`);
   }
 
   /** Master-worker reload: the new worker is serving once `show info` names another pid. */
@@ -235,36 +209,4 @@ function socketPath(dir: string): string {
   const inDir = path.join(dir, 'admin.sock');
   if (Buffer.byteLength(inDir) < 100) return inDir;
   return path.join(os.tmpdir(), `tollgate-haproxy-${createHash('sha256').update(dir).digest('hex').slice(0, 16)}.sock`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-async function until(check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-function writeAtomically(file: string, text: string): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, text, { mode: 0o600 });
-  renameSync(tmp, file);
-}
-
-function tail(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim().split('\n').slice(-5).join(' | ');
-  } catch {
-    return '(no log)';
-  }
 }

@@ -4,6 +4,7 @@ import type { RouterOptions } from '../runtime/options';
 import { safeFileName } from '../runtime/state-files';
 import { locateBinary } from './binaries';
 import { HaproxyProvider } from './haproxy';
+import { NginxProvider } from './nginx';
 import type { TrafficProvider } from './provider';
 import { WebhookProvider } from './webhook';
 
@@ -19,8 +20,7 @@ export async function openRouter(options: RouterOptions, stateDir: string, agent
   const bin = options.bin ?? locateBinary(options.provider);
   if (!bin) throw new Error(`--router ${options.provider}: the ${options.provider} binary was not found on PATH or in /usr/sbin (Debian: apt-get install ${options.provider}, or pass --${options.provider}-bin)`);
   const dir = path.join(routerDir(stateDir, agentName), options.provider);
-  if (options.provider !== 'haproxy') throw new Error(`--router ${options.provider}: the agent drives haproxy itself; for nginx put it behind --router webhook`);
-  const provider = new HaproxyProvider({ bin, listen: options.listen, dir, log });
+  const provider = options.provider === 'haproxy' ? new HaproxyProvider({ bin, listen: options.listen, dir, log }) : new NginxProvider({ bin, listen: options.listen, dir, log });
   await provider.open();
   return provider;
 }

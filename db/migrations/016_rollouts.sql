@@ -18,6 +18,7 @@ CREATE TABLE rollouts (
   PRIMARY KEY (tenant_id, id)
 );
 CREATE INDEX rollouts_created_idx ON rollouts (tenant_id, created_at, id);
+CREATE INDEX rollouts_updated_idx ON rollouts (tenant_id, updated_at, id);
 CREATE INDEX rollouts_state_idx ON rollouts (tenant_id, state, created_at);
 CREATE INDEX rollouts_env_idx ON rollouts (tenant_id, environment_id, created_at);
 CREATE INDEX rollouts_canary_release_idx ON rollouts (tenant_id, canary_release_id, created_at);

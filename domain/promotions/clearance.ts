@@ -23,7 +23,9 @@ export type DeployPath =
   /** Returns the environment to a release it ran before; `actor` may override an active freeze with a reason. */
   | { kind: 'rollback'; actor: Identity & { permissions: string[] }; reason: string | null }
   /** Runs a paused job's failed target again. */
-  | { kind: 'retry'; actor: Identity & { permissions: string[] }; reason: string | null };
+  | { kind: 'retry'; actor: Identity & { permissions: string[] }; reason: string | null }
+  /** Starts (or retries) a rollout: it moves the environment's traffic to a release, so it meets the freeze as a deployment does. */
+  | { kind: 'rollout'; actor: Identity & { permissions: string[] }; reason: string | null };
 
 /** A deployment that goes ahead during a freeze: which freeze, who overrode it and why. */
 export interface FreezeOverride {
@@ -76,7 +78,7 @@ function clearPromotion(inputs: GateInputs, path: Extract<DeployPath, { kind: 'p
   return { outcome: 'clear', freezeOverride: null };
 }
 
-function overrideFreeze(active: FreezeSpan, actor: Identity & { permissions: string[] }, reason: string | null, what: 'rollback' | 'retry'): Clearance {
+function overrideFreeze(active: FreezeSpan, actor: Identity & { permissions: string[] }, reason: string | null, what: 'rollback' | 'retry' | 'rollout'): Clearance {
   const freeze = { windowId: active.windowId, name: active.name, reason: active.reason, start: active.start, end: active.end };
   const why = active.reason ? ` (${active.reason})` : '';
   if (!hasPermission(actor, OVERRIDE_FREEZE)) {

@@ -155,3 +155,38 @@ test('a failing analysis rolls back by itself; health shows the measurement, its
   expect(await s.expect(200, 'POST', `/ab-releases/${r.id}/retry`, s.admin, { reason: 'fixed' })).toMatchObject({ state: 'running', stepIndex: 0 });
   await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'enough' });
 });
+
+test('Temporal UI: searchable by kind, tenant, environment, release and state; summary = name and strategy; details show step, weights and last verdict', async () => {
+  const st = await newStage();
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ name: 'ui canary', steps: [{ setWeight: 35 }, { pause: {} }] }));
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, {});
+  await reaches(r.id, (x) => expect(x).toMatchObject({ state: 'paused', canaryWeight: 35 }));
+  const workflowId = `${s.tenant}:rollout:${r.id}`;
+  const query = `TollgateKind="rollout" AND TollgateTenant="${s.tenant}" AND TollgateEnvironment="${st.env.name}" AND TollgateRelease="${st.canary.name}" AND TollgateState="paused"`;
+  const found = await eventually(async () => {
+    const hits = [];
+    for await (const w of app.client.workflow.list({ query })) hits.push(w);
+    expect(hits.map((w) => w.workflowId)).toEqual([workflowId]);
+    return hits[0];
+  });
+  expect((found.searchAttributes as Record<string, unknown[]>).TollgateTitle).toEqual([`Rollout ui canary: ${st.canary.name} in ${st.env.name}`]);
+  const described = await app.client.workflow.getHandle(workflowId).describe();
+  expect(await described.staticSummary()).toBe('ui canary (canary)');
+  const metadata: { currentDetails: string } = await app.client.workflow.getHandle(workflowId).query('__temporal_workflow_metadata');
+  const lines = metadata.currentDetails.split('\n\n');
+  expect(lines.slice(0, 2)).toEqual(['**ui canary** (canary) · **paused**', 'Waiting for: step 2: pause until advance']);
+  expect(lines).toEqual(expect.arrayContaining(['Step 2/2: pause until advance', expect.stringMatching(/^Weights: stable 65% · canary 35% \(router read back 35% at /)]));
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'ui checked' });
+});
+
+test('start meets the freeze as a deployment does: refused without deployment:override-freeze, or without a reason; with both it runs', async () => {
+  const st = await newStage();
+  const now = Date.now();
+  await s.expect(201, 'POST', `/environments/${st.env.id}/freeze-windows`, s.admin, { name: 'Peak', reason: 'sale', start: new Date(now - 60_000).toISOString(), end: new Date(now + 3_600_000).toISOString() });
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ steps: [{ setWeight: 5 }, { pause: {} }] }));
+  const sre = await s.token('sre2@example.com', { roles: ['sre'] });
+  expect(await s.refuse(403, 'POST', `/ab-releases/${r.id}/start`, sre, { reason: 'now' })).toMatchObject({ code: 'FREEZE_ACTIVE', details: { freeze: expect.objectContaining({ name: 'Peak' }) } });
+  expect(await s.refuse(422, 'POST', `/ab-releases/${r.id}/start`, s.admin, {})).toMatchObject({ code: 'FREEZE_OVERRIDE_NEEDS_REASON' });
+  expect(await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'hotfix canary during the sale' })).toMatchObject({ state: 'running' });
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'done' });
+});

@@ -1,13 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { HaproxyProvider } from '../../agent/traffic/haproxy';
-import { startDemoService, type DemoService } from '../../demo/service';
+import type { DemoService } from '../../demo/service';
 import type { TrafficSpec } from '../../domain/rollouts/traffic';
 import { createLogger } from '../../platform/logger';
 import { ensureHaproxy } from '../../scripts/stack/haproxy';
-import { freePort } from '../../scripts/stack/processes';
 import { eventually } from '../support/eventually';
+import { loadThrough, routeSpec, startRouteBackends, type RouteBackends } from '../support/router-scene';
 
 /**
  * The agent's HAProxy in front of two real demo services (stable 1.0.0, canary 2.0.0): the split a bounded load
@@ -18,6 +15,7 @@ const LOAD = 400;
 const TOLERANCE = 0.03;
 
 let bin: string;
+let scene: RouteBackends;
 let stable: DemoService;
 let canary: DemoService;
 let dir: string;
@@ -27,41 +25,18 @@ const log = createLogger('router-test', process.env.TEST_AGENT_LOG_LEVEL ?? 'war
 
 beforeAll(async () => {
   bin = ensureHaproxy(() => undefined);
-  stable = await startDemoService({ port: 0, version: '1.0.0', releaseId: 'rel-stable' });
-  canary = await startDemoService({ port: 0, version: '2.0.0', releaseId: 'rel-canary' });
-  dir = mkdtempSync(path.join(os.tmpdir(), 'router-haproxy-'));
-  listen = `127.0.0.1:${await freePort()}`;
+  scene = await startRouteBackends('router-haproxy');
+  ({ stable, canary, dir, listen } = scene);
   router = new HaproxyProvider({ bin, listen, dir, log });
   await router.open();
 });
 afterAll(async () => {
   await router?.close();
-  await stable?.close();
-  await canary?.close();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await scene?.close();
 });
 
-const spec = (canaryWeight: number, extra: Partial<TrafficSpec> = {}): TrafficSpec => ({
-  routeId: 'env-1',
-  stable: [{ name: 'web-stable', targetId: 't-stable', host: '127.0.0.1', port: stable.port }],
-  canary: [{ name: 'web-canary', targetId: 't-canary', host: '127.0.0.1', port: canary.port }],
-  canaryWeight,
-  match: null,
-  ...extra,
-});
-
-/** `n` requests through the router, counted by the version that answered (and by status). */
-async function load(n: number, headers: Record<string, string> = {}) {
-  const versions: Record<string, number> = {};
-  const statuses: Record<number, number> = {};
-  for (let i = 0; i < n; i++) {
-    const response = await fetch(`http://${listen}/`, { headers });
-    const body = (await response.json()) as { version: string };
-    versions[body.version] = (versions[body.version] ?? 0) + 1;
-    statuses[response.status] = (statuses[response.status] ?? 0) + 1;
-  }
-  return { versions, statuses, canaryShare: (versions['2.0.0'] ?? 0) / n };
-}
+const spec = (canaryWeight: number, extra: Partial<TrafficSpec> = {}) => routeSpec(stable, canary, canaryWeight, extra);
+const load = (n: number, headers: Record<string, string> = {}) => loadThrough(listen, n, headers);
 
 test('a canary at 10, 50 and 100 percent gets that share of a bounded load, and the weights read back from HAProxy are the ones asked', async () => {
   for (const weight of [10, 50, 100]) {

@@ -15,6 +15,8 @@ export interface FakeRoute {
   stable: RouterCounters;
   canary: RouterCounters;
   canaryErrorRate: number;
+  /** How long routerStats takes to answer (a router that hangs). */
+  statsDelayMs: number;
 }
 
 export function createFakeRouter() {
@@ -22,7 +24,7 @@ export function createFakeRouter() {
   const routeOf = (id: string): FakeRoute => {
     let r = routes.get(id);
     if (!r) {
-      r = { canaryWeight: 0, match: null, sets: [], stable: { requests: 0, errors5xx: 0, meanResponseMs: 5 }, canary: { requests: 0, errors5xx: 0, meanResponseMs: 5 }, canaryErrorRate: 0 };
+      r = { canaryWeight: 0, match: null, sets: [], stable: { requests: 0, errors5xx: 0, meanResponseMs: 5 }, canary: { requests: 0, errors5xx: 0, meanResponseMs: 5 }, canaryErrorRate: 0, statsDelayMs: 0 };
       routes.set(id, r);
     }
     return r;
@@ -55,6 +57,7 @@ export function createFakeRouter() {
     },
     async routerStats({ routeId }) {
       const r = routeOf(routeId);
+      if (r.statsDelayMs) await new Promise((resolve) => setTimeout(resolve, r.statsDelayMs));
       const canary = r.canaryWeight;
       r.stable = { ...r.stable, requests: r.stable.requests + (100 - canary) };
       r.canary = { ...r.canary, requests: r.canary.requests + canary, errors5xx: r.canary.errors5xx + Math.round(canary * r.canaryErrorRate) };

@@ -2,8 +2,10 @@ import { createServer, type Server } from 'node:http';
 import { probeHttp, percentile } from '../../agent/activities/traffic';
 import { createTrafficActivities } from '../../agent/activities/traffic';
 import { parseAgentOptions, UsageError } from '../../agent/runtime/options';
-import { parseConfigHeader, renderHaproxyConfig, shapeOf, specProblem } from '../../agent/traffic/haproxy-config';
+import { parseConfigHeader, renderHaproxyConfig, shapeOf } from '../../agent/traffic/haproxy-config';
+import { specProblem } from '../../agent/traffic/spec-checks';
 import { parseServersState, parseShowStat } from '../../agent/traffic/haproxy-runtime';
+import { countAccessLog, parseNginxHeader, renderNginxConfig, upstreamWeights } from '../../agent/traffic/nginx-config';
 import { canaryPercent, serverWeights, splitEvenly } from '../../agent/traffic/weights';
 import { WebhookProvider } from '../../agent/traffic/webhook';
 import { deliveryResultSchema, RESULT_SCHEMAS } from '../../domain/deployments/deliveries';
@@ -93,6 +95,29 @@ describe('the HAProxy config', () => {
     expect(specProblem(spec(101))).toMatch(/canaryWeight/);
     expect(specProblem(spec(10, 0, 0))).toMatch(/no backend/);
     expect(specProblem(spec(10, 1, 0, { header: { name: 'X', value: 'y' } }))).toMatch(/no server/);
+  });
+});
+
+describe('the nginx config', () => {
+  const nginxPaths = { dir: '/run/n', pidFile: '/run/n/nginx.pid', accessLog: '/run/n/access.log', errorLog: '/run/n/error.log' };
+  test('upstream weights (0 is down), a map for the header match, and read-back of the weights it states', () => {
+    const text = renderNginxConfig(spec(0, 1, 2, { header: { name: 'X-Canary', value: 'yes' } }), ':8080', nginxPaths);
+    expect(text).toMatch(/upstream split \{\n    server 127.0.0.1:4000 weight=100;\n    server 127.0.0.1:5000 down;\n    server 127.0.0.1:5001 down;\n  \}/);
+    expect(text).toContain('  map $http_x_canary $tollgate_upstream {\n    default split;\n    "yes" canary_only;\n  }');
+    expect(text).toContain('    listen *:8080;');
+    expect(text).toContain('      proxy_pass http://$tollgate_upstream;');
+    expect(upstreamWeights(renderNginxConfig(spec(30, 1, 2), '127.0.0.1:8080', nginxPaths))).toEqual([
+      { address: '127.0.0.1:4000', weight: 70 },
+      { address: '127.0.0.1:5000', weight: 15 },
+      { address: '127.0.0.1:5001', weight: 15 },
+    ]);
+    expect(parseNginxHeader(text)?.match).toEqual({ header: { name: 'X-Canary', value: 'yes' } });
+  });
+  test('the access log is counted by the upstream that answered last', () => {
+    const counts = countAccessLog('127.0.0.1:4000|200|0.002\n127.0.0.1:5000|500|0.004\n127.0.0.1:4000, 127.0.0.1:5000|502, 200|0.001, 0.001\n-|-|-\n');
+    expect(counts.get('127.0.0.1:4000')).toEqual({ requests: 1, errors5xx: 0, seconds: 0.002 });
+    expect(counts.get('127.0.0.1:5000')).toEqual({ requests: 2, errors5xx: 1, seconds: 0.005 });
+    expect(counts.get('127.0.0.1:4000')?.requests).toBe(1);
   });
 });
 

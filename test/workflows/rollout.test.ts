@@ -11,6 +11,7 @@ import {
   createRollout,
   getRollout,
   pauseRollout,
+  promoteRollout,
   readRolloutTraffic,
   retryRollout,
   rollbackRollout,
@@ -173,4 +174,56 @@ test('a router agent that picks nothing up fails the rollout within seconds, nam
   }, { timeoutMs: 15_000 });
   expect(failed.abortReason).toMatch(new RegExp(`set weight 10% failed on the router of agent ${offline.routerAgentId}`));
   await handle.terminate('test over');
+});
+
+test('a step that makes no progress within its deadline rolls back by itself, without waiting for what hangs', async () => {
+  const { handle, route } = await begin([{ setWeight: 30 }, { analysis: { metric: 'error-rate', max: 0.05, window: '1s', interval: '1s' } }], { progressDeadline: '2s' });
+  // The router answers its counters only after the deadline; the analysis is cut off at the deadline.
+  route.statsDelayMs = 12_000;
+  const startedAt = Date.now();
+  const aborted = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r.state).toBe('aborted');
+    return r;
+  }, { timeoutMs: 20_000 });
+  expect(aborted.abortReason).toMatch(/step 2 \(analysis error-rate ≤ 0.05 \(router, 1s\)\) made no progress within its deadline of 3s/);
+  expect(Date.now() - startedAt).toBeLessThan(10_000);
+  expect(route.canaryWeight).toBe(0);
+  await handle.executeUpdate(rollbackRollout, { args: [{ reason: 'done' }, operator] }).catch(() => undefined);
+  await handle.terminate('test over');
+});
+
+test('blue-green: the preview match first, an http analysis of it, a wait for promote, then the switch to 100%', async () => {
+  const { handle, rolloutId, route } = await begin([], {
+    strategy: 'blueGreen',
+    steps: undefined,
+    blueGreen: { prePromotionAnalysis: { metric: 'error-rate', provider: 'http', max: 0.1, window: '1s', interval: '1s', minRequests: 1 } },
+  });
+  const waiting = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r).toMatchObject({ state: 'paused', stepIndex: 2, canaryWeight: 0, activeMatch: { header: { name: 'X-Preview', value: 'true' } } });
+    return r;
+  });
+  expect(waiting.lastVerdict).toMatchObject({ verdict: 'pass', provider: 'http', sample: { canary: { requests: 1, errors: 0 } } });
+  expect(route.match).toEqual({ header: { name: 'X-Preview', value: 'true' } });
+  await handle.executeUpdate(promoteRollout, { args: [{ full: false, reason: 'preview looks right' }, operator] });
+  expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
+  expect(route.sets.map((s) => [s.canaryWeight, s.match ? 'preview' : null])).toEqual([
+    [0, 'preview'],
+    [0, null],
+    [100, null],
+    [100, null],
+  ]);
+});
+
+test('an analysis with too few requests over its window is inconclusive and pauses for a person; advance goes on', async () => {
+  const { handle, rolloutId } = await begin([{ setWeight: 10 }, { analysis: { metric: 'error-rate', max: 0.05, window: '2s', interval: '1s', minRequests: 1000 } }, { setWeight: 100 }]);
+  const paused = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r).toMatchObject({ state: 'paused', stepIndex: 1, lastVerdict: { verdict: 'inconclusive' } });
+    return r;
+  });
+  expect(paused.pausedReason).toMatch(/analysis of step 2 inconclusive over its window \(canary served 10 request\(s\), fewer than the 1000 needed to judge\)/);
+  await handle.executeUpdate(advanceRollout, { args: [{ reason: 'judged by eye' }, operator] });
+  expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
 });

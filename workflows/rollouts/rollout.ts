@@ -228,20 +228,27 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
     let expired = false;
     let finished = false;
     const interrupted = () => expired || current().state !== 'running' || current().stepIndex !== i;
+    // The deadline cancels what the step waits on (a measurement that hangs); traffic changes are never cut half-way.
+    const work = new wf.CancellationScope();
     const deadline = wf
       .condition(() => finished || current().state !== 'running' || current().stepIndex !== i, Math.max(1, budget - elapsed), { summary: `progress deadline of step ${i + 1}` })
       .then((settled) => {
         expired = !settled;
+        if (expired) work.cancel();
       });
     try {
-      if ('setWeight' in step) await applyTraffic(i, step.setWeight, r.strategy === 'abTest' ? r.match : r.activeMatch);
-      else if ('setMatch' in step) await applyTraffic(i, r.canaryWeight, step.setMatch);
-      else if ('pause' in step) await wf.condition(interrupted, step.pause.durationMs!, { summary: `step ${i + 1}: ${describeStep(step)}` });
-      else await runAnalysis(i, step.analysis, interrupted);
+      await work.run(async () => {
+        if ('setWeight' in step) await applyTraffic(i, step.setWeight, r.strategy === 'abTest' ? r.match : r.activeMatch);
+        else if ('setMatch' in step) await applyTraffic(i, r.canaryWeight, step.setMatch);
+        else if ('pause' in step) await wf.condition(interrupted, step.pause.durationMs!, { summary: `step ${i + 1}: ${describeStep(step)}` });
+        else await runAnalysis(i, step.analysis, interrupted);
+      });
     } catch (err) {
-      if (wf.isCancellation(err)) throw err;
-      await failOnRouter(err, describeStep(step));
-      return;
+      if (wf.isCancellation(err) && !expired) throw err;
+      if (!expired) {
+        await failOnRouter(err, describeStep(step));
+        return;
+      }
     } finally {
       finished = true;
     }

@@ -10,6 +10,8 @@ import { workflowId } from '../../../domain/workflow-ids';
 import { rolloutTitle } from '../../../domain/workflow-titles';
 import { withTransaction } from '../../../platform/db';
 import { loadPlanRows, releaseNames } from '../../../store/rollout-plan';
+import { loadGateInputs } from '../../../store/gate-inputs';
+import { clearDeployment } from '../../../domain/promotions/clearance';
 import type { rollout } from '../../../workflows/rollouts/rollout';
 import { createRollout, readRolloutTraffic, ROLLOUT_WORKFLOW_TYPE, searchAttributesOf, type RolloutWorkflowInput, type TrafficReading } from '../../../workflows/rollouts/messages';
 import type { AppEnv } from '../../context';
@@ -65,6 +67,7 @@ export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definit
     if (other) {
       throw new Conflict(`Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state });
     }
+    await clearRollout(c, r, (body as { input?: { reason?: string } }).input?.reason ?? null);
     const rows = await loadPlanRows(db, tenantId, r.environmentId);
     const versions = await releaseNames(db, tenantId, [r.stableReleaseId, r.canaryReleaseId]);
     const plan = planOf({
@@ -77,6 +80,20 @@ export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definit
     });
     return updateRolloutWorkflow(c, id, definition, { ...body, plan });
   });
+}
+
+/**
+ * A rollout moves production traffic to a release, so its start meets the
+ * check every deploying path runs (domain/promotions/clearance.ts): during an
+ * active freeze of the environment it needs deployment:override-freeze and a reason.
+ */
+async function clearRollout(c: Context<AppEnv>, r: Rollout, reason: string | null): Promise<void> {
+  const principal = principalOf(c);
+  const now = new Date().toISOString();
+  const loaded = await loadGateInputs(c.get('deps').pool, { tenantId: principal.tenantId, releaseId: r.canaryReleaseId, targetEnvironmentId: r.environmentId, now });
+  if (!loaded.ok) throw new Conflict(`The rollout's ${loaded.missing} no longer exists`, loaded.missing === 'release' ? 'RELEASE_NOT_FOUND' : 'ENVIRONMENT_NOT_FOUND');
+  const clearance = clearDeployment(loaded.inputs, { kind: 'rollout', actor: principal, reason }, now);
+  if (clearance.outcome === 'refuse') throw clearance.error;
 }
 
 export async function updateRolloutWorkflow<B>(c: Context<AppEnv>, id: string, definition: UpdateDefinition<Rollout, [B, CommandMeta]>, body: B): Promise<Rollout> {

@@ -17,12 +17,15 @@ export async function findRollout(pool: Pool, tenantId: string, id: string): Pro
   return rows[0]?.body;
 }
 
-export async function listRollouts(
-  pool: Pool,
-  tenantId: string,
-  filters: { state?: string; environmentId?: string; releaseId?: string; strategy?: string },
-  request: PageRequest,
-): Promise<Page<Rollout>> {
+export interface RolloutFilters {
+  state?: string;
+  environmentId?: string;
+  releaseId?: string;
+  strategy?: string;
+}
+
+/** The list's query: each filter has an index of its own (016_rollouts.sql; test/api/rollouts-indexes.test.ts). */
+export function rolloutListSpec(tenantId: string, filters: RolloutFilters): ListSpec {
   const where = ['tenant_id = $1'];
   const params: unknown[] = [tenantId];
   const add = (sql: (n: number) => string, value: unknown) => {
@@ -33,7 +36,11 @@ export async function listRollouts(
   if (filters.environmentId) add((n) => `environment_id = $${n}`, filters.environmentId);
   if (filters.releaseId) add((n) => `canary_release_id = $${n}`, filters.releaseId);
   if (filters.strategy) add((n) => `strategy = $${n}`, filters.strategy);
-  return listPage<{ body: Rollout }, Rollout>(pool, { from: 'rollouts', select: 'body', where, params, sortColumns: ROLLOUT_SORT_COLUMNS, idColumn: 'id::text' }, request, (r) => r.body);
+  return { from: 'rollouts', select: 'body', where, params, sortColumns: ROLLOUT_SORT_COLUMNS, idColumn: 'id::text' };
+}
+
+export async function listRollouts(pool: Pool, tenantId: string, filters: RolloutFilters, request: PageRequest): Promise<Page<Rollout>> {
+  return listPage<{ body: Rollout }, Rollout>(pool, rolloutListSpec(tenantId, filters), request, (r) => r.body);
 }
 
 /** The newest kept measurements of a rollout (every one is kept, so a past rollout can be judged again). */

@@ -65,14 +65,16 @@ export const JudgementSchema = z
   })
   .openapi('RolloutJudgement');
 
-const VerdictSchema = JudgementSchema.extend({
+/** What one measurement took: its step and time, both variants' numbers and the thresholds it was judged with. */
+const Measured = z.object({
   stepIndex: z.number().int(),
   at: z.string(),
   metric: z.enum(ANALYSIS_METRICS),
   provider: z.enum(METRIC_PROVIDERS),
   sample: SampleSchema,
   thresholds: ThresholdsSchema,
-}).openapi('RolloutVerdict');
+});
+const VerdictSchema = JudgementSchema.extend(Measured.shape).openapi('RolloutVerdict');
 
 export const RolloutSchema = z
   .object({
@@ -133,19 +135,11 @@ export const TrafficReadingSchema = z
   })
   .openapi('RolloutTraffic');
 
-export const MeasurementSchema = z
-  .object({
-    id: z.string(),
-    stepIndex: z.number().int(),
-    at: z.string(),
-    metric: z.enum(ANALYSIS_METRICS),
-    provider: z.enum(METRIC_PROVIDERS),
-    sample: SampleSchema,
-    thresholds: ThresholdsSchema,
-    judgement: JudgementSchema,
-    rejudged: JudgementSchema.nullable().openapi({ description: 'The same numbers judged with the thresholds given in the query (null when none were given)' }),
-  })
-  .openapi('RolloutMeasurement');
+export const MeasurementSchema = Measured.extend({
+  id: z.string(),
+  judgement: JudgementSchema,
+  rejudged: JudgementSchema.nullable().openapi({ description: 'The same numbers judged with the thresholds given in the query (null when none were given)' }),
+}).openapi('RolloutMeasurement');
 
 export const HealthSchema = z
   .object({

@@ -70,19 +70,32 @@ const commandErrors = (extra409: string) =>
     409: `Not in a state that allows it (\`INVALID_STATE_TRANSITION\`, details.currentState), the rollout is ${ENDED} (\`ROLLOUT_ENDED\`)${extra409}`,
     422: `\`${KEY_REUSED}\``,
   });
-const command = <B extends z.ZodType>(name: string, operationId: string, summary: string, body: B, required: boolean, extra409 = '') =>
-  commandRoute({ path: `/ab-releases/{id}/${name}`, operationId, tags, summary, params: IdParam, body, required, responses: { 200: rolloutResponse('The rollout as it now stands'), ...commandErrors(extra409) } });
+const command = <B extends z.ZodType>(name: string, operationId: string, summary: string, body: B, required: boolean, extra409 = '', described: Record<number, string> = {}) =>
+  commandRoute({
+    path: `/ab-releases/{id}/${name}`,
+    operationId,
+    tags,
+    summary,
+    params: IdParam,
+    body,
+    required,
+    responses: { 200: rolloutResponse('The rollout as it now stands'), ...commandErrors(extra409), ...errorResponses([], described) },
+  });
 
+const FREEZE = {
+  403: 'The caller lacks rollout:operate, or the environment is frozen and the caller lacks deployment:override-freeze (`FREEZE_ACTIVE`, details.freeze)',
+  422: `A freeze override needs a reason (\`FREEZE_OVERRIDE_NEEDS_REASON\`), or \`${KEY_REUSED}\``,
+};
 const RESOLVE_409 =
   ', another rollout of the environment is running or paused (`ROLLOUT_IN_FLIGHT`, details.rolloutId), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), a target with no `port` property (`TARGET_PORT_MISSING`), or a canary target that does not run the canary release (`CANARY_NOT_DEPLOYED`: deploy it there first; details.targets)';
 
-export const startRolloutRoute = command('start', 'startRollout', 'Start: resolve the router and backends, then walk the steps (state running)', rolloutCommandSchema, false, RESOLVE_409);
+export const startRolloutRoute = command('start', 'startRollout', 'Start: resolve the router and backends, then walk the steps (state running)', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
 export const advanceRolloutRoute = command('advance', 'advanceRollout', 'Go past the current step (a pause until advance, a paused or inconclusive analysis)', rolloutCommandSchema, false);
 export const promoteRolloutRoute = command('promote', 'promoteRollout', 'The next step; with {"full": true} skip the rest: 100% to the canary at once', promoteRolloutSchema, false);
 export const rollbackRolloutRoute = command('rollback', 'rollbackRollout', 'Abort: traffic back to stable at once (weight 0, no match), then the rollout is aborted; retry runs it again', rollbackRolloutSchema, true);
 export const pauseRolloutRoute = command('pause', 'pauseRollout', 'Hold at the current weights until resume', rolloutCommandSchema, false);
 export const resumeRolloutRoute = command('resume', 'resumeRollout', 'Go on from a pause (the current step runs again; an indefinite pause step is passed)', rolloutCommandSchema, false);
-export const retryRolloutRoute = command('retry', 'retryRollout', 'Run an aborted or failed rollout again from its first step', rolloutCommandSchema, false, RESOLVE_409);
+export const retryRolloutRoute = command('retry', 'retryRollout', 'Run an aborted or failed rollout again from its first step', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
 
 export const trafficRoute = createRoute({
   method: 'get',
