@@ -50,7 +50,7 @@ test('A/B by header: only requests carrying the header reach B, whatever the wei
     name: 'demo 2.0 A/B',
     strategy: 'abTest',
     match: { header: { name: 'x-tollgate-variant', value: 'b' } },
-    steps: [{ setWeight: 0 }, { pause: {} }, { setWeight: 100 }],
+    steps: [{ setWeight: 0 }, { pause: {} }, { setWeight: 30 }, { pause: {} }, { setWeight: 100 }],
   });
   await eventually(async () => {
     const read = readBack(await scene.traffic(rollout.id));
@@ -68,8 +68,15 @@ test('A/B by header: only requests carrying the header reach B, whatever the wei
   const otherValue = await scene.load({ requests: 300, headers: { 'x-tollgate-variant': 'a' } });
   expect(otherValue.byVersion).toEqual({ [STABLE_VERSION]: 300 });
 
+  // At 30 %, unmatched requests split 70/30 and matching ones still all go to B.
+  await scene.until(rollout.id, 'to hold at the first pause', (r) => stateOf(r) === 'paused' && r.stepIndex === 1);
+  expect((await scene.act(rollout.id, 'advance')).status).toBe(200);
+  await scene.servesSplit(rollout.id, 30);
+  const matchingAt30 = await scene.load({ requests: 300, headers: { 'x-tollgate-variant': 'b' } });
+  expect(matchingAt30.byVersion).toEqual({ [CANARY_VERSION]: 300 });
+
   expect((await scene.act(rollout.id, 'rollback', { reason: 'A/B over' })).status).toBe(200);
-  await scene.until(rollout.id, 'to be rolled back', (r) => FINISHED.includes(stateOf(r)));
+  await scene.until(rollout.id, 'to be rolled back', (r) => stateOf(r) === 'aborted');
   await eventually(async () => {
     expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(0);
     const matching = await scene.load({ requests: 200, headers: { 'x-tollgate-variant': 'b' } });
