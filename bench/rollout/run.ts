@@ -168,6 +168,12 @@ async function main(teardown: Teardown): Promise<void> {
   const weightChangeMs: number[] = [];
   const answerMs: number[] = [];
   for (let i = 1; i <= o.changes; i++) {
+    // An advance goes past the current step: sent before the rollout holds at its pause, it would skip the weight
+    // step just applied instead of the pause.
+    await until(`the pause after change ${i - 1}`, async () => {
+      const r = await stage.api('GET', `/ab-releases/${created.id}`);
+      return r.state === 'paused' && r.stepIndex === 2 * (i - 1) + 1;
+    }, 30_000, 50);
     const sent = Date.now();
     const res = await stage.call('POST', `/ab-releases/${created.id}/advance`, { reason: `bench change ${i}` });
     const accepted = Date.now();

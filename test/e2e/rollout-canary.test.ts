@@ -35,6 +35,8 @@ test('a canary 10 → 50 → 100 % completes, and the router serves each weight 
   expect((await scene.act(rollout.id, 'advance')).status).toBe(200);
   expect((await scene.servesSplit(rollout.id, 50)).ok).toBe(true);
 
+  // An advance goes past the current step: it must reach the pause, not the weight step already applied.
+  await scene.until(rollout.id, 'to hold at the second pause', (r) => stateOf(r) === 'paused' && r.stepIndex === 3);
   expect((await scene.act(rollout.id, 'advance')).status).toBe(200);
   expect((await scene.servesSplit(rollout.id, 100)).ok).toBe(true);
 
