@@ -133,7 +133,12 @@ test('a second rollout of the same environment cannot start while one runs (ROLL
   expect(rolled).toMatchObject({ state: 'aborted', canaryWeight: 0 });
   expect(st.router.routeOf(st.env.id)).toMatchObject({ canaryWeight: 0, match: null });
   expect(await s.expect(200, 'POST', `/ab-releases/${second.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
-  await s.expect(200, 'POST', `/ab-releases/${second.id}/rollback`, s.admin, { reason: 'cleanup' });
+  // A run terminated outside Tollgate leaves its row running; it does not hold the environment.
+  await app.client.workflow.getHandle(`${s.tenant}:rollout:${second.id}`).terminate('operator ended it in the Temporal UI');
+  const third = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ name: 'third' }));
+  expect(await s.expect(200, 'GET', `/ab-releases/${second.id}`)).toMatchObject({ state: 'running' });
+  expect(await s.expect(200, 'POST', `/ab-releases/${third.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
+  await s.expect(200, 'POST', `/ab-releases/${third.id}/rollback`, s.admin, { reason: 'cleanup' });
 });
 
 test('a failing analysis rolls back by itself; health shows the measurement, its thresholds and verdict, and judges it again with query thresholds', async () => {
@@ -189,4 +194,16 @@ test('start meets the freeze as a deployment does: refused without deployment:ov
   expect(await s.refuse(422, 'POST', `/ab-releases/${r.id}/start`, s.admin, {})).toMatchObject({ code: 'FREEZE_OVERRIDE_NEEDS_REASON' });
   expect(await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'hotfix canary during the sale' })).toMatchObject({ state: 'running' });
   await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'done' });
+});
+
+test('traffic while the router’s agent is away: the last read-back, with a note saying so', async () => {
+  const st = await newStage();
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ steps: [{ setWeight: 15 }, { pause: {} }] }));
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, {});
+  await reaches(r.id, (x) => expect(x).toMatchObject({ state: 'paused', canaryWeight: 15 }));
+  await st.close();
+  stages.splice(stages.indexOf(st), 1);
+  const reading = await s.expect(200, 'GET', `/ab-releases/${r.id}/traffic`);
+  expect(reading).toMatchObject({ live: false, traffic: { canaryWeight: 15 }, requested: { canaryWeight: 15 } });
+  expect(reading.note).toMatch(new RegExp(`agent ${st.agentId} did not answer .*last read-back`));
 });

@@ -64,7 +64,8 @@ export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definit
   return withTransaction(pool, async (db) => {
     await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`rollout-in-flight:${tenantId}:${r.environmentId}`]);
     const other = await rolloutInFlight(db, tenantId, r.environmentId, IN_FLIGHT, id);
-    if (other) {
+    // A run ended outside Tollgate (terminated in the Temporal UI) left its row running: it no longer holds the environment.
+    if (other && (await workflowRunning(c, other.id))) {
       throw new Conflict(`Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state });
     }
     await clearRollout(c, r, (body as { input?: { reason?: string } }).input?.reason ?? null);
@@ -80,6 +81,17 @@ export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definit
     });
     return updateRolloutWorkflow(c, id, definition, { ...body, plan });
   });
+}
+
+async function workflowRunning(c: Context<AppEnv>, id: string): Promise<boolean> {
+  const client = await c.get('deps').temporal.client();
+  try {
+    const described = await withinCommandTimeout(c, client, () => client.workflow.getHandle(workflowId(principalOf(c).tenantId, 'rollout', id)).describe());
+    return described.status.name === 'RUNNING';
+  } catch (err) {
+    if (isWorkflowGone(err)) return false;
+    throw err;
+  }
 }
 
 /**
