@@ -1,10 +1,10 @@
-import type { ProbeHttpInput, ProbeResult, ReadTrafficInput, RouterStats, RouterStatsInput, SetTrafficInput, TrafficState, Variant } from '../../domain/rollouts/traffic';
+import type { ProbeHttpInput, ProbeResult, ReadTrafficInput, RouterStats, RouterStatsInput, SetTrafficInput, TrafficState, Variant } from '../../domain/traffic';
 import type { Logger } from '../../platform/logger';
 import type { TaskContext } from '../runtime/work-channel';
 import { noRouter, type TrafficProvider } from '../traffic/provider';
 
 /**
- * The rollout's tasks on this agent (domain/rollouts/traffic.ts): set and read the router's traffic, read its
+ * The rollout's tasks on this agent (domain/traffic.ts): set and read the router's traffic, read its
  * counters, and probe the variants' endpoints. An agent started without --router fails the router's tasks with
  * NO_ROUTER, not retryable: no retry on this agent can succeed.
  */

@@ -1,4 +1,4 @@
-import type { AgentRouter } from '../../domain/rollouts/traffic';
+import type { AgentRouter } from '../../domain/traffic';
 import type { DeliveryResult } from '../../domain/deployments/deliveries';
 import type { HealthCheck } from '../../domain/deployments/model';
 

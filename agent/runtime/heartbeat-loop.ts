@@ -1,4 +1,4 @@
-import type { AgentRouter } from '../../domain/rollouts/traffic';
+import type { AgentRouter } from '../../domain/traffic';
 import type { Logger } from '../../platform/logger';
 import { AgentApiError, type ApiTarget, type HeartbeatAnswer, type LostTarget } from './api-client';
 import { AGENT_CAPABILITIES, AGENT_VERSION, IdentityRefused, type AgentSession } from './session';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseDuration } from '../../domain/duration';
 import { ROUTER_LISTEN } from '../../domain/deployments/requests';
-import { ROUTER_PROVIDERS, type RouterProvider } from '../../domain/rollouts/traffic';
+import { ROUTER_PROVIDERS, type RouterProvider } from '../../domain/traffic';
 
 /** A bad flag or a missing setting: printed as one line, with the usage a `--help` away. */
 export class UsageError extends Error {

@@ -1,4 +1,4 @@
-import type { AgentRouter } from '../../domain/rollouts/traffic';
+import type { AgentRouter } from '../../domain/traffic';
 import packageJson from '../../package.json';
 import { agentTaskQueue } from '../../domain/deployments/model';
 import type { Logger } from '../../platform/logger';

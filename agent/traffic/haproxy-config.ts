@@ -1,4 +1,4 @@
-import type { TrafficMatch, TrafficSpec, Variant } from '../../domain/rollouts/traffic';
+import type { TrafficMatch, TrafficSpec, Variant } from '../../domain/traffic';
 import { matchParts, parseRouteHeader, routeHeaderLine } from './spec-checks';
 import { serverWeights } from './weights';
 

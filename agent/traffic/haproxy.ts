@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import os from 'node:os';
 import path from 'node:path';
 import { Mutex } from 'async-mutex';
-import type { AgentRouter, RouterCounters, RouterStats, TrafficSpec, TrafficState } from '../../domain/rollouts/traffic';
+import type { AgentRouter, RouterCounters, RouterStats, TrafficSpec, TrafficState } from '../../domain/traffic';
 import { readJsonFile, writeJsonFile } from '../runtime/state-files';
 import { CANARY_BACKEND, parseConfigHeader, renderHaproxyConfig, shapeOf, SPLIT_BACKEND, type HaproxyPaths } from './haproxy-config';
 import { specProblem } from './spec-checks';

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Mutex } from 'async-mutex';
-import type { AgentRouter, RouterCounters, RouterStats, TrafficSpec, TrafficState } from '../../domain/rollouts/traffic';
+import type { AgentRouter, RouterCounters, RouterStats, TrafficSpec, TrafficState } from '../../domain/traffic';
 import { readJsonFile, writeJsonFile } from '../runtime/state-files';
 import { alive, readPid, spawnDetached, stopProcess, tail, until, writeAtomically, type ManagedRouterOptions } from './managed-process';
 import { countAccessLog, parseNginxHeader, renderNginxConfig, upstreamWeights, type NginxPaths } from './nginx-config';

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { AgentRouter, RouterStats, TrafficSpec, TrafficState } from '../../domain/rollouts/traffic';
+import type { AgentRouter, RouterStats, TrafficSpec, TrafficState } from '../../domain/traffic';
 
 /**
  * A traffic router the agent drives for its environment's route. Each answer is read back from the router itself

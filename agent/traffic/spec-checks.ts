@@ -1,4 +1,4 @@
-import type { TrafficMatch, TrafficSpec } from '../../domain/rollouts/traffic';
+import type { TrafficMatch, TrafficSpec } from '../../domain/traffic';
 
 /** Characters HAProxy and nginx take in a config word without quoting: anything else in a rollout's spec is refused. */
 const SAFE_VALUE = /^[A-Za-z0-9._~:/@+=-]{1,200}$/;

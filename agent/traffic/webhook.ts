@@ -1,4 +1,4 @@
-import type { AgentRouter, RouterStats, TrafficSpec, TrafficState } from '../../domain/rollouts/traffic';
+import type { AgentRouter, RouterStats, TrafficSpec, TrafficState } from '../../domain/traffic';
 import { routerStatsSchema, trafficStateSchema } from '../../domain/deployments/deliveries';
 import { type TrafficProvider } from './provider';
 

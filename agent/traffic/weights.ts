@@ -1,4 +1,4 @@
-import type { TrafficSpec } from '../../domain/rollouts/traffic';
+import type { TrafficSpec } from '../../domain/traffic';
 
 /**
  * `total` split into `parts` whole numbers that add up to it exactly (largest remainder): the router's weights are

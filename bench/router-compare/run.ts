@@ -5,7 +5,7 @@ import { HaproxyProvider } from '../../agent/traffic/haproxy';
 import { NginxProvider } from '../../agent/traffic/nginx';
 import type { TrafficProvider } from '../../agent/traffic/provider';
 import { startDemoService } from '../../demo/service';
-import type { TrafficSpec } from '../../domain/rollouts/traffic';
+import type { TrafficSpec } from '../../domain/traffic';
 import { createLogger } from '../../platform/logger';
 import { ensureHaproxy } from '../../scripts/stack/haproxy';
 import { ensureNginx } from '../../scripts/stack/nginx';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROUTER_PROVIDERS, TRAFFIC_ACTIVITIES, type TrafficActivityInputs, type TrafficActivityResults } from '../rollouts/traffic';
+import { ROUTER_PROVIDERS, TRAFFIC_ACTIVITIES, type TrafficActivityInputs, type TrafficActivityResults } from '../traffic';
 import { storableCopy, storableText } from '../text';
 import type { AgentTaskInput, AgentTaskResult } from './model';
 import { unclaimedError } from './task-errors';
@@ -61,7 +61,7 @@ export const targetHealthResultSchema = z.strictObject({
   reported: z.strictObject({ releaseId: text(200).nullable(), version: text(200).nullable() }),
 });
 
-/** What the agent's router reports (domain/rollouts/traffic.ts): read back from the router, so checked like any report. */
+/** What the agent's router reports (domain/traffic.ts): read back from the router, so checked like any report. */
 const variant = z.enum(['stable', 'canary']);
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const millis = z.number().min(0).max(86_400_000).nullable();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { requiredTextField, storableCopy, STORABLE_TEXT, textField, UNSTORABLE_TEXT_MESSAGE } from '../text';
 import { labelsSchema } from '../inventory-fields';
-import { ROUTER_PROVIDERS } from '../rollouts/traffic';
+import { ROUTER_PROVIDERS } from '../traffic';
 
 /**
  * Request bodies of the agents API: registration, updates, heartbeats, and the

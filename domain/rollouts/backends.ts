@@ -1,6 +1,6 @@
 import { DomainError } from '../errors';
 import type { RolloutPlan } from './model';
-import type { AgentRouter, RouterBackend } from './traffic';
+import type { AgentRouter, RouterBackend } from '../traffic';
 
 /**
  * Which targets of the environment serve which variant: canary = those

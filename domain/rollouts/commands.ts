@@ -8,7 +8,7 @@ import type { CreateRolloutBody, PromoteRolloutBody, RollbackRolloutBody, Rollou
 import { canMove, isFinished } from './state-machine';
 import { parseDuration } from '../duration';
 import { stepsOf } from './strategies';
-import type { TrafficState } from './traffic';
+import type { TrafficState } from '../traffic';
 
 /**
  * Every rollout rule, written once: the workflow's validators call `decide` to

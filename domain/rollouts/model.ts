@@ -1,4 +1,4 @@
-import type { RouterBackend, TrafficMatch, TrafficState } from './traffic';
+import type { RouterBackend, TrafficMatch, TrafficState } from '../traffic';
 import type { AnalysisSpec, RolloutStep } from './steps';
 import type { Judgement, Sample, Thresholds } from './judge';
 

@@ -1,6 +1,6 @@
 import type { Judgement, Sample, Thresholds } from './judge';
 import type { AnalysisMetric, MetricProvider } from './steps';
-import type { TrafficActivity, TrafficActivityInputs, TrafficActivityResults } from './traffic';
+import type { TrafficActivity, TrafficActivityInputs, TrafficActivityResults } from '../traffic';
 
 /** The agent's traffic activities as the workflow schedules them on `agent-<id>` (the contract of traffic.ts). */
 export type AgentTrafficActivities = { [K in TrafficActivity]: (input: TrafficActivityInputs[K]) => Promise<TrafficActivityResults[K]> };

@@ -1,6 +1,6 @@
 import type { Sample, Thresholds } from './judge';
 import type { AnalysisSpec } from './steps';
-import type { ProbeResult, RouterCounters, RouterStats } from './traffic';
+import type { ProbeResult, RouterCounters, RouterStats } from '../traffic';
 
 /**
  * Turns what a provider answered into one sample of both variants. The

@@ -1,4 +1,4 @@
-import type { TrafficMatch } from './traffic';
+import type { TrafficMatch } from '../traffic';
 
 /** What an analysis measures, and where the numbers come from. */
 export const ANALYSIS_METRICS = ['error-rate', 'latency-p99', 'latency-mean', 'success-rate'] as const;

@@ -2,7 +2,7 @@ import { parseDuration } from '../duration';
 import type { RolloutStrategy } from './model';
 import type { AnalysisInput, CreateRolloutBody, StepInput } from './requests';
 import type { AnalysisSpec, RolloutStep } from './steps';
-import type { TrafficMatch } from './traffic';
+import type { TrafficMatch } from '../traffic';
 
 /** The default preview of a blue-green rollout: requests carrying this header see the new version before the switch. */
 export const DEFAULT_PREVIEW_MATCH: TrafficMatch = { header: { name: 'X-Preview', value: 'true' } };

@@ -1,6 +1,6 @@
 import { HaproxyProvider } from '../../agent/traffic/haproxy';
 import type { DemoService } from '../../demo/service';
-import type { TrafficSpec } from '../../domain/rollouts/traffic';
+import type { TrafficSpec } from '../../domain/traffic';
 import { createLogger } from '../../platform/logger';
 import { ensureHaproxy } from '../../scripts/stack/haproxy';
 import { eventually } from '../support/eventually';

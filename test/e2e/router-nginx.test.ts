@@ -1,6 +1,6 @@
 import { NginxProvider } from '../../agent/traffic/nginx';
 import type { DemoService } from '../../demo/service';
-import type { TrafficSpec } from '../../domain/rollouts/traffic';
+import type { TrafficSpec } from '../../domain/traffic';
 import { createLogger } from '../../platform/logger';
 import { ensureNginx } from '../../scripts/stack/nginx';
 import { loadThrough, routeSpec, startRouteBackends, type RouteBackends } from '../support/router-scene';

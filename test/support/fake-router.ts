@@ -1,5 +1,5 @@
 import type { AgentTrafficActivities } from '../../domain/rollouts/ports';
-import type { RouterCounters, TrafficMatch, TrafficState } from '../../domain/rollouts/traffic';
+import type { RouterCounters, TrafficMatch, TrafficState } from '../../domain/traffic';
 
 /**
  * A traffic router kept in memory, served as the router agent's activities

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startDemoService, type DemoService } from '../../demo/service';
-import type { TrafficSpec } from '../../domain/rollouts/traffic';
+import type { TrafficSpec } from '../../domain/traffic';
 import { freePort } from '../../scripts/stack/processes';
 
 export interface RouteBackends {

@@ -8,7 +8,7 @@ import { createRolloutSchema } from '../../domain/rollouts/requests';
 import { probeSample, routerSample } from '../../domain/rollouts/samples';
 import { canMove } from '../../domain/rollouts/state-machine';
 import { stepsOf, STRATEGIES } from '../../domain/rollouts/strategies';
-import type { TrafficState } from '../../domain/rollouts/traffic';
+import type { TrafficState } from '../../domain/traffic';
 import { DomainError } from '../../domain/errors';
 
 const ISSUE_BODY = {

@@ -9,7 +9,7 @@ import { countAccessLog, parseNginxHeader, renderNginxConfig, upstreamWeights } 
 import { canaryPercent, serverWeights, splitEvenly } from '../../agent/traffic/weights';
 import { WebhookProvider } from '../../agent/traffic/webhook';
 import { deliveryResultSchema, RESULT_SCHEMAS } from '../../domain/deployments/deliveries';
-import type { TrafficSpec, TrafficState } from '../../domain/rollouts/traffic';
+import type { TrafficSpec, TrafficState } from '../../domain/traffic';
 import { createLogger } from '../../platform/logger';
 
 /** The router's pure parts: weight arithmetic, HAProxy's config and answers, the agent's router flags, the result shapes. */

@@ -127,8 +127,9 @@ function apiModuleCrossingAllowed(file: string, resolved?: string): boolean {
 }
 
 /** Outside agent/ and the tests, only the agent's entry point may import agent/. */
+/** The agent is its own deployable: no other deployable (API, worker, store …) may import it. Benches and the dev stack's scripts are no deployable: they run the agent's router code as tests do. */
 function agentEntryAllowed(file: string, resolved?: string): boolean {
-  return !inside(resolved, 'agent') || file === path.join(ROOT, 'worker', 'agent.ts');
+  return !inside(resolved, 'agent') || file === path.join(ROOT, 'worker', 'agent.ts') || inside(file, 'bench') || inside(file, 'scripts');
 }
 
 /** Every folder the typecheck covers (tsconfig.json `include`), but agent/ itself and test/. */
@@ -166,7 +167,7 @@ test('a file of api/modules/<m>/ imports another module only through its index.t
   expect(moduleFiles.flatMap((file) => violations(file, (_specifier, _typeOnly, resolved) => apiModuleCrossingAllowed(file, resolved)))).toEqual([]);
 });
 
-test('nothing but worker/agent.ts (and the tests) imports agent/', () => {
+test('nothing but worker/agent.ts (and the tests, benches and dev scripts) imports agent/', () => {
   expect(sourceOutsideAgent().flatMap((file) => violations(file, (_specifier, _typeOnly, resolved) => agentEntryAllowed(file, resolved)))).toEqual([]);
 });
 

@@ -4,7 +4,7 @@ import type { CommandMeta } from '../../domain/actor';
 import type { RolloutNames } from '../../domain/rollouts/commands';
 import type { Rollout, RolloutPlan } from '../../domain/rollouts/model';
 import type { CreateRolloutBody, PromoteRolloutBody, RollbackRolloutBody, RolloutCommandBody } from '../../domain/rollouts/requests';
-import type { TrafficState } from '../../domain/rollouts/traffic';
+import type { TrafficState } from '../../domain/traffic';
 import { SA } from '../../domain/search-attributes';
 
 /** Messages of the `rollout` workflow; the API imports these definitions. */

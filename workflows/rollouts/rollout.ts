@@ -10,7 +10,7 @@ import type { AgentTrafficActivities } from '../../domain/rollouts/ports';
 import { promqlFor } from '../../domain/rollouts/promql';
 import { prometheusSample, probeSample, routerSample, thresholdsOf } from '../../domain/rollouts/samples';
 import { describeStep, type AnalysisSpec } from '../../domain/rollouts/steps';
-import type { RouterStats, TrafficMatch, TrafficState } from '../../domain/rollouts/traffic';
+import type { RouterStats, TrafficMatch, TrafficState } from '../../domain/traffic';
 import { uiDetails } from '../../domain/ui-details';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import { rethrowAsFailure } from '../failures';

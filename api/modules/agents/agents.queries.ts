@@ -1,4 +1,4 @@
-import type { AgentRouter } from '../../../domain/rollouts/traffic';
+import type { AgentRouter } from '../../../domain/traffic';
 import { agentTaskQueue } from '../../../domain/deployments/model';
 import { rolesGranting } from '../../../domain/permissions';
 import type { Pool, PoolClient } from '../../../platform/db';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { ROUTER_PROVIDERS } from '../../../domain/rollouts/traffic';
+import { ROUTER_PROVIDERS } from '../../../domain/traffic';
 
 /** What the agents API answers (Stella: camelCase). */
 

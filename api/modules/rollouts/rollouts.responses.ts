@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { ROLLOUT_STATES, ROLLOUT_STRATEGIES } from '../../../domain/rollouts/model';
 import { trafficMatchSchema } from '../../../domain/rollouts/requests';
 import { ANALYSIS_METRICS, METRIC_PROVIDERS } from '../../../domain/rollouts/steps';
-import { ROUTER_PROVIDERS } from '../../../domain/rollouts/traffic';
+import { ROUTER_PROVIDERS } from '../../../domain/traffic';
 
 /** What the rollout routes answer (Stella: camelCase). */
 
