@@ -129,7 +129,8 @@ test('a canary Prometheus saw no requests of is inconclusive and pauses for a pe
     // The window looks back from each measurement: what an earlier test sent the canary must have left it first.
     await until('Prometheus to have seen no canary request for a window', async () => {
       const seen = await queryPrometheus(prometheus.url, `sum(increase(http_requests_total{version="${CANARY_VERSION}"}[4s]))`);
-      return seen === 0;
+      // No series at all (a canary not yet scraped) is no request too.
+      return seen === 0 || seen === null;
     }, 30_000, 200);
     expect((await scene.act(rollout.id, 'advance', { reason: 'judge it on prometheus' })).status).toBe(200);
     held = await scene.until(rollout.id, 'to stop after its analysis', (r) => r.stepIndex >= 2 && ['paused', 'completed', 'aborted', 'failed'].includes(stateOf(r)), 60_000);

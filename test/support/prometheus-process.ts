@@ -23,7 +23,10 @@ export interface PrometheusProcess {
 
 export const SCRAPE_INTERVAL_S = 1;
 
-export async function startPrometheus(scrape: Array<{ port: number; labels?: Record<string, string> }>, timeoutMs = 60_000): Promise<PrometheusProcess> {
+/** `up`: the ports that must be scraped before it counts as started (default every one; a service started later may be left out). */
+export async function startPrometheus(scrape: Array<{ port: number; labels?: Record<string, string> }>, options: { up?: number[]; timeoutMs?: number } = {}): Promise<PrometheusProcess> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const up = options.up ?? scrape.map((t) => t.port);
   const binary = ensurePrometheus(() => undefined);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-prometheus-'));
   const port = await freePort();
@@ -82,7 +85,7 @@ export async function startPrometheus(scrape: Array<{ port: number; labels?: Rec
     await until('prometheus to scrape every demo service', async () => {
       if (!(await answers('/api/v1/targets'))) return false;
       const health = await targets();
-      return scrape.every((t) => health[`127.0.0.1:${t.port}`] === 'up');
+      return up.every((port) => health[`127.0.0.1:${port}`] === 'up');
     }, timeoutMs, 200);
   } catch (err) {
     (err as Error).message += `\nprometheus output:\n${out.slice(-3000)}`;
