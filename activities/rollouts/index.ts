@@ -64,8 +64,14 @@ export function rolloutActivities(deps: ActivityDeps) {
       if (!address) {
         throw ApplicationFailure.create({ type: 'PROMETHEUS_NOT_CONFIGURED', message: 'The analysis names no Prometheus address and the worker has no PROMETHEUS_URL', nonRetryable: true });
       }
-      const [stable, canary] = await Promise.all([queryPrometheus(address, input.stableQuery), queryPrometheus(address, input.canaryQuery)]);
-      return { stable, canary };
+      const optional = (query: string | undefined) => (query === undefined ? Promise.resolve(undefined) : queryPrometheus(address, query));
+      const [stable, canary, stableRequests, canaryRequests] = await Promise.all([
+        queryPrometheus(address, input.stableQuery),
+        queryPrometheus(address, input.canaryQuery),
+        optional(input.stableRequestsQuery),
+        optional(input.canaryRequestsQuery),
+      ]);
+      return { stable, canary, ...(stableRequests === undefined ? {} : { stableRequests }), ...(canaryRequests === undefined ? {} : { canaryRequests }) };
     },
   };
 }

@@ -23,9 +23,15 @@ export interface PrometheusMeasureInput {
   address: string | null;
   stableQuery: string;
   canaryQuery: string;
+  /** Requests each variant served over the window (absent with a query of the analysis's own). */
+  stableRequestsQuery?: string;
+  canaryRequestsQuery?: string;
 }
 
 export interface PrometheusMeasureResult {
   stable: number | null;
   canary: number | null;
+  /** Absent in histories recorded before request counts were asked. */
+  stableRequests?: number | null;
+  canaryRequests?: number | null;
 }

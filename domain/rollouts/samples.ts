@@ -1,4 +1,5 @@
 import type { Sample, Thresholds } from './judge';
+import type { PrometheusMeasureResult } from './ports';
 import type { AnalysisSpec } from './steps';
 import type { ProbeResult, RouterCounters, RouterStats } from '../traffic';
 
@@ -34,9 +35,13 @@ export function probeSample(results: ProbeResult[]): Sample {
   return { stable: of('stable'), canary: of('canary') };
 }
 
-/** A PromQL answer per variant: the value is the metric itself, and request counts are unknown. */
-export function prometheusSample(values: { stable: number | null; canary: number | null }): Sample {
-  return { stable: { requests: null, errors: null, latencyMs: null, value: values.stable }, canary: { requests: null, errors: null, latencyMs: null, value: values.canary } };
+/** A PromQL answer per variant: the value is the metric itself; the request counts, when asked, are whole (increase() extrapolates). */
+export function prometheusSample(values: PrometheusMeasureResult): Sample {
+  const count = (n: number | null | undefined) => (n === undefined || n === null ? null : Math.round(n));
+  return {
+    stable: { requests: count(values.stableRequests), errors: null, latencyMs: null, value: values.stable },
+    canary: { requests: count(values.canaryRequests), errors: null, latencyMs: null, value: values.canary },
+  };
 }
 
 export function thresholdsOf(a: AnalysisSpec): Thresholds {

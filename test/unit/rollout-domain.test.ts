@@ -3,9 +3,9 @@ import { planOf, type PlanTargetRow } from '../../domain/rollouts/backends';
 import { decide, type RolloutCommand } from '../../domain/rollouts/commands';
 import { analysisOutcome, judge, type Thresholds } from '../../domain/rollouts/judge';
 import type { Rollout, RolloutPlan } from '../../domain/rollouts/model';
-import { promqlFor } from '../../domain/rollouts/promql';
+import { prometheusQueries, promqlFor } from '../../domain/rollouts/promql';
 import { createRolloutSchema } from '../../domain/rollouts/requests';
-import { probeSample, routerSample } from '../../domain/rollouts/samples';
+import { probeSample, prometheusSample, routerSample } from '../../domain/rollouts/samples';
 import { canMove } from '../../domain/rollouts/state-machine';
 import { stepsOf, STRATEGIES } from '../../domain/rollouts/strategies';
 import type { TrafficState } from '../../domain/traffic';
@@ -115,6 +115,21 @@ describe('the judge', () => {
   test('PromQL placeholders', () => {
     expect(promqlFor('error-rate', null, '2.4"x', 30_000)).toContain('version="2.4\\"x"');
     expect(promqlFor('error-rate', 'up{v="{{version}}"}[{{window}}]', '1', 30_000)).toBe('up{v="1"}[30s]');
+  });
+  test('a prometheus measurement asks over the whole window, counts requests with the default queries, and a 5xx share has a value with no 5xx yet', () => {
+    const [step] = stepsOf(createRolloutSchema.parse({ ...ISSUE_BODY, steps: [{ analysis: { provider: 'prometheus', metric: 'error-rate', max: 0.05, window: '20s', interval: '1s' } }] }));
+    if (!('analysis' in step)) throw new Error('not an analysis');
+    const q = prometheusQueries(step.analysis, '1.0.0', '2.0.0');
+    // The interval (1s) is shorter than two scrapes: a rate over it would never have a value.
+    expect(q.canaryQuery).toContain('[20s]');
+    expect(q.canaryQuery).not.toContain('[1s]');
+    expect(q.canaryQuery).toMatch(/^\(sum\(rate\(http_requests_total\{version="2\.0\.0",status=~"5\.\."\}\[20s\]\)\) or vector\(0\)\) \/ sum\(rate\(http_requests_total\{version="2\.0\.0"\}\[20s\]\)\)$/);
+    expect(q.stableRequestsQuery).toBe('sum(increase(http_requests_total{version="1.0.0"}[20s]))');
+    expect(prometheusQueries({ ...step.analysis, query: 'up{v="{{version}}"}' }, '1', '2')).toEqual({ address: null, stableQuery: 'up{v="1"}', canaryQuery: 'up{v="2"}' });
+    // Request counts feed minRequests; histories from before them judge as before.
+    expect(prometheusSample({ stable: 0, canary: 0.5, stableRequests: 99.6, canaryRequests: 3.2 }).canary).toEqual({ requests: 3, errors: null, latencyMs: null, value: 0.5 });
+    expect(judge(prometheusSample({ stable: 0, canary: 0, stableRequests: 100, canaryRequests: 3 }), { metric: 'error-rate', max: 0.05, min: null, minScore: null, minRequests: 10 }).verdict).toBe('inconclusive');
+    expect(prometheusSample({ stable: 0, canary: 0 }).canary.requests).toBeNull();
   });
 });
 

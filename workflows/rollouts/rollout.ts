@@ -7,7 +7,7 @@ import { analysisOutcome, judge } from '../../domain/rollouts/judge';
 import { decide, type RolloutCommand, type RolloutDecision } from '../../domain/rollouts/commands';
 import type { AnalysisProgress, Rollout, RolloutPlan, RolloutVerdict } from '../../domain/rollouts/model';
 import type { AgentTrafficActivities } from '../../domain/rollouts/ports';
-import { promqlFor } from '../../domain/rollouts/promql';
+import { prometheusQueries } from '../../domain/rollouts/promql';
 import { prometheusSample, probeSample, routerSample, thresholdsOf } from '../../domain/rollouts/samples';
 import { describeStep, type AnalysisSpec } from '../../domain/rollouts/steps';
 import type { RouterStats, TrafficMatch, TrafficState } from '../../domain/traffic';
@@ -292,13 +292,8 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
         ];
         sample = probeSample(await agent.probeHttp.executeWithOptions(agentOptions(plan, `Probe ${spec.path} on ${urls.length} backends`), [{ tenantId, rolloutId, urls, count: spec.probeCount, timeoutMs: 2000 }]));
       } else {
-        const values = await measurePrometheus.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, startToCloseTimeout: '10s', retry: { maximumAttempts: 2 }, summary: `PromQL ${spec.metric}` }, [
-          {
-            address: spec.address,
-            stableQuery: promqlFor(spec.metric, spec.query, plan.stableVersion, spec.intervalMs),
-            canaryQuery: promqlFor(spec.metric, spec.query, plan.canaryVersion, spec.intervalMs),
-          },
-        ]);
+        const queries = prometheusQueries(spec, plan.stableVersion, plan.canaryVersion);
+        const values = await measurePrometheus.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, startToCloseTimeout: '10s', retry: { maximumAttempts: 2 }, summary: `PromQL ${spec.metric}` }, [queries]);
         sample = prometheusSample(values);
       }
       if (interrupted()) return;
