@@ -40,8 +40,7 @@ export async function rolloutEndedConflict(c: Context<AppEnv>, id: string): Prom
   const deps = await endingDeps(c);
   await markIfEndedOutside(deps, 'rollout', tenantId, id);
   const [row, mark] = await Promise.all([findRollout(deps.pool, tenantId, id), findEndedMark(deps.pool, 'rollout', tenantId, id)]);
-  // Retried since the mark: the command met some later run's end, not this one.
-  if (!row || !mark || row.state === 'running' || row.state === 'paused' || row.version < mark.markedVersion) return undefined;
+  if (!row || !mark || !endedSinceLastRetry(row)) return undefined;
   const path = reconcilePathOf(c, id);
   return new Conflict(
     `Rollout ${id} is ${row.state}: its ${endingText(mark.ending)}. A new run of its workflow puts traffic back on stable (GET …/traffic reads the router back) and takes retry; ` +
@@ -49,6 +48,13 @@ export async function rolloutEndedConflict(c: Context<AppEnv>, id: string): Prom
     ENDED_OUTSIDE,
     { currentState: row.state, previousState: mark.before.state, workflow: mark.ending, reconcile: path },
   );
+}
+
+/** Still as the mark left it: retried since, the rollout's later runs speak for it. */
+function endedSinceLastRetry(r: Rollout): boolean {
+  if (r.state !== 'aborted' && r.state !== 'failed') return false;
+  const last = (action: string) => r.history.map((h) => h.action).lastIndexOf(action);
+  return last('rollout.workflow_ended_outside') > last('rollout.retry');
 }
 
 /**
