@@ -136,3 +136,18 @@ test('a Cancel in Temporal aborts the rollout by its own undo; reconcile refuses
   const refused = await s.refuse(409, 'POST', `/ab-releases/${id}/reconcile`);
   expect(refused).toMatchObject({ code: 'RECONCILE_REFUSED', details: { currentState: 'aborted', workflow: { how: 'cancelled', by: OPERATOR } } });
 });
+
+test('one terminated before it started: start answers 409 WORKFLOW_ENDED_OUTSIDE, nothing touches the router, and retry walks it from its first step', async () => {
+  const st = await rolloutStage(s, app);
+  stages.push(st);
+  const created = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body());
+  const wf = workflowId(s.tenant, 'rollout', created.id);
+  await terminate(wf, 'not today');
+  const refused = await s.refuse(409, 'POST', `/ab-releases/${created.id}/start`, s.admin, { reason: 'go' });
+  expect(refused).toMatchObject({ code: 'WORKFLOW_ENDED_OUTSIDE', details: { currentState: 'failed', previousState: 'created', workflow: { how: 'terminated', reason: 'not today' } } });
+  expect(await s.expect(200, 'GET', `/ab-releases/${created.id}`)).toMatchObject({ state: 'failed', plan: null, traffic: null });
+  expect(st.router.routeOf(st.env.id).sets).toEqual([]);
+  expect(await s.expect(200, 'POST', `/ab-releases/${created.id}/retry`, s.admin, { reason: 'now' })).toMatchObject({ state: 'running', stepIndex: 0 });
+  await eventually(async () => expect(st.router.routeOf(st.env.id).canaryWeight).toBe(10));
+  await s.expect(200, 'POST', `/ab-releases/${created.id}/rollback`, s.admin, { reason: 'done here' });
+});
