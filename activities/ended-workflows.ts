@@ -5,12 +5,15 @@ import { releaseEnvironmentSlot } from './deployments/slots';
 import { persistDeploymentTask } from './deployments/tasks';
 import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
+import { markRollout, openRolloutRun } from './rollouts/ended-outside';
 import { markChangeEnded } from '../domain/changes/ended-outside';
 import type { Change } from '../domain/changes/model';
 import { markJobEnded } from '../domain/deployments/ended-outside';
 import type { DeploymentJob, DeploymentTask } from '../domain/deployments/model';
 import { markPromotionEnded } from '../domain/promotions/ended-outside';
 import type { Promotion } from '../domain/promotions/model';
+import { rolloutLive, trafficNeedsRestore } from '../domain/rollouts/ended-outside';
+import type { Rollout } from '../domain/rollouts/model';
 import { ENDED_OUTSIDE_ACTION, type WorkflowEnding } from '../domain/workflow-endings';
 import { workflowId } from '../domain/workflow-ids';
 import { recordAudit } from '../platform/audit';
@@ -25,15 +28,15 @@ import { runStanding } from '../platform/workflow-endings';
  * a sweep marking at once write it once.
  */
 
-export type EndedKind = 'change' | 'promotion' | 'deployment';
-export const ENDED_KINDS: readonly EndedKind[] = ['change', 'promotion', 'deployment'];
+export type EndedKind = 'change' | 'promotion' | 'deployment' | 'rollout';
+export const ENDED_KINDS: readonly EndedKind[] = ['change', 'promotion', 'deployment', 'rollout'];
 
 export interface EndingDeps extends ActivityDeps {
   client: Client;
 }
 
-const TABLE: Record<EndedKind, string> = { change: 'changes', promotion: 'promotions', deployment: 'deployment_jobs' };
-const RESOURCE_TYPE: Record<EndedKind, string> = { change: 'change', promotion: 'promotion', deployment: 'deployment_job' };
+const TABLE: Record<EndedKind, string> = { change: 'changes', promotion: 'promotions', deployment: 'deployment_jobs', rollout: 'rollouts' };
+const RESOURCE_TYPE: Record<EndedKind, string> = { change: 'change', promotion: 'promotion', deployment: 'deployment_job', rollout: 'rollout' };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -53,17 +56,24 @@ async function loadBody<T>(pool: Pool, kind: EndedKind, tenantId: string, id: st
  * is finished, absent, or its workflow is running or completed on its own).
  */
 export async function markIfEndedOutside(deps: EndingDeps, kind: EndedKind, tenantId: string, id: string): Promise<WorkflowEnding | null> {
-  const body = await loadBody<Change | Promotion | DeploymentJob>(deps.pool, kind, tenantId, id);
-  if (!body || !isLive(kind, body)) return null;
+  const body = await loadBody<Change | Promotion | DeploymentJob | Rollout>(deps.pool, kind, tenantId, id);
+  // A rollout no longer live still matters while its traffic is not known to be back on stable.
+  if (!body || !(isLive(kind, body) || (kind === 'rollout' && trafficNeedsRestore(body as Rollout)))) return null;
   const standing = await runStanding(deps.client, workflowId(tenantId, kind, id));
   if (standing.standing === 'running' || standing.standing === 'completed') return null;
   const ending: WorkflowEnding =
     standing.standing === 'ended' ? standing.ending : { how: 'failed', by: 'temporal', reason: GONE_REASON, at: new Date().toISOString(), runId: '' };
-  await mark(deps, kind, tenantId, body, ending);
+  if (kind === 'rollout') {
+    if (isLive(kind, body)) await markRollout(deps, tenantId, body as Rollout, ending);
+    await openRolloutRun(deps, tenantId, id, `its previous run was ${ending.how} outside Tollgate; this one puts traffic back on stable and takes retry`);
+    return ending;
+  }
+  await mark(deps, kind, tenantId, body as Change | Promotion | DeploymentJob, ending);
   return ending;
 }
 
-function isLive(kind: EndedKind, body: Change | Promotion | DeploymentJob): boolean {
+function isLive(kind: EndedKind, body: Change | Promotion | DeploymentJob | Rollout): boolean {
+  if (kind === 'rollout') return rolloutLive(body as Rollout);
   const now = new Date().toISOString();
   const probe: WorkflowEnding = { how: 'failed', by: '', reason: null, at: now, runId: '' };
   if (kind === 'change') return markChangeEnded(body as Change, probe, now) !== null;

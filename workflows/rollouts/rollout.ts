@@ -232,10 +232,16 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
     const work = new wf.CancellationScope();
     const deadline = wf
       .condition(() => finished || current().state !== 'running' || current().stepIndex !== i, Math.max(1, budget - elapsed), { summary: `progress deadline of step ${i + 1}` })
-      .then((settled) => {
-        expired = !settled;
-        if (expired) work.cancel();
-      });
+      .then(
+        (settled) => {
+          expired = !settled;
+          if (expired) work.cancel();
+        },
+        // A Cancel of the workflow cancels this timer too; the step's work rethrows it, and an unhandled rejection here would fail every workflow task, leaving the canary its traffic.
+        (err) => {
+          if (!wf.isCancellation(err)) throw err;
+        },
+      );
     try {
       await work.run(async () => {
         if ('setWeight' in step) await applyTraffic(i, step.setWeight, r.strategy === 'abTest' ? r.match : r.activeMatch);

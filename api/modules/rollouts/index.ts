@@ -6,6 +6,7 @@ import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { commandWithPlan, createRolloutWorkflow, existing, readTraffic, updateRolloutWorkflow } from './rollouts.dispatch';
+import { reconcileRollout } from './rollouts.ended';
 import { listRollouts, measurementsOf, ROLLOUT_SORT_COLUMNS } from './rollouts.queries';
 import * as routes from './rollouts.routes';
 
@@ -65,6 +66,8 @@ export function rolloutsRouter() {
     requirePermission(c, 'rollout:operate');
     return ok(c, await updateRolloutWorkflow(c, c.req.valid('param').id, resumeRollout, c.req.valid('json') ?? {}));
   });
+
+  router.openapi(routes.reconcileRolloutRoute, async (c) => ok(c, await reconcileRollout(c, c.req.valid('param').id)));
 
   router.openapi(routes.trafficRoute, async (c) => {
     requirePermission(c, 'rollout:read');

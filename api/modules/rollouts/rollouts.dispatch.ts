@@ -19,6 +19,7 @@ import { Conflict, NotFound, Unprocessable } from '../../errors';
 import { principalOf } from '../../principal';
 import { isWorkflowGone } from '../../temporal-errors';
 import { createWithUpdate, sendUpdate, withinCommandTimeout } from '../../workflow-commands';
+import { rolloutEndedConflict } from './rollouts.ended';
 import { findRollout, rolloutInFlight } from './rollouts.queries';
 
 /** Sends rollout commands to their workflows; the API never writes a rollout row itself. */
@@ -116,6 +117,8 @@ export async function updateRolloutWorkflow<B>(c: Context<AppEnv>, id: string, d
     body,
     scope: KEY_SCOPE,
     async gone() {
+      const ended = await rolloutEndedConflict(c, id);
+      if (ended) throw ended;
       const current = await existing(c, id);
       throw new Conflict(`Rollout ${id} is ${current.state} and its workflow has ended: it accepts no further commands`, 'ROLLOUT_ENDED', { currentState: current.state });
     },

@@ -1,6 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ROLLOUT_STATES, ROLLOUT_STRATEGIES } from '../../../domain/rollouts/model';
 import { createRolloutSchema, promoteRolloutSchema, rollbackRolloutSchema, rolloutCommandSchema } from '../../../domain/rollouts/requests';
+import { ENDED_OUTSIDE, NOTHING_TO_RECONCILE, RECONCILE_REFUSED } from '../../ended-outside';
 import { emptyIsNone } from '../../list-filters';
 import { BODY_ERRORS, commandRoute, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
 import { sortablePaginationQuery } from '../../pagination';
@@ -9,7 +10,7 @@ import { HealthSchema, IdParam, RolloutSchema, StrategySchema, TrafficReadingSch
 /** PROGDL: A/B, canary and blue-green rollouts on the environment's traffic router. */
 
 const tags = ['Rollouts'];
-const ON_A_ROLLOUT = ['getRollout', 'startRollout', 'advanceRollout', 'promoteRollout', 'rollbackRollout', 'pauseRollout', 'resumeRollout', 'retryRollout', 'getRolloutTraffic', 'getRolloutHealth'] as const;
+const ON_A_ROLLOUT = ['getRollout', 'startRollout', 'advanceRollout', 'promoteRollout', 'rollbackRollout', 'pauseRollout', 'resumeRollout', 'retryRollout', 'reconcileRollout', 'getRolloutTraffic', 'getRolloutHealth'] as const;
 const rolloutResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: envelope(RolloutSchema) } },
@@ -67,7 +68,7 @@ export const getRolloutRoute = createRoute({
 const commandErrors = (extra409: string) =>
   errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
     403: 'The caller lacks rollout:operate',
-    409: `Not in a state that allows it (\`INVALID_STATE_TRANSITION\`, details.currentState), the rollout is ${ENDED} (\`ROLLOUT_ENDED\`)${extra409}`,
+    409: `Not in a state that allows it (\`INVALID_STATE_TRANSITION\`, details.currentState), the rollout is ${ENDED} (\`ROLLOUT_ENDED\`), its workflow was ended outside Tollgate (\`${ENDED_OUTSIDE}\`: details say how, by whom, when, the state it had and the reconcile path; a new run puts traffic back on stable)${extra409}`,
     422: `\`${KEY_REUSED}\``,
   });
 const command = <B extends z.ZodType>(name: string, operationId: string, summary: string, body: B, required: boolean, extra409 = '', described: Record<number, string> = {}) =>
@@ -96,6 +97,24 @@ export const rollbackRolloutRoute = command('rollback', 'rollbackRollout', 'Abor
 export const pauseRolloutRoute = command('pause', 'pauseRollout', 'Hold at the current weights until resume', rolloutCommandSchema, false);
 export const resumeRolloutRoute = command('resume', 'resumeRollout', 'Go on from a pause (the current step runs again; an indefinite pause step is passed)', rolloutCommandSchema, false);
 export const retryRolloutRoute = command('retry', 'retryRollout', 'Run an aborted or failed rollout again from its first step', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
+
+export const reconcileRolloutRoute = createRoute({
+  method: 'post',
+  path: '/ab-releases/{id}/reconcile',
+  operationId: 'reconcileRollout',
+  tags,
+  summary: 'Bring a rollout whose workflow was ended outside Tollgate in line with it, traffic back on stable (needs workflow:reconcile)',
+  description:
+    'For a rollout left created, running or paused behind a run terminated, failed or timed out in Temporal, or whose traffic is not known to be back on stable: it is marked `failed` (`aborted` after a Cancel) with the ending as its abortReason, and a new run of its workflow carrying it puts traffic back on stable through the router’s agent (weight 0, no match) and then takes `retry`. The answer waits up to 10 s for the router’s read-back (`traffic`); past that the run keeps trying every 10 s.',
+  request: { params: IdParam },
+  responses: {
+    200: rolloutResponse('The rollout, failed or aborted, with the router read back on stable'),
+    ...errorResponses([400, 403, 404], {
+      403: 'The caller lacks workflow:reconcile',
+      409: `Its workflow is running or completed (\`${NOTHING_TO_RECONCILE}\`), or it was cancelled in Temporal, which aborted the rollout with traffic on stable (\`${RECONCILE_REFUSED}\`)`,
+    }),
+  },
+});
 
 export const trafficRoute = createRoute({
   method: 'get',
