@@ -3,7 +3,7 @@ import { decide } from '../../domain/rollouts/commands';
 import { markRolloutEnded, rolloutLive, trafficNeedsRestore } from '../../domain/rollouts/ended-outside';
 import type { Rollout, RolloutPlan } from '../../domain/rollouts/model';
 import { createRolloutSchema } from '../../domain/rollouts/requests';
-import type { TrafficState } from '../../domain/rollouts/traffic';
+import type { TrafficState } from '../../domain/traffic';
 import { endingText, type WorkflowEnding } from '../../domain/workflow-endings';
 
 const operator: Actor = { userId: 'u-op', email: 'op@example.com', permissions: ['rollout:operate'] };
