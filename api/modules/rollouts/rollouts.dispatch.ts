@@ -9,6 +9,7 @@ import { IN_FLIGHT } from '../../../domain/rollouts/state-machine';
 import { workflowId } from '../../../domain/workflow-ids';
 import { rolloutTitle } from '../../../domain/workflow-titles';
 import { withTransaction } from '../../../platform/db';
+import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadPlanRows, releaseNames } from '../../../store/rollout-plan';
 import { loadGateInputs } from '../../../store/gate-inputs';
 import { clearDeployment } from '../../../domain/promotions/clearance';
@@ -43,7 +44,7 @@ export async function createRolloutWorkflow(c: Context<AppEnv>, body: CreateRoll
     scope: KEY_SCOPE,
     allocate: async () => randomUUID(),
     start: (id) => ({
-      args: [{ tenantId, rolloutId: id, agentPickupTimeoutMs: config.ROLLOUT_AGENT_PICKUP_TIMEOUT } satisfies RolloutWorkflowInput],
+      args: [{ tenantId, rolloutId: id, agentPickupTimeoutMs: config.ROLLOUT_AGENT_PICKUP_TIMEOUT, deploymentSettings: deploymentSettings(config) } satisfies RolloutWorkflowInput],
       searchAttributes: searchAttributesOf(tenantId, { id, state: 'created', ...names }, rolloutTitle({ name: body.name, ...names })),
       summary: `${body.name} (${body.strategy})`,
       details: `Rollout ${id} of ${names.canaryReleaseName} beside ${names.stableReleaseName} in ${names.environmentName}, created by ${email ?? userId}`,
