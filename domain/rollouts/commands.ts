@@ -120,8 +120,8 @@ export function decide(current: Rollout | undefined, command: RolloutCommand, ct
       requireOneOf(r, ['aborted', 'failed'], 'retry');
       const plan = command.plan ?? r.plan;
       if (!plan) throw new DomainError('invalid_state', 'ROLLOUT_NOT_STARTED', 'The rollout was never started: start it instead', { currentState: r.state });
-      // Scaled down (or on its way): the canary targets get the canary release again.
-      const toDeploy = r.scaleDown ? plan.canary.map((b) => b.targetId) : (plan.canaryToDeploy ?? []);
+      // The plan's stickers say which canary targets a finished scale-down put back on stable; one still running adds them all when it ends.
+      const toDeploy = plan.canaryToDeploy ?? [];
       move(draft, 'running', 'rollout.retry', ctx, command.input.reason, {
         plan,
         stepIndex: 0,
@@ -132,6 +132,8 @@ export function decide(current: Rollout | undefined, command: RolloutCommand, ct
         analysis: null,
         startedAt: r.startedAt ?? ctx.now,
         canaryDeployment: canaryDeploymentOf(r, toDeploy),
+        // A scale-down not begun yet is not needed any more.
+        scaleDown: r.scaleDown?.status === 'pending' ? null : r.scaleDown,
       });
       break;
     }
@@ -183,7 +185,9 @@ export function decide(current: Rollout | undefined, command: RolloutCommand, ct
         const reason = command.ok ? `deployment job ${command.jobId} deployed ${d.releaseName}` : `deployment job ${command.jobId} failed: ${command.reason ?? 'no reason given'}`;
         // The first step's clock starts once the canary runs: a slow deployment is not a step that made no progress.
         const restart = command.which === 'canaryDeployment' && command.ok ? { stepStartedAt: ctx.now } : {};
-        draft.apply(action, { [command.which]: { ...d, status: command.ok ? 'deployed' : 'failed', reason }, ...restart });
+        // Retried while it scaled down: the canary targets now run stable, and get the canary release again before any step.
+        const redeploy = command.which === 'scaleDown' && command.ok && (r.state === 'running' || r.state === 'paused') ? { canaryDeployment: canaryDeploymentOf(r, d.targetIds) } : {};
+        draft.apply(action, { [command.which]: { ...d, status: command.ok ? 'deployed' : 'failed', reason }, ...restart, ...redeploy });
         note(draft, ctx, action, reason);
       }
       break;

@@ -137,9 +137,7 @@ describe('decide', () => {
     expect(r.canaryWeight).toBe(0);
     r = run(r, { kind: 'retry', input: {}, plan });
     expect(r).toMatchObject({ state: 'running', stepIndex: 0, abortReason: null });
-    // Scaled down by the rollback: the canary release goes back on the canary targets first.
-    r = run(r, { kind: 'deploying', which: 'canaryDeployment', jobId: 'j1' }, system);
-    r = run(r, { kind: 'deployed', which: 'canaryDeployment', jobId: 'j1', ok: true, reason: null }, system);
+    expect(r).toMatchObject({ canaryDeployment: null, scaleDown: null });
     r = run(r, { kind: 'promote', input: { full: true } });
     expect(r.stepIndex).toBe(r.steps.length);
     r = run(r, { kind: 'complete', traffic: traffic(100) }, system);
@@ -227,6 +225,14 @@ describe('the rollout deploys its canary and scales it down', () => {
     expect(r.history.map((h) => h.action)).toEqual(expect.arrayContaining(['rollout.deploy_canary', 'rollout.canary_deployed']));
     expect(run(created(), { kind: 'start', input: {}, plan }).canaryDeployment).toBeNull();
   });
+  test('retried while it scales down: once the canary targets run stable, the canary release goes back on them before any step', () => {
+    let r = run(run(created(), { kind: 'start', input: {}, plan }), { kind: 'rollback', input: { reason: 'bad' } });
+    r = run(r, { kind: 'deploying', which: 'scaleDown', jobId: 'j2' }, system);
+    r = run(r, { kind: 'retry', input: {}, plan });
+    expect(r).toMatchObject({ state: 'running', canaryDeployment: null, scaleDown: { status: 'deploying' } });
+    r = run(r, { kind: 'deployed', which: 'scaleDown', jobId: 'j2', ok: true, reason: null }, system);
+    expect(r).toMatchObject({ scaleDown: { status: 'deployed' }, canaryDeployment: { targetIds: ['t2'], status: 'pending' } });
+  });
   test('a rollback scales the canary targets down to stable; a failure is on record; a retry deploys the canary again', () => {
     let r = run(created(), { kind: 'start', input: {}, plan });
     r = run(r, { kind: 'rollback', input: { reason: 'bad' } });
@@ -235,8 +241,9 @@ describe('the rollout deploys its canary and scales it down', () => {
     r = run(r, { kind: 'deployed', which: 'scaleDown', jobId: 'j2', ok: false, reason: 'agent offline' }, system);
     expect(r).toMatchObject({ state: 'aborted', scaleDown: { status: 'failed', reason: 'deployment job j2 failed: agent offline' } });
     expect(r.history.at(-1)).toMatchObject({ action: 'rollout.scale_down_failed', by: 'tollgate' });
-    r = run(r, { kind: 'retry', input: {}, plan });
-    expect(r.canaryDeployment).toMatchObject({ targetIds: ['t2'], status: 'pending' });
+    // The stickers (the plan at retry) say where the canary release is missing.
+    expect(run(r, { kind: 'retry', input: {}, plan }).canaryDeployment).toBeNull();
+    expect(run(r, { kind: 'retry', input: {}, plan: { ...plan, canaryToDeploy: ['t2'] } }).canaryDeployment).toMatchObject({ targetIds: ['t2'], status: 'pending' });
     expect(run(created(), { kind: 'rollback', input: { reason: 'never started' } }).scaleDown).toBeNull();
   });
 });

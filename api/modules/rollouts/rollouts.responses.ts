@@ -81,7 +81,7 @@ const DeploymentSchema = z
     releaseId: z.string(),
     releaseName: z.string(),
     targetIds: z.array(z.string()),
-    jobId: z.string().nullable().openapi({ description: 'The deployment job (GET /deployments/{id}); null until it starts' }),
+    jobId: z.string().nullable().openapi({ description: 'The deployment job (GET /deployment-jobs/{id}); null until it starts' }),
     status: z.enum(['pending', 'deploying', 'deployed', 'failed']),
     reason: z.string().nullable(),
   })
