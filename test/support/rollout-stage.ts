@@ -52,7 +52,6 @@ export interface DemoTarget {
   port: number;
   track: 'stable' | 'canary';
   version: string;
-  proc?: Spawned;
 }
 
 export interface RolloutStage {
