@@ -159,7 +159,13 @@ test('a second rollout of the same environment cannot start while one runs (ROLL
   const rolled = await s.expect(200, 'POST', `/ab-releases/${first.id}/rollback`, s.admin, { reason: 'abort during the pause' });
   expect(rolled).toMatchObject({ state: 'aborted', canaryWeight: 0 });
   expect(st.router.routeOf(st.env.id)).toMatchObject({ canaryWeight: 0, match: null });
-  expect(await s.expect(200, 'POST', `/ab-releases/${second.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
+  // Its scale-down (stable back on the canary target) holds the environment until it ends: here it fails, the test's targets have no agent.
+  const early = await s.call('POST', `/ab-releases/${second.id}/start`, s.admin, {});
+  if (early.status === 409) expect(early.body.error).toMatchObject({ code: 'ROLLOUT_IN_FLIGHT', details: { rolloutId: first.id, scalingDown: true } });
+  else expect(early.status).toBe(200);
+  const scaled = await reaches(first.id, (r) => expect(['deployed', 'failed']).toContain(r.scaleDown?.status));
+  expect(scaled.history.map((h: any) => h.action)).toEqual(expect.arrayContaining(['rollout.scale_down', 'rollout.scale_down_failed']));
+  if (early.status === 409) expect(await s.expect(200, 'POST', `/ab-releases/${second.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
   // A run terminated outside Tollgate leaves its row running; it does not hold the environment.
   await app.client.workflow.getHandle(`${s.tenant}:rollout:${second.id}`).terminate('operator ended it in the Temporal UI');
   const third = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ name: 'third' }));

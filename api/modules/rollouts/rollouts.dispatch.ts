@@ -67,7 +67,10 @@ export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definit
     const other = await rolloutInFlight(db, tenantId, r.environmentId, IN_FLIGHT, id);
     // A run ended outside Tollgate (terminated in the Temporal UI) left its row running: it no longer holds the environment.
     if (other && (await workflowRunning(c, other.id))) {
-      throw new Conflict(`Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state });
+      const why = other.scaling_down
+        ? `Rollout ${other.id} (${other.name}) is scaling its canary targets down (the stable release deployed back to them); start again once it has`
+        : `Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`;
+      throw new Conflict(why, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state, scalingDown: other.scaling_down });
     }
     await clearRollout(c, r, (body as { input?: { reason?: string } }).input?.reason ?? null);
     const rows = await loadPlanRows(db, tenantId, r.environmentId);

@@ -87,7 +87,7 @@ const FREEZE = {
   422: `A freeze override needs a reason (\`FREEZE_OVERRIDE_NEEDS_REASON\`), or \`${KEY_REUSED}\``,
 };
 const RESOLVE_409 =
-  ', another rollout of the environment is running or paused (`ROLLOUT_IN_FLIGHT`, details.rolloutId), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), or a target with no `port` property (`TARGET_PORT_MISSING`). Canary targets that do not run the canary release get it from a deployment job the rollout starts (canaryDeployment) before any traffic moves';
+  ', another rollout of the environment is running or paused, or still scaling its canary targets down after a rollback (`ROLLOUT_IN_FLIGHT`, details.rolloutId, details.scalingDown), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), or a target with no `port` property (`TARGET_PORT_MISSING`). Canary targets that do not run the canary release get it from a deployment job the rollout starts (canaryDeployment) before any traffic moves';
 const DEPLOYING_409 = ', or the canary release is still being deployed to the canary targets (`CANARY_DEPLOYING`, details.jobId)';
 
 export const startRolloutRoute = command('start', 'startRollout', 'Start: resolve the router and backends, then walk the steps (state running)', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
