@@ -23,9 +23,10 @@ export function promotionTitle(p: { releaseName: string; targetEnvironmentName: 
   return fit(`Promotion ${p.releaseName} → ${p.targetEnvironmentName}`);
 }
 
-export function deploymentTitle(j: { kind: 'promotion' | 'rollback'; releaseName: string; environmentName: string; targetCount?: number }): string {
+export function deploymentTitle(j: { kind: 'promotion' | 'rollback' | 'rollout'; releaseName: string; environmentName: string; targetCount?: number }): string {
   const targets = j.targetCount === undefined ? '' : ` (${j.targetCount} ${j.targetCount === 1 ? 'target' : 'targets'})`;
-  const what = j.kind === 'rollback' ? `Roll back ${j.environmentName} to ${j.releaseName}` : `Deploy ${j.releaseName} to ${j.environmentName}`;
+  const what =
+    j.kind === 'rollback' ? `Roll back ${j.environmentName} to ${j.releaseName}` : j.kind === 'rollout' ? `Deploy ${j.releaseName} to the canary targets of ${j.environmentName}` : `Deploy ${j.releaseName} to ${j.environmentName}`;
   return fit(`${what}${targets}`);
 }
 

@@ -37,7 +37,8 @@ export async function persistDeploymentJob(pool: Pool, raw: PersistJobInput): Pr
     );
     if ((row.rowCount ?? 0) === 0) return;
 
-    if (job.status === 'deployed' && before?.status !== 'deployed') await recordReleaseDeployment(db, tenantId, job);
+    // A rollout's canary targets are not the environment: what it runs stays what its promotions deployed.
+    if (job.status === 'deployed' && before?.status !== 'deployed' && job.kind !== 'rollout') await recordReleaseDeployment(db, tenantId, job);
     await auditJob(db, input, before);
     await notifyDeployment(db, { tenantId, kind: 'job', jobId: job.id });
   });

@@ -9,6 +9,8 @@ export interface LoadPlanInput {
   environmentId: string;
   releaseId: string;
   labelSelector: Record<string, string> | null;
+  /** Only these targets (a rollout's canary targets). */
+  targetIds?: string[] | null;
 }
 
 const iso = (v: Date | string) => new Date(v).toISOString();
@@ -39,9 +41,9 @@ export async function loadDeploymentPlan(pool: Pool, input: LoadPlanInput): Prom
             s.release_id, s.release_name, s.version, s.digests, s.job_id, s.deployed_at
        FROM targets t
        LEFT JOIN target_stickers s ON s.tenant_id = t.tenant_id AND s.target_id = t.id
-      WHERE t.tenant_id = $1 AND t.environment_id = $2 AND t.labels @> $3::jsonb
+      WHERE t.tenant_id = $1 AND t.environment_id = $2 AND t.labels @> $3::jsonb AND ($4::uuid[] IS NULL OR t.id = ANY($4::uuid[]))
       ORDER BY t.name, t.id`,
-    [tenantId, environmentId, JSON.stringify(effectiveLabelSelector(input, settings))],
+    [tenantId, environmentId, JSON.stringify(effectiveLabelSelector(input, settings)), input.targetIds ?? null],
   );
   const targets: PlanTarget[] = rows.map((r) => ({
     id: r.id,

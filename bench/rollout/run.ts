@@ -157,6 +157,11 @@ async function main(teardown: Teardown): Promise<void> {
     return { canaryWeight: reading?.live === false ? null : (state?.canaryWeight as number | undefined) };
   };
   const status = async (id: string) => { const r = await stage.api('GET', `/ab-releases/${id}`); return (r.state ?? r.status) as string; };
+  // Rolled back, and its canary targets scaled down to stable: until then the environment takes no other rollout.
+  const ended = async (id: string) => {
+    const r = await stage.api('GET', `/ab-releases/${id}`);
+    return /aborted|failed/.test(r.state) && (!r.scaleDown || ['deployed', 'failed'].includes(r.scaleDown.status));
+  };
 
   // Weight changes: one rollout, 10 ↔ 90 with a pause after each, advanced `changes` times.
   const weights = Array.from({ length: o.changes + 1 }, (_, i) => (i % 2 === 0 ? 10 : 90));
@@ -186,7 +191,7 @@ async function main(teardown: Teardown): Promise<void> {
     await until(`weight ${weights[i]} read back`, async () => (await traffic(created.id)).canaryWeight === weights[i], 30_000, 50);
   }
   await stage.call('POST', `/ab-releases/${created.id}/rollback`, { reason: 'bench done' });
-  await until('the weight bench rollout to end', async () => /aborted|failed/.test(await status(created.id)), 60_000);
+  await until('the weight bench rollout to end and scale down', () => ended(created.id), 120_000);
 
   // Rollbacks: a new canary each time, failing at 50 % under an error-rate analysis.
   const rollbackMs: number[] = [];
@@ -217,11 +222,13 @@ async function main(teardown: Teardown): Promise<void> {
       else if (Date.now() > deadline) throw new Error(`rollback ${i}: canary still served 120 s after it started failing (${JSON.stringify(burst.byVersion)})`);
     }
     await until(`rollback ${i} to end`, async () => /aborted|failed/.test(await status(r.id)), 60_000);
-    const measured = firstFailingAt([await stage.api('GET', `/ab-releases/${r.id}`), await stage.api('GET', `/ab-releases/${r.id}/health`)]);
+    const measuredRollout = await stage.api('GET', `/ab-releases/${r.id}`);
+    const measured = firstFailingAt([measuredRollout, await stage.api('GET', `/ab-releases/${r.id}/health`)]);
     const from = measured !== undefined && measured >= failedAt - 1000 ? measured : failedAt;
     fromMeasurement.push(from === measured);
     rollbackMs.push(noCanaryAt - from);
     sinceFailingMs.push(noCanaryAt - failedAt);
+    await until(`rollback ${i} to scale down`, () => ended(r.id), 120_000);
     say(`rollback ${i}/${o.rollbacks}: 0 % canary ${noCanaryAt - from} ms after the ${from === measured ? 'first failing measurement' : 'canary started failing'} (${noCanaryAt - failedAt} ms after it started failing)`);
   }
 

@@ -13,7 +13,8 @@ export const TASK_STATUSES = ['pending', 'running', 'succeeded', 'failed', 'skip
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
 export type TaskPhase = 'deploy' | 'rollback';
-export type JobKind = 'promotion' | 'rollback';
+/** rollout: a rollout's canary targets (the canary release before traffic moves, the stable one again at scale-down). */
+export type JobKind = 'promotion' | 'rollback' | 'rollout';
 
 export { FAILURE_POLICIES, STRATEGY_TYPES, type EnvironmentDeploymentSettings, type FailurePolicy, type HealthCheck, type Strategy } from '../inventory-fields';
 import type { EnvironmentDeploymentSettings, FailurePolicy, HealthCheck, Strategy } from '../inventory-fields';
@@ -168,6 +169,8 @@ export interface DeploymentJobInput {
   strategy?: Strategy | null;
   failurePolicy?: FailurePolicy | null;
   labelSelector?: Record<string, string>;
+  /** Only these targets of the environment (a rollout's canary targets); absent: every target the selector matches. */
+  targetIds?: string[];
   requestedBy: string;
   reason?: string | null;
   settings: DeploymentSettings;

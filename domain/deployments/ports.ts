@@ -20,6 +20,8 @@ export interface DeploymentActivities {
     releaseId: string;
     /** null: the environment's targetLabels (domain/deployments/strategy.ts effectiveLabelSelector). */
     labelSelector: Record<string, string> | null;
+    /** Only these targets (a rollout's canary targets); null: every target the selector matches. */
+    targetIds?: string[] | null;
   }): Promise<{ plan: JobPlan; settings: EnvironmentDeploymentSettings }>;
   /** Upsert the job row when job.version is newer; publishes a change event; a `deployed` job also records release_deployments once. */
   persistDeploymentJob(input: { tenantId: string; job: DeploymentJob; requestId?: string | null }): Promise<void>;

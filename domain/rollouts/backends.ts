@@ -5,8 +5,9 @@ import type { AgentRouter, RouterBackend } from '../traffic';
 /**
  * Which targets of the environment serve which variant: canary = those
  * labelled or propertied `track: canary`, stable = the rest; each reached at
- * its `host` property (default 127.0.0.1) and `port` property. A canary target
- * must already run the canary release (its version sticker).
+ * its `host` property (default 127.0.0.1) and `port` property. Canary targets
+ * whose sticker names another release get the canary release deployed by the
+ * rollout itself before any traffic moves.
  */
 export interface PlanTargetRow {
   id: string;
@@ -51,15 +52,6 @@ export function planOf(input: {
       targets: portless.map((t) => t.name),
     });
   }
-  const notDeployed = canary.filter((t) => t.releaseId !== input.canaryReleaseId);
-  if (notDeployed.length) {
-    throw new DomainError(
-      'invalid_state',
-      'CANARY_NOT_DEPLOYED',
-      `Canary target(s) ${notDeployed.map((t) => t.name).join(', ')} do not run ${input.canaryReleaseName}: deploy it to them first (a rollout moves traffic, it does not deploy)`,
-      { targets: notDeployed.map((t) => ({ id: t.id, name: t.name, runs: t.releaseId })) },
-    );
-  }
   const backend = (t: PlanTargetRow): RouterBackend => ({ name: t.name, targetId: t.id, host: t.properties.host || '127.0.0.1', port: Number(t.properties.port) });
   return {
     routerAgentId: agent.id,
@@ -69,5 +61,6 @@ export function planOf(input: {
     canary: canary.map(backend),
     stableVersion: input.stableVersion,
     canaryVersion: input.canaryVersion,
+    canaryToDeploy: canary.filter((t) => t.releaseId !== input.canaryReleaseId).map((t) => t.id),
   };
 }

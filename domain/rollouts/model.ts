@@ -28,6 +28,22 @@ export interface RolloutPlan {
   canary: RouterBackend[];
   stableVersion: string;
   canaryVersion: string;
+  /** Canary targets that do not run the canary release yet: the rollout deploys it to them before any traffic moves. */
+  canaryToDeploy?: string[];
+}
+
+/**
+ * A deployment job the rollout runs on its canary targets (a deploymentJob
+ * child): the canary release before traffic moves, or, after a rollback, the
+ * stable release again (scale-down) so the canary version serves nowhere.
+ */
+export interface RolloutDeployment {
+  releaseId: string;
+  releaseName: string;
+  targetIds: string[];
+  jobId: string | null;
+  status: 'pending' | 'deploying' | 'deployed' | 'failed';
+  reason: string | null;
 }
 
 /** Where the current analysis stands (it lives in the workflow; a worker restart resumes it). */
@@ -80,6 +96,12 @@ export interface Rollout {
   /** What the router read back after the last traffic change. */
   traffic: TrafficState | null;
   plan: RolloutPlan | null;
+  /** The canary release deployed to the canary targets at start or retry (null: they already ran it). */
+  canaryDeployment?: RolloutDeployment | null;
+  /** After a rollback or abort: the stable release deployed back to the canary targets. */
+  scaleDown?: RolloutDeployment | null;
+  /** When a person paused it: resume goes on with what was left of a timed pause or an analysis window. */
+  pausedAt?: string | null;
   history: RolloutHistoryEntry[];
   createdBy: string;
   createdAt: string;

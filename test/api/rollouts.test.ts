@@ -106,16 +106,43 @@ test('permissions: viewers read, only rollout:create creates and rollout:operate
   expect(await s.expect(200, 'POST', `/ab-releases/${created.id}/rollback`, sre, { reason: 'not today' })).toMatchObject({ state: 'aborted', abortReason: 'rolled back by sre@example.com: not today' });
 });
 
-test('start is refused with a clear 409 when no agent drives a router, or the canary targets do not run the canary release', async () => {
+test('start is refused with a clear 409 when no agent drives a router; canary targets that do not run the canary release get it from a deployment job first, and a failed one fails the rollout with no traffic moved', async () => {
   const routerless = await newStage({ routerless: true });
   const a = await s.expect(201, 'POST', '/ab-releases', s.admin, routerless.body());
   const noRouter = await s.refuse(409, 'POST', `/ab-releases/${a.id}/start`, s.admin, {});
   expect(noRouter).toMatchObject({ code: 'NO_ROUTER', message: expect.stringContaining('npm run agent -- --router haproxy --router-listen') });
   const undeployed = await newStage({ canaryDeployed: false });
   const b = await s.expect(201, 'POST', '/ab-releases', s.admin, undeployed.body());
-  const notDeployed = await s.refuse(409, 'POST', `/ab-releases/${b.id}/start`, s.admin, {});
-  expect(notDeployed).toMatchObject({ code: 'CANARY_NOT_DEPLOYED', details: { targets: [expect.objectContaining({ name: expect.stringMatching(/^canary-/) })] } });
-  expect(await s.expect(200, 'GET', `/ab-releases/${b.id}`)).toMatchObject({ state: 'created' });
+  const started = await s.expect(200, 'POST', `/ab-releases/${b.id}/start`, s.admin, {});
+  const canaryTargetId = started.plan.canary[0].targetId;
+  expect(started).toMatchObject({ state: 'running', canaryDeployment: { releaseId: undeployed.canary.id, targetIds: [canaryTargetId] } });
+  // No step moves while the canary is being deployed.
+  const early = await s.call('POST', `/ab-releases/${b.id}/promote`, s.admin, { full: true });
+  expect([409]).toContain(early.status);
+  expect(early.body.error.code).toMatch(/CANARY_DEPLOYING|INVALID_STATE_TRANSITION/);
+  // The test's targets have no agent: the job (the deployments module's own, only on the canary target) fails, and so does the rollout.
+  const failed = await reaches(b.id, (r) => expect(r).toMatchObject({ state: 'failed', canaryDeployment: { status: 'failed' } }));
+  expect(failed.abortReason).toMatch(/deploying .* to the canary targets failed .*no traffic was moved/);
+  const job = await s.expect(200, 'GET', `/deployment-jobs/${failed.canaryDeployment.jobId}`);
+  expect(job).toMatchObject({ kind: 'rollout', releaseId: undeployed.canary.id, environmentId: undeployed.env.id });
+  const { rows } = await app.pool.query('SELECT DISTINCT target_id FROM deployment_tasks WHERE tenant_id = $1 AND job_id = $2', [s.tenant, failed.canaryDeployment.jobId]);
+  expect(rows.map((r) => r.target_id)).toEqual([canaryTargetId]);
+  expect(undeployed.router.routeOf(undeployed.env.id).sets.every((x) => x.canaryWeight === 0)).toBe(true);
+  expect(failed.history.map((h: any) => h.action)).toEqual(expect.arrayContaining(['rollout.deploy_canary', 'rollout.canary_deploy_failed', 'rollout.fail']));
+});
+
+test('advance ends a pause or an analysis only: during a weight change it is 409 NOT_WAITING naming the step, and nothing is skipped', async () => {
+  const st = await newStage();
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ steps: [{ setWeight: 10 }, { pause: {} }, { setWeight: 30 }, { pause: {} }] }));
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, {});
+  await reaches(r.id, (x) => expect(x).toMatchObject({ state: 'paused', stepIndex: 1, canaryWeight: 10 }));
+  // The router's agent goes away: the next weight change waits on it, so the rollout is for a while at a weight step.
+  await st.close();
+  expect(await s.expect(200, 'POST', `/ab-releases/${r.id}/promote`, s.admin, {})).toMatchObject({ state: 'running', stepIndex: 2 });
+  const refused = await s.refuse(409, 'POST', `/ab-releases/${r.id}/advance`, s.admin, {});
+  expect(refused).toMatchObject({ code: 'NOT_WAITING', details: { stepIndex: 2, step: 'set weight 30%' } });
+  expect(await s.expect(200, 'GET', `/ab-releases/${r.id}`)).toMatchObject({ stepIndex: 2 });
+  await s.expect(200, 'POST', `/ab-releases/${r.id}/rollback`, s.admin, { reason: 'cleanup' });
 });
 
 test('a second rollout of the same environment cannot start while one runs (ROLLOUT_IN_FLIGHT); a rollback puts traffic back and frees it', async () => {
@@ -132,7 +159,13 @@ test('a second rollout of the same environment cannot start while one runs (ROLL
   const rolled = await s.expect(200, 'POST', `/ab-releases/${first.id}/rollback`, s.admin, { reason: 'abort during the pause' });
   expect(rolled).toMatchObject({ state: 'aborted', canaryWeight: 0 });
   expect(st.router.routeOf(st.env.id)).toMatchObject({ canaryWeight: 0, match: null });
-  expect(await s.expect(200, 'POST', `/ab-releases/${second.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
+  // Its scale-down (stable back on the canary target) holds the environment until it ends: here it fails, the test's targets have no agent.
+  const early = await s.call('POST', `/ab-releases/${second.id}/start`, s.admin, {});
+  if (early.status === 409) expect(early.body.error).toMatchObject({ code: 'ROLLOUT_IN_FLIGHT', details: { rolloutId: first.id, scalingDown: true } });
+  else expect(early.status).toBe(200);
+  const scaled = await reaches(first.id, (r) => expect(['deployed', 'failed']).toContain(r.scaleDown?.status));
+  expect(scaled.history.map((h: any) => h.action)).toEqual(expect.arrayContaining(['rollout.scale_down', 'rollout.scale_down_failed']));
+  if (early.status === 409) expect(await s.expect(200, 'POST', `/ab-releases/${second.id}/start`, s.admin, {})).toMatchObject({ state: 'running' });
   // A run terminated outside Tollgate leaves its row running; it does not hold the environment.
   await app.client.workflow.getHandle(`${s.tenant}:rollout:${second.id}`).terminate('operator ended it in the Temporal UI');
   const third = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ name: 'third' }));

@@ -84,6 +84,9 @@ test('A/B by header: only requests carrying the header reach B, whatever the wei
     const matching = await scene.load({ requests: 200, headers: { 'x-tollgate-variant': 'b' } });
     expect(matching.byVersion).toEqual({ [STABLE_VERSION]: 200 });
   }, { timeoutMs: 30_000 });
+  // Then its canary target is scaled down to stable; the environment is free once that is done.
+  const scaled = await scene.until(rollout.id, 'to scale its canary target down', (r) => ['deployed', 'failed'].includes(r.scaleDown?.status), 90_000);
+  expect(scaled.scaleDown.status).toBe('deployed');
 }, 240_000);
 
 test('GET /health shows the analysis measurements, their thresholds and the verdicts', async () => {

@@ -1,10 +1,13 @@
 import { CANARY_VERSION, rolloutScene, readBack, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-e2e-scene';
 import { eventually } from '../support/eventually';
+import { versionOn } from '../support/rollout-stage';
 
 /**
  * Traffic always goes back to stable: by itself when the canary fails its
  * analysis (the canary demo service answers 500s), and at once when someone
- * aborts during a pause. Measured through the router, and read back from it.
+ * aborts during a pause. Measured through the router, and read back from it;
+ * then the canary targets are scaled down: the stable release deployed back
+ * to them by the rollout's own deployment job.
  */
 let scene: RolloutScene;
 
@@ -55,7 +58,19 @@ test('a canary that answers 500s is rolled back by itself, and the traffic the r
   expect(health.lastVerdict.value).toBeGreaterThan(0.05);
   expect(health.measurements[0]).toMatchObject({ stepIndex: 2, judgement: { verdict: 'fail' } });
   expect(done.abortReason).toMatch(/analysis/);
+  await scaledDown(rollout.id);
 }, 240_000);
+
+/** The canary targets run the stable version again, deployed by the rollout's scale-down job, on record. */
+async function scaledDown(id: string) {
+  const r = await scene.until(id, 'to scale the canary targets down', (x) => ['deployed', 'failed'].includes(x.scaleDown?.status), 90_000);
+  expect(r.scaleDown).toMatchObject({ status: 'deployed', releaseId: scene.stage.stableRelease.id });
+  expect(r.history.map((h: any) => h.action)).toEqual(expect.arrayContaining(['rollout.scale_down', 'rollout.scaled_down']));
+  const job = await scene.stage.api('GET', `/deployment-jobs/${r.scaleDown.jobId}`);
+  expect(job).toMatchObject({ kind: 'rollout', status: 'deployed', releaseId: scene.stage.stableRelease.id });
+  for (const t of scene.stage.targets.filter((x) => x.track === 'canary')) expect(await versionOn(t.port)).toBe(STABLE_VERSION);
+  expect(readBack(await scene.traffic(id)).canaryWeight).toBe(0);
+}
 
 test('an abort during a pause leaves no canary traffic', async () => {
   const rollout = await scene.createAndStart({
@@ -79,4 +94,5 @@ test('an abort during a pause leaves no canary traffic', async () => {
   const late = await scene.act(rollout.id, 'advance');
   expect(late.status).toBe(409);
   expect(readBack(await scene.traffic(rollout.id)).canaryWeight).toBe(0);
+  await scaledDown(rollout.id);
 }, 240_000);

@@ -48,6 +48,7 @@ export async function rolloutStage(s: Scene, app: TestApp, options: { routerless
   const connection = await NativeConnection.connect({ address: testEnv.temporalAddress });
   const worker = await Worker.create({ connection, taskQueue: agentTaskQueue(agentId), activities: router.activities, dataConverter: dataConverterOf(app.config) });
   const running = worker.run();
+  let closed = false;
   return {
     env,
     stable,
@@ -64,6 +65,8 @@ export async function rolloutStage(s: Scene, app: TestApp, options: { routerless
       ...extra,
     }),
     async close() {
+      if (closed) return;
+      closed = true;
       worker.shutdown();
       await running;
       await connection.close();

@@ -8,14 +8,14 @@ import { ROOT, spawnTs, waitForOutput, type Spawned } from './processes';
 /**
  * What a rollout needs in front of a running API, with real processes only:
  * an environment, a demo component with a stable and a canary release, stable
- * targets and canary targets (label and property `track: canary`) each with a
- * demo service of its release's version on a free port, and one agent that
- * owns them all and drives a router listening on a free port. The canary is
- * deployed by Tollgate (a promotion whose job the agent runs: the environment
- * deploys only to `track: canary` targets, with demo/deploy-hook.sh), because
- * a rollout starts only on canary targets whose sticker names the canary
- * release; the stable services are started here directly. The orchestrator
- * worker runs as a process of its own, so a test can kill it by PID.
+ * targets (`track: stable`) and canary targets (label and property `track:
+ * canary`), each reached on a free port, and one agent that owns them all and
+ * drives a router listening on a free port. The stable release is deployed by
+ * an ordinary promotion (the environment's targetLabels pick the stable
+ * targets; the agent runs demo/deploy-hook.sh, which starts the demo service);
+ * the canary targets run nothing until a rollout deploys the canary release to
+ * them itself. The orchestrator worker runs as a process of its own, so a
+ * test can kill it by PID.
  *
  * It needs only an API URL, tokens and what the worker process is configured
  * with: the end-to-end scene (rollout-e2e-scene.ts) and the benchmark
@@ -52,7 +52,6 @@ export interface DemoTarget {
   port: number;
   track: 'stable' | 'canary';
   version: string;
-  proc?: Spawned;
 }
 
 export interface RolloutStage {
@@ -145,7 +144,7 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
       order: 1,
       requiredApprovals: 0,
       requireSod: false,
-      deployment: { strategy: { type: 'all-at-once' }, failurePolicy: 'rollback', targetLabels: { track: 'canary' } },
+      deployment: { strategy: { type: 'all-at-once' }, failurePolicy: 'rollback', targetLabels: { track: 'stable' } },
     }, 201);
     const hook = `sh ${path.join(ROOT, 'demo', 'deploy-hook.sh')}`;
     const component = await api('POST', '/components', { name: 'demo', repository: 'registry.example.com/demo', deployHook: hook }, 201);
@@ -162,19 +161,12 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     ];
     for (const { track, name } of plan) {
       const port = await freePort();
-      const labels: Record<string, string> = { role: 'web', ...(track === 'canary' ? { track } : {}) };
+      const labels: Record<string, string> = { role: 'web', track };
       const properties: Record<string, string> = { host: '127.0.0.1', port: String(port), ...(track === 'canary' ? { track } : {}) };
       const target = await api('POST', '/targets', { name, environmentId: env.id, labels, properties }, 201);
       const version = track === 'canary' ? CANARY_VERSION : STABLE_VERSION;
       targets.push({ id: target.id, name, port, track, version });
     }
-    const stables = targets.filter((t) => t.track === 'stable');
-    for (const t of stables) {
-      t.proc = spawnTs('demo/service.ts', { PORT: String(t.port), VERSION: t.version, RELEASE_ID: stableRelease.id });
-      const proc = t.proc;
-      stops.push(() => stopProc(proc));
-    }
-    await Promise.all(stables.map((t) => waitForOutput(t.proc!, /"msg":"listening"/, 60_000)));
 
     const stateDir = path.join(host.root, 'agent');
     mkdirSync(stateDir, { recursive: true });
@@ -214,21 +206,21 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     stops.push(() => stopProc(agent.proc));
     const agentProc = agent.proc;
 
-    // The canary release deployed by the agent to the canary targets (the environment's targetLabels).
-    const promotion = await api('POST', '/promotions', { releaseId: canaryRelease.id, targetEnvironmentId: env.id, reason: 'the canary, before its rollout' }, 201);
+    // The stable release, deployed by the agent to the stable targets (the environment's targetLabels) through an ordinary promotion.
+    const promotion = await api('POST', '/promotions', { releaseId: stableRelease.id, targetEnvironmentId: env.id, reason: 'the stable release, before the rollout' }, 201);
     let seen: any;
     try {
-      await until('the canary to be deployed', async () => {
+      await until('the stable release to be deployed', async () => {
         seen = await api('GET', `/promotions/${promotion.id}`);
-        if (['failed', 'rolled_back', 'cancelled', 'rejected'].includes(seen.status)) throw new Error(`the canary's promotion ended ${seen.status}: ${seen.statusReason}`);
+        if (['failed', 'rolled_back', 'cancelled', 'rejected'].includes(seen.status)) throw new Error(`the stable release's promotion ended ${seen.status}: ${seen.statusReason}`);
         return seen.status === 'deployed';
       }, 120_000, 250);
     } catch (err) {
       (err as Error).message += `; last seen ${JSON.stringify({ status: seen?.status, statusReason: seen?.statusReason })}\nagent output:\n${agentProc.output().slice(-4000)}`;
       throw err;
     }
-    for (const t of targets.filter((x) => x.track === 'canary')) {
-      await until(`${t.name} to run ${CANARY_VERSION}`, async () => (await versionOn(t.port)) === CANARY_VERSION, 30_000, 100);
+    for (const t of targets.filter((x) => x.track === 'stable')) {
+      await until(`${t.name} to run ${STABLE_VERSION}`, async () => (await versionOn(t.port)) === STABLE_VERSION, 30_000, 100);
     }
 
     const canaries = () => targets.filter((t) => t.track === 'canary');
@@ -281,7 +273,7 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
   }
 }
 
-async function versionOn(port: number): Promise<string | null> {
+export async function versionOn(port: number): Promise<string | null> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/version`, { signal: AbortSignal.timeout(2_000) });
     return res.status === 200 ? ((await res.json()) as { version: string }).version : null;

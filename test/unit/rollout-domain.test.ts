@@ -152,6 +152,7 @@ describe('decide', () => {
     expect(r.canaryWeight).toBe(0);
     r = run(r, { kind: 'retry', input: {}, plan });
     expect(r).toMatchObject({ state: 'running', stepIndex: 0, abortReason: null });
+    expect(r).toMatchObject({ canaryDeployment: null, scaleDown: null });
     r = run(r, { kind: 'promote', input: { full: true } });
     expect(r.stepIndex).toBe(r.steps.length);
     r = run(r, { kind: 'complete', traffic: traffic(100) }, system);
@@ -184,9 +185,81 @@ describe('decide', () => {
 
   test('a step result for a step the rollout has left changes nothing', () => {
     let r = run(created(), { kind: 'start', input: {}, plan });
-    r = run(r, { kind: 'advance', input: {} });
+    r = run(r, { kind: 'promote', input: { full: false } });
     const stale = decide(r, { kind: 'traffic', stepIndex: 0, traffic: traffic(10), canaryWeight: 10, activeMatch: null }, { now: at(3), actor: system });
     expect(stale.events).toEqual([]);
+  });
+});
+
+describe('advance ends a wait, never a step being applied', () => {
+  test('at a weight step advance is NOT_WAITING (with the step); promote still goes to the next step', () => {
+    const r = run(created(), { kind: 'start', input: {}, plan });
+    expect(() => run(r, { kind: 'advance', input: {} })).toThrow(expect.objectContaining({ code: 'NOT_WAITING', details: expect.objectContaining({ stepIndex: 0, step: 'set weight 10%' }) }));
+    expect(run(r, { kind: 'promote', input: { full: false } }).stepIndex).toBe(1);
+  });
+  test('at a pause or an analysis (running or held) advance goes past it', () => {
+    let r = run(created(), { kind: 'start', input: {}, plan });
+    r = run(r, { kind: 'stepDone', stepIndex: 0 }, system);
+    expect(run(r, { kind: 'advance', input: {} }).stepIndex).toBe(2);
+    r = run(run(r, { kind: 'stepDone', stepIndex: 1 }, system), { kind: 'stepDone', stepIndex: 2 }, system);
+    r = run(r, { kind: 'hold', stepIndex: 3, reason: 'inconclusive' }, system);
+    expect(run(r, { kind: 'advance', input: {} })).toMatchObject({ state: 'running', stepIndex: 4 });
+  });
+});
+
+describe('pause and resume keep the time left', () => {
+  test('a person’s pause moves the step’s start and the analysis window by the time held; its measurements stay', () => {
+    let r = run(created(), { kind: 'start', input: {}, plan }, operator, 0);
+    r = { ...r, stepIndex: 3, stepStartedAt: at(10), analysis: { stepIndex: 3, startedAt: at(10), measurements: 4, failures: 1, inconclusive: 0, passes: 3 } };
+    r = run(r, { kind: 'pause', input: {} }, operator, 20);
+    expect(r.pausedAt).toBe(at(20));
+    r = run(r, { kind: 'resume', input: {} }, operator, 50);
+    expect(r).toMatchObject({ state: 'running', stepIndex: 3, stepStartedAt: at(40), pausedAt: null, analysis: { startedAt: at(40), measurements: 4, failures: 1, passes: 3 } });
+  });
+  test('resuming what the rollout held itself: an inconclusive analysis measures again from the start', () => {
+    let r = run(created(), { kind: 'start', input: {}, plan }, operator, 0);
+    r = { ...r, stepIndex: 3, analysis: { stepIndex: 3, startedAt: at(10), measurements: 4, failures: 0, inconclusive: 4, passes: 0 } };
+    r = run(r, { kind: 'hold', stepIndex: 3, reason: 'inconclusive' }, system, 20);
+    r = run(r, { kind: 'resume', input: {} }, operator, 50);
+    expect(r).toMatchObject({ state: 'running', stepIndex: 3, stepStartedAt: at(50), analysis: null });
+  });
+});
+
+describe('the rollout deploys its canary and scales it down', () => {
+  const undeployed: RolloutPlan = { ...plan, canaryToDeploy: ['t2'] };
+  test('a start on canary targets that do not run the canary release deploys it first: no step moves until it is deployed', () => {
+    let r = run(created(), { kind: 'start', input: {}, plan: undeployed });
+    expect(r.canaryDeployment).toMatchObject({ releaseId: r.canaryReleaseId, targetIds: ['t2'], status: 'pending', jobId: null });
+    expect(() => run(r, { kind: 'promote', input: { full: true } })).toThrow(expect.objectContaining({ code: 'CANARY_DEPLOYING' }));
+    expect(() => run(r, { kind: 'advance', input: {} })).toThrow(expect.objectContaining({ code: 'CANARY_DEPLOYING' }));
+    r = run(r, { kind: 'deploying', which: 'canaryDeployment', jobId: 'j1' }, system);
+    expect(r.canaryDeployment).toMatchObject({ status: 'deploying', jobId: 'j1' });
+    expect(run(r, { kind: 'deployed', which: 'canaryDeployment', jobId: 'other', ok: true, reason: null }, system).canaryDeployment!.status).toBe('deploying');
+    r = run(r, { kind: 'deployed', which: 'canaryDeployment', jobId: 'j1', ok: true, reason: null }, system, 9);
+    expect(r).toMatchObject({ canaryDeployment: { status: 'deployed' }, stepStartedAt: at(9) });
+    expect(r.history.map((h) => h.action)).toEqual(expect.arrayContaining(['rollout.deploy_canary', 'rollout.canary_deployed']));
+    expect(run(created(), { kind: 'start', input: {}, plan }).canaryDeployment).toBeNull();
+  });
+  test('retried while it scales down: once the canary targets run stable, the canary release goes back on them before any step', () => {
+    let r = run(run(created(), { kind: 'start', input: {}, plan }), { kind: 'rollback', input: { reason: 'bad' } });
+    r = run(r, { kind: 'deploying', which: 'scaleDown', jobId: 'j2' }, system);
+    r = run(r, { kind: 'retry', input: {}, plan });
+    expect(r).toMatchObject({ state: 'running', canaryDeployment: null, scaleDown: { status: 'deploying' } });
+    r = run(r, { kind: 'deployed', which: 'scaleDown', jobId: 'j2', ok: true, reason: null }, system);
+    expect(r).toMatchObject({ scaleDown: { status: 'deployed' }, canaryDeployment: { targetIds: ['t2'], status: 'pending' } });
+  });
+  test('a rollback scales the canary targets down to stable; a failure is on record; a retry deploys the canary again', () => {
+    let r = run(created(), { kind: 'start', input: {}, plan });
+    r = run(r, { kind: 'rollback', input: { reason: 'bad' } });
+    expect(r.scaleDown).toMatchObject({ releaseId: r.stableReleaseId, releaseName: 'myapp 2.3', targetIds: ['t2'], status: 'pending' });
+    r = run(r, { kind: 'deploying', which: 'scaleDown', jobId: 'j2' }, system);
+    r = run(r, { kind: 'deployed', which: 'scaleDown', jobId: 'j2', ok: false, reason: 'agent offline' }, system);
+    expect(r).toMatchObject({ state: 'aborted', scaleDown: { status: 'failed', reason: 'deployment job j2 failed: agent offline' } });
+    expect(r.history.at(-1)).toMatchObject({ action: 'rollout.scale_down_failed', by: 'tollgate' });
+    // The stickers (the plan at retry) say where the canary release is missing.
+    expect(run(r, { kind: 'retry', input: {}, plan }).canaryDeployment).toBeNull();
+    expect(run(r, { kind: 'retry', input: {}, plan: { ...plan, canaryToDeploy: ['t2'] } }).canaryDeployment).toMatchObject({ targetIds: ['t2'], status: 'pending' });
+    expect(run(created(), { kind: 'rollback', input: { reason: 'never started' } }).scaleDown).toBeNull();
   });
 });
 
@@ -210,10 +283,13 @@ describe('backends', () => {
     ['NO_ROUTER', input([target('s1')], false)],
     ['NO_CANARY_TARGETS', input([target('s1')])],
     ['NO_STABLE_TARGETS', input([target('c1', { properties: { port: '1', track: 'canary' }, releaseId: 'canary' })])],
-    ['CANARY_NOT_DEPLOYED', input([target('s1'), target('c1', { labels: { track: 'canary' } })])],
     ['TARGET_PORT_MISSING', input([target('s1', { properties: {} }), target('c1', { labels: { track: 'canary' }, releaseId: 'canary' })])],
   ])('%s', (code, i) => {
     expect(() => planOf(i)).toThrow(expect.objectContaining({ code }));
+  });
+  test('canary targets that do not run the canary release are for the rollout to deploy', () => {
+    const p = planOf(input([target('s1'), target('c1', { labels: { track: 'canary' } }), target('c2', { properties: { port: '4003', track: 'canary' }, releaseId: 'canary' })]));
+    expect(p.canaryToDeploy).toEqual(['c1']);
   });
   test('NO_ROUTER says how to start one', () => {
     expect(() => planOf(input([], false))).toThrow(/npm run agent -- --router haproxy --router-listen/);

@@ -304,7 +304,7 @@ describeRecording('recording a rollout', () => {
     await app?.close();
   });
 
-  test('rollout: weights, a timed pause, an analysis that fails and rolls back, a retry that passes it, a pause until advance, completion', async () => {
+  test('rollout: weights, a timed pause, an analysis that fails and rolls back, a scale-down job, a retry that passes it, a pause until advance, completion', async () => {
     const s = await scene(app);
     st = await rolloutStage(s, app);
     const route = st.router.routeOf(st.env.id);
@@ -316,6 +316,8 @@ describeRecording('recording a rollout', () => {
     await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'record' });
     const rollout = async () => s.expect(200, 'GET', `/ab-releases/${r.id}`);
     await until('the analysis to roll back', async () => (await rollout()).state === 'aborted' && route.canaryWeight === 0);
+    // The scale-down job (stable back on the canary target) ends first: the test's targets have no agent, so it fails, on record.
+    await until('the scale-down to end', async () => ['deployed', 'failed'].includes((await rollout()).scaleDown?.status));
     route.canaryErrorRate = 0;
     await s.expect(200, 'POST', `/ab-releases/${r.id}/retry`, s.admin, { reason: 'canary fixed' });
     await until('the pause until advance', async () => (await rollout()).state === 'paused');

@@ -13,6 +13,7 @@ import {
   pauseRollout,
   promoteRollout,
   readRolloutTraffic,
+  resumeRollout,
   retryRollout,
   rollbackRollout,
   ROLLOUT_WORKFLOW_TYPE,
@@ -226,4 +227,51 @@ test('an analysis with too few requests over its window is inconclusive and paus
   expect(paused.pausedReason).toMatch(/analysis of step 2 inconclusive over its window \(canary served 10 request\(s\), fewer than the 1000 needed to judge\)/);
   await handle.executeUpdate(advanceRollout, { args: [{ reason: 'judged by eye' }, operator] });
   expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
+});
+
+test('a person’s pause during a timed pause, then resume: the pause goes on with what it had left, not from its beginning', async () => {
+  const { handle, rolloutId } = await begin([{ setWeight: 10 }, { pause: { duration: '6s' } }, { setWeight: 50 }]);
+  const inPause = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r).toMatchObject({ state: 'running', stepIndex: 1 });
+    return r;
+  });
+  // Three of its six seconds go by, then it is held for three more.
+  await eventually(async () => expect(Date.now() - Date.parse(inPause.stepStartedAt!)).toBeGreaterThanOrEqual(3_000), { timeoutMs: 10_000 });
+  const paused = await handle.executeUpdate(pauseRollout, { args: [{ reason: 'look' }, operator] });
+  await eventually(async () => expect(Date.now() - Date.parse(paused.pausedAt!)).toBeGreaterThanOrEqual(3_000), { timeoutMs: 10_000 });
+  const resumed = await handle.executeUpdate(resumeRollout, { args: [{ reason: 'go on' }, operator] });
+  expect(resumed).toMatchObject({ state: 'running', stepIndex: 1, pausedAt: null });
+  const resumedAt = Date.now();
+  await eventually(async () => expect((await handle.query(getRollout))!.stepIndex).toBeGreaterThanOrEqual(2), { timeoutMs: 10_000, intervalMs: 100 });
+  // About three seconds were left; from its beginning it would have taken six.
+  expect(Date.now() - resumedAt).toBeLessThan(4_800);
+  expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
+});
+
+test('a person’s pause during an analysis, then resume: its measurements stay and only the rest of its window is measured', async () => {
+  const { handle, rolloutId } = await begin([{ setWeight: 50 }, { analysis: { metric: 'error-rate', max: 0.05, window: '6s', interval: '1s', minRequests: 1 } }, { setWeight: 100 }]);
+  const measuring = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r.analysis?.measurements ?? 0).toBeGreaterThanOrEqual(3);
+    return r;
+  }, { timeoutMs: 15_000, intervalMs: 100 });
+  const paused = await handle.executeUpdate(pauseRollout, { args: [{ reason: 'look' }, operator] });
+  const kept = paused.analysis!;
+  expect(kept.measurements).toBeGreaterThanOrEqual(measuring.analysis!.measurements);
+  await eventually(async () => expect(Date.now() - Date.parse(paused.pausedAt!)).toBeGreaterThanOrEqual(3_000), { timeoutMs: 10_000 });
+  const resumed = await handle.executeUpdate(resumeRollout, { args: [{}, operator] });
+  // The same measurements, the window's start moved by the time held.
+  expect(resumed.analysis).toMatchObject({ stepIndex: 1, measurements: kept.measurements, passes: kept.passes });
+  expect(Date.parse(resumed.analysis!.startedAt) - Date.parse(kept.startedAt)).toBeGreaterThanOrEqual(3_000);
+  const done = await eventually(async () => {
+    const r = (await handle.query(getRollout))!;
+    expect(r.stepIndex).toBeGreaterThanOrEqual(2);
+    return r;
+  }, { timeoutMs: 15_000, intervalMs: 100 });
+  expect(await handle.result()).toEqual({ id: rolloutId, state: 'completed' });
+  const { rows } = await harness.pool.query('SELECT count(*)::int AS n FROM rollout_measurements WHERE tenant_id = $1 AND rollout_id = $2', [tenantId, rolloutId]);
+  // One six-second window of one-second measurements in all (at most six), not three and then a whole window more.
+  expect(rows[0].n).toBeLessThanOrEqual(6);
+  expect(done.history.map((h) => h.action)).toEqual(expect.arrayContaining(['rollout.pause', 'rollout.resume']));
 });

@@ -22,7 +22,7 @@ export async function refreshPlan(run: JobRun): Promise<boolean> {
   const { input } = run;
   try {
     const loaded = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Reload the plan after waiting: targets, agents, stickers' }, [
-      { tenantId: run.tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: run.job!.labelSelector },
+      { tenantId: run.tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: run.job!.labelSelector, targetIds: input.targetIds ?? null },
     ]);
     run.plan = loaded.plan;
   } catch (err) {
@@ -41,7 +41,7 @@ export async function createJob(run: JobRun): Promise<boolean> {
   let loaded: Awaited<ReturnType<DeploymentActivities['loadDeploymentPlan']>>;
   try {
     loaded = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: 'Load the deployment plan: release, targets, agents, stickers' }, [
-      { tenantId: run.tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: input.labelSelector ?? null },
+      { tenantId: run.tenantId, environmentId: input.environmentId, releaseId: input.releaseId, labelSelector: input.labelSelector ?? null, targetIds: input.targetIds ?? null },
     ]);
   } catch (err) {
     if (!(err instanceof wf.ActivityFailure) || wf.isCancellation(err)) throw err;
@@ -85,7 +85,7 @@ export async function reloadTarget(run: JobRun, targetId: string): Promise<PlanT
   let current: PlanTarget | undefined;
   try {
     const { plan: fresh } = await orchestrator.loadDeploymentPlan.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, summary: `Reload ${loaded.name} for the retry` }, [
-      { tenantId: run.tenantId, environmentId: run.input.environmentId, releaseId: run.input.releaseId, labelSelector: run.job!.labelSelector },
+      { tenantId: run.tenantId, environmentId: run.input.environmentId, releaseId: run.input.releaseId, labelSelector: run.job!.labelSelector, targetIds: run.input.targetIds ?? null },
     ]);
     current = fresh.targets.find((t) => t.id === targetId);
   } catch (err) {

@@ -1,6 +1,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
+import type { DeploymentSettings } from '../../domain/deployments/model';
 import type { RolloutNames } from '../../domain/rollouts/commands';
 import type { Rollout, RolloutPlan } from '../../domain/rollouts/model';
 import type { CreateRolloutBody, PromoteRolloutBody, RollbackRolloutBody, RolloutCommandBody } from '../../domain/rollouts/requests';
@@ -16,6 +17,8 @@ export interface RolloutWorkflowInput {
   rolloutId: string;
   /** How long an agent may take to pick up a traffic activity before the rollout says it is offline (ms). */
   agentPickupTimeoutMs?: number;
+  /** The timeouts and caps of the deployment jobs the rollout runs on its canary targets (from the API's configuration). */
+  deploymentSettings?: DeploymentSettings;
   /** State carried across continue-as-new. */
   carried?: Rollout;
   maxHistoryEvents?: number;

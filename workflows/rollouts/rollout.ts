@@ -4,14 +4,19 @@ import type { Activities } from '../../activities';
 import { agentTaskQueue } from '../../domain/deployments/model';
 import { DomainError } from '../../domain/errors';
 import { analysisOutcome, judge } from '../../domain/rollouts/judge';
-import { decide, type RolloutCommand, type RolloutDecision } from '../../domain/rollouts/commands';
+import { decide, type DeploymentKind, type RolloutCommand, type RolloutDecision } from '../../domain/rollouts/commands';
 import type { AnalysisProgress, Rollout, RolloutPlan, RolloutVerdict } from '../../domain/rollouts/model';
 import type { AgentTrafficActivities } from '../../domain/rollouts/ports';
 import { prometheusQueries } from '../../domain/rollouts/promql';
 import { prometheusSample, probeSample, routerSample, thresholdsOf } from '../../domain/rollouts/samples';
 import { describeStep, type AnalysisSpec } from '../../domain/rollouts/steps';
 import type { RouterStats, TrafficMatch, TrafficState } from '../../domain/traffic';
+import { DEFAULT_DEPLOYMENT_SETTINGS } from '../../domain/deployments/strategy';
 import { uiDetails } from '../../domain/ui-details';
+import { workflowId } from '../../domain/workflow-ids';
+import { deploymentTitle } from '../../domain/workflow-titles';
+import type { deploymentJob } from '../deployments/deployment-job';
+import { DEPLOYMENT_JOB_WORKFLOW_TYPE, searchAttributesOf as jobSearchAttributesOf } from '../deployments/messages';
 import { Entity, ENTITY_ACTIVITY_OPTIONS, historyFull, showInUi, SYSTEM } from '../entity';
 import { rethrowAsFailure } from '../failures';
 import {
@@ -181,12 +186,16 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
       }
       const version = r.version;
       const moved = () => current().version !== version;
-      if (r.state === 'running') {
+      if ((r.state === 'running' || r.state === 'paused') && r.canaryDeployment?.status === 'pending') {
+        await deployToCanaryTargets('canaryDeployment');
+      } else if (r.state === 'running') {
         await runStep(r);
       } else if ((r.state === 'aborted' || r.state === 'failed') && r.plan && (r.canaryWeight !== 0 || r.activeMatch !== null || r.traffic === null)) {
         const traffic = await restoreStable().catch(() => null);
         if (traffic) await entity.execute({ kind: 'restored', traffic }, SYSTEM);
         else await wf.condition(moved, RESTORE_RETRY, { summary: 'retry putting traffic back on stable' });
+      } else if (r.state === 'aborted' && r.scaleDown?.status === 'pending') {
+        await deployToCanaryTargets('scaleDown');
       } else {
         await wf.condition(() => moved() || historyFull(input.maxHistoryEvents));
       }
@@ -203,6 +212,75 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
   }
   await wf.condition(wf.allHandlersFinished);
   return { id: rolloutId, state: current().state };
+
+  /**
+   * A deployment job (the deployments module's own workflow, as a child) of
+   * the canary targets: the canary release before any traffic moves, or the
+   * stable release again once traffic is back on stable (scale-down). A
+   * rollback cancels a canary deployment still running; a failed one fails
+   * the rollout with traffic untouched. A failed scale-down is reported on
+   * the rollout and leaves traffic on stable.
+   */
+  async function deployToCanaryTargets(which: DeploymentKind): Promise<void> {
+    const r = current();
+    const d = r[which]!;
+    const jobId = wf.uuid4();
+    await entity.execute({ kind: 'deploying', which, jobId }, SYSTEM);
+    const scope = new wf.CancellationScope();
+    let done = false;
+    if (which === 'canaryDeployment') {
+      void wf.condition(() => done || current().state === 'aborted' || current().state === 'failed').then(() => {
+        if (!done) scope.cancel();
+      });
+    }
+    const purpose = which === 'scaleDown' ? `scale-down of rollout ${r.id}` : `canary of rollout ${r.id}`;
+    let ok = false;
+    let reason: string | null = null;
+    try {
+      const result = await scope.run(() =>
+        wf.executeChild<typeof deploymentJob>(DEPLOYMENT_JOB_WORKFLOW_TYPE, {
+          workflowId: workflowId(tenantId, 'deployment', jobId),
+          args: [
+            {
+              tenantId,
+              jobId,
+              kind: 'rollout',
+              environmentId: r.environmentId,
+              releaseId: d.releaseId,
+              labelSelector: {},
+              targetIds: d.targetIds,
+              requestedBy: r.createdBy,
+              reason: `${purpose} (${r.name})`,
+              settings: input.deploymentSettings ?? DEFAULT_DEPLOYMENT_SETTINGS,
+            },
+          ],
+          // The job holds the environment's deployment slot: if the rollout goes away, the job is cancelled and gives it back.
+          parentClosePolicy: wf.ParentClosePolicy.REQUEST_CANCEL,
+          typedSearchAttributes: jobSearchAttributesOf(
+            tenantId,
+            jobId,
+            { status: 'queued', environmentName: r.environmentName, releaseName: d.releaseName },
+            deploymentTitle({ kind: 'rollout', releaseName: d.releaseName, environmentName: r.environmentName, targetCount: d.targetIds.length }),
+          ),
+          staticSummary: `${d.releaseName} → canary targets of ${r.environmentName}`,
+          staticDetails: `Deployment job of the ${purpose}`,
+        }),
+      );
+      ok = result.status === 'deployed';
+      reason = ok ? null : `the job ended ${result.status}${result.statusReason ? `: ${result.statusReason}` : ''}`;
+    } catch (err) {
+      if (wf.isCancellation(err) && scope.consideredCancelled) reason = 'cancelled: the rollout was rolled back';
+      else if (err instanceof wf.ChildWorkflowFailure) reason = err.cause?.message ?? err.message;
+      else throw err;
+    } finally {
+      done = true;
+    }
+    await entity.execute({ kind: 'deployed', which, jobId, ok, reason }, SYSTEM);
+    const after = current();
+    if (which === 'canaryDeployment' && !ok && (after.state === 'running' || after.state === 'paused')) {
+      await entity.execute({ kind: 'fail', reason: `deploying ${d.releaseName} to the canary targets failed (deployment job ${jobId}: ${reason}); no traffic was moved` }, SYSTEM);
+    }
+  }
 
   /** Runs the current step once; a person's command, a pause or the progress deadline interrupts it. */
   async function runStep(r: Rollout): Promise<void> {
@@ -246,7 +324,8 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
       await work.run(async () => {
         if ('setWeight' in step) await applyTraffic(i, step.setWeight, r.strategy === 'abTest' ? r.match : r.activeMatch);
         else if ('setMatch' in step) await applyTraffic(i, r.canaryWeight, step.setMatch);
-        else if ('pause' in step) await wf.condition(interrupted, step.pause.durationMs!, { summary: `step ${i + 1}: ${describeStep(step)}` });
+        // What is left of it: a person's pause moved stepStartedAt by the time it held.
+        else if ('pause' in step) await wf.condition(interrupted, Math.max(1, step.pause.durationMs! - elapsed), { summary: `step ${i + 1}: ${describeStep(step)}` });
         else await runAnalysis(i, step.analysis, interrupted);
       });
     } catch (err) {
@@ -352,8 +431,9 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
 
   function details(r: Rollout): string {
     const step = r.steps[r.stepIndex];
+    const deploying = r.canaryDeployment?.status === 'pending' || r.canaryDeployment?.status === 'deploying';
     const waits =
-      r.state === 'created' ? 'start' : r.state === 'paused' ? (r.pausedReason ?? 'resume') : r.state === 'running' ? `step ${r.stepIndex + 1}: ${describeStep(step)}` : r.state === 'aborted' || r.state === 'failed' ? 'retry' : null;
+      r.state === 'created' ? 'start' : deploying && (r.state === 'running' || r.state === 'paused') ? `deploying canary (job ${r.canaryDeployment!.jobId ?? 'starting'})` : r.state === 'paused' ? (r.pausedReason ?? 'resume') : r.state === 'running' ? `step ${r.stepIndex + 1}: ${describeStep(step)}` : r.state === 'aborted' || r.state === 'failed' ? 'retry' : null;
     const match = r.activeMatch ? ` + ${'header' in r.activeMatch ? `header ${r.activeMatch.header.name}` : `cookie ${r.activeMatch.cookie.name}`} to canary` : '';
     const v = r.lastVerdict;
     return uiDetails({
@@ -365,6 +445,8 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
         `Weights: stable ${100 - r.canaryWeight}% · canary ${r.canaryWeight}%${match}${r.traffic ? ` (router read back ${r.traffic.canaryWeight}% at ${r.traffic.readAt})` : ''}`,
         v && `Last verdict: **${v.verdict}** — ${v.reason}${v.score === null ? '' : ` (score ${v.score})`}`,
         r.abortReason && `Reason: ${r.abortReason}`,
+        r.canaryDeployment && `Canary deployment: ${r.canaryDeployment.status}${r.canaryDeployment.jobId ? ` (job ${r.canaryDeployment.jobId})` : ''}`,
+        r.scaleDown && `Scale-down: ${r.scaleDown.status}${r.scaleDown.jobId ? ` (job ${r.scaleDown.jobId})` : ''}${r.scaleDown.status === 'failed' ? ` — ${r.scaleDown.reason}` : ''}`,
       ],
     });
   }

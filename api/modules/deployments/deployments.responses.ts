@@ -27,7 +27,7 @@ export const DeploymentJobSchema = z
   .object({
     id: z.string(),
     version: z.number().int(),
-    kind: z.enum(['promotion', 'rollback']),
+    kind: z.enum(['promotion', 'rollback', 'rollout']),
     status: z.enum(JOB_STATUSES),
     statusReason: z.string().nullable(),
     environmentId: z.string(),

@@ -28,7 +28,7 @@ export const JobListQuery = sortablePaginationQuery(JOB_SORTS).extend({
   environmentId: emptyIsNone(z.uuid()).openapi({ description: 'Filter by environment' }),
   releaseId: emptyIsNone(z.uuid()).openapi({ description: 'Filter by the release deployed' }),
   promotionId: emptyIsNone(z.uuid()).openapi({ description: 'Filter by the promotion that started the job' }),
-  kind: emptyIsNone(z.enum(['promotion', 'rollback'])).openapi({ description: 'promotion or rollback' }),
+  kind: emptyIsNone(z.enum(['promotion', 'rollback', 'rollout'])).openapi({ description: 'promotion, rollback, or rollout (a rollout\'s canary targets)' }),
 });
 
 export const listJobsRoute = createRoute({

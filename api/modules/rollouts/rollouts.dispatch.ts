@@ -9,6 +9,7 @@ import { IN_FLIGHT } from '../../../domain/rollouts/state-machine';
 import { workflowId } from '../../../domain/workflow-ids';
 import { rolloutTitle } from '../../../domain/workflow-titles';
 import { withTransaction } from '../../../platform/db';
+import { deploymentSettings } from '../../../platform/deployment-settings';
 import { loadPlanRows, releaseNames } from '../../../store/rollout-plan';
 import { loadGateInputs } from '../../../store/gate-inputs';
 import { clearDeployment } from '../../../domain/promotions/clearance';
@@ -44,7 +45,7 @@ export async function createRolloutWorkflow(c: Context<AppEnv>, body: CreateRoll
     scope: KEY_SCOPE,
     allocate: async () => randomUUID(),
     start: (id) => ({
-      args: [{ tenantId, rolloutId: id, agentPickupTimeoutMs: config.ROLLOUT_AGENT_PICKUP_TIMEOUT } satisfies RolloutWorkflowInput],
+      args: [{ tenantId, rolloutId: id, agentPickupTimeoutMs: config.ROLLOUT_AGENT_PICKUP_TIMEOUT, deploymentSettings: deploymentSettings(config) } satisfies RolloutWorkflowInput],
       searchAttributes: searchAttributesOf(tenantId, { id, state: 'created', ...names }, rolloutTitle({ name: body.name, ...names })),
       summary: `${body.name} (${body.strategy})`,
       details: `Rollout ${id} of ${names.canaryReleaseName} beside ${names.stableReleaseName} in ${names.environmentName}, created by ${email ?? userId}`,
@@ -67,7 +68,10 @@ export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definit
     const other = await rolloutInFlight(db, tenantId, r.environmentId, IN_FLIGHT, id);
     // A run ended outside Tollgate (terminated in the Temporal UI) left its row running: it no longer holds the environment.
     if (other && (await workflowRunning(c, other.id))) {
-      throw new Conflict(`Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state });
+      const why = other.scaling_down
+        ? `Rollout ${other.id} (${other.name}) is scaling its canary targets down (the stable release deployed back to them); start again once it has`
+        : `Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`;
+      throw new Conflict(why, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state, scalingDown: other.scaling_down });
     }
     await clearRollout(c, r, (body as { input?: { reason?: string } }).input?.reason ?? null);
     const rows = await loadPlanRows(db, tenantId, r.environmentId);

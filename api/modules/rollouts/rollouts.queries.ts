@@ -64,8 +64,12 @@ export async function measurementsOf(pool: Pool, tenantId: string, rolloutId: st
 
 /** A rollout of the environment that holds its traffic now (running or paused), other than `exceptId`. */
 export async function rolloutInFlight(db: Pick<Pool, 'query'>, tenantId: string, environmentId: string, states: readonly RolloutState[], exceptId: string) {
-  const { rows } = await db.query<{ id: string; state: RolloutState; name: string }>(
-    `SELECT id, state, name FROM rollouts WHERE tenant_id = $1 AND environment_id = $2 AND state = ANY($3::text[]) AND id <> $4 ORDER BY created_at LIMIT 1`,
+  // A rollback's scale-down still deploying the stable release to the canary targets holds them too: a canary deployed meanwhile would be overwritten.
+  const { rows } = await db.query<{ id: string; state: RolloutState; name: string; scaling_down: boolean }>(
+    `SELECT id, state, name, body->'scaleDown'->>'status' IN ('pending', 'deploying') AS scaling_down FROM rollouts
+      WHERE tenant_id = $1 AND environment_id = $2 AND id <> $4
+        AND (state = ANY($3::text[]) OR (state = 'aborted' AND body->'scaleDown'->>'status' IN ('pending', 'deploying')))
+      ORDER BY created_at LIMIT 1`,
     [tenantId, environmentId, states, exceptId],
   );
   return rows[0];

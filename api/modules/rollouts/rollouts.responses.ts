@@ -76,6 +76,17 @@ const Measured = z.object({
 });
 const VerdictSchema = JudgementSchema.extend(Measured.shape).openapi('RolloutVerdict');
 
+const DeploymentSchema = z
+  .object({
+    releaseId: z.string(),
+    releaseName: z.string(),
+    targetIds: z.array(z.string()),
+    jobId: z.string().nullable().openapi({ description: 'The deployment job (GET /deployment-jobs/{id}); null until it starts' }),
+    status: z.enum(['pending', 'deploying', 'deployed', 'failed']),
+    reason: z.string().nullable(),
+  })
+  .openapi('RolloutDeployment');
+
 export const RolloutSchema = z
   .object({
     id: z.string(),
@@ -111,9 +122,15 @@ export const RolloutSchema = z
         canary: z.array(Backend),
         stableVersion: z.string(),
         canaryVersion: z.string(),
+        canaryToDeploy: z.array(z.string()).optional().openapi({ description: 'Canary targets that did not run the canary release at start' }),
       })
       .nullable()
       .openapi({ description: 'The router and backends resolved at start' }),
+    canaryDeployment: DeploymentSchema.nullable()
+      .optional()
+      .openapi({ description: 'The canary release deployed by the rollout to the canary targets that did not run it, before any traffic moves (null: they all ran it)' }),
+    scaleDown: DeploymentSchema.nullable().optional().openapi({ description: 'After a rollback or abort, once traffic is back on stable: the stable release deployed back to the canary targets' }),
+    pausedAt: z.string().nullable().optional().openapi({ description: 'When a person paused it (resume goes on with the time that was left)' }),
     history: z.array(z.object({ at: z.string(), action: z.string(), by: z.string(), reason: z.string().nullable(), stepIndex: z.number().int(), canaryWeight: z.number() })),
     createdBy: z.string(),
     createdAt: z.string(),

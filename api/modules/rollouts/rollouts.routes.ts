@@ -88,14 +88,28 @@ const FREEZE = {
   422: `A freeze override needs a reason (\`FREEZE_OVERRIDE_NEEDS_REASON\`), or \`${KEY_REUSED}\``,
 };
 const RESOLVE_409 =
-  ', another rollout of the environment is running or paused (`ROLLOUT_IN_FLIGHT`, details.rolloutId), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), a target with no `port` property (`TARGET_PORT_MISSING`), or a canary target that does not run the canary release (`CANARY_NOT_DEPLOYED`: deploy it there first; details.targets)';
+  ', another rollout of the environment is running or paused, or still scaling its canary targets down after a rollback (`ROLLOUT_IN_FLIGHT`, details.rolloutId, details.scalingDown), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), or a target with no `port` property (`TARGET_PORT_MISSING`). Canary targets that do not run the canary release get it from a deployment job the rollout starts (canaryDeployment) before any traffic moves';
+const DEPLOYING_409 = ', or the canary release is still being deployed to the canary targets (`CANARY_DEPLOYING`, details.jobId)';
 
 export const startRolloutRoute = command('start', 'startRollout', 'Start: resolve the router and backends, then walk the steps (state running)', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
-export const advanceRolloutRoute = command('advance', 'advanceRollout', 'Go past the current step (a pause until advance, a paused or inconclusive analysis)', rolloutCommandSchema, false);
-export const promoteRolloutRoute = command('promote', 'promoteRollout', 'The next step; with {"full": true} skip the rest: 100% to the canary at once', promoteRolloutSchema, false);
+export const advanceRolloutRoute = command(
+  'advance',
+  'advanceRollout',
+  'End the wait the rollout is in: a pause (timed or until advance) or an analysis (running, paused or inconclusive); the next step runs',
+  rolloutCommandSchema,
+  false,
+  `, the current step is not a pause or an analysis (\`NOT_WAITING\`, details.stepIndex and details.step: an advance never skips a weight change; promote goes to the next step)${DEPLOYING_409}`,
+);
+export const promoteRolloutRoute = command('promote', 'promoteRollout', 'The next step; with {"full": true} skip the rest: 100% to the canary at once', promoteRolloutSchema, false, DEPLOYING_409);
 export const rollbackRolloutRoute = command('rollback', 'rollbackRollout', 'Abort: traffic back to stable at once (weight 0, no match), then the rollout is aborted; retry runs it again', rollbackRolloutSchema, true);
 export const pauseRolloutRoute = command('pause', 'pauseRollout', 'Hold at the current weights until resume', rolloutCommandSchema, false);
-export const resumeRolloutRoute = command('resume', 'resumeRollout', 'Go on from a pause (the current step runs again; an indefinite pause step is passed)', rolloutCommandSchema, false);
+export const resumeRolloutRoute = command(
+  'resume',
+  'resumeRollout',
+  'Go on from a pause: after a person’s pause, a timed pause or an analysis goes on with the time it had left (an analysis keeps its measurements); after the rollout held by itself, an indefinite pause step is passed and an inconclusive analysis measures again',
+  rolloutCommandSchema,
+  false,
+);
 export const retryRolloutRoute = command('retry', 'retryRollout', 'Run an aborted or failed rollout again from its first step', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
 
 export const reconcileRolloutRoute = createRoute({
