@@ -19,7 +19,7 @@ import { blockMark, failedReadmeLine, lastBlockStarted, readmeBlocks, runnableSe
  */
 const { blocks, problems } = readmeBlocks();
 const sections = runnableSections(blocks);
-const SECTION_TIMEOUT_MS = 150_000;
+const SECTION_TIMEOUT_MS = 240_000;
 
 let app: TestApp;
 let dataDir: string;
