@@ -34,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   stopDemoServices();
+  stopRouters();
   await app?.close();
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   console.log(`README blocks timings (ms): ${JSON.stringify(timings)}`);
@@ -111,9 +112,28 @@ function killGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
 async function stopGroup(pgid: number): Promise<void> {
   if (!killGroup(pgid, 'SIGTERM')) return;
   try {
-    await until(`the processes of README shell ${pgid} to stop`, async () => !killGroup(pgid, 0), 10_000, 100);
+    // Longer than an agent's own shutdown grace (10 s), so it stops the router it runs before it goes.
+    await until(`the processes of README shell ${pgid} to stop`, async () => !killGroup(pgid, 0), 20_000, 100);
   } catch {
     killGroup(pgid, 'SIGKILL');
+  }
+}
+
+/** An agent that had to be killed leaves its HAProxy (detached, master-worker) serving: stop the masters under this run's data dir. */
+function stopRouters(): void {
+  const agents = path.join(dataDir, 'agents');
+  if (!existsSync(agents)) return;
+  for (const dir of readdirSync(agents).filter((d) => d.endsWith('.router'))) {
+    const pidFile = path.join(agents, dir, 'haproxy', 'haproxy.pid');
+    if (!existsSync(pidFile)) continue;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) continue;
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(path.join(agents, dir))) continue;
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
   }
 }
 
