@@ -15,7 +15,11 @@ let prometheus: PrometheusProcess;
 
 beforeAll(async () => {
   scene = await rolloutScene();
-  prometheus = await startPrometheus(scene.stage.targets.map((t) => ({ port: t.port })));
+  // The canary targets serve only once a rollout has deployed the canary: Prometheus starts with the stable ones up.
+  prometheus = await startPrometheus(
+    scene.stage.targets.map((t) => ({ port: t.port })),
+    { up: scene.stage.targets.filter((t) => t.track === 'stable').map((t) => t.port) },
+  );
 }, 240_000);
 afterAll(async () => {
   await prometheus?.stop();
@@ -31,6 +35,8 @@ afterEach(async () => {
       await scene.act(id, 'rollback', { reason: 'test over' });
       await scene.until(id, 'to be rolled back', (r) => stateOf(r) === 'aborted');
     }
+    // A rolled-back rollout holds the environment until its canary targets are scaled down.
+    await scene.until(id, 'to scale its canary targets down', (r) => !r.scaleDown || ['deployed', 'failed'].includes(r.scaleDown.status), 90_000);
   }
 });
 

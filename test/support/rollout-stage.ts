@@ -226,7 +226,12 @@ export async function buildRolloutStage(host: StageHost, options: StageOptions =
     const canaries = () => targets.filter((t) => t.track === 'canary');
     const tell = async (what: 'fail-requests?rate=1' | 'recover') => {
       await Promise.all(canaries().map(async (t) => {
-        const res = await fetch(`http://127.0.0.1:${t.port}/${what}`, { method: 'POST' });
+        // Before a rollout has deployed its canary nothing listens there: nothing to recover.
+        const res = await fetch(`http://127.0.0.1:${t.port}/${what}`, { method: 'POST' }).catch((err) => {
+          if (what === 'recover' && (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED') return null;
+          throw err;
+        });
+        if (res === null) return;
         if (res.status !== 200) throw new Error(`POST /${what} on ${t.name}: ${res.status}`);
       }));
     };
