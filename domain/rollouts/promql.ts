@@ -4,7 +4,7 @@ import type { AnalysisMetric, AnalysisSpec } from './steps';
 /**
  * The PromQL a prometheus analysis runs for each variant when it names no
  * query: the demo service's request counter by version and status, and its
- * latency histogram by version. A query of its own takes the same placeholders.
+ * latency histogram by version. A query of its own gets the same {{version}} and {{window}} substitutions.
  * A counter by status has no 5xx series until the first 5xx, so the error
  * share's numerator falls back to 0: without it a healthy canary has no value
  * at all. The denominator does not: no requests (or fewer than two scrapes in

@@ -112,7 +112,7 @@ describe('the judge', () => {
     expect(routerSample(b, a).canary).toEqual({ requests: 50, errors: 0, latencyMs: 4 });
     expect(probeSample([{ variant: 'canary', requests: 5, errors: 1, p50Ms: 1, p99Ms: 9 }, { variant: 'canary', requests: 5, errors: 0, p50Ms: 1, p99Ms: 20 }]).canary).toEqual({ requests: 10, errors: 1, latencyMs: 20 });
   });
-  test('PromQL placeholders', () => {
+  test('PromQL substitutes {{version}} and {{window}}', () => {
     expect(promqlFor('error-rate', null, '2.4"x', 30_000)).toContain('version="2.4\\"x"');
     expect(promqlFor('error-rate', 'up{v="{{version}}"}[{{window}}]', '1', 30_000)).toBe('up{v="1"}[30s]');
   });
