@@ -32,6 +32,13 @@ export type Permission =
   /** Start, advance, promote, pause, resume, roll back and retry a rollout: each moves production traffic. */
   | 'rollout:operate'
   | 'deployment:operate'
+  | 'template:read'
+  /** Create, edit and delete workflow templates: each one's steps may deploy and promote. */
+  | 'template:write'
+  /** Start a run of a template: its steps pass the same gates, approvals and SoD as when called directly. */
+  | 'template-run:create'
+  /** Pause, resume and cancel a run. */
+  | 'template-run:operate'
   /** Set or change a deploy hook (a component's or an environment's): the command every agent runs is part of what is approved. */
   | 'deployment:hook-write'
   /** Deploy during an active freeze (a rollback, a retry), with a reason that the job and the audit log keep. */
@@ -45,9 +52,9 @@ export type Permission =
   | 'temporal:decode'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
-const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write'];
+const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write', 'template-run:create'];
 
 export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   viewer: READ,
@@ -71,6 +78,8 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'deployment:operate',
     'rollout:create',
     'rollout:operate',
+    'template:write',
+    'template-run:operate',
     'deployment:hook-write',
     'deployment:override-freeze',
     'agent:manage',
@@ -78,7 +87,7 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'temporal:decode',
     'workflow:reconcile',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'temporal:decode', 'workflow:reconcile'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
   itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile'],
