@@ -128,6 +128,34 @@ test('every class of mistake at once: 422 TEMPLATE_INVALID naming node and field
   expect(await templateRows('Broken')).toBe(0);
 });
 
+test('more classes over HTTP: item outside forEach, retry/timeout/forEach settings, parameters', async () => {
+  const res = await call('POST', '/workflow-templates', {
+    name: 'Broken settings',
+    parameters: [{ name: 'count', type: 'integer', default: 'three' }],
+    nodes: [
+      { id: 'a', type: 'notify', inputs: { url: 'https://x.example.com', text: '${{ item }}' } },
+      { id: 'b', type: 'wait', timeout: '0s', retry: { attempts: 3, backoff: '1m', maxBackoff: '1s' }, forEach: { items: 'parameters.count' }, inputs: { duration: '1s' } },
+    ],
+  });
+  expect([res.status, res.body.error.code]).toEqual([422, 'TEMPLATE_INVALID']);
+  expect(res.body.error.details.problems.map((p: { nodeId?: string; field: string; code: string }) => [p.nodeId ?? null, p.field, p.code])).toEqual([
+    [null, 'parameters.0.default', 'invalid_default'],
+    ['a', 'nodes.0.inputs.text', 'unknown_variable'],
+    ['b', 'nodes.1.forEach.items', 'type_error'],
+    ['b', 'nodes.1.timeout', 'invalid_timeout'],
+    ['b', 'nodes.1.retry.maxBackoff', 'invalid_retry'],
+  ]);
+});
+
+test('a YAML alias bomb is refused with a 400, and aliases expanding past the body limit with a 413', async () => {
+  const laughs = ['name: &a [x, x, x, x, x, x, x, x, x, x]', ...'bcdefghi'.split('').map((k, i) => `${k}: &${k} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`), 'nodes: *i'].join('\n');
+  const bomb = await app.http('POST', `${API}/workflow-templates`, { token: manager, raw: laughs, headers: { 'content-type': 'application/yaml' } });
+  expect([bomb.status, bomb.body.error.code]).toEqual([400, 'MALFORMED_YAML']);
+  const wide = `big: &big "${'x'.repeat(200_000)}"\nname: wide\nnodes: [${Array(20).fill('*big').join(', ')}]`;
+  const expanded = await app.http('POST', `${API}/workflow-templates`, { token: manager, raw: wide, headers: { 'content-type': 'application/yaml' } });
+  expect([expanded.status, expanded.body.error.code]).toEqual([413, 'PAYLOAD_TOO_LARGE']);
+});
+
 test('a PUT with problems is refused and the template stays at its version', async () => {
   const id = (await call('POST', '/workflow-templates', pipeline('Kept'))).body.data.id;
   const res = await call('PUT', `/workflow-templates/${id}`, { name: 'Kept', nodes: [{ id: 'x', type: 'wait', inputs: { duration: 'soon' } }] });

@@ -1,14 +1,15 @@
 import type { Context, Next } from 'hono';
 import { parse } from 'yaml';
 import type { AppEnv } from '../../context';
-import { BadRequest } from '../../errors';
+import { BadRequest, PayloadTooLarge } from '../../errors';
 
 /**
  * Templates are often kept as YAML beside the code they release. A YAML body
  * is parsed here and handed on as the JSON it stands for, so it meets the
  * same route validation, limits and answers as a JSON body. Aliases are
  * bounded (the yaml package's default of 100), so a "billion laughs"
- * document cannot expand.
+ * document cannot expand without end, and what the aliases expand to must
+ * still fit the body limit a JSON body meets.
  */
 const YAML_TYPE = /^application\/(?:x-)?yaml\s*(?:;|$)/i;
 
@@ -23,9 +24,12 @@ export async function yamlBodies(c: Context<AppEnv>, next: Next) {
     const where = (error as { linePos?: Array<{ line: number; col: number }> }).linePos?.[0];
     throw new BadRequest(`The request body is not valid YAML${where ? ` (line ${where.line}, column ${where.col})` : ''}`, 'MALFORMED_YAML');
   }
+  const json = JSON.stringify(value ?? null);
+  const limit = c.get('deps').config.BODY_LIMIT_BYTES;
+  if (Buffer.byteLength(json, 'utf8') > limit) throw new PayloadTooLarge(limit);
   const headers = new Headers(c.req.raw.headers);
   headers.set('content-type', 'application/json');
   headers.delete('content-length');
-  c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: JSON.stringify(value ?? null) });
+  c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: json });
   return next();
 }
