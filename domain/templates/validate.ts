@@ -31,6 +31,7 @@ export type TemplateValidation = { ok: true; spec: TemplateSpec } | { ok: false;
 const SECTIONS = ['nodes', 'onCancel', 'finally'] as const;
 type Section = (typeof SECTIONS)[number];
 type NodeInput = TemplateSpecInput['nodes'][number];
+type ParameterInput = NonNullable<TemplateSpecInput['parameters']>[number];
 type Path = ReadonlyArray<PropertyKey>;
 
 const MAX_TIMEOUT_MS = 30 * 86_400_000;
@@ -171,7 +172,7 @@ class Scope {
     private readonly p: Placed,
     private readonly readable: Set<string>,
     private readonly sectionOf: Map<string, Section>,
-    private readonly parameters: Map<string, TemplateSpecInput['parameters'] extends readonly (infer P)[] | undefined ? P : never>,
+    private readonly parameters: Map<string, ParameterInput>,
     private readonly placed: Placed[],
   ) {}
 
@@ -180,14 +181,14 @@ class Scope {
     const items = node.forEach?.items;
     if (typeof items === 'string') {
       const value = this.check(items, 'forEach.items', false);
-      if (value !== undefined && !Array.isArray(value)) this.say('forEach.items', 'type_error', `must give a list, gives ${describe(value)}`);
+      if (value !== undefined && !Array.isArray(value)) this.say('forEach.items', 'type_error', `must give a list, gives ${kindOf(value)}`);
       if (Array.isArray(value) && value.length) this.item = { known: true, value: value[0] };
     } else if (Array.isArray(items)) {
       this.item = items.length ? { known: true, value: items[0] } : { known: false };
     }
     if (node.when !== undefined) {
       const value = this.check(node.when, 'when', true);
-      if (value !== undefined && typeof value !== 'boolean') this.say('when', 'type_error', `must be a boolean condition, gives ${describe(value)}`);
+      if (value !== undefined && typeof value !== 'boolean') this.say('when', 'type_error', `must be a boolean condition, gives ${kindOf(value)}`);
     }
     for (const ref of findReferences(node.inputs)) {
       const field = ['inputs', ...ref.path].join('.');
@@ -256,7 +257,7 @@ class Scope {
   }
 }
 
-function describe(value: unknown): string {
+function kindOf(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'a list';
   return typeof value === 'object' ? 'a map' : `a ${typeof value}`;
