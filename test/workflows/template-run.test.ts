@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { WorkflowHandle } from '@temporalio/client';
 import type { CommandMeta } from '../../domain/actor';
 import type { TemplateSpec, WorkflowRun } from '../../domain/templates/model';
 import { workflowId } from '../../domain/workflow-ids';
-import { getRun, searchAttributesOf, TEMPLATE_RUN_WORKFLOW_TYPE, type TemplateRunInput } from '../../workflows/template-runs/messages';
+import { cancelRun, decideStep, getRun, pauseRun, resumeRun, searchAttributesOf, TEMPLATE_RUN_WORKFLOW_TYPE, type TemplateRunInput } from '../../workflows/template-runs/messages';
 import type { templateRun } from '../../workflows/template-runs/template-run';
 import { eventually } from '../support/eventually';
 import { startStepServer, type StepServer } from '../support/step-server';
@@ -28,9 +27,7 @@ afterAll(async () => {
   await harness?.close();
 });
 
-type Handle = WorkflowHandle<typeof templateRun>;
-
-async function startRun(spec: TemplateSpec, options: { parameters?: Record<string, unknown>; taskQueue?: string; input?: Partial<TemplateRunInput> } = {}): Promise<{ handle: Handle; runId: string }> {
+async function startRun(spec: TemplateSpec, options: { parameters?: Record<string, unknown>; taskQueue?: string; input?: Partial<TemplateRunInput> } = {}) {
   const runId = randomUUID();
   const input: TemplateRunInput = {
     tenantId,
@@ -177,3 +174,158 @@ test('forEach over 50 items with concurrency 5: never more than 5 at once, outpu
   const items = (each.outputs as { items: Array<{ body: { item: string } }> }).items;
   expect(items.map((i) => i.body.item)).toEqual(Array.from({ length: 50 }, (_, i) => `r${i}`));
 });
+
+test('a try longer than the node timeout is cut short (the request aborted) and counts as a failed try', async () => {
+  const k = key();
+  const { handle, runId } = await startRun({ name: 'timeout', nodes: [http('stuck', `/hang/${k}`, { timeout: '1s', retry: { attempts: 2, backoff: '100ms' } })] });
+  expect(await handle.result()).toEqual({ id: runId, status: 'failed' });
+  expect(nodeOf((await handle.query(getRun))!, 'stuck')).toMatchObject({ status: 'failed', attempts: 2, error: { code: 'STEP_TIMED_OUT', message: 'the try took longer than its timeout of 1s' } });
+  await eventually(() => expect(server.aborted.get(k)).toBe(2));
+});
+
+test('pause lets the running node finish and starts nothing new; a second pause is refused; resume goes on', async () => {
+  const k = key();
+  const { handle, runId } = await startRun({ name: 'pause', nodes: [http('first', `/slow/${k}-first?ms=1500`), http('second', `/echo/${k}-second`, { dependsOn: ['first'] })] });
+  await eventually(async () => expect(nodeOf((await handle.query(getRun))!, 'first').status).toBe('running'));
+  const paused = await handle.executeUpdate(pauseRun, { args: [{ reason: 'look first' }, operator] });
+  expect(paused.status).toBe('paused');
+  const again = await handle.executeUpdate(pauseRun, { args: [{}, operator] }).catch((e: unknown) => e);
+  expect(refusal(again)).toEqual({ type: 'RUN_ALREADY_PAUSED', kind: 'invalid_state' });
+  // The workflow task that records the first node's end is the one that would start the second.
+  const held = await eventually(async () => {
+    const run = (await handle.query(getRun))!;
+    expect(nodeOf(run, 'first').status).toBe('succeeded');
+    return run;
+  });
+  expect(held.status).toBe('paused');
+  expect(nodeOf(held, 'second').status).toBe('pending');
+  expect(server.calls.get(`${k}-second`)).toBeUndefined();
+  await eventually(async () => expect((await rowOf(runId)).body).toMatchObject({ status: 'paused', nodes: [{ status: 'succeeded' }, { status: 'pending' }] }));
+  expect((await handle.executeUpdate(resumeRun, { args: [{}, operator] })).status).toBe('running');
+  expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
+  const audit = await harness.pool.query<{ action: string; actor: string; request_id: string | null }>(
+    "SELECT action, actor, request_id FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action IN ('template-run.pause', 'template-run.resume') ORDER BY occurred_at",
+    [tenantId, runId],
+  );
+  expect(audit.rows).toEqual([
+    { action: 'template-run.pause', actor: 'op@example.com', request_id: 'req-op' },
+    { action: 'template-run.resume', actor: 'op@example.com', request_id: 'req-op' },
+  ]);
+});
+
+test('cancel cancels the running node (its request aborted) and the pending ones, then runs onCancel and finally nodes', async () => {
+  const k = key();
+  const { handle, runId } = await startRun({
+    name: 'cancel',
+    nodes: [http('deploy', `/hang/${k}`), http('verify', `/echo/${k}-verify`, { dependsOn: ['deploy'] })],
+    onCancel: [http('rollback', `/echo/${k}-rollback?from=\${{ steps.deploy.status }}`)],
+    finally: [http('report', `/echo/${k}-report`, { dependsOn: [] })],
+  });
+  await eventually(async () => expect(server.calls.get(k)).toBe(1));
+  const cancelling = await handle.executeUpdate(cancelRun, { args: [{ reason: 'wrong build' }, operator] });
+  expect(cancelling.status).toBe('cancelling');
+  expect(await handle.result()).toEqual({ id: runId, status: 'cancelled' });
+  expect(server.aborted.get(k)).toBe(1);
+  const run = (await handle.query(getRun))!;
+  expect(run.nodes.map((n) => [n.nodeId, n.phase, n.status])).toEqual([
+    ['deploy', 'main', 'cancelled'],
+    ['verify', 'main', 'cancelled'],
+    ['rollback', 'onCancel', 'succeeded'],
+    ['report', 'finally', 'succeeded'],
+  ]);
+  expect(server.bodies.get(`${k}-rollback`)).toHaveLength(1);
+  expect(nodeOf(run, 'rollback').outputs).toMatchObject({ body: { query: { from: 'cancelled' } } });
+  await eventually(async () => expect((await rowOf(runId)).status).toBe('cancelled'));
+  const again = await harness.env.client.workflow.getHandle(handle.workflowId).executeUpdate(cancelRun, { args: [{}, operator] }).catch((e: unknown) => e);
+  expect(again).toBeInstanceOf(Error);
+});
+
+test('a worker stopped mid-run: a new worker goes on without running the finished nodes again', async () => {
+  const k = key();
+  const queue = `wf-template-run-restart-${randomUUID()}`;
+  const first = await harness.extraWorker(queue);
+  const { handle, runId } = await startRun(
+    { name: 'restart', nodes: [http('before', `/echo/${k}-before`), { id: 'soak', type: 'wait', dependsOn: ['before'], inputs: { duration: '3s' } }, http('after', `/echo/${k}-after`, { dependsOn: ['soak'] })] },
+    { taskQueue: queue },
+  );
+  await eventually(async () => expect(nodeOf((await handle.query(getRun))!, 'soak').status).toBe('running'));
+  await first.stop();
+  const second = await harness.extraWorker(queue);
+  try {
+    expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
+  } finally {
+    await second.stop();
+  }
+  expect(server.calls.get(`${k}-before`)).toBe(1);
+  expect(server.calls.get(`${k}-after`)).toBe(1);
+  const run = (await handle.query(getRun).catch(() => null)) ?? (await rowOf(runId)).body;
+  expect(run.nodes.map((n) => [n.nodeId, n.status, n.attempts])).toEqual([
+    ['before', 'succeeded', 1],
+    ['soak', 'succeeded', 1],
+    ['after', 'succeeded', 1],
+  ]);
+});
+
+test('an approval step: the requester and non-members are refused, one vote per person, enough approvals pass it', async () => {
+  const spec: TemplateSpec = {
+    name: 'approval',
+    nodes: [{ id: 'signoff', type: 'approval', inputs: { approvals: 2, groups: ['release-managers'] } }, { id: 'after', type: 'wait', dependsOn: ['signoff'], inputs: { duration: '1ms' } }],
+  };
+  const { handle, runId } = await startRun(spec);
+  await eventually(async () => expect(nodeOf((await handle.query(getRun))!, 'signoff').reason).toBe('2 more approvals from release-managers'));
+  const member = (userId: string, email: string): CommandMeta => ({ actor: { userId, email, permissions: [], groups: ['release-managers'] } });
+  const decide = (meta: CommandMeta, decision: 'approved' | 'rejected' = 'approved') => handle.executeUpdate(decideStep, { args: [{ nodeId: 'signoff', decision }, meta] }).catch((e: unknown) => e);
+  expect(refusal(await decide(member('u-alice-2', 'ALICE@example.com')))).toEqual({ type: 'SOD_VIOLATION', kind: 'forbidden' });
+  expect(refusal(await decide({ actor: { userId: 'u-carol', email: 'carol@example.com', permissions: ['template-run:operate'], groups: ['developers'] } }))).toEqual({ type: 'NOT_AN_APPROVER', kind: 'forbidden' });
+  const once = (await decide(member('u-bob', 'bob@example.com'))) as WorkflowRun;
+  expect(nodeOf(once, 'signoff')).toMatchObject({ status: 'running', approvals: [{ approverId: 'u-bob', decision: 'approved' }], reason: '1 more approval from release-managers' });
+  expect(refusal(await decide(member('u-bob-laptop', 'bob@example.com')))).toEqual({ type: 'ALREADY_DECIDED', kind: 'invalid_state' });
+  expect(refusal(await handle.executeUpdate(decideStep, { args: [{ nodeId: 'after', decision: 'approved' }, member('u-dave', 'dave@example.com')] }).catch((e: unknown) => e))).toEqual({
+    type: 'NOT_AN_APPROVAL_STEP',
+    kind: 'rule',
+  });
+  await decide(member('u-dave', 'dave@example.com'));
+  expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
+  expect(nodeOf((await handle.query(getRun))!, 'signoff').outputs).toEqual({ approvedBy: ['bob@example.com', 'dave@example.com'] });
+
+  const rejected = await startRun({ name: 'approval', nodes: [{ id: 'signoff', type: 'approval', inputs: { groups: ['release-managers'] } }] });
+  await eventually(async () => expect(nodeOf((await rejected.handle.query(getRun))!, 'signoff').reason).toBeTruthy());
+  await rejected.handle.executeUpdate(decideStep, { args: [{ nodeId: 'signoff', decision: 'rejected', comment: 'not today' }, member('u-bob', 'bob@example.com')] });
+  expect(await rejected.handle.result()).toEqual({ id: rejected.runId, status: 'failed' });
+  expect(nodeOf((await rejected.handle.query(getRun))!, 'signoff').error).toEqual({ code: 'APPROVAL_REJECTED', message: 'Rejected by bob@example.com: not today' });
+
+  const expired = await startRun({ name: 'approval', nodes: [{ id: 'signoff', type: 'approval', inputs: { groups: ['release-managers'], expiresIn: '1s' } }] });
+  expect(await expired.handle.result()).toEqual({ id: expired.runId, status: 'failed' });
+  expect(nodeOf((await expired.handle.query(getRun))!, 'signoff').error).toMatchObject({ code: 'APPROVAL_EXPIRED' });
+});
+
+test('a fan-out of 1,000 items continues as new when the history grows: every item runs once, a wait running meanwhile is carried', async () => {
+  const k = key();
+  const { handle, runId } = await startRun(
+    {
+      name: 'wide',
+      nodes: [
+        { id: 'each', type: 'http', forEach: { items: 'parameters.items', concurrency: 10 }, inputs: { url: `${server.url}/echo/${k}?i=\${{ index }}` } },
+        { id: 'soak', type: 'wait', inputs: { duration: '4s' } },
+        { id: 'done', type: 'http', dependsOn: ['each', 'soak'], inputs: { url: `${server.url}/echo/${k}-done?n=\${{ size(steps.each.outputs.items) }}` } },
+      ],
+    },
+    { parameters: { items: Array.from({ length: 1000 }, (_, i) => i) }, input: { maxHistoryEvents: 1500 } },
+  );
+  expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
+  expect(server.calls.get(k)).toBe(1000);
+  expect(server.bodies.get(`${k}-done`)).toHaveLength(1);
+  const run = (await handle.query(getRun))!;
+  expect(nodeOf(run, 'each').items).toEqual({ total: 1000, succeeded: 1000, failed: 0, running: 0, skipped: 0 });
+  const outputs = (nodeOf(run, 'each').outputs as { items: Array<{ body: { query: { i: string } } }> }).items;
+  expect(outputs.map((o) => Number(o.body.query.i))).toEqual(Array.from({ length: 1000 }, (_, i) => i));
+  expect(nodeOf(run, 'done').outputs).toMatchObject({ body: { query: { n: '1000' } } });
+  const first = await harness.env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
+  expect(first.status.name).toBe('CONTINUED_AS_NEW');
+}, 400_000);
+
+/** What the workflow's refusal says: its code and the kind the API maps to a status. */
+function refusal(error: unknown): { type: string | undefined; kind: string } {
+  const cause = (error as { cause?: { type?: string; details?: Array<{ kind: string }> } }).cause;
+  return { type: cause?.type, kind: cause?.details?.[0]?.kind ?? 'none' };
+}

@@ -173,13 +173,19 @@ async function approvalStep(engine: Engine, node: TemplateNode, inputs: Record<s
       const o = outcome();
       return o.outcome === 'open' ? `${o.missing} more approval${o.missing === 1 ? '' : 's'}${parsed.groups.length ? ` from ${parsed.groups.join(', ')}` : ''}${expiresAt ? ` before ${new Date(expiresAt).toISOString()}` : ''}` : null;
     };
-    engine.state.updateNode(node.id, { reason: describe() });
-    const decided = () => outcome().outcome !== 'open' || engine.handingOver();
-    if (expiresAt === undefined) await wf.condition(decided);
-    else {
-      const left = expiresAt - Date.now();
-      if (left <= 0 || !(await wf.condition(decided, left, { summary: `${node.id}: approval expires` }))) {
-        if (outcome().outcome === 'open') throw new NodeFailure('APPROVAL_EXPIRED', `Step ${node.id} expired after ${parsed.expiresIn} without enough approvals`);
+    // Each decision moves what the step waits for: its reason says it again.
+    for (;;) {
+      const reason = describe();
+      if (engine.state.node(node.id)!.reason !== reason) engine.state.updateNode(node.id, { reason });
+      if (outcome().outcome !== 'open' || engine.handingOver()) break;
+      const seen = engine.state.node(node.id)!.approvals?.length ?? 0;
+      const woken = () => (engine.state.node(node.id)!.approvals?.length ?? 0) !== seen || engine.handingOver();
+      if (expiresAt === undefined) await wf.condition(woken);
+      else {
+        const left = expiresAt - Date.now();
+        if (left <= 0 || !(await wf.condition(woken, left, { summary: `${node.id}: approval expires` }))) {
+          throw new NodeFailure('APPROVAL_EXPIRED', `Step ${node.id} expired after ${parsed.expiresIn} without enough approvals`);
+        }
       }
     }
     const o = outcome();

@@ -38,7 +38,11 @@ export function runTemplateStepActivity(deps: ActivityDeps) {
         deps,
         request,
         signal: activity.cancellationSignal,
-        log: (lines, stream) => appendRunLog(deps.pool, place, (typeof lines === 'string' ? [lines] : lines).map((line) => ({ line, stream }))),
+        // A log line the database could not take must not fail (and so repeat) a step that did its work: the worker's log says so.
+        log: (lines, stream) =>
+          appendRunLog(deps.pool, place, (typeof lines === 'string' ? [lines] : lines).map((line) => ({ line, stream }))).catch((err: unknown) => {
+            deps.log.warn({ err, runId: request.runId, nodeId: request.nodeId }, 'a template step log line was not stored');
+          }),
       });
       return { outputs };
     } catch (err) {
