@@ -57,10 +57,32 @@ export function resolveReferences(value: unknown, scope: ReferenceScope): unknow
   return value;
 }
 
+/** A bare field path (`item`, `steps.build.outputs.version`): what most references are. */
+const FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+/**
+ * A field path that exists in the JSON bindings reads the same through CEL
+ * (field selection on maps) as directly; reading it directly spares a
+ * workflow evaluating a forEach's every item the CEL planner's cost. Anything
+ * else, a missing field included (for CEL's own error), goes through CEL.
+ */
+function readFieldPath(expression: string, bindings: Record<string, unknown>): { found: boolean; value?: unknown } {
+  if (!FIELD_PATH.test(expression)) return { found: false };
+  let current: unknown = bindings;
+  for (const part of expression.split('.')) {
+    if (current === null || typeof current !== 'object' || Array.isArray(current) || !Object.prototype.hasOwnProperty.call(current, part)) return { found: false };
+    current = (current as Record<string, unknown>)[part];
+  }
+  const plain = current === null || ['string', 'boolean'].includes(typeof current) || (typeof current === 'number' && Number.isFinite(current));
+  return plain || (typeof current === 'object' && current !== null) ? { found: true, value: current } : { found: false };
+}
+
 function evaluate(expression: string, scope: ReferenceScope): unknown {
   const bindings: Record<string, unknown> = { parameters: scope.parameters, steps: scope.steps };
   if (scope.item !== undefined) bindings.item = scope.item;
   if (scope.index !== undefined) bindings.index = scope.index;
+  const direct = readFieldPath(expression, bindings);
+  if (direct.found) return direct.value;
   try {
     return celEvaluate(expression, bindings);
   } catch (error) {
