@@ -10,6 +10,7 @@ import { releasesRouter } from './releases';
 import { rolloutsRouter } from './rollouts';
 import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
+import { workflowRunsRouter } from './workflow-runs';
 
 /** Module routers, each mounted under every API prefix. */
 export const modules = [
@@ -24,5 +25,6 @@ export const modules = [
   agentsRouter,
   deploymentsRouter,
   rolloutsRouter,
+  workflowRunsRouter,
   temporalCodecRouter,
 ];
