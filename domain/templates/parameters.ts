@@ -1,4 +1,5 @@
 import type { ParameterType, TemplateParameter } from './model';
+import { fitsType } from './validate';
 
 /**
  * A run's parameters against what its template declares: every problem at
@@ -31,7 +32,7 @@ export function resolveParameters(declared: readonly TemplateParameter[] | undef
       else parameters[p.name] = p.default;
       continue;
     }
-    if (!ofType(value, p.type)) {
+    if (!fitsType(value, p.type)) {
       problems.push({ field, code: 'invalid_type', message: `must be ${article(p.type)}, not ${describe(value)}` });
       continue;
     }
@@ -42,23 +43,6 @@ export function resolveParameters(declared: readonly TemplateParameter[] | undef
     parameters[p.name] = value;
   }
   return problems.length ? { ok: false, problems } : { ok: true, parameters };
-}
-
-function ofType(value: unknown, type: ParameterType): boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string';
-    case 'number':
-      return typeof value === 'number' && Number.isFinite(value);
-    case 'integer':
-      return typeof value === 'number' && Number.isSafeInteger(value);
-    case 'boolean':
-      return typeof value === 'boolean';
-    case 'array':
-      return Array.isArray(value);
-    case 'object':
-      return typeof value === 'object' && value !== null && !Array.isArray(value);
-  }
 }
 
 const article = (type: ParameterType) => (type === 'array' || type === 'integer' || type === 'object' ? `an ${type}` : `a ${type}`);

@@ -19,7 +19,7 @@ export const PIPELINE: TemplateSpec = {
     { id: 'build', type: 'wait', inputs: { duration: '1h' } },
     { id: 'sign_off', type: 'approval', inputs: { approvals: 1, groups: ['release-manager'] }, dependsOn: ['build'] },
   ],
-  finally: [{ id: 'tell', type: 'notify', inputs: { url: 'https://hooks.example.com/done', message: 'done' } }],
+  finally: [{ id: 'tell', type: 'notify', inputs: { url: 'https://hooks.example.com/done', text: 'done' } }],
 };
 
 export async function putTemplate(pool: Pool, tenantId: string, versions: TemplateSpec[], options: { deleted?: boolean; name?: string } = {}): Promise<string> {

@@ -4,6 +4,7 @@ import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
 import { FINISHED_RUN_STATUSES, type RunNode, type TemplateNode, type WorkflowRun } from '../../../domain/templates/model';
 import { resolveParameters } from '../../../domain/templates/parameters';
+import { validateTemplate } from '../../../domain/templates/validate';
 import type { CreateRunBody } from '../../../domain/templates/run-requests';
 import { workflowId } from '../../../domain/workflow-ids';
 import { endingText } from '../../../domain/workflow-endings';
@@ -20,7 +21,6 @@ import { useIdempotencyKey } from '../../idempotency';
 import { principalOf } from '../../principal';
 import { sendUpdate, withinCommandTimeout } from '../../workflow-commands';
 import { findRun, templateVersionOf } from './workflow-runs.queries';
-import { templateProblems } from './workflow-runs.template';
 
 /** Starts runs and sends them commands; after the first row, the run's workflow writes it. */
 
@@ -55,15 +55,17 @@ export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promis
     if (loaded.missing === 'template') throw new NotFound(`Template ${body.templateId} not found`, 'TEMPLATE_NOT_FOUND');
     throw new NotFound(`Template ${body.templateId} has no version ${body.version}`, 'TEMPLATE_VERSION_NOT_FOUND');
   }
-  const template = loaded.found;
-  const problems = templateProblems(template.spec);
-  if (problems.length) {
-    throw new Unprocessable(`Template ${template.name} version ${template.version} no longer validates; fix it and run the new version`, 'TEMPLATE_INVALID', {
-      templateId: template.templateId,
-      version: template.version,
-      problems,
+  const stored = loaded.found;
+  // Saved valid, but the rules (step types, their inputs, CEL) may have moved since: a run starts only from a version that still validates.
+  const validated = validateTemplate(stored.spec);
+  if (!validated.ok) {
+    throw new Unprocessable(`Template ${stored.name} version ${stored.version} no longer validates; fix it and run the new version`, 'TEMPLATE_INVALID', {
+      templateId: stored.templateId,
+      version: stored.version,
+      problems: validated.problems,
     });
   }
+  const template = { ...stored, spec: validated.spec };
   const parameters = resolveParameters(template.spec.parameters, body.parameters);
   if (!parameters.ok) throw new ValidationFailed(parameters.problems, `The parameters do not match template ${template.name}`);
 
