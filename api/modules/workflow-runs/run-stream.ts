@@ -1,8 +1,8 @@
 import { FINISHED_RUN_STATUSES, type RunNode, type WorkflowRun } from '../../../domain/templates/model';
 import type { Pool } from '../../../platform/db';
 import type { Logger } from '../../../platform/logger';
-import { watchCredential, type StreamCredential } from '../../realtime/credential-watch';
 import type { DeploymentEventHub } from '../../realtime/hub';
+import { MarkedStream } from '../../realtime/marked-stream';
 import type { StreamSocket } from '../../realtime/stream-socket';
 import type { WorkflowRunEvent } from '../../realtime/workflow-run-events';
 import { findRun, logHeads, logLinesAfter } from './workflow-runs.queries';
@@ -36,71 +36,40 @@ const nothing = (): Pending => ({ all: false, run: false, logs: new Set() });
 const hasWork = (p: Pending) => p.all || p.run || p.logs.size > 0;
 const fingerprint = (n: RunNode) => JSON.stringify([n.status, n.attempts, n.startedAt, n.endedAt, n.items, n.approvals?.length ?? 0, n.reason]);
 
-export class RunStream {
-  private pending = nothing();
+export class RunStream extends MarkedStream<Pending> {
   private version = -1;
   private readonly sentNodes = new Map<string, string>();
   /** The last line sent of each node, per forEach item (-1: the node's own lines). */
   private readonly heads = new Map<string, Map<number, number>>();
   private finishing = false;
-  private running = false;
-  private started = false;
-  private stopped = false;
-  private unsubscribe?: () => void;
-  private unwatch?: () => void;
 
   constructor(
-    private readonly deps: RunStreamDeps,
-    private readonly tenantId: string,
-    private readonly socket: StreamSocket,
+    protected override readonly deps: RunStreamDeps,
+    tenantId: string,
+    socket: StreamSocket,
     private readonly logsFrom: RunLogsFrom,
     private run: WorkflowRun,
-  ) {}
-
-  /** Listens first and reads second, so nothing written in between is missed. */
-  async start(): Promise<void> {
-    const unsubscribe = await this.deps.hub.subscribe({
-      tenantId: this.tenantId,
-      onRunEvent: (event) => this.onEvent(event),
-      onResync: () => this.mark((p) => (p.all = true)),
-    });
-    if (this.stopped) {
-      unsubscribe();
-      return;
-    }
-    this.unsubscribe = unsubscribe;
-    try {
-      await this.snapshot();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.started = true;
-    this.schedule();
+  ) {
+    super(deps, tenantId, socket, 'live workflow-run stream');
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.unwatch?.();
-    this.unwatch = undefined;
+  protected nothing(): Pending {
+    return nothing();
   }
 
-  /** Ends the stream with 1008 once the credential that opened it no longer holds (a token past its exp). */
-  guardCredential(credential: StreamCredential): void {
-    if (this.stopped) return;
-    this.unwatch = watchCredential(credential, {
-      onEnded: (reason) => {
-        this.deps.log.info({ reason }, 'live workflow-run stream closed: its credential no longer holds');
-        this.socket.close(1008, reason);
-        this.stop();
-      },
-      onRecheckFailed: (err) => this.deps.log.warn({ err }, 'live workflow-run stream: could not recheck its credential; trying again'),
-    });
+  protected hasWork(p: Pending): boolean {
+    return hasWork(p);
   }
 
-  private async snapshot(): Promise<void> {
+  protected listeners() {
+    return { onRunEvent: (event: WorkflowRunEvent) => this.onEvent(event) };
+  }
+
+  protected markAll(p: Pending): void {
+    p.all = true;
+  }
+
+  protected async snapshot(): Promise<void> {
     this.run = (await findRun(this.deps.pool, this.tenantId, this.run.id)) ?? this.run;
     this.version = this.run.version;
     for (const node of this.run.nodes) this.sentNodes.set(node.nodeId, fingerprint(node));
@@ -123,7 +92,7 @@ export class RunStream {
   }
 
   // Log lines before the run, so a run's final state is the last thing a client reads.
-  private async process(work: Pending): Promise<boolean> {
+  protected async process(work: Pending): Promise<boolean> {
     if (work.all) await this.sweep();
     else for (const nodeId of work.logs) await this.sendLog(nodeId);
     if (work.all || work.run) {
@@ -168,40 +137,5 @@ export class RunStream {
 
   private isFinished(run: WorkflowRun): boolean {
     return FINISHED_RUN_STATUSES.includes(run.status);
-  }
-
-  private mark(change: (p: Pending) => void): void {
-    change(this.pending);
-    this.schedule();
-  }
-
-  private schedule(): void {
-    if (!this.started || this.running || this.stopped) return;
-    this.running = true;
-    void this.pump()
-      .catch((err) => this.fail(err))
-      .finally(() => {
-        this.running = false;
-        if (!this.stopped && hasWork(this.pending)) this.schedule();
-      });
-  }
-
-  private async pump(): Promise<void> {
-    while (!this.stopped && this.socket.open && hasWork(this.pending)) {
-      const work = this.pending;
-      this.pending = nothing();
-      const done = await this.process(work);
-      if (done && !hasWork(this.pending)) {
-        this.socket.close(1000, 'finished');
-        this.stop();
-      }
-    }
-  }
-
-  private fail(err: unknown): void {
-    this.deps.log.warn({ err }, 'live workflow-run stream failed');
-    // 1011: the client may reconnect and resume from a snapshot.
-    this.socket.close(1011, 'stream failed; reconnect');
-    this.stop();
   }
 }
