@@ -1,7 +1,14 @@
+import type { Pool } from '../../platform/db';
 import type { Logger } from '../../platform/logger';
 import { watchCredential, type StreamCredential } from './credential-watch';
 import type { DeploymentEventHub, HubSubscriber } from './hub';
 import type { StreamSocket } from './stream-socket';
+
+export interface StreamDeps {
+  pool: Pool;
+  hub: DeploymentEventHub;
+  log: Logger;
+}
 
 /**
  * What every live stream shares: it subscribes to the realtime hub before it
@@ -20,7 +27,7 @@ export abstract class MarkedStream<P> {
   private unwatch?: () => void;
 
   constructor(
-    protected readonly deps: { hub: DeploymentEventHub; log: Logger },
+    protected readonly deps: StreamDeps,
     protected readonly tenantId: string,
     protected readonly socket: StreamSocket,
     /** Names the stream in log lines ("live deployment stream"). */

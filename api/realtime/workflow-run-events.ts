@@ -1,4 +1,5 @@
 import type { Pool, PoolClient } from '../../platform/db';
+import { notifyFields } from './notify-payload';
 
 /**
  * The change event every write to a workflow run's row or its log lines
@@ -22,15 +23,9 @@ export async function notifyWorkflowRun(db: Pool | PoolClient, event: WorkflowRu
 
 /** The event a NOTIFY payload holds, or undefined for anything else on the channel. */
 export function parseWorkflowRunEvent(payload: string | undefined): WorkflowRunEvent | undefined {
-  if (!payload) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch {
-    return undefined;
-  }
-  if (!value || typeof value !== 'object') return undefined;
-  const { tenantId, runId, kind, nodeId } = value as Record<string, unknown>;
+  const fields = notifyFields(payload);
+  if (!fields) return undefined;
+  const { tenantId, runId, kind, nodeId } = fields;
   if (typeof tenantId !== 'string' || typeof runId !== 'string' || (kind !== 'run' && kind !== 'log')) return undefined;
   return { tenantId, runId, kind, ...(typeof nodeId === 'string' ? { nodeId } : {}) };
 }

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
 import { SA } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
 import { startTestApp, type TestApp } from '../support/app';
-import { eventually, until } from '../support/eventually';
+import { eventually } from '../support/eventually';
+import { connectStream } from '../support/live-stream';
 import { appendLines, node, notifyRun, PIPELINE, putRun, putRunArtifact, putTemplate, runBody } from '../support/workflow-runs';
 
 /**
@@ -234,38 +234,7 @@ describe('steps, logs and artifacts', () => {
   });
 });
 
-interface Stream {
-  messages: any[];
-  closed?: { code: number; reason: string };
-  next(match: (m: any) => boolean, what: string): Promise<any>;
-  close(): void;
-}
-
-function connect(path: string, token?: string): Promise<Stream> {
-  const ws = new WebSocket(`${app.url.replace(/^http/, 'ws')}/api/v1${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
-  const taken = new Set<number>();
-  const stream: Stream = {
-    messages: [],
-    next: (match, what) =>
-      until(what, () => {
-        const i = stream.messages.findIndex((m, n) => !taken.has(n) && match(m));
-        if (i < 0) return undefined;
-        taken.add(i);
-        return stream.messages[i];
-      }, 10_000, 20),
-    close: () => ws.close(),
-  };
-  ws.on('message', (data) => stream.messages.push(JSON.parse(String(data))));
-  ws.on('close', (code, reason) => (stream.closed = { code, reason: String(reason) }));
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(stream));
-    ws.once('unexpected-response', (_req, res) => {
-      reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode }));
-      ws.terminate();
-    });
-    ws.once('error', reject);
-  });
-}
+const connect = (path: string, token?: string) => connectStream(app.url, path, { token });
 
 describe('stream', () => {
   it('sends a snapshot, then node status changes and new log lines as they are announced, and closes 1000 when the run finishes', async () => {
@@ -304,7 +273,7 @@ describe('stream', () => {
     const templateId = await putTemplate(app.pool, app.tenant, [PIPELINE]);
     const run = await putRun(app.pool, runBody(app.tenant, templateId));
     await appendLines(app.pool, run, 'build', ['old']);
-    const stream = await connect(`/workflow-runs/${run.id}/stream?logs=new`, viewer);
+    const stream = await connectStream(app.url, `/workflow-runs/${run.id}/stream`, { token: viewer, query: 'logs=new' });
     await stream.next((m) => m.type === 'snapshot', 'the snapshot');
     await appendLines(app.pool, run, 'build', ['new']);
     await notifyRun(app.pool, { tenantId: app.tenant, runId: run.id, kind: 'log', nodeId: 'build' });
@@ -318,6 +287,6 @@ describe('stream', () => {
     expect(await status(connect(`/workflow-runs/${randomUUID()}/stream`, viewer))).toBe(404);
     const foreign = await app.token('x@example.com', { tenant: `other-${app.tenant}`, roles: ['viewer'] });
     expect(await status(connect(`/workflow-runs/${run.id}/stream`, foreign))).toBe(404);
-    expect(await status(connect(`/workflow-runs/${run.id}/stream?logs=some`, viewer))).toBe(400);
+    expect(await status(connectStream(app.url, `/workflow-runs/${run.id}/stream`, { token: viewer, query: 'logs=some' }))).toBe(400);
   });
 });

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { RunNode, TemplateSpec, WorkflowRun } from '../../domain/templates/model';
+import { pendingRunNode } from '../../domain/templates/run-nodes';
 import type { Pool } from '../../platform/db';
 
 /**
@@ -41,20 +42,7 @@ export async function putTemplate(pool: Pool, tenantId: string, versions: Templa
   return id;
 }
 
-export const node = (nodeId: string, type: RunNode['type'], overrides: Partial<RunNode> = {}): RunNode => ({
-  nodeId,
-  type,
-  phase: 'main',
-  status: 'pending',
-  attempts: 0,
-  startedAt: null,
-  endedAt: null,
-  outputs: null,
-  error: null,
-  reason: null,
-  items: null,
-  ...overrides,
-});
+export const node = (nodeId: string, type: RunNode['type'], overrides: Partial<RunNode> = {}): RunNode => ({ ...pendingRunNode({ id: nodeId, type }, 'main'), ...overrides });
 
 export function runBody(tenantId: string, templateId: string, overrides: Partial<WorkflowRun> = {}): WorkflowRun {
   const now = new Date().toISOString();

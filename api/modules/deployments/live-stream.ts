@@ -1,9 +1,6 @@
 import type { DeploymentTask } from '../../../domain/deployments/model';
-import type { Pool } from '../../../platform/db';
-import type { Logger } from '../../../platform/logger';
 import type { DeploymentEvent } from '../../realtime/deployment-events';
-import type { DeploymentEventHub } from '../../realtime/hub';
-import { MarkedStream } from '../../realtime/marked-stream';
+import { MarkedStream, type StreamDeps } from '../../realtime/marked-stream';
 import type { StreamSocket } from '../../realtime/stream-socket';
 import { isTaskFinished, readLog } from './deployments.queries';
 
@@ -16,11 +13,7 @@ import { isTaskFinished, readLog } from './deployments.queries';
  * messages leave in the order they were read.
  */
 
-export interface StreamDeps {
-  pool: Pool;
-  hub: DeploymentEventHub;
-  log: Logger;
-}
+export type { StreamDeps };
 
 /** `start`: each task's log from its beginning; `now`: only what is logged after the client connected. */
 export type LogsFrom = 'start' | 'now';
@@ -46,7 +39,7 @@ export abstract class LiveStream extends MarkedStream<Pending> {
   protected readonly logOffsets = new Map<string, number>();
 
   constructor(
-    protected override readonly deps: StreamDeps,
+    deps: StreamDeps,
     tenantId: string,
     socket: StreamSocket,
     protected readonly logsFrom: LogsFrom,

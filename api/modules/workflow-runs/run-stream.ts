@@ -1,8 +1,5 @@
 import { FINISHED_RUN_STATUSES, type RunNode, type WorkflowRun } from '../../../domain/templates/model';
-import type { Pool } from '../../../platform/db';
-import type { Logger } from '../../../platform/logger';
-import type { DeploymentEventHub } from '../../realtime/hub';
-import { MarkedStream } from '../../realtime/marked-stream';
+import { MarkedStream, type StreamDeps } from '../../realtime/marked-stream';
 import type { StreamSocket } from '../../realtime/stream-socket';
 import type { WorkflowRunEvent } from '../../realtime/workflow-run-events';
 import { findRun, logHeads, logLinesAfter } from './workflow-runs.queries';
@@ -14,12 +11,6 @@ import { findRun, logHeads, logLinesAfter } from './workflow-runs.queries';
  * and sends, so a burst of NOTIFYs costs one read. Once the run has finished,
  * its last lines go out, then its final state, and the socket closes with 1000.
  */
-
-export interface RunStreamDeps {
-  pool: Pool;
-  hub: DeploymentEventHub;
-  log: Logger;
-}
 
 /** `start`: each node's lines from the first; `now`: only lines logged after the client connected. */
 export type RunLogsFrom = 'start' | 'now';
@@ -44,7 +35,7 @@ export class RunStream extends MarkedStream<Pending> {
   private finishing = false;
 
   constructor(
-    protected override readonly deps: RunStreamDeps,
+    deps: StreamDeps,
     tenantId: string,
     socket: StreamSocket,
     private readonly logsFrom: RunLogsFrom,

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
-import { FINISHED_RUN_STATUSES, type RunNode, type TemplateNode, type WorkflowRun } from '../../../domain/templates/model';
+import { FINISHED_RUN_STATUSES, type RunNode, type WorkflowRun } from '../../../domain/templates/model';
+import { pendingRunNodes } from '../../../domain/templates/run-nodes';
 import { resolveParameters } from '../../../domain/templates/parameters';
 import { validateTemplate } from '../../../domain/templates/validate';
 import type { CreateRunBody } from '../../../domain/templates/run-requests';
@@ -25,20 +26,6 @@ import { findRun, templateVersionOf } from './workflow-runs.queries';
 /** Starts runs and sends them commands; after the first row, the run's workflow writes it. */
 
 const KEY_SCOPE = 'workflow-run';
-
-const pendingNode = (phase: RunNode['phase']) => (node: TemplateNode): RunNode => ({
-  nodeId: node.id,
-  type: node.type,
-  phase,
-  status: 'pending',
-  attempts: 0,
-  startedAt: null,
-  endedAt: null,
-  outputs: null,
-  error: null,
-  reason: null,
-  items: null,
-});
 
 /**
  * POST /workflow-runs: the template version the run keeps, checked again (the
@@ -81,7 +68,7 @@ export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promis
     templateVersion: template.version,
     parameters: parameters.parameters,
     status: 'running',
-    nodes: [...template.spec.nodes.map(pendingNode('main')), ...(template.spec.onCancel ?? []).map(pendingNode('onCancel')), ...(template.spec.finally ?? []).map(pendingNode('finally'))],
+    nodes: pendingRunNodes(template.spec),
     requestedBy: userId,
     ...(email ? { requestedByEmail: email } : {}),
     createdAt: now,
