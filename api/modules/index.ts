@@ -11,6 +11,7 @@ import { rolloutsRouter } from './rollouts';
 import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
 import { workflowRunsRouter } from './workflow-runs';
+import { workflowTemplatesRouter } from './workflow-templates';
 
 /** Module routers, each mounted under every API prefix. */
 export const modules = [
@@ -25,6 +26,7 @@ export const modules = [
   agentsRouter,
   deploymentsRouter,
   rolloutsRouter,
+  workflowTemplatesRouter,
   workflowRunsRouter,
   temporalCodecRouter,
 ];

@@ -23,17 +23,18 @@ const expression = z.string().min(1).max(CEL_MAX_LENGTH);
 export const MAX_NODES = 500;
 export const MAX_SECTION_NODES = 50;
 export const MAX_INPUT_KEYS = 50;
-/** A node's inputs as JSON, and the whole template: both ride every run's workflow input, so both stay well below Temporal's payload limit. */
-export const MAX_INPUTS_BYTES = 32 * 1024;
-export const MAX_TEMPLATE_BYTES = 512 * 1024;
+/** A node's inputs as JSON, and the whole template, in characters: both ride every run's workflow input, so both stay well below Temporal's payload limit. */
+export const MAX_INPUTS_CHARS = 32 * 1024;
+export const MAX_TEMPLATE_CHARS = 512 * 1024;
 export const MAX_LITERAL_ITEMS = 1000;
 
-const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+// Characters, not bytes: no Buffer here, so workflows may import this file too.
+const jsonChars = (value: unknown) => (JSON.stringify(value) ?? '').length;
 
 const inputs = z
-  .record(z.string().min(1).max(128), z.unknown())
+  .record(z.string().max(128), z.unknown())
   .refine((v) => Object.keys(v).length <= MAX_INPUT_KEYS, { message: `must have at most ${MAX_INPUT_KEYS} keys` })
-  .refine((v) => jsonBytes(v) <= MAX_INPUTS_BYTES, { message: `must be at most ${MAX_INPUTS_BYTES / 1024} KiB as JSON` })
+  .refine((v) => jsonChars(v) <= MAX_INPUTS_CHARS, { message: `must be at most ${MAX_INPUTS_CHARS} characters as JSON` })
   .meta({
     maxProperties: MAX_INPUT_KEYS,
     description: "The step type's inputs (GET /step-types/{type}); any string may hold `${{ parameters.x }}`, `${{ steps.<id>.outputs.<field> }}` and, under forEach, `${{ item }}`",
@@ -93,7 +94,7 @@ export const templateSpecSchema = z
     onCancel: z.array(templateNodeSchema).max(MAX_SECTION_NODES).optional().meta({ description: 'Run after a cancel, in a scope nobody can cancel; they depend only on each other' }),
     finally: z.array(templateNodeSchema).max(MAX_SECTION_NODES).optional().meta({ description: 'Run at the end whatever the outcome; they depend only on each other' }),
   })
-  .refine((t) => jsonBytes(t) <= MAX_TEMPLATE_BYTES, { message: `must be at most ${MAX_TEMPLATE_BYTES / 1024} KiB as JSON` })
+  .refine((t) => jsonChars(t) <= MAX_TEMPLATE_CHARS, { message: `must be at most ${MAX_TEMPLATE_CHARS} characters as JSON` })
   .meta({ id: 'WorkflowTemplateInput' });
 
 export type TemplateSpecInput = z.infer<typeof templateSpecSchema>;

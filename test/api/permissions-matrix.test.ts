@@ -152,3 +152,47 @@ describe('deploy hooks and freeze overrides (deployment:hook-write, deployment:o
     expect(answers.filter((a) => a.got.status === 201).map((a) => a.role).sort()).toEqual(['admin', 'release-manager', 'super_admin']);
   });
 });
+
+describe('workflow templates (template:read, template:write)', () => {
+  let template: string;
+  const invalid = { name: 'Matrix invalid', nodes: [{ id: 'a', type: 'wait', dependsOn: ['a'], inputs: { duration: '1s' } }] };
+  beforeAll(async () => {
+    const owner = await app.token('owner@example.com', { roles: ['release-manager'] });
+    const res = await app.http('POST', '/api/v1/workflow-templates', { token: owner, body: { name: 'Matrix template', nodes: [{ id: 'a', type: 'wait', inputs: { duration: '1s' } }] } });
+    expect(res.status).toBe(201);
+    template = res.body.data.id;
+  });
+
+  // A writer is stopped by the template's own problem (422) or a template that does not exist (404), so nothing is written.
+  const TEMPLATE_ROWS: Row[] = [
+    { name: 'list', method: 'GET', path: () => '/api/v1/workflow-templates', permission: 'template:read', allowed: 200 },
+    { name: 'get', method: 'GET', path: () => `/api/v1/workflow-templates/${template}?version=1`, permission: 'template:read', allowed: 200 },
+    { name: 'versions', method: 'GET', path: () => `/api/v1/workflow-templates/${template}/versions`, permission: 'template:read', allowed: 200 },
+    { name: 'validate', method: 'POST', path: () => `/api/v1/workflow-templates/${template}/validate`, body: invalid, permission: 'template:read', allowed: 200 },
+    { name: 'step types', method: 'GET', path: () => '/api/v1/step-types', permission: 'template:read', allowed: 200 },
+    { name: 'a step type', method: 'GET', path: () => '/api/v1/step-types/approval', permission: 'template:read', allowed: 200 },
+    { name: 'create', method: 'POST', path: () => '/api/v1/workflow-templates', body: invalid, permission: 'template:write', allowed: 422 },
+    { name: 'update', method: 'PUT', path: () => `/api/v1/workflow-templates/${template}`, body: invalid, permission: 'template:write', allowed: 422 },
+    { name: 'delete', method: 'DELETE', path: () => `/api/v1/workflow-templates/${crypto.randomUUID()}`, permission: 'template:write', allowed: 404 },
+  ];
+
+  test.each(TEMPLATE_ROWS.map((row) => [row.name, row] as const))('%s: 403 exactly for the roles without the permission', async (_name, row) => {
+    const wrong: string[] = [];
+    const kinds = new Set<boolean>();
+    for (const role of ROLES) {
+      const res = await app.http(row.method, row.path(), { token: tokens[role], body: row.body });
+      const may = hasPermission({ permissions: permissionsFor([role]) }, row.permission);
+      kinds.add(may);
+      const right = may ? res.status === row.allowed : res.status === 403 && res.body.error?.details?.required === row.permission && namesWhoMay(res.body.error, row.permission);
+      if (!right) wrong.push(`${role} (${may ? `may, expected ${row.allowed}` : 'may not, expected 403'}): ${res.status} ${res.text.slice(0, 200)}`);
+    }
+    expect(wrong).toEqual([]);
+    expect(kinds).toEqual(new Set([true, false]));
+  });
+
+  test('the rows cover both template permissions, and the fixture did not move', async () => {
+    expect([...new Set(TEMPLATE_ROWS.map((r) => r.permission))].sort()).toEqual(['template:read', 'template:write']);
+    const owner = await app.token('owner@example.com', { roles: ['release-manager'] });
+    expect((await app.http('GET', `/api/v1/workflow-templates/${template}`, { token: owner })).body.data).toMatchObject({ version: 1, name: 'Matrix template' });
+  });
+});

@@ -12,7 +12,7 @@ import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionRefusal, permissionsFor, ROLE_PERMISSIONS, rolesGranting, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'deployment:read', 'incident:read', 'inventory:read', 'promotion:read', 'rollout:read'];
+const READ = ['change:read', 'deployment:read', 'incident:read', 'inventory:read', 'promotion:read', 'rollout:read', 'template:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {
@@ -45,7 +45,7 @@ describe('permissionsFor', () => {
 
   test('every role in the table only grants known permission shapes', () => {
     for (const perms of Object.values(ROLE_PERMISSIONS)) {
-      for (const p of perms) expect(p === 'admin' || /^[a-z]+:[a-z]+(-[a-z]+)*$/.test(p)).toBe(true);
+      for (const p of perms) expect(p === 'admin' || /^[a-z]+(-[a-z]+)*:[a-z]+(-[a-z]+)*$/.test(p)).toBe(true);
     }
   });
 

@@ -167,6 +167,12 @@ test("inputs are checked against the step type's schema; a field holding a refer
   ]);
 });
 
+test('an input key the step type does not know is its problem, even an empty one (the shape admits any key)', () => {
+  expect(problems(template([wait('a', { inputs: { duration: '1s', '': 1 } })]))).toEqual([
+    { nodeId: 'a', field: 'nodes.0.inputs.', code: 'invalid_input', message: '"" is not an input of a wait step' },
+  ]);
+});
+
 test('retry, timeout and forEach settings that cannot work', () => {
   const found = problems(template([wait('a', { timeout: '0s', retry: { attempts: 3, backoff: '1m', maxBackoff: '10s' } }), wait('b', { retry: { attempts: 1, backoff: '1s' }, forEach: { items: [] } })]));
   expect(found.map((p) => [p.nodeId, p.field, p.code])).toEqual([
