@@ -183,7 +183,7 @@ describe('commands', () => {
     const templateId = await putTemplate(app.pool, app.tenant, [PIPELINE]);
     const run = await putRun(app.pool, runBody(app.tenant, templateId));
     const wrong = await call('POST', `/workflow-runs/${run.id}/steps/build/approve`, viewer, {});
-    expect([wrong.status, wrong.body.error.code]).toEqual([409, 'NOT_AN_APPROVAL_STEP']);
+    expect([wrong.status, wrong.body.error.code]).toEqual([422, 'NOT_AN_APPROVAL_STEP']);
     const absent = await call('POST', `/workflow-runs/${run.id}/steps/nowhere/reject`, viewer, {});
     expect([absent.status, absent.body.error.code]).toEqual([404, 'NODE_NOT_FOUND']);
     expect((await call('POST', `/workflow-runs/${run.id}/steps/not-a-node!/approve`, viewer, {})).status).toBe(400);

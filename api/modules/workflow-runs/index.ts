@@ -1,6 +1,6 @@
 import { cancelRun, decideStep, pauseRun, resumeRun } from '../../../workflows/template-runs/messages';
 import { contentDisposition } from '../../content-disposition';
-import { Conflict, NotFound } from '../../errors';
+import { NotFound, Unprocessable } from '../../errors';
 import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
@@ -109,5 +109,5 @@ export function workflowRunsRouter() {
 }
 
 function requireApprovalStep(node: { nodeId: string; type: string }): void {
-  if (node.type !== 'approval') throw new Conflict(`Node ${node.nodeId} is a ${node.type} step, not an approval`, 'NOT_AN_APPROVAL_STEP', { nodeId: node.nodeId, type: node.type });
+  if (node.type !== 'approval') throw new Unprocessable(`Node ${node.nodeId} is a ${node.type} step, not an approval`, 'NOT_AN_APPROVAL_STEP', { nodeId: node.nodeId, type: node.type });
 }

@@ -21,7 +21,8 @@ import { ENDED_OUTSIDE } from '../../ended-outside';
 import { useIdempotencyKey } from '../../idempotency';
 import { principalOf } from '../../principal';
 import { sendUpdate, withinCommandTimeout } from '../../workflow-commands';
-import { findRun, templateVersionOf } from './workflow-runs.queries';
+import { findRun } from './workflow-runs.queries';
+import { findTemplate } from '../../../store/workflow-templates';
 
 /** Starts runs and sends them commands; after the first row, the run's workflow writes it. */
 
@@ -37,17 +38,18 @@ const KEY_SCOPE = 'workflow-run';
 export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promise<WorkflowRun> {
   const { tenantId, userId, email } = principalOf(c);
   const { pool, config, temporal } = c.get('deps');
-  const loaded = await templateVersionOf(pool, tenantId, body.templateId, body.version);
-  if ('missing' in loaded) {
-    if (loaded.missing === 'template') throw new NotFound(`Template ${body.templateId} not found`, 'TEMPLATE_NOT_FOUND');
-    throw new NotFound(`Template ${body.templateId} has no version ${body.version}`, 'TEMPLATE_VERSION_NOT_FOUND');
+  const stored = await findTemplate(pool, tenantId, body.templateId, body.version);
+  if (!stored) {
+    if (body.version !== undefined && (await findTemplate(pool, tenantId, body.templateId))) {
+      throw new NotFound(`Template ${body.templateId} has no version ${body.version}`, 'TEMPLATE_VERSION_NOT_FOUND');
+    }
+    throw new NotFound(`Template ${body.templateId} not found`, 'TEMPLATE_NOT_FOUND');
   }
-  const stored = loaded.found;
   // Saved valid, but the rules (step types, their inputs, CEL) may have moved since: a run starts only from a version that still validates.
   const validated = validateTemplate(stored.spec);
   if (!validated.ok) {
     throw new Unprocessable(`Template ${stored.name} version ${stored.version} no longer validates; fix it and run the new version`, 'TEMPLATE_INVALID', {
-      templateId: stored.templateId,
+      templateId: stored.id,
       version: stored.version,
       problems: validated.problems,
     });
@@ -63,7 +65,7 @@ export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promis
   const run: WorkflowRun = {
     id,
     tenantId,
-    templateId: template.templateId,
+    templateId: template.id,
     templateName: template.name,
     templateVersion: template.version,
     parameters: parameters.parameters,
@@ -79,7 +81,7 @@ export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promis
   const input: TemplateRunInput = {
     tenantId,
     runId: id,
-    templateId: template.templateId,
+    templateId: template.id,
     templateVersion: template.version,
     spec: template.spec,
     parameters: run.parameters,
@@ -94,7 +96,7 @@ export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promis
     const inserted = await db.query(
       `INSERT INTO workflow_runs (tenant_id, id, version, template_id, template_version, template_name, status, requested_by, created_at, updated_at, body)
        VALUES ($1, $2, 1, $3, $4, $5, 'running', $6, $7, $7, $8) ON CONFLICT DO NOTHING`,
-      [tenantId, id, template.templateId, template.version, template.name, userId, now, JSON.stringify(run)],
+      [tenantId, id, template.id, template.version, template.name, userId, now, JSON.stringify(run)],
     );
     // A keyed retry whose first try wrote the row and started the workflow but lost its answer: the run as it now stands.
     if (!inserted.rowCount) return (await findRun(db, tenantId, id)) ?? run;

@@ -1,10 +1,10 @@
-import type { TemplateSpec, WorkflowRun } from '../../../domain/templates/model';
+import type { WorkflowRun } from '../../../domain/templates/model';
 import type { Pool } from '../../../platform/db';
 import { iso } from '../../entity-writes';
 import { listPage, type ListSpec } from '../../list-query';
 import type { Page, PageRequest } from '../../pagination';
 
-/** Reads of the workflow-run read model, its logs and artifacts, and the template version a run starts from; every query is scoped by tenant. */
+/** Reads of the workflow-run read model, its logs and artifacts; every query is scoped by tenant. */
 
 type Queryable = Pick<Pool, 'query'>;
 
@@ -39,32 +39,6 @@ export function runListSpec(tenantId: string, filters: RunFilters): ListSpec {
 
 export async function listRuns(pool: Pool, tenantId: string, filters: RunFilters, request: PageRequest): Promise<Page<WorkflowRun>> {
   return listPage<{ body: WorkflowRun }, WorkflowRun>(pool, runListSpec(tenantId, filters), request, (r) => r.body);
-}
-
-export interface TemplateVersion {
-  templateId: string;
-  name: string;
-  version: number;
-  spec: TemplateSpec;
-}
-
-/** The template (not deleted) at `version`, or at its current version; `missing` says which of the two is absent. */
-export async function templateVersionOf(
-  db: Queryable,
-  tenantId: string,
-  templateId: string,
-  version: number | undefined,
-): Promise<{ found: TemplateVersion } | { missing: 'template' | 'version' }> {
-  const { rows } = await db.query<{ name: string; version: number | null; spec: TemplateSpec | null }>(
-    `SELECT t.name, v.version, v.spec FROM workflow_templates t
-       LEFT JOIN workflow_template_versions v ON v.tenant_id = t.tenant_id AND v.template_id = t.id AND v.version = COALESCE($3::int, t.version)
-      WHERE t.tenant_id = $1 AND t.id = $2 AND t.deleted_at IS NULL`,
-    [tenantId, templateId, version ?? null],
-  );
-  const row = rows[0];
-  if (!row) return { missing: 'template' };
-  if (row.version === null || row.spec === null) return { missing: 'version' };
-  return { found: { templateId, name: row.name, version: row.version, spec: row.spec } };
 }
 
 export interface RunLogLine {

@@ -72,7 +72,7 @@ const commandErrors = (what: string) =>
   errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
     403: 'The caller lacks template-run:operate',
     404: RUN_404,
-    409: `The run is not in a state that allows ${what} (\`INVALID_STATE_TRANSITION\`, details.currentStatus: pausing a finished or paused run, resuming a run that is not paused, cancelling a finished run), it has finished and its workflow is gone (\`RUN_FINISHED\`), or its workflow was ended outside Tollgate (\`${ENDED_OUTSIDE}\`: details say how, by whom and when)`,
+    409: `The run is not in a state that allows ${what}: it has finished (\`RUN_FINISHED\`, also once its workflow is gone), it is being cancelled (\`RUN_CANCELLING\`), it is already paused (\`RUN_ALREADY_PAUSED\`) or not paused (\`RUN_NOT_PAUSED\`); details.status or details.currentStatus. Or its workflow was ended outside Tollgate (\`${ENDED_OUTSIDE}\`: details say how, by whom and when)`,
     422: `\`${KEY_REUSED}\``,
   });
 const command = (name: string, operationId: string, summary: string) =>
@@ -173,8 +173,8 @@ const decision = (name: 'approve' | 'reject', operationId: string, summary: stri
       ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], {
         403: 'The caller is not in one of the step’s approver groups (`NOT_AN_APPROVER`), or requested the run while the step keeps separation of duties (`SOD_VIOLATION`)',
         404: NODE_404,
-        409: `The node is not an approval step (\`NOT_AN_APPROVAL_STEP\`), it is not waiting for decisions or the caller has decided already (the workflow’s code, details.currentStatus), the run has finished (\`RUN_FINISHED\`), or its workflow was ended outside Tollgate (\`${ENDED_OUTSIDE}\`)`,
-        422: `\`${KEY_REUSED}\``,
+        409: `The step is not waiting for decisions (\`STEP_NOT_AWAITING_DECISION\`, details.status), the caller has decided it already (\`ALREADY_DECIDED\`), the run has finished (\`RUN_FINISHED\`), or its workflow was ended outside Tollgate (\`${ENDED_OUTSIDE}\`)`,
+        422: `The node is not an approval step (\`NOT_AN_APPROVAL_STEP\`), or \`${KEY_REUSED}\``,
       }),
     },
   });
