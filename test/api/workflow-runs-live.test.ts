@@ -38,13 +38,15 @@ const TEMPLATE = {
   ],
 };
 
+jest.setTimeout(300_000);
+
 it('runs an approval step under its rules, pauses and resumes with 409 for what its state does not allow, streams node changes, and cancels', async () => {
   const template = data(await call('POST', '/workflow-templates', requester, TEMPLATE), 201);
   const run = data(await call('POST', '/workflow-runs', requester, { templateId: template.id, parameters: { release: '2.4.0' } }), 201);
   const stream = await connectStream(app.url, `/workflow-runs/${run.id}/stream`, { token: viewer });
   await stream.next((m) => m.type === 'snapshot', 'the snapshot');
 
-  await eventually(async () => expect(data(await call('GET', `/workflow-runs/${run.id}/steps/sign_off`, viewer), 200).status).toBe('running'));
+  await eventually(async () => expect(data(await call('GET', `/workflow-runs/${run.id}/steps/sign_off`, viewer), 200).status).toBe('running'), { timeoutMs: 90_000 });
   const started = await stream.next((m) => m.type === 'run' && m.changed.includes('sign_off') && m.run.nodes[0].status === 'running', 'the approval step running');
   expect(started.run.status).toBe('running');
 
@@ -67,11 +69,11 @@ it('runs an approval step under its rules, pauses and resumes with 409 for what 
       ['sign_off', 'succeeded'],
       ['soak', 'running'],
     ]);
-  });
+  }, { timeoutMs: 90_000 });
   await stream.next((m) => m.type === 'run' && m.changed.includes('soak') && m.run.nodes[1].status === 'running', 'the soak running');
 
   expect(['cancelling', 'cancelled']).toContain(data(await call('POST', `/workflow-runs/${run.id}/cancel`, requester, { reason: 'superseded' }), 200).status);
-  await eventually(async () => expect(data(await call('GET', `/workflow-runs/${run.id}`, viewer), 200).status).toBe('cancelled'));
+  await eventually(async () => expect(data(await call('GET', `/workflow-runs/${run.id}`, viewer), 200).status).toBe('cancelled'), { timeoutMs: 90_000 });
   const last = await stream.next((m) => m.type === 'run' && m.run.status === 'cancelled', 'the cancelled run');
   expect(last.run.nodes.find((n: any) => n.nodeId === 'soak').status).toBe('cancelled');
   expect((await stream.waitClosed()).code).toBe(1000);
