@@ -50,3 +50,7 @@ function fit(title: string): string {
 export function rolloutTitle(r: { name: string; canaryReleaseName: string; environmentName: string }): string {
   return fit(`Rollout ${oneLine(r.name)}: ${r.canaryReleaseName} in ${r.environmentName}`);
 }
+
+export function templateRunTitle(r: { templateName: string; templateVersion: number }): string {
+  return fit(`Run of ${oneLine(r.templateName)} v${r.templateVersion}`);
+}

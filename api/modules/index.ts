@@ -10,6 +10,7 @@ import { releasesRouter } from './releases';
 import { rolloutsRouter } from './rollouts';
 import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
+import { workflowRunsRouter } from './workflow-runs';
 import { workflowTemplatesRouter } from './workflow-templates';
 
 /** Module routers, each mounted under every API prefix. */
@@ -26,5 +27,6 @@ export const modules = [
   deploymentsRouter,
   rolloutsRouter,
   workflowTemplatesRouter,
+  workflowRunsRouter,
   temporalCodecRouter,
 ];

@@ -1,4 +1,5 @@
 import { DEPLOYMENT_CHANNEL, type DeploymentEvent } from '../../store/deployment-events';
+import { notifyFields } from './notify-payload';
 
 export { DEPLOYMENT_CHANNEL, type DeploymentEvent };
 
@@ -6,15 +7,9 @@ const KINDS: ReadonlyArray<DeploymentEvent['kind']> = ['job', 'task', 'log', 'ar
 
 /** The event a NOTIFY payload holds (store/deployment-events.ts writes them), or undefined for anything else on the channel. */
 export function parseDeploymentEvent(payload: string | undefined): DeploymentEvent | undefined {
-  if (!payload) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(payload);
-  } catch {
-    return undefined;
-  }
-  if (!value || typeof value !== 'object') return undefined;
-  const { tenantId, kind, jobId, taskId, agentId } = value as Record<string, unknown>;
+  const fields = notifyFields(payload);
+  if (!fields) return undefined;
+  const { tenantId, kind, jobId, taskId, agentId } = fields;
   if (typeof tenantId !== 'string' || typeof jobId !== 'string' || !KINDS.includes(kind as DeploymentEvent['kind'])) return undefined;
   return {
     tenantId,

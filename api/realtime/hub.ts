@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Logger } from '../../platform/logger';
 import { DEPLOYMENT_CHANNEL, parseDeploymentEvent, type DeploymentEvent } from './deployment-events';
+import { parseWorkflowRunEvent, WORKFLOW_RUN_CHANNEL, type WorkflowRunEvent } from './workflow-run-events';
 
 /**
  * One LISTEN connection per API process for every live stream it serves:
@@ -8,11 +9,15 @@ import { DEPLOYMENT_CHANNEL, parseDeploymentEvent, type DeploymentEvent } from '
  * the first subscriber and stays; a lost connection is reopened with backoff,
  * and since NOTIFYs sent meanwhile are gone for good, every subscriber is then
  * told to read its state again (onResync) instead of trusting what it last saw.
+ * The one connection listens on every channel a stream reads: deployments'
+ * and workflow runs'.
  */
 export interface HubSubscriber {
   tenantId: string;
-  /** Every event of the subscriber's tenant; the subscriber picks what concerns it. */
-  onEvent(event: DeploymentEvent): void;
+  /** Every deployment event of the subscriber's tenant; the subscriber picks what concerns it. */
+  onEvent?(event: DeploymentEvent): void;
+  /** Every workflow-run event of the subscriber's tenant. */
+  onRunEvent?(event: WorkflowRunEvent): void;
   /** The hub has just (re)started listening: events may have been missed before. */
   onResync(): void;
 }
@@ -120,15 +125,20 @@ export class DeploymentEventHub {
     client.on('error', lost);
     client.on('end', () => lost());
     client.on('notification', (message) => {
-      if (message.channel !== DEPLOYMENT_CHANNEL) return;
-      const event = parseDeploymentEvent(message.payload);
-      if (event) this.dispatch(event);
-      else log.debug({ payload: message.payload }, 'live deployment events: a payload that is not an event was ignored');
+      if (message.channel === DEPLOYMENT_CHANNEL) {
+        const event = parseDeploymentEvent(message.payload);
+        if (event) this.dispatch(event.tenantId, (s) => s.onEvent?.(event));
+        else log.debug({ payload: message.payload }, 'live deployment events: a payload that is not an event was ignored');
+      } else if (message.channel === WORKFLOW_RUN_CHANNEL) {
+        const event = parseWorkflowRunEvent(message.payload);
+        if (event) this.dispatch(event.tenantId, (s) => s.onRunEvent?.(event));
+        else log.debug({ payload: message.payload }, 'live workflow-run events: a payload that is not an event was ignored');
+      }
     });
     this.client = client;
     client
       .connect()
-      .then(() => client.query(`LISTEN ${DEPLOYMENT_CHANNEL}`))
+      .then(() => client.query(`LISTEN ${DEPLOYMENT_CHANNEL}; LISTEN ${WORKFLOW_RUN_CHANNEL}`))
       .then(() => {
         if (gone || this.closed || generation !== this.generation) return;
         this.listening = true;
@@ -152,10 +162,10 @@ export class DeploymentEventHub {
     this.retry.unref();
   }
 
-  private dispatch(event: DeploymentEvent): void {
-    const set = this.byTenant.get(event.tenantId);
+  private dispatch(tenantId: string, deliver: (s: HubSubscriber) => void): void {
+    const set = this.byTenant.get(tenantId);
     if (!set) return;
-    for (const s of [...set]) this.safely(() => s.onEvent(event));
+    for (const s of [...set]) this.safely(() => deliver(s));
   }
 
   private safely(fn: () => void): void {

@@ -1,6 +1,6 @@
 import { evidenceDecisionOf } from '../../domain/promotions/evidence-decision';
 import { uiDetails } from '../../domain/ui-details';
-import { changeTitle, deploymentTitle, incidentTitle, promotionTitle, releaseLabel, TITLE_MAX_LENGTH } from '../../domain/workflow-titles';
+import { changeTitle, deploymentTitle, incidentTitle, promotionTitle, releaseLabel, templateRunTitle, TITLE_MAX_LENGTH } from '../../domain/workflow-titles';
 
 describe('workflow titles', () => {
   test('name each kind as an operator says it', () => {
@@ -48,4 +48,8 @@ describe('evidence in activity summaries', () => {
     expect(evidenceDecisionOf({ status: 'approved', statusReason: null })).toBe('approved');
     expect(evidenceDecisionOf({ status: 'cancelled', statusReason: 'approval_expired' })).toBe('expired');
   });
+});
+
+it('names a template run by its template and the version it keeps, on one line', () => {
+  expect(templateRunTitle({ templateName: 'release\n pipeline', templateVersion: 3 })).toBe('Run of release pipeline v3');
 });

@@ -7,6 +7,7 @@ import { pageRequest, parseSort } from '../../pagination';
 import { requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
+import { contentDisposition } from '../../content-disposition';
 import { clearRetry } from './deploy-clearance';
 import { jobNotFound, loadJob, updateJobWorkflow } from './deployments.dispatch';
 import { downloadUrl, findJob, findTask, isTaskFinished, ledgerOf, listArtifacts, listJobs, listTasks, readArtifact, readLog } from './deployments.queries';
@@ -142,10 +143,4 @@ async function taskOf(c: Context<AppEnv>, tenantId: string, jobId: string, taskI
   if (task) return task;
   if (!(await findJob(pool, tenantId, jobId))) throw jobNotFound(jobId);
   throw new NotFound(`Task ${taskId} not found in deployment job ${jobId}`, 'DEPLOYMENT_TASK_NOT_FOUND');
-}
-
-/** `attachment` with a plain-ASCII name every client reads, and the exact name (RFC 6266 / 5987) for those that read more. */
-function contentDisposition(name: string): string {
-  const ascii = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name).replace(/['()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)}`;
 }

@@ -1,9 +1,6 @@
 import type { DeploymentTask } from '../../../domain/deployments/model';
-import type { Pool } from '../../../platform/db';
-import type { Logger } from '../../../platform/logger';
 import type { DeploymentEvent } from '../../realtime/deployment-events';
-import type { DeploymentEventHub } from '../../realtime/hub';
-import { watchCredential, type StreamCredential } from '../../realtime/credential-watch';
+import { MarkedStream, type StreamDeps } from '../../realtime/marked-stream';
 import type { StreamSocket } from '../../realtime/stream-socket';
 import { isTaskFinished, readLog } from './deployments.queries';
 
@@ -16,11 +13,7 @@ import { isTaskFinished, readLog } from './deployments.queries';
  * messages leave in the order they were read.
  */
 
-export interface StreamDeps {
-  pool: Pool;
-  hub: DeploymentEventHub;
-  log: Logger;
-}
+export type { StreamDeps };
 
 /** `start`: each task's log from its beginning; `now`: only what is logged after the client connected. */
 export type LogsFrom = 'start' | 'now';
@@ -38,83 +31,39 @@ export interface Pending {
 
 const nothing = (): Pending => ({ all: false, job: false, artifacts: false, tasks: new Set(), logs: new Set() });
 
-export abstract class LiveStream {
-  protected pending = nothing();
+export abstract class LiveStream extends MarkedStream<Pending> {
   /** What was last sent of each task (its version and the fields agents change without one). */
   private readonly sentTasks = new Map<string, string>();
   /** Last known state of each task, for whether its log can still grow. */
   protected readonly tasks = new Map<string, DeploymentTask>();
   protected readonly logOffsets = new Map<string, number>();
-  private running = false;
-  private started = false;
-  protected stopped = false;
-  private unsubscribe?: () => void;
-  private unwatch?: () => void;
 
   constructor(
-    protected readonly deps: StreamDeps,
-    protected readonly tenantId: string,
-    protected readonly socket: StreamSocket,
+    deps: StreamDeps,
+    tenantId: string,
+    socket: StreamSocket,
     protected readonly logsFrom: LogsFrom,
-  ) {}
-
-  /** Listens first and reads second, so nothing written in between is missed. */
-  async start(): Promise<void> {
-    const unsubscribe = await this.deps.hub.subscribe({
-      tenantId: this.tenantId,
-      onEvent: (event) => this.onEvent(event),
-      onResync: () => this.mark((p) => (p.all = true)),
-    });
-    if (this.stopped) {
-      unsubscribe();
-      return;
-    }
-    this.unsubscribe = unsubscribe;
-    try {
-      await this.snapshot();
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.started = true;
-    this.schedule();
+  ) {
+    super(deps, tenantId, socket, 'live deployment stream');
   }
 
-  stop(): void {
-    this.stopped = true;
-    this.unsubscribe?.();
-    this.unsubscribe = undefined;
-    this.unwatch?.();
-    this.unwatch = undefined;
+  protected nothing(): Pending {
+    return nothing();
   }
 
-  /**
-   * Ends the stream with 1008 (policy violation) once the credential that opened it no longer holds: an agent
-   * revoked or deleted, a token past its exp. What the socket was allowed to see was decided at the upgrade;
-   * this keeps that decision from outliving the credential it was made for.
-   */
-  guardCredential(credential: StreamCredential): void {
-    if (this.stopped) return;
-    this.unwatch?.();
-    this.unwatch = watchCredential(credential, {
-      onEnded: (reason) => {
-        this.deps.log.info({ reason }, 'live deployment stream closed: its credential no longer holds');
-        this.socket.close(1008, reason);
-        this.stop();
-      },
-      onRecheckFailed: (err) => this.deps.log.warn({ err }, 'live deployment stream: could not recheck its credential; trying again'),
-    });
+  protected hasWork(p: Pending): boolean {
+    return hasWork(p);
   }
 
-  protected abstract snapshot(): Promise<void>;
+  protected listeners() {
+    return { onEvent: (event: DeploymentEvent) => this.onEvent(event) };
+  }
+
+  protected markAll(p: Pending): void {
+    p.all = true;
+  }
+
   protected abstract onEvent(event: DeploymentEvent): void;
-  /** Reads and sends what `work` marks; answers whether the stream is done (then it closes with 1000). */
-  protected abstract process(work: Pending): Promise<boolean>;
-
-  protected mark(change: (p: Pending) => void): void {
-    change(this.pending);
-    this.schedule();
-  }
 
   /** Remembers tasks as the snapshot showed them: their logs start at 0, or where they are now. */
   protected seen(tasks: DeploymentTask[]): void {
@@ -153,36 +102,6 @@ export abstract class LiveStream {
     this.tasks.delete(taskId);
     this.sentTasks.delete(taskId);
     this.logOffsets.delete(taskId);
-  }
-
-  private schedule(): void {
-    if (!this.started || this.running || this.stopped) return;
-    this.running = true;
-    void this.pump()
-      .catch((err) => this.fail(err))
-      .finally(() => {
-        this.running = false;
-        if (!this.stopped && hasWork(this.pending)) this.schedule();
-      });
-  }
-
-  private async pump(): Promise<void> {
-    while (!this.stopped && this.socket.open && hasWork(this.pending)) {
-      const work = this.pending;
-      this.pending = nothing();
-      const done = await this.process(work);
-      if (done && !hasWork(this.pending)) {
-        this.socket.close(1000, 'finished');
-        this.stop();
-      }
-    }
-  }
-
-  private fail(err: unknown): void {
-    this.deps.log.warn({ err }, 'live deployment stream failed');
-    // 1011: the server met a condition that kept it from going on; the client may reconnect and resume from a snapshot.
-    this.socket.close(1011, 'stream failed; reconnect');
-    this.stop();
   }
 }
 

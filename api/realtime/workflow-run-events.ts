@@ -1,0 +1,31 @@
+import type { Pool, PoolClient } from '../../platform/db';
+import { notifyFields } from './notify-payload';
+
+/**
+ * The change event every write to a workflow run's row or its log lines
+ * publishes (the run's workflow through its persistence activities, the API
+ * for the row a create writes), so the run's stream wakes up without polling.
+ * Kept small: readers fetch the rows themselves.
+ */
+export const WORKFLOW_RUN_CHANNEL = 'workflow_run_events';
+
+export interface WorkflowRunEvent {
+  tenantId: string;
+  runId: string;
+  kind: 'run' | 'log';
+  nodeId?: string;
+}
+
+/** Sent inside the writer's transaction: Postgres delivers it on commit, so a woken reader finds the row. */
+export async function notifyWorkflowRun(db: Pool | PoolClient, event: WorkflowRunEvent): Promise<void> {
+  await db.query(`SELECT pg_notify('${WORKFLOW_RUN_CHANNEL}', $1)`, [JSON.stringify(event)]);
+}
+
+/** The event a NOTIFY payload holds, or undefined for anything else on the channel. */
+export function parseWorkflowRunEvent(payload: string | undefined): WorkflowRunEvent | undefined {
+  const fields = notifyFields(payload);
+  if (!fields) return undefined;
+  const { tenantId, runId, kind, nodeId } = fields;
+  if (typeof tenantId !== 'string' || typeof runId !== 'string' || (kind !== 'run' && kind !== 'log')) return undefined;
+  return { tenantId, runId, kind, ...(typeof nodeId === 'string' ? { nodeId } : {}) };
+}
