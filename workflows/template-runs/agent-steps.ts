@@ -1,0 +1,8 @@
+import * as wf from '@temporalio/workflow';
+import type { StepRequest, StepResult } from '../../domain/templates/model';
+import type { StepCallOptions } from './step-calls';
+
+/** Steps that run on an agent of an environment (`script`). */
+export async function callAgentStep(request: StepRequest, _options: StepCallOptions): Promise<StepResult> {
+  throw wf.ApplicationFailure.create({ type: 'STEP_TYPE_UNAVAILABLE', message: `Step type ${request.type} cannot run on this worker yet`, nonRetryable: true });
+}
