@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import type { TemplateSpec } from '../../domain/templates/model';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../../domain/search-attributes';
@@ -60,6 +60,7 @@ async function startNoopServer(): Promise<{ url: string; calls: () => number; se
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/noop`, calls: () => calls, server };
 }
 
+const kb = (bytes: number) => `${Math.round(bytes / 1024)} KiB`;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 interface ShapeResult {
@@ -74,6 +75,18 @@ interface ShapeResult {
   ratio: number;
   engineRuns: number;
   engineHistoryEvents: number;
+  engineHistoryBytes: number;
+  bareHistoryEvents: number;
+  /** The engine's history events per node by type (the median run), against the bare run's. */
+  engineEventsPerNode: Record<string, number>;
+  bareEventsPerNode: Record<string, number>;
+}
+
+interface HistoryFigures {
+  runs: number;
+  events: number;
+  bytes: number;
+  byType: Record<string, number>;
 }
 
 async function main(teardown: Teardown): Promise<void> {
@@ -115,7 +128,23 @@ async function main(teardown: Teardown): Promise<void> {
   const inputs = { url: noop.url };
 
   /** The engine's run: one templateRun workflow, started as the API starts one. */
-  async function engineRun(name: ShapeName, nodes: ShapeNode[]): Promise<{ ms: number; runs: number; events: number }> {
+  /** Every run of a workflow id (one more per continue-as-new): how many, their events and bytes, events by type. */
+  async function historyOf(id: string): Promise<HistoryFigures> {
+    const figures: HistoryFigures = { runs: 0, events: 0, bytes: 0, byType: {} };
+    for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) {
+      figures.runs += 1;
+      figures.events += w.historyLength;
+      figures.bytes += w.historySize ?? 0;
+      const history = await client.workflow.getHandle(id, w.runId).fetchHistory();
+      for (const e of history.events ?? []) {
+        const type = temporal.api.enums.v1.EventType[e.eventType ?? 0].replace(/^EVENT_TYPE_/, '');
+        figures.byType[type] = (figures.byType[type] ?? 0) + 1;
+      }
+    }
+    return figures;
+  }
+
+  async function engineRun(name: ShapeName, nodes: ShapeNode[]): Promise<{ ms: number } & HistoryFigures> {
     const runId = randomUUID();
     const templateName = `bench-dag-${name}`;
     const spec: TemplateSpec = { name: templateName, nodes: nodes.map((n) => ({ id: n.id, type: 'http', inputs, dependsOn: n.dependsOn })) };
@@ -143,13 +172,11 @@ async function main(teardown: Teardown): Promise<void> {
     const ms = performance.now() - t0;
     if (result.status !== 'succeeded') throw new Error(`engine run ${runId} (${name}) ended ${result.status}`);
     if (noop.calls() - before !== nodes.length) throw new Error(`engine run ${runId} (${name}) made ${noop.calls() - before} calls, expected ${nodes.length}`);
-    const lengths: number[] = [];
-    for await (const w of client.workflow.list({ query: `WorkflowId = '${id}'` })) lengths.push(w.historyLength);
-    return { ms, runs: lengths.length, events: lengths.reduce((a, b) => a + b, 0) };
+    return { ms, ...(await historyOf(id)) };
   }
 
   /** The floor: the same activity per node in the same shape, no engine. */
-  async function bareRun(nodes: ShapeNode[]): Promise<number> {
+  async function bareRun(nodes: ShapeNode[]): Promise<{ ms: number } & HistoryFigures> {
     const input: BareDagInput = {
       nodes,
       step: { tenantId: tenant, runId: randomUUID(), type: 'http', inputs, attempt: 1, requestedBy },
@@ -157,10 +184,11 @@ async function main(teardown: Teardown): Promise<void> {
     };
     const before = noop.calls();
     const t0 = performance.now();
-    const result = (await client.workflow.execute('bareDag', { taskQueue: bareQueue, workflowId: `bench-dag-bare-${randomUUID()}`, args: [input] })) as BareDagResult;
+    const id = `bench-dag-bare-${randomUUID()}`;
+    const result = (await client.workflow.execute('bareDag', { taskQueue: bareQueue, workflowId: id, args: [input] })) as BareDagResult;
     const ms = performance.now() - t0;
     if (result.nodes !== nodes.length || noop.calls() - before !== nodes.length) throw new Error(`bare run made ${noop.calls() - before} calls, expected ${nodes.length}`);
-    return ms;
+    return { ms, ...(await historyOf(id)) };
   }
 
   say('warming up (a small diamond mesh each way)…');
@@ -171,16 +199,19 @@ async function main(teardown: Teardown): Promise<void> {
   const results: ShapeResult[] = [];
   for (const name of SHAPES) {
     const nodes = shape(name, o.nodes);
-    const engine: Array<{ ms: number; runs: number; events: number }> = [];
-    const bare: number[] = [];
+    const engine: Array<{ ms: number } & HistoryFigures> = [];
+    const bare: Array<{ ms: number } & HistoryFigures> = [];
     for (let i = 0; i < o.repeats; i++) {
       engine.push(await engineRun(name, nodes));
       bare.push(await bareRun(nodes));
-      say(`${name} #${i + 1}: engine ${Math.round(engine[i].ms)} ms (${engine[i].runs} run(s), ${engine[i].events} events), bare ${Math.round(bare[i])} ms`);
+      say(`${name} #${i + 1}: engine ${Math.round(engine[i].ms)} ms (${engine[i].runs} run(s), ${engine[i].events} events, ${kb(engine[i].bytes)}), bare ${Math.round(bare[i].ms)} ms (${bare[i].events} events, ${kb(bare[i].bytes)})`);
     }
     const engineMs = median(engine.map((e) => e.ms));
-    const bareMs = median(bare);
+    const bareMs = median(bare.map((b) => b.ms));
     const typical = engine.find((e) => e.ms === engineMs)!;
+    const typicalBare = bare.find((b) => b.ms === bareMs)!;
+    const perNode = (byType: Record<string, number>) =>
+      Object.fromEntries(Object.entries(byType).sort(([, a], [, b]) => b - a).map(([type, n]) => [type, Number((n / nodes.length).toFixed(2))]));
     results.push({
       shape: name,
       nodes: nodes.length,
@@ -193,16 +224,24 @@ async function main(teardown: Teardown): Promise<void> {
       ratio: engineMs / bareMs,
       engineRuns: typical.runs,
       engineHistoryEvents: typical.events,
+      engineHistoryBytes: typical.bytes,
+      bareHistoryEvents: typicalBare.events,
+      engineEventsPerNode: perNode(typical.byType),
+      bareEventsPerNode: perNode(typicalBare.byType),
     });
   }
 
   const f = (n: number, d = 1) => n.toFixed(d);
   console.log(`dag bench: ${o.nodes} no-op http nodes per shape, median of ${o.repeats}, templateRun against a bare workflow running the same activity`);
-  console.log('shape          depth  engine ms  bare ms  engine/node  bare/node  overhead/node  ratio  engine runs/events');
+  console.log('shape          depth  engine ms  bare ms  engine/node  bare/node  overhead/node  ratio  engine runs/events/history  bare events');
   for (const r of results) {
     console.log(
-      `${r.shape.padEnd(14)} ${String(r.depth).padStart(5)}  ${f(r.engineMs, 0).padStart(9)}  ${f(r.bareMs, 0).padStart(7)}  ${f(r.enginePerNodeMs, 2).padStart(11)}  ${f(r.barePerNodeMs, 2).padStart(9)}  ${f(r.overheadPerNodeMs, 2).padStart(13)}  ${f(r.ratio, 2).padStart(5)}  ${r.engineRuns}/${r.engineHistoryEvents}`,
+      `${r.shape.padEnd(14)} ${String(r.depth).padStart(5)}  ${f(r.engineMs, 0).padStart(9)}  ${f(r.bareMs, 0).padStart(7)}  ${f(r.enginePerNodeMs, 2).padStart(11)}  ${f(r.barePerNodeMs, 2).padStart(9)}  ${f(r.overheadPerNodeMs, 2).padStart(13)}  ${f(r.ratio, 2).padStart(5)}  ${r.engineRuns}/${r.engineHistoryEvents}/${kb(r.engineHistoryBytes)}  ${r.bareHistoryEvents}`,
     );
+  }
+  for (const r of results) {
+    const show = (perNode: Record<string, number>) => Object.entries(perNode).map(([type, n]) => `${type} ${n}`).join(', ');
+    console.log(`${r.shape} history events per node: engine ${show(r.engineEventsPerNode)}; bare ${show(r.bareEventsPerNode)}`);
   }
   const worst = Math.max(...results.map((r) => r.ratio));
   console.log(JSON.stringify({ perNodeOverheadRatio: Number(worst.toFixed(3)), goal: 1.5, nodes: o.nodes, repeats: o.repeats, shapes: results }));
