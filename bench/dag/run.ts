@@ -4,11 +4,11 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import type { TemplateSpec } from '../../domain/templates/model';
+import type { TemplateSpec, WorkflowRun } from '../../domain/templates/model';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../../domain/search-attributes';
 import { workflowId } from '../../domain/workflow-ids';
 import { loadConfig } from '../../platform/config';
-import { runMigrations } from '../../platform/db';
+import { createPool, runMigrations } from '../../platform/db';
 import { createLogger } from '../../platform/logger';
 import { dataConverterOf } from '../../platform/payload-keys';
 import { connectClient, ensureSearchAttributes } from '../../platform/temporal';
@@ -108,6 +108,8 @@ async function main(teardown: Teardown): Promise<void> {
   await runMigrations(config.DATABASE_URL, log);
   await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
 
+  const pool = createPool(config.DATABASE_URL, 2);
+  teardown.add('Postgres pool', () => pool.end());
   const noop = await startNoopServer();
   teardown.add('no-op HTTP server', () => new Promise<void>((resolve) => noop.server.close(() => resolve())));
   say('starting the orchestrator worker (bundling the workflows)…');
@@ -170,7 +172,12 @@ async function main(teardown: Teardown): Promise<void> {
       staticSummary: `${templateName} v1`,
     })) as { status: string };
     const ms = performance.now() - t0;
-    if (result.status !== 'succeeded') throw new Error(`engine run ${runId} (${name}) ended ${result.status}`);
+    if (result.status !== 'succeeded') {
+      // What the run's row says went wrong: each failed node and its error.
+      const { rows } = await pool.query<{ body: WorkflowRun }>('SELECT body FROM workflow_runs WHERE tenant_id = $1 AND id = $2', [tenant, runId]);
+      const failed = (rows[0]?.body.nodes ?? []).filter((n) => n.status === 'failed').map((n) => `${n.nodeId}: ${n.error?.code} ${n.error?.message}`);
+      throw new Error(`engine run ${runId} (${name}) ended ${result.status}: ${failed.slice(0, 5).join('; ') || 'no failed node recorded'}`);
+    }
     if (noop.calls() - before !== nodes.length) throw new Error(`engine run ${runId} (${name}) made ${noop.calls() - before} calls, expected ${nodes.length}`);
     return { ms, ...(await historyOf(id)) };
   }
