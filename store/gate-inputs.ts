@@ -142,7 +142,7 @@ export async function effectivePolicy(
   env: { id: string; name: string; require_sod: boolean; required_approvals: number; version: number },
 ): Promise<EffectivePolicy> {
   const { rows } = await db.query(
-    `SELECT id, name, version, required_approvals, approver_groups, require_sod, auto_expire_hours
+    `SELECT id, name, version, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates
        FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL`,
     [tenantId, env.id],
   );
@@ -158,7 +158,7 @@ export async function effectivePolicy(
       autoExpireHours: null,
     };
   }
-  return {
+  const policy: EffectivePolicy = {
     policyId: p.id,
     policyVersion: p.version,
     name: p.name,
@@ -167,6 +167,9 @@ export async function effectivePolicy(
     requireSeparationOfDuties: p.require_sod,
     autoExpireHours: p.auto_expire_hours,
   };
+  // Only a policy that has gates carries the field: the inputs of every other promotion stay as they were.
+  if (p.cel_gates.length) policy.celGates = p.cel_gates;
+  return policy;
 }
 
 export async function freezeWindows(db: Db, tenantId: string, environmentId: string): Promise<FreezeWindow[]> {

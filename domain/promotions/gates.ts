@@ -1,5 +1,6 @@
 import { samePerson } from '../actor';
 import type { Approval, GateInputs, GateResult } from './model';
+import { evaluateCelGates } from './cel-gates';
 import { pipelineRefusal } from './pipelines';
 
 /**
@@ -14,7 +15,15 @@ export interface GateContext {
 }
 
 export function evaluateGates(inputs: GateInputs, ctx: GateContext): GateResult[] {
-  return [securityGate(inputs), freezeGate(inputs), approvalGate(inputs, ctx), sodGate(inputs, ctx), orderGate(inputs), changeRequestGate(inputs, ctx)];
+  return [
+    securityGate(inputs),
+    freezeGate(inputs),
+    approvalGate(inputs, ctx),
+    sodGate(inputs, ctx),
+    orderGate(inputs),
+    changeRequestGate(inputs, ctx),
+    ...evaluateCelGates(inputs, ctx),
+  ];
 }
 
 export function blockers(results: readonly GateResult[]): GateResult[] {

@@ -1,3 +1,4 @@
+import type { CelGate } from './cel-gates';
 import type { FreezeSpan } from './freeze';
 import type { PipelineRef } from './pipelines';
 import type { PROMOTION_STATUSES } from './statuses';
@@ -12,6 +13,8 @@ export const GATE_NAMES = [
   'separation-of-duties-gate',
   'promotion-order-gate',
   'change-request-gate',
+  /** An approval policy's own gate (a CEL expression); `details.name` says which. */
+  'cel-gate',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 
@@ -51,6 +54,8 @@ export interface EffectivePolicy {
   approverGroups: string[];
   requireSeparationOfDuties: boolean;
   autoExpireHours: number | null;
+  /** The policy's CEL gates; absent when it has none (and in inputs loaded before policies could carry them). */
+  celGates?: CelGate[];
 }
 
 /** A deploy hook as it stands: the command an agent runs, and the sha256 of its text (`sha256:<hex>`). */

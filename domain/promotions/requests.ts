@@ -5,6 +5,8 @@ import { instant } from '../instant';
 import { parseIsoDuration } from '../iso-duration';
 import { DOCUMENTED_NON_BLANK_TEXT, storableText } from '../text';
 import { wallClockAt, wallClockToFloating } from '../time-zone';
+import { CEL_MAX_LENGTH } from '../cel';
+import { celGateProblem } from './cel-gates';
 import { recurrenceProblem } from './freeze';
 import { freezeRuleProblem, normalizeRule } from './freeze-rule-limits';
 import { PROMOTION_STATUSES } from './statuses';
@@ -154,6 +156,24 @@ export const fromLatestSchema = z
 
 export const deprecateSchema = z.strictObject({ reason: text(2_000).nullable().optional() }).meta({ id: 'ReleaseDeprecate' });
 
+export const celGateSchema = z
+  .strictObject({
+    name,
+    expression: z
+      .string()
+      .max(CEL_MAX_LENGTH)
+      .superRefine((expression, ctx) => {
+        const problem = celGateProblem(expression);
+        if (problem) ctx.addIssue({ code: 'custom', message: problem });
+      })
+      .meta({
+        description:
+          'A CEL condition that must be true: over `release` (id, name, class, scan {critical, high}, components [{id, name, version, digest, scan}]), `environment` (id, name, order, securityThresholds), `approvals` (those that count: approverId, approverEmail, approvedAt) and `now` (a timestamp), e.g. `release.components.all(c, c.scan.critical == 0) && now.getDayOfWeek() < 5`',
+      }),
+    message: text(500).min(1, { message: 'is required: say what would unblock the gate' }).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] }),
+  })
+  .meta({ id: 'CelGateInput' });
+
 export const approvalPolicySchema = z
   .strictObject({
     name,
@@ -162,6 +182,19 @@ export const approvalPolicySchema = z
     approverGroups: z.array(text(100).min(1).meta({ allOf: [{ pattern: DOCUMENTED_NON_BLANK_TEXT }] })).max(20).default([]),
     requireSeparationOfDuties: z.boolean().default(false),
     autoExpireHours: z.number().int().min(1).max(8_760).nullable().optional(),
+    celGates: z
+      .array(celGateSchema)
+      .max(20)
+      .default([])
+      .superRefine((gates, ctx) => {
+        const seen = new Set<string>();
+        gates.forEach((g, i) => {
+          const key = g.name.toLowerCase();
+          if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `repeats the name of an earlier gate (${g.name})` });
+          seen.add(key);
+        });
+      })
+      .meta({ description: 'Gates of the policy’s own, evaluated with the built-in gates; one that does not hold blocks the promotion with its message' }),
   })
   .meta({ id: 'ApprovalPolicyInput' });
 

@@ -148,9 +148,9 @@ export function promotionsRouter() {
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
         const { rows } = await db.query<PolicyRow>(
-          `INSERT INTO approval_policies (tenant_id, id, environment_id, name, required_approvals, approver_groups, require_sod, auto_expire_hours, created_by)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING ${POLICY_COLUMNS}`,
-          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, userId],
+          `INSERT INTO approval_policies (tenant_id, id, environment_id, name, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, created_by)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING ${POLICY_COLUMNS}`,
+          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, JSON.stringify(body.celGates), userId],
         );
         await db.query('INSERT INTO approval_policy_versions (tenant_id, policy_id, version, body, created_by) VALUES ($1, $2, 1, $3, $4)', [tenantId, id, JSON.stringify(body), userId]);
         return { result: rows[0], audit: { action: 'approval_policy.create', resourceType: 'approval_policy', resourceId: id, after: body } };
@@ -182,8 +182,8 @@ export function promotionsRouter() {
         await requireEnvironment(db, tenantId, body.environmentId);
         const { rows } = await db.query<PolicyRow>(
           `UPDATE approval_policies SET environment_id = $3, name = $4, required_approvals = $5, approver_groups = $6, require_sod = $7, auto_expire_hours = $8,
-                  version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${POLICY_COLUMNS}`,
-          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null],
+                  cel_gates = $9, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${POLICY_COLUMNS}`,
+          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, JSON.stringify(body.celGates)],
         );
         await db.query('INSERT INTO approval_policy_versions (tenant_id, policy_id, version, body, created_by) VALUES ($1, $2, $3, $4, $5)', [tenantId, id, rows[0].version, JSON.stringify(body), userId]);
         return {

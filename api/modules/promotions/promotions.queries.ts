@@ -1,5 +1,6 @@
 import type { Actor } from '../../../domain/actor';
 import { mayApproveNow } from '../../../domain/promotions/approvals';
+import type { CelGate } from '../../../domain/promotions/cel-gates';
 import type { Promotion } from '../../../domain/promotions/model';
 import { UNDECIDED } from '../../../domain/promotions/state-machine';
 import type { Pool } from '../../../platform/db';
@@ -54,7 +55,7 @@ export async function pendingFor(pool: Pool, tenantId: string, actor: Actor, can
   return rows.map((r) => r.body).filter((p) => mayApproveNow(p, actor));
 }
 
-export const POLICY_COLUMNS = 'id, name, environment_id, version, required_approvals, approver_groups, require_sod, auto_expire_hours, created_by, created_at, updated_at';
+export const POLICY_COLUMNS = 'id, name, environment_id, version, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, created_by, created_at, updated_at';
 
 /** An approval_policies row as POLICY_COLUMNS reads it. */
 export type PolicyRow = {
@@ -66,6 +67,7 @@ export type PolicyRow = {
   approver_groups: string[];
   require_sod: boolean;
   auto_expire_hours: number | null;
+  cel_gates: CelGate[];
   created_by: string;
   created_at: Date;
   updated_at: Date;
@@ -80,6 +82,7 @@ export const presentPolicy = (r: PolicyRow) => ({
   approverGroups: r.approver_groups,
   requireSeparationOfDuties: r.require_sod,
   autoExpireHours: r.auto_expire_hours,
+  celGates: r.cel_gates,
   createdBy: r.created_by,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,

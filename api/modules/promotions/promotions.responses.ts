@@ -1,6 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { GATE_NAMES } from '../../../domain/promotions/model';
 import { securityScanSchema, securityThresholdsSchema } from '../../../domain/promotions/requests';
+
+const CelGateSchema = z.object({ name: z.string(), expression: z.string(), message: z.string() }).openapi('CelGate');
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
 import { ChangeSchema } from '../changes';
 
@@ -55,6 +57,7 @@ export const EffectivePolicySchema = z
     approverGroups: z.array(z.string()),
     requireSeparationOfDuties: z.boolean(),
     autoExpireHours: z.number().int().nullable(),
+    celGates: z.array(CelGateSchema).optional().openapi({ description: 'The policy’s CEL gates (absent: none)' }),
   })
   .openapi('EffectivePolicy');
 
@@ -182,6 +185,7 @@ export const ApprovalPolicySchema = z
     approverGroups: z.array(z.string()),
     requireSeparationOfDuties: z.boolean(),
     autoExpireHours: z.number().int().nullable(),
+    celGates: z.array(CelGateSchema).openapi({ description: 'Gates of the policy’s own: CEL conditions evaluated with the built-in gates' }),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
