@@ -6,6 +6,7 @@ import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
 import { rolloutActivities } from './rollouts';
+import { templateStepActivities } from './template-runs/steps/step-activities';
 
 /**
  * Every activity the orchestrator worker registers, bound to the worker's
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     ...incidentActivities(deps),
     ...deploymentActivities(deps),
     ...rolloutActivities(deps),
+    ...templateStepActivities(deps),
   });
 }
 
