@@ -4,6 +4,7 @@ import type { StepRequest, StepResult } from '../../../domain/templates/model';
 import type { ActivityDeps } from '../../deps';
 import { prepareDeployStep } from './deploy';
 import { promoteStep } from './promote';
+import { prepareScriptStep } from './script';
 import { lazyStepClient, type StepTask } from './step-client';
 
 /**
@@ -17,6 +18,7 @@ export function templateStepActivities(deps: ActivityDeps & { client?: () => Pro
   return {
     templatePromoteStep: (request: StepRequest): Promise<StepResult> => promote(request, currentTask()),
     templatePrepareDeployStep: prepareDeployStep(deps),
+    templatePrepareScriptStep: prepareScriptStep(deps),
   };
 }
 
