@@ -1,14 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { scriptLineSeq, LINES_PER_ATTEMPT, type ScriptTaskInput } from '../../../domain/script-task';
 import { storableCopy } from '../../../domain/text';
 import { withTransaction, type Pool, type PoolClient } from '../../../platform/db';
 import { DeliveryGone } from '../../agent-work/completion';
 import type { AppEnv } from '../../context';
-import { NotFound, PayloadTooLarge } from '../../errors';
+import { NotFound } from '../../errors';
 import { requireAgentCredential } from '../../principal';
 import { ok } from '../../respond';
 import { requireSelf } from './agent-access';
+import { artifactBody } from './artifact-body';
 import * as routes from './agent-scripts.routes';
 
 /** Lines the agent adds of its own past a try's cap (what it dropped, how the command ended). */
@@ -57,11 +58,7 @@ export function agentScriptRoutes(router: OpenAPIHono<AppEnv>): void {
     const { id, deliveryId, name } = c.req.valid('param');
     await requireSelf(c, principal, id);
     const { tenantId } = principal;
-    const max = c.get('deps').config.ARTIFACT_MAX_BYTES;
-    // app.ts already holds the body to ARTIFACT_MAX_BYTES while it streams in; this is the same rule on what arrived.
-    const content = Buffer.from(await c.req.arrayBuffer());
-    if (content.length > max) throw new PayloadTooLarge(max);
-    const sha256 = createHash('sha256').update(content).digest('hex');
+    const { content, sha256 } = await artifactBody(c);
     const row = await withTransaction(c.get('deps').pool, async (db) => {
       const step = await scriptDelivery(db, tenantId, id, deliveryId, false);
       const { rows } = await db.query<{ id: string; created_at: Date }>(
