@@ -6,6 +6,7 @@ import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
 import { rolloutActivities } from './rollouts';
+import { templateRunActivities } from './template-runs';
 import { templateStepActivities } from './template-runs/steps/step-activities';
 
 /**
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...incidentActivities(deps),
     ...deploymentActivities(deps),
     ...rolloutActivities(deps),
+    ...templateRunActivities(deps),
     ...templateStepActivities(deps),
   });
 }

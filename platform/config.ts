@@ -127,6 +127,8 @@ const schema = z.object({
   // within ROLLOUT_AGENT_PICKUP_TIMEOUT fails the rollout fast (the agent is offline) instead of waiting out a deadline.
   PROMETHEUS_URL: z.preprocess(blankAsUnset, z.url().optional()),
   ROLLOUT_AGENT_PICKUP_TIMEOUT: duration('5s'),
+  // Template runs' notify steps sign each webhook body with HMAC-SHA256 under this key (X-Tollgate-Signature). A secret: never echoed.
+  TEMPLATE_NOTIFY_SECRET: optionalString,
 });
 
 function isPrivateP256Jwk(text: string): boolean {

@@ -7,3 +7,4 @@ export { incidentBulk } from './incidents/incident-bulk';
 export { deploymentJob } from './deployments/deployment-job';
 export { targetHealthCheck } from './deployments/target-health-check';
 export { rollout } from './rollouts/rollout';
+export { templateRun } from './template-runs/template-run';

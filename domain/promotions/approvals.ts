@@ -1,7 +1,7 @@
 import { countPeople, samePerson, type Actor, type Identity } from '../actor';
 import { canonicalJson } from '../canonical-json';
 import { DomainError } from '../errors';
-import { hasPermission } from '../permissions';
+import { inApproverGroups, isRequesterOf } from '../approver-rules';
 import { blockers, countingApprovals } from './gates';
 import type { Approval, ApprovalBinding, DeployHooks, EffectivePolicy, GateInputs, Promotion } from './model';
 import { UNDECIDED } from './state-machine';
@@ -16,13 +16,11 @@ import { UNDECIDED } from './state-machine';
 
 /** Whether the actor belongs to one of the policy's approver groups (or holds promotion:approve when it names none). */
 export function isApprover(actor: Actor, policy: EffectivePolicy): boolean {
-  if (policy.approverGroups.length === 0) return hasPermission(actor, 'promotion:approve');
-  const groups = new Set((actor.groups ?? []).map((g) => g.toLowerCase()));
-  return policy.approverGroups.some((g) => groups.has(g.toLowerCase()));
+  return inApproverGroups(actor, policy.approverGroups, 'promotion:approve');
 }
 
 export function isRequester(actor: Actor, promotion: Pick<Promotion, 'requestedBy' | 'requestedByEmail'>): boolean {
-  return samePerson(actor, { userId: promotion.requestedBy, email: promotion.requestedByEmail });
+  return isRequesterOf(actor, { userId: promotion.requestedBy, email: promotion.requestedByEmail });
 }
 
 /** The person an approval names. */

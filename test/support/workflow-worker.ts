@@ -18,6 +18,8 @@ export interface WorkflowWorker {
   env: TestWorkflowEnvironment;
   pool: Pool;
   taskQueue: string;
+  /** Another worker of the same code on a queue of the caller's: stopping it and starting a new one is a worker restart. */
+  extraWorker(taskQueue: string): Promise<{ stop(): Promise<void> }>;
   close(): Promise<void>;
 }
 
@@ -31,17 +33,29 @@ export async function startWorkflowWorker(prefix: string): Promise<WorkflowWorke
   const pool = createPool(testEnv.databaseUrl, 3);
   const config = loadConfig({ DATABASE_URL: testEnv.databaseUrl, DATA_DIR: testEnv.dataDir, AUTH_JWKS: '{"keys":[]}' });
   const taskQueue = `${prefix}-${randomUUID()}`;
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue,
-    workflowBundle: testEnv.workflowBundle,
-    activities: createActivities({ pool, log: createLogger('wf-test', 'silent'), config }),
-  });
+  const create = (queue: string) =>
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: queue,
+      workflowBundle: testEnv.workflowBundle,
+      activities: createActivities({ pool, log: createLogger('wf-test', 'silent'), config }),
+    });
+  const worker = await create(taskQueue);
   const running = worker.run();
   return {
     env,
     pool,
     taskQueue,
+    async extraWorker(queue: string) {
+      const extra = await create(queue);
+      const run = extra.run();
+      return {
+        async stop() {
+          extra.shutdown();
+          await run;
+        },
+      };
+    },
     async close() {
       worker.shutdown();
       await running;

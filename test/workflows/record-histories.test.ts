@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import type { CommandMeta } from '../../domain/actor';
+import type { TemplateSpec } from '../../domain/templates/model';
 import { workflowId } from '../../domain/workflow-ids';
 import { notificationWorkflowId, slaWorkflowId, bulkWorkflowId } from '../../workflows/incidents/messages';
 import { FAIL_VERSION_HOOK, startAgentProcess, type AgentProcess } from '../support/agent-process';
@@ -8,6 +11,9 @@ import { CORPUS_PAYLOAD_KEYS, writeCorpusHistory } from '../support/history-corp
 import { createIncident, getIncident, patchIncident } from '../support/incidents';
 import { approve, newDigest, reaches, scene, stage, type Scene } from '../support/promotion-scene';
 import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
+import { startStepServer, type StepServer } from '../support/step-server';
+import { decideStep, getRun, pauseRun, resumeRun, searchAttributesOf as templateRunAttributes, TEMPLATE_RUN_WORKFLOW_TYPE } from '../../workflows/template-runs/messages';
+import type { templateRun } from '../../workflows/template-runs/template-run';
 
 /**
  * Records the replay corpus (test/fixtures/histories, see its README): every
@@ -373,4 +379,61 @@ describeRecording('recording a deployment job that continues as new between batc
     const last = 'deploymentJob.resumed-rollout-deployed.json';
     if (writeCorpusHistory(last, await app.client.workflow.getHandle(id, runs.at(-1)!.runId).fetchHistory())) written.push(last);
   });
+});
+
+describeRecording('recording a template run', () => {
+  let app: TestApp;
+  let server: StepServer;
+  const written: string[] = [];
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: RECORDING_ENV });
+    server = await startStepServer();
+  });
+  afterAll(async () => {
+    console.log(`replay corpus (template run): wrote ${written.length ? written.join(', ') : 'nothing'}`);
+    await server?.close();
+    await app?.close();
+  });
+
+  test('templateRun: outputs passed along, a skipped branch, a retry, a forEach, a wait paused and resumed, an approval, a finally notify', async () => {
+    const runId = randomUUID();
+    const id = workflowId(app.tenant, 'template-run', runId);
+    const url = (path: string) => `${server.url}${path}`;
+    const spec: TemplateSpec = {
+      name: 'release pipeline',
+      parameters: [{ name: 'regions', type: 'array' }],
+      nodes: [
+        { id: 'build', type: 'http', inputs: { url: url('/echo/build?version=1.2.3') } },
+        { id: 'flaky', type: 'http', dependsOn: ['build'], retry: { attempts: 2, backoff: '200ms' }, inputs: { url: url(`/flaky/${runId}?fail=1`) } },
+        { id: 'skipped', type: 'http', dependsOn: ['build'], when: "steps.build.outputs.body.query.version == '0'", inputs: { url: url('/echo/never') } },
+        { id: 'regions', type: 'http', dependsOn: ['flaky'], forEach: { items: 'parameters.regions', concurrency: 2 }, inputs: { url: url('/echo/region?r=${{ item }}') } },
+        { id: 'soak', type: 'wait', dependsOn: ['regions'], inputs: { duration: '2s' } },
+        { id: 'signoff', type: 'approval', dependsOn: ['soak'], inputs: { approvals: 1, groups: ['release-managers'] } },
+        { id: 'ship', type: 'http', dependsOn: ['signoff'], inputs: { url: url('/echo/ship?v=${{ steps.build.outputs.body.query.version }}') } },
+      ],
+      finally: [{ id: 'tell', type: 'notify', inputs: { url: url('/echo/notify'), text: 'release pipeline ended' } }],
+    };
+    const handle = await app.client.workflow.start<typeof templateRun>(TEMPLATE_RUN_WORKFLOW_TYPE, {
+      workflowId: id,
+      taskQueue: app.config.TEMPORAL_TASK_QUEUE,
+      args: [{ tenantId: app.tenant, runId, templateId: randomUUID(), templateVersion: 1, spec, parameters: { regions: ['eu', 'us', 'ap'] }, requestedBy: 'alice@example.com', requestedByEmail: 'alice@example.com', createdAt: new Date().toISOString() }],
+      typedSearchAttributes: templateRunAttributes(app.tenant, { id: runId, status: 'running', templateName: spec.name }),
+      staticSummary: `${spec.name} v1`,
+    });
+    const bob: CommandMeta = { actor: { userId: 'bob@example.com', email: 'bob@example.com', permissions: [], groups: ['release-managers'] } };
+    await until('the soak to start', async () => (await handle.query(getRun))?.nodes.find((n) => n.nodeId === 'soak')?.status === 'running');
+    await handle.executeUpdate(pauseRun, { args: [{ reason: 'hold on' }, bob] });
+    await until('the soak to end', async () => (await handle.query(getRun))?.nodes.find((n) => n.nodeId === 'soak')?.status === 'succeeded');
+    await handle.executeUpdate(resumeRun, { args: [{}, bob] });
+    await until('the approval to wait', async () => (await handle.query(getRun))?.nodes.find((n) => n.nodeId === 'signoff')?.reason);
+    await handle.executeUpdate(decideStep, { args: [{ nodeId: 'signoff', decision: 'approved', comment: 'go' }, bob] });
+    expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
+    await record(id, 'succeeded-retry-foreach-paused-approved');
+  });
+
+  async function record(id: string, name: string): Promise<void> {
+    const file = `${TEMPLATE_RUN_WORKFLOW_TYPE}.${name}.json`;
+    if (writeCorpusHistory(file, await app.client.workflow.getHandle(id).fetchHistory())) written.push(file);
+  }
 });

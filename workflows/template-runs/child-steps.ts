@@ -35,7 +35,8 @@ export async function callChildStep(request: StepRequest, options: { summary: st
     case 'deploy':
       return deploy(request, options);
     default:
-      throw wf.ApplicationFailure.nonRetryable(`The ${request.type} step does not run as a child`, 'STEP_TYPE_NOT_CHILD');
+      // change-request and rollout have no runner on this worker yet: the node fails saying so, it never hangs.
+      throw wf.ApplicationFailure.nonRetryable(`Step type ${request.type} cannot run on this worker yet`, 'STEP_TYPE_UNAVAILABLE');
   }
 }
 

@@ -1,7 +1,7 @@
 import type { SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
-import type { TemplateSpec, WorkflowRun } from '../../domain/templates/model';
+import type { NodeStatus, RunStatus, TemplateSpec, WorkflowRun } from '../../domain/templates/model';
 import { SA } from '../../domain/search-attributes';
 
 /** Messages of the `templateRun` workflow; the API imports these definitions. */
@@ -22,7 +22,21 @@ export interface TemplateRunInput {
   createdAt: string;
   /** The DAG's state carried across continue-as-new. */
   carried?: WorkflowRun;
+  /** What the run shows of a forEach node only in sum: each item's state, carried across continue-as-new. */
+  carriedItems?: Record<string, ItemProgress[]>;
   maxHistoryEvents?: number;
+}
+
+export interface ItemProgress {
+  status: NodeStatus;
+  attempts: number;
+  outputs: Record<string, unknown> | null;
+  error: { code: string; message: string } | null;
+}
+
+export interface TemplateRunResult {
+  id: string;
+  status: RunStatus;
 }
 
 /**

@@ -1,18 +1,16 @@
-import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '../../../domain/errors';
 import type { StepRequest, StepTypeName } from '../../../domain/templates/model';
 import { STEP_TYPE_DEFINITIONS } from '../../../domain/templates/step-types';
 
-/**
- * A step that fails for a reason retrying cannot cure (a refusal, a rejected
- * promotion, a blocked gate) fails at once with the code as its type; the
- * node's own `retry` decides whether to try again. Anything else (Postgres or
- * Temporal away) is left to the activity's retries.
- */
-export function stepFailure(code: string, message: string, details?: unknown): ApplicationFailure {
-  return ApplicationFailure.create({ type: code, message, nonRetryable: true, details: details === undefined ? [] : [details] });
-}
+import { stepFailure } from './executor';
 
+export { stepFailure };
+
+/**
+ * A refusal of another module's rules (DomainError) is the step's own failure,
+ * with that module's code; anything else (Postgres or Temporal away) is left
+ * to the activity's retries.
+ */
 export function asStepFailure(err: unknown): unknown {
   if (err instanceof DomainError) return stepFailure(err.code, err.message, err.details);
   return err;
