@@ -32,7 +32,7 @@ beforeAll(async () => {
   tools = await s.expect(201, 'POST', '/environments', s.admin, { name: 'Tools', order: 9, requiredApprovals: 0 });
   const target = await s.expect(201, 'POST', '/targets', s.admin, { name: 'tools-1', environmentId: tools.id, labels: {}, properties: {} });
   agent = await startAgentProcess(app, s, { name: 'tools-agent', environmentId: tools.id, targets: [target], args: ['--allow-scripts'] });
-}, 180_000);
+}, 420_000);
 afterAll(async () => {
   await agent?.stop();
   await app?.close();
