@@ -7,6 +7,7 @@ import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
 import { rolloutActivities } from './rollouts';
 import { templateRunActivities } from './template-runs';
+import { templateStepActivities } from './template-runs/steps/step-activities';
 
 /**
  * Every activity the orchestrator worker registers, bound to the worker's
@@ -23,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...deploymentActivities(deps),
     ...rolloutActivities(deps),
     ...templateRunActivities(deps),
+    ...templateStepActivities(deps),
   });
 }
 

@@ -2,12 +2,13 @@ import { AgentApiError } from '../agent/runtime/api-client';
 import { createHealthCheckActivities } from '../agent/activities/check-target-health';
 import { createAgentActivities } from '../agent/activities/deploy-target';
 import { createTrafficActivities } from '../agent/activities/traffic';
+import { createScriptActivities } from '../agent/activities/run-script';
 import { openRouter } from '../agent/traffic/open-router';
 import type { TrafficProvider } from '../agent/traffic/provider';
 import { HeartbeatLoop } from '../agent/runtime/heartbeat-loop';
 import { AGENT_USAGE, parseAgentOptions, UsageError, type AgentOptions } from '../agent/runtime/options';
 import { retryTransient } from '../agent/runtime/retry';
-import { AgentSession, AgentStartError, type SavedIdentity } from '../agent/runtime/session';
+import { AgentSession, AgentStartError, capabilitiesOf, type SavedIdentity } from '../agent/runtime/session';
 import { statePaths } from '../agent/runtime/state-files';
 import { TargetRecords } from '../agent/runtime/target-reports';
 import { WorkChannel } from '../agent/runtime/work-channel';
@@ -16,7 +17,8 @@ import { createLogger, type Logger } from '../platform/logger';
 /**
  * The agent: registers with the API (or reuses its saved credential), heartbeats what its targets run, and opens
  * its work channel to the API, over which it is handed its tasks (deployTarget, checkTargetHealth, and the traffic
- * tasks of rollouts: setTraffic, readTraffic, routerStats, probeHttp, run against the router it drives with --router). It holds its
+ * tasks of rollouts: setTraffic, readTraffic, routerStats, probeHttp, run against the router it drives with --router; and runScript,
+ * a template's script step, only when started with --allow-scripts). It holds its
  * own Tollgate credential and nothing else: no Temporal address, no Temporal access (api/agent-work/relay.ts).
  */
 
@@ -60,6 +62,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
     log,
     intervalMs: () => options.heartbeatIntervalMs ?? (session.identity?.heartbeatIntervalSeconds ?? 10) * 1000,
     router: router?.router ?? null,
+    capabilities: capabilitiesOf(options),
     onIdentityRefused: (refusal) => onRefused(refusal),
   });
   // The first heartbeat proves the credential (a refused one ends the agent here) and that the API is reachable.
@@ -79,6 +82,7 @@ export async function startAgent(options: AgentOptions, log: Logger): Promise<Ru
       ...createAgentActivities({ api: session.api, stateDir: options.stateDir, agentName: options.name, records, log }),
       ...createHealthCheckActivities({ stateDir: options.stateDir, agentName: options.name, log }),
       ...createTrafficActivities({ router, log }),
+      ...createScriptActivities({ api: session.api, stateDir: options.stateDir, allowScripts: options.allowScripts, log }),
     },
     log,
     maxConcurrent: 20,

@@ -189,6 +189,18 @@ export class AgentApiClient {
     return this.request('PUT', `/api/v1/agents/${enc(me.id)}/tasks/${enc(taskId)}/artifacts/${enc(name)}`, { bearer: me.credential, bytes, signal });
   }
 
+  /** Output lines of a script step handed over as `deliveryId`; lines already stored are skipped. */
+  async appendScriptLines(deliveryId: string, body: { from: number; lines: Array<{ stream: 'stdout' | 'stderr'; text: string }> }, signal?: AbortSignal): Promise<{ stored: number; capped: boolean }> {
+    const me = this.me();
+    return this.request('POST', `/api/v1/agents/${enc(me.id)}/deliveries/${enc(deliveryId)}/script-lines`, { bearer: me.credential, json: body, signal });
+  }
+
+  /** A file a script step listed as an artifact (replacing one of the same name for the same step). */
+  async uploadScriptArtifact(deliveryId: string, name: string, bytes: Buffer, signal?: AbortSignal): Promise<StoredArtifact> {
+    const me = this.me();
+    return this.request('PUT', `/api/v1/agents/${enc(me.id)}/deliveries/${enc(deliveryId)}/artifacts/${enc(name)}`, { bearer: me.credential, bytes, signal });
+  }
+
   /** A task handed over the work channel: still wanted? (cancelRequested: stop it). 404/410: it is gone. */
   async heartbeatDelivery(deliveryId: string, details: unknown, signal?: AbortSignal): Promise<{ cancelRequested: boolean }> {
     const me = this.me();

@@ -12,6 +12,8 @@ export interface HeartbeatLoopOptions {
   intervalMs: () => number;
   /** The router the agent drives, reported every beat (null: none), so the API shows what runs now. */
   router?: AgentRouter | null;
+  /** What the agent reports it can do (session.ts's capabilitiesOf); absent: the fixed list. */
+  capabilities?: string[];
   /**
    * The API refused the agent's credential (revoked, deleted): the loop has stopped, and the agent must stop too,
    * polling nothing more. Called once; the refusal's message is the one line to print.
@@ -90,7 +92,7 @@ export class HeartbeatLoop {
     if (!me) throw new AgentApiError(401, 'NOT_REGISTERED', 'the agent has not registered');
     const signal = this.stopper.signal;
     const targets = await this.myTargets(me.id, signal);
-    const answer = await session.api.heartbeat({ version: AGENT_VERSION, capabilities: AGENT_CAPABILITIES, targets: await reportTargets(targets, records, signal), router: this.options.router ?? null }, signal);
+    const answer = await session.api.heartbeat({ version: AGENT_VERSION, capabilities: this.options.capabilities ?? AGENT_CAPABILITIES, targets: await reportTargets(targets, records, signal), router: this.options.router ?? null }, signal);
     if (Array.isArray(answer?.agent?.targetIds)) this.assigned = answer.agent.targetIds;
     this.dropLost(answer?.lostTargets);
     return answer;

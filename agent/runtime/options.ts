@@ -30,6 +30,8 @@ export interface AgentOptions {
   heartbeatIntervalMs: number | undefined;
   /** The traffic router the agent drives for its environment's rollouts; absent: none. */
   router: RouterOptions | undefined;
+  /** Run the commands of template `script` steps on this host (off unless the operator opts in). */
+  allowScripts: boolean;
   help: boolean;
 }
 
@@ -71,6 +73,8 @@ export const AGENT_USAGE = `Usage: TOLLGATE_AGENT_TOKEN=TOKEN npm run agent -- -
                              with GET (required for webhook)                         (TOLLGATE_ROUTER_WEBHOOK_URL)
   --haproxy-bin PATH         the haproxy binary (default: on PATH or in /usr/sbin)   (TOLLGATE_HAPROXY_BIN)
   --nginx-bin PATH           the nginx binary (default: on PATH or in /usr/sbin)     (TOLLGATE_NGINX_BIN)
+  --allow-scripts            run the commands of workflow template \`script\` steps
+                             of this environment on this host (off by default)       (TOLLGATE_AGENT_ALLOW_SCRIPTS=1)
   --help                     print this
 
   Tasks arrive over the agent's work channel to the API: the agent needs no access to Temporal.
@@ -89,6 +93,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
         token: { type: 'string' },
         'token-file': { type: 'string' },
         'take-over': { type: 'boolean' },
+        'allow-scripts': { type: 'boolean' },
         name: { type: 'string' },
         environment: { type: 'string' },
         labels: { type: 'string' },
@@ -136,6 +141,7 @@ export function parseAgentOptions(argv: string[], env: NodeJS.ProcessEnv = proce
     stateDir: path.resolve(pick('state-dir', 'TOLLGATE_AGENT_STATE_DIR') ?? path.join(env.DATA_DIR?.trim() || '.data', 'agents')),
     heartbeatIntervalMs: intervalMs,
     router: routerOptions(pick),
+    allowScripts: values['allow-scripts'] === true || /^(1|true|yes)$/i.test(env.TOLLGATE_AGENT_ALLOW_SCRIPTS?.trim() ?? ''),
     help,
   };
 }

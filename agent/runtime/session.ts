@@ -1,6 +1,7 @@
 import type { AgentRouter } from '../../domain/traffic';
 import packageJson from '../../package.json';
 import { agentTaskQueue } from '../../domain/deployments/model';
+import { SCRIPT_CAPABILITY } from '../../domain/script-task';
 import type { Logger } from '../../platform/logger';
 import { AgentApiClient, AgentApiError, type Identity, type Registration } from './api-client';
 import type { AgentOptions } from './options';
@@ -25,6 +26,9 @@ export interface SavedIdentity extends Identity {
 export const AGENT_VERSION: string = packageJson.version ?? '0.0.0';
 
 export const AGENT_CAPABILITIES = ['deploy-hook', 'health-check-http', 'health-check-command', 'logs', 'artifacts'];
+
+/** What the agent reports it can do: `scripts` only when its operator allowed template commands (--allow-scripts). */
+export const capabilitiesOf = (options: Pick<AgentOptions, 'allowScripts'>): string[] => (options.allowScripts ? [...AGENT_CAPABILITIES, SCRIPT_CAPABILITY] : AGENT_CAPABILITIES);
 
 /** An error the agent process reports as one line and exits on. */
 export class AgentStartError extends Error {
@@ -126,7 +130,7 @@ export class AgentSession {
         environmentId,
         labels: this.options.labels,
         version: AGENT_VERSION,
-        capabilities: AGENT_CAPABILITIES,
+        capabilities: capabilitiesOf(this.options),
         ...(this.router ? { router: this.router } : {}),
         ...(this.options.targets ? { targets: this.options.targets } : {}),
         ...(this.options.takeOver ? { takeOver: true } : {}),

@@ -19,6 +19,8 @@ import { retryTransient } from './retry';
 export interface TaskContext {
   heartbeat(details?: unknown): void;
   readonly cancellationSignal: AbortSignal;
+  /** The delivery this task came as: what the task's own uploads (a script's lines and artifacts) are addressed by. */
+  readonly deliveryId?: string;
   readonly info: { readonly attempt: number; readonly startToCloseTimeoutMs?: number; readonly heartbeatTimeoutMs?: number };
 }
 
@@ -223,6 +225,7 @@ export class WorkChannel {
         const ctx: TaskContext = {
           heartbeat: (details) => (task.details = details),
           cancellationSignal: task.controller.signal,
+          deliveryId: id,
           info: { attempt: message.attempt, startToCloseTimeoutMs: message.startToCloseTimeoutMs ?? undefined, heartbeatTimeoutMs: message.heartbeatTimeoutMs ?? undefined },
         };
         const activity = this.options.activities[message.activity] as (input: unknown, ctx: TaskContext) => Promise<unknown>;

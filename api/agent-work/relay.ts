@@ -72,6 +72,7 @@ class Session {
         readTraffic: (input: DeliveryInputs['readTraffic']) => this.deliver('readTraffic', input),
         routerStats: (input: DeliveryInputs['routerStats']) => this.deliver('routerStats', input),
         probeHttp: (input: DeliveryInputs['probeHttp']) => this.deliver('probeHttp', input),
+        runScript: (input: DeliveryInputs['runScript']) => this.deliver('runScript', input),
       },
       identity: `tollgate-api/${this.agent.name}`,
       // A delivery ends its activity at once (completed later): slots are free again in milliseconds.

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ROUTER_PROVIDERS, TRAFFIC_ACTIVITIES, type TrafficActivityInputs, type TrafficActivityResults } from '../traffic';
+import { scriptResultSchema, type ScriptTaskInput, type ScriptTaskResult } from '../script-task';
 import { storableCopy, storableText } from '../text';
 import type { AgentTaskInput, AgentTaskResult } from './model';
 import { unclaimedError } from './task-errors';
@@ -12,16 +13,18 @@ import type { TargetHealthInput, TargetHealthResult } from './target-health';
  * task over as a delivery, and completes the activity when the agent reports
  * back over HTTP with its own credential (docs/ARCHITECTURE.md, "Agents").
  */
-export const AGENT_ACTIVITIES = ['deployTarget', 'checkTargetHealth', ...TRAFFIC_ACTIVITIES] as const;
+export const AGENT_ACTIVITIES = ['deployTarget', 'checkTargetHealth', ...TRAFFIC_ACTIVITIES, 'runScript'] as const;
 export type AgentActivity = (typeof AGENT_ACTIVITIES)[number];
 
 export interface DeliveryInputs extends TrafficActivityInputs {
   deployTarget: AgentTaskInput;
   checkTargetHealth: TargetHealthInput;
+  runScript: ScriptTaskInput;
 }
 export interface DeliveryResults extends TrafficActivityResults {
   deployTarget: AgentTaskResult;
   checkTargetHealth: TargetHealthResult;
+  runScript: ScriptTaskResult;
 }
 
 /** Server → agent, over the work channel. */
@@ -90,6 +93,7 @@ export const RESULT_SCHEMAS = {
   readTraffic: trafficStateSchema,
   routerStats: routerStatsSchema,
   probeHttp: probeResultsSchema,
+  runScript: scriptResultSchema,
 } as const;
 
 /**
@@ -128,7 +132,7 @@ export const deliveryResultSchema = z
         ])
         .meta({
           description:
-            'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth, a TrafficState for setTraffic and readTraffic, RouterStats for routerStats, an array of ProbeResult for probeHttp; at most 64 KiB as JSON',
+            'The activity’s answer: an AgentTaskResult for deployTarget, a TargetHealthResult for checkTargetHealth, a TrafficState for setTraffic and readTraffic, RouterStats for routerStats, an array of ProbeResult for probeHttp, a ScriptTaskResult for runScript; at most 64 KiB as JSON',
         }),
     }),
     z.strictObject({

@@ -27,7 +27,7 @@ export interface AgentProcess {
 export async function startAgentProcess(
   app: TestApp,
   s: Scene,
-  options: { name: string; environmentId: string; targets: Array<{ id: string; name: string }>; temporal?: Client },
+  options: { name: string; environmentId: string; targets: Array<{ id: string; name: string }>; temporal?: Client; args?: string[] },
 ): Promise<AgentProcess> {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), `tollgate-agent-${options.name}-`));
   const registrar = await s.token('registrar@example.com', { roles: ['agent-registrar'] });
@@ -35,6 +35,7 @@ export async function startAgentProcess(
   const proc = spawnTs('worker/agent.ts', { LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? 'warn' }, [
     '--api', app.url, '--token', registrar, '--name', options.name, '--environment', options.environmentId,
     '--targets', options.targets.map((t) => t.name).join(','), '--state-dir', stateDir, '--heartbeat-interval', '1s',
+    ...(options.args ?? []),
   ]);
   const stop = async () => {
     if (proc.child.exitCode === null && proc.child.signalCode === null) {

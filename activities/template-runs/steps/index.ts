@@ -4,11 +4,13 @@ import { STEP_TYPE_DEFINITIONS } from '../../../domain/templates/step-types';
 import type { ActivityDeps } from '../../deps';
 import { appendRunLog } from '../persist';
 import { stepFailure, type StepExecutor } from './executor';
+import { gateStep } from './gate';
 import { httpStep } from './http';
 import { notifyStep } from './notify';
 
 /** The step types an activity runs, by type; each parses nothing itself (the dispatcher does, with the type's schema). */
 const EXECUTORS: Partial<Record<StepTypeName, StepExecutor<never>>> = {
+  gate: gateStep as StepExecutor<never>,
   http: httpStep as StepExecutor<never>,
   notify: notifyStep as StepExecutor<never>,
 };

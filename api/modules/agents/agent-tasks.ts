@@ -1,15 +1,16 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { headBudget, splitFresh, tailKeepFrom, trimChunk, type LogChunk } from '../../../domain/deployments/log-cap';
 import { withTransaction, type PoolClient } from '../../../platform/db';
 import { notifyDeployment } from '../../../store/deployment-events';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
-import { Conflict, NotFound, PayloadTooLarge, Unprocessable } from '../../errors';
+import { Conflict, NotFound, Unprocessable } from '../../errors';
 import { requireAgentCredential } from '../../principal';
 import { ok } from '../../respond';
 import * as routes from './agents.routes';
 import { requireSelf } from './agent-access';
+import { artifactBody } from './artifact-body';
 
 /**
  * What an agent calls while it runs a deployment task: the ledger claim that
@@ -117,11 +118,7 @@ export function agentTaskRoutes(router: OpenAPIHono<AppEnv>): void {
     const { id, taskId, name } = c.req.valid('param');
     await requireSelf(c, principal, id);
     const { tenantId } = principal;
-    const max = c.get('deps').config.ARTIFACT_MAX_BYTES;
-    // app.ts already holds the body to ARTIFACT_MAX_BYTES while it streams in; this is the same rule on what arrived.
-    const content = Buffer.from(await c.req.arrayBuffer());
-    if (content.length > max) throw new PayloadTooLarge(max);
-    const sha256 = createHash('sha256').update(content).digest('hex');
+    const { content, sha256 } = await artifactBody(c);
     const row = await auditedWrite(c, async (db) => {
       const task = (await db.query('SELECT job_id FROM deployment_tasks WHERE tenant_id = $1 AND id = $2 AND agent_id = $3', [tenantId, taskId, id])).rows[0];
       if (!task) return undefined;

@@ -23,8 +23,8 @@ const AGENT_ONLY = 'Only the agent itself may call this, with its own credential
 const TASK_404 = 'No such agent in this tenant, or the task is not this agent’s';
 export const AGENT_SORTS = ['name', 'registered_at'] as const;
 
-/** The one route whose body is a file: app.ts gives it ARTIFACT_MAX_BYTES instead of the JSON body limit. */
-export const ARTIFACT_UPLOAD_PATH = /^\/(?:api\/v1|prod\/api(?:\/v1)?)\/agents\/[^/]+\/tasks\/[^/]+\/artifacts\/[^/]+$/;
+/** The routes whose body is a file (a deployment task's, a script step's): app.ts gives them ARTIFACT_MAX_BYTES instead of the JSON body limit. */
+export const ARTIFACT_UPLOAD_PATH = /^\/(?:api\/v1|prod\/api(?:\/v1)?)\/agents\/[^/]+\/(?:tasks|deliveries)\/[^/]+\/artifacts\/[^/]+$/;
 
 export const registerAgentRoute = createRoute({
   method: 'post',

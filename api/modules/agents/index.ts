@@ -18,6 +18,7 @@ import { createRouter } from '../../router';
 import { requireReader, requireSelf } from './agent-access';
 import { agentTaskRoutes } from './agent-tasks';
 import { agentWorkRoutes } from './agent-work';
+import { agentScriptRoutes } from './agent-scripts';
 import { agentStatusSql } from '../../agent-status';
 import { agentColumns, findAgent, presentAgent, requireEnvironment, takeLostTargets, takeOverTargets } from './agents.queries';
 import { recordRegistrationToken, requireUnusedRegistrationToken } from './registration-tokens';
@@ -204,6 +205,7 @@ export function agentsRouter() {
 
   agentTaskRoutes(router);
   agentWorkRoutes(router);
+  agentScriptRoutes(router);
   return router;
 }
 

@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
-import { blockers, evaluateGates } from '../../../domain/promotions/gates';
 import type { EvidencePacket } from '../../../platform/evidence';
 import { approvePromotion, cancelPromotion, rejectPromotion } from '../../../workflows/promotions/messages';
 import type { AppEnv } from '../../context';
@@ -12,12 +11,12 @@ import { actorOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
 import { evidenceKeys } from './evidence-keys';
-import { createPromotionWorkflow, gateInputsFor, reconcilePromotion, updatePromotionWorkflow } from './promotions.dispatch';
+import { createPromotionWorkflow, reconcilePromotion, updatePromotionWorkflow } from './promotions.dispatch';
 import { findPromotion, listPromotions, POLICY_COLUMNS, presentPolicy, PROMOTION_SORT_COLUMNS, type PolicyRow } from './promotions.queries';
-import { DEFAULT_PIPELINE_NAME } from '../../../domain/promotions/pipelines';
 import * as routes from './promotions.routes';
 import { INBOX_SORT, pendingApprovals } from './pending-approvals';
 import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
+import { previewPromotionGates } from '../../../dispatch/promotion-start';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
 const POLICY_DUPLICATE = { '*': 'The environment already has an approval policy; edit it instead' };
@@ -102,12 +101,10 @@ export function promotionsRouter() {
   });
 
   router.openapi(routes.previewRoute, async (c) => {
-    requirePermission(c, 'promotion:read');
+    const { tenantId } = requirePermission(c, 'promotion:read');
     const body = c.req.valid('json');
-    const inputs = await gateInputsFor(c, body);
-    const gates = evaluateGates(inputs, { now: new Date().toISOString(), requester: actorOf(c), approvals: [] });
-    const pipeline = inputs.pipeline ?? { id: null, name: DEFAULT_PIPELINE_NAME, environments: [] };
-    return ok(c, { wouldPass: blockers(gates).length === 0 && !inputs.release.deprecated, gates, pipeline });
+    const { wouldPass, gates, pipeline } = await previewPromotionGates(c.get('deps').pool, tenantId, body, actorOf(c));
+    return ok(c, { wouldPass, gates, pipeline });
   });
 
   router.openapi(routes.myPendingRoute, async (c) => {
