@@ -1,5 +1,6 @@
 import { assessRiskActivity } from './changes/assess-risk';
 import { persistChangeActivity } from './changes/persist-change';
+import { cmdbBulkActivities } from './cmdb/bulk';
 import { failPermanentDbErrors } from './db-failures';
 import { deploymentActivities } from './deployments';
 import type { ActivityDeps } from './deps';
@@ -21,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
     assessChangeRisk: assessRiskActivity(deps),
     ...promotionActivities(deps),
     ...incidentActivities(deps),
+    ...cmdbBulkActivities(deps),
     ...deploymentActivities(deps),
     ...rolloutActivities(deps),
     ...templateRunActivities(deps),

@@ -27,6 +27,9 @@ export type Permission =
   | 'incident:update'
   | 'incident:delete'
   | 'deployment:read'
+  | 'cmdb:read'
+  /** Create, change and delete configuration items and their relationships: a change's risk and an incident's detail read them. */
+  | 'cmdb:write'
   | 'rollout:read'
   | 'rollout:create'
   /** Start, advance, promote, pause, resume, roll back and retry a rollout: each moves production traffic. */
@@ -52,7 +55,7 @@ export type Permission =
   | 'temporal:decode'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
 const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write', 'template-run:create'];
 
@@ -86,11 +89,12 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'agent:register',
     'temporal:decode',
     'workflow:reconcile',
+    'cmdb:write',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile', 'cmdb:write'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
-  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile'],
+  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile', 'cmdb:write'],
   admin: ['admin'],
   super_admin: ['admin'],
 };

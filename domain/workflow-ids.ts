@@ -11,6 +11,7 @@ export type ResourceKind =
   | 'incident'
   | 'incident-notify'
   | 'incident-bulk'
+  | 'cmdb-bulk'
   | 'template-run'
   | 'target-health-check';
 

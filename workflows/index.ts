@@ -4,6 +4,7 @@ export { promotion } from './promotions/promotion';
 export { incidentSla } from './incidents/incident-sla';
 export { incidentNotification } from './incidents/incident-notification';
 export { incidentBulk } from './incidents/incident-bulk';
+export { cmdbBulk } from './cmdb/cmdb-bulk';
 export { deploymentJob } from './deployments/deployment-job';
 export { targetHealthCheck } from './deployments/target-health-check';
 export { rollout } from './rollouts/rollout';

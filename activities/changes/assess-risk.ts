@@ -2,6 +2,7 @@ import { assessRisk } from '../../domain/changes/risk';
 import type { Change, ChangeConflict, RiskAssessment } from '../../domain/changes/model';
 import { WINDOW_RELEASED_STATES } from '../../domain/changes/state-machine';
 import type { ActivityDeps } from '../deps';
+import { blastRadius } from '../../store/cmdb';
 import { openUrgentIncidentIds } from '../../store/incidents';
 
 export interface AssessRiskInput {
@@ -15,17 +16,19 @@ const HISTORY_LIMIT = 50;
 
 /**
  * Gathers what the risk model needs from Postgres (overlapping changes, the
- * assignment group's recent outcomes) and runs the pure model from domain/.
+ * assignment group's recent outcomes, the CI's blast radius in the CMDB) and
+ * runs the pure model from domain/.
  */
 export function assessRiskActivity(deps: ActivityDeps) {
   return async function assessChangeRisk(input: AssessRiskInput): Promise<{ assessment: RiskAssessment; conflicts: ChangeConflict[] }> {
     const { tenantId, change } = input;
-    const [conflicts, history, incidentIds] = await Promise.all([
+    const [conflicts, history, incidentIds, radius] = await Promise.all([
       findConflicts(deps, tenantId, change),
       groupHistory(deps, tenantId, change),
       change.ci_id ? openUrgentIncidentIds(deps.pool, tenantId, change.ci_id) : [],
+      change.ci_id ? blastRadius(deps.pool, tenantId, change.ci_id) : undefined,
     ]);
-    const assessment = assessRisk({ ...change, conflictIds: conflicts.map((c) => c.id), groupHistory: history, incidentIds }, input.now);
+    const assessment = assessRisk({ ...change, conflictIds: conflicts.map((c) => c.id), groupHistory: history, incidentIds, blastRadius: radius }, input.now);
     return { assessment, conflicts };
   };
 }

@@ -7,7 +7,7 @@ import { TooManyRequests } from '../errors';
 
 const HEALTH_PATH = /^\/(api\/v1|prod\/api(\/v1)?)\/health$/;
 // Bulk endpoints carry up to 100 records a request: they spend a budget of records, not the per-request one.
-const BULK_PATH = /^\/(api\/v1|prod\/api(\/v1)?)\/incidents\/bulk$/;
+const BULK_PATH = /^\/(api\/v1|prod\/api(\/v1)?)\/(incidents|cmdb\/cis)\/bulk$/;
 
 type Scoped = RateDecision & { scope: string };
 

@@ -1,5 +1,6 @@
 import { agentsRouter } from './agents';
 import { changesRouter } from './changes';
+import { cmdbRouter } from './cmdb';
 import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
@@ -18,6 +19,7 @@ export const modules = [
   healthRouter,
   changesRouter,
   incidentsRouter,
+  cmdbRouter,
   environmentsRouter,
   pipelinesRouter,
   targetsRouter,

@@ -7,7 +7,7 @@ import { RISK_INPUT_FIELDS, type Change, type ChangeDecision, type ChangeType, t
  * Bump MODEL_VERSION whenever a weight, threshold or keyword changes: stored
  * assessments keep the version they were computed with.
  */
-export const RISK_MODEL_VERSION = 'tollgate-risk-1.1';
+export const RISK_MODEL_VERSION = 'tollgate-risk-1.2';
 
 export const RISK_WEIGHTS = {
   impact: 0.35,
@@ -18,6 +18,13 @@ export const RISK_WEIGHTS = {
   history: 0.1,
   type: 0.05,
 } as const;
+
+/**
+ * A change on a CI the CMDB knows: the CI's blast radius (how many CIs need
+ * it, transitively) is a factor of its own, its weight taken from impact's,
+ * so the weights still sum to 1 and a change without one scores as before.
+ */
+export const BLAST_RADIUS_WEIGHTS = { impact: 0.25, blast_radius: 0.1 } as const;
 
 export interface RiskInput {
   type: ChangeType;
@@ -36,6 +43,8 @@ export interface RiskInput {
   groupHistory: { completed: number; failed: number };
   /** Open P1/P2 incidents on the change's CI: working on a CI that is on fire conflicts with the fire. */
   incidentIds?: string[];
+  /** The CI's dependants in the CMDB (all, and the direct ones); absent when the change names no CI the CMDB knows. */
+  blastRadius?: { dependants: number; direct: number };
 }
 
 const SIGNALS = {
@@ -59,8 +68,10 @@ export function levelFor(score: number): RiskLevel {
 
 export function assessRisk(input: RiskInput, now: string): RiskAssessment {
   const impact = impactFactor(input);
+  const radius = input.blastRadius;
   const factors: RiskFactor[] = [
-    { ...impact, weight: RISK_WEIGHTS.impact },
+    { ...impact, weight: radius ? BLAST_RADIUS_WEIGHTS.impact : RISK_WEIGHTS.impact },
+    ...(radius ? [{ ...blastRadiusFactor(input.ci_id, radius), weight: BLAST_RADIUS_WEIGHTS.blast_radius }] : []),
     { ...windowFactor(input), weight: RISK_WEIGHTS.window },
     { ...planFactor(input.backout_plan, 'Rollback plan', { absent: 100, thin: 50, present: 15, thorough: 10 }), weight: RISK_WEIGHTS.backout },
     { ...planFactor(input.test_plan, 'Test plan', { absent: 100, thin: 60, present: 20, thorough: 15 }), weight: RISK_WEIGHTS.test },
@@ -121,6 +132,16 @@ function impactFactor(input: RiskInput): Scored & { category: ImpactCategory } {
     factor += ' with expected disruption';
   }
   return { factor, score: Math.min(100, score), category };
+}
+
+function blastRadiusFactor(ciId: string | null, radius: { dependants: number; direct: number }): Scored {
+  const { dependants, direct } = radius;
+  if (dependants === 0) return { factor: `Blast radius of ${ciId}: no CI depends on it`, score: 0 };
+  const factor = `Blast radius of ${ciId}: ${dependants} dependant CI${dependants > 1 ? 's' : ''} (${direct} direct)`;
+  if (dependants <= 2) return { factor, score: 30 };
+  if (dependants <= 9) return { factor, score: 60 };
+  if (dependants <= 24) return { factor, score: 80 };
+  return { factor, score: 100 };
 }
 
 function windowFactor(input: RiskInput): Scored {

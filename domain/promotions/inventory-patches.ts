@@ -54,6 +54,7 @@ export const targetPatchSchema = z
     properties: propertiesPatch.optional(),
     healthCheck: healthCheckSchema.nullable().optional().meta({ description: 'Replaces the target’s own health check whole; null: the environment’s applies' }),
     agentId: targetSchema.shape.agentId,
+    ciId: targetSchema.shape.ciId,
   })
   .refine(atLeastOne, SOMETHING)
   .meta({ id: 'TargetPatch', description: 'Only the fields given change; labels and properties merge key by key (null removes a key)', minProperties: 1 });

@@ -104,6 +104,13 @@ export const targetSchema = z
       .nullable()
       .optional()
       .meta({ description: 'The agent (in the same environment) that deploys to this target; null: none. Absent on PUT: kept, unless the target moves to another environment' }),
+    ciId: z
+      .string()
+      .max(20)
+      .regex(/^CI\d{7,18}$/, { message: 'must be a CI id such as CI0000789' })
+      .nullable()
+      .optional()
+      .meta({ description: 'The configuration item this target is in the CMDB (its host or service); null or absent: none' }),
   })
   .meta({ id: 'TargetInput' });
 

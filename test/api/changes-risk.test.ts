@@ -98,7 +98,7 @@ test('risk is recomputed when plans change, each assessment kept with its model 
   await step(app, token, 'PATCH', change.id, { assigned_to: 'ops@example.com' });
   const history = (await app.http('GET', `/prod/api/changes/${change.id}/risk/history`, { token })).body;
   expect(history.map((h: any) => h.change_version)).toEqual([1, 2]);
-  expect(history.every((h: any) => h.model_version === 'tollgate-risk-1.1')).toBe(true);
+  expect(history.every((h: any) => h.model_version === 'tollgate-risk-1.2')).toBe(true);
   expect(history[1].risk_score).toBe(improved.risk_score);
 });
 
@@ -119,7 +119,7 @@ test("the create audit row records the change as the 201 answered it: assessed s
   const { rows } = await app.pool.query(`SELECT after FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action = 'change.create'`, [app.tenant, created.id]);
   expect(rows).toHaveLength(1);
   expect(rows[0].after).toMatchObject({ risk_score: created.risk_score, risk_level: created.risk_level, conflicts: created.conflicts });
-  expect(rows[0].after.risk_assessment.model_version).toBe('tollgate-risk-1.1');
+  expect(rows[0].after.risk_assessment.model_version).toBe('tollgate-risk-1.2');
   // And the history route shows the same.
   const history = (await app.http('GET', `/prod/api/changes/${created.id}/history`, { token })).body;
   expect(history.find((e: any) => e.action === 'change.create').after).toMatchObject({ risk_score: created.risk_score, risk_level: created.risk_level });

@@ -32,6 +32,7 @@ test("the issue's body as written: 201 with labels, Location, and an audit row",
     healthCheck: null,
     agentId: null,
     agentName: null,
+    ciId: null,
     createdAt: expect.any(String),
     updatedAt: expect.any(String),
   });

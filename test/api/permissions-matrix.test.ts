@@ -62,10 +62,23 @@ const ROWS: Row[] = [
   { name: 'POST review', method: 'POST', path: () => `/prod/api/changes/${draft}/review`, body: review, permission: 'change:review', allowed: 409 },
   { name: 'approve', method: 'POST', path: () => `/prod/api/changes/${draft}/approve`, body: {}, permission: 'change:approve', allowed: 409 },
   { name: 'reject', method: 'POST', path: () => `/prod/api/changes/${draft}/reject`, body: { reason: 'no' }, permission: 'change:approve', allowed: 409 },
+  // The CMDB: a CI that does not exist makes the answer after authorization a cheap 404.
+  { name: 'CMDB list', method: 'GET', path: () => '/prod/api/cmdb/cis?limit=1', permission: 'cmdb:read', allowed: 200 },
+  { name: 'CMDB impact (Stella)', method: 'GET', path: () => '/api/v1/cmdb/cis/CI9999999/impact', permission: 'cmdb:read', allowed: 404 },
+  { name: 'CMDB PATCH', method: 'PATCH', path: () => '/prod/api/cmdb/cis/CI9999999', body: { description: 'x' }, permission: 'cmdb:write', allowed: 404 },
+  { name: 'CMDB DELETE (Stella)', method: 'DELETE', path: () => '/api/v1/cmdb/cis/CI9999999', permission: 'cmdb:write', allowed: 404 },
+  {
+    name: 'CMDB relationship',
+    method: 'POST',
+    path: () => '/prod/api/cmdb/cis/CI9999999/relationships',
+    body: { type: 'depends_on', target_id: 'CI9999998' },
+    permission: 'cmdb:write',
+    allowed: 404,
+  },
 ];
 
-test('the matrix covers every change and audit permission any role holds', () => {
-  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit):/.test(p)));
+test('the matrix covers every change, audit and CMDB permission any role holds', () => {
+  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit|cmdb):/.test(p)));
   expect([...new Set(ROWS.map((r) => r.permission))].sort()).toEqual([...held].sort());
 });
 
@@ -195,4 +208,11 @@ describe('workflow templates (template:read, template:write)', () => {
     const owner = await app.token('owner@example.com', { roles: ['release-manager'] });
     expect((await app.http('GET', `/api/v1/workflow-templates/${template}`, { token: owner })).body.data).toMatchObject({ version: 1, name: 'Matrix template' });
   });
+});
+
+test('cmdb:write is held by release managers, ITSM managers and SREs (and admins); every reader holds cmdb:read', () => {
+  const writers = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, 'cmdb:write'));
+  expect(writers.sort()).toEqual(['admin', 'itsm_manager', 'release-manager', 'sre', 'super_admin']);
+  const readers = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, 'change:read'));
+  expect(readers.filter((role) => !hasPermission({ permissions: permissionsFor([role]) }, 'cmdb:read'))).toEqual([]);
 });

@@ -47,6 +47,7 @@ describe('target fields', () => {
       healthCheck: { url: 'http://127.0.0.1:8081/healthz', command: null, retries: 3, intervalSeconds: 2, timeoutSeconds: 5 },
       agentId: agent.id,
       agentName: agent.name,
+      ciId: null,
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
     });

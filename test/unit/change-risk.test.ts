@@ -69,7 +69,7 @@ describe('the spec examples', () => {
 
   test(`pins the Aurora score for ${RISK_MODEL_VERSION} (a model change must bump RISK_MODEL_VERSION and this pin)`, () => {
     const a = assessRisk(aurora, NOW);
-    expect(a.model_version).toBe('tollgate-risk-1.1');
+    expect(a.model_version).toBe('tollgate-risk-1.2');
     expect(a.risk_score).toBe(35);
     expect(a.factors.map((f) => f.score)).toEqual([70, 10, 15, 20, 0, 30, 30]);
   });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../../domain/actor';
 import type { TemplateSpec } from '../../domain/templates/model';
 import { workflowId } from '../../domain/workflow-ids';
+import { cmdbBulkWorkflowId } from '../../workflows/cmdb/messages';
 import { notificationWorkflowId, slaWorkflowId, bulkWorkflowId } from '../../workflows/incidents/messages';
 import { FAIL_VERSION_HOOK, startAgentProcess, type AgentProcess } from '../support/agent-process';
 import { startTestApp, type TestApp } from '../support/app';
@@ -292,6 +293,17 @@ describeRecording('recording the replay corpus', () => {
       const res = await app.http('POST', '/prod/api/incidents/bulk', { token, body: { operation: 'create', records } });
       expect(res.status).toBe(202);
       await record(bulkWorkflowId(app.tenant, res.body.id), 'create-two-chunks-two-refused');
+    });
+  });
+
+  describe('cmdbBulk', () => {
+    test('cmdbBulk: eleven CIs in two chunks, one refused by its class', async () => {
+      const token = await app.token('cmdb@example.com', { roles: ['sre'] });
+      const records = Array.from({ length: 11 }, (_, i) => ({ name: `recorded-host-${i + 1}`, class: 'host', attributes: { cpus: 4 } })) as Array<Record<string, unknown>>;
+      records[3] = { name: 'recorded-bad', class: 'host', attributes: { colour: 'red' } };
+      const res = await app.http('POST', '/prod/api/cmdb/cis/bulk', { token, body: { operation: 'create', records } });
+      expect(res.status).toBe(202);
+      await record(cmdbBulkWorkflowId(app.tenant, res.body.id), 'create-two-chunks-one-refused');
     });
   });
 });

@@ -26,7 +26,7 @@ export const RiskSchema = z
         { factor: 'Maintenance window scheduled (2h)', weight: 0.15, score: 10 },
       ],
       recommendation: 'Proceed with CAB review. Ensure a DBA is on call during the maintenance window.',
-      model_version: 'tollgate-risk-1.1',
+      model_version: 'tollgate-risk-1.2',
       assessed_at: '2026-05-19T10:00:00.000Z',
     },
   });

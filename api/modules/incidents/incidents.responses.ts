@@ -89,6 +89,23 @@ export const IncidentSchema = z
     },
   });
 
+/** A change an incident's detail lists: on the incident's CI, or on a CI that needs it (the CMDB's impact walk). */
+const ChangeOnCiSchema = z.object({
+  id: z.string().openapi({ example: 'CHG0000456' }),
+  short_description: z.string(),
+  state: z.string(),
+  ci_id: z.string(),
+  scheduled_start: instant.nullable(),
+  scheduled_end: instant.nullable(),
+  updated_at: instant,
+});
+
+export const IncidentDetailSchema = IncidentSchema.extend({
+  ci_changes: z.array(ChangeOnCiSchema).openapi({
+    description: 'The latest changes (at most 20) on ci_id and on the CIs that depend on it in the CMDB; empty without ci_id or without change:read',
+  }),
+}).openapi('IncidentDetail');
+
 export const NoteSchema = z
   .object({
     id: z.string().openapi({ example: 'note_3f9a1c2b7d4e5f60a1b2' }),

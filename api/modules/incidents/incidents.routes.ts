@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { bulkRequestSchema, createIncidentSchema, createNoteSchema, patchIncidentSchema } from '../../../domain/incidents/requests';
 import { BODY_ERRORS, envelope, errorResponses, idempotencyKeyHeader, jsonBody, linksToResource, listEnvelope } from '../../openapi-helpers';
-import { BulkJobIdParam, BulkJobSchema, IncidentIdParam, IncidentListQuery, IncidentSchema, NoteSchema, NotesListQuery } from './incidents.responses';
+import { BulkJobIdParam, BulkJobSchema, IncidentDetailSchema, IncidentIdParam, IncidentListQuery, IncidentSchema, NoteSchema, NotesListQuery } from './incidents.responses';
 
 /**
  * The StackFlow Incidents API as both OpenAPI documents describe it: every
@@ -68,9 +68,16 @@ export const getIncidentRoute = createRoute({
   path: '/incidents/{id}',
   operationId: 'getIncident',
   tags,
-  summary: 'Get an incident',
+  summary: 'Get an incident, with the changes on its CI and its dependants',
   request: { params: IncidentIdParam },
-  responses: { 200: incidentResponse('The incident'), ...errorResponses([400, 403], { 404: NOT_FOUND }) },
+  responses: {
+    200: {
+      description: 'The incident',
+      content: { 'application/json': { schema: envelope(IncidentDetailSchema) } },
+      links: linksToResource(OPERATIONS_ON_AN_INCIDENT),
+    },
+    ...errorResponses([400, 403], { 404: NOT_FOUND }),
+  },
 });
 
 export const patchIncidentRoute = createRoute({

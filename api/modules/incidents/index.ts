@@ -1,4 +1,6 @@
 import { findIncident } from '../../../store/incidents';
+import { hasPermission } from '../../../domain/permissions';
+import { changesOnCiAndDependants } from '../cmdb';
 import { BULK_JOB_ID_PATTERN, INCIDENT_ID_PATTERN, READ_ONLY_INCIDENT_FIELDS } from '../../../domain/incidents/model';
 import { bulkRecordCount } from '../../../domain/incidents/requests';
 import { NotFound } from '../../errors';
@@ -56,7 +58,11 @@ export function incidentsRouter() {
 
   router.openapi(routes.getIncidentRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'incident:read');
-    return ok(c, await existing(c.get('deps').pool, tenantId, c.req.valid('param').id));
+    const incident = await existing(c.get('deps').pool, tenantId, c.req.valid('param').id);
+    // Changes are shown to those who may read changes.
+    const shown = incident.ci_id && hasPermission(principalOf(c), 'change:read');
+    const ci_changes = shown ? await changesOnCiAndDependants(c.get('deps').pool, tenantId, incident.ci_id!) : [];
+    return ok(c, { ...incident, ci_changes });
   });
 
   router.openapi(routes.patchIncidentRoute, async (c) => {

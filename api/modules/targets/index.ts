@@ -5,6 +5,7 @@ import { normalizeHealthCheck, type healthCheckSchema } from '../../../domain/in
 import { mergeTargetPatch, putFormOf } from '../../../domain/promotions/inventory-patches';
 import { targetSchema } from '../../../domain/promotions/requests';
 import type { PoolClient } from '../../../platform/db';
+import { findCi } from '../../../store/cmdb';
 import type { AppEnv } from '../../context';
 import { auditedWrite, iso } from '../../entity-writes';
 import { NotFound, Unprocessable } from '../../errors';
@@ -19,7 +20,7 @@ import { targetHealthCheckRoutes } from './targets.health-check';
 import * as routes from './targets.routes';
 
 const SORTS: Record<(typeof routes.TARGET_SORTS)[number], SortColumn> = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } };
-const COLUMNS = `id, name, environment_id, labels, properties, health_check, agent_id, created_at, updated_at,
+const COLUMNS = `id, name, environment_id, labels, properties, health_check, agent_id, ci_id, created_at, updated_at,
   (SELECT a.name FROM agents a WHERE a.tenant_id = targets.tenant_id AND a.id = targets.agent_id) AS agent_name`;
 const DUPLICATE = { '*': 'A target with this name already exists' };
 
@@ -33,6 +34,7 @@ type TargetRow = {
   /** Stored normalized (normalizeHealthCheck), which is a form the input schema accepts. */
   health_check: z.infer<typeof healthCheckSchema> | null;
   agent_id: string | null;
+  ci_id: string | null;
   created_at: Date;
   updated_at: Date;
   agent_name: string | null;
@@ -47,6 +49,7 @@ const present = (r: TargetRow) => ({
   healthCheck: normalizeHealthCheck(r.health_check),
   agentId: r.agent_id,
   agentName: r.agent_name ?? null,
+  ciId: r.ci_id,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,
 });
@@ -67,6 +70,10 @@ async function requireAgent(db: PoolClient, tenantId: string, agentId: string, e
   }
 }
 
+async function requireCi(db: PoolClient, tenantId: string, ciId: string | null | undefined): Promise<void> {
+  if (ciId && !(await findCi(db, tenantId, ciId))) throw new Unprocessable(`ciId names no configuration item of this tenant (${ciId})`, 'UNKNOWN_CI', { ciId });
+}
+
 /** People read targets with inventory:read; an agent, with its own credential, reads only the targets it deploys to. */
 function requireTargetReader(c: Context<AppEnv>): { tenantId: string; ownAgent?: string } {
   const principal = principalOf(c);
@@ -83,10 +90,11 @@ async function replaceTarget(db: PoolClient, tenantId: string, id: string, befor
   // Agents assign themselves at registration: a body that does not name one keeps it, unless the target leaves the agent's environment.
   const agentId = body.agentId !== undefined ? body.agentId : before.environment_id === body.environmentId ? before.agent_id : null;
   if (agentId) await requireAgent(db, tenantId, agentId, body.environmentId);
+  await requireCi(db, tenantId, body.ciId);
   const { rows } = await db.query<TargetRow>(
-    `UPDATE targets SET name = $3, environment_id = $4, labels = $5, properties = $6, health_check = $7, agent_id = $8, updated_at = now()
+    `UPDATE targets SET name = $3, environment_id = $4, labels = $5, properties = $6, health_check = $7, agent_id = $8, ci_id = $9, updated_at = now()
       WHERE tenant_id = $1 AND id = $2 RETURNING ${COLUMNS}`,
-    [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), agentId],
+    [tenantId, id, body.name, body.environmentId, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), agentId, body.ciId ?? null],
   );
   return rows[0];
 }
@@ -127,9 +135,10 @@ export function targetsRouter() {
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
         if (body.agentId) await requireAgent(db, tenantId, body.agentId, body.environmentId);
+        await requireCi(db, tenantId, body.ciId);
         const { rows } = await db.query<TargetRow>(
-          `INSERT INTO targets (tenant_id, id, environment_id, name, labels, properties, health_check, agent_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8) RETURNING ${COLUMNS}`,
-          [tenantId, id, body.environmentId, body.name, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), body.agentId ?? null],
+          `INSERT INTO targets (tenant_id, id, environment_id, name, labels, properties, health_check, agent_id, ci_id) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING ${COLUMNS}`,
+          [tenantId, id, body.environmentId, body.name, JSON.stringify(body.labels), JSON.stringify(body.properties), json(normalizeHealthCheck(body.healthCheck)), body.agentId ?? null, body.ciId ?? null],
         );
         return { result: rows[0], audit: { action: 'target.create', resourceType: 'target', resourceId: id, after: body } };
       },

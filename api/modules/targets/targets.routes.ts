@@ -17,6 +17,7 @@ export const TargetSchema = z
     healthCheck: HealthCheckSchema.nullable().openapi({ description: 'The target’s own health check; null: the environment’s applies' }),
     agentId: z.string().nullable(),
     agentName: z.string().nullable(),
+    ciId: z.string().nullable().openapi({ description: 'The configuration item this target is in the CMDB' }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -55,7 +56,7 @@ const tags = ['Targets'];
 const one = (description: string) => ({ description, content: { 'application/json': { schema: envelope(TargetSchema) } } });
 const IdParam = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'path' } }) });
 const DUPLICATE = 'A target with this name already exists (`ALREADY_EXISTS`)';
-const UNRESOLVED = 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`), or the agent does not exist in the target’s environment (`AGENT_NOT_FOUND`)';
+const UNRESOLVED = 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`), the agent does not exist in the target’s environment (`AGENT_NOT_FOUND`), or ciId names no CI of this tenant (`UNKNOWN_CI`)';
 export const TARGET_SORTS = ['name', 'created_at'] as const;
 // Query strings cannot carry half a surrogate pair; NUL is what is left to refuse in the value.
 const LABEL_SELECTOR = /^[A-Za-z0-9][A-Za-z0-9._\/-]{0,62}=[^\u0000]{0,256}$/;
