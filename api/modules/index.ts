@@ -1,9 +1,11 @@
 import { agentsRouter } from './agents';
+import { aiRouter } from './ai';
 import { changesRouter } from './changes';
 import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
 import { incidentsRouter } from './incidents';
+import { knowledgeRouter } from './knowledge';
 import { pipelinesRouter } from './pipelines';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
@@ -16,6 +18,8 @@ export const modules = [
   healthRouter,
   changesRouter,
   incidentsRouter,
+  knowledgeRouter,
+  aiRouter,
   environmentsRouter,
   pipelinesRouter,
   targetsRouter,
