@@ -62,10 +62,18 @@ const ROWS: Row[] = [
   { name: 'POST review', method: 'POST', path: () => `/prod/api/changes/${draft}/review`, body: review, permission: 'change:review', allowed: 409 },
   { name: 'approve', method: 'POST', path: () => `/prod/api/changes/${draft}/approve`, body: {}, permission: 'change:approve', allowed: 409 },
   { name: 'reject', method: 'POST', path: () => `/prod/api/changes/${draft}/reject`, body: { reason: 'no' }, permission: 'change:approve', allowed: 409 },
+  // The knowledge base: an article id no tenant has, so an allowed edit stops at 404 and nothing moves.
+  { name: 'knowledge list', method: 'GET', path: () => '/prod/api/knowledge/articles?limit=1', permission: 'knowledge:read', allowed: 200 },
+  { name: 'knowledge get', method: 'GET', path: () => '/api/v1/knowledge/articles/KB9999999', permission: 'knowledge:read', allowed: 404 },
+  { name: 'knowledge versions', method: 'GET', path: () => '/prod/api/knowledge/articles/KB9999999/versions', permission: 'knowledge:read', allowed: 404 },
+  { name: 'AI query', method: 'POST', path: () => '/prod/api/ai/query', body: { question: 'matrix' }, permission: 'knowledge:read', allowed: 200 },
+  { name: 'knowledge create', method: 'POST', path: () => '/prod/api/knowledge/articles', body: { title: 'Matrix article', body: 'Text' }, permission: 'knowledge:write', allowed: 201 },
+  { name: 'knowledge PATCH', method: 'PATCH', path: () => '/prod/api/knowledge/articles/KB9999999', body: { body: 'edited' }, permission: 'knowledge:write', allowed: 404 },
+  { name: 'knowledge delete', method: 'DELETE', path: () => '/api/v1/knowledge/articles/KB9999999', permission: 'knowledge:write', allowed: 404 },
 ];
 
-test('the matrix covers every change and audit permission any role holds', () => {
-  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit):/.test(p)));
+test('the matrix covers every change, audit and knowledge permission any role holds', () => {
+  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit|knowledge):/.test(p)));
   expect([...new Set(ROWS.map((r) => r.permission))].sort()).toEqual([...held].sort());
 });
 

@@ -1,4 +1,5 @@
 import type { z } from '@hono/zod-openapi';
+import { queryTerms } from '../../../domain/ai/terms';
 import type { Article, ArticleState, ArticleVersion } from '../../../domain/knowledge/model';
 import { ARTICLE_COLUMNS, presentArticle, presentVersion, VERSION_COLUMNS } from '../../../store/knowledge';
 import type { Pool } from '../../../platform/db';
@@ -32,10 +33,13 @@ export function articleListSpec(tenantId: string, visible: readonly ArticleState
   if (filters.tag) add((n) => `tags @> ARRAY[$${n}::text]`, filters.tag.toLowerCase());
   const sortColumns: Record<string, SortColumn> = { ...FIXED_SORTS };
   if (filters.q) {
-    // Full text finds the words; trigram word similarity finds a misspelt one. Rank is an integer so the cursor compares it exactly.
-    const n = add((i) => `(search @@ websearch_to_tsquery('english', $${i}) OR $${i} <% search_text)`, filters.q);
+    // Full text finds the words; trigram word similarity finds each word misspelt (every one must be there, in any order).
+    // Rank is an integer so the cursor compares it exactly.
+    const n = params.push(filters.q);
+    const t = params.push(queryTerms(filters.q));
+    where.push(`(search @@ websearch_to_tsquery('english', $${n}) OR (SELECT bool_and(t <% search_text) FROM unnest($${t}::text[]) t))`);
     sortColumns.relevance = {
-      column: `((ts_rank(search, websearch_to_tsquery('english', $${n})) + word_similarity($${n}, search_text)) * 1000000)::int`,
+      column: `((ts_rank(search, websearch_to_tsquery('english', $${n})) + coalesce((SELECT avg(word_similarity(t, search_text)) FROM unnest($${t}::text[]) t), 0)) * 1000000)::int`,
       cast: 'int',
     };
   }
