@@ -21,10 +21,13 @@ const ANSWER_PASSAGES = 3;
 const SENTENCES_PER_PASSAGE = 2;
 const MAX_SENTENCE = 400;
 
+/** A passage's sentences, Markdown headings left out (a heading says what follows, it answers nothing). */
 function sentencesOf(text: string): string[] {
   return text
-    .split(/\n+|(?<=[.!?])\s+/)
-    .map((s) => s.replace(/^[#>*\-\s\d.]+(?=\S)/, '').trim())
+    .split(/\n+/)
+    .filter((line) => !/^\s*#/.test(line))
+    .flatMap((line) => line.split(/(?<=[.!?])\s+/))
+    .map((s) => s.replace(/^\s*(?:[>*-]|\d+\.)\s+/, '').trim())
     .filter((s) => s.length > 2)
     .map((s) => (s.length > MAX_SENTENCE ? `${s.slice(0, MAX_SENTENCE - 1)}…` : s));
 }

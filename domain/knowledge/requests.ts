@@ -27,11 +27,15 @@ export const createArticleSchema = z.strictObject(editable).meta({
   },
 });
 
-export const patchArticleSchema = z.strictObject({
-  ...editable,
-  title: editable.title.optional(),
-  body: editable.body.optional(),
-});
+export const patchArticleSchema = z
+  .strictObject({
+    ...editable,
+    title: editable.title.optional(),
+    body: editable.body.optional(),
+  })
+  // An empty edit would add a version that changes nothing; a body with other problems already says what is wrong.
+  .refine((v) => Object.keys(v).length > 0, { message: 'send at least one field to change', when: (payload) => payload.issues.length === 0 })
+  .meta({ id: 'KnowledgeArticlePatch', example: { body: '## Fix\nWarm the cache with `cache-warm --all`.', state: 'published' } });
 
 export type CreateArticleInput = z.infer<typeof createArticleSchema>;
 export type PatchArticleInput = z.infer<typeof patchArticleSchema>;

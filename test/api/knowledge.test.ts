@@ -88,6 +88,9 @@ test('bad input: 400 with the field named, in both dialects; unknown and read-on
   const tooMany = await app.http('POST', '/prod/api/knowledge/articles', { token: writer, body: { title: 't', body: 'b', tags: Array.from({ length: 21 }, (_, i) => `t${i}`) } });
   expect(tooMany.status).toBe(400);
   expect((await app.http('PATCH', '/prod/api/knowledge/articles/KB0000001', { token: writer, body: { body: '' } })).status).toBe(400);
+  const empty = await app.http('PATCH', '/prod/api/knowledge/articles/KB0000001', { token: writer, body: {} });
+  expect(empty.status).toBe(400);
+  expect(empty.body.error.validation_errors[0].message).toBe('send at least one field to change');
   expect((await app.http('PATCH', '/prod/api/knowledge/articles/nope', { token: writer, body: { body: 'x' } })).status).toBe(404);
   const cursor = await app.http('GET', '/prod/api/knowledge/articles?cursor=garbage', { token: writer });
   expect(cursor.status).toBe(400);
