@@ -53,9 +53,13 @@ export type Permission =
   | 'workflow:reconcile'
   // Decrypt Temporal payloads of one's own tenant through the codec endpoint (the Temporal UI, the CLI).
   | 'temporal:decode'
+  /** Read published knowledge articles and ask the AI query (which answers only from records the caller may read). */
+  | 'knowledge:read'
+  /** Write knowledge articles, and read drafts and retired ones. */
+  | 'knowledge:write'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read', 'knowledge:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
 const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write', 'template-run:create'];
 
@@ -64,8 +68,8 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   auditor: [...READ, 'audit:read'],
   developer: REQUEST,
   requester: REQUEST,
-  engineer: [...REQUEST, 'change:implement'],
-  'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read', 'workflow:reconcile'],
+  engineer: [...REQUEST, 'change:implement', 'knowledge:write'],
+  'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read', 'workflow:reconcile', 'knowledge:write'],
   'cab-member': [...READ, 'change:approve', 'change:review'],
   approver: [...READ, 'change:approve', 'promotion:approve'],
   'release-manager': [
@@ -90,11 +94,12 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'temporal:decode',
     'workflow:reconcile',
     'cmdb:write',
+    'knowledge:write',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile', 'cmdb:write'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile', 'cmdb:write', 'knowledge:write'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
-  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile', 'cmdb:write'],
+  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile', 'cmdb:write', 'knowledge:write'],
   admin: ['admin'],
   super_admin: ['admin'],
 };

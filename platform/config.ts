@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
+import { AI_CONFIG_FIELDS } from '../domain/ai/settings';
 import { INCIDENT_CONFIG_FIELDS } from '../domain/incidents/settings';
 
 /**
@@ -110,6 +111,8 @@ const schema = z.object({
   // How long one hour of an approval policy's autoExpireHours lasts; tests and demos shorten it to watch expiry happen.
   PROMOTION_EXPIRY_HOUR: duration('1h'),
   ...INCIDENT_CONFIG_FIELDS,
+  // The knowledge base's AI query (domain/ai/settings.ts): retrieval always; a chat model only when configured.
+  ...AI_CONFIG_FIELDS,
   // Deployments (agents): an agent with no heartbeat for AGENT_OFFLINE_AFTER shows offline; a deploy task whose agent stops
   // heartbeating for DEPLOY_HEARTBEAT_TIMEOUT fails (the agent is presumed dead); one no agent picks up within
   // DEPLOY_PICKUP_TIMEOUT fails too (the agent is offline). A cancelled hook gets SIGTERM, then SIGKILL after DEPLOY_CANCEL_GRACE.

@@ -1,10 +1,12 @@
 import { agentsRouter } from './agents';
+import { aiRouter } from './ai';
 import { changesRouter } from './changes';
 import { cmdbRouter } from './cmdb';
 import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
 import { incidentsRouter } from './incidents';
+import { knowledgeRouter } from './knowledge';
 import { pipelinesRouter } from './pipelines';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
@@ -20,6 +22,8 @@ export const modules = [
   changesRouter,
   incidentsRouter,
   cmdbRouter,
+  knowledgeRouter,
+  aiRouter,
   environmentsRouter,
   pipelinesRouter,
   targetsRouter,

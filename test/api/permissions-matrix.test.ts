@@ -75,10 +75,18 @@ const ROWS: Row[] = [
     permission: 'cmdb:write',
     allowed: 404,
   },
+  // The knowledge base: an article id no tenant has, so an allowed edit stops at 404 and nothing moves.
+  { name: 'knowledge list', method: 'GET', path: () => '/prod/api/knowledge/articles?limit=1', permission: 'knowledge:read', allowed: 200 },
+  { name: 'knowledge get', method: 'GET', path: () => '/api/v1/knowledge/articles/KB9999999', permission: 'knowledge:read', allowed: 404 },
+  { name: 'knowledge versions', method: 'GET', path: () => '/prod/api/knowledge/articles/KB9999999/versions', permission: 'knowledge:read', allowed: 404 },
+  { name: 'AI query', method: 'POST', path: () => '/prod/api/ai/query', body: { question: 'matrix' }, permission: 'knowledge:read', allowed: 200 },
+  { name: 'knowledge create', method: 'POST', path: () => '/prod/api/knowledge/articles', body: { title: 'Matrix article', body: 'Text' }, permission: 'knowledge:write', allowed: 201 },
+  { name: 'knowledge PATCH', method: 'PATCH', path: () => '/prod/api/knowledge/articles/KB9999999', body: { body: 'edited' }, permission: 'knowledge:write', allowed: 404 },
+  { name: 'knowledge delete', method: 'DELETE', path: () => '/api/v1/knowledge/articles/KB9999999', permission: 'knowledge:write', allowed: 404 },
 ];
 
-test('the matrix covers every change, audit and CMDB permission any role holds', () => {
-  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit|cmdb):/.test(p)));
+test('the matrix covers every change, audit, CMDB and knowledge permission any role holds', () => {
+  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit|cmdb|knowledge):/.test(p)));
   expect([...new Set(ROWS.map((r) => r.permission))].sort()).toEqual([...held].sort());
 });
 

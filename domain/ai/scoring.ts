@@ -1,0 +1,30 @@
+/**
+ * How a passage's retrieval score is made from what Postgres measures: full
+ * text rank (exact words, stemmed) and, per question term, the best trigram
+ * word similarity in the passage (which still finds a misspelt word). Scores
+ * are in [0, 1], so a threshold means the same for every kind of record.
+ */
+
+/** Below this, a term's trigram similarity is noise (shared letters), not a match. */
+export const TERM_MATCH_FLOOR = 0.5;
+const COVERAGE_WEIGHT = 0.7;
+const TEXT_RANK_WEIGHT = 0.3;
+
+/** The share of the question's terms found in the passage, a near miss counting as much as its similarity. */
+export function termCoverage(similarities: readonly number[]): number {
+  if (similarities.length === 0) return 0;
+  const matched = similarities.map((s) => (s >= TERM_MATCH_FLOOR ? s : 0));
+  return matched.reduce((a, b) => a + b, 0) / similarities.length;
+}
+
+export function passageScore(textRank: number, similarities: readonly number[]): number {
+  const rank = Math.max(0, textRank);
+  return round(COVERAGE_WEIGHT * termCoverage(similarities) + TEXT_RANK_WEIGHT * (rank / (rank + 0.1)));
+}
+
+export const round = (n: number) => Math.round(n * 1000) / 1000;
+
+/** The answer's confidence: the best passage's score (the answer rests on it first). */
+export function confidenceOf(scores: readonly number[]): number {
+  return scores.length ? round(Math.max(...scores)) : 0;
+}

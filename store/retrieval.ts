@@ -1,0 +1,100 @@
+import { suggestionFrom, type Passage, type PassageKind } from '../domain/ai/answer';
+import { anyOfTsQuery, queryTerms } from '../domain/ai/terms';
+import { passageScore } from '../domain/ai/scoring';
+import type { ArticleState } from '../domain/knowledge/model';
+import type { Incident } from '../domain/incidents/model';
+import type { Pool, PoolClient } from '../platform/db';
+
+/**
+ * Retrieval for the AI query: passages from one tenant's records, each kind
+ * only when the caller may read it (the scope says which), ranked by full text
+ * and per-term trigram similarity (domain/ai/scoring.ts). A kind left out of
+ * the scope is never queried, so nothing of it can reach an answer.
+ */
+export interface RetrievalScope {
+  tenantId: string;
+  /** Article states the caller may read; absent: no articles. */
+  articles?: readonly ArticleState[];
+  /** Incidents (with their work notes); `resolvedOnly` keeps those whose notes say how they ended. */
+  incidents?: { resolvedOnly?: boolean };
+  changes?: boolean;
+}
+
+/** Candidates each kind's query hands over for scoring: more than any answer uses, few enough to score cheaply. */
+const CANDIDATES_PER_KIND = 30;
+
+interface Row {
+  id: string;
+  title: string;
+  text: string;
+  rank: number;
+  sims: number[];
+}
+
+// $1 tenant, $2 terms, $3 tsquery text, $4 candidate limit; each kind's document is `doc`, its tsvector `search`.
+const ranked = (doc: string, search: string) => ({
+  match: `(${search} @@ to_tsquery('english', $3) OR EXISTS (SELECT 1 FROM unnest($2::text[]) t WHERE t <% (${doc})))`,
+  columns: `ts_rank_cd(${search}, to_tsquery('english', $3)) AS rank, ARRAY(SELECT word_similarity(t, ${doc}) FROM unnest($2::text[]) t) AS sims`,
+  order: `ORDER BY ts_rank_cd(${search}, to_tsquery('english', $3)) + (SELECT avg(word_similarity(t, ${doc})) FROM unnest($2::text[]) t) DESC LIMIT $4`,
+});
+
+const INCIDENT_NOTES = `coalesce((SELECT string_agg(n.body, E'\\n' ORDER BY n.created_at) FROM incident_notes n WHERE n.tenant_id = i.tenant_id AND n.incident_id = i.id), '')`;
+const INCIDENT_DOC = `i.short_description || ' ' || coalesce(i.description, '') || ' ' || ${INCIDENT_NOTES}`;
+const CHANGE_TEXT = `concat_ws(E'\\n', c.description, c.implementation_plan, c.backout_plan, c.test_plan, c.outcome)`;
+
+function articleSql(): string {
+  const r = ranked('a.search_text', 'a.search');
+  return `SELECT a.id, a.title, a.body AS text, ${r.columns} FROM knowledge_articles a
+          WHERE a.tenant_id = $1 AND a.deleted_at IS NULL AND a.state = ANY($5::text[]) AND ${r.match} ${r.order}`;
+}
+
+function incidentSql(resolvedOnly: boolean): string {
+  const r = ranked(INCIDENT_DOC, 'i.search');
+  const state = resolvedOnly ? `AND i.state IN ('resolved', 'closed')` : '';
+  const trgm = ranked(`i.short_description || ' ' || coalesce(i.description, '')`, 'i.search').match;
+  return `SELECT i.id, i.short_description AS title, concat_ws(E'\\n', i.description, ${INCIDENT_NOTES}) AS text, ${r.columns} FROM incidents i
+          WHERE i.tenant_id = $1 AND i.deleted_at IS NULL ${state} AND ${trgm} ${r.order}`;
+}
+
+function changeSql(): string {
+  const doc = `c.short_description || ' ' || coalesce(c.description, '')`;
+  const r = ranked(`${doc} || ' ' || ${CHANGE_TEXT}`, 'c.search');
+  return `SELECT c.id, c.short_description AS title, ${CHANGE_TEXT} AS text, ${r.columns} FROM changes c
+          WHERE c.tenant_id = $1 AND ${ranked(doc, 'c.search').match} ${r.order}`;
+}
+
+/** The best `limit` passages of every kind in scope for these terms, best first. */
+export async function retrievePassages(pool: Pool, scope: RetrievalScope, terms: readonly string[], limit: number): Promise<Passage[]> {
+  if (terms.length === 0) return [];
+  const base = [scope.tenantId, terms, anyOfTsQuery(terms), CANDIDATES_PER_KIND];
+  const queries: Array<Promise<Passage[]>> = [];
+  const run = (kind: PassageKind, sql: string, params: unknown[]) =>
+    queries.push(
+      pool.query<Row>(sql, params).then(({ rows }) =>
+        rows.map((row) => ({ kind, id: row.id, title: row.title, text: row.text ?? '', score: passageScore(Number(row.rank), row.sims.map(Number)) })),
+      ),
+    );
+  if (scope.articles?.length) run('article', articleSql(), [...base, scope.articles]);
+  if (scope.incidents) run('incident', incidentSql(scope.incidents.resolvedOnly ?? false), base);
+  if (scope.changes) run('change', changeSql(), base);
+  const all = (await Promise.all(queries)).flat();
+  return all.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id)).slice(0, limit);
+}
+
+/**
+ * A new incident's suggested resolution: the published articles and the
+ * resolved incidents of its tenant closest to what it says. Whoever reads the
+ * incident may read those (readers see published articles and incidents), so
+ * the suggestion shows nothing its readers could not open themselves.
+ */
+export async function suggestResolution(pool: Pool, tenantId: string, text: string, minConfidence: number): Promise<string | null> {
+  const terms = queryTerms(text);
+  const passages = (await retrievePassages(pool, { tenantId, articles: ['published'], incidents: { resolvedOnly: true } }, terms, 3)).filter((p) => p.score >= minConfidence);
+  return suggestionFrom(terms, passages);
+}
+
+/** Stores a new incident's suggestion with it, in the insert's transaction (the row's version stays: nobody edited it). */
+export async function withSuggestedResolution(db: PoolClient, tenantId: string, incident: Incident, suggestion: string): Promise<Incident> {
+  await db.query('UPDATE incidents SET ai_suggested_resolution = $3 WHERE tenant_id = $1 AND id = $2', [tenantId, incident.id, suggestion]);
+  return { ...incident, ai_suggested_resolution: suggestion };
+}
