@@ -54,6 +54,28 @@ describe('create', () => {
     expect([noVersion.status, noVersion.body.error.code]).toEqual([404, 'TEMPLATE_VERSION_NOT_FOUND']);
   });
 
+  it('refuses a run whose steps need a permission the requester lacks (steps act as the requester): 403 naming each node', async () => {
+    const shipping = {
+      ...PIPELINE,
+      nodes: [
+        ...PIPELINE.nodes,
+        { id: 'ship', type: 'promote', dependsOn: ['sign_off'], inputs: { releaseId: randomUUID(), environmentId: randomUUID() } },
+        { id: 'smoke', type: 'script', dependsOn: ['ship'], inputs: { environmentId: randomUUID(), command: 'true' } },
+      ],
+    } as typeof PIPELINE;
+    const templateId = await putTemplate(app.pool, app.tenant, [shipping]);
+    // A developer may request runs and promotions, but not operate deployments (a script runs on an agent).
+    const developer = await app.token('dev@example.com', { roles: ['developer'] });
+    const res = await call('POST', '/workflow-runs', developer, { templateId, parameters: { version: '1' } });
+    expect([res.status, res.body.error.code]).toEqual([403, 'STEP_NOT_PERMITTED']);
+    expect(res.body.error.details).toMatchObject({ required: ['deployment:operate'], nodes: [{ nodeId: 'smoke', type: 'script', permission: 'deployment:operate' }] });
+    expect(res.body.error.message).toContain('release-manager');
+    const { rows } = await app.pool.query('SELECT 1 FROM workflow_runs WHERE tenant_id = $1 AND template_id = $2', [app.tenant, templateId]);
+    expect(rows).toHaveLength(0);
+    // A release manager holds both, so the same template starts.
+    expect((await call('POST', '/workflow-runs', manager, { templateId, parameters: { version: '1' } })).status).toBe(201);
+  });
+
   it('refuses a template version that no longer validates with 422 TEMPLATE_INVALID', async () => {
     const broken = { ...PIPELINE, nodes: [...PIPELINE.nodes, { id: 'ship', type: 'teleport', inputs: {} }] } as unknown as typeof PIPELINE;
     const templateId = await putTemplate(app.pool, app.tenant, [broken]);

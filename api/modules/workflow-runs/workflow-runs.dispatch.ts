@@ -6,6 +6,8 @@ import { FINISHED_RUN_STATUSES, type RunNode, type WorkflowRun } from '../../../
 import { pendingRunNodes } from '../../../domain/templates/run-nodes';
 import { resolveParameters } from '../../../domain/templates/parameters';
 import { validateTemplate } from '../../../domain/templates/validate';
+import { missingStepPermissions } from '../../../domain/templates/step-permissions';
+import { hasPermission, rolesGranting } from '../../../domain/permissions';
 import type { CreateRunBody } from '../../../domain/templates/run-requests';
 import { workflowId } from '../../../domain/workflow-ids';
 import { endingText } from '../../../domain/workflow-endings';
@@ -16,7 +18,7 @@ import { runStanding } from '../../../platform/workflow-endings';
 import { notifyWorkflowRun } from '../../realtime/workflow-run-events';
 import { searchAttributesOf, TEMPLATE_RUN_WORKFLOW_TYPE, type TemplateRunInput } from '../../../workflows/template-runs/messages';
 import type { AppEnv } from '../../context';
-import { Conflict, NotFound, Unprocessable, ValidationFailed } from '../../errors';
+import { Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed } from '../../errors';
 import { ENDED_OUTSIDE } from '../../ended-outside';
 import { useIdempotencyKey } from '../../idempotency';
 import { principalOf } from '../../principal';
@@ -55,6 +57,16 @@ export async function createRun(c: Context<AppEnv>, body: CreateRunBody): Promis
     });
   }
   const template = { ...stored, spec: validated.spec };
+  const principal = principalOf(c);
+  const missing = missingStepPermissions(template.spec, (permission) => hasPermission(principal, permission));
+  if (missing.length) {
+    const required = [...new Set(missing.map((m) => m.permission))];
+    throw new Forbidden(`Steps of template ${template.name} act as you and need ${required.join(', ')}, which you do not hold (roles that do: ${rolesGranting(...required).join(', ')})`, 'STEP_NOT_PERMITTED', {
+      required,
+      nodes: missing,
+      roles: principal.roles,
+    });
+  }
   const parameters = resolveParameters(template.spec.parameters, body.parameters);
   if (!parameters.ok) throw new ValidationFailed(parameters.problems, `The parameters do not match template ${template.name}`);
 

@@ -51,7 +51,7 @@ export const createRunRoute = createRoute({
     201: runResponse('The run, started'),
     ...errorResponses([...BODY_ERRORS, 403, 404, 422], {
       400: 'The body is malformed, or parameters do not match the template’s declarations (`VALIDATION_FAILED`; each problem names `parameters.<name>`: required, invalid_type, invalid_value, unknown_parameter)',
-      403: 'The caller lacks template-run:create',
+      403: 'The caller lacks template-run:create (FORBIDDEN), or a permission a step of the template needs, since steps act as the requester (STEP_NOT_PERMITTED: promote needs promotion:create, deploy and script deployment:operate, change-request change:create, rollout rollout:operate, gate promotion:read)',
       404: 'No template with this id in your tenant (`TEMPLATE_NOT_FOUND`), or it has no such version (`TEMPLATE_VERSION_NOT_FOUND`)',
       422: `The template version no longer validates (\`TEMPLATE_INVALID\`, details.problems lists each with its node and field), or \`${KEY_REUSED}\``,
     }),
