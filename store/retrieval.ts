@@ -18,6 +18,8 @@ export interface RetrievalScope {
   /** Incidents (with their work notes); `resolvedOnly` keeps those whose notes say how they ended. */
   incidents?: { resolvedOnly?: boolean };
   changes?: boolean;
+  /** Configuration items: name, class, environment, owner, description and attributes. */
+  cis?: boolean;
 }
 
 /** Candidates each kind's query hands over for scoring: more than any answer uses, few enough to score cheaply. */
@@ -63,6 +65,16 @@ function changeSql(): string {
           WHERE c.tenant_id = $1 AND ${ranked(doc, 'c.search').match} ${r.order}`;
 }
 
+// A CI's words: one sentence of what it is, where and whose (an answer quotes it whole), what it says of itself, its attributes.
+const CI_TEXT = `concat_ws(E'\\n', ci.name || ' is a ' || ci.class || coalesce(' in ' || ci.environment, '') || coalesce(', owned by ' || ci.owner_group, '') || '.', ci.description, nullif(ci.attributes::text, '{}'))`;
+
+function ciSql(): string {
+  const doc = `ci.name || ' ' || coalesce(ci.description, '')`;
+  const r = ranked(`${doc} || ' ' || ${CI_TEXT}`, 'ci.search');
+  return `SELECT ci.id, ci.name AS title, ${CI_TEXT} AS text, ${r.columns} FROM cmdb_cis ci
+          WHERE ci.tenant_id = $1 AND ${ranked(doc, 'ci.search').match} ${r.order}`;
+}
+
 /** The best `limit` passages of every kind in scope for these terms, best first. */
 export async function retrievePassages(pool: Pool, scope: RetrievalScope, terms: readonly string[], limit: number): Promise<Passage[]> {
   if (terms.length === 0) return [];
@@ -77,6 +89,7 @@ export async function retrievePassages(pool: Pool, scope: RetrievalScope, terms:
   if (scope.articles?.length) run('article', articleSql(), [...base, scope.articles]);
   if (scope.incidents) run('incident', incidentSql(scope.incidents.resolvedOnly ?? false), base);
   if (scope.changes) run('change', changeSql(), base);
+  if (scope.cis) run('ci', ciSql(), base);
   const all = (await Promise.all(queries)).flat();
   return all.sort((a, b) => b.score - a.score || a.id.localeCompare(b.id)).slice(0, limit);
 }

@@ -4,7 +4,7 @@
  * check a model-written answer must pass (it cites passages, and only those).
  */
 
-export const PASSAGE_KINDS = ['article', 'incident', 'change'] as const;
+export const PASSAGE_KINDS = ['article', 'incident', 'change', 'ci'] as const;
 export type PassageKind = (typeof PASSAGE_KINDS)[number];
 
 export interface Passage {

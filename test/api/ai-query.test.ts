@@ -88,6 +88,22 @@ test('permission filter: never another tenant’s passage, nor one from a record
   expect((await ask(app, sre, 'zookeeper quorum loss')).citations[0]).toMatchObject({ id: draft.id });
 });
 
+test('a configuration item answers what it is and who owns it; callers without cmdb:read never get it', async () => {
+  const created = await app.http('POST', '/prod/api/cmdb/cis', {
+    token: sre,
+    body: { name: 'ledger-queue', class: 'queue', environment: 'production', owner_group: 'Settlement Team', description: 'Kafka topic carrying settlement ledger postings' },
+  });
+  expect(created.status).toBe(201);
+  const ci = created.body;
+  const res = await ask(app, viewer, 'Who owns the settlement ledger queue?');
+  expect(res.answered).toBe(true);
+  expect(res.citations[0]).toMatchObject({ kind: 'ci', id: ci.id, link: `/prod/api/cmdb/cis/${ci.id}` });
+  expect(res.answer).toContain('Settlement Team');
+  expect((await app.http('GET', res.citations[0].link, { token: viewer })).body).toMatchObject({ id: ci.id });
+  const noCmdb = await ask(app, articleOnly, 'Who owns the settlement ledger queue?');
+  expect(noCmdb.citations.filter((c) => c.kind === 'ci')).toEqual([]);
+});
+
 test('"no answer" when nothing scores above the threshold: no citations, never an invented answer', async () => {
   const res = await ask(app, viewer, 'What is the airspeed velocity of an unladen swallow?');
   expect(res).toMatchObject({ answered: false, answer: null, citations: [], provider: 'extractive' });

@@ -49,7 +49,7 @@ export function aiRouter() {
   return router;
 }
 
-const RECORD_PATHS: Record<PassageKind, string> = { article: '/knowledge/articles', incident: '/incidents', change: '/changes' };
+const RECORD_PATHS: Record<PassageKind, string> = { article: '/knowledge/articles', incident: '/incidents', change: '/changes', ci: '/cmdb/cis' };
 
 /**
  * What the caller may read, kind by kind: a kind they cannot read is not
@@ -62,5 +62,6 @@ function scopeOf(principal: Principal): RetrievalScope {
     articles,
     incidents: hasPermission(principal, 'incident:read') ? {} : undefined,
     changes: hasPermission(principal, 'change:read'),
+    cis: hasPermission(principal, 'cmdb:read'),
   };
 }
