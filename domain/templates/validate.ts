@@ -127,6 +127,8 @@ function nodeProblems(spec: TemplateSpecInput): TemplateProblem[] {
     const readable = new Set([...(ancestors.get(p.node.id) ?? []), ...(p.section === 'nodes' ? [] : mainIds)]);
     const scope = new Scope(p, readable, sectionOf, parameters, placed);
     problems.push(...scope.expressionProblems(), ...settingProblems(p));
+    const unavailable = known ? STEP_TYPE_DEFINITIONS[p.node.type as StepTypeName].unavailable : undefined;
+    if (unavailable) problems.push({ nodeId: p.node.id, field: `${p.field}.type`, code: 'step_type_unavailable', message: `step type "${p.node.type}" is ${unavailable}` });
     if (known) problems.push(...inputProblems(p, p.node.type as StepTypeName));
   }
   return problems;

@@ -240,7 +240,11 @@ test('step types: each with description, runsOn and its input and output as JSON
     description: expect.stringContaining('URL'),
     input: { type: 'object', properties: { url: { type: 'string', maxLength: 2048 } }, required: ['url'], additionalProperties: false },
     output: { type: 'object', properties: { status: { type: 'integer' } } },
+    available: true,
+    unavailable: null,
   });
+  const rollout = await call('GET', '/step-types/rollout', undefined, viewer);
+  expect(rollout.body.data).toMatchObject({ available: false, unavailable: expect.stringContaining('not yet runnable') });
   const missing = await call('GET', '/step-types/teleport', undefined, viewer);
   expect([missing.status, missing.body.error.code]).toEqual([404, 'NOT_FOUND']);
 });

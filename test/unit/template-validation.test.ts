@@ -36,6 +36,11 @@ test('a sound template passes, with references, a when, forEach and retry', () =
   expect(result).toMatchObject({ ok: true, spec: { name: 'pipeline' } });
 });
 
+test('a step type that cannot run yet is refused at validation, naming the node, not failed mid-run', () => {
+  const found = problems(template([wait('soak'), { id: 'cab', type: 'change-request', dependsOn: ['soak'], inputs: { title: 'Ship 2.0' } }]));
+  expect(found).toEqual([expect.objectContaining({ nodeId: 'cab', field: 'nodes.1.type', code: 'step_type_unavailable' })]);
+});
+
 test('the shape: every field that does not fit is reported, with the node id where there is one', () => {
   const found = problems(template([{ id: '1bad', type: 'wait', inputs: {} }, { id: 'ok', type: 'wait', inputs: {}, retry: { attempts: 0 }, surprise: true }]));
   expect(found).toEqual(

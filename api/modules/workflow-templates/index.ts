@@ -104,5 +104,5 @@ function published(definition: StepTypeDefinition) {
 /** A step type as GET /step-types shows it: what a node's inputs may hold (before defaults) and what its outputs hold. */
 function publish(definition: StepTypeDefinition) {
   const schema = (s: z.ZodType, io: 'input' | 'output') => z.toJSONSchema(s, { io, unrepresentable: 'any' }) as Record<string, unknown>;
-  return { type: definition.type, description: definition.description, runsOn: definition.runsOn, input: schema(definition.input, 'input'), output: schema(definition.output, 'output') };
+  return { type: definition.type, description: definition.description, runsOn: definition.runsOn, input: schema(definition.input, 'input'), output: schema(definition.output, 'output'), available: !definition.unavailable, unavailable: definition.unavailable ?? null };
 }

@@ -73,6 +73,8 @@ export const StepTypeSchema = z
     runsOn: z.enum(['activity', 'agent', 'timer', 'approval', 'child']),
     input: z.record(z.string(), z.unknown()).openapi({ description: 'JSON Schema of the inputs a node of this type takes' }),
     output: z.record(z.string(), z.unknown()).openapi({ description: 'JSON Schema of the outputs it gives (steps.<id>.outputs)' }),
+    available: z.boolean().openapi({ description: 'Whether a template may use it now; when false, `unavailable` says why and validation refuses it' }),
+    unavailable: z.string().nullable(),
   })
   .openapi('StepType');
 

@@ -16,6 +16,8 @@ export interface StepTypeDefinition {
   runsOn: StepRunsOn;
   input: z.ZodType;
   output: z.ZodType;
+  /** Why this type cannot run yet, when it cannot: a template using it is refused at validation, not failed mid-run. */
+  unavailable?: string;
 }
 
 const uuid = z.uuid({ message: 'must be a UUID' });
@@ -97,6 +99,7 @@ export const STEP_TYPE_DEFINITIONS: Record<StepTypeName, StepTypeDefinition> = {
     type: 'change-request',
     description: 'Opens a change request and waits until the CAB has scheduled it (or fails when it is rejected or cancelled).',
     runsOn: 'child',
+    unavailable: 'not yet runnable: the change module cannot be driven from a template run in this version',
     input: z.strictObject({
       title: text(200).min(1),
       description: text(10000).optional(),
@@ -109,6 +112,7 @@ export const STEP_TYPE_DEFINITIONS: Record<StepTypeName, StepTypeDefinition> = {
     type: 'rollout',
     description: 'Starts a created rollout (canary, blue-green or A/B on the environment router) and waits until it is promoted; fails when it rolls back.',
     runsOn: 'child',
+    unavailable: 'not yet runnable: the rollout module cannot be driven from a template run in this version',
     input: z.strictObject({ rolloutId: uuid }),
     output: z.object({ rolloutId: z.string(), state: z.string() }),
   },
