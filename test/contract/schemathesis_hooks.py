@@ -57,7 +57,31 @@ def map_case(context, case):
         _freeze_window(case.body)
     if meta is not None and meta.generation.mode.is_positive and case.method.upper() == "POST" and case.operation.path.endswith("/ab-releases"):
         _rollout(case.body)
+    if meta is not None and meta.generation.mode.is_positive and case.operation.path.endswith(("/approval-policies", "/approval-policies/{id}")):
+        _cel_gates(case.body)
+    if meta is not None and meta.generation.mode.is_positive and "/cmdb/cis" in case.operation.path:
+        _ci_attributes(case.body)
     return case
+
+
+def _cel_gates(body):
+    # "A CEL expression that evaluates to a boolean over the promotion" is words: a valid case gates on a fact
+    # every promotion has. Invalid expressions are refused with 400 naming celGates.N.expression (test/api).
+    if not isinstance(body, dict) or not isinstance(body.get("celGates"), list):
+        return
+    for gate in body["celGates"]:
+        if isinstance(gate, dict) and "expression" in gate:
+            gate["expression"] = "size(approvals) >= 0"
+
+
+def _ci_attributes(body):
+    # Which attributes a CI takes depends on its class, and a PATCH judges them against the class the CI
+    # already has: words the document cannot tie to another field. A valid case leaves them out; the per-class
+    # rules are tested in test/api and test/unit.
+    records = body.get("records") if isinstance(body, dict) and isinstance(body.get("records"), list) else [body]
+    for record in records:
+        if isinstance(record, dict):
+            record.pop("attributes", None)
 
 
 def _rollout(body):
