@@ -283,8 +283,11 @@ async function runForEach(engine: Engine, node: TemplateNode): Promise<NodeOutco
       if (active === 0 && (failure || engine.handingOver() || !progress.some((p) => p.status === 'pending'))) break;
       const seen = finished;
       const version = engine.state.run.version;
+      const handing = engine.handingOver();
       // Woken by an item ending, or by a pause, resume or handover (each moves the run's version or the handover flag).
-      await wf.condition(() => finished !== seen || engine.state.run.version !== version || engine.handingOver());
+      // Once the handover is under way its flag no longer wakes the loop: a condition already true would spin without
+      // ever yielding to the activation that ends the running items (the worker thread dies of it).
+      await wf.condition(() => finished !== seen || engine.state.run.version !== version || engine.handingOver() !== handing);
     }
   } catch (err) {
     // Cancelled: the items' own scopes were cancelled too; their states settle before the node's does.
