@@ -22,6 +22,26 @@ export function passageScore(textRank: number, similarities: readonly number[]):
   return round(COVERAGE_WEIGHT * termCoverage(similarities) + TEXT_RANK_WEIGHT * (rank / (rank + 0.1)));
 }
 
+/** How much meaning (an embedding's cosine similarity) weighs against the words' score when an embedding model reranks. */
+const MEANING_WEIGHT = 0.5;
+
+export function cosine(a: readonly number[], b: readonly number[]): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+}
+
+/** A passage's score once an embedding model has judged it: its words' score and its meaning's closeness to the question, blended. */
+export function blendedScore(lexical: number, similarity: number): number {
+  return round((1 - MEANING_WEIGHT) * lexical + MEANING_WEIGHT * Math.max(0, similarity));
+}
+
 export const round = (n: number) => Math.round(n * 1000) / 1000;
 
 /** The answer's confidence: the best passage's score (the answer rests on it first). */

@@ -14,6 +14,8 @@ export const AI_CONFIG_FIELDS = {
   AI_BASE_URL: z.preprocess(blankAsUnset, z.url({ message: 'must be the http(s) URL of an OpenAI-compatible API, e.g. http://127.0.0.1:11434/v1' }).optional()),
   AI_MODEL: z.preprocess(blankAsUnset, z.string().optional()),
   AI_API_KEY: z.preprocess(blankAsUnset, z.string().optional()),
+  // With AI_BASE_URL: an embedding model (POST {AI_BASE_URL}/embeddings) that reranks the retrieved passages by meaning.
+  AI_EMBEDDING_MODEL: z.preprocess(blankAsUnset, z.string().optional()),
   // Below this confidence the answer is "no answer": nothing retrieved is close enough to the question.
   AI_MIN_CONFIDENCE: z.preprocess(blankAsUnset, z.coerce.number().min(0).max(1).default(DEFAULT_MIN_CONFIDENCE)),
   AI_TIMEOUT_MS: z.preprocess(blankAsUnset, z.coerce.number().int().positive().default(20_000)),
@@ -23,6 +25,7 @@ interface AiConfig {
   AI_BASE_URL?: string;
   AI_MODEL?: string;
   AI_API_KEY?: string;
+  AI_EMBEDDING_MODEL?: string;
   AI_MIN_CONFIDENCE: number;
   AI_TIMEOUT_MS: number;
 }
@@ -37,6 +40,7 @@ export interface ChatProvider {
 export interface AiSettings {
   minConfidence: number;
   chat?: ChatProvider;
+  embeddings?: ChatProvider;
 }
 
 export function aiSettings(config: AiConfig): AiSettings {
@@ -44,5 +48,9 @@ export function aiSettings(config: AiConfig): AiSettings {
     config.AI_BASE_URL && config.AI_MODEL
       ? { baseUrl: config.AI_BASE_URL.replace(/\/+$/, ''), model: config.AI_MODEL, apiKey: config.AI_API_KEY, timeoutMs: config.AI_TIMEOUT_MS }
       : undefined;
-  return { minConfidence: config.AI_MIN_CONFIDENCE, chat };
+  const embeddings =
+    config.AI_BASE_URL && config.AI_EMBEDDING_MODEL
+      ? { baseUrl: config.AI_BASE_URL.replace(/\/+$/, ''), model: config.AI_EMBEDDING_MODEL, apiKey: config.AI_API_KEY, timeoutMs: config.AI_TIMEOUT_MS }
+      : undefined;
+  return { minConfidence: config.AI_MIN_CONFIDENCE, chat, embeddings };
 }

@@ -203,3 +203,67 @@ describe('with a chat model (an OpenAI-compatible endpoint)', () => {
     expect(prompts.length).toBe(before);
   });
 });
+
+describe('with an embedding model (an OpenAI-compatible /embeddings endpoint)', () => {
+  let server: Server;
+  let embedApp: TestApp;
+  let failing = false;
+  const inputs: string[][] = [];
+  // A model that knows one thing: text about replicas lagging means the same as "my read copy is stale".
+  const vectorOf = (text: string) => (/replica|read copy/i.test(text) ? [1, 0] : [0, 1]);
+  let lagging: { id: string };
+  let rotation: { id: string };
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk) => (body += chunk));
+      req.on('end', () => {
+        if (failing) {
+          res.statusCode = 503;
+          return res.end('{}');
+        }
+        const parsed = JSON.parse(body) as { model: string; input: string[] };
+        inputs.push(parsed.input);
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ object: 'list', model: parsed.model, data: parsed.input.map((text, index) => ({ object: 'embedding', index, embedding: vectorOf(text) })) }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    embedApp = await startTestApp({ worker: false, env: { AI_BASE_URL: `http://127.0.0.1:${port}/v1`, AI_EMBEDDING_MODEL: 'local-embed' } });
+    const writer = await embedApp.token('sam@example.com', { roles: ['sre'] });
+    // Both say "database stale"; only one is about replicas, which the question means without saying.
+    rotation = await createArticle(embedApp, writer, { title: 'Database credentials stale after rotation', body: 'Restart the pods so the database password is read again.', state: 'published' });
+    lagging = await createArticle(embedApp, writer, { title: 'Database replica lag', body: 'A lagging replica serves stale rows; fail reads over to the primary.', state: 'published' });
+    await createArticle(embedApp, writer, { title: 'Database replica draft', body: 'Replica notes nobody published.', state: 'draft' });
+  }, 60_000);
+  afterAll(async () => {
+    await embedApp?.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  test('passages are reranked by meaning, and the model sees only passages the caller may read', async () => {
+    const token = await embedApp.token('val@example.com', { roles: ['viewer'] });
+    const res = await ask(embedApp, token, 'my read copy of the database is stale');
+    expect(res).toMatchObject({ answered: true, ranking: 'words+meaning', note: null });
+    expect(res.citations[0].id).toBe(lagging.id);
+    expect(res.citations.map((c) => c.id)).toContain(rotation.id);
+    expect(res.citations[0].score).toBeGreaterThan(res.citations.find((c) => c.id === rotation.id)!.score);
+    const sent = inputs.at(-1)!;
+    expect(sent[0]).toBe('my read copy of the database is stale');
+    expect(sent.join('\n')).not.toContain('nobody published');
+  });
+
+  test('a failing embedding model leaves the words’ ranking and says so', async () => {
+    failing = true;
+    try {
+      const token = await embedApp.token('val@example.com', { roles: ['viewer'] });
+      const res = await ask(embedApp, token, 'database replica lag');
+      expect(res).toMatchObject({ answered: true, ranking: 'words', note: expect.stringContaining('HTTP 503') });
+      expect(res.citations[0].id).toBe(lagging.id);
+    } finally {
+      failing = false;
+    }
+  });
+});

@@ -24,6 +24,7 @@ export const AiAnswerSchema = z
     threshold: z.number().openapi({ description: 'The confidence below which the answer is "no answer" (AI_MIN_CONFIDENCE)' }),
     provider: z.enum(['extractive', 'chat']),
     model: z.string().nullable(),
+    ranking: z.enum(['words', 'words+meaning']).openapi({ description: 'How passages were ranked: full text and trigram similarity, blended with an embedding model’s similarity when AI_EMBEDDING_MODEL is set' }),
     note: z.string().nullable().openapi({ description: 'Why the answer is what it is when it is not the provider’s own (a refused model answer, an unreachable model, no answer)' }),
     citations: z.array(CitationSchema),
   })

@@ -9,6 +9,7 @@ import { requirePermission } from '../../principal';
 import { ok } from '../../respond';
 import { createRouter } from '../../router';
 import { chatAnswer } from './ai.chat';
+import { rerankByMeaning } from './ai.embeddings';
 import type { AiAnswer } from './ai.responses';
 import * as routes from './ai.routes';
 
@@ -21,13 +22,19 @@ export function aiRouter() {
     const { question, limit } = c.req.valid('json');
     const settings = aiSettings(c.get('deps').config);
     const terms = queryTerms(question);
-    const retrieved = await retrievePassages(c.get('deps').pool, scopeOf(principal), terms, limit ?? DEFAULT_PASSAGES);
+    const wanted = limit ?? DEFAULT_PASSAGES;
+    // An embedding model reranks a wider pool by meaning (more candidates than the answer uses); without one, the words decide.
+    const pool = await retrievePassages(c.get('deps').pool, scopeOf(principal), terms, settings.embeddings ? Math.max(wanted * 4, 20) : wanted);
+    const reranked = settings.embeddings ? await rerankByMeaning(settings.embeddings, question, pool) : null;
+    const retrieved = (reranked?.ok ? reranked.passages : pool).slice(0, wanted);
+    const ranking = reranked?.ok ? ('words+meaning' as const) : ('words' as const);
+    const rankingNote = reranked && !reranked.ok ? reranked.note : null;
     const confidence = confidenceOf(retrieved.map((p) => p.score));
-    const base = { question, confidence, threshold: settings.minConfidence, provider: 'extractive' as const, model: null };
+    const base = { question, confidence, threshold: settings.minConfidence, provider: 'extractive' as const, model: null, ranking };
     const passages = retrieved.filter((p) => p.score >= settings.minConfidence);
     if (passages.length === 0) {
       const note = 'No answer: nothing you may read matches this question closely enough.';
-      return ok(c, { ...base, answered: false, answer: null, note, citations: [] } satisfies AiAnswer);
+      return ok(c, { ...base, answered: false, answer: null, note: rankingNote ? `${note} ${rankingNote}` : note, citations: [] } satisfies AiAnswer);
     }
     const prefix = c.req.path.replace(/\/ai\/query\/?$/, '');
     const citations = passages.map((p, i) => ({
@@ -39,7 +46,7 @@ export function aiRouter() {
       score: p.score,
       excerpt: bestSentences(p.text, terms).join(' ').slice(0, 500),
     }));
-    const extractive = { ...base, answered: true, answer: extractiveAnswer(terms, passages), note: null, citations };
+    const extractive = { ...base, answered: true, answer: extractiveAnswer(terms, passages), note: rankingNote, citations };
     if (!settings.chat) return ok(c, extractive satisfies AiAnswer);
     const chat = await chatAnswer(settings.chat, question, passages);
     if (!chat.ok) return ok(c, { ...extractive, note: chat.note } satisfies AiAnswer);
