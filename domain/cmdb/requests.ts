@@ -9,7 +9,14 @@ import { CI_ID_PATTERN, LIFECYCLE_STATES, RELATIONSHIP_TYPES } from './model';
 const text = (max: number) => storableText().trim().max(max);
 const optionalText = (max: number) => text(max).nullable().optional();
 const ciId = z.string().max(20).regex(CI_ID_PATTERN, { message: 'must be a CI id such as CI0000789' });
-const attributes = z.record(z.string().max(64), z.unknown()).meta({ description: 'Validated against the class: see the CMDB section of the README for each class’s attributes' });
+/** Most keys an object of a body takes (attributes, a bulk record): the house states a maximum for every map. */
+const MAX_KEYS = 50;
+const fewKeys = (r: Record<string, unknown>) => Object.keys(r).length <= MAX_KEYS;
+const keysMessage = { message: `at most ${MAX_KEYS} keys` };
+const attributes = z
+  .record(z.string().max(64), z.unknown())
+  .refine(fewKeys, keysMessage)
+  .meta({ maxProperties: MAX_KEYS, description: 'Validated against the class: see the CMDB section of the README for each class’s attributes' });
 
 const editable = {
   name: text(200).min(1, { message: 'is required' }).meta({ pattern: DOCUMENTED_NON_BLANK_TEXT, description: 'Unique per environment, case-insensitively' }),
@@ -53,8 +60,9 @@ const patchFields = {
   description: editable.description,
   attributes: z
     .record(z.string().max(64), z.unknown())
+    .refine(fewKeys, keysMessage)
     .optional()
-    .meta({ description: 'Merged key by key into the CI’s attributes (null removes a key); the result is checked against the class' }),
+    .meta({ maxProperties: MAX_KEYS, description: 'Merged key by key into the CI’s attributes (null removes a key); the result is checked against the class' }),
 };
 
 export const patchCiSchema = z.strictObject(patchFields).meta({ id: 'ConfigurationItemPatch', example: { lifecycle_state: 'maintenance', attributes: { version: '17' } } });
@@ -78,7 +86,7 @@ export const bulkCiRequestSchema = z
   .strictObject({
     operation: z.enum(['create', 'update']),
     records: z
-      .array(z.record(z.string().max(64), z.unknown()))
+      .array(z.record(z.string().max(64), z.unknown()).refine(fewKeys, keysMessage).meta({ maxProperties: MAX_KEYS }))
       .min(1)
       .max(BULK_MAX_RECORDS, { message: `at most ${BULK_MAX_RECORDS} records per request` })
       .meta({ description: 'create: CI bodies; update: an "id" and the fields to change' }),

@@ -8,8 +8,9 @@ export const createRunSchema = z
     templateId: z.uuid({ message: 'must be a UUID' }),
     parameters: z
       .record(z.string().min(1).max(64), z.unknown())
+      .refine((r) => Object.keys(r).length <= 100, { message: 'at most 100 parameters' })
       .default({})
-      .meta({ description: "Values for the template's declared parameters; those left out take their defaults" }),
+      .meta({ maxProperties: 100, description: "Values for the template's declared parameters; those left out take their defaults" }),
     version: z.number().int().min(1).max(2_147_483_647).optional().meta({ description: "A version of the template to run; absent: its current one" }),
   })
   .meta({ id: 'WorkflowRunInput' });

@@ -54,7 +54,7 @@ const FILTER_INDEX: Record<string, RegExp> = {
   risk_level: /changes_risk_level_idx/,
   assignment_group: /changes_group(_outcome)?_idx/,
   assigned_to: /changes_assigned_to_idx/,
-  ci_id: /changes_ci_idx/,
+  ci_id: /changes_ci_(updated_)?idx/,
   created_after: /changes_created_idx/,
   created_before: /changes_created_idx/,
   q: /changes_search_idx/,

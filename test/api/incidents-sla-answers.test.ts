@@ -38,17 +38,17 @@ test('create, hold and resume each answer the clock as it now is, equal to a rea
   expect(at(created.sla.resolution_due_at)).toBe(at(created.created_at) + 10 * MINUTE);
   expect(at(created.sla.response_due_at)).toBe(at(created.created_at) + 60 * MINUTE);
   expect(created.sla_breach_at).toBe(created.sla.resolution_due_at);
-  expect(await getIncident(app, token, created.id)).toEqual(created);
+  expect(withoutDetail(await getIncident(app, token, created.id))).toEqual(created);
 
   const started = await patchIncident(app, token, created.id, { state: 'in_progress' });
   expect(started.sla.clock).toBe('running');
   expect(started.sla.resolution_due_at).toBe(created.sla.resolution_due_at);
-  expect(await getIncident(app, token, created.id)).toEqual(started);
+  expect(withoutDetail(await getIncident(app, token, created.id))).toEqual(started);
 
   const held = await patchIncident(app, token, created.id, { state: 'on_hold' });
   expect(held.sla.clock).toBe('paused');
   expect(held.sla.resolution_due_at).toBe(created.sla.resolution_due_at);
-  expect(await getIncident(app, token, created.id)).toEqual(held);
+  expect(withoutDetail(await getIncident(app, token, created.id))).toEqual(held);
 
   const resumed = await patchIncident(app, token, created.id, { state: 'in_progress' });
   const heldFor = at(resumed.updated_at) - at(held.updated_at);
@@ -56,11 +56,11 @@ test('create, hold and resume each answer the clock as it now is, equal to a rea
   expect(resumed.sla.clock).toBe('running');
   expect(at(resumed.sla.resolution_due_at)).toBe(at(created.sla.resolution_due_at) + heldFor);
   expect(resumed.sla_breach_at).toBe(resumed.sla.resolution_due_at);
-  expect(await getIncident(app, token, created.id)).toEqual(resumed);
+  expect(withoutDetail(await getIncident(app, token, created.id))).toEqual(resumed);
 
   // The workflow recomputes the same clock from the same rule: the served answer stands as it was.
   await recorded(created.id, resumed.version);
-  expect(await getIncident(app, token, created.id)).toEqual(resumed);
+  expect(withoutDetail(await getIncident(app, token, created.id))).toEqual(resumed);
 });
 
 test('a hold right after the create is not overwritten by the workflow still working on the create', async () => {
@@ -71,5 +71,11 @@ test('a hold right after the create is not overwritten by the workflow still wor
   await recorded(created.id, held.version);
   const after = await getIncident(app, token, created.id);
   expect(after.sla.clock).toBe('paused');
-  expect(after).toEqual(held);
+  expect(withoutDetail(after)).toEqual(held);
 });
+
+/** A GET is the incident's detail: it also lists the changes on the incident's CI (ci_changes), which a write does not answer. */
+function withoutDetail<T extends Record<string, unknown>>(incident: T): Omit<T, 'ci_changes'> {
+  const { ci_changes: _ciChanges, ...rest } = incident;
+  return rest;
+}
