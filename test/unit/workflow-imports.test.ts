@@ -57,8 +57,8 @@ function violations(file: string, allow: (specifier: string, typeOnly: boolean, 
 const inside = (resolved: string | undefined, dir: string) => resolved !== undefined && (resolved + path.sep).startsWith(path.join(ROOT, dir) + path.sep);
 
 // rrule is pure calculation (RFC 5545 recurrences for freeze windows): no clock, no I/O. @bufbuild/cel evaluates
-// CEL over the bindings it is given: no clock, no I/O, no eval.
-const DOMAIN_PACKAGES = new Set(['zod', '@temporalio/common', 'rrule', '@bufbuild/cel']);
+// CEL over the bindings it is given: no clock, no I/O, no eval; @bufbuild/protobuf/wkt gives it timestamps.
+const DOMAIN_PACKAGES = new Set(['zod', '@temporalio/common', 'rrule', '@bufbuild/cel', '@bufbuild/protobuf/wkt']);
 
 function workflowImportAllowed(specifier: string, typeOnly: boolean, resolved?: string): boolean {
   if (resolved) return inside(resolved, 'workflows') || inside(resolved, 'domain') || (typeOnly && inside(resolved, 'activities'));

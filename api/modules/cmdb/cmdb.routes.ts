@@ -63,6 +63,7 @@ export const createCiRoute = createRoute({
     },
     ...errorResponses([...BODY_ERRORS], {
       403: WRITE,
+      404: 'A retry with the Idempotency-Key of an earlier create whose CI has since been deleted',
       409: `A CI of this name already exists in this environment; codes: ${codes(['ALREADY_EXISTS'])}`,
       422: `The Idempotency-Key was first used for another request; codes: ${codes([KEY_REUSED])}`,
     }),
