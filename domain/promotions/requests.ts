@@ -53,7 +53,7 @@ export const freezeWindowSchema = z
     start: instant()
       .optional()
       .meta({ description: 'One-off: when the freeze starts. Recurring: its first occurrence (at most a year ago; by default local midnight of the day the window is created)' }),
-    end: instant().optional().meta({ description: 'One-off: when the freeze ends' }),
+    end: instant().optional().meta({ description: 'One-off: when the freeze ends (at most five years from now)' }),
     rrule: text(500)
       .overwrite(normalizeRule)
       .optional()

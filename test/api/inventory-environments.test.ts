@@ -213,6 +213,8 @@ describe('freeze windows', () => {
     await refused(app, manager, 'POST', path, { ...WEEKEND, end: '2030-01-01T00:00:00Z' }, 'end');
     // A recurrence is expanded from its first occurrence on every read, so that may be at most a year ago.
     await refused(app, manager, 'POST', path, { ...WEEKEND, start: '2020-01-04T00:00:00+01:00' }, 'start');
+    // A one-off window ending centuries ahead would make every freeze read expand the recurring windows up to it.
+    await refused(app, manager, 'POST', path, { ...oneOff, end: '2900-01-01T00:00:00Z' }, 'end');
     // Occurrences a day apart cannot each last two days.
     const [overlap] = await refused(app, manager, 'POST', path, { ...WEEKEND, rrule: 'FREQ=DAILY' }, 'duration');
     expect(overlap.message).toContain('24 hours between two occurrences');

@@ -133,9 +133,10 @@ def _freeze_window(body):
         body.update(_WEEKEND)
         body.pop("start", None)
         return
+    # A one-off window ends at most five years from now (words): a valid case ends before then.
     start, end = _instant(body.get("start") or ""), _instant(body.get("end") or "")
     try:
-        if start is not None and end is not None and end > start:
+        if start is not None and end is not None and end > start and end < datetime(2030, 1, 1, tzinfo=end.tzinfo):
             return
     except TypeError:
         pass

@@ -26,6 +26,11 @@ const SORTS: Record<(typeof routes.ENVIRONMENT_SORTS)[number], SortColumn> = {
 };
 const DUPLICATE = { '*': 'An environment with this name or this order already exists' };
 const RECURRENCE_START_LIMIT_MS = 366 * 86_400_000;
+/**
+ * How far ahead a one-off window may end. The freeze status merges back-to-back windows, expanding every recurring
+ * window up to the end of the one in force: a one-off ending in year 2900 beside a daily rule took seconds per read.
+ */
+const ONE_OFF_END_LIMIT_MS = 5 * 366 * 86_400_000;
 
 async function lockEnvironment(db: PoolClient, tenantId: string, id: string): Promise<EnvironmentRow> {
   const before = (await db.query<EnvironmentRow>(`SELECT ${ENVIRONMENT_COLUMNS} FROM environments WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [tenantId, id])).rows[0];
@@ -177,6 +182,9 @@ export function environmentsRouter() {
     // Each read expands a recurrence from its first occurrence, so that stays recent.
     if (w.rrule && w.start && Date.parse(w.start) < Date.now() - RECURRENCE_START_LIMIT_MS) {
       throw new ValidationFailed([{ field: 'start', code: 'out_of_range', message: 'the first occurrence of a recurring window may be at most a year ago' }]);
+    }
+    if (!w.rrule && w.end && Date.parse(w.end) > Date.now() + ONE_OFF_END_LIMIT_MS) {
+      throw new ValidationFailed([{ field: 'end', code: 'out_of_range', message: 'a one-off window may end at most five years from now' }]);
     }
     const id = randomUUID();
     const row = await auditedWrite(
