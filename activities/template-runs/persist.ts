@@ -4,21 +4,8 @@ import type { WorkflowRun } from '../../domain/templates/model';
 import { recordEntityEvents } from '../../platform/audit';
 import type { Pool, PoolClient } from '../../platform/db';
 import { withTransaction } from '../../platform/db';
+import { notifyWorkflowRun } from '../../store/workflow-run-events';
 
-/** The channel live readers (the run's stream) listen on; payloads are small, readers re-read the rows. */
-export const WORKFLOW_RUN_CHANNEL = 'workflow_run_events';
-
-export interface WorkflowRunEvent {
-  tenantId: string;
-  runId: string;
-  kind: 'run' | 'log';
-  nodeId?: string;
-}
-
-/** Sent inside the writer's transaction: Postgres delivers it on commit, so a woken reader finds the row. */
-export async function notifyWorkflowRun(db: Pool | PoolClient, event: WorkflowRunEvent): Promise<void> {
-  await db.query(`SELECT pg_notify('${WORKFLOW_RUN_CHANNEL}', $1)`, [JSON.stringify(event)]);
-}
 
 /** One command's audit events: who sent it, and what it moved. */
 export interface RunEventBatch {

@@ -1,25 +1,7 @@
-import type { Pool, PoolClient } from '../../platform/db';
+import { type WorkflowRunEvent } from '../../store/workflow-run-events';
 import { notifyFields } from './notify-payload';
 
-/**
- * The change event every write to a workflow run's row or its log lines
- * publishes (the run's workflow through its persistence activities, the API
- * for the row a create writes), so the run's stream wakes up without polling.
- * Kept small: readers fetch the rows themselves.
- */
-export const WORKFLOW_RUN_CHANNEL = 'workflow_run_events';
-
-export interface WorkflowRunEvent {
-  tenantId: string;
-  runId: string;
-  kind: 'run' | 'log';
-  nodeId?: string;
-}
-
-/** Sent inside the writer's transaction: Postgres delivers it on commit, so a woken reader finds the row. */
-export async function notifyWorkflowRun(db: Pool | PoolClient, event: WorkflowRunEvent): Promise<void> {
-  await db.query(`SELECT pg_notify('${WORKFLOW_RUN_CHANNEL}', $1)`, [JSON.stringify(event)]);
-}
+export { notifyWorkflowRun, WORKFLOW_RUN_CHANNEL, type WorkflowRunEvent } from '../../store/workflow-run-events';
 
 /** The event a NOTIFY payload holds, or undefined for anything else on the channel. */
 export function parseWorkflowRunEvent(payload: string | undefined): WorkflowRunEvent | undefined {

@@ -2,6 +2,7 @@ import * as wf from '@temporalio/workflow';
 import type { CommandMeta } from '../../domain/actor';
 import type { EntityEvent } from '../../domain/draft';
 import type { NodePhase, RunNode, TemplateNode, TemplateSpec, WorkflowRun } from '../../domain/templates/model';
+import { pendingRunNode } from '../../domain/templates/run-nodes';
 import type { RunEventBatch } from '../../activities/template-runs/persist';
 import type { TemplateRunInput } from './messages';
 
@@ -79,20 +80,7 @@ export function initialRun(input: TemplateRunInput): WorkflowRun {
     templateVersion: input.templateVersion,
     parameters: input.parameters,
     status: 'running',
-    nodes: templateNodes(input.spec).map(({ node, phase }) => ({
-      nodeId: node.id,
-      type: node.type,
-      phase,
-      status: 'pending',
-      attempts: 0,
-      startedAt: null,
-      endedAt: null,
-      outputs: null,
-      error: null,
-      reason: null,
-      items: null,
-      ...(node.type === 'approval' ? { approvals: [] } : {}),
-    })),
+    nodes: templateNodes(input.spec).map(({ node, phase }) => pendingRunNode(node, phase)),
     requestedBy: input.requestedBy,
     ...(input.requestedByEmail ? { requestedByEmail: input.requestedByEmail } : {}),
     createdAt: input.createdAt,
