@@ -65,7 +65,11 @@ const patchFields = {
     .meta({ maxProperties: MAX_KEYS, description: 'Merged key by key into the CI’s attributes (null removes a key); the result is checked against the class' }),
 };
 
-export const patchCiSchema = z.strictObject(patchFields).meta({ id: 'ConfigurationItemPatch', example: { lifecycle_state: 'maintenance', attributes: { version: '17' } } });
+export const patchCiSchema = z
+  .strictObject(patchFields)
+  // A PATCH without a body validates as {}: it must change something (the document says minProperties 1).
+  .refine((v) => Object.keys(v).length > 0, { message: 'send at least one field to change', when: (payload) => payload.issues.length === 0 })
+  .meta({ id: 'ConfigurationItemPatch', example: { lifecycle_state: 'maintenance', attributes: { version: '17' } } });
 export type PatchCiInput = z.infer<typeof patchCiSchema>;
 
 export const createRelationshipSchema = z

@@ -83,6 +83,10 @@ test('PATCH merges attributes (null removes a key) and checks the result against
   const badIp = await app.http('PATCH', `/prod/api/cmdb/cis/${ci.id}`, { token: sre, body: { attributes: { ip: 'not-an-ip' } } });
   expect(badIp.body.error.validation_errors).toEqual([expect.objectContaining({ field: 'attributes.ip' })]);
   expect((await app.http('GET', `/prod/api/cmdb/cis/${ci.id}`, { token: sre })).body.version).toBe(2);
+  // A PATCH without a body, or with an empty one, changes nothing: 400, and the version stays.
+  expect((await app.http('PATCH', `/api/v1/cmdb/cis/${ci.id}`, { token: sre })).status).toBe(400);
+  expect((await app.http('PATCH', `/prod/api/cmdb/cis/${ci.id}`, { token: sre, body: {} })).status).toBe(400);
+  expect((await app.http('GET', `/prod/api/cmdb/cis/${ci.id}`, { token: sre })).body.version).toBe(2);
 });
 
 test('DELETE answers 204, then the CI is 404 in both dialects', async () => {
