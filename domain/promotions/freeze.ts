@@ -117,7 +117,9 @@ const appliesTo = (w: FreezeWindow, releaseClass: string | undefined) => !releas
 export function freezeStatus(windows: readonly FreezeWindow[], nowMs: number, releaseClass?: string): FreezeStatus {
   const relevant = windows.filter((w) => appliesTo(w, releaseClass));
   let active: FreezeSpan | null = null;
-  for (let i = 0, at = nowMs; i < MAX_CHAIN; i++) {
+  // The chain stops past the lookahead: expanding a recurring rule at a far instant walks every occurrence
+  // from its start (a window stored before ends were bounded, ending in 2900, took seconds per read).
+  for (let i = 0, at = nowMs; i < MAX_CHAIN && at - nowMs < LOOKAHEAD_MS; i++) {
     const covering = relevant.flatMap((w) => occurrences(w, at, at + 1)).sort((a, b) => Date.parse(b.end) - Date.parse(a.end))[0];
     if (!covering) break;
     const merged: FreezeSpan = active === null ? covering : { ...(active as FreezeSpan), end: covering.end };
@@ -126,10 +128,16 @@ export function freezeStatus(windows: readonly FreezeWindow[], nowMs: number, re
     at = Date.parse(covering.end);
   }
   const from = active ? Date.parse(active.end) - 1 : nowMs;
-  const next =
-    relevant
+  // Nothing after a freeze that outlasts the lookahead is reported (and the rules are not walked out to it).
+  const next = from - nowMs >= LOOKAHEAD_MS ? null : firstStart(relevant, from, nowMs);
+  return { active, next };
+}
+
+function firstStart(windows: readonly FreezeWindow[], from: number, nowMs: number): FreezeSpan | null {
+  return (
+    windows
       .map((w) => nextOccurrence(w, from))
       .filter((s): s is FreezeSpan => s !== undefined && Date.parse(s.start) - nowMs < LOOKAHEAD_MS)
-      .sort((a, b) => Date.parse(a.start) - Date.parse(b.start))[0] ?? null;
-  return { active, next };
+      .sort((a, b) => Date.parse(a.start) - Date.parse(b.start))[0] ?? null
+  );
 }

@@ -57,6 +57,14 @@ describe('freeze windows', () => {
   });
 });
 
+describe('a window stored before ends were bounded', () => {
+  it('is in force until its far end, without expanding a daily rule out to it', () => {
+    const daily: FreezeWindow = { ...weekend, id: 'w3', name: 'Nightly', rrule: 'FREQ=DAILY', duration: 'PT1H', exemptReleaseClasses: [] };
+    const far: FreezeWindow = { ...yearEnd, id: 'w4', name: 'Forever', exemptReleaseClasses: [], start: '2026-12-01T00:00:00.000Z', end: '2900-01-01T00:00:00.000Z' };
+    expect(freezeStatus([daily, far], at('2026-12-22T12:00:00Z'))).toMatchObject({ active: { name: 'Forever', end: '2900-01-01T00:00:00.000Z' }, next: null });
+  });
+});
+
 describe('ISO durations and time zones', () => {
   it('adds nominal days in local time and exact hours', () => {
     const start = at('2026-03-28T23:00:00.000Z'); // Sunday 00:00 CET, the night DST starts
