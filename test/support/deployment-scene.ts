@@ -24,15 +24,19 @@ import { newDigest, reaches, scene, type Scene } from './promotion-scene';
 export const VERSIONS = ['1.0.0', '2.0.0', '3.0.0'] as const;
 export type Version = (typeof VERSIONS)[number];
 
-/** Short enough that a dead agent or an unclaimed task shows within seconds. */
+/**
+ * Short enough that a dead agent or an unclaimed task shows within seconds; five
+ * heartbeat intervals, so a live agent stalled by a loaded machine (3 s was seen
+ * on a CI host running two suites) is not taken for dead.
+ */
 export const DEPLOY_ENV = {
-  DEPLOY_HEARTBEAT_TIMEOUT: '3s',
-  DEPLOY_PICKUP_TIMEOUT: '5s',
-  AGENT_OFFLINE_AFTER: '3s',
+  DEPLOY_HEARTBEAT_TIMEOUT: '5s',
+  DEPLOY_PICKUP_TIMEOUT: '8s',
+  AGENT_OFFLINE_AFTER: '5s',
   AGENT_HEARTBEAT_INTERVAL: '1s',
   DEPLOY_CANCEL_GRACE: '2s',
 };
-export const HEARTBEAT_TIMEOUT_MS = 3_000;
+export const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 export interface SceneTarget {
   id: string;
