@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { storableText } from '../domain/text';
 
 /** An empty filter value (`?status=`) means no filter, and the document says so. */
 export const emptyIsNone = <T extends z.ZodType>(schema: T) =>
@@ -19,3 +20,10 @@ export const csv = <T extends readonly [string, ...string[]]>(values: T) => {
     .transform((v) => (v ? (v.split(',') as T[number][]) : undefined))
     .optional();
 };
+
+/** A free-text filter up to `max` characters; blank means no filter, as for every list (`trim`: spaces alone are blank too). */
+export const filterText = (max: number, { trim = false } = {}) =>
+  storableText()
+    .max(max)
+    .transform((v) => (trim ? v.trim() : v) || undefined)
+    .optional();

@@ -1,8 +1,8 @@
 import type { z } from '@hono/zod-openapi';
-import type { RecordError } from '../../../domain/incidents/bulk';
 import type { ConfigurationItem, Relationship } from '../../../domain/cmdb/model';
 import type { Pool } from '../../../platform/db';
 import { CI_COLUMNS, presentCi, presentRelationship, RELATIONSHIP_COLUMNS } from '../../../store/cmdb';
+import { findBulkJob } from '../../../store/bulk-jobs';
 import { BadRequest } from '../../errors';
 import { listPage, type ListSpec, type SortColumn } from '../../list-query';
 import type { Page, PageRequest } from '../../pagination';
@@ -107,27 +107,6 @@ export async function listRelationships(
   return listPage(pool, relationshipListSpec(tenantId, ciId, filters), request, (row: Record<string, unknown>) => presentRelationship(row, ciId));
 }
 
-export async function findCiBulkJob(pool: Pool, tenantId: string, jobId: string) {
-  const { rows } = await pool.query(
-    'SELECT id, operation, status, total, created_by, created_at, started_at, finished_at FROM cmdb_bulk_jobs WHERE tenant_id = $1 AND id = $2',
-    [tenantId, jobId],
-  );
-  const job = rows[0];
-  if (!job) return undefined;
-  const results = (await pool.query('SELECT index, status, ci_id, error FROM cmdb_bulk_results WHERE tenant_id = $1 AND job_id = $2 ORDER BY index', [tenantId, jobId])).rows;
-  const iso = (v: Date | null) => (v ? new Date(v).toISOString() : null);
-  return {
-    id: job.id as string,
-    operation: job.operation as 'create' | 'update',
-    status: job.status as 'queued' | 'running' | 'completed',
-    total: job.total as number,
-    processed: results.length,
-    succeeded: results.filter((r) => r.status === 'succeeded').length,
-    failed: results.filter((r) => r.status === 'failed').length,
-    results: results.map((r) => ({ index: r.index as number, status: r.status as 'succeeded' | 'failed', ci_id: r.ci_id as string | null, error: (r.error as RecordError | null) ?? null })),
-    created_by: job.created_by as string,
-    created_at: iso(job.created_at)!,
-    started_at: iso(job.started_at),
-    finished_at: iso(job.finished_at),
-  };
+export function findCiBulkJob(pool: Pool, tenantId: string, jobId: string) {
+  return findBulkJob(pool, { jobs: 'cmdb_bulk_jobs', results: 'cmdb_bulk_results', idColumn: 'ci_id' }, tenantId, jobId);
 }

@@ -2,7 +2,8 @@ import { z } from '@hono/zod-openapi';
 import { CI_CLASSES } from '../../../domain/cmdb/classes';
 import { IMPACT_DEFAULT_DEPTH, IMPACT_MAX_DEPTH, LIFECYCLE_STATES, RELATIONSHIP_TYPES } from '../../../domain/cmdb/model';
 import { storableText } from '../../../domain/text';
-import { csv } from '../../list-filters';
+import { bulkJobSchema } from '../../bulk-job-responses';
+import { csv, filterText } from '../../list-filters';
 import { paginationQuery } from '../../pagination';
 
 /** Response shapes and query parameters of the CMDB API, for the OpenAPI documents. */
@@ -74,45 +75,9 @@ export const ImpactSchema = z
   })
   .openapi('CiImpact');
 
-const RecordErrorSchema = z.object({
-  code: z.string(),
-  message: z.string(),
-  details: z.record(z.string(), z.unknown()).optional(),
-  validation_errors: z.array(z.object({ field: z.string(), code: z.string(), message: z.string() })).optional(),
-});
-
-export const CiBulkJobSchema = z
-  .object({
-    id: z.string().openapi({ example: 'cibulk_5c1d2e3f4a5b6c7d8e9f' }),
-    operation: z.enum(['create', 'update']),
-    status: z.enum(['queued', 'running', 'completed']),
-    total: z.number().int(),
-    processed: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    results: z.array(
-      z.object({
-        index: z.number().int().openapi({ description: 'Position of the record in the request, from 0' }),
-        status: z.enum(['succeeded', 'failed']),
-        ci_id: z.string().nullable(),
-        error: RecordErrorSchema.nullable(),
-      }),
-    ),
-    created_by: z.string(),
-    created_at: instant,
-    started_at: instant.nullable(),
-    finished_at: instant.nullable(),
-  })
-  .openapi('CiBulkJob');
+export const CiBulkJobSchema = bulkJobSchema('CiBulkJob', 'ci_id', 'cibulk_5c1d2e3f4a5b6c7d8e9f');
 
 export const CI_SORT_FIELDS = ['created_at', 'updated_at', 'name', 'relevance'] as const;
-
-/** Blank means no filter, as for every list. */
-const filterText = (max: number) =>
-  storableText()
-    .max(max)
-    .transform((v) => v || undefined)
-    .optional();
 
 export const CiListQuery = paginationQuery.extend({
   class: csv(CI_CLASSES).openapi({ description: 'One class or a comma-separated list, e.g. database' }),

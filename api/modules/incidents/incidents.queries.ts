@@ -1,6 +1,6 @@
 import type { z } from '@hono/zod-openapi';
+import { findBulkJob } from '../../../store/bulk-jobs';
 import { INCIDENT_COLUMNS, NOTE_COLUMNS, presentIncident, presentNote } from '../../../store/incidents';
-import type { RecordError } from '../../../domain/incidents/bulk';
 import type { Incident, IncidentNote } from '../../../domain/incidents/model';
 import type { Pool } from '../../../platform/db';
 import { listPage, type ListSpec, type SortColumn } from '../../list-query';
@@ -70,29 +70,6 @@ export async function listNotes(pool: Pool, tenantId: string, incidentId: string
   return listPage(pool, notesListSpec(tenantId, incidentId), request, presentNote);
 }
 
-export async function findBulkJob(pool: Pool, tenantId: string, jobId: string) {
-  const { rows } = await pool.query(
-    'SELECT id, operation, status, total, created_by, created_at, started_at, finished_at FROM incident_bulk_jobs WHERE tenant_id = $1 AND id = $2',
-    [tenantId, jobId],
-  );
-  const job = rows[0];
-  if (!job) return undefined;
-  const results = (
-    await pool.query('SELECT index, status, incident_id, error FROM incident_bulk_results WHERE tenant_id = $1 AND job_id = $2 ORDER BY index', [tenantId, jobId])
-  ).rows;
-  const iso = (v: Date | null) => (v ? new Date(v).toISOString() : null);
-  return {
-    id: job.id as string,
-    operation: job.operation as 'create' | 'update',
-    status: job.status as 'queued' | 'running' | 'completed',
-    total: job.total as number,
-    processed: results.length,
-    succeeded: results.filter((r) => r.status === 'succeeded').length,
-    failed: results.filter((r) => r.status === 'failed').length,
-    results: results.map((r) => ({ index: r.index as number, status: r.status as 'succeeded' | 'failed', incident_id: r.incident_id as string | null, error: (r.error as RecordError | null) ?? null })),
-    created_by: job.created_by as string,
-    created_at: iso(job.created_at)!,
-    started_at: iso(job.started_at),
-    finished_at: iso(job.finished_at),
-  };
+export function findIncidentBulkJob(pool: Pool, tenantId: string, jobId: string) {
+  return findBulkJob(pool, { jobs: 'incident_bulk_jobs', results: 'incident_bulk_results', idColumn: 'incident_id' }, tenantId, jobId);
 }

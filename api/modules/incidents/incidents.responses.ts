@@ -2,7 +2,8 @@ import { z } from '@hono/zod-openapi';
 import { instant as storableInstant } from '../../../domain/instant';
 import { INCIDENT_STATES, LEVELS, NOTE_VISIBILITIES, PRIORITIES, SLA_CLOCK_STATES } from '../../../domain/incidents/model';
 import { storableText } from '../../../domain/text';
-import { csv } from '../../list-filters';
+import { bulkJobSchema } from '../../bulk-job-responses';
+import { csv, filterText } from '../../list-filters';
 import { paginationQuery } from '../../pagination';
 
 /** Response shapes and query parameters of the Incidents API, for the OpenAPI documents. */
@@ -120,45 +121,9 @@ export const NoteSchema = z
   })
   .openapi('IncidentNote');
 
-const RecordErrorSchema = z.object({
-  code: z.string(),
-  message: z.string(),
-  details: z.record(z.string(), z.unknown()).optional(),
-  validation_errors: z.array(z.object({ field: z.string(), code: z.string(), message: z.string() })).optional(),
-});
-
-export const BulkJobSchema = z
-  .object({
-    id: z.string().openapi({ example: 'bulk_5c1d2e3f4a5b6c7d8e9f' }),
-    operation: z.enum(['create', 'update']),
-    status: z.enum(['queued', 'running', 'completed']),
-    total: z.number().int(),
-    processed: z.number().int(),
-    succeeded: z.number().int(),
-    failed: z.number().int(),
-    results: z.array(
-      z.object({
-        index: z.number().int().openapi({ description: 'Position of the record in the request, from 0' }),
-        status: z.enum(['succeeded', 'failed']),
-        incident_id: z.string().nullable(),
-        error: RecordErrorSchema.nullable(),
-      }),
-    ),
-    created_by: z.string(),
-    created_at: instant,
-    started_at: instant.nullable(),
-    finished_at: instant.nullable(),
-  })
-  .openapi('IncidentBulkJob');
+export const BulkJobSchema = bulkJobSchema('IncidentBulkJob', 'incident_id', 'bulk_5c1d2e3f4a5b6c7d8e9f');
 
 export const INCIDENT_SORT_FIELDS = ['created_at', 'priority', 'updated_at', 'relevance'] as const;
-
-/** Blank means no filter, as for every list. */
-const filterText = (max: number) =>
-  storableText()
-    .max(max)
-    .transform((v) => v || undefined)
-    .optional();
 
 export const IncidentListQuery = paginationQuery.extend({
   state: csv(INCIDENT_STATES).openapi({ description: 'One state or a comma-separated list, e.g. new' }),

@@ -9,7 +9,7 @@ import { pageRequest, type SortSpec } from '../../pagination';
 import { principalOf, requirePermission } from '../../principal';
 import { ok, okList } from '../../respond';
 import { createRouter } from '../../router';
-import { findBulkJob, incidentSortField, listIncidents, listNotes } from './incidents.queries';
+import { findIncidentBulkJob, incidentSortField, listIncidents, listNotes } from './incidents.queries';
 import * as routes from './incidents.routes';
 import { acceptBulkRequest, addNoteRequest, createIncidentRequest, deleteIncidentRequest, patchIncidentRequest } from './incidents.writes';
 
@@ -23,7 +23,7 @@ export function incidentsRouter() {
     await chargeBulkRecords(c, bulkRecordCount(body));
     requirePermission(c, body.operation === 'create' ? 'incident:create' : 'incident:update');
     const jobId = await acceptBulkRequest(c, body);
-    const job = await findBulkJob(c.get('deps').pool, principalOf(c).tenantId, jobId);
+    const job = await findIncidentBulkJob(c.get('deps').pool, principalOf(c).tenantId, jobId);
     if (!job) throw new Error(`bulk job ${jobId} was accepted but cannot be read back`);
     c.header('Location', `${c.req.path.replace(/\/$/, '')}/${jobId}`);
     return ok(c, job, 202);
@@ -32,7 +32,7 @@ export function incidentsRouter() {
   router.openapi(routes.bulkJobRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'incident:read');
     const { jobId } = c.req.valid('param');
-    const job = BULK_JOB_ID_PATTERN.test(jobId) ? await findBulkJob(c.get('deps').pool, tenantId, jobId) : undefined;
+    const job = BULK_JOB_ID_PATTERN.test(jobId) ? await findIncidentBulkJob(c.get('deps').pool, tenantId, jobId) : undefined;
     if (!job) throw new NotFound(`Bulk job ${jobId} not found`);
     return ok(c, job);
   });

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ARTICLE_STATES } from '../../../domain/knowledge/model';
 import { storableText } from '../../../domain/text';
-import { csv } from '../../list-filters';
+import { csv, filterText } from '../../list-filters';
 import { paginationQuery } from '../../pagination';
 
 /** Response shapes and query parameters of the knowledge API, for the OpenAPI documents. */
@@ -42,22 +42,16 @@ export const ArticleVersionSchema = z
 
 export const ARTICLE_SORT_FIELDS = ['created_at', 'updated_at', 'relevance'] as const;
 
-const filterText = (max: number) =>
-  storableText()
-    .max(max)
-    .transform((v) => v.trim() || undefined)
-    .optional();
-
 export const ArticleListQuery = paginationQuery.extend({
   state: csv(ARTICLE_STATES).openapi({ description: 'One state or a comma-separated list; callers without knowledge:write see published articles only' }),
-  category: filterText(100).openapi({ description: 'e.g. database' }),
-  tag: filterText(50).openapi({ description: 'Articles carrying this tag, e.g. redis' }),
+  category: filterText(100, { trim: true }).openapi({ description: 'e.g. database' }),
+  tag: filterText(50, { trim: true }).openapi({ description: 'Articles carrying this tag, e.g. redis' }),
   sort: z
     .string()
     .regex(new RegExp(`^-?(?:${ARTICLE_SORT_FIELDS.join('|')})$`), { message: `must be one of ${ARTICLE_SORT_FIELDS.join(', ')}, optionally prefixed with "-"` })
     .optional()
     .openapi({ description: 'created_at (default, newest first), updated_at, or relevance (the default with q)' }),
-  q: filterText(500).openapi({
+  q: filterText(500, { trim: true }).openapi({
     description: 'Search title, category and body: full text ranked with trigram similarity, so a misspelt word still finds its article, e.g. kubernets',
   }),
 });
