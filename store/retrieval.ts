@@ -3,7 +3,9 @@ import { anyOfTsQuery, queryTerms } from '../domain/ai/terms';
 import { passageScore } from '../domain/ai/scoring';
 import type { ArticleState } from '../domain/knowledge/model';
 import type { Incident } from '../domain/incidents/model';
+import type { CreateIncidentInput } from '../domain/incidents/requests';
 import type { Pool, PoolClient } from '../platform/db';
+import type { Logger } from '../platform/logger';
 
 /**
  * Retrieval for the AI query: passages from one tenant's records, each kind
@@ -15,7 +17,7 @@ export interface RetrievalScope {
   tenantId: string;
   /** Article states the caller may read; absent: no articles. */
   articles?: readonly ArticleState[];
-  /** Incidents (with their work notes); `resolvedOnly` keeps those whose notes say how they ended. */
+  /** Incidents (with their resolution notes and work notes); `resolvedOnly` keeps resolved and closed ones. */
   incidents?: { resolvedOnly?: boolean };
   changes?: boolean;
   /** Configuration items: name, class, environment, owner, description and attributes. */
@@ -41,7 +43,11 @@ const ranked = (doc: string, search: string) => ({
 });
 
 const INCIDENT_NOTES = `coalesce((SELECT string_agg(n.body, E'\\n' ORDER BY n.created_at) FROM incident_notes n WHERE n.tenant_id = i.tenant_id AND n.incident_id = i.id), '')`;
-const INCIDENT_DOC = `i.short_description || ' ' || coalesce(i.description, '') || ' ' || ${INCIDENT_NOTES}`;
+// What the incidents' trigram index holds (db/migrations/026): its words and how it was resolved.
+const INCIDENT_TRGM = `i.short_description || ' ' || coalesce(i.description, '') || ' ' || coalesce(i.resolution_notes, '')`;
+const INCIDENT_DOC = `${INCIDENT_TRGM} || ' ' || ${INCIDENT_NOTES}`;
+// The resolution first: it is what a question about the incident most wants, and what its suggestion quotes.
+const INCIDENT_TEXT = `concat_ws(E'\\n', 'Resolution: ' || i.resolution_notes, i.description, ${INCIDENT_NOTES})`;
 const CHANGE_TEXT = `concat_ws(E'\\n', c.description, c.implementation_plan, c.backout_plan, c.test_plan, c.outcome)`;
 
 function articleSql(): string {
@@ -53,8 +59,8 @@ function articleSql(): string {
 function incidentSql(resolvedOnly: boolean): string {
   const r = ranked(INCIDENT_DOC, 'i.search');
   const state = resolvedOnly ? `AND i.state IN ('resolved', 'closed')` : '';
-  const trgm = ranked(`i.short_description || ' ' || coalesce(i.description, '')`, 'i.search').match;
-  return `SELECT i.id, i.short_description AS title, concat_ws(E'\\n', i.description, ${INCIDENT_NOTES}) AS text, ${r.columns} FROM incidents i
+  const trgm = ranked(INCIDENT_TRGM, 'i.search').match;
+  return `SELECT i.id, i.short_description AS title, ${INCIDENT_TEXT} AS text, ${r.columns} FROM incidents i
           WHERE i.tenant_id = $1 AND i.deleted_at IS NULL ${state} AND ${trgm} ${r.order}`;
 }
 
@@ -104,6 +110,24 @@ export async function suggestResolution(pool: Pool, tenantId: string, text: stri
   const terms = queryTerms(text);
   const passages = (await retrievePassages(pool, { tenantId, articles: ['published'], incidents: { resolvedOnly: true } }, terms, 3)).filter((p) => p.score >= minConfidence);
   return suggestionFrom(terms, passages);
+}
+
+/**
+ * The suggestion for an incident about to be created, by the API or a bulk job
+ * alike: read before the insert's transaction (a failed read must not abort
+ * it), and never failing the create (no suggestion then).
+ */
+export async function suggestionForNewIncident(
+  pool: Pool,
+  log: Logger,
+  tenantId: string,
+  input: Pick<CreateIncidentInput, 'short_description' | 'description'>,
+  minConfidence: number,
+): Promise<string | null> {
+  return suggestResolution(pool, tenantId, `${input.short_description} ${input.description ?? ''}`, minConfidence).catch((err) => {
+    log.warn({ err }, 'no suggested resolution: retrieval failed');
+    return null;
+  });
 }
 
 /** Stores a new incident's suggestion with it, in the insert's transaction (the row's version stays: nobody edited it). */
