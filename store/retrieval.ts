@@ -81,6 +81,79 @@ function ciSql(): string {
           WHERE ci.tenant_id = $1 AND ${ranked(doc, 'ci.search').match} ${r.order}`;
 }
 
+/** The kinds whose vectors are kept (db/migrations/026): the knowledge base, and how past incidents were resolved. */
+export type EmbeddedKind = Extract<PassageKind, 'article' | 'incident'>;
+
+/** What a kept vector was computed from (its md5 is kept with it, so a vector of an older text is not used). */
+export const ARTICLE_EMBED_TEXT = `a.title || E'\\n' || a.body`;
+export const INCIDENT_EMBED_TEXT = `i.short_description || E'\\n' || coalesce(i.description, '') || E'\\n' || i.resolution_notes`;
+
+/**
+ * How many of a tenant's newest kept vectors of a kind one question is
+ * compared with. pgvector is not available, so cosine similarity is computed
+ * in SQL over float4[]: 1,000 vectors of 1,536 dimensions took about 0.4 s
+ * on a shared two-core machine (linear in both). This bounds that work; a
+ * record outside it is still found by its words.
+ */
+export const MEANING_SCAN_LIMIT = 1000;
+
+export interface MeaningQuery {
+  model: string;
+  vector: readonly number[];
+  /** How many of the closest records to hand back, per kind. */
+  limit: number;
+}
+
+// $1 tenant, $2 model, $3 question vector, $4 its norm, $5 scan limit, $6 result limit; each kind's candidates
+// are its newest kept vectors whose record the caller may read and whose text has not changed since.
+const byMeaning = (kind: EmbeddedKind, from: string, where: string, text: string) => `
+  SELECT c.id, c.title, c.text, (SELECT sum(x::float8 * y::float8) FROM unnest(c.embedding, $3::float4[]) AS t(x, y)) / (c.norm * $4) AS similarity
+    FROM (SELECT r.id, r.title, r.text, e.embedding, e.norm
+            FROM ai_embeddings e
+            JOIN LATERAL (${from} AND ${where} AND md5(${text}) = e.content_md5) r ON true
+           WHERE e.tenant_id = $1 AND e.kind = '${kind}' AND e.model = $2 AND cardinality(e.embedding) = cardinality($3::float4[])
+           ORDER BY e.updated_at DESC LIMIT $5) c
+   ORDER BY similarity DESC, c.id LIMIT $6`;
+
+function articleMeaningSql(): string {
+  return byMeaning(
+    'article',
+    `SELECT a.id, a.title, a.body AS text FROM knowledge_articles a WHERE a.tenant_id = e.tenant_id AND a.id = e.record_id`,
+    `a.deleted_at IS NULL AND a.state = ANY($7::text[])`,
+    ARTICLE_EMBED_TEXT,
+  );
+}
+
+function incidentMeaningSql(resolvedOnly: boolean): string {
+  return byMeaning(
+    'incident',
+    `SELECT i.id, i.short_description AS title, ${INCIDENT_TEXT} AS text FROM incidents i WHERE i.tenant_id = e.tenant_id AND i.id = e.record_id`,
+    `i.deleted_at IS NULL${resolvedOnly ? ` AND i.state IN ('resolved', 'closed')` : ''}`,
+    INCIDENT_EMBED_TEXT,
+  );
+}
+
+/**
+ * The records in scope closest in meaning to a question's vector, by their
+ * kept vectors alone (no word need be shared), each with its cosine
+ * similarity as its score. Only kinds the scope admits are read.
+ */
+export async function retrieveByMeaning(pool: Pool, scope: RetrievalScope, q: MeaningQuery): Promise<Passage[]> {
+  const length = Math.sqrt(q.vector.reduce((s, x) => s + x * x, 0));
+  if (length === 0) return [];
+  const base = [scope.tenantId, q.model, q.vector, length, MEANING_SCAN_LIMIT, q.limit];
+  const queries: Array<Promise<Passage[]>> = [];
+  const run = (kind: PassageKind, sql: string, params: unknown[]) =>
+    queries.push(
+      pool
+        .query<{ id: string; title: string; text: string | null; similarity: number }>(sql, params)
+        .then(({ rows }) => rows.map((row) => ({ kind, id: row.id, title: row.title, text: row.text ?? '', score: Number(row.similarity) }))),
+    );
+  if (scope.articles?.length) run('article', articleMeaningSql(), [...base, scope.articles]);
+  if (scope.incidents) run('incident', incidentMeaningSql(scope.incidents.resolvedOnly ?? false), base);
+  return (await Promise.all(queries)).flat().sort((a, b) => b.score - a.score || a.id.localeCompare(b.id));
+}
+
 /** The best `limit` passages of every kind in scope for these terms, best first. */
 export async function retrievePassages(pool: Pool, scope: RetrievalScope, terms: readonly string[], limit: number): Promise<Passage[]> {
   if (terms.length === 0) return [];

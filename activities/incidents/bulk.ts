@@ -12,6 +12,7 @@ import type { ActivityDeps } from '../deps';
 import { afterIncidentWrite } from '../../dispatch/incident-followups';
 import { allocateIncidentNumber, insertIncident, updateIncident, type IncidentWrite, type Writer } from '../../store/incidents';
 import { suggestionForNewIncident, withSuggestedResolution } from '../../store/retrieval';
+import { embedAfterWrite } from '../../store/retrieval-embeddings';
 import { aiSettings } from '../../domain/ai/settings';
 
 /**
@@ -35,7 +36,7 @@ class AlreadyApplied extends Error {}
 
 export function bulkActivities(deps: ActivityDeps) {
   const { matrix, policy } = incidentSettings(deps.config);
-  const { minConfidence } = aiSettings(deps.config);
+  const { minConfidence, embeddings } = aiSettings(deps.config);
 
   async function startBulkJob(input: { tenantId: string; jobId: string }): Promise<void> {
     await deps.pool.query(`UPDATE incident_bulk_jobs SET status = 'running', started_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'queued'`, [
@@ -64,6 +65,7 @@ export function bulkActivities(deps: ActivityDeps) {
       if (!outcome) continue;
       applied += 1;
       if ('error' in outcome) continue;
+      if (outcome.write.incident.resolution_notes) embedAfterWrite(deps.pool, deps.log, embeddings, tenantId, 'incident', outcome.write.incident.id);
       const notify = job.records[index].notify_stakeholders === true;
       await afterIncidentWrite(
         { client: context.client, pool: deps.pool, log: deps.log, taskQueue: context.info.taskQueue, policy },

@@ -18,6 +18,7 @@ import { incidentSettings } from '../../../domain/incidents/settings';
 import { withTransaction, type PoolClient } from '../../../platform/db';
 import { aiSettings } from '../../../domain/ai/settings';
 import { suggestionForNewIncident, withSuggestedResolution } from '../../../store/retrieval';
+import { embedAfterWrite } from '../../../store/retrieval-embeddings';
 import { BULK_WORKFLOW_TYPE, bulkSearchAttributesOf, bulkWorkflowId, type IncidentBulkInput } from '../../../workflows/incidents/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, NotFound } from '../../errors';
@@ -116,6 +117,8 @@ export async function patchIncidentRequest(c: C, id: string, body: PatchIncident
   if (result.prior) return result.prior;
   const { write } = result;
   if (write.applied) {
+    // A resolution is kept as a vector too (with an embedding model), for the AI query to find by meaning.
+    if (write.incident.resolution_notes) embedAfterWrite(pool, c.get('log'), aiSettings(c.get('deps').config).embeddings, tenantId, 'incident', id);
     const notify = body.notify_stakeholders ? ('updated' as const) : undefined;
     await withTemporal(c, (s) =>
       afterIncidentWrite(s, { tenantId, incident: write.incident, clockMoved: write.decision.clockMoved, notify, requestedBy: w.actor.email ?? w.actor.userId }),
