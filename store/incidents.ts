@@ -40,7 +40,7 @@ export interface IncidentWrite {
 
 export const INCIDENT_COLUMNS = `id, version, short_description, description, priority, state, category, subcategory, impact, urgency,
   assignment_group, assigned_to, opened_by, ci_id, parent_problem_id, change_id, sla_breach_at, sla_breached, sla,
-  resolved_at, closed_at, created_at, updated_at, work_notes_count, ai_suggested_resolution`;
+  resolved_at, closed_at, created_at, updated_at, work_notes_count, ai_suggested_resolution, resolution_notes`;
 
 const iso = (v: Date | string | null | undefined) => (v == null ? null : new Date(v).toISOString());
 
@@ -70,6 +70,7 @@ export function presentIncident(row: Record<string, any>): Incident {
     updated_at: iso(row.updated_at)!,
     work_notes_count: row.work_notes_count,
     ai_suggested_resolution: row.ai_suggested_resolution,
+    resolution_notes: row.resolution_notes ?? null,
     sla_breached: row.sla_breached,
     sla: (row.sla as IncidentSla | null) ?? null,
     version: row.version,
@@ -150,13 +151,13 @@ export async function updateIncident(db: PoolClient, w: Writer, id: string, inpu
     `UPDATE incidents SET version = $3, short_description = $4, description = $5, priority = $6, state = $7, category = $8,
         subcategory = $9, impact = $10, urgency = $11, assignment_group = $12, assigned_to = $13, ci_id = $14,
         parent_problem_id = $15, change_id = $16, resolved_at = $17, closed_at = $18, updated_at = $19, work_notes_count = $20,
-        notes_search = CASE WHEN $21 THEN incident_notes_search($1, $2) ELSE notes_search END
+        notes_search = CASE WHEN $21 THEN incident_notes_search($1, $2) ELSE notes_search END, resolution_notes = $22
       WHERE tenant_id = $1 AND id = $2`,
     [
       w.tenantId, id, next.version, next.short_description, next.description, next.priority, next.state, next.category,
       next.subcategory, next.impact, next.urgency, next.assignment_group, next.assigned_to, next.ci_id,
       next.parent_problem_id, next.change_id, next.resolved_at, next.closed_at, next.updated_at, next.work_notes_count,
-      note !== undefined,
+      note !== undefined, next.resolution_notes,
     ],
   );
   if (note) await auditNote(db, w, note);

@@ -11,6 +11,9 @@ import { permanentDbError } from '../db-failures';
 import type { ActivityDeps } from '../deps';
 import { afterIncidentWrite } from '../../dispatch/incident-followups';
 import { allocateIncidentNumber, insertIncident, updateIncident, type IncidentWrite, type Writer } from '../../store/incidents';
+import { suggestionForNewIncident, withSuggestedResolution } from '../../store/retrieval';
+import { embedAfterWrite } from '../../store/retrieval-embeddings';
+import { aiSettings } from '../../domain/ai/settings';
 
 /**
  * The bulk job's steps. Each record is applied in its own transaction, with
@@ -33,6 +36,7 @@ class AlreadyApplied extends Error {}
 
 export function bulkActivities(deps: ActivityDeps) {
   const { matrix, policy } = incidentSettings(deps.config);
+  const { minConfidence, embeddings } = aiSettings(deps.config);
 
   async function startBulkJob(input: { tenantId: string; jobId: string }): Promise<void> {
     await deps.pool.query(`UPDATE incident_bulk_jobs SET status = 'running', started_at = now() WHERE tenant_id = $1 AND id = $2 AND status = 'queued'`, [
@@ -61,6 +65,7 @@ export function bulkActivities(deps: ActivityDeps) {
       if (!outcome) continue;
       applied += 1;
       if ('error' in outcome) continue;
+      if (outcome.write.incident.resolution_notes) embedAfterWrite(deps.pool, deps.log, embeddings, tenantId, 'incident', outcome.write.incident.id);
       const notify = job.records[index].notify_stakeholders === true;
       await afterIncidentWrite(
         { client: context.client, pool: deps.pool, log: deps.log, taskQueue: context.info.taskQueue, policy },
@@ -83,12 +88,16 @@ export function bulkActivities(deps: ActivityDeps) {
     const parsed = schema.safeParse(record);
     if (!parsed.success) return fail(w, jobId, index, null, { code: 'VALIDATION_FAILED', message: 'The record is invalid', validation_errors: issuesOf(parsed.error, record) });
     const id = job.operation === 'update' ? (parsed.data as z.infer<typeof bulkUpdateRecordSchema>).id : null;
+    // A bulk-created incident is offered a resolution as one created through the API is.
+    const suggestion =
+      job.operation === 'create' ? await suggestionForNewIncident(deps.pool, deps.log, w.tenantId, parsed.data as z.infer<typeof createIncidentSchema>, minConfidence) : null;
     try {
       const write = await withTransaction(deps.pool, async (db) => {
         let result: IncidentWrite;
         if (job.operation === 'create') {
           const number = await allocateIncidentNumber(db, w.tenantId);
           result = await insertIncident(db, w, parsed.data as z.infer<typeof createIncidentSchema>, incidentNumberToId(number));
+          if (suggestion && result.applied) result = { ...result, incident: await withSuggestedResolution(db, w.tenantId, result.incident, suggestion) };
         } else {
           const { id: target, ...fields } = parsed.data as z.infer<typeof bulkUpdateRecordSchema>;
           result = await updateIncident(db, w, target, fields);

@@ -50,6 +50,8 @@ export interface Incident {
   updated_at: string;
   work_notes_count: number;
   ai_suggested_resolution: string | null;
+  /** What fixed it: written when the incident is resolved or closed, cleared when it is reopened. */
+  resolution_notes: string | null;
   sla_breached: boolean;
   /** Written with every state or priority change, then kept current by the SLA workflow; null only on rows that predate that. */
   sla: IncidentSla | null;

@@ -53,10 +53,15 @@ export const createIncidentSchema = z.strictObject(editable).meta({
   },
 });
 
+const resolutionNotes = required(20_000, 'must not be empty')
+  .optional()
+  .meta({ description: 'What fixed the incident; accepted with "state": "resolved" or "closed", or on a resolved incident' });
+
 const patchFields = {
   ...editable,
   short_description: editable.short_description.optional(),
   work_note: required(20_000, 'must not be empty').optional().meta({ description: 'Adds a team work note in the same transaction' }),
+  resolution_notes: resolutionNotes,
 };
 
 export const patchIncidentSchema = z
@@ -98,7 +103,7 @@ export const createNoteSchema = z
 export const BULK_MAX_RECORDS = 100;
 
 /** Fields a bulk update applies to every listed incident (no work note: that is per incident). */
-export const bulkFieldsSchema = z.strictObject({ ...editable, short_description: editable.short_description.optional() });
+export const bulkFieldsSchema = z.strictObject({ ...editable, short_description: editable.short_description.optional(), resolution_notes: resolutionNotes });
 
 /**
  * What the envelope checks of each record: only known field names (the ones

@@ -33,7 +33,7 @@ export interface IncidentDecision {
 }
 
 /** Fields of a request that are not incident fields. */
-type RequestOnly = 'notify_stakeholders' | 'work_note' | 'state';
+type RequestOnly = 'notify_stakeholders' | 'work_note' | 'state' | 'resolution_notes';
 type EditableField = Exclude<keyof PatchIncidentInput, RequestOnly>;
 
 export function createIncident(input: CreateIncidentInput, id: string, ctx: IncidentContext): IncidentDecision {
@@ -63,6 +63,7 @@ export function createIncident(input: CreateIncidentInput, id: string, ctx: Inci
     updated_at: ctx.now,
     work_notes_count: 0,
     ai_suggested_resolution: null,
+    resolution_notes: null,
     sla_breached: false,
     sla: null,
     version: 1,
@@ -78,8 +79,8 @@ export function createIncident(input: CreateIncidentInput, id: string, ctx: Inci
 }
 
 export function patchIncident(current: Incident, input: PatchIncidentInput, ctx: IncidentContext): IncidentDecision {
-  const { state: target, work_note: _note, notify_stakeholders: _notify, ...fields } = input;
-  const editing = Object.keys(fields).length > 0 || (target !== undefined && target !== current.state);
+  const { state: target, work_note: _note, notify_stakeholders: _notify, resolution_notes: resolution, ...fields } = input;
+  const editing = Object.keys(fields).length > 0 || resolution !== undefined || (target !== undefined && target !== current.state);
   if (editing && isTerminal(current.state)) {
     throw new DomainError('invalid_state', 'INCIDENT_CLOSED', `A ${current.state} incident cannot be changed; add a work note instead`, {
       current_state: current.state,
@@ -116,6 +117,20 @@ export function patchIncident(current: Incident, input: PatchIncidentInput, ctx:
     next = { ...next, ...moved };
   }
 
+  if (resolution !== undefined) {
+    if (next.state !== 'resolved' && next.state !== 'closed') {
+      throw new DomainError('invalid_state', 'INCIDENT_NOT_RESOLVED', `Resolution notes are written when an incident is resolved; this one is ${next.state}`, {
+        current_state: current.state,
+        allowed_next_states: allowedNextStates(current.state),
+      });
+    }
+    const delta = diff(next, { resolution_notes: resolution });
+    if (delta) {
+      events.push({ action: 'incident.resolution', ...delta });
+      next = { ...next, resolution_notes: resolution };
+    }
+  }
+
   if (events.length === 0) return { next: current, events, clockMoved: false };
   next = { ...next, updated_at: ctx.now, version: current.version + 1 };
   return {
@@ -138,7 +153,8 @@ function moveTo(incident: Incident, to: IncidentState, now: string): Partial<Inc
   const patch: Partial<Incident> = { state: to };
   if (to === 'resolved') patch.resolved_at = now;
   if (to === 'closed') patch.closed_at = now;
-  if (to === 'reopened') patch.resolved_at = null;
+  // A reopened incident's resolution did not hold: it is no longer what fixed it (the audit keeps it).
+  if (to === 'reopened') Object.assign(patch, { resolved_at: null, resolution_notes: null });
   return patch;
 }
 

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startTestApp, type TestApp } from '../support/app';
+import { eventually, until } from '../support/eventually';
 import { ask, createArticle, resolvedIncident } from '../support/knowledge';
 
 /**
@@ -253,6 +254,45 @@ describe('with an embedding model (an OpenAI-compatible /embeddings endpoint)', 
     const sent = inputs.at(-1)!;
     expect(sent[0]).toBe('my read copy of the database is stale');
     expect(sent.join('\n')).not.toContain('nobody published');
+  });
+
+  test('kept vectors find a record by meaning alone: a question sharing no word with it, within what the caller may read', async () => {
+    const writer = await embedApp.token('sam@example.com', { roles: ['sre'] });
+    // Not one word (nor a near miss) of the question below is in these; only the model knows "replica" means a read copy.
+    const drift = await createArticle(embedApp, writer, { title: 'Replica drift', body: 'Followers trail the leader; promote a fresh follower.', state: 'published' });
+    const hidden = await createArticle(embedApp, writer, { title: 'Replica runbook draft', body: 'Unpublished steps.', state: 'draft' });
+    const past = await resolvedIncident(embedApp, writer, { short_description: 'Nightly report empty' }, 'Its replica trailed the leader by hours; we pointed it at the primary.');
+    // Each write keeps its vector once its transaction has committed (in the background: polled).
+    const kept = await until('vectors kept', async () => {
+      const { rows } = await embedApp.pool.query(`SELECT kind, record_id, model, cardinality(embedding) AS dims FROM ai_embeddings WHERE tenant_id = $1 AND record_id = ANY($2) ORDER BY kind, record_id`, [
+        embedApp.tenant,
+        [drift.id, hidden.id, past.id],
+      ]);
+      return rows.length === 3 ? rows : undefined;
+    });
+    expect(kept).toEqual(
+      expect.arrayContaining([
+        { kind: 'article', record_id: drift.id, model: 'local-embed', dims: 2 },
+        { kind: 'incident', record_id: past.id, model: 'local-embed', dims: 2 },
+      ]),
+    );
+    const question = 'why is my read copy outdated';
+    const viewer = await embedApp.token('val@example.com', { roles: ['viewer'] });
+    const res = await ask(embedApp, viewer, question, 10);
+    expect(res).toMatchObject({ answered: true, ranking: 'words+meaning' });
+    const cited = res.citations.map((c) => c.id);
+    expect(cited).toEqual(expect.arrayContaining([drift.id, past.id]));
+    expect(cited).not.toContain(hidden.id);
+    // The words did not retrieve them, so the model was not asked for their vectors at query time: the kept ones found them.
+    expect(inputs.at(-1)![0]).toBe(question);
+    expect(inputs.at(-1)!.join('\n')).not.toMatch(/Followers trail|trailed the leader/);
+    // Without incident:read the incident's kept vector is never compared; a writer also gets the draft.
+    const articlesOnly = await embedApp.token('kai@example.com', { roles: [], permissions: ['knowledge:read'] });
+    expect((await ask(embedApp, articlesOnly, question, 10)).citations.map((c) => c.kind)).not.toContain('incident');
+    expect((await ask(embedApp, writer, question, 10)).citations.map((c) => c.id)).toContain(hidden.id);
+    // An edit moves the article away from the question: its old vector no longer counts, its new one answers.
+    await embedApp.http('PATCH', `/prod/api/knowledge/articles/${drift.id}`, { token: writer, body: { title: 'Leader drift', body: 'Followers trail the leader.' } });
+    await eventually(async () => expect((await ask(embedApp, viewer, question, 10)).citations.map((c) => c.id)).not.toContain(drift.id));
   });
 
   test('a failing embedding model leaves the words’ ranking and says so', async () => {

@@ -31,12 +31,12 @@ export async function ask(app: TestApp, token: string, question: string, limit?:
   };
 }
 
-/** An incident that ends resolved, with the note that says how. */
+/** An incident that ends resolved, with its resolution notes saying how. */
 export async function resolvedIncident(app: TestApp, token: string, incident: { short_description: string; description?: string }, resolution: string) {
   const created = await app.http('POST', '/prod/api/incidents', { token, body: incident });
   if (created.status !== 201) throw new Error(`create incident: ${created.status} ${created.text}`);
   const id = created.body.id as string;
-  for (const body of [{ state: 'in_progress' }, { state: 'resolved', work_note: resolution }]) {
+  for (const body of [{ state: 'in_progress' }, { state: 'resolved', resolution_notes: resolution }]) {
     const res = await app.http('PATCH', `/prod/api/incidents/${id}`, { token, body });
     if (res.status !== 200) throw new Error(`patch incident: ${res.status} ${res.text}`);
   }

@@ -53,6 +53,21 @@ test('patch: resolving stamps resolved_at, closing closed_at, reopening clears r
   expect(patchIncident(resolved, { state: 'reopened' }, later).next.resolved_at).toBeNull();
 });
 
+test('patch: resolution notes come with a resolve or close, or correct a resolved incident; a reopen clears them', () => {
+  const early = thrown(DomainError, () => patchIncident(base({ state: 'in_progress' }), { resolution_notes: 'Restarted it.' }, later));
+  expect(early).toMatchObject({ kind: 'invalid_state', code: 'INCIDENT_NOT_RESOLVED', details: { current_state: 'in_progress', allowed_next_states: ['on_hold', 'resolved'] } });
+  const d = patchIncident(base({ state: 'in_progress' }), { state: 'resolved', resolution_notes: 'Restarted it.' }, later);
+  expect(d.next).toMatchObject({ state: 'resolved', resolution_notes: 'Restarted it.', version: 2 });
+  expect(d.events.map((e) => e.action)).toEqual(['incident.resolve', 'incident.resolution']);
+  expect(patchIncident(d.next, { resolution_notes: 'Restarted it.' }, later).events).toEqual([]);
+  expect(patchIncident(d.next, { resolution_notes: 'Raised the pool.' }, later).events).toEqual([
+    { action: 'incident.resolution', before: { resolution_notes: 'Restarted it.' }, after: { resolution_notes: 'Raised the pool.' } },
+  ]);
+  expect(patchIncident(d.next, { state: 'closed', resolution_notes: 'Raised the pool.' }, later).next).toMatchObject({ state: 'closed', resolution_notes: 'Raised the pool.' });
+  expect(patchIncident(d.next, { state: 'reopened' }, later).next).toMatchObject({ resolution_notes: null, resolved_at: null });
+  expect(thrown(DomainError, () => patchIncident(base({ state: 'closed' }), { resolution_notes: 'late' }, later)).code).toBe('INCIDENT_CLOSED');
+});
+
 test('patch: impact/urgency recompute the priority unless one is sent', () => {
   const current = base({ impact: 'low', urgency: 'low', priority: 'P4' });
   expect(patchIncident(current, { impact: 'high', urgency: 'high' }, later).next.priority).toBe('P1');

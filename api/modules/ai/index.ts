@@ -9,7 +9,7 @@ import { requirePermission } from '../../principal';
 import { ok } from '../../respond';
 import { createRouter } from '../../router';
 import { chatAnswer } from './ai.chat';
-import { rerankByMeaning } from './ai.embeddings';
+import { rankByMeaning } from './ai.embeddings';
 import type { AiAnswer } from './ai.responses';
 import * as routes from './ai.routes';
 
@@ -23,9 +23,12 @@ export function aiRouter() {
     const settings = aiSettings(c.get('deps').config);
     const terms = queryTerms(question);
     const wanted = limit ?? DEFAULT_PASSAGES;
-    // An embedding model reranks a wider pool by meaning (more candidates than the answer uses); without one, the words decide.
-    const pool = await retrievePassages(c.get('deps').pool, scopeOf(principal), terms, settings.embeddings ? Math.max(wanted * 4, 20) : wanted);
-    const reranked = settings.embeddings ? await rerankByMeaning(settings.embeddings, question, pool) : null;
+    // An embedding model reranks a wider pool by meaning (more candidates than the answer uses) and adds the records closest
+    // in meaning by their kept vectors; without one, the words decide.
+    const scope = scopeOf(principal);
+    const db = c.get('deps').pool;
+    const pool = await retrievePassages(db, scope, terms, settings.embeddings ? Math.max(wanted * 4, 20) : wanted);
+    const reranked = settings.embeddings ? await rankByMeaning(db, settings.embeddings, scope, question, pool, wanted) : null;
     const retrieved = (reranked?.ok ? reranked.passages : pool).slice(0, wanted);
     const ranking = reranked?.ok ? ('words+meaning' as const) : ('words' as const);
     const rankingNote = reranked && !reranked.ok ? reranked.note : null;

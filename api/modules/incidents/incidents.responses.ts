@@ -47,6 +47,7 @@ export const IncidentSchema = z
     updated_at: instant,
     work_notes_count: z.number().int(),
     ai_suggested_resolution: z.string().nullable(),
+    resolution_notes: z.string().nullable().openapi({ description: 'What fixed it, written when it was resolved or closed; null until then and after a reopen' }),
     sla_breached: z.boolean(),
     sla: IncidentSlaSchema.nullable().openapi({ description: 'The SLA clock as it stands after the latest state or priority change (recomputed by the SLA workflow as it runs)' }),
     version: z.number().int(),
@@ -76,6 +77,7 @@ export const IncidentSchema = z
       updated_at: '2026-05-19T14:45:00.000Z',
       work_notes_count: 3,
       ai_suggested_resolution: null,
+      resolution_notes: null,
       sla_breached: false,
       sla: {
         clock: 'running',

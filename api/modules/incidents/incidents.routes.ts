@@ -95,7 +95,7 @@ export const patchIncidentRoute = createRoute({
     ...errorResponses(BODY_ERRORS, {
       403: 'The caller lacks incident:update',
       404: NOT_FOUND,
-      409: `The incident's state does not allow it; codes: ${codes(['INVALID_STATE_TRANSITION', 'INCIDENT_CLOSED'])}`,
+      409: `The incident's state does not allow it (resolution_notes need a resolved or closed incident); codes: ${codes(['INVALID_STATE_TRANSITION', 'INCIDENT_CLOSED', 'INCIDENT_NOT_RESOLVED'])}`,
       422: `A rule refuses it; codes: ${codes(['UNKNOWN_CHANGE', KEY_REUSED])}`,
     }),
   },

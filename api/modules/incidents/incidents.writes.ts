@@ -17,7 +17,8 @@ import type { BulkRequest, CreateIncidentInput, CreateNoteInput, PatchIncidentIn
 import { incidentSettings } from '../../../domain/incidents/settings';
 import { withTransaction, type PoolClient } from '../../../platform/db';
 import { aiSettings } from '../../../domain/ai/settings';
-import { suggestResolution, withSuggestedResolution } from '../../../store/retrieval';
+import { suggestionForNewIncident, withSuggestedResolution } from '../../../store/retrieval';
+import { embedAfterWrite } from '../../../store/retrieval-embeddings';
 import { BULK_WORKFLOW_TYPE, bulkSearchAttributesOf, bulkWorkflowId, type IncidentBulkInput } from '../../../workflows/incidents/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, NotFound } from '../../errors';
@@ -75,7 +76,7 @@ export async function createIncidentRequest(c: C, body: CreateIncidentInput): Pr
   const key = await useIdempotencyKey(c, { scope: SCOPE, operation: 'create', body }, allocate);
   const id = key?.resource ?? (await allocate());
   const w = writerOf(c);
-  const suggestion = await suggestedResolution(c, body);
+  const suggestion = await suggestionForNewIncident(pool, c.get('log'), tenantId, body, aiSettings(c.get('deps').config).minConfidence);
   // A retried create is answered as the first one was, even if the incident has moved on (or been deleted) since.
   const result = await withTransaction(pool, async (db) => {
     const prior = await key?.answerIn<Incident>(db);
@@ -101,19 +102,6 @@ export async function createIncidentRequest(c: C, body: CreateIncidentInput): Pr
   return write.incident;
 }
 
-/**
- * The resolution the knowledge base and past incidents suggest, read before the
- * insert's transaction (a failed read must not abort it) and never failing the create.
- */
-async function suggestedResolution(c: C, body: CreateIncidentInput): Promise<string | null> {
-  const { pool, config } = c.get('deps');
-  const text = `${body.short_description} ${body.description ?? ''}`;
-  return suggestResolution(pool, principalOf(c).tenantId, text, aiSettings(config).minConfidence).catch((err) => {
-    c.get('log').warn({ err }, 'no suggested resolution: retrieval failed');
-    return null;
-  });
-}
-
 export async function patchIncidentRequest(c: C, id: string, body: PatchIncidentInput): Promise<Incident> {
   const { pool } = c.get('deps');
   const { tenantId } = principalOf(c);
@@ -129,6 +117,8 @@ export async function patchIncidentRequest(c: C, id: string, body: PatchIncident
   if (result.prior) return result.prior;
   const { write } = result;
   if (write.applied) {
+    // A resolution is kept as a vector too (with an embedding model), for the AI query to find by meaning.
+    if (write.incident.resolution_notes) embedAfterWrite(pool, c.get('log'), aiSettings(c.get('deps').config).embeddings, tenantId, 'incident', id);
     const notify = body.notify_stakeholders ? ('updated' as const) : undefined;
     await withTemporal(c, (s) =>
       afterIncidentWrite(s, { tenantId, incident: write.incident, clockMoved: write.decision.clockMoved, notify, requestedBy: w.actor.email ?? w.actor.userId }),
