@@ -51,10 +51,12 @@ export async function templateRun(input: TemplateRunInput): Promise<TemplateRunR
   else publish(state.run);
   const persisting = wf.CancellationScope.nonCancellable(persistLoop);
 
+  // A command answers the run as its command left it (once stored), not as it is by then: a resumed run whose
+  // last node ends before the row is written still answers `running`.
   const settled = async (): Promise<WorkflowRun> => {
-    const version = state.run.version;
-    await wf.condition(() => persisted >= version);
-    return state.run;
+    const answer = state.run;
+    await wf.condition(() => persisted >= answer.version);
+    return answer;
   };
   const guarded = <T>(check: () => T): T => rethrowAsFailure(check);
 
