@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import path from 'node:path';
+import { startApiReplica } from '../support/api-process';
+import { startTestApp, type TestApp } from '../support/app';
+import { emit, openDashboard, type DashboardClient } from '../support/dashboard-stream';
+import { jobBody, putJob } from '../support/deployment-rows';
+import { until } from '../support/eventually';
+import { ROOT, type Spawned } from '../support/processes';
+import { request, scene, stage, type Scene } from '../support/promotion-scene';
+
+/**
+ * The dashboard stream over real sockets, on two API processes sharing one
+ * Postgres and one Temporal: an event made through one replica reaches a
+ * socket on the other (LISTEN/NOTIFY); a client resumes from the last id it
+ * saw with nothing lost or repeated; a client that stops reading is closed
+ * with 4008 instead of buffered without bound; refusals come before the
+ * upgrade; a tenant sees its own events only.
+ */
+let app: TestApp;
+let second: Spawned;
+let secondUrl: string;
+let a: Scene;
+let b: Scene;
+let viewer: string;
+const open: DashboardClient[] = [];
+
+// A client that stops reading is dropped after 2 s behind (10 s by default).
+const STALL = { DASHBOARD_STREAM_STALL_TIMEOUT: '2s' };
+
+beforeAll(async () => {
+  app = await startTestApp({ env: STALL });
+  ({ proc: second, url: secondUrl } = await startApiReplica(app, ['--import', 'tsx', path.join(ROOT, 'api/server.ts')], STALL));
+  a = await scene(app);
+  b = await scene(app);
+  viewer = await a.token('viewer@example.com', { roles: ['viewer'] });
+}, 120_000);
+afterAll(async () => {
+  for (const c of open) c.ws.terminate();
+  second?.child.kill('SIGTERM');
+  await second?.exited;
+  await app?.close();
+});
+
+async function dashboard(baseUrl: string, options: Parameters<typeof openDashboard>[1]): Promise<DashboardClient> {
+  const client = await openDashboard(baseUrl, options);
+  open.push(client);
+  return client;
+}
+
+const ids = (c: DashboardClient) => c.events().map((e) => e.id);
+const increasing = (list: string[]) => list.every((id, i) => i === 0 || BigInt(id) > BigInt(list[i - 1]));
+
+it('delivers a promotion made through one API process to a socket on the other', async () => {
+  const watching = await dashboard(secondUrl, { token: viewer });
+  const foreign = await dashboard(secondUrl, { token: await b.token('bob@example.com', { roles: ['viewer'] }) });
+  await Promise.all([watching.ready(), foreign.ready()]);
+
+  const st = await stage(a);
+  const created = await request(a, a.admin, st);
+  const event = await watching.event((e) => e.event === 'promotion.status' && e.data.promotionId === created.id, 'the promotion on the other replica');
+  expect(event).toMatchObject({
+    type: 'event',
+    id: expect.stringMatching(/^\d+$/),
+    subject: { type: 'promotion', id: created.id },
+    at: expect.any(String),
+    data: { promotionId: created.id, releaseId: st.release.id, environmentId: st.env.id, status: expect.any(String) },
+  });
+  // A job row written as the deployment workflow writes it shows too, and the other tenant saw neither.
+  const job = await putJob(app.pool, a.tenant, jobBody(a.tenant));
+  await watching.event((e) => e.event === 'deployment.job' && e.data.jobId === job.id, 'the job');
+  await emit(app.pool, b.tenant);
+  await foreign.event(() => true, 'the other tenant’s own event');
+  expect(foreign.events().some((e) => e.data.promotionId === created.id || e.data.jobId === job.id)).toBe(false);
+  expect(watching.events().every((e) => e.data.n === undefined)).toBe(true);
+  expect(increasing(ids(watching))).toBe(true);
+});
+
+it('resumes after a disconnect from the last id seen (query, Last-Event-ID header or a first message), losing and repeating nothing', async () => {
+  const tenant = a.tenant;
+  const first = await dashboard(app.url, { token: viewer });
+  await first.ready();
+  await emit(app.pool, tenant, 5, { batch: 'one' });
+  await until('five events', () => first.events().filter((e) => e.data.batch === 'one').length === 5 || undefined);
+  const last = ids(first).at(-1)!;
+  first.close();
+  await first.waitClosed();
+
+  // While nobody listens, on both replicas' writers.
+  await emit(app.pool, tenant, 3, { batch: 'two' });
+  // Resumed on the other replica, with more landing while the replay runs.
+  const resumed = await dashboard(secondUrl, { token: viewer, query: `lastEventId=${last}` });
+  await emit(app.pool, tenant, 4, { batch: 'three' });
+  await until('seven events after the resume point', () => resumed.events().length >= 7 || undefined);
+  await resumed.ready();
+  await emit(app.pool, tenant, 1, { batch: 'four' });
+  await resumed.event((e) => e.data.batch === 'four', 'a live event after the replay');
+  const batches = resumed.events().map((e) => e.data.batch);
+  expect(batches).toEqual(['two', 'two', 'two', 'three', 'three', 'three', 'three', 'four']);
+  expect(new Set(ids(resumed)).size).toBe(8);
+  expect(increasing([last, ...ids(resumed)])).toBe(true);
+
+  const byHeader = await dashboard(app.url, { token: viewer, headers: { 'last-event-id': last } });
+  await byHeader.ready();
+  expect(ids(byHeader)).toEqual(ids(resumed));
+
+  const byMessage = await dashboard(app.url, { token: viewer });
+  byMessage.ws.send(JSON.stringify({ type: 'resume', lastEventId: ids(resumed)[5] }));
+  await byMessage.ready();
+  expect(ids(byMessage)).toEqual(ids(resumed).slice(6));
+
+  const bad = await dashboard(app.url, { token: viewer });
+  bad.ws.send('hello');
+  expect((await bad.waitClosed()).code).toBe(1008);
+});
+
+it('closes a client that stops reading with 4008 once its unsent bytes stay past the bound; it resumes with nothing lost, and a backlog larger than the bound reaches a reading client whole', async () => {
+  const tenant = `t-${randomUUID().slice(0, 8)}`;
+  const token = await app.token('slow@example.com', { tenant, roles: ['viewer'] });
+  const slow = await dashboard(app.url, { token });
+  await slow.ready();
+  const before = app.deps.realtime!.subscriberCount;
+  // Stop reading: the kernel's buffers fill, then the server's.
+  (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
+  const total = 400;
+  await emit(app.pool, tenant, total, { padding: 'x'.repeat(40_000) });
+  await until('the server to drop the slow stream', () => app.deps.realtime!.subscriberCount < before || undefined, 30_000);
+  (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+  const closed = await slow.waitClosed();
+  expect(closed.code).toBe(4008);
+  expect(closed.reason).toMatch(/^SLOW_CLIENT/);
+  const got = slow.events().map((e) => e.data.n);
+  expect(got.length).toBeLessThan(total);
+  expect(got).toEqual(got.map((_n, i) => i + 1));
+
+  const again = await dashboard(app.url, { token, query: `lastEventId=${ids(slow).at(-1) ?? '0'}` });
+  await until('the rest', () => again.events().length === total - got.length || undefined, 30_000);
+  expect(again.events().map((e) => e.data.n)).toEqual(Array.from({ length: total - got.length }, (_v, i) => got.length + i + 1));
+  again.close();
+});
+
+it('shows each caller only the event families it may read', async () => {
+  const promotionsOnly = await dashboard(app.url, { token: await a.token('p@example.com', { roles: [], permissions: ['promotion:read'] }) });
+  await promotionsOnly.ready();
+  await putJob(app.pool, a.tenant, jobBody(a.tenant));
+  await emit(app.pool, a.tenant, 1, { marker: 'visible' });
+  await promotionsOnly.event((e) => e.data.marker === 'visible', 'the promotion event');
+  expect(promotionsOnly.events().every((e) => e.event.startsWith('promotion.'))).toBe(true);
+});
+
+it('refuses before upgrading: 401 without a valid token, 403 without any read permission, 400 for a bad lastEventId, 426 without Upgrade', async () => {
+  const refusal = (p: Promise<unknown>) => p.then(() => 'accepted', (err: { status?: number }) => err.status);
+  expect(await refusal(openDashboard(app.url))).toBe(401);
+  expect(await refusal(openDashboard(secondUrl, { query: 'access_token=not-a-token' }))).toBe(401);
+  expect(await refusal(openDashboard(app.url, { token: await a.token('x@example.com', { roles: [], permissions: ['change:read'] }) }))).toBe(403);
+  expect(await refusal(openDashboard(app.url, { token: viewer, query: 'lastEventId=abc' }))).toBe(400);
+  expect(await refusal(openDashboard(app.url, { token: viewer, query: 'lastEventId=999999999999' }))).toBe(400);
+  const plain = await a.call('GET', '/dashboard/stream', viewer);
+  expect(plain.status).toBe(426);
+  expect(plain.body.error.code).toBe('UPGRADE_REQUIRED');
+  // The query token works for a browser's socket.
+  const browser = await dashboard(app.url, { query: `access_token=${viewer}&lastEventId=0` });
+  await browser.ready();
+  browser.close();
+});
