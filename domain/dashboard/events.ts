@@ -31,7 +31,8 @@ export function visibleFamilies(principal: Pick<Principal, 'permissions'>): Set<
 }
 
 export function isVisible(eventType: string, families: ReadonlySet<string>): boolean {
-  return families.has(eventType.slice(0, eventType.indexOf('.')));
+  const dot = eventType.indexOf('.');
+  return dot > 0 && families.has(eventType.slice(0, dot));
 }
 
 /** Event ids are decimal strings of a positive bigint sequence; '0' means "before the first". */
@@ -41,3 +42,11 @@ export function parseEventId(value: unknown): string | undefined {
 }
 
 export const isAfter = (id: string, than: string): boolean => BigInt(id) > BigInt(than);
+
+/** What one pass of the dashboard sweep did (the sweep activity's answer, kept in the workflow's history). */
+export interface DashboardSweepResult {
+  /** Environments whose freeze state was written (a freeze that started or ended, or one seen for the first time). */
+  freezeStates: number;
+  /** Events deleted for being older than DASHBOARD_EVENT_RETENTION. */
+  purged: number;
+}

@@ -6,6 +6,7 @@ import { emit, openDashboard, type DashboardClient } from '../support/dashboard-
 import { jobBody, putJob } from '../support/deployment-rows';
 import { until } from '../support/eventually';
 import { ROOT, type Spawned } from '../support/processes';
+import { ensureDashboardSchedule } from '../../worker/dashboard-schedule';
 import { request, scene, stage, type Scene } from '../support/promotion-scene';
 
 /**
@@ -161,4 +162,54 @@ it('refuses before upgrading: 401 without a valid token, 403 without any read pe
   const browser = await dashboard(app.url, { query: `access_token=${viewer}&lastEventId=0` });
   await browser.ready();
   browser.close();
+});
+
+it('a Temporal Schedule records a freeze starting and ending once each, and purges events past the retention window', async () => {
+  const c = await scene(app);
+  const watcher = await c.token('viewer@example.com', { roles: ['viewer'] });
+  const env = await c.expect(201, 'POST', '/environments', c.admin, { name: 'Production', order: 1, requiredApprovals: 1 });
+  // An event older than the retention window (7 days by default).
+  await emit(app.pool, c.tenant, 1, { old: true });
+  const { rows } = await app.pool.query(
+    `UPDATE dashboard_events SET occurred_at = now() - interval '30 days' WHERE tenant_id = $1 AND data->>'old' = 'true' RETURNING seq::text AS id`,
+    [c.tenant],
+  );
+  const oldId: string = rows[0].id;
+  const stream = await dashboard(secondUrl, { token: watcher, query: `lastEventId=${oldId}` });
+  await stream.ready();
+  const start = new Date(Date.now() + 3_000);
+  const window = await c.expect(201, 'POST', `/environments/${env.id}/freeze-windows`, c.admin, {
+    name: 'Short freeze',
+    reason: 'watching it start and end',
+    start: start.toISOString(),
+    end: new Date(start.getTime() + 3_000).toISOString(),
+  });
+
+  const scheduleId = await ensureDashboardSchedule(app.client, { taskQueue: app.config.TEMPORAL_TASK_QUEUE, intervalMs: 1_000 });
+  const schedule = app.client.schedule.getHandle(scheduleId);
+  try {
+    const started = await stream.event((e) => e.event === 'freeze.started', 'the freeze to start', 30_000);
+    expect(started).toMatchObject({ subject: { type: 'environment', id: env.id }, data: { environmentId: env.id, windowId: window.id, name: 'Short freeze', reason: 'watching it start and end' } });
+    expect(Date.parse(started.at)).toBeGreaterThanOrEqual(start.getTime());
+    const ended = await stream.event((e) => e.event === 'freeze.ended', 'the freeze to end', 30_000);
+    expect(ended.data).toMatchObject({ environmentId: env.id, windowId: window.id });
+    // Later passes find nothing new to record.
+    const taken = (await schedule.describe()).info.numActionsTaken;
+    await until('two more sweeps', async () => (await schedule.describe()).info.numActionsTaken >= taken + 2 || undefined, 30_000);
+    await until('the old event to be purged', async () => {
+      const left = await app.pool.query('SELECT 1 FROM dashboard_events WHERE seq = $1', [oldId]);
+      return left.rowCount === 0 || undefined;
+    }, 30_000);
+    expect(stream.events().filter((e) => e.event.startsWith('freeze.')).map((e) => e.event)).toEqual(['freeze.started', 'freeze.ended']);
+    const { rows: recorded } = await app.pool.query(`SELECT type FROM dashboard_events WHERE tenant_id = $1 AND type LIKE 'freeze.%' ORDER BY seq`, [c.tenant]);
+    expect(recorded.map((r) => r.type)).toEqual(['freeze.started', 'freeze.ended']);
+  } finally {
+    await schedule.delete();
+  }
+
+  // A client resuming from before the purge is told that events may be gone, then gets what is left.
+  const late = await dashboard(app.url, { token: watcher, query: `lastEventId=${BigInt(oldId) - 1n}` });
+  await late.ready();
+  expect(late.messages[0]).toMatchObject({ type: 'gap', lastEventId: String(BigInt(oldId) - 1n), purgedThrough: expect.stringMatching(/^\d+$/) });
+  expect(late.events().map((e) => e.event)).toEqual(['freeze.started', 'freeze.ended']);
 });
