@@ -158,6 +158,12 @@ it('refuses before upgrading: 401 without a valid token, 403 without any read pe
   const plain = await a.call('GET', '/dashboard/stream', viewer);
   expect(plain.status).toBe(426);
   expect(plain.body.error.code).toBe('UPGRADE_REQUIRED');
+  // No operation in the OpenAPI documents, but their description says how to use it.
+  for (const [document, prefix] of [['/api/v1/openapi.json', '/api/v1'], ['/prod/api/openapi.json', '/prod/api']]) {
+    const doc = (await app.http('GET', document)).body;
+    expect(Object.keys(doc.paths).filter((p) => p.endsWith('stream'))).toEqual([]);
+    expect(doc.info.description).toContain(`GET ${prefix}/dashboard/stream`);
+  }
   // The query token works for a browser's socket.
   const browser = await dashboard(app.url, { query: `access_token=${viewer}&lastEventId=0` });
   await browser.ready();
