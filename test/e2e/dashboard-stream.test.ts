@@ -3,11 +3,12 @@ import path from 'node:path';
 import { startApiReplica } from '../support/api-process';
 import { startTestApp, type TestApp } from '../support/app';
 import { emit, openDashboard, type DashboardClient } from '../support/dashboard-stream';
-import { jobBody, putJob } from '../support/deployment-rows';
+import { jobBody, putJob, putTask, taskBody } from '../support/deployment-rows';
+import { recordAudit } from '../../platform/audit';
 import { until } from '../support/eventually';
 import { ROOT, type Spawned } from '../support/processes';
 import { ensureDashboardSchedule } from '../../worker/dashboard-schedule';
-import { request, scene, stage, type Scene } from '../support/promotion-scene';
+import { approve, awaiting, scene, stage, type Scene } from '../support/promotion-scene';
 
 /**
  * The dashboard stream over real sockets, on two API processes sharing one
@@ -57,7 +58,7 @@ it('delivers a promotion made through one API process to a socket on the other',
   await Promise.all([watching.ready(), foreign.ready()]);
 
   const st = await stage(a);
-  const created = await request(a, a.admin, st);
+  const created = await awaiting(a, a.admin, st);
   const event = await watching.event((e) => e.event === 'promotion.status' && e.data.promotionId === created.id, 'the promotion on the other replica');
   expect(event).toMatchObject({
     type: 'event',
@@ -66,6 +67,11 @@ it('delivers a promotion made through one API process to a socket on the other',
     at: expect.any(String),
     data: { promotionId: created.id, releaseId: st.release.id, environmentId: st.env.id, status: expect.any(String) },
   });
+  await watching.event((e) => e.event === 'promotion.status' && e.data.promotionId === created.id && e.data.status === 'awaiting_approval', 'awaiting approval');
+  const bob = await a.token('bob@example.com', { roles: ['approver'] });
+  expect((await approve(a, created.id, bob, 'ship it')).status).toBe(200);
+  const approval = await watching.event((e) => e.event === 'promotion.approval' && e.data.promotionId === created.id, 'the approval');
+  expect(approval.data).toMatchObject({ approverId: 'bob@example.com', decision: 'approved', comment: 'ship it', approvalCount: 1 });
   // A job row written as the deployment workflow writes it shows too, and the other tenant saw neither.
   const job = await putJob(app.pool, a.tenant, jobBody(a.tenant));
   await watching.event((e) => e.event === 'deployment.job' && e.data.jobId === job.id, 'the job');
@@ -218,4 +224,62 @@ it('a Temporal Schedule records a freeze starting and ending once each, and purg
   await late.ready();
   expect(late.messages[0]).toMatchObject({ type: 'gap', lastEventId: String(BigInt(oldId) - 1n), purgedThrough: expect.stringMatching(/^\d+$/) });
   expect(late.events().map((e) => e.event)).toEqual(['freeze.started', 'freeze.ended']);
+});
+
+it('turns each source’s write into its event once: a target’s task, an SLA warning and breach, a rollout’s step', async () => {
+  const d = await scene(app);
+  const stream = await dashboard(app.url, { token: await d.token('viewer@example.com', { roles: ['viewer'] }) });
+  await stream.ready();
+  const job = await putJob(app.pool, d.tenant, jobBody(d.tenant));
+  const task = await putTask(app.pool, d.tenant, taskBody(job, { status: 'running' }));
+  await putTask(app.pool, d.tenant, { ...task, version: 2, status: 'succeeded' });
+  const targets = await until('both target events', () => {
+    const seen = stream.events().filter((e) => e.event === 'deployment.target');
+    return seen.length === 2 ? seen : undefined;
+  });
+  expect(targets.map((e) => [e.data.taskId, e.data.targetId, e.data.status, e.data.previousStatus])).toEqual([
+    [task.id, task.targetId, 'running', null],
+    [task.id, task.targetId, 'succeeded', 'running'],
+  ]);
+
+  // As the SLA workflow's activity records them: an audit row per fact, retried with the same dedupe key.
+  const incidentId = randomUUID();
+  for (const fact of ['resolution_warning', 'resolution_breach', 'resolution_breach']) {
+    await recordAudit(app.pool, {
+      tenantId: d.tenant,
+      actor: 'system',
+      action: fact.endsWith('breach') ? 'incident.sla_breach' : 'incident.sla_warning',
+      resourceType: 'incident',
+      resourceId: incidentId,
+      before: null,
+      after: { target: 'resolution', priority: 'P1', state: 'new', due_at: new Date().toISOString(), at: new Date().toISOString() },
+      dedupeKey: `incident-sla:${d.tenant}:${incidentId}:${fact}`,
+    });
+  }
+  await stream.event((e) => e.event === 'incident.sla_breach', 'the breach');
+  expect(stream.events().filter((e) => e.subject.id === incidentId).map((e) => [e.event, e.data.priority])).toEqual([
+    ['incident.sla_warning', 'P1'],
+    ['incident.sla_breach', 'P1'],
+  ]);
+
+  // A rollout's row, version-guarded as its persistence activity writes it: a step forward is an event, a stale write none.
+  const rolloutId = randomUUID();
+  const put = (version: number, state: string, stepIndex: number, canaryWeight: number) =>
+    app.pool.query(
+      `INSERT INTO rollouts (tenant_id, id, version, name, environment_id, stable_release_id, canary_release_id, strategy, state, created_at, updated_at, body)
+       VALUES ($1, $2, $3, 'web canary', $4, $4, $4, 'canary', $5, now(), now(), $6)
+       ON CONFLICT (tenant_id, id) DO UPDATE SET version = EXCLUDED.version, state = EXCLUDED.state, body = EXCLUDED.body WHERE rollouts.version < EXCLUDED.version`,
+      [d.tenant, rolloutId, version, job.environmentId, state, JSON.stringify({ stepIndex, canaryWeight, steps: [{}, {}, {}] })],
+    );
+  await put(1, 'progressing', 0, 10);
+  await put(2, 'progressing', 1, 50);
+  await put(2, 'progressing', 2, 90);
+  await put(3, 'completed', 2, 100);
+  await stream.event((e) => e.event === 'rollout.step' && e.data.state === 'completed', 'the rollout to complete');
+  expect(stream.events().filter((e) => e.event === 'rollout.step').map((e) => [e.data.stepIndex, e.data.canaryWeight, e.data.steps, e.data.state])).toEqual([
+    [0, 10, 3, 'progressing'],
+    [1, 50, 3, 'progressing'],
+    [2, 100, 3, 'completed'],
+  ]);
+  expect(increasing(ids(stream))).toBe(true);
 });

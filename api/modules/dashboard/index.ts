@@ -57,6 +57,7 @@ export function dashboardRouter() {
           const begin = async (after: string) => {
             if (closed) return;
             const purged = await purgedThroughOf(pool);
+            if (closed) return;
             const start: DashboardStart = { after, purgedThrough: isAfter(purged, after) ? purged : null };
             stream = new DashboardStream(deps, principal.tenantId, socket, start, families);
             stream.guardCredential(credential);
