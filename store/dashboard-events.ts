@@ -36,28 +36,21 @@ export async function eventsAfter(db: Db, tenantId: string, afterId: string, lim
   return rows.map((r) => ({ id: r.id, event: r.type, subject: { type: r.subject_type, id: r.subject_id }, at: new Date(r.occurred_at).toISOString(), data: r.data }));
 }
 
-/** The newest event id of the tenant ('0' when it has none): a stream that resumes from nothing starts after it. */
-export async function latestEventId(db: Db, tenantId: string): Promise<string> {
-  const { rows } = await db.query('SELECT coalesce(max(seq), 0)::text AS id FROM dashboard_events WHERE tenant_id = $1', [tenantId]);
-  return rows[0].id;
+/** How far the tenant's events go: the newest id ('0' when it has none) and the highest the purge deleted. */
+export async function eventHead(db: Db, tenantId: string): Promise<{ last: string; purgedThrough: string }> {
+  const { rows } = await db.query('SELECT last_seq::text AS last, purged_through::text AS purged FROM dashboard_event_heads WHERE tenant_id = $1', [tenantId]);
+  return { last: rows[0]?.last ?? '0', purgedThrough: rows[0]?.purged ?? '0' };
 }
 
-/** The highest id the retention purge has deleted ('0': none). */
-export async function purgedThrough(db: Db): Promise<string> {
-  const { rows } = await db.query('SELECT purged_through::text AS id FROM dashboard_event_purges');
-  return rows[0]?.id ?? '0';
-}
-
-/** Deletes the events older than `before`, and remembers how far it went; answers how many went. */
+/** Deletes the events older than `before`, and remembers per tenant how far it went; answers how many went. */
 export async function purgeEvents(db: Db, before: Date): Promise<number> {
   const { rows } = await db.query(
-    `WITH gone AS (DELETE FROM dashboard_events WHERE occurred_at < $1 RETURNING seq),
-          top AS (SELECT max(seq) AS seq, count(*) AS n FROM gone),
+    `WITH gone AS (DELETE FROM dashboard_events WHERE occurred_at < $1 RETURNING tenant_id, seq),
+          top AS (SELECT tenant_id, max(seq) AS seq FROM gone GROUP BY tenant_id),
           mark AS (
-            INSERT INTO dashboard_event_purges (singleton, purged_through, purged_at)
-            SELECT true, top.seq, now() FROM top WHERE top.seq IS NOT NULL
-            ON CONFLICT (singleton) DO UPDATE SET purged_through = GREATEST(dashboard_event_purges.purged_through, EXCLUDED.purged_through), purged_at = EXCLUDED.purged_at)
-     SELECT n::int AS n FROM top`,
+            UPDATE dashboard_event_heads h SET purged_through = GREATEST(h.purged_through, top.seq)
+              FROM top WHERE h.tenant_id = top.tenant_id)
+     SELECT count(*)::int AS n FROM gone`,
     [before],
   );
   return rows[0].n;
@@ -68,7 +61,7 @@ export async function purgeEvents(db: Db, before: Date): Promise<number> {
  * force) and records whether a freeze holds it at `nowMs`. Only a change is
  * written, and the table's trigger turns it into freeze.started or
  * freeze.ended, so a sweep run twice for the same moment records each once.
- * Answers the transitions it wrote.
+ * Answers how many rows it wrote.
  */
 export async function recordFreezeStates(db: Pool, nowMs: number): Promise<number> {
   const { rows: environments } = await db.query(

@@ -1,28 +1,30 @@
 -- Up Migration
 
 -- What the dashboard stream serves: one row per event of a tenant, kept for the
--- retention window. seq is the event id a client resumes from. Rows are written
--- only by the triggers below, at commit time (deferred), under a lock per tenant:
--- within a tenant, seq order is commit order, so a reader that has seen seq N
--- can never later find a committed row of that tenant below N.
+-- retention window. seq is the event id a client resumes from, numbered per
+-- tenant (1, 2, 3 …, so one tenant's ids say nothing of another's). Rows are
+-- written only by the triggers below, at commit time (deferred), each taking the
+-- next number from the tenant's row in dashboard_event_heads: that row stays
+-- locked until the writer commits, so within a tenant id order is commit order
+-- and a reader that has seen N never later finds a committed N-1 it skipped.
+CREATE TABLE dashboard_event_heads (
+  tenant_id      text   PRIMARY KEY,
+  last_seq       bigint NOT NULL,
+  -- The highest id the retention purge has deleted: a client resuming from below it may have missed events.
+  purged_through bigint NOT NULL DEFAULT 0
+);
+
 CREATE TABLE dashboard_events (
-  seq          bigserial   PRIMARY KEY,
   tenant_id    text        NOT NULL,
+  seq          bigint      NOT NULL,
   type         text        NOT NULL,
   subject_type text        NOT NULL,
   subject_id   text        NOT NULL,
   data         jsonb       NOT NULL,
-  occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+  occurred_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (tenant_id, seq)
 );
-CREATE INDEX dashboard_events_tenant_idx ON dashboard_events (tenant_id, seq);
 CREATE INDEX dashboard_events_time_idx ON dashboard_events (occurred_at);
-
--- The highest seq the retention purge has deleted: a client resuming from below it may have missed events.
-CREATE TABLE dashboard_event_purges (
-  singleton     boolean     PRIMARY KEY DEFAULT true CHECK (singleton),
-  purged_through bigint     NOT NULL,
-  purged_at     timestamptz NOT NULL
-);
 
 -- Freeze windows start and end with the clock, not with a write: the dashboard
 -- sweep records each environment's freeze as it last saw it here, and the
@@ -46,12 +48,11 @@ LANGUAGE plpgsql AS $$
 DECLARE
   s bigint;
 BEGIN
-  -- Held to the end of the transaction (these triggers run at commit), so the next writer of the tenant takes its seq
-  -- only once this one is visible.
-  PERFORM pg_advisory_xact_lock(hashtextextended('tollgate-dashboard:' || p_tenant, 0));
-  INSERT INTO dashboard_events (tenant_id, type, subject_type, subject_id, data)
-  VALUES (p_tenant, p_type, p_subject_type, p_subject_id, p_data)
-  RETURNING seq INTO s;
+  INSERT INTO dashboard_event_heads AS h (tenant_id, last_seq) VALUES (p_tenant, 1)
+  ON CONFLICT (tenant_id) DO UPDATE SET last_seq = h.last_seq + 1
+  RETURNING last_seq INTO s;
+  INSERT INTO dashboard_events (tenant_id, seq, type, subject_type, subject_id, data)
+  VALUES (p_tenant, s, p_type, p_subject_type, p_subject_id, p_data);
   PERFORM pg_notify('tollgate_dashboard', json_build_object('tenantId', p_tenant, 'id', s::text)::text);
 END;
 $$;
@@ -153,7 +154,7 @@ BEGIN
 END;
 $$;
 
--- Deferred to commit: the writer's own work takes its locks first, and the tenant lock is the last one it waits for.
+-- Deferred to commit: the writer's own work takes its locks first, and the tenant's head row is the last lock it waits for.
 CREATE CONSTRAINT TRIGGER promotions_dashboard AFTER INSERT OR UPDATE ON promotions
   DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION dashboard_promotion_event();
 CREATE CONSTRAINT TRIGGER deployment_jobs_dashboard AFTER INSERT OR UPDATE ON deployment_jobs
@@ -184,5 +185,5 @@ DROP FUNCTION dashboard_job_event();
 DROP FUNCTION dashboard_promotion_event();
 DROP FUNCTION dashboard_emit(text, text, text, text, jsonb);
 DROP TABLE dashboard_freeze_states;
-DROP TABLE dashboard_event_purges;
 DROP TABLE dashboard_events;
+DROP TABLE dashboard_event_heads;

@@ -35,7 +35,7 @@ export function isVisible(eventType: string, families: ReadonlySet<string>): boo
   return dot > 0 && families.has(eventType.slice(0, dot));
 }
 
-/** Event ids are decimal strings of a positive bigint sequence; '0' means "before the first". */
+/** Event ids are decimal strings, numbered per tenant from 1; '0' means "before the first". */
 export function parseEventId(value: unknown): string | undefined {
   if (typeof value !== 'string' || !/^\d{1,18}$/.test(value)) return undefined;
   return BigInt(value).toString();

@@ -1,9 +1,8 @@
 import { upgradeWebSocket } from '@hono/node-server';
-import type { Context } from 'hono';
 import type { WebSocket } from 'ws';
 import { EVENT_FAMILIES, isAfter, parseEventId, visibleFamilies } from '../../../domain/dashboard/events';
 import { permissionRefusal } from '../../../domain/permissions';
-import { purgedThrough as purgedThroughOf, latestEventId } from '../../../store/dashboard-events';
+import { eventHead } from '../../../store/dashboard-events';
 import type { Pool } from '../../../platform/db';
 import type { AppEnv } from '../../context';
 import { Forbidden, ServiceUnavailable, ValidationFailed } from '../../errors';
@@ -38,9 +37,9 @@ export function dashboardRouter() {
     const { pool, realtime, log, config } = c.get('deps');
     if (!realtime) throw new ServiceUnavailable('This API process serves no live streams', 'STREAMS_UNAVAILABLE');
     const given = c.req.query('lastEventId') ?? c.req.header('last-event-id');
-    const resumeFrom = given === undefined ? undefined : await knownEventId(c, given, 'lastEventId');
+    const resumeFrom = given === undefined ? undefined : await knownEventId(pool, principal.tenantId, given);
     requireUpgrade(c);
-    const headAtConnect = await latestEventId(pool, principal.tenantId);
+    const headAtConnect = (await eventHead(pool, principal.tenantId)).last;
     const deps = { pool, hub: realtime, log: c.get('log') ?? log };
     const credential = streamCredentialOf(c);
     let stream: DashboardStream | undefined;
@@ -56,7 +55,7 @@ export function dashboardRouter() {
           });
           const begin = async (after: string) => {
             if (closed) return;
-            const purged = await purgedThroughOf(pool);
+            const { purgedThrough: purged } = await eventHead(pool, principal.tenantId);
             if (closed) return;
             const start: DashboardStart = { after, purgedThrough: isAfter(purged, after) ? purged : null };
             stream = new DashboardStream(deps, principal.tenantId, socket, start, families);
@@ -80,7 +79,7 @@ export function dashboardRouter() {
             if (settled) return;
             settled = true;
             clearTimeout(fallback);
-            resumeMessage(pool, String(data)).then(
+            resumeMessage(pool, principal.tenantId, String(data)).then(
               (id) => (id === undefined ? socket.close(1008, 'INVALID_RESUME: the first message must be {"type":"resume","lastEventId":"<id>"}') : begin(id)),
               failed,
             );
@@ -97,21 +96,19 @@ export function dashboardRouter() {
   return router;
 }
 
-/** An id of an event that exists or existed: a larger one names nothing the client can have seen. */
-async function knownEventId(c: Context<AppEnv>, value: string, field: string): Promise<string> {
+/** An id the tenant's stream has sent (or sends next): a larger one names nothing the client can have seen. */
+async function knownEventId(pool: Pool, tenantId: string, value: string): Promise<string> {
   const id = parseEventId(value);
-  if (id === undefined) throw new ValidationFailed([{ field, code: 'invalid_format', message: 'must be an event id (a non-negative integer) the stream sent' }]);
-  if (!(await issued(c.get('deps').pool, id))) throw new ValidationFailed([{ field, code: 'out_of_range', message: `no event ${id} was ever sent` }]);
+  if (id === undefined) throw new ValidationFailed([{ field: 'lastEventId', code: 'invalid_format', message: 'must be an event id (a non-negative integer) the stream sent' }]);
+  if (!(await issued(pool, tenantId, id))) throw new ValidationFailed([{ field: 'lastEventId', code: 'out_of_range', message: `this tenant has no event ${id} yet` }]);
   return id;
 }
 
-async function issued(pool: Pool, id: string): Promise<boolean> {
-  // The sequence, not the table: the ids the retention purge deleted were issued too.
-  const { rows } = await pool.query('SELECT last_value >= $1::bigint AS ok FROM dashboard_events_seq_seq', [id]);
-  return rows[0].ok;
+async function issued(pool: Pool, tenantId: string, id: string): Promise<boolean> {
+  return !isAfter(id, (await eventHead(pool, tenantId)).last);
 }
 
-async function resumeMessage(pool: Pool, text: string): Promise<string | undefined> {
+async function resumeMessage(pool: Pool, tenantId: string, text: string): Promise<string | undefined> {
   let message: unknown;
   try {
     message = JSON.parse(text);
@@ -120,5 +117,5 @@ async function resumeMessage(pool: Pool, text: string): Promise<string | undefin
   }
   if (!message || typeof message !== 'object' || (message as { type?: unknown }).type !== 'resume') return undefined;
   const id = parseEventId((message as { lastEventId?: unknown }).lastEventId);
-  return id !== undefined && (await issued(pool, id)) ? id : undefined;
+  return id !== undefined && (await issued(pool, tenantId, id)) ? id : undefined;
 }
