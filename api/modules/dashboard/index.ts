@@ -4,7 +4,6 @@ import { EVENT_FAMILIES, isAfter, parseEventId, visibleFamilies } from '../../..
 import { permissionRefusal } from '../../../domain/permissions';
 import { eventHead } from '../../../store/dashboard-events';
 import type { Pool } from '../../../platform/db';
-import type { AppEnv } from '../../context';
 import { Forbidden, ServiceUnavailable, ValidationFailed } from '../../errors';
 import { principalOf } from '../../principal';
 import { streamCredentialOf } from '../../realtime/stream-credential';
