@@ -1,6 +1,7 @@
 import { assessRiskActivity } from './changes/assess-risk';
 import { persistChangeActivity } from './changes/persist-change';
 import { cmdbBulkActivities } from './cmdb/bulk';
+import { dashboardActivities } from './dashboard';
 import { failPermanentDbErrors } from './db-failures';
 import { deploymentActivities } from './deployments';
 import type { ActivityDeps } from './deps';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...rolloutActivities(deps),
     ...templateRunActivities(deps),
     ...templateStepActivities(deps),
+    ...dashboardActivities(deps),
   });
 }
 

@@ -22,16 +22,27 @@ const PAGE = `<!doctype html>
   presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset], layout: 'StandaloneLayout' });</script>
 </body></html>`;
 
+/** A WebSocket is no operation: the dashboard's stream, which no other route's text can name, is described here. */
+const DASHBOARD_STREAM =
+  ' The dashboard stream is the WebSocket `GET {prefix}/dashboard/stream` (bearer token in the Authorization header, or `?access_token=` ' +
+  'from a browser; 401, 403 and 400 before the upgrade): the tenant’s events as `{type: "event", id, event, subject, at, data}` — ' +
+  'promotion.status, promotion.approval, deployment.job, deployment.target, freeze.started, freeze.ended, incident.sla_warning, ' +
+  'incident.sla_breach, rollout.step — each family only to callers who may read its records. Resume with `?lastEventId=`, a Last-Event-ID ' +
+  'header or a first message `{"type": "resume", "lastEventId"}`: every event after it, then live ones; `{type: "ready"}` ends the replay, ' +
+  '`{type: "gap"}` says events past retention are gone. A client that stays too far behind is closed with 4008.';
+
 const DESCRIPTIONS = {
   stella:
     'Release and change orchestration, in the Stella dialect: every answer is an envelope ' +
     '({success, data, meta}; errors {success: false, error: {code, message, details?, validationErrors?}, meta}), ' +
     'lists page by page/pageSize with meta.pagination. The same operations are served in the StackFlow dialect under /prod/api ' +
-    '(document: /prod/api/openapi.json).',
+    '(document: /prod/api/openapi.json).' +
+    DASHBOARD_STREAM.replace('{prefix}', '/api/v1'),
   stackflow:
     'Release and change orchestration, in the StackFlow dialect: bare resources, lists as {data, next_cursor, total} paged by ' +
     'cursor/limit, errors as {error: {code, message, details?, validation_errors?}, request_id}. Served under /prod/api and /prod/api/v1; ' +
-    'the same operations in the Stella envelope are under /api/v1 (document: /api/v1/openapi.json).',
+    'the same operations in the Stella envelope are under /api/v1 (document: /api/v1/openapi.json).' +
+    DASHBOARD_STREAM.replace('{prefix}', '/prod/api'),
 };
 
 /**

@@ -9,6 +9,7 @@ import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
+import { ensureDashboardSchedule } from './dashboard-schedule';
 import { startEndedWorkflowSweep } from './ended-workflow-sweep';
 import { bundleWorkflows } from './workflow-bundle';
 
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
       try {
         const added = await ensureSearchAttributes(client, config.TEMPORAL_NAMESPACE, SEARCH_ATTRIBUTE_REGISTRATION);
         if (added.length) log.info({ added }, 'registered search attributes');
+        await ensureDashboardSchedule(client, { taskQueue: config.TEMPORAL_TASK_QUEUE, intervalMs: config.DASHBOARD_SWEEP_INTERVAL });
       } finally {
         await client.connection.close();
       }

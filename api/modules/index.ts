@@ -2,6 +2,7 @@ import { agentsRouter } from './agents';
 import { aiRouter } from './ai';
 import { changesRouter } from './changes';
 import { cmdbRouter } from './cmdb';
+import { dashboardRouter } from './dashboard';
 import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
@@ -35,4 +36,5 @@ export const modules = [
   workflowTemplatesRouter,
   workflowRunsRouter,
   temporalCodecRouter,
+  dashboardRouter,
 ];

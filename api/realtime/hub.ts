@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Logger } from '../../platform/logger';
+import { DASHBOARD_CHANNEL, parseDashboardNotice, type DashboardNotice } from './dashboard-notice';
 import { DEPLOYMENT_CHANNEL, parseDeploymentEvent, type DeploymentEvent } from './deployment-events';
 import { parseWorkflowRunEvent, WORKFLOW_RUN_CHANNEL, type WorkflowRunEvent } from './workflow-run-events';
 
@@ -10,7 +11,7 @@ import { parseWorkflowRunEvent, WORKFLOW_RUN_CHANNEL, type WorkflowRunEvent } fr
  * and since NOTIFYs sent meanwhile are gone for good, every subscriber is then
  * told to read its state again (onResync) instead of trusting what it last saw.
  * The one connection listens on every channel a stream reads: deployments'
- * and workflow runs'.
+ * workflow runs' and the dashboard's.
  */
 export interface HubSubscriber {
   tenantId: string;
@@ -18,6 +19,8 @@ export interface HubSubscriber {
   onEvent?(event: DeploymentEvent): void;
   /** Every workflow-run event of the subscriber's tenant. */
   onRunEvent?(event: WorkflowRunEvent): void;
+  /** Every new dashboard event of the subscriber's tenant (its id; the row is read from Postgres). */
+  onDashboardEvent?(notice: DashboardNotice): void;
   /** The hub has just (re)started listening: events may have been missed before. */
   onResync(): void;
 }
@@ -133,12 +136,15 @@ export class DeploymentEventHub {
         const event = parseWorkflowRunEvent(message.payload);
         if (event) this.dispatch(event.tenantId, (s) => s.onRunEvent?.(event));
         else log.debug({ payload: message.payload }, 'live workflow-run events: a payload that is not an event was ignored');
+      } else if (message.channel === DASHBOARD_CHANNEL) {
+        const notice = parseDashboardNotice(message.payload);
+        if (notice) this.dispatch(notice.tenantId, (s) => s.onDashboardEvent?.(notice));
       }
     });
     this.client = client;
     client
       .connect()
-      .then(() => client.query(`LISTEN ${DEPLOYMENT_CHANNEL}; LISTEN ${WORKFLOW_RUN_CHANNEL}`))
+      .then(() => client.query(`LISTEN ${DEPLOYMENT_CHANNEL}; LISTEN ${WORKFLOW_RUN_CHANNEL}; LISTEN ${DASHBOARD_CHANNEL}`))
       .then(() => {
         if (gone || this.closed || generation !== this.generation) return;
         this.listening = true;

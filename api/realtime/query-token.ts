@@ -1,12 +1,12 @@
 /**
- * Browsers cannot set headers on a WebSocket, so the two live streams also
+ * Browsers cannot set headers on a WebSocket, so the live streams also
  * take the bearer token as `?access_token=`. Before the app sees the request,
  * the token moves into the Authorization header (a header sent as well wins)
  * and out of the URL, so the auth middleware verifies it exactly as any other
  * token and no log line or handler ever sees it in a query string. Every
  * other path is left alone: elsewhere a token in a URL is refused as missing.
  */
-const STREAM_PATH = /^\/(?:api\/v1|prod\/api(?:\/v1)?)\/(?:deployment-jobs\/[^/]+\/stream|agents\/[^/]+\/task-stream)\/?$/;
+const STREAM_PATH = /^\/(?:api\/v1|prod\/api(?:\/v1)?)\/(?:deployment-jobs\/[^/]+\/stream|agents\/[^/]+\/task-stream|dashboard\/stream)\/?$/;
 
 export function isStreamPath(path: string): boolean {
   return STREAM_PATH.test(path);

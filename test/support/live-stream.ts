@@ -31,8 +31,13 @@ export function connectStream(baseUrl: string, path: string, options: { token?: 
   };
   ws.on('message', (data) => stream.messages.push(JSON.parse(String(data))));
   ws.on('close', (code, reason) => (stream.closed = { code, reason: String(reason) }));
+  return opened(ws).then(() => stream);
+}
+
+/** Resolves when the socket opens; rejects with the HTTP status when the upgrade is refused. */
+export function opened(ws: WebSocket): Promise<void> {
   return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve(stream));
+    ws.once('open', () => resolve());
     ws.once('unexpected-response', (_req, res) => {
       reject(Object.assign(new Error(`upgrade refused: ${res.statusCode}`), { status: res.statusCode }));
       ws.terminate();

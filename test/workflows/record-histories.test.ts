@@ -3,6 +3,7 @@ import type { CommandMeta } from '../../domain/actor';
 import type { TemplateSpec } from '../../domain/templates/model';
 import { workflowId } from '../../domain/workflow-ids';
 import { cmdbBulkWorkflowId } from '../../workflows/cmdb/messages';
+import { DASHBOARD_SWEEP_WORKFLOW_TYPE, dashboardScheduleId } from '../../workflows/dashboard/messages';
 import { notificationWorkflowId, slaWorkflowId, bulkWorkflowId } from '../../workflows/incidents/messages';
 import { FAIL_VERSION_HOOK, startAgentProcess, type AgentProcess } from '../support/agent-process';
 import { startTestApp, type TestApp } from '../support/app';
@@ -304,6 +305,20 @@ describeRecording('recording the replay corpus', () => {
       const res = await app.http('POST', '/prod/api/cmdb/cis/bulk', { token, body: { operation: 'create', records } });
       expect(res.status).toBe(202);
       await record(cmdbBulkWorkflowId(app.tenant, res.body.id), 'create-two-chunks-one-refused');
+    });
+  });
+
+  describe('dashboardSweep', () => {
+    test('dashboardSweep: a pass that records a freeze in force', async () => {
+      const token = await app.token('rm@example.com', { roles: ['release-manager'] });
+      const env = (await app.http('POST', '/api/v1/environments', { token, body: { name: 'Swept', order: 90, requiredApprovals: 1 } })).body.data;
+      const now = Date.now();
+      const window = { name: 'Recorded freeze', start: new Date(now - 60_000).toISOString(), end: new Date(now + 3_600_000).toISOString() };
+      expect((await app.http('POST', `/api/v1/environments/${env.id}/freeze-windows`, { token, body: window })).status).toBe(201);
+      // The schedule starts it with an id of its own; a direct start issues the same commands.
+      const id = `${dashboardScheduleId(app.config.TEMPORAL_TASK_QUEUE)}-recorded`;
+      await app.client.workflow.start(DASHBOARD_SWEEP_WORKFLOW_TYPE, { taskQueue: app.config.TEMPORAL_TASK_QUEUE, workflowId: id, args: [] });
+      await record(id, 'freeze-started');
     });
   });
 });
