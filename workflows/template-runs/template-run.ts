@@ -51,12 +51,10 @@ export async function templateRun(input: TemplateRunInput): Promise<TemplateRunR
   else publish(state.run);
   const persisting = wf.CancellationScope.nonCancellable(persistLoop);
 
-  // A command answers the run as its command left it (once stored), not as it is by then: a resumed run whose
-  // last node ends before the row is written still answers `running`.
   const settled = async (): Promise<WorkflowRun> => {
-    const answer = state.run;
-    await wf.condition(() => persisted >= answer.version);
-    return answer;
+    const version = state.run.version;
+    await wf.condition(() => persisted >= version);
+    return state.run;
   };
   const guarded = <T>(check: () => T): T => rethrowAsFailure(check);
 
