@@ -6,7 +6,7 @@
  * token and no log line or handler ever sees it in a query string. Every
  * other path is left alone: elsewhere a token in a URL is refused as missing.
  */
-const STREAM_PATH = /^\/(?:api\/v1|prod\/api(?:\/v1)?)\/(?:deployment-jobs\/[^/]+\/stream|agents\/[^/]+\/task-stream|dashboard\/stream)\/?$/;
+const STREAM_PATH = /^\/(?:api\/v1|prod\/api(?:\/v1)?)\/(?:deployment-jobs\/[^/]+\/stream|workflow-runs\/[^/]+\/stream|agents\/[^/]+\/task-stream|dashboard\/stream)\/?$/;
 
 export function isStreamPath(path: string): boolean {
   return STREAM_PATH.test(path);

@@ -43,7 +43,8 @@ jest.setTimeout(300_000);
 it('runs an approval step under its rules, pauses and resumes with 409 for what its state does not allow, streams node changes, and cancels', async () => {
   const template = data(await call('POST', '/workflow-templates', requester, TEMPLATE), 201);
   const run = data(await call('POST', '/workflow-runs', requester, { templateId: template.id, parameters: { release: '2.4.0' } }), 201);
-  const stream = await connectStream(app.url, `/workflow-runs/${run.id}/stream`, { token: viewer });
+  // As a browser connects: the token in the query (it cannot set headers on a WebSocket).
+  const stream = await connectStream(app.url, `/workflow-runs/${run.id}/stream`, { query: `access_token=${encodeURIComponent(viewer)}` });
   await stream.next((m) => m.type === 'snapshot', 'the snapshot');
 
   await eventually(async () => expect(data(await call('GET', `/workflow-runs/${run.id}/steps/sign_off`, viewer), 200).status).toBe('running'), { timeoutMs: 90_000 });

@@ -201,7 +201,8 @@ test('pause lets the running node finish and starts nothing new; a second pause 
   expect(nodeOf(held, 'second').status).toBe('pending');
   expect(server.calls.get(`${k}-second`)).toBeUndefined();
   await eventually(async () => expect((await rowOf(runId)).body).toMatchObject({ status: 'paused', nodes: [{ status: 'succeeded' }, { status: 'pending' }] }));
-  expect((await handle.executeUpdate(resumeRun, { args: [{}, operator] })).status).toBe('running');
+  // The answer is the run once the resume is stored: still running, or already done when its last node ended first (a loaded host).
+  expect(['running', 'succeeded']).toContain((await handle.executeUpdate(resumeRun, { args: [{}, operator] })).status);
   expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
   const audit = await harness.pool.query<{ action: string; actor: string; request_id: string | null }>(
     "SELECT action, actor, request_id FROM audit_log WHERE tenant_id = $1 AND resource_id = $2 AND action IN ('template-run.pause', 'template-run.resume') ORDER BY occurred_at",
