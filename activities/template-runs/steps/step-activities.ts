@@ -2,6 +2,7 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { StepRequest, StepResult } from '../../../domain/templates/model';
 import type { ActivityDeps } from '../../deps';
+import { changeRequestStep } from './change-request';
 import { prepareDeployStep } from './deploy';
 import { promoteStep } from './promote';
 import { prepareScriptStep } from './script';
@@ -15,8 +16,10 @@ import { lazyStepClient, type StepTask } from './step-client';
 export function templateStepActivities(deps: ActivityDeps & { client?: () => Promise<Client> }) {
   const stepDeps = { ...deps, client: deps.client ?? lazyStepClient(deps.config) };
   const promote = promoteStep(stepDeps);
+  const changeRequest = changeRequestStep(stepDeps);
   return {
     templatePromoteStep: (request: StepRequest): Promise<StepResult> => promote(request, currentTask()),
+    templateChangeRequestStep: (request: StepRequest): Promise<StepResult> => changeRequest(request, currentTask()),
     templatePrepareDeployStep: prepareDeployStep(deps),
     templatePrepareScriptStep: prepareScriptStep(deps),
   };
