@@ -34,6 +34,8 @@ export async function callChildStep(request: StepRequest, options: { summary: st
       );
     case 'change-request':
       return waiting(options).templateChangeRequestStep.executeWithOptions({ ...waitingOptions(options), summary: options.summary }, [request]);
+    case 'rollout':
+      return waiting(options).templateRolloutStep.executeWithOptions({ ...waitingOptions(options), summary: options.summary }, [request]);
     case 'deploy':
       return deploy(request, options);
     default:

@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../../deps';
 import { changeRequestStep } from './change-request';
 import { prepareDeployStep } from './deploy';
 import { promoteStep } from './promote';
+import { rolloutStep } from './rollout';
 import { prepareScriptStep } from './script';
 import { lazyStepClient, type StepTask } from './step-client';
 
@@ -17,9 +18,11 @@ export function templateStepActivities(deps: ActivityDeps & { client?: () => Pro
   const stepDeps = { ...deps, client: deps.client ?? lazyStepClient(deps.config) };
   const promote = promoteStep(stepDeps);
   const changeRequest = changeRequestStep(stepDeps);
+  const rollout = rolloutStep(stepDeps);
   return {
     templatePromoteStep: (request: StepRequest): Promise<StepResult> => promote(request, currentTask()),
     templateChangeRequestStep: (request: StepRequest): Promise<StepResult> => changeRequest(request, currentTask()),
+    templateRolloutStep: (request: StepRequest): Promise<StepResult> => rollout(request, currentTask()),
     templatePrepareDeployStep: prepareDeployStep(deps),
     templatePrepareScriptStep: prepareScriptStep(deps),
   };

@@ -118,11 +118,11 @@ export const STEP_TYPE_DEFINITIONS: Record<StepTypeName, StepTypeDefinition> = {
   },
   rollout: {
     type: 'rollout',
-    description: 'Starts a created rollout (canary, blue-green or A/B on the environment router) and waits until it is promoted; fails when it rolls back.',
+    description:
+      "Starts a created rollout (canary, blue-green or A/B on the environment's router) through the rollouts module's own start, as POST /ab-releases/{id}/start does, and waits for its outcome: completed succeeds; aborted (a rollback) or failed fails the step. The environment needs an agent driving a router (else the step fails with NO_ROUTER).",
     runsOn: 'child',
-    unavailable: 'not yet runnable: the rollout module cannot be driven from a template run in this version',
-    input: z.strictObject({ rolloutId: uuid }),
-    output: z.object({ rolloutId: z.string(), state: z.string() }),
+    input: z.strictObject({ rolloutId: uuid, reason: text(2000).optional() }),
+    output: z.object({ rolloutId: z.string(), state: z.string(), canaryWeight: z.number() }),
   },
   notify: {
     type: 'notify',
