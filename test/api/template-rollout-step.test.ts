@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app';
 import { until } from '../support/eventually';
 import { scene, type Scene } from '../support/promotion-scene';
-import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
+import { rolloutStages } from '../support/rollout-scene';
 
 /**
  * The `rollout` step against the real stack: a run started through the API
@@ -13,22 +13,18 @@ import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
  */
 let app: TestApp;
 let s: Scene;
-const stages: RolloutStage[] = [];
+const stages = rolloutStages(() => s, () => app);
 
 beforeAll(async () => {
   app = await startTestApp();
   s = await scene(app);
 }, 240_000);
 afterAll(async () => {
-  for (const st of stages) await st.close();
+  await stages.closeAll();
   await app?.close();
 });
 
-async function newStage(options?: Parameters<typeof rolloutStage>[2]) {
-  const st = await rolloutStage(s, app, options);
-  stages.push(st);
-  return st;
-}
+const newStage = stages.add;
 
 async function startRun(nodes: unknown[]): Promise<string> {
   const template = await s.expect(201, 'POST', '/workflow-templates', s.admin, { name: `rollout ${randomUUID().slice(0, 8)}`, nodes });
