@@ -117,6 +117,16 @@ export interface RunNode {
   items: { total: number; succeeded: number; failed: number; running: number; skipped: number } | null;
   /** approval nodes: the decisions so far. */
   approvals?: readonly StepApproval[];
+  /** approval nodes, once waiting: what they wait for, as the run resolved it (the inbox judges who may decide from it). */
+  approval?: ApprovalRequest;
+}
+
+export interface ApprovalRequest {
+  required: number;
+  groups: readonly string[];
+  separationOfDuties: boolean;
+  expiresAt: string | null;
+  message: string | null;
 }
 
 export interface WorkflowRun {
