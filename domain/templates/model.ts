@@ -143,6 +143,8 @@ export interface WorkflowRun {
   createdAt: string;
   updatedAt: string;
   endedAt: string | null;
+  /** Why a run ended as it did when Tollgate did not end it (its workflow ended outside Tollgate); absent otherwise. */
+  statusReason?: string | null;
   /** Bumps at each persisted change; the row is written WHERE version < new. */
   version: number;
 }

@@ -63,6 +63,7 @@ export const WorkflowRunSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     endedAt: z.string().nullable(),
+    statusReason: z.string().nullable().optional().openapi({ description: 'Set when the run’s workflow was ended outside Tollgate (a Cancel or Terminate in the Temporal UI, a failure, a timeout): how, by whom, when' }),
     version: z.number().int(),
   })
   .openapi('WorkflowRun');
