@@ -1,4 +1,10 @@
-import type { Change, ChangeState, ChangeType } from '../changes/model';
+/** What the step reads of a change (the changes module's row; domain/templates names no other module). */
+export interface ChangeSeen {
+  id: string;
+  state: string;
+  type: string;
+  rejection_reason: string | null;
+}
 
 /**
  * What a template's `change-request` step does with the change it opened, read
@@ -15,9 +21,9 @@ export type ChangeStepMove =
   | { kind: 'succeeded' }
   | { kind: 'failed'; code: 'CHANGE_REJECTED' | 'CHANGE_CANCELLED'; message: string };
 
-const SCHEDULED_OR_LATER: readonly ChangeState[] = ['scheduled', 'in_progress', 'completed', 'failed', 'post_review', 'closed'];
+const SCHEDULED_OR_LATER: readonly string[] = ['scheduled', 'in_progress', 'completed', 'failed', 'post_review', 'closed'];
 
-export function changeStepMove(change: Pick<Change, 'id' | 'state' | 'type' | 'rejection_reason'>): ChangeStepMove {
+export function changeStepMove(change: ChangeSeen): ChangeStepMove {
   if (SCHEDULED_OR_LATER.includes(change.state)) return { kind: 'succeeded' };
   switch (change.state) {
     case 'draft':
@@ -28,15 +34,17 @@ export function changeStepMove(change: Pick<Change, 'id' | 'state' | 'type' | 'r
       return { kind: 'wait', waitingFor: 'the CAB' };
     case 'rejected':
       return { kind: 'failed', code: 'CHANGE_REJECTED', message: `Change ${change.id} was rejected by the CAB${change.rejection_reason ? `: ${change.rejection_reason}` : ''}` };
-    default:
+    case 'cancelled':
       return { kind: 'failed', code: 'CHANGE_CANCELLED', message: `Change ${change.id} was cancelled` };
+    default:
+      return { kind: 'wait', waitingFor: `its state ${change.state}` };
   }
 }
 
 /** The step's inputs (camelCase, as every step's are) as the body POST /changes takes; the change module's schema then judges it. */
 export interface ChangeStepInputs {
   title: string;
-  type: ChangeType;
+  type: 'standard' | 'normal' | 'emergency';
   description?: string;
   assignmentGroup?: string;
   implementationPlan?: string;

@@ -1,4 +1,10 @@
-import type { Rollout } from '../rollouts/model';
+/** What the step reads of a rollout (the rollouts module's row; domain/templates names no other module). */
+export interface RolloutSeen {
+  id: string;
+  name: string;
+  state: string;
+  abortReason: string | null;
+}
 
 /**
  * What a template's `rollout` step does with its rollout, read from the
@@ -12,7 +18,7 @@ export type RolloutStepMove =
   | { kind: 'succeeded' }
   | { kind: 'failed'; code: 'ROLLOUT_ABORTED' | 'ROLLOUT_FAILED'; message: string };
 
-export function rolloutStepMove(r: Pick<Rollout, 'id' | 'name' | 'state' | 'abortReason'>): RolloutStepMove {
+export function rolloutStepMove(r: RolloutSeen): RolloutStepMove {
   switch (r.state) {
     case 'created':
       return { kind: 'start' };
@@ -21,9 +27,12 @@ export function rolloutStepMove(r: Pick<Rollout, 'id' | 'name' | 'state' | 'abor
       return { kind: 'wait' };
     case 'completed':
       return { kind: 'succeeded' };
-    default: {
+    case 'aborted':
+    case 'failed': {
       const code = r.state === 'aborted' ? 'ROLLOUT_ABORTED' : 'ROLLOUT_FAILED';
       return { kind: 'failed', code, message: `Rollout ${r.id} (${r.name}) ended ${r.state}${r.abortReason ? `: ${r.abortReason}` : ''}` };
     }
+    default:
+      return { kind: 'wait' };
   }
 }

@@ -1,7 +1,6 @@
-import type { ChangeState, ChangeType } from '../../domain/changes/model';
 import { changeBodyOf, changeStepMove } from '../../domain/templates/step-changes';
 
-const change = (state: ChangeState, type: ChangeType = 'normal', rejection_reason: string | null = null) => ({ id: 'CHG0000007', state, type, rejection_reason });
+const change = (state: string, type = 'normal', rejection_reason: string | null = null) => ({ id: 'CHG0000007', state, type, rejection_reason });
 
 test('a draft is submitted, a submitted normal change goes to CAB, the others wait for their move', () => {
   expect(changeStepMove(change('draft'))).toEqual({ kind: 'submit' });

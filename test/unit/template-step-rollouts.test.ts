@@ -1,7 +1,6 @@
-import type { RolloutState } from '../../domain/rollouts/model';
 import { rolloutStepMove } from '../../domain/templates/step-rollouts';
 
-const rollout = (state: RolloutState, abortReason: string | null = null) => ({ id: 'r1', name: 'myapp canary', state, abortReason });
+const rollout = (state: string, abortReason: string | null = null) => ({ id: 'r1', name: 'myapp canary', state, abortReason });
 
 test('a created rollout is started, a running or paused one waited for, a completed one succeeds', () => {
   expect(rolloutStepMove(rollout('created'))).toEqual({ kind: 'start' });
