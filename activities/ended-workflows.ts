@@ -6,11 +6,14 @@ import { persistDeploymentTask } from './deployments/tasks';
 import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { markRollout, openRolloutRun } from './rollouts/ended-outside';
+import { persistRun } from './template-runs/persist';
 import { markChangeEnded } from '../domain/changes/ended-outside';
 import type { Change } from '../domain/changes/model';
 import { markJobEnded } from '../domain/deployments/ended-outside';
 import type { DeploymentJob, DeploymentTask } from '../domain/deployments/model';
 import { markPromotionEnded } from '../domain/promotions/ended-outside';
+import { markRunEnded } from '../domain/templates/ended-outside';
+import type { WorkflowRun } from '../domain/templates/model';
 import type { Promotion } from '../domain/promotions/model';
 import { rolloutLive, trafficNeedsRestore } from '../domain/rollouts/ended-outside';
 import type { Rollout } from '../domain/rollouts/model';
@@ -28,15 +31,18 @@ import { runStanding } from '../platform/workflow-endings';
  * a sweep marking at once write it once.
  */
 
-export type EndedKind = 'change' | 'promotion' | 'deployment' | 'rollout';
-export const ENDED_KINDS: readonly EndedKind[] = ['change', 'promotion', 'deployment', 'rollout'];
+export type EndedKind = 'change' | 'promotion' | 'deployment' | 'rollout' | 'template-run';
+export const ENDED_KINDS: readonly EndedKind[] = ['change', 'promotion', 'deployment', 'rollout', 'template-run'];
 
 export interface EndingDeps extends ActivityDeps {
   client: Client;
 }
 
-const TABLE: Record<EndedKind, string> = { change: 'changes', promotion: 'promotions', deployment: 'deployment_jobs', rollout: 'rollouts' };
-const RESOURCE_TYPE: Record<EndedKind, string> = { change: 'change', promotion: 'promotion', deployment: 'deployment_job', rollout: 'rollout' };
+const TABLE: Record<EndedKind, string> = { change: 'changes', promotion: 'promotions', deployment: 'deployment_jobs', rollout: 'rollouts', 'template-run': 'workflow_runs' };
+const RESOURCE_TYPE: Record<EndedKind, string> = { change: 'change', promotion: 'promotion', deployment: 'deployment_job', rollout: 'rollout', 'template-run': 'workflow-run' };
+
+/** A record of any kind, as its module persisted it. */
+type Ended = Change | Promotion | DeploymentJob | Rollout | WorkflowRun;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -56,7 +62,7 @@ async function loadBody<T>(pool: Pool, kind: EndedKind, tenantId: string, id: st
  * is finished, absent, or its workflow is running or completed on its own).
  */
 export async function markIfEndedOutside(deps: EndingDeps, kind: EndedKind, tenantId: string, id: string): Promise<WorkflowEnding | null> {
-  const body = await loadBody<Change | Promotion | DeploymentJob | Rollout>(deps.pool, kind, tenantId, id);
+  const body = await loadBody<Ended>(deps.pool, kind, tenantId, id);
   // A rollout no longer live still matters while its traffic is not known to be back on stable.
   if (!body || !(isLive(kind, body) || (kind === 'rollout' && trafficNeedsRestore(body as Rollout)))) return null;
   const standing = await runStanding(deps.client, workflowId(tenantId, kind, id));
@@ -68,20 +74,21 @@ export async function markIfEndedOutside(deps: EndingDeps, kind: EndedKind, tena
     await openRolloutRun(deps, tenantId, id, `its previous run was ${ending.how} outside Tollgate; this one puts traffic back on stable and takes retry`);
     return ending;
   }
-  await mark(deps, kind, tenantId, body as Change | Promotion | DeploymentJob, ending);
+  await mark(deps, kind, tenantId, body as Exclude<Ended, Rollout>, ending);
   return ending;
 }
 
-function isLive(kind: EndedKind, body: Change | Promotion | DeploymentJob | Rollout): boolean {
+function isLive(kind: EndedKind, body: Ended): boolean {
   if (kind === 'rollout') return rolloutLive(body as Rollout);
   const now = new Date().toISOString();
   const probe: WorkflowEnding = { how: 'failed', by: '', reason: null, at: now, runId: '' };
   if (kind === 'change') return markChangeEnded(body as Change, probe, now) !== null;
   if (kind === 'promotion') return markPromotionEnded(body as Promotion, probe, now) !== null;
+  if (kind === 'template-run') return markRunEnded(body as WorkflowRun, probe, now) !== null;
   return markJobEnded(body as DeploymentJob, [], probe, now) !== null;
 }
 
-async function mark(deps: EndingDeps, kind: EndedKind, tenantId: string, body: Change | Promotion | DeploymentJob, ending: WorkflowEnding): Promise<void> {
+async function mark(deps: EndingDeps, kind: EndedKind, tenantId: string, body: Exclude<Ended, Rollout>, ending: WorkflowEnding): Promise<void> {
   const now = new Date().toISOString();
   const actor = { userId: ending.by, permissions: [] };
   if (kind === 'change') {
@@ -92,6 +99,11 @@ async function mark(deps: EndingDeps, kind: EndedKind, tenantId: string, body: C
   if (kind === 'promotion') {
     const marked = markPromotionEnded(body as Promotion, ending, now);
     if (marked) await promotionActivities(deps).persistPromotion({ tenantId, promotion: marked.next, events: marked.events, actor, decided: true });
+    return;
+  }
+  if (kind === 'template-run') {
+    const marked = markRunEnded(body as WorkflowRun, ending, now);
+    if (marked) await persistRun(deps.pool, { tenantId, run: marked.next, batches: [{ actor, events: marked.events }] });
     return;
   }
   const tasks = (await deps.pool.query('SELECT body FROM deployment_tasks WHERE tenant_id = $1 AND job_id = $2', [tenantId, body.id])).rows.map(

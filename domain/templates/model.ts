@@ -117,6 +117,16 @@ export interface RunNode {
   items: { total: number; succeeded: number; failed: number; running: number; skipped: number } | null;
   /** approval nodes: the decisions so far. */
   approvals?: readonly StepApproval[];
+  /** approval nodes, once waiting: what they wait for, as the run resolved it (the inbox judges who may decide from it). */
+  approval?: ApprovalRequest;
+}
+
+export interface ApprovalRequest {
+  required: number;
+  groups: readonly string[];
+  separationOfDuties: boolean;
+  expiresAt: string | null;
+  message: string | null;
 }
 
 export interface WorkflowRun {
@@ -133,6 +143,8 @@ export interface WorkflowRun {
   createdAt: string;
   updatedAt: string;
   endedAt: string | null;
+  /** Why a run ended as it did when Tollgate did not end it (its workflow ended outside Tollgate); absent otherwise. */
+  statusReason?: string | null;
   /** Bumps at each persisted change; the row is written WHERE version < new. */
   version: number;
 }

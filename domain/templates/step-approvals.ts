@@ -1,7 +1,7 @@
 import { personKey, samePerson, countPeople, type Actor } from '../actor';
 import { inApproverGroups, isRequesterOf } from '../approver-rules';
 import { DomainError } from '../errors';
-import type { RunNode, StepApproval, WorkflowRun } from './model';
+import type { ApprovalRequest, RunNode, StepApproval, WorkflowRun } from './model';
 
 /**
  * An approval step's rules, the promotions' own (domain/approver-rules.ts):
@@ -48,4 +48,21 @@ export function approvalOutcome(approvals: readonly StepApproval[], required: nu
   const people = countPeople(approved.map((a) => ({ userId: a.approverId, email: a.approverEmail })));
   if (people >= required) return { outcome: 'approved', approvedBy: approved.map((a) => a.approverEmail ?? a.approverId) };
   return { outcome: 'open', missing: required - people };
+}
+
+/**
+ * Whether a waiting approval node would take `actor`'s decision now: the same
+ * check the run's decideStep validator makes, on what the node waits for as
+ * the run recorded it (an inbox lists exactly the steps a decision would not
+ * be refused on).
+ */
+export function awaitsStepDecisionFrom(run: WorkflowRun, node: RunNode, actor: Actor): node is RunNode & { approval: ApprovalRequest } {
+  if (node.type !== 'approval' || node.status !== 'running' || !node.approval) return false;
+  try {
+    checkStepDecider(run, node, { approvals: node.approval.required, groups: node.approval.groups, separationOfDuties: node.approval.separationOfDuties }, actor);
+    return true;
+  } catch (err) {
+    if (err instanceof DomainError) return false;
+    throw err;
+  }
 }

@@ -15,7 +15,8 @@ export const STEP_PERMISSIONS: Record<StepTypeName, readonly Permission[]> = {
   gate: ['promotion:read'],
   promote: ['promotion:create'],
   deploy: ['deployment:operate'],
-  'change-request': ['change:create'],
+  // Opening is change:create; submitting it (and sending it to CAB) is change:update.
+  'change-request': ['change:create', 'change:update'],
   rollout: ['rollout:operate'],
   notify: [],
 };

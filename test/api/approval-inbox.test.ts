@@ -1,10 +1,12 @@
 import { startTestApp, type TestApp } from '../support/app';
 import { auroraChange } from '../support/changes';
+import { until } from '../support/eventually';
 import { awaiting, scene, stage, type Scene } from '../support/promotion-scene';
 
 /**
  * One inbox: GET /my/pending-approvals lists the promotions the caller may
- * approve and the changes under CAB review waiting on their decision, each
+ * approve, the changes under CAB review waiting on their decision and the
+ * workflow runs' approval steps that would take it, each
  * with `kind` and `awaiting`, oldest first, filterable by kind and paged.
  */
 let app: TestApp;
@@ -86,4 +88,46 @@ test('promotions and CAB decisions in one list, with what each still awaits', as
   expect(await ids(carol)).toEqual([]);
   const other = await s.token('sam@example.com', { roles: ['viewer'], claims: { groups: ['sre-team'] } });
   expect((await inbox(other)).data[0]).toMatchObject({ kind: 'promotion', id: promotion.id, awaiting: { approvals: 1 } });
+});
+
+test('a workflow run’s waiting approval step: listed for whoever may decide it, with its kind and decision links; gone once decided', async () => {
+  const s = await scene(app);
+  const rita = await s.token('rita@example.com', { roles: ['release-manager'] });
+  const bob = await s.token('bob@example.com', { roles: ['viewer'], claims: { groups: ['release-leads'] } });
+  const vic = await s.token('vic@example.com', { roles: ['viewer'] });
+  const template = await s.expect(201, 'POST', '/workflow-templates', rita, {
+    name: 'sign then soak',
+    nodes: [
+      { id: 'sign_off', type: 'approval', inputs: { approvals: 1, groups: ['release-leads'], expiresIn: '1h', message: 'ship 2.4?' } },
+      { id: 'soak', type: 'wait', dependsOn: ['sign_off'], inputs: { duration: '1s' } },
+    ],
+  });
+  const run = await s.expect(201, 'POST', '/workflow-runs', rita, { templateId: template.id, parameters: {} });
+  const listed = await until('the step in Bob’s inbox', async () => {
+    const res = await s.call('GET', '/my/pending-approvals?kind=workflow-step', bob);
+    return res.body.data?.length ? res.body.data : undefined;
+  }, 30_000);
+  expect(listed).toEqual([
+    expect.objectContaining({
+      kind: 'workflow-step',
+      id: `${run.id}/sign_off`,
+      runId: run.id,
+      nodeId: 'sign_off',
+      templateId: template.id,
+      templateName: 'sign then soak',
+      requestedBy: 'rita@example.com',
+      approval: { required: 1, groups: ['release-leads'], separationOfDuties: true, expiresAt: expect.any(String), message: 'ship 2.4?' },
+      awaiting: { approvals: 1, approvers: [], approverGroups: ['release-leads'] },
+      links: { step: `/api/v1/workflow-runs/${run.id}/steps/sign_off`, approve: `/api/v1/workflow-runs/${run.id}/steps/sign_off/approve`, reject: `/api/v1/workflow-runs/${run.id}/steps/sign_off/reject` },
+    }),
+  ]);
+  // The whole inbox holds it too; the other kinds' filters do not.
+  expect((await s.expect(200, 'GET', '/my/pending-approvals', bob)).map((i: any) => i.kind)).toEqual(['workflow-step']);
+  expect(await s.expect(200, 'GET', '/my/pending-approvals?kind=promotion', bob)).toEqual([]);
+  // Not in the group, or the run's requester under SoD: not theirs to decide.
+  expect(await s.expect(200, 'GET', '/my/pending-approvals', vic)).toEqual([]);
+  expect(await s.expect(200, 'GET', '/my/pending-approvals?kind=workflow-step', rita)).toEqual([]);
+  // The link is where the decision goes; once decided, the step leaves the inbox.
+  await s.expect(200, 'POST', listed[0].links.approve, bob, { comment: 'go' });
+  expect(await s.expect(200, 'GET', '/my/pending-approvals', bob)).toEqual([]);
 });

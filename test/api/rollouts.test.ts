@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 import { scene, type Scene } from '../support/promotion-scene';
-import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
+import { rolloutStages } from '../support/rollout-scene';
 
 /**
  * PROGDL through the API: /ab-releases create, list, get, the commands, the
@@ -12,22 +12,18 @@ import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
  */
 let app: TestApp;
 let s: Scene;
-const stages: RolloutStage[] = [];
+const stages = rolloutStages(() => s, () => app);
 
 beforeAll(async () => {
   app = await startTestApp();
   s = await scene(app);
 });
 afterAll(async () => {
-  for (const st of stages) await st.close();
+  await stages.closeAll();
   await app?.close();
 });
 
-async function newStage(options?: Parameters<typeof rolloutStage>[2]) {
-  const st = await rolloutStage(s, app, options);
-  stages.push(st);
-  return st;
-}
+const newStage = stages.add;
 
 const reaches = (id: string, check: (r: any) => void, timeoutMs = 30_000) =>
   eventually(async () => {
@@ -235,7 +231,6 @@ test('traffic while the router’s agent is away: the last read-back, with a not
   await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, {});
   await reaches(r.id, (x) => expect(x).toMatchObject({ state: 'paused', canaryWeight: 15 }));
   await st.close();
-  stages.splice(stages.indexOf(st), 1);
   const reading = await s.expect(200, 'GET', `/ab-releases/${r.id}/traffic`);
   expect(reading).toMatchObject({ live: false, traffic: { canaryWeight: 15 }, requested: { canaryWeight: 15 } });
   expect(reading.note).toMatch(new RegExp(`agent ${st.agentId} did not answer .*last read-back`));

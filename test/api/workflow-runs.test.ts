@@ -192,7 +192,9 @@ describe('commands', () => {
     await app.client.workflow.getHandle(workflowId(app.tenant, 'template-run', created.id)).terminate('cleaning up');
     const res = await call('POST', `/workflow-runs/${created.id}/pause`, manager, { reason: 'hold on' });
     expect(res.status).toBe(409);
-    expect(res.body.error).toMatchObject({ code: 'WORKFLOW_ENDED_OUTSIDE', details: { currentStatus: 'running', workflow: { how: 'terminated', reason: 'cleaning up' } } });
+    expect(res.body.error).toMatchObject({ code: 'WORKFLOW_ENDED_OUTSIDE', details: { currentState: 'failed', previousState: 'running', workflow: { how: 'terminated', reason: 'cleaning up' } } });
+    // The command that met the closed workflow marked the run, as the sweep would.
+    expect((await call('GET', `/workflow-runs/${created.id}`, manager)).body.data).toMatchObject({ status: 'failed', statusReason: expect.stringContaining('cleaning up') });
   });
 
   it('needs template-run:operate for pause, resume and cancel', async () => {

@@ -73,3 +73,18 @@ export async function rolloutStage(s: Scene, app: TestApp, options: { routerless
     },
   };
 }
+
+/** Stages made during a test file, each closed (its router worker stopped) at the end; closing one early is harmless. */
+export function rolloutStages(s: () => Scene, app: () => TestApp) {
+  const stages: RolloutStage[] = [];
+  return {
+    async add(options?: Parameters<typeof rolloutStage>[2]): Promise<RolloutStage> {
+      const st = await rolloutStage(s(), app(), options);
+      stages.push(st);
+      return st;
+    },
+    async closeAll(): Promise<void> {
+      for (const st of stages) await st.close();
+    },
+  };
+}

@@ -36,9 +36,10 @@ test('a sound template passes, with references, a when, forEach and retry', () =
   expect(result).toMatchObject({ ok: true, spec: { name: 'pipeline' } });
 });
 
-test('a step type that cannot run yet is refused at validation, naming the node, not failed mid-run', () => {
-  const found = problems(template([wait('soak'), { id: 'cab', type: 'change-request', dependsOn: ['soak'], inputs: { title: 'Ship 2.0' } }]));
-  expect(found).toEqual([expect.objectContaining({ nodeId: 'cab', field: 'nodes.1.type', code: 'step_type_unavailable' })]);
+test('change-request and rollout nodes are runnable: their inputs are judged like any step type’s', () => {
+  expect(validateTemplate(template([wait('soak'), { id: 'cab', type: 'change-request', dependsOn: ['soak'], inputs: { title: 'Ship 2.0' } }]))).toMatchObject({ ok: true });
+  expect(validateTemplate(template([{ id: 'canary', type: 'rollout', inputs: { rolloutId: '7f0c1e0a-3b59-4c1e-9d55-2f8f5b0e6a41' } }]))).toMatchObject({ ok: true });
+  expect(problems(template([{ id: 'canary', type: 'rollout', inputs: { rolloutId: 'nope' } }]))).toEqual([expect.objectContaining({ nodeId: 'canary', field: 'nodes.0.inputs.rolloutId' })]);
 });
 
 test('the shape: every field that does not fit is reported, with the node id where there is one', () => {

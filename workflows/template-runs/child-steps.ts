@@ -32,10 +32,14 @@ export async function callChildStep(request: StepRequest, options: { summary: st
         { ...waitingOptions(options), summary: options.summary },
         [request],
       );
+    case 'change-request':
+      return waiting(options).templateChangeRequestStep.executeWithOptions({ ...waitingOptions(options), summary: options.summary }, [request]);
+    case 'rollout':
+      return waiting(options).templateRolloutStep.executeWithOptions({ ...waitingOptions(options), summary: options.summary }, [request]);
     case 'deploy':
       return deploy(request, options);
     default:
-      // change-request and rollout have no runner on this worker yet: the node fails saying so, it never hangs.
+      // A type this worker has no runner for fails its node saying so, it never hangs.
       throw wf.ApplicationFailure.nonRetryable(`Step type ${request.type} cannot run on this worker yet`, 'STEP_TYPE_UNAVAILABLE');
   }
 }

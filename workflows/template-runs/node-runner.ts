@@ -1,7 +1,7 @@
 import * as wf from '@temporalio/workflow';
 import { celCondition, celEvaluate } from '../../domain/cel';
 import { parseDuration } from '../../domain/duration';
-import type { TemplateNode } from '../../domain/templates/model';
+import type { ApprovalRequest, TemplateNode } from '../../domain/templates/model';
 import { resolveReferences, type ReferenceScope } from '../../domain/templates/references';
 import { approvalOutcome, type ApprovalStepInputs } from '../../domain/templates/step-approvals';
 import { STEP_TYPE_DEFINITIONS } from '../../domain/templates/step-types';
@@ -173,10 +173,18 @@ async function approvalStep(engine: Engine, node: TemplateNode, inputs: Record<s
       const o = outcome();
       return o.outcome === 'open' ? `${o.missing} more approval${o.missing === 1 ? '' : 's'}${parsed.groups.length ? ` from ${parsed.groups.join(', ')}` : ''}${expiresAt ? ` before ${new Date(expiresAt).toISOString()}` : ''}` : null;
     };
+    // What the step waits for rides on its reason's updates (no write of its own, so histories replay as they were).
+    const approval: ApprovalRequest = {
+      required: parsed.approvals,
+      groups: [...parsed.groups],
+      separationOfDuties: parsed.separationOfDuties,
+      expiresAt: expiresAt === undefined ? null : new Date(expiresAt).toISOString(),
+      message: parsed.message ?? null,
+    };
     // Each decision moves what the step waits for: its reason says it again.
     for (;;) {
       const reason = describe();
-      if (engine.state.node(node.id)!.reason !== reason) engine.state.updateNode(node.id, { reason });
+      if (engine.state.node(node.id)!.reason !== reason) engine.state.updateNode(node.id, { reason, approval });
       if (outcome().outcome !== 'open' || engine.handingOver()) break;
       const seen = engine.state.node(node.id)!.approvals?.length ?? 0;
       const woken = () => (engine.state.node(node.id)!.approvals?.length ?? 0) !== seen || engine.handingOver();

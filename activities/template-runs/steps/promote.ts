@@ -1,5 +1,5 @@
-import { WithStartWorkflowOperation, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
 import { checkPromotionRequest, oneInFlight, promotionStartOptions } from '../../../dispatch/promotion-start';
 import type { Actor, CommandMeta } from '../../../domain/actor';
 import type { CreatePromotionInput } from '../../../domain/promotions/commands';
@@ -11,8 +11,8 @@ import type { Pool } from '../../../platform/db';
 import { cancelDeploymentJob } from '../../../workflows/deployments/messages';
 import { cancelPromotion, createPromotion, PROMOTION_WORKFLOW_TYPE } from '../../../workflows/promotions/messages';
 import type { ActivityDeps } from '../../deps';
-import { pause, type StepTask } from './step-client';
-import { asStepFailure, stepFailure, stepInputs } from './step-failures';
+import { pause, stepStartOperation, type StepTask } from './step-client';
+import { asStepFailure, refusalOf, stepFailure, stepInputs } from './step-failures';
 import { stepRequestId, stepResourceId } from './step-ids';
 
 export interface PromoteStepDeps extends ActivityDeps {
@@ -62,26 +62,14 @@ async function requestPromotion(deps: PromoteStepDeps, request: StepRequest, id:
   const inputs = await checkPromotionRequest(deps.pool, request.tenantId, body, request.requestedBy);
   const client = await deps.client();
   const options = promotionStartOptions(deps.config, request.tenantId, id, inputs, body, request.requestedBy);
-  const start = new WithStartWorkflowOperation(PROMOTION_WORKFLOW_TYPE, {
-    workflowId: workflowId(request.tenantId, 'promotion', id),
-    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-    args: options.args,
-    // A step tried again reaches the promotion its first try started; a promotion that has ended is never started afresh.
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    workflowIdReusePolicy: 'REJECT_DUPLICATE',
-    typedSearchAttributes: options.searchAttributes,
-    staticSummary: options.summary,
-    staticDetails: `${options.details} (template run ${request.runId}, step ${request.nodeId})`,
-  } as never);
+  const start = stepStartOperation(deps.config, request, 'promotion', id, PROMOTION_WORKFLOW_TYPE, options);
   try {
     await oneInFlight(deps.pool, request.tenantId, body, id, () =>
       client.workflow.executeUpdateWithStart(createPromotion, { args: [body, meta], updateId: `template-step:${id}`, startWorkflowOperation: start }),
     );
   } catch (err) {
     // The workflow refused the create (its own gates, a promotion it already holds): the refusal is the step's failure.
-    const failure = err instanceof WorkflowUpdateFailedError ? findApplicationFailure(err.cause) : undefined;
-    if (failure) throw stepFailure(failure.type ?? 'PROMOTION_REFUSED', failure.message);
-    throw err;
+    throw refusalOf(err, 'PROMOTION_REFUSED') ?? err;
   }
 }
 
@@ -118,9 +106,4 @@ async function cancelOwnPromotion(deps: PromoteStepDeps, tenantId: string, id: s
 async function findPromotion(pool: Pool, tenantId: string, id: string): Promise<Promotion | undefined> {
   const { rows } = await pool.query<{ body: Promotion }>('SELECT body FROM promotions WHERE tenant_id = $1 AND id = $2', [tenantId, id]);
   return rows[0]?.body;
-}
-
-function findApplicationFailure(err: unknown): ApplicationFailure | undefined {
-  for (let e = err; e; e = (e as { cause?: unknown }).cause) if (e instanceof ApplicationFailure) return e;
-  return undefined;
 }

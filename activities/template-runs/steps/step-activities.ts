@@ -2,8 +2,10 @@ import { Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import type { StepRequest, StepResult } from '../../../domain/templates/model';
 import type { ActivityDeps } from '../../deps';
+import { changeRequestStep } from './change-request';
 import { prepareDeployStep } from './deploy';
 import { promoteStep } from './promote';
+import { rolloutStep } from './rollout';
 import { prepareScriptStep } from './script';
 import { lazyStepClient, type StepTask } from './step-client';
 
@@ -15,8 +17,12 @@ import { lazyStepClient, type StepTask } from './step-client';
 export function templateStepActivities(deps: ActivityDeps & { client?: () => Promise<Client> }) {
   const stepDeps = { ...deps, client: deps.client ?? lazyStepClient(deps.config) };
   const promote = promoteStep(stepDeps);
+  const changeRequest = changeRequestStep(stepDeps);
+  const rollout = rolloutStep(stepDeps);
   return {
     templatePromoteStep: (request: StepRequest): Promise<StepResult> => promote(request, currentTask()),
+    templateChangeRequestStep: (request: StepRequest): Promise<StepResult> => changeRequest(request, currentTask()),
+    templateRolloutStep: (request: StepRequest): Promise<StepResult> => rollout(request, currentTask()),
     templatePrepareDeployStep: prepareDeployStep(deps),
     templatePrepareScriptStep: prepareScriptStep(deps),
   };

@@ -1,4 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WithStartWorkflowOperation } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { StepRequest } from '../../../domain/templates/model';
+import { workflowId, type ResourceKind } from '../../../domain/workflow-ids';
 import type { Config } from '../../../platform/config';
 import { dataConverterOf } from '../../../platform/payload-keys';
 import { connectionOptions, temporalConnection } from '../../../platform/temporal-connection';
@@ -37,4 +40,29 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
     };
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/**
+ * The start of another module's workflow that a step's create update rides on
+ * (update-with-start), as the API starts it: a step tried again reaches the
+ * workflow its first try started, and one that has ended is never started afresh.
+ */
+export function stepStartOperation(
+  config: Config,
+  request: StepRequest,
+  kind: ResourceKind,
+  id: string,
+  workflowType: string,
+  options: { args: unknown[]; searchAttributes: SearchAttributePair[]; summary: string; details: string },
+): WithStartWorkflowOperation<any> {
+  return new WithStartWorkflowOperation(workflowType, {
+    workflowId: workflowId(request.tenantId, kind, id),
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    args: options.args,
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'REJECT_DUPLICATE',
+    typedSearchAttributes: options.searchAttributes,
+    staticSummary: options.summary,
+    staticDetails: `${options.details} (template run ${request.runId}, step ${request.nodeId})`,
+  } as never);
 }

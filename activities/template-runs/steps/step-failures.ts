@@ -1,3 +1,5 @@
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { DomainError } from '../../../domain/errors';
 import type { StepRequest, StepTypeName } from '../../../domain/templates/model';
 import { STEP_TYPE_DEFINITIONS } from '../../../domain/templates/step-types';
@@ -24,4 +26,15 @@ export function stepInputs<T extends StepTypeName>(request: StepRequest, type: T
     throw stepFailure('INVALID_STEP_INPUTS', `The ${type} step's inputs are invalid: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(inputs)'}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
+}
+
+/**
+ * Another module's workflow refused a step's command in its validator (its own
+ * rules: a gate, a state that does not allow it): the refusal, as the step's
+ * failure with that module's code; undefined for anything else.
+ */
+export function refusalOf(err: unknown, fallbackCode: string): ApplicationFailure | undefined {
+  if (!(err instanceof WorkflowUpdateFailedError)) return undefined;
+  for (let e: unknown = err.cause; e; e = (e as { cause?: unknown }).cause) if (e instanceof ApplicationFailure) return stepFailure(e.type ?? fallbackCode, e.message);
+  return undefined;
 }

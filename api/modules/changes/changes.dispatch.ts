@@ -17,7 +17,8 @@ import { endedOutsideConflict, reconcilePathOf, reconcileRecord, startNewRun, ty
 import { persistChangeActivity } from '../../../activities/changes/persist-change';
 import { changeResumable, resumeChange } from '../../../domain/changes/ended-outside';
 import { workflowId } from '../../../domain/workflow-ids';
-import { allocateChangeNumber, findChange } from './changes.queries';
+import { allocateChangeId, changeStartOptions } from '../../../dispatch/change-start';
+import { findChange } from './changes.queries';
 
 /** Sends change commands to their workflows; the API never writes a change row itself. */
 
@@ -54,21 +55,8 @@ export async function createChangeWorkflow(c: Context<AppEnv>, body: CreateChang
     definition: createChange,
     body,
     scope: KEY_SCOPE,
-    allocate: async () => changeNumberToId(await allocateChangeNumber(pool, tenantId)),
-    start: (id) => ({
-      args: [
-        {
-          tenantId,
-          changeId: id,
-          // The key records the change id; the workflow also wants the bare number.
-          number: Number(id.replace(/^CHG/, '')),
-          settings: { reviewDeadlineMs: config.CHANGE_REVIEW_DEADLINE, defaultCabQuorum: config.CHANGE_CAB_QUORUM },
-        } satisfies ChangeWorkflowInput,
-      ],
-      searchAttributes: searchAttributesOf(tenantId, { id, state: 'draft', type: body.type }, changeTitle({ id, short_description: body.short_description })),
-      summary: body.short_description,
-      details: `${id}: ${body.type} change requested by ${email ?? userId}${body.assignment_group ? ` for ${body.assignment_group}` : ''}`,
-    }),
+    allocate: () => allocateChangeId(pool, tenantId),
+    start: (id) => changeStartOptions(config, tenantId, id, body, { userId, email }),
   });
 }
 

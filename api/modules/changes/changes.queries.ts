@@ -78,8 +78,3 @@ export async function changeHistory(pool: Pool, tenantId: string, id: string) {
   return rows.map((r) => ({ ...r, occurred_at: new Date(r.occurred_at).toISOString() }));
 }
 
-/** Takes the next change number of the tenant from its Postgres sequence. */
-export async function allocateChangeNumber(pool: Pool, tenantId: string): Promise<number> {
-  const { rows } = await pool.query<{ n: number }>("SELECT next_resource_number($1, 'change') AS n", [tenantId]);
-  return rows[0].n;
-}

@@ -6,11 +6,13 @@ import { approvalsMissing } from '../../../domain/promotions/approvals';
 import type { Promotion } from '../../../domain/promotions/model';
 import type { Pool } from '../../../platform/db';
 import { encodeCursor, type Page, type PageRequest } from '../../pagination';
+import { runStepsAwaiting, type PendingRunStep } from '../workflow-runs';
 import { pendingFor } from './promotions.queries';
 
 /**
- * The caller's one inbox: promotions they may approve now and changes under CAB
- * review that wait on their decision, oldest first, each with `kind` and
+ * The caller's one inbox: promotions they may approve now, changes under CAB
+ * review that wait on their decision, and workflow runs' approval steps that
+ * would take it (the runs module's rules), oldest first, each with `kind` and
  * `awaiting` (what is still missing). A promotion keeps every field it has
  * elsewhere. Both sources are narrowed in Postgres and then by the domain
  * rules, so the page is cut from the merged list.
@@ -25,13 +27,13 @@ export interface Awaiting {
   approverGroups: string[];
 }
 
-export type PendingItem = (Promotion & { kind: 'promotion'; awaiting: Awaiting }) | (Change & { kind: 'change'; awaiting: Awaiting });
+export type PendingItem = (Promotion & { kind: 'promotion'; awaiting: Awaiting }) | (Change & { kind: 'change'; awaiting: Awaiting }) | PendingRunStep;
 export type PendingKind = PendingItem['kind'];
 
 /** The sort the inbox pages by: when the item started waiting, then its id. */
 export const INBOX_SORT = { field: 'since', direction: 'asc' } as const;
 
-const sinceOf = (item: PendingItem) => (item.kind === 'promotion' ? item.requestedAt : item.created_at);
+const sinceOf = (item: PendingItem) => (item.kind === 'promotion' ? item.requestedAt : item.kind === 'change' ? item.created_at : item.since);
 const CANDIDATES = 500;
 
 async function changesAwaiting(pool: Pool, tenantId: string, actor: Actor, settings: ChangeSettings): Promise<PendingItem[]> {
@@ -55,11 +57,13 @@ export async function pendingApprovals(
   actor: Actor,
   options: { kind?: PendingKind; changeSettings: ChangeSettings; request: PageRequest },
 ): Promise<Page<PendingItem>> {
-  const [promotions, changes] = await Promise.all([
-    options.kind === 'change' ? [] : pendingFor(pool, tenantId, actor, hasPermission(actor, 'promotion:approve')),
-    options.kind === 'promotion' ? [] : changesAwaiting(pool, tenantId, actor, options.changeSettings),
+  const wanted = (kind: PendingKind) => options.kind === undefined || options.kind === kind;
+  const [promotions, changes, steps] = await Promise.all([
+    wanted('promotion') ? pendingFor(pool, tenantId, actor, hasPermission(actor, 'promotion:approve')) : [],
+    wanted('change') ? changesAwaiting(pool, tenantId, actor, options.changeSettings) : [],
+    wanted('workflow-step') ? runStepsAwaiting(pool, tenantId, actor) : [],
   ]);
-  const all: PendingItem[] = [...promotions.map((p) => ({ ...p, kind: 'promotion' as const, awaiting: { ...approvalsMissing(p), approvers: [] } })), ...changes];
+  const all: PendingItem[] = [...promotions.map((p) => ({ ...p, kind: 'promotion' as const, awaiting: { ...approvalsMissing(p), approvers: [] } })), ...changes, ...steps];
   all.sort((a, b) => sinceOf(a).localeCompare(sinceOf(b)) || a.id.localeCompare(b.id));
   const request = options.request;
   const after = request.mode === 'keyset' ? request.after : undefined;

@@ -5,6 +5,7 @@ import { securityScanSchema, securityThresholdsSchema } from '../../../domain/pr
 const CelGateSchema = z.object({ name: z.string(), expression: z.string(), message: z.string() }).openapi('CelGate');
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
 import { ChangeSchema } from '../changes';
+import { PendingRunStepSchema } from '../workflow-runs';
 
 /** What the promotion, approval-policy and evidence routes answer (Stella: camelCase). */
 
@@ -209,5 +210,6 @@ export const PendingApprovalSchema = z
   .discriminatedUnion('kind', [
     PromotionSchema.extend({ kind: z.literal('promotion'), awaiting: AwaitingSchema }).openapi('PendingPromotion'),
     ChangeSchema.extend({ kind: z.literal('change'), awaiting: AwaitingSchema }).openapi('PendingChange'),
+    PendingRunStepSchema,
   ])
   .openapi('PendingApproval');

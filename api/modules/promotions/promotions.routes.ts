@@ -182,7 +182,7 @@ export const previewRoute = createRoute({
 });
 
 export const MyPendingQuery = paginationQuery.extend({
-  kind: emptyIsNone(z.enum(['promotion', 'change'])).openapi({ description: 'Only promotions, or only change decisions' }),
+  kind: emptyIsNone(z.enum(['promotion', 'change', 'workflow-step'])).openapi({ description: 'Only promotions, only change decisions, or only workflow runs’ approval steps' }),
 });
 
 export const myPendingRoute = createRoute({
@@ -190,10 +190,11 @@ export const myPendingRoute = createRoute({
   path: '/my/pending-approvals',
   operationId: 'listMyPendingApprovals',
   tags,
-  summary: 'The caller’s approval inbox: promotions they may approve now and changes under CAB review awaiting their decision',
+  summary: 'The caller’s approval inbox: promotions they may approve now, changes under CAB review and workflow runs’ approval steps awaiting their decision',
   description:
     'Promotions: the caller is in an approver group, not the requester under SoD, has not voted, and no gate blocks. ' +
     'Changes: under CAB review, the caller is a named approver (or a CAB member where the change names none or counts a quorum), not the requester, and has not decided this round. ' +
+    'Workflow runs’ approval steps (`kind` `workflow-step`, needs template:read): a step of a running or paused run waiting for decisions, the caller in its groups (none named: holding template-run:operate), not the run’s requester under SoD, and not yet decided; `links.approve` and `links.reject` are where the decision goes. ' +
     'Each item has `kind` and `awaiting` (approvals still needed; for a change, its named approvers who have not approved). Oldest first; paged like every list.',
   request: { query: MyPendingQuery },
   responses: {

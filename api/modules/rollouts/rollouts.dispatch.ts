@@ -2,17 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
-import { planOf } from '../../../domain/rollouts/backends';
 import type { Rollout, RolloutPlan } from '../../../domain/rollouts/model';
 import type { CreateRolloutBody } from '../../../domain/rollouts/requests';
-import { IN_FLIGHT } from '../../../domain/rollouts/state-machine';
 import { workflowId } from '../../../domain/workflow-ids';
 import { rolloutTitle } from '../../../domain/workflow-titles';
-import { withTransaction } from '../../../platform/db';
 import { deploymentSettings } from '../../../platform/deployment-settings';
-import { loadPlanRows, releaseNames } from '../../../store/rollout-plan';
-import { loadGateInputs } from '../../../store/gate-inputs';
-import { clearDeployment } from '../../../domain/promotions/clearance';
+import { releaseNames } from '../../../store/rollout-plan';
 import type { rollout } from '../../../workflows/rollouts/rollout';
 import { createRollout, readRolloutTraffic, ROLLOUT_WORKFLOW_TYPE, searchAttributesOf, type RolloutWorkflowInput, type TrafficReading } from '../../../workflows/rollouts/messages';
 import type { AppEnv } from '../../context';
@@ -21,7 +16,8 @@ import { principalOf } from '../../principal';
 import { isWorkflowGone } from '../../temporal-errors';
 import { createWithUpdate, sendUpdate, withinCommandTimeout } from '../../workflow-commands';
 import { rolloutEndedConflict } from './rollouts.ended';
-import { findRollout, rolloutInFlight } from './rollouts.queries';
+import { findRollout } from './rollouts.queries';
+import { withRolloutPlan } from '../../../dispatch/rollout-start';
 
 /** Sends rollout commands to their workflows; the API never writes a rollout row itself. */
 
@@ -53,39 +49,14 @@ export async function createRolloutWorkflow(c: Context<AppEnv>, body: CreateRoll
   });
 }
 
-/**
- * The plan a start or retry runs on, resolved now (router agent, backends,
- * the canary targets' stickers), and one rollout per environment moving
- * traffic: the check and the command run under a lock on the environment,
- * held until the workflow has written the running row.
- */
+/** A start or retry, on the plan dispatch/rollout-start.ts resolves under the environment's lock. */
 export async function commandWithPlan<B>(c: Context<AppEnv>, id: string, definition: UpdateDefinition<Rollout, [B & { plan: RolloutPlan }, CommandMeta]>, body: B): Promise<Rollout> {
-  const { tenantId } = principalOf(c);
-  const { pool } = c.get('deps');
+  const principal = principalOf(c);
   const r = await existing(c, id);
-  return withTransaction(pool, async (db) => {
-    await db.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`rollout-in-flight:${tenantId}:${r.environmentId}`]);
-    const other = await rolloutInFlight(db, tenantId, r.environmentId, IN_FLIGHT, id);
-    // A run ended outside Tollgate (terminated in the Temporal UI) left its row running: it no longer holds the environment.
-    if (other && (await workflowRunning(c, other.id))) {
-      const why = other.scaling_down
-        ? `Rollout ${other.id} (${other.name}) is scaling its canary targets down (the stable release deployed back to them); start again once it has`
-        : `Rollout ${other.id} (${other.name}) is ${other.state} in this environment; roll it back or let it finish first`;
-      throw new Conflict(why, 'ROLLOUT_IN_FLIGHT', { rolloutId: other.id, state: other.state, scalingDown: other.scaling_down });
-    }
-    await clearRollout(c, r, (body as { input?: { reason?: string } }).input?.reason ?? null);
-    const rows = await loadPlanRows(db, tenantId, r.environmentId);
-    const versions = await releaseNames(db, tenantId, [r.stableReleaseId, r.canaryReleaseId]);
-    const plan = planOf({
-      environmentName: r.environmentName,
-      ...rows,
-      canaryReleaseId: r.canaryReleaseId,
-      canaryReleaseName: r.canaryReleaseName,
-      stableVersion: versions.get(r.stableReleaseId)?.version ?? r.stableReleaseName,
-      canaryVersion: versions.get(r.canaryReleaseId)?.version ?? r.canaryReleaseName,
-    });
-    return updateRolloutWorkflow(c, id, definition, { ...body, plan });
-  });
+  const reason = (body as { input?: { reason?: string } }).input?.reason ?? null;
+  return withRolloutPlan(c.get('deps').pool, principal.tenantId, r, { actor: principal, reason, workflowRunning: (other) => workflowRunning(c, other) }, (plan) =>
+    updateRolloutWorkflow(c, id, definition, { ...body, plan }),
+  );
 }
 
 async function workflowRunning(c: Context<AppEnv>, id: string): Promise<boolean> {
@@ -97,20 +68,6 @@ async function workflowRunning(c: Context<AppEnv>, id: string): Promise<boolean>
     if (isWorkflowGone(err)) return false;
     throw err;
   }
-}
-
-/**
- * A rollout moves production traffic to a release, so its start meets the
- * check every deploying path runs (domain/promotions/clearance.ts): during an
- * active freeze of the environment it needs deployment:override-freeze and a reason.
- */
-async function clearRollout(c: Context<AppEnv>, r: Rollout, reason: string | null): Promise<void> {
-  const principal = principalOf(c);
-  const now = new Date().toISOString();
-  const loaded = await loadGateInputs(c.get('deps').pool, { tenantId: principal.tenantId, releaseId: r.canaryReleaseId, targetEnvironmentId: r.environmentId, now });
-  if (!loaded.ok) throw new Conflict(`The rollout's ${loaded.missing} no longer exists`, loaded.missing === 'release' ? 'RELEASE_NOT_FOUND' : 'ENVIRONMENT_NOT_FOUND');
-  const clearance = clearDeployment(loaded.inputs, { kind: 'rollout', actor: principal, reason }, now);
-  if (clearance.outcome === 'refuse') throw clearance.error;
 }
 
 export async function updateRolloutWorkflow<B>(c: Context<AppEnv>, id: string, definition: UpdateDefinition<Rollout, [B, CommandMeta]>, body: B): Promise<Rollout> {

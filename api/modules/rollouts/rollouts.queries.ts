@@ -61,16 +61,3 @@ export async function measurementsOf(pool: Pool, tenantId: string, rolloutId: st
   );
   return rows.map((r) => ({ id: r.id, rolloutId, stepIndex: r.step_index, at: iso(r.measured_at)!, metric: r.metric, provider: r.provider, sample: r.sample, thresholds: r.thresholds, judgement: r.judgement }));
 }
-
-/** A rollout of the environment that holds its traffic now (running or paused), other than `exceptId`. */
-export async function rolloutInFlight(db: Pick<Pool, 'query'>, tenantId: string, environmentId: string, states: readonly RolloutState[], exceptId: string) {
-  // A rollback's scale-down still deploying the stable release to the canary targets holds them too: a canary deployed meanwhile would be overwritten.
-  const { rows } = await db.query<{ id: string; state: RolloutState; name: string; scaling_down: boolean }>(
-    `SELECT id, state, name, body->'scaleDown'->>'status' IN ('pending', 'deploying') AS scaling_down FROM rollouts
-      WHERE tenant_id = $1 AND environment_id = $2 AND id <> $4
-        AND (state = ANY($3::text[]) OR (state = 'aborted' AND body->'scaleDown'->>'status' IN ('pending', 'deploying')))
-      ORDER BY created_at LIMIT 1`,
-    [tenantId, environmentId, states, exceptId],
-  );
-  return rows[0];
-}

@@ -10,6 +10,9 @@ import { createRun, existingRun, nodeOf, updateRun } from './workflow-runs.dispa
 import { listRunArtifacts, listRuns, readRunArtifact, readRunLog, RUN_SORT_COLUMNS } from './workflow-runs.queries';
 import * as routes from './workflow-runs.routes';
 
+export { runStepsAwaiting, type PendingRunStep } from './pending-steps';
+export { PendingRunStepSchema } from './workflow-runs.responses';
+
 /** Workflow runs (workflow-owned: commands go to the run's workflow, reads come from Postgres). */
 export function workflowRunsRouter() {
   const router = createRouter();

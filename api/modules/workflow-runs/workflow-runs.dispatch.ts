@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import type { UpdateDefinition } from '@temporalio/common';
 import type { CommandMeta } from '../../../domain/actor';
-import { FINISHED_RUN_STATUSES, type RunNode, type WorkflowRun } from '../../../domain/templates/model';
+import type { RunNode, WorkflowRun } from '../../../domain/templates/model';
 import { pendingRunNodes } from '../../../domain/templates/run-nodes';
 import { resolveParameters } from '../../../domain/templates/parameters';
 import { validateTemplate } from '../../../domain/templates/validate';
@@ -10,16 +10,14 @@ import { missingStepPermissions } from '../../../domain/templates/step-permissio
 import { hasPermission, rolesGranting } from '../../../domain/permissions';
 import type { CreateRunBody } from '../../../domain/templates/run-requests';
 import { workflowId } from '../../../domain/workflow-ids';
-import { endingText } from '../../../domain/workflow-endings';
 import { templateRunTitle } from '../../../domain/workflow-titles';
 import { recordEntityEvents } from '../../../platform/audit';
 import { withTransaction } from '../../../platform/db';
-import { runStanding } from '../../../platform/workflow-endings';
 import { notifyWorkflowRun } from '../../realtime/workflow-run-events';
 import { searchAttributesOf, TEMPLATE_RUN_WORKFLOW_TYPE, type TemplateRunInput } from '../../../workflows/template-runs/messages';
 import type { AppEnv } from '../../context';
 import { Conflict, Forbidden, NotFound, Unprocessable, ValidationFailed } from '../../errors';
-import { ENDED_OUTSIDE } from '../../ended-outside';
+import { endedOutsideConflict } from '../../ended-outside';
 import { useIdempotencyKey } from '../../idempotency';
 import { principalOf } from '../../principal';
 import { sendUpdate, withinCommandTimeout } from '../../workflow-commands';
@@ -160,23 +158,23 @@ export async function updateRun<B>(c: Context<AppEnv>, id: string, definition: U
 /**
  * The answer for a run whose workflow is no longer there to take a command:
  * a live row behind a run that Temporal ended (a Cancel or Terminate in its UI,
- * a failure, a timeout) says how, by whom and when; a finished run says so.
+ * a failure, a timeout) is marked as the sweep marks it and the 409 says how,
+ * by whom and when; a finished run says so.
  */
 async function runGone(c: Context<AppEnv>, id: string): Promise<never> {
+  const ended = await endedOutsideConflict(c, {
+    kind: 'template-run',
+    id,
+    noun: 'Workflow run',
+    read: () => findRun(c.get('deps').pool, principalOf(c).tenantId, id),
+    notFound: () => new NotFound(`Workflow run ${id} not found`, 'RUN_NOT_FOUND'),
+    stateField: 'status',
+    // A run is never taken up again from its row: the template is run anew.
+    resumable: () => false,
+    instead: 'start a new run of the template',
+    reconcilePath: null,
+  });
+  if (ended) throw ended;
   const run = await existingRun(c, id);
-  if (!FINISHED_RUN_STATUSES.includes(run.status)) {
-    const client = await c.get('deps').temporal.client();
-    const standing = await runStanding(client, workflowId(principalOf(c).tenantId, 'template-run', id));
-    if (standing.standing === 'ended' || standing.standing === 'absent') {
-      const ending =
-        standing.standing === 'ended'
-          ? standing.ending
-          : { how: 'failed' as const, by: 'temporal', reason: 'the workflow no longer exists in Temporal', at: new Date().toISOString(), runId: '' };
-      throw new Conflict(`Workflow run ${id} is ${run.status}: its ${endingText(ending)}. Start a new run of the template instead`, ENDED_OUTSIDE, {
-        currentStatus: run.status,
-        workflow: ending,
-      });
-    }
-  }
   throw new Conflict(`Workflow run ${id} is ${run.status} and accepts no further commands`, 'RUN_FINISHED', { currentStatus: run.status });
 }

@@ -21,6 +21,16 @@ export const StepApprovalSchema = z.object({
   at: z.string(),
 });
 
+export const ApprovalRequestSchema = z
+  .object({
+    required: z.number().int().openapi({ description: 'Approvals from distinct people it needs' }),
+    groups: z.array(z.string()).readonly().openapi({ description: 'Whose members may decide (none: holders of template-run:operate)' }),
+    separationOfDuties: z.boolean().openapi({ description: "Whether the run's requester is kept from deciding" }),
+    expiresAt: z.string().nullable(),
+    message: z.string().nullable(),
+  })
+  .openapi('WorkflowRunApprovalRequest');
+
 export const RunNodeSchema = z
   .object({
     nodeId: z.string(),
@@ -35,6 +45,7 @@ export const RunNodeSchema = z
     reason: z.string().nullable().openapi({ description: 'Why a skipped node was skipped, or what a running node waits for' }),
     items: ItemsSchema.nullable().openapi({ description: 'forEach nodes: how the items stand' }),
     approvals: z.array(StepApprovalSchema).readonly().optional().openapi({ description: 'approval nodes: the decisions so far' }),
+    approval: ApprovalRequestSchema.optional().openapi({ description: 'approval nodes, once waiting: what they wait for' }),
   })
   .openapi('WorkflowRunNode');
 
@@ -52,6 +63,7 @@ export const WorkflowRunSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     endedAt: z.string().nullable(),
+    statusReason: z.string().nullable().optional().openapi({ description: 'Set when the run’s workflow was ended outside Tollgate (a Cancel or Terminate in the Temporal UI, a failure, a timeout): how, by whom, when' }),
     version: z.number().int(),
   })
   .openapi('WorkflowRun');
@@ -85,3 +97,26 @@ export const RunArtifactSchema = z
     downloadUrl: z.string(),
   })
   .openapi('WorkflowRunArtifact');
+
+/** An approval node in the caller's inbox (GET /my/pending-approvals, kind `workflow-step`). */
+export const PendingRunStepSchema = z
+  .object({
+    kind: z.literal('workflow-step'),
+    id: z.string().openapi({ description: '`<runId>/<nodeId>`' }),
+    runId: z.string(),
+    nodeId: z.string(),
+    templateId: z.string(),
+    templateName: z.string(),
+    templateVersion: z.number().int(),
+    runStatus: z.enum(RUN_STATUSES),
+    requestedBy: z.string(),
+    requestedByEmail: z.string().nullable(),
+    since: z.string().openapi({ description: 'When the step started waiting' }),
+    approval: ApprovalRequestSchema,
+    approvals: z.array(StepApprovalSchema).readonly(),
+    awaiting: z.object({ approvals: z.number().int(), approvers: z.array(z.string()), approverGroups: z.array(z.string()) }),
+    links: z
+      .object({ step: z.string(), approve: z.string(), reject: z.string() })
+      .openapi({ description: 'The step, and where to POST a decision (`steps/{nodeId}/approve` or `…/reject`)' }),
+  })
+  .openapi('PendingWorkflowStep');
