@@ -40,6 +40,13 @@ const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
   webhook: {
     test: async (config) => ({ ...(await deliver(config as unknown as WebhookConfig, { event: 'integration.test', title: 'Tollgate test notification', text: 'This webhook is set up in Tollgate.', at: new Date().toISOString() })) }),
     notify: async (config, args) => ({ ...(await deliver(config as unknown as WebhookConfig, args.notification as Notification)) }),
+    // A periodic check must not notify anyone: the receiver answering at all (below 500) is health.
+    health: async (config) => {
+      const res = await call(String(config.url), { method: 'HEAD', headers: config.headers as Record<string, string>, timeoutMs: timeoutOf(config) });
+      await res.body?.cancel();
+      if (res.status >= 500) throw new CallFailed(`HEAD ${String(config.url)} answered ${res.status}`);
+      return { status: res.status };
+    },
   },
   'http-gate': {
     test: async (config) => expectOk(String(config.url), { method: String(config.method ?? 'GET'), headers: { ...(config.headers as object), ...bearer(config.bearerToken) } }, config, config.expectStatus as number[]),
@@ -64,8 +71,8 @@ const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
   },
 };
 
-/** The type's implementation of an operation; health is its test. */
+/** The type's implementation of an operation; health is its test unless it has a check of its own. */
 export function runtimeOf(typeId: string, operation: CallOperation): Run | undefined {
   const runtime = RUNTIMES[typeId];
-  return runtime?.[operation === 'health' ? 'test' : operation];
+  return runtime?.[operation] ?? (operation === 'health' ? runtime?.test : undefined);
 }

@@ -122,3 +122,4 @@ function publish(type: IntegrationTypeDefinition) {
     discovers: type.discovers,
   };
 }
+export { registryVersions } from './integrations.registry-sync';
