@@ -106,19 +106,31 @@ export async function recordIntegrationHealth(db: Db, tenantId: string, id: stri
 }
 
 /**
- * Re-seals every row (integrations and plugin instances) whose secrets are
- * under another key than the first: what `npm run rotate-integration-key`
- * runs. Each row in its own short transaction, locked, so writers are never
- * held long; answers how many rows moved and how many were already current.
+ * Re-seals every row (integrations and plugin instances; of one tenant when
+ * given) whose secrets are under another key than the first: what
+ * `npm run rotate-integration-key` runs. Each row in its own short
+ * transaction, locked, so writers are never held long. A row sealed under a
+ * key the list does not hold is left as it is and reported, and the rest
+ * still move.
  */
-export async function resealSecrets(pool: Pool, keys: SecretKey[]): Promise<{ resealed: number; current: number }> {
+export async function resealSecrets(pool: Pool, keys: SecretKey[], tenantId?: string): Promise<{ resealed: number; current: number; unreadable: Array<{ row: string; keyId: string }> }> {
   let resealed = 0;
   let current = 0;
+  const unreadable: Array<{ row: string; keyId: string }> = [];
   for (const table of ['integrations', 'plugin_instances'] as const) {
-    const { rows } = await pool.query<{ tenant_id: string; id: string; secrets: string }>(`SELECT tenant_id, id, secrets FROM ${table} WHERE secrets IS NOT NULL`);
+    const { rows } = await pool.query<{ tenant_id: string; id: string; secrets: string }>(
+      `SELECT tenant_id, id, secrets FROM ${table} WHERE secrets IS NOT NULL AND ($1::text IS NULL OR tenant_id = $1)`,
+      [tenantId ?? null],
+    );
     for (const row of rows) {
-      if (sealedKeyId(row.secrets) === keys[0].id) {
+      const keyId = sealedKeyId(row.secrets) ?? '';
+      if (keyId === keys[0].id) {
         current++;
+        continue;
+      }
+      const owner = secretOwner(row.tenant_id, table, row.id);
+      if (!keys.some((k) => k.id === keyId)) {
+        unreadable.push({ row: owner, keyId });
         continue;
       }
       const client = await pool.connect();
@@ -127,7 +139,6 @@ export async function resealSecrets(pool: Pool, keys: SecretKey[]): Promise<{ re
         const locked = await client.query<{ secrets: string | null }>(`SELECT secrets FROM ${table} WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, [row.tenant_id, row.id]);
         const sealed = locked.rows[0]?.secrets;
         if (sealed && sealedKeyId(sealed) !== keys[0].id) {
-          const owner = secretOwner(row.tenant_id, table, row.id);
           await client.query(`UPDATE ${table} SET secrets = $3 WHERE tenant_id = $1 AND id = $2`, [row.tenant_id, row.id, sealSecrets(keys, owner, openSecrets(keys, owner, sealed))]);
           resealed++;
         }
@@ -140,5 +151,5 @@ export async function resealSecrets(pool: Pool, keys: SecretKey[]): Promise<{ re
       }
     }
   }
-  return { resealed, current };
+  return { resealed, current, unreadable };
 }

@@ -14,7 +14,7 @@ import { readManifest, type PluginCallAnswer, type PluginModule } from '../domai
  */
 
 export interface LoadedPlugin {
-  /** The manifest's id, or for one that did not load, the entry as written. */
+  /** The manifest's id, or for one that did not load, its entry's last path segment (so it can still be asked about). */
   id: string;
   source: string;
   plugin: PluginModule | null;
@@ -41,7 +41,7 @@ async function loadAll(spec: string, timeoutMs: number): Promise<LoadedPlugin[]>
   for (const source of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const one = await loadOne(source, timeoutMs);
     if (one.plugin && out.some((p) => p.id === one.id)) {
-      out.push({ ...one, id: source, plugin: null, config: null, loadError: `another plugin already has the id "${one.id}"` });
+      out.push({ ...one, id: unloadedId(source), plugin: null, config: null, loadError: `another plugin already has the id "${one.id}"` });
       continue;
     }
     out.push(one);
@@ -51,7 +51,7 @@ async function loadAll(spec: string, timeoutMs: number): Promise<LoadedPlugin[]>
 
 async function loadOne(source: string, timeoutMs: number): Promise<LoadedPlugin> {
   const loadedAt = new Date().toISOString();
-  const failed = (loadError: string): LoadedPlugin => ({ id: source, source, plugin: null, config: null, loadError, loadedAt });
+  const failed = (loadError: string): LoadedPlugin => ({ id: unloadedId(source), source, plugin: null, config: null, loadError, loadedAt });
   let exported: unknown;
   try {
     // A path (./plugins/x, /opt/x) is taken from the working directory; anything else is a package name.
@@ -73,6 +73,8 @@ async function loadOne(source: string, timeoutMs: number): Promise<LoadedPlugin>
   }
   return { id: plugin.id, source, plugin, config, loadError: null, loadedAt };
 }
+
+const unloadedId = (source: string) => path.basename(source).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'unnamed';
 
 export type PluginOperation = 'health' | 'test' | 'discover' | 'notify';
 
