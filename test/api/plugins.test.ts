@@ -72,7 +72,8 @@ test('a hanging plugin’s health times out, is recorded, and the worker keeps s
 
 test('plugin instances: config judged by the plugin’s schema, secrets write-only, enable/disable gates them', async () => {
   const bad = await app.http('POST', '/api/v1/plugin-instances', { token: admin, body: { pluginId: 'example-notifier', name: 'bad', config: { url: 'not a url', extra: 1 } } });
-  expect(bad.status).toBe(400);
+  expect(bad.status).toBe(422);
+  expect(bad.body.error.code).toBe('INVALID_CONFIG');
   expect(bad.body.error.validationErrors.map((e: { field: string }) => e.field).sort()).toEqual(['config.extra', 'config.url']);
   const unknown = await app.http('POST', '/api/v1/plugin-instances', { token: admin, body: { pluginId: 'nope', name: 'x', config: {} } });
   expect(unknown.status).toBe(422);

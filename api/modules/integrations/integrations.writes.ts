@@ -21,9 +21,10 @@ type C = Context<AppEnv>;
 type Body = z.infer<typeof integrationSchema>;
 const DUPLICATE = { '*': 'An integration with this name already exists' };
 
+/** The body's schema admits only known types; this is for the compiler. */
 export function typeOf(typeId: string): IntegrationTypeDefinition {
   const type = integrationType(typeId);
-  if (!type) throw new ValidationFailed([{ field: 'typeId', code: 'unknown_type', message: `is not an integration type; known types: ${INTEGRATION_TYPE_IDS.join(', ')}` }]);
+  if (!type) throw new ValidationFailed([{ field: 'typeId', code: 'invalid_value', message: `is not an integration type; known types: ${INTEGRATION_TYPE_IDS.join(', ')}` }]);
   return type;
 }
 

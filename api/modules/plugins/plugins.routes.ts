@@ -9,7 +9,8 @@ import { InstanceIdParam, PluginHealthSchema, PluginIdParam, PluginInstanceSchem
 const tags = ['Plugins'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { 'application/json': { schema: envelope(schema) } } });
 const NO_PLUGIN = 'No plugin of that id is loaded (`NOT_FOUND`)';
-const BAD_BODY = 'The body does not match this document, or its config does not match the plugin’s schema (`VALIDATION_FAILED`, every field listed under `config.`)';
+const BAD_BODY = 'The body does not match this document (`VALIDATION_FAILED`)';
+const BAD_CONFIG = 'The config does not match the plugin’s schema (`INVALID_CONFIG`): validationErrors lists every field under `config.`';
 const DUPLICATE = 'A plugin instance with this name already exists (`ALREADY_EXISTS`)';
 const UNUSABLE = 'The plugin did not load (`PLUGIN_NOT_LOADED`) or is disabled for this tenant (`PLUGIN_DISABLED`)';
 
@@ -52,7 +53,7 @@ export const pluginHealthRoute = createRoute({
 export const createInstanceRoute = createRoute({
   method: 'post', path: '/plugin-instances', operationId: 'createPluginInstance', tags, summary: 'Configure an instance of a plugin; its config is validated against the plugin’s schema',
   request: jsonBody(pluginInstanceSchema),
-  responses: { 201: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${UNUSABLE}; or no plugin of that id is loaded (\`UNKNOWN_PLUGIN\`)` }) },
+  responses: { 201: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; ${UNUSABLE}; or no plugin of that id is loaded (\`UNKNOWN_PLUGIN\`)` }) },
 });
 
 export const listInstancesRoute = createRoute({
@@ -64,7 +65,7 @@ export const listInstancesRoute = createRoute({
 export const updateInstanceRoute = createRoute({
   method: 'put', path: '/plugin-instances/{id}', operationId: 'updatePluginInstance', tags, summary: 'Replace an instance’s name and config; a secret field left out keeps its stored value',
   request: { params: InstanceIdParam, ...jsonBody(pluginInstanceUpdateSchema) },
-  responses: { 200: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: UNUSABLE }) },
+  responses: { 200: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; ${UNUSABLE}` }) },
 });
 
 export const deleteInstanceRoute = createRoute({
