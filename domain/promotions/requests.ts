@@ -146,7 +146,8 @@ export const syncVersionsSchema = z
       .meta({ description: "Pull the versions from a container-registry integration instead: the repository's tags (those that read as versions) with their manifest digests" }),
   })
   .refine((b) => (b.versions === undefined) !== (b.fromRegistry === undefined), { message: 'give either versions or fromRegistry, not both and not neither', path: ['versions'] })
-  .meta({ id: 'SyncVersionsInput' });
+  // The rule above, as the document states it.
+  .meta({ id: 'SyncVersionsInput', oneOf: [{ required: ['versions'] }, { required: ['fromRegistry'] }] });
 
 export const releaseSchema = z
   .strictObject({
