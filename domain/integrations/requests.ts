@@ -11,7 +11,7 @@ import { INTEGRATION_TYPE_IDS } from './types';
 const configMap = z
   .record(z.string().max(128), z.unknown())
   .refine((c) => Object.keys(c).length <= 50, { message: 'must have at most 50 fields' })
-  .describe("The type's config: see GET /integration-types/{typeId} (or the plugin's configSchema) for its JSON Schema");
+  .meta({ maxProperties: 50, description: "The type's config: see GET /integration-types/{typeId} (or the plugin's configSchema) for its JSON Schema" });
 
 export const integrationSchema = z
   .strictObject({
