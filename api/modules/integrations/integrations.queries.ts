@@ -10,17 +10,17 @@ export const INTEGRATION_SORT_COLUMNS = {
   created_at: { column: 'i.created_at', cast: 'timestamptz' },
 } as const satisfies ListSpec['sortColumns'] & Record<(typeof INTEGRATION_SORTS)[number], unknown>;
 
-export async function listIntegrations(pool: Pool, tenantId: string, filters: { typeId?: string }, request: PageRequest) {
+/** The list's SQL parts: the plan test reads them too. */
+export function integrationListSpec(tenantId: string, filters: { typeId?: string }): ListSpec {
   const where = ['i.tenant_id = $1'];
   const params: unknown[] = [tenantId];
   if (filters.typeId) {
     params.push(filters.typeId);
     where.push(`i.type_id = $${params.length}`);
   }
-  return listPage<IntegrationRow, ReturnType<typeof presentIntegrationRow>>(
-    pool,
-    { from: 'integrations i', select: INTEGRATION_COLUMNS, where, params, sortColumns: INTEGRATION_SORT_COLUMNS, idColumn: 'i.id::text' },
-    request,
-    presentIntegrationRow,
-  );
+  return { from: 'integrations i', select: INTEGRATION_COLUMNS, where, params, sortColumns: INTEGRATION_SORT_COLUMNS, idColumn: 'i.id::text' };
+}
+
+export async function listIntegrations(pool: Pool, tenantId: string, filters: { typeId?: string }, request: PageRequest) {
+  return listPage<IntegrationRow, ReturnType<typeof presentIntegrationRow>>(pool, integrationListSpec(tenantId, filters), request, presentIntegrationRow);
 }

@@ -10,17 +10,17 @@ export const INSTANCE_SORT_COLUMNS = {
   created_at: { column: 'p.created_at', cast: 'timestamptz' },
 } as const satisfies ListSpec['sortColumns'] & Record<(typeof INSTANCE_SORTS)[number], unknown>;
 
-export async function listPluginInstances(pool: Pool, tenantId: string, filters: { pluginId?: string }, request: PageRequest) {
+/** The list's SQL parts: the plan test reads them too. */
+export function pluginInstanceListSpec(tenantId: string, filters: { pluginId?: string }): ListSpec {
   const where = ['p.tenant_id = $1'];
   const params: unknown[] = [tenantId];
   if (filters.pluginId) {
     params.push(filters.pluginId);
     where.push(`p.plugin_id = $${params.length}`);
   }
-  return listPage<PluginInstanceRow, ReturnType<typeof presentPluginInstanceRow>>(
-    pool,
-    { from: 'plugin_instances p', select: PLUGIN_INSTANCE_COLUMNS, where, params, sortColumns: INSTANCE_SORT_COLUMNS, idColumn: 'p.id::text' },
-    request,
-    (r) => presentPluginInstanceRow(r),
-  );
+  return { from: 'plugin_instances p', select: PLUGIN_INSTANCE_COLUMNS, where, params, sortColumns: INSTANCE_SORT_COLUMNS, idColumn: 'p.id::text' };
+}
+
+export async function listPluginInstances(pool: Pool, tenantId: string, filters: { pluginId?: string }, request: PageRequest) {
+  return listPage<PluginInstanceRow, ReturnType<typeof presentPluginInstanceRow>>(pool, pluginInstanceListSpec(tenantId, filters), request, (r) => presentPluginInstanceRow(r));
 }
