@@ -231,3 +231,30 @@ test('health comes from the durable Schedule: recorded in Postgres, unhealthy wi
   expect((await app.http('DELETE', `/api/v1/integrations/${bad.id}`, { token: admin })).status).toBe(204);
 }, 60_000);
 
+
+test('another tenant sees none of it; a refused create leaves no schedule behind; a PUT makes a missing schedule again', async () => {
+  const mine = await create(registryBody('tenant-bound'));
+  const other = await app.token('otto@example.com', { roles: ['release-manager'], tenant: `other-${app.tenant}` });
+  expect((await app.http('GET', `/api/v1/integrations/${mine.id}`, { token: other })).status).toBe(404);
+  expect((await app.http('POST', `/api/v1/integrations/${mine.id}/test`, { token: other })).status).toBe(404);
+  expect((await app.http('DELETE', `/api/v1/integrations/${mine.id}`, { token: other })).status).toBe(404);
+  expect((await app.http('GET', '/api/v1/integrations', { token: other })).body.data).toEqual([]);
+
+  expect((await app.http('POST', '/api/v1/integrations', { token: admin, body: registryBody('TENANT-BOUND') })).status).toBe(409);
+  // Exactly one schedule per integration that exists (the list is eventually consistent: polled until it settles there).
+  const rows = await app.pool.query<{ id: string }>('SELECT id FROM integrations WHERE tenant_id = $1', [app.tenant]);
+  const expected = rows.rows.map((r) => `${app.tenant}:integration-health:${r.id}`).sort();
+  await until('one schedule per integration', async () => JSON.stringify(await schedulesOf(app.tenant)) === JSON.stringify(expected), 20_000);
+
+  const schedule = app.client.schedule.getHandle(`${app.tenant}:integration-health:${mine.id}`);
+  await schedule.delete();
+  const put = await app.http('PUT', `/api/v1/integrations/${mine.id}`, { token: admin, body: { ...registryBody('tenant-bound'), description: 'again' } });
+  expect(put.status).toBe(200);
+  expect((await schedule.describe()).action.workflowType).toBe('integrationCall');
+});
+
+async function schedulesOf(tenant: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const s of app.client.schedule.list()) if (s.scheduleId.startsWith(`${tenant}:integration-health:`)) ids.push(s.scheduleId);
+  return ids.sort();
+}

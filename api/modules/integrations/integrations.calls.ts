@@ -64,11 +64,20 @@ export async function ensureHealthSchedule(c: Context<AppEnv>, tenantId: string,
         staticSummary: `Health check of integration ${name}`,
       },
       policies: { overlap: 'SKIP', catchupWindow: '1 minute' },
-      state: { triggerImmediately: true, note: `Health of integration ${name}` },
+      state: { note: `Health of integration ${name}` },
     });
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
+}
+
+/** The first check at once, rather than one interval after the create; a failure only delays it to the next interval. */
+export async function triggerHealthCheck(c: Context<AppEnv>, tenantId: string, id: string): Promise<void> {
+  const client = await c.get('deps').temporal.client();
+  await client.schedule
+    .getHandle(scheduleId(tenantId, id))
+    .trigger()
+    .catch((err) => c.get('deps').log.warn({ err, integrationId: id }, 'the first health check of an integration could not be triggered; it runs at the next interval'));
 }
 
 export async function deleteHealthSchedule(c: Context<AppEnv>, tenantId: string, id: string): Promise<void> {

@@ -9,12 +9,15 @@ import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
 import { NotFound, Unprocessable, ValidationFailed } from '../../errors';
 import { checkedConfig } from './integrations.config';
-import { deleteHealthSchedule, ensureHealthSchedule } from './integrations.calls';
+import { deleteHealthSchedule, ensureHealthSchedule, triggerHealthCheck } from './integrations.calls';
 
 /**
  * The API's writes of integrations, each with its audit entry in one
  * transaction. The audit entry holds the config without secrets and which
  * secrets are set; a secret's value is never written anywhere in clear.
+ * The health Schedule is made before the row (a Temporal that cannot make it
+ * refuses the create, nothing saved; a refused insert deletes it again),
+ * made again by a PUT if it went missing, and deleted before the row.
  */
 
 type C = Context<AppEnv>;
@@ -33,15 +36,22 @@ export async function createIntegration(c: C, tenantId: string, userId: string, 
   const split = checkedConfig(type.config, type.secretFields, body.config);
   const keys = integrationSecretKeys(c.get('deps').config);
   const id = randomUUID();
-  const row = await auditedWrite(
-    c,
-    async (db) => {
-      const inserted = await insertIntegration(db, keys, tenantId, id, { typeId: type.id, name: body.name, description: body.description ?? null, ...split }, userId);
-      return { result: inserted, audit: { action: 'integration.create', resourceType: 'integration', resourceId: id, after: presentIntegrationRow(inserted) } };
-    },
-    { unique: DUPLICATE },
-  );
   await ensureHealthSchedule(c, tenantId, id, body.name);
+  let row;
+  try {
+    row = await auditedWrite(
+      c,
+      async (db) => {
+        const inserted = await insertIntegration(db, keys, tenantId, id, { typeId: type.id, name: body.name, description: body.description ?? null, ...split }, userId);
+        return { result: inserted, audit: { action: 'integration.create', resourceType: 'integration', resourceId: id, after: presentIntegrationRow(inserted) } };
+      },
+      { unique: DUPLICATE },
+    );
+  } catch (err) {
+    await deleteHealthSchedule(c, tenantId, id).catch(() => undefined);
+    throw err;
+  }
+  await triggerHealthCheck(c, tenantId, id);
   return presentIntegrationRow(row);
 }
 
@@ -62,10 +72,13 @@ export async function replaceIntegration(c: C, tenantId: string, id: string, bod
     },
     { unique: DUPLICATE, notFound: `Integration ${id} not found` },
   );
+  await ensureHealthSchedule(c, tenantId, id, row.name);
   return presentIntegrationRow(row);
 }
 
 export async function deleteIntegration(c: C, tenantId: string, id: string): Promise<void> {
+  if (!(await findIntegration(c.get('deps').pool, tenantId, id))) throw new NotFound(`Integration ${id} not found`);
+  await deleteHealthSchedule(c, tenantId, id);
   await auditedWrite(
     c,
     async (db) => {
@@ -75,5 +88,4 @@ export async function deleteIntegration(c: C, tenantId: string, id: string): Pro
     },
     { notFound: `Integration ${id} not found` },
   );
-  await deleteHealthSchedule(c, tenantId, id);
 }
