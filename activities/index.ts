@@ -7,6 +7,7 @@ import { deploymentActivities } from './deployments';
 import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
+import { integrationActivities } from './integrations';
 import { rolloutActivities } from './rollouts';
 import { templateRunActivities } from './template-runs';
 import { templateStepActivities } from './template-runs/steps/step-activities';
@@ -29,6 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...templateRunActivities(deps),
     ...templateStepActivities(deps),
     ...dashboardActivities(deps),
+    ...integrationActivities(deps),
   });
 }
 

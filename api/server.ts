@@ -1,4 +1,5 @@
 import { serve, type ServerType } from '@hono/node-server';
+import { loadPluginsAtStart } from '../store/plugins-loader';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
@@ -53,6 +54,7 @@ const SOCKET_CLOSE_GRACE_MS = 1_000;
 /** Starts the HTTP API; used by the process entry below and by the tests. */
 export async function startApi(config: Config, log: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
   const deps = createDeps(config, log);
+  await loadPluginsAtStart(config, log);
   const app = createApp(deps);
   // The live streams (api/modules/deployments/streams.ts) upgrade through @hono/node-server's own WebSocket support.
   const sockets = new WebSocketServer({ noServer: true });

@@ -57,9 +57,16 @@ export type Permission =
   | 'knowledge:read'
   /** Write knowledge articles, and read drafts and retired ones. */
   | 'knowledge:write'
+  /** Read integrations (never their secrets), their types and health, and the loaded plugins. */
+  | 'integration:read'
+  /** Create, change, delete, test and discover integrations: each holds credentials Tollgate calls out with. */
+  | 'integration:write'
+  | 'plugin:read'
+  /** Enable and disable plugins and write their instances' config. */
+  | 'plugin:write'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read', 'knowledge:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read', 'knowledge:read', 'integration:read', 'plugin:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
 const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write', 'template-run:create'];
 
@@ -95,8 +102,10 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'workflow:reconcile',
     'cmdb:write',
     'knowledge:write',
+    'integration:write',
+    'plugin:write',
   ],
-  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile', 'cmdb:write', 'knowledge:write'],
+  sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile', 'cmdb:write', 'knowledge:write', 'integration:write'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
   itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile', 'cmdb:write', 'knowledge:write'],

@@ -13,7 +13,9 @@ export type ResourceKind =
   | 'incident-bulk'
   | 'cmdb-bulk'
   | 'template-run'
-  | 'target-health-check';
+  | 'target-health-check'
+  | 'integration-call'
+  | 'integration-health';
 
 export function workflowId(tenantId: string, kind: ResourceKind, id: string): string {
   return `${tenantId}:${kind}:${id}`;

@@ -141,6 +141,16 @@ const schema = z.object({
   DASHBOARD_SWEEP_INTERVAL: duration('15s'),
   // Template runs' notify steps sign each webhook body with HMAC-SHA256 under this key (X-Tollgate-Signature). A secret: never echoed.
   TEMPLATE_NOTIFY_SECRET: optionalString,
+  // Keys that encrypt integrations' and plugin instances' secrets (AES-256-GCM), `id:base64key[,…]` as
+  // PAYLOAD_ENCRYPTION_KEYS: the first encrypts, all decrypt; `npm run rotate-integration-key` re-encrypts rows under the
+  // first. A secret: never echoed. Unset: a dev key in DATA_DIR/keys.
+  TOLLGATE_INTEGRATION_KEYS: optionalString,
+  // Plugins loaded at start by the API and the worker: comma-separated paths or package names.
+  TOLLGATE_PLUGINS: z.string().default(''),
+  // A plugin's call (test, health, notify …) is abandoned after this long and recorded on its health.
+  PLUGIN_CALL_TIMEOUT: duration('10s'),
+  // How often the Temporal Schedule of each integration checks its health.
+  INTEGRATION_HEALTH_INTERVAL: duration('5m'),
 });
 
 function isPrivateP256Jwk(text: string): boolean {
@@ -208,6 +218,7 @@ export const dataPaths = (dataDir: string) => ({
   authJwks: path.join(dataDir, 'keys', 'auth-dev.jwks.json'),
   evidencePrivateKey: path.join(dataDir, 'keys', 'evidence.private.jwk.json'),
   payloadKeys: path.join(dataDir, 'keys', 'payload-encryption.keys'),
+  integrationKeys: path.join(dataDir, 'keys', 'integration-secrets.keys'),
   logs: path.join(dataDir, 'logs'),
 });
 

@@ -23,6 +23,7 @@ export const ENTRIES = {
   agent: 'worker/agent.ts',
   token: 'scripts/token.ts',
   migrate: 'scripts/migrate.ts',
+  'rotate-integration-key': 'scripts/rotate-integration-key.ts',
 } as const;
 
 const ROOT = path.resolve(__dirname, '..');

@@ -8,6 +8,7 @@ import { connectionOptions, temporalConnection } from '../platform/temporal-conn
 import { connectClient, ensureSearchAttributes } from '../platform/temporal';
 import { SEARCH_ATTRIBUTE_REGISTRATION } from '../domain/search-attributes';
 import { createActivities } from '../activities';
+import { loadPluginsAtStart } from '../store/plugins-loader';
 import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
 import { ensureDashboardSchedule } from './dashboard-schedule';
 import { startEndedWorkflowSweep } from './ended-workflow-sweep';
@@ -32,6 +33,7 @@ export interface RunningWorker {
 export async function startOrchestrator(options: OrchestratorOptions): Promise<RunningWorker> {
   const { config, log } = options;
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
+  await loadPluginsAtStart(config, log);
   const connection = await NativeConnection.connect(connectionOptions(temporalConnection(config)));
   const workflowBundle = options.workflowBundle ?? (await loadWorkflowBundle(config, log));
   const worker = await Worker.create({

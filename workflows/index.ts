@@ -10,3 +10,4 @@ export { targetHealthCheck } from './deployments/target-health-check';
 export { rollout } from './rollouts/rollout';
 export { templateRun } from './template-runs/template-run';
 export { dashboardSweep } from './dashboard/dashboard-sweep';
+export { integrationCall } from './integrations/integration-call';

@@ -7,8 +7,10 @@ import { deploymentsRouter } from './deployments';
 import { environmentsRouter } from './environments';
 import { healthRouter } from './health';
 import { incidentsRouter } from './incidents';
+import { integrationsRouter } from './integrations';
 import { knowledgeRouter } from './knowledge';
 import { pipelinesRouter } from './pipelines';
+import { pluginsRouter } from './plugins';
 import { promotionsRouter } from './promotions';
 import { releasesRouter } from './releases';
 import { rolloutsRouter } from './rollouts';
@@ -37,4 +39,6 @@ export const modules = [
   workflowRunsRouter,
   temporalCodecRouter,
   dashboardRouter,
+  integrationsRouter,
+  pluginsRouter,
 ];

@@ -129,14 +129,25 @@ export const componentSchema = z
 
 const version = z.string().max(128).regex(/^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/, { message: 'must be a version such as 2.3.1' });
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;
+export const VERSION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$/;
 export const syncVersionsSchema = z
   .strictObject({
     versions: z
       .array(z.strictObject({ version, digest: z.string().max(71).regex(DIGEST, { message: 'must be sha256: followed by 64 hex digits' }).nullable().optional() }))
       .min(1)
-      .max(500),
+      .max(500)
+      .optional(),
+    fromRegistry: z
+      .strictObject({
+        integrationId: uuid,
+        repository: z.string().min(1).max(255).regex(/^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/, { message: 'must be a repository name such as team/app' }),
+      })
+      .optional()
+      .meta({ description: "Pull the versions from a container-registry integration instead: the repository's tags (those that read as versions) with their manifest digests" }),
   })
-  .meta({ id: 'SyncVersionsInput' });
+  .refine((b) => (b.versions === undefined) !== (b.fromRegistry === undefined), { message: 'give either versions or fromRegistry, not both and not neither', path: ['versions'] })
+  // The rule above, as the document states it.
+  .meta({ id: 'SyncVersionsInput', oneOf: [{ required: ['versions'] }, { required: ['fromRegistry'] }] });
 
 export const releaseSchema = z
   .strictObject({

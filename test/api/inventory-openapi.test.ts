@@ -46,7 +46,7 @@ const ROUTES: Array<[string, string, string, string[]]> = [
   ['get', '/components/{id}', 'getComponent', READ],
   ['put', '/components/{id}', 'updateComponent', ['200', ...BODY, '403', '404', '409', '422', ...AUTH]],
   ['delete', '/components/{id}', 'deleteComponent', [...DELETE, '409']],
-  ['post', '/components/{id}/sync-versions', 'syncComponentVersions', ['200', ...BODY, '403', '404', ...AUTH]],
+  ['post', '/components/{id}/sync-versions', 'syncComponentVersions', ['200', ...BODY, '403', '404', '422', '502', '504', ...AUTH]],
   ['get', '/components/{id}/versions', 'listComponentVersions', READ],
   ['get', '/releases', 'listReleases', LIST],
   ['post', '/releases', 'createRelease', ['201', ...BODY, '403', '409', '422', ...AUTH]],

@@ -83,10 +83,16 @@ const ROWS: Row[] = [
   { name: 'knowledge create', method: 'POST', path: () => '/prod/api/knowledge/articles', body: { title: 'Matrix article', body: 'Text' }, permission: 'knowledge:write', allowed: 201 },
   { name: 'knowledge PATCH', method: 'PATCH', path: () => '/prod/api/knowledge/articles/KB9999999', body: { body: 'edited' }, permission: 'knowledge:write', allowed: 404 },
   { name: 'knowledge delete', method: 'DELETE', path: () => '/api/v1/knowledge/articles/KB9999999', permission: 'knowledge:write', allowed: 404 },
+  // Integrations and plugins: ids no tenant has, so an allowed write stops at 404 and nothing moves.
+  { name: 'integration types', method: 'GET', path: () => '/api/v1/integration-types', permission: 'integration:read', allowed: 200 },
+  { name: 'integration get', method: 'GET', path: () => '/api/v1/integrations/00000000-0000-4000-8000-000000000000', permission: 'integration:read', allowed: 404 },
+  { name: 'integration delete', method: 'DELETE', path: () => '/api/v1/integrations/00000000-0000-4000-8000-000000000000', permission: 'integration:write', allowed: 404 },
+  { name: 'plugins list', method: 'GET', path: () => '/api/v1/plugins', permission: 'plugin:read', allowed: 200 },
+  { name: 'plugin instance delete', method: 'DELETE', path: () => '/api/v1/plugin-instances/00000000-0000-4000-8000-000000000000', permission: 'plugin:write', allowed: 404 },
 ];
 
-test('the matrix covers every change, audit, CMDB and knowledge permission any role holds', () => {
-  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit|cmdb|knowledge):/.test(p)));
+test('the matrix covers every change, audit, CMDB, knowledge, integration and plugin permission any role holds', () => {
+  const held = new Set(Object.values(ROLE_PERMISSIONS).flat().filter((p) => /^(change|audit|cmdb|knowledge|integration|plugin):/.test(p)));
   expect([...new Set(ROWS.map((r) => r.permission))].sort()).toEqual([...held].sort());
 });
 

@@ -12,7 +12,7 @@ import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionRefusal, permissionsFor, ROLE_PERMISSIONS, rolesGranting, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'cmdb:read', 'deployment:read', 'incident:read', 'inventory:read', 'knowledge:read', 'promotion:read', 'rollout:read', 'template:read'];
+const READ = ['change:read', 'cmdb:read', 'deployment:read', 'incident:read', 'integration:read', 'inventory:read', 'knowledge:read', 'plugin:read', 'promotion:read', 'rollout:read', 'template:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {

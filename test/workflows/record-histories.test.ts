@@ -16,6 +16,8 @@ import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
 import { startStepServer, type StepServer } from '../support/step-server';
 import { decideStep, getRun, pauseRun, resumeRun, searchAttributesOf as templateRunAttributes, TEMPLATE_RUN_WORKFLOW_TYPE } from '../../workflows/template-runs/messages';
 import type { templateRun } from '../../workflows/template-runs/template-run';
+import { callSearchAttributesOf, INTEGRATION_CALL_WORKFLOW_TYPE, type IntegrationCallInput } from '../../domain/integrations/calls';
+import type { integrationCall } from '../../workflows/integrations/integration-call';
 
 /**
  * Records the replay corpus (test/fixtures/histories, see its README): every
@@ -463,4 +465,35 @@ describeRecording('recording a template run', () => {
     const file = `${TEMPLATE_RUN_WORKFLOW_TYPE}.${name}.json`;
     if (writeCorpusHistory(file, await app.client.workflow.getHandle(id).fetchHistory())) written.push(file);
   }
+});
+
+describeRecording('recording an integration call', () => {
+  let app: TestApp;
+  let server: StepServer;
+
+  beforeAll(async () => {
+    app = await startTestApp({ env: { ...RECORDING_ENV, INTEGRATION_HEALTH_INTERVAL: '1h' } });
+    server = await startStepServer();
+  });
+  afterAll(async () => {
+    await server?.close();
+    await app?.close();
+  });
+
+  test('integrationCall: an HTTP gate integration tested on the worker', async () => {
+    const admin = await app.token('rita@example.com', { roles: ['release-manager'] });
+    const created = await app.http('POST', '/api/v1/integrations', { token: admin, body: { typeId: 'http-gate', name: 'ready-gate', config: { url: `${server.url}/echo/ready` } } });
+    expect(created.status).toBe(201);
+    const input: IntegrationCallInput = { tenantId: app.tenant, target: { source: 'integration', id: created.body.data.id }, operation: 'test' };
+    const id = workflowId(app.tenant, 'integration-call', `${created.body.data.id}:recorded`);
+    const handle = await app.client.workflow.start<typeof integrationCall>(INTEGRATION_CALL_WORKFLOW_TYPE, {
+      workflowId: id,
+      taskQueue: app.config.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      typedSearchAttributes: callSearchAttributesOf(app.tenant, input.target, 'test'),
+      staticSummary: 'Test of integration ready-gate',
+    });
+    expect(await handle.result()).toMatchObject({ ok: true, reason: null });
+    writeCorpusHistory(`${INTEGRATION_CALL_WORKFLOW_TYPE}.http-gate-tested.json`, await handle.fetchHistory());
+  });
 });

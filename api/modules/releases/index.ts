@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { registryVersions } from '../integrations';
 import { releaseDifferences } from '../../../domain/promotions/release-diff';
 import type { AppEnv } from '../../context';
 import { NotFound, UnsupportedMediaType } from '../../errors';
@@ -53,7 +54,12 @@ export function releasesRouter() {
 
   router.openapi(routes.syncVersionsRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'release:write');
-    return ok(c, await syncComponentVersions(c, tenantId, c.req.valid('param').id, c.req.valid('json')));
+    const { id } = c.req.valid('param');
+    const body = c.req.valid('json');
+    // Pulled from a registry only for a component that exists: a 404 costs no registry call.
+    if (body.fromRegistry) await component(c, tenantId, id);
+    const versions = body.versions ?? (await registryVersions(c, tenantId, body.fromRegistry!));
+    return ok(c, await syncComponentVersions(c, tenantId, id, { versions }));
   });
 
   router.openapi(routes.listVersionsRoute, async (c) => {

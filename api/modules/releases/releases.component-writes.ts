@@ -19,7 +19,7 @@ import { Conflict, Unprocessable } from '../../errors';
 
 type C = Context<AppEnv>;
 type ComponentInput = z.infer<typeof componentSchema>;
-type SyncVersionsInput = z.infer<typeof syncVersionsSchema>;
+type SyncVersionsInput = { versions: NonNullable<z.infer<typeof syncVersionsSchema>['versions']> };
 
 const DUP_COMPONENT = { '*': 'A component with this name already exists' };
 

@@ -56,7 +56,14 @@ export const syncVersionsRoute = createRoute({
   method: 'post', path: '/components/{id}/sync-versions', operationId: 'syncComponentVersions', tags: components,
   summary: 'Record versions (and digests) of a component; a changed digest updates the releases that use that version and re-gates their open promotions',
   request: { params: IdParam, ...jsonBody(syncVersionsSchema) },
-  responses: { 200: json(SyncResultSchema, 'What was recorded'), ...errorResponses([...BODY_ERRORS, 403, 404]) },
+  responses: {
+    200: json(SyncResultSchema, 'What was recorded'),
+    ...errorResponses([...BODY_ERRORS, 403, 404, 422, 502, 504], {
+      422: 'fromRegistry names no integration (`UNKNOWN_INTEGRATION`), one that is not a container registry (`NOT_A_REGISTRY`), or a repository with no tag that reads as a version (`NO_VERSIONS`)',
+      502: 'The registry could not be read (`REGISTRY_UNREACHABLE`): details.reason says why',
+      504: 'The worker did not answer within the command timeout (`INTEGRATION_CALL_TIMEOUT`)',
+    }),
+  },
 });
 export const listVersionsRoute = createRoute({
   method: 'get', path: '/components/{id}/versions', operationId: 'listComponentVersions', tags: components, summary: 'List a component’s versions, newest first',

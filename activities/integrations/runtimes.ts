@@ -1,0 +1,78 @@
+import type { CallOperation } from '../../domain/integrations/calls';
+import type { Notification } from '../../domain/integrations/notifications';
+import { bearer, bodySnippet, call, CallFailed } from './http';
+import { RegistryClient, type RegistryConfig } from './oci-registry';
+import { deliver, type WebhookConfig } from './webhook';
+
+/**
+ * What each integration type does when called: `test` (can Tollgate reach it
+ * with this config?), `discover` (what is there to choose from), `tags` (a
+ * registry's tags and digests, for sync-versions), `notify` (a notifier's
+ * delivery). Each answers its details or throws CallFailed with the reason.
+ */
+
+type Config = Record<string, unknown>;
+type Run = (config: Config, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+
+const timeoutOf = (config: Config) => Number(config.timeoutMs ?? 5_000);
+
+async function expectOk(url: string, init: RequestInit, config: Config, expect: number[] = []): Promise<Record<string, unknown>> {
+  const res = await call(url, { ...init, timeoutMs: timeoutOf(config) });
+  const ok = expect.length ? expect.includes(res.status) : res.ok;
+  if (!ok) throw new CallFailed(`${init.method ?? 'GET'} ${url} answered ${res.status}${expect.length ? ` (expected ${expect.join(', ')})` : ''}: ${await bodySnippet(res)}`);
+  await res.body?.cancel();
+  return { status: res.status };
+}
+
+const registry = (config: Config) => new RegistryClient(config as unknown as RegistryConfig);
+
+const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
+  'oci-registry': {
+    test: async (config) => registry(config).ping(),
+    discover: async (config) => {
+      const client = registry(config);
+      const repositories = [];
+      for (const name of await client.repositories()) repositories.push({ name, tags: await client.tagDigests(name) });
+      return { repositories };
+    },
+    tags: async (config, args) => ({ repository: args.repository, tags: await registry(config).tagDigests(String(args.repository)) }),
+  },
+  webhook: {
+    test: async (config) => ({ ...(await deliver(config as unknown as WebhookConfig, { event: 'integration.test', title: 'Tollgate test notification', text: 'This webhook is set up in Tollgate.', at: new Date().toISOString() })) }),
+    notify: async (config, args) => ({ ...(await deliver(config as unknown as WebhookConfig, args.notification as Notification)) }),
+    // A periodic check must not notify anyone: the receiver answering at all (below 500) is health.
+    health: async (config) => {
+      const res = await call(String(config.url), { method: 'HEAD', headers: config.headers as Record<string, string>, timeoutMs: timeoutOf(config) });
+      await res.body?.cancel();
+      if (res.status >= 500) throw new CallFailed(`HEAD ${String(config.url)} answered ${res.status}`);
+      return { status: res.status };
+    },
+  },
+  'http-gate': {
+    test: async (config) => expectOk(String(config.url), { method: String(config.method ?? 'GET'), headers: { ...(config.headers as object), ...bearer(config.bearerToken) } }, config, config.expectStatus as number[]),
+  },
+  prometheus: {
+    test: async (config) => {
+      const res = await call(`${String(config.url).replace(/\/+$/, '')}/api/v1/query?query=vector(1)`, { headers: bearer(config.bearerToken), timeoutMs: timeoutOf(config) });
+      if (!res.ok) throw new CallFailed(`the query API answered ${res.status}: ${await bodySnippet(res)}`);
+      const body = (await res.json()) as { status?: string };
+      if (body.status !== 'success') throw new CallFailed(`the query API answered status ${body.status ?? 'none'}`);
+      return { status: res.status };
+    },
+    discover: async (config) => {
+      const res = await call(`${String(config.url).replace(/\/+$/, '')}/api/v1/label/__name__/values`, { headers: bearer(config.bearerToken), timeoutMs: timeoutOf(config) });
+      if (!res.ok) throw new CallFailed(`the label API answered ${res.status}: ${await bodySnippet(res)}`);
+      const body = (await res.json()) as { data?: string[] };
+      return { metrics: (body.data ?? []).slice(0, 1000) };
+    },
+  },
+  'traffic-webhook': {
+    test: async (config) => expectOk(String(config.url), { headers: bearer(config.bearerToken) }, config),
+  },
+};
+
+/** The type's implementation of an operation; health is its test unless it has a check of its own. */
+export function runtimeOf(typeId: string, operation: CallOperation): Run | undefined {
+  const runtime = RUNTIMES[typeId];
+  return runtime?.[operation] ?? (operation === 'health' ? runtime?.test : undefined);
+}
