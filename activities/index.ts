@@ -1,3 +1,4 @@
+import { auditReportActivities } from './audit-reports';
 import { assessRiskActivity } from './changes/assess-risk';
 import { persistChangeActivity } from './changes/persist-change';
 import { cmdbBulkActivities } from './cmdb/bulk';
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...rolloutActivities(deps),
     ...templateRunActivities(deps),
     ...templateStepActivities(deps),
+    ...auditReportActivities(deps),
   });
 }
 

@@ -13,7 +13,8 @@ export type ResourceKind =
   | 'incident-bulk'
   | 'cmdb-bulk'
   | 'template-run'
-  | 'target-health-check';
+  | 'target-health-check'
+  | 'audit-report';
 
 export function workflowId(tenantId: string, kind: ResourceKind, id: string): string {
   return `${tenantId}:${kind}:${id}`;

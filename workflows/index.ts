@@ -9,3 +9,4 @@ export { deploymentJob } from './deployments/deployment-job';
 export { targetHealthCheck } from './deployments/target-health-check';
 export { rollout } from './rollouts/rollout';
 export { templateRun } from './template-runs/template-run';
+export { auditReport } from './audit-report';

@@ -15,6 +15,9 @@ import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
 import { workflowRunsRouter } from './workflow-runs';
 import { workflowTemplatesRouter } from './workflow-templates';
+import { evidencePacketsRouter } from './evidence-packets';
+import { auditReportsRouter } from './audit-reports';
+import { versionStickersRouter } from './version-stickers';
 
 /** Module routers, each mounted under every API prefix. */
 export const modules = [
@@ -35,4 +38,7 @@ export const modules = [
   workflowTemplatesRouter,
   workflowRunsRouter,
   temporalCodecRouter,
+  evidencePacketsRouter,
+  auditReportsRouter,
+  versionStickersRouter,
 ];

@@ -12,12 +12,12 @@ import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionRefusal, permissionsFor, ROLE_PERMISSIONS, rolesGranting, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'cmdb:read', 'deployment:read', 'incident:read', 'inventory:read', 'knowledge:read', 'promotion:read', 'rollout:read', 'template:read'];
+const READ = ['change:read', 'cmdb:read', 'deployment:read', 'evidence:read', 'incident:read', 'inventory:read', 'knowledge:read', 'promotion:read', 'rollout:read', 'template:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {
     expect(permissionsFor(['viewer'])).toEqual(READ);
-    expect(permissionsFor(['auditor'])).toEqual(['audit:read', ...READ].sort());
+    expect(permissionsFor(['auditor'])).toEqual(['audit-report:create', 'audit-report:read', 'audit:read', ...READ].sort());
   });
 
   test('role names are matched case-insensitively (Cognito groups are often capitalised)', () => {
