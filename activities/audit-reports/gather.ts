@@ -72,7 +72,7 @@ export async function gatherRecords(pool: Pool, tenantId: string, reportId: stri
     reportId,
     tenantId,
     scope: {
-      environments: scope.environmentIds.map((id) => ({ id, name: names.get(id) ?? null })),
+      environments: scope.environmentIds.map((id) => ({ id, name: names.get(id.toLowerCase()) ?? null })),
       from: scope.from,
       to: scope.to,
       release: releaseId ? { id: releaseId, name: release?.name ?? null } : null,
