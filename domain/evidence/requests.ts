@@ -29,7 +29,13 @@ export const auditReportScopeSchema = z
     else if (span > MAX_REPORT_DAYS * DAY_MS) ctx.addIssue({ code: 'custom', path: ['to'], message: `the period may span at most ${MAX_REPORT_DAYS} days`, params: { code: 'period_too_long' } });
   }, acrossFields('from', 'to'));
 
-export const createAuditReportSchema = z.object({ scope: auditReportScopeSchema }).strict();
+export const createAuditReportSchema = z
+  .object({ scope: auditReportScopeSchema })
+  .strict()
+  .meta({
+    id: 'AuditReportCreate',
+    example: { scope: { environmentIds: ['8d5e2c1a-3b4f-4c6d-9e8f-0a1b2c3d4e5f'], from: '2026-01-01T00:00:00Z', to: '2026-04-01T00:00:00Z' } },
+  });
 
 export type AuditReportScope = z.infer<typeof auditReportScopeSchema>;
 export type CreateAuditReportInput = z.infer<typeof createAuditReportSchema>;
