@@ -3,6 +3,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { verifyEvidence, type EvidencePacket } from '../../platform/evidence';
 import { ensureSystemBinary } from '../../scripts/stack/system-package';
 import { auditReportWorkflowId } from '../../workflows/audit-report-messages';
@@ -112,6 +113,19 @@ describe('POST /audit-reports', () => {
     });
     const workflow = app.client.workflow.getHandle(auditReportWorkflowId(s.tenant, id!));
     expect(await workflow.result()).toEqual({ status: 'ready', promotions: 2, flagged: 2 });
+    // The history carries ids and counts: no payload, decoded, names a release or holds a report's rows.
+    const payloads = (await workflow.fetchHistory()).events!.flatMap((e) => [
+      ...(e.workflowExecutionStartedEventAttributes?.input?.payloads ?? []),
+      ...(e.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
+      ...(e.activityTaskCompletedEventAttributes?.result?.payloads ?? []),
+      ...(e.workflowExecutionCompletedEventAttributes?.result?.payloads ?? []),
+    ]);
+    expect(payloads.length).toBeGreaterThanOrEqual(8);
+    for (const payload of await app.decode(payloads)) {
+      const text = JSON.stringify(defaultPayloadConverter.fromPayload(payload) ?? null);
+      expect(text.length).toBeLessThan(200);
+      expect(text).not.toContain(prod.release.name);
+    }
     const { typedSearchAttributes } = await workflow.describe();
     expect(typedSearchAttributes.getAll().map((p) => [p.key.name, p.value])).toEqual(
       expect.arrayContaining([

@@ -56,6 +56,15 @@ describe('permissionsFor', () => {
     }
   });
 
+  test('audit reports are asked for and read by auditors, change, release and ITSM managers and admins; evidence is read by every reading role', () => {
+    for (const permission of ['audit-report:create', 'audit-report:read'] as const) {
+      const holders = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, permission));
+      expect(holders.sort()).toEqual(['admin', 'auditor', 'change-manager', 'itsm_manager', 'release-manager', 'super_admin']);
+    }
+    expect(permissionsFor(['viewer'])).toContain('evidence:read');
+    expect(permissionsFor(['agent-registrar'])).not.toContain('evidence:read');
+  });
+
   test('requesters cannot approve; CAB members cannot create', () => {
     expect(permissionsFor(['requester'])).not.toContain('change:approve');
     expect(permissionsFor(['cab-member'])).toContain('change:approve');
