@@ -49,7 +49,8 @@ export interface PacketFilters {
   to?: string;
 }
 
-export async function listPackets(pool: Pool, tenantId: string, filters: PacketFilters, request: PageRequest) {
+/** The list's query: filters on the promotion go through its indexes (release, environment), the rest on the packet's. */
+export function packetListSpec(tenantId: string, filters: PacketFilters): ListSpec {
   const where = ['e.tenant_id = $1'];
   const params: unknown[] = [tenantId];
   const add = (sql: (n: number) => string, value: unknown) => {
@@ -63,7 +64,11 @@ export async function listPackets(pool: Pool, tenantId: string, filters: PacketF
   if (filters.decision) add((n) => `e.decision = $${n}`, filters.decision);
   if (filters.from) add((n) => `e.generated_at >= $${n}::timestamptz`, filters.from);
   if (filters.to) add((n) => `e.generated_at < $${n}::timestamptz`, filters.to);
-  return listPage<PacketRow, ReturnType<typeof present>>(pool, { from: FROM, select: SELECT, where, params, sortColumns: PACKET_SORT_COLUMNS, idColumn: 'e.id::text' }, request, present);
+  return { from: FROM, select: SELECT, where, params, sortColumns: PACKET_SORT_COLUMNS, idColumn: 'e.id::text' };
+}
+
+export async function listPackets(pool: Pool, tenantId: string, filters: PacketFilters, request: PageRequest) {
+  return listPage<PacketRow, ReturnType<typeof present>>(pool, packetListSpec(tenantId, filters), request, present);
 }
 
 export async function findPacket(pool: Pool, tenantId: string, id: string): Promise<(ReturnType<typeof present> & { packet: EvidencePacket }) | undefined> {

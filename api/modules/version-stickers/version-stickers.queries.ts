@@ -40,7 +40,13 @@ const present = (r: StickerRow) => ({
   current: r.current,
 });
 
-export async function listStickers(pool: Pool, tenantId: string, filters: { environmentId?: string; targetId?: string; releaseId?: string }, request: PageRequest) {
+export interface StickerFilters {
+  environmentId?: string;
+  targetId?: string;
+  releaseId?: string;
+}
+
+export function stickerListSpec(tenantId: string, filters: StickerFilters): ListSpec {
   const where = ['h.tenant_id = $1'];
   const params: unknown[] = [tenantId];
   const add = (sql: (n: number) => string, value: unknown) => {
@@ -50,7 +56,11 @@ export async function listStickers(pool: Pool, tenantId: string, filters: { envi
   if (filters.environmentId) add((n) => `t.environment_id = $${n}`, filters.environmentId);
   if (filters.targetId) add((n) => `h.target_id = $${n}`, filters.targetId);
   if (filters.releaseId) add((n) => `h.release_id = $${n}`, filters.releaseId);
-  return listPage<StickerRow, ReturnType<typeof present>>(pool, { from: FROM, select: SELECT, where, params, sortColumns: STICKER_SORT_COLUMNS, idColumn: 'h.task_id::text' }, request, present);
+  return { from: FROM, select: SELECT, where, params, sortColumns: STICKER_SORT_COLUMNS, idColumn: 'h.task_id::text' };
+}
+
+export async function listStickers(pool: Pool, tenantId: string, filters: StickerFilters, request: PageRequest) {
+  return listPage<StickerRow, ReturnType<typeof present>>(pool, stickerListSpec(tenantId, filters), request, present);
 }
 
 export async function findSticker(pool: Pool, tenantId: string, id: string) {
