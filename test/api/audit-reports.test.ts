@@ -211,6 +211,20 @@ describe('POST /audit-reports', () => {
     expect(text).toMatch(/SIGNATURE FAILED: approved decision of \S+ \(promotion [^)]+\), packet [^:]+:\s+contentHash does not match the content/);
   });
 
+  it('marks a report failed when its workflow was ended outside Tollgate (Terminate in the Temporal UI)', async () => {
+    await app.stopWorker();
+    try {
+      const created = await s.expect(202, 'POST', '/audit-reports', auditor, scopeOf());
+      await app.client.workflow.getHandle(auditReportWorkflowId(s.tenant, created.id)).terminate('wrong scope');
+      const report = await s.expect(200, 'GET', `/audit-reports/${created.id}`, auditor);
+      expect(report).toMatchObject({ status: 'failed', progress: { step: 'failed' }, completedAt: expect.any(String) });
+      expect(report.error).toMatch(/^Its workflow was terminated outside Tollgate by .+: wrong scope$/);
+      expect(await s.refuse(409, 'GET', `/audit-reports/${created.id}/download?format=json`, auditor)).toMatchObject({ code: 'AUDIT_REPORT_NOT_READY', details: { status: 'failed' } });
+    } finally {
+      await app.startWorker();
+    }
+  });
+
   it('narrows to one release', async () => {
     const created = await s.expect(202, 'POST', '/audit-reports', auditor, scopeOf({ releaseId: qa.release.id }));
     const report = await whenReady(created.id);

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Context } from 'hono';
 import type { CreateAuditReportInput } from '../../../domain/evidence/requests';
-import { insertAuditReport } from '../../../store/audit-reports';
+import { runStanding } from '../../../platform/workflow-endings';
+import { findAuditReport, insertAuditReport, writeAuditReportStep, type AuditReportRow } from '../../../store/audit-reports';
 import { AUDIT_REPORT_WORKFLOW_TYPE, auditReportSearchAttributesOf, auditReportWorkflowId, type AuditReportInput } from '../../../workflows/audit-report-messages';
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
@@ -53,4 +54,19 @@ export async function requestAuditReport(c: Context<AppEnv>, body: CreateAuditRe
       throw err;
     });
   return id;
+}
+
+/**
+ * A report still on its way whose workflow was ended outside Tollgate (Cancel
+ * or Terminate in the Temporal UI, a timeout) is marked failed when read, with
+ * how, by whom and why: nothing else would ever finish it.
+ */
+export async function settledReport(c: Context<AppEnv>, tenantId: string, row: AuditReportRow): Promise<AuditReportRow> {
+  if (row.status === 'ready' || row.status === 'failed') return row;
+  const { pool, temporal } = c.get('deps');
+  const run = await runStanding(await temporal.client(), auditReportWorkflowId(tenantId, row.id));
+  if (run.standing !== 'ended') return row;
+  const { how, by, reason } = run.ending;
+  await writeAuditReportStep(pool, tenantId, row.id, { status: 'failed', progress: { ...row.progress, step: 'failed' }, error: `Its workflow was ${how} outside Tollgate by ${by}${reason ? `: ${reason}` : ''}` });
+  return (await findAuditReport(pool, tenantId, row.id)) ?? row;
 }

@@ -5,7 +5,7 @@ import { Conflict, NotFound } from '../../errors';
 import { requirePermission } from '../../principal';
 import { ok } from '../../respond';
 import { createRouter } from '../../router';
-import { requestAuditReport } from './audit-reports.dispatch';
+import { requestAuditReport, settledReport } from './audit-reports.dispatch';
 import * as routes from './audit-reports.routes';
 
 /** Audit reports: the API records the request and starts the auditReport workflow; its activities fill the row. */
@@ -25,9 +25,9 @@ export function auditReportsRouter() {
   router.openapi(routes.getReportRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'audit-report:read');
     const { id } = c.req.valid('param');
-    const row = await findAuditReport(c.get('deps').pool, tenantId, id);
-    if (!row) throw new NotFound(`Audit report ${id} not found`, 'AUDIT_REPORT_NOT_FOUND');
-    return ok(c, present(row, c.req.path.replace(/\/$/, '')));
+    const found = await findAuditReport(c.get('deps').pool, tenantId, id);
+    if (!found) throw new NotFound(`Audit report ${id} not found`, 'AUDIT_REPORT_NOT_FOUND');
+    return ok(c, present(await settledReport(c, tenantId, found), c.req.path.replace(/\/$/, '')));
   });
 
   router.openapi(routes.downloadReportRoute, async (c) => {
@@ -35,8 +35,9 @@ export function auditReportsRouter() {
     const { id } = c.req.valid('param');
     const format = c.req.valid('query').format ?? 'pdf';
     const { pool } = c.get('deps');
-    const row = await findAuditReport(pool, tenantId, id);
-    if (!row) throw new NotFound(`Audit report ${id} not found`, 'AUDIT_REPORT_NOT_FOUND');
+    const found = await findAuditReport(pool, tenantId, id);
+    if (!found) throw new NotFound(`Audit report ${id} not found`, 'AUDIT_REPORT_NOT_FOUND');
+    const row = await settledReport(c, tenantId, found);
     const file = row.status === 'ready' ? await auditReportFile(pool, tenantId, id, format) : null;
     if (!file) {
       const why = row.status === 'failed' ? `failed: ${row.error ?? 'no reason recorded'}` : `is ${row.status}, not ready yet; poll GET /audit-reports/${id}`;
