@@ -8,6 +8,8 @@ import { verifyEvidence, type EvidencePacket } from '../../platform/evidence';
 import { ensureSystemBinary } from '../../scripts/stack/system-package';
 import { auditReportWorkflowId } from '../../workflows/audit-report-messages';
 import { startTestApp, type TestApp } from '../support/app';
+import { createChange, standardChange } from '../support/changes';
+import { createIncident } from '../support/incidents';
 import { eventually } from '../support/eventually';
 import { testEnv } from '../support/env';
 import { spawnTs } from '../support/processes';
@@ -25,6 +27,8 @@ let prod: Stage;
 let qa: Stage;
 let deployedId: string;
 let rejectedId: string;
+let changeId: string;
+let incidentId: string;
 let auditor: string;
 let dir: string;
 const started = new Date(Date.now() - 60_000).toISOString();
@@ -38,15 +42,19 @@ beforeAll(async () => {
   s = await scene(app);
   prod = await stage(s, { policy: POLICY });
   const dev = await s.token('dev@example.com', { roles: ['developer'] });
-  const sre = await s.member('sre1@example.com', 'sre-team');
-  const shipped = await awaiting(s, dev, prod, { reason: 'Ship it to production' });
-  await approve(s, shipped.id, sre, 'LGTM');
+  const approver = await s.member('sre1@example.com', 'sre-team');
+  // The production promotion names a change, and an incident is raised against that change.
+  const sre = await s.token('sre@example.com', { roles: ['sre'] });
+  changeId = (await createChange(app, sre, standardChange({ short_description: 'Ship web 1.0.0' }))).id;
+  incidentId = (await createIncident(app, sre, { short_description: 'Checkout errors after the deploy', priority: 'P3', change_id: changeId })).id;
+  const shipped = await awaiting(s, dev, prod, { reason: 'Ship it to production', changeId });
+  await approve(s, shipped.id, approver, 'LGTM');
   await reaches(s, shipped.id, 'deployed');
   deployedId = shipped.id;
   // QA comes before Production in the pipeline: made after the production promotion, whose order gate it would have held.
   qa = await stage(s, { env: { name: 'QA', order: 0 }, policy: POLICY });
   const refused = await awaiting(s, dev, qa, { reason: 'Try it in QA' });
-  await s.expect(200, 'POST', `/promotions/${refused.id}/reject`, sre, { reason: 'Not this week' });
+  await s.expect(200, 'POST', `/promotions/${refused.id}/reject`, approver, { reason: 'Not this week' });
   await reaches(s, refused.id, 'rejected');
   rejectedId = refused.id;
   auditor = await s.token('auditor@example.com', { roles: ['auditor'] });
@@ -107,7 +115,7 @@ describe('POST /audit-reports', () => {
     ready = await whenReady(id!);
     expect(ready).toMatchObject({
       progress: { step: 'ready', promotions: 2, packets: 2, flagged: 2 },
-      summary: { promotions: 2, approvals: 2, deploymentJobs: 1, changes: 0, incidents: 0, packets: 2, packetsVerified: 1, packetsFailed: 1, packetsMissing: 1 },
+      summary: { promotions: 2, approvals: 2, deploymentJobs: 1, changes: 1, incidents: 1, packets: 2, packetsVerified: 1, packetsFailed: 1, packetsMissing: 1 },
       downloads: { json: `/api/v1/audit-reports/${id}/download?format=json`, pdf: `/api/v1/audit-reports/${id}/download?format=pdf` },
       completedAt: expect.any(String),
     });
@@ -153,6 +161,8 @@ describe('POST /audit-reports', () => {
     ]);
     expect(report.promotions[0].gates.length).toBeGreaterThan(0);
     expect(report.deploymentJobs).toEqual([expect.objectContaining({ promotionId: deployedId, environmentId: prod.env.id })]);
+    expect(report.changes).toEqual([expect.objectContaining({ id: changeId, type: 'standard', shortDescription: 'Ship web 1.0.0' })]);
+    expect(report.incidents).toEqual([expect.objectContaining({ id: incidentId, changeId, shortDescription: 'Checkout errors after the deploy' })]);
     expect(report.findings).toEqual([
       { promotionId: deployedId, releaseName: prod.release.name, packetId: expect.any(String), decision: 'approved', verdict: 'invalid', reason: 'contentHash does not match the content' },
       { promotionId: rejectedId, releaseName: qa.release.name, packetId: null, decision: 'rejected', verdict: 'missing', reason: 'no signed packet records its rejected decision' },
@@ -208,6 +218,8 @@ describe('POST /audit-reports', () => {
     expect(rowOf(prod.release.name)).toEqual([expect.stringMatching(/Production\s+deployed\s+.*SIGNATURE FAILED/)]);
     expect(rowOf(qa.release.name)).toEqual([expect.stringMatching(/QA\s+rejected\s+.*MISSING/)]);
     expect(text).toContain('Evidence: 2 packets, 1 verified, 1 failed signature checks, 1 missing');
+    expect(text).toContain(`${changeId} (standard, `);
+    expect(text).toContain(`${incidentId} (P3, new) on ${changeId}: Checkout errors after the deploy`);
     expect(text).toMatch(/SIGNATURE FAILED: approved decision of \S+ \(promotion [^)]+\), packet [^:]+:\s+contentHash does not match the content/);
   });
 
