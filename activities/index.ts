@@ -1,3 +1,4 @@
+import { auditReportActivities } from './audit-reports';
 import { assessRiskActivity } from './changes/assess-risk';
 import { persistChangeActivity } from './changes/persist-change';
 import { cmdbBulkActivities } from './cmdb/bulk';
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...templateStepActivities(deps),
     ...dashboardActivities(deps),
     ...integrationActivities(deps),
+    ...auditReportActivities(deps),
   });
 }
 

@@ -64,19 +64,24 @@ export type Permission =
   | 'plugin:read'
   /** Enable and disable plugins and write their instances' config. */
   | 'plugin:write'
+  /** Read the promotions' signed evidence packets (list, detail, download). */
+  | 'evidence:read'
+  /** Ask for an audit report of environments over a period: it gathers every promotion, approval, job and change in scope. */
+  | 'audit-report:create'
+  | 'audit-report:read'
   | 'admin';
 
-const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read', 'knowledge:read', 'integration:read', 'plugin:read'];
+const READ: Permission[] = ['change:read', 'promotion:read', 'incident:read', 'inventory:read', 'deployment:read', 'rollout:read', 'template:read', 'cmdb:read', 'knowledge:read', 'integration:read', 'plugin:read', 'evidence:read'];
 // Pipelines create releases, sync component versions and record scans as the people who request promotions do.
 const REQUEST: Permission[] = [...READ, 'change:create', 'change:update', 'promotion:create', 'incident:create', 'incident:update', 'release:write', 'template-run:create'];
 
 export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
   viewer: READ,
-  auditor: [...READ, 'audit:read'],
+  auditor: [...READ, 'audit:read', 'audit-report:create', 'audit-report:read'],
   developer: REQUEST,
   requester: REQUEST,
   engineer: [...REQUEST, 'change:implement', 'knowledge:write'],
-  'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read', 'workflow:reconcile', 'knowledge:write'],
+  'change-manager': [...REQUEST, 'change:implement', 'change:review', 'audit:read', 'workflow:reconcile', 'knowledge:write', 'audit-report:create', 'audit-report:read'],
   'cab-member': [...READ, 'change:approve', 'change:review'],
   approver: [...READ, 'change:approve', 'promotion:approve'],
   'release-manager': [
@@ -104,11 +109,13 @@ export const ROLE_PERMISSIONS: Record<string, Permission[]> = {
     'knowledge:write',
     'integration:write',
     'plugin:write',
+    'audit-report:create',
+    'audit-report:read',
   ],
   sre: [...REQUEST, 'change:implement', 'change:review', 'deployment:operate', 'rollout:create', 'rollout:operate', 'template-run:operate', 'temporal:decode', 'workflow:reconcile', 'cmdb:write', 'knowledge:write', 'integration:write'],
   // The single-purpose token an agent registers with; the agent then uses its own credential (role `agent`, set by the API).
   'agent-registrar': ['agent:register'],
-  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile', 'cmdb:write', 'knowledge:write'],
+  itsm_manager: [...REQUEST, 'change:implement', 'change:review', 'incident:delete', 'audit:read', 'workflow:reconcile', 'cmdb:write', 'knowledge:write', 'audit-report:create', 'audit-report:read'],
   admin: ['admin'],
   super_admin: ['admin'],
 };

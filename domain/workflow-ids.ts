@@ -15,7 +15,8 @@ export type ResourceKind =
   | 'template-run'
   | 'target-health-check'
   | 'integration-call'
-  | 'integration-health';
+  | 'integration-health'
+  | 'audit-report';
 
 export function workflowId(tenantId: string, kind: ResourceKind, id: string): string {
   return `${tenantId}:${kind}:${id}`;

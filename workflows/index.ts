@@ -11,3 +11,4 @@ export { rollout } from './rollouts/rollout';
 export { templateRun } from './template-runs/template-run';
 export { dashboardSweep } from './dashboard/dashboard-sweep';
 export { integrationCall } from './integrations/integration-call';
+export { auditReport } from './audit-report';

@@ -18,6 +18,9 @@ import { targetsRouter } from './targets';
 import { temporalCodecRouter } from './temporal-codec';
 import { workflowRunsRouter } from './workflow-runs';
 import { workflowTemplatesRouter } from './workflow-templates';
+import { evidencePacketsRouter } from './evidence-packets';
+import { auditReportsRouter } from './audit-reports';
+import { versionStickersRouter } from './version-stickers';
 
 /** Module routers, each mounted under every API prefix. */
 export const modules = [
@@ -41,4 +44,7 @@ export const modules = [
   dashboardRouter,
   integrationsRouter,
   pluginsRouter,
+  evidencePacketsRouter,
+  auditReportsRouter,
+  versionStickersRouter,
 ];

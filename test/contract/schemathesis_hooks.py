@@ -27,6 +27,14 @@ def filter_case(context, case):
     # "cursor: an opaque cursor from next_cursor": only the API can make one.
     if isinstance(case.query, dict) and case.query.get("cursor") is not None:
         return False
+    # An evidence-packet list's period: "to" comes after "from".
+    if isinstance(case.query, dict) and case.operation.path.endswith("/evidence-packets"):
+        start, end = _instant(str(case.query.get("from") or "")), _instant(str(case.query.get("to") or ""))
+        try:
+            if start is not None and end is not None and end <= start:
+                return False
+        except TypeError:
+            return True
     # "the window ends after it starts" compares two fields.
     body = case.body
     if isinstance(body, dict):
@@ -66,7 +74,17 @@ def map_case(context, case):
         # document cannot tie to the templateId. A valid case sends none; test/api covers each refusal.
         if isinstance(case.body, dict):
             case.body["parameters"] = {}
+    if meta is not None and meta.generation.mode.is_positive and case.method.upper() == "POST" and case.operation.path.endswith("/audit-reports"):
+        _audit_period(case.body)
     return case
+
+
+def _audit_period(body):
+    # An audit report's period ends after it starts and spans at most 400 days (words); a valid case keeps its
+    # environments and release and takes a period that reads right. test/api covers each refusal.
+    scope = body.get("scope") if isinstance(body, dict) else None
+    if isinstance(scope, dict):
+        scope["from"], scope["to"] = "2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z"
 
 
 def _cel_gates(body):

@@ -12,12 +12,12 @@ import { DomainError } from '../../domain/errors';
 import { hasPermission, identitiesOf, permissionRefusal, permissionsFor, ROLE_PERMISSIONS, rolesGranting, type Permission } from '../../domain/permissions';
 import { thrown } from '../support/thrown';
 
-const READ = ['change:read', 'cmdb:read', 'deployment:read', 'incident:read', 'integration:read', 'inventory:read', 'knowledge:read', 'plugin:read', 'promotion:read', 'rollout:read', 'template:read'];
+const READ = ['change:read', 'cmdb:read', 'deployment:read', 'evidence:read', 'incident:read', 'integration:read', 'inventory:read', 'knowledge:read', 'plugin:read', 'promotion:read', 'rollout:read', 'template:read'];
 
 describe('permissionsFor', () => {
   test('maps a role to its permissions, sorted', () => {
     expect(permissionsFor(['viewer'])).toEqual(READ);
-    expect(permissionsFor(['auditor'])).toEqual(['audit:read', ...READ].sort());
+    expect(permissionsFor(['auditor'])).toEqual(['audit-report:create', 'audit-report:read', 'audit:read', ...READ].sort());
   });
 
   test('role names are matched case-insensitively (Cognito groups are often capitalised)', () => {
@@ -54,6 +54,15 @@ describe('permissionsFor', () => {
       const holders = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, permission));
       expect(holders.sort()).toEqual(['admin', 'release-manager', 'super_admin']);
     }
+  });
+
+  test('audit reports are asked for and read by auditors, change, release and ITSM managers and admins; evidence is read by every reading role', () => {
+    for (const permission of ['audit-report:create', 'audit-report:read'] as const) {
+      const holders = Object.keys(ROLE_PERMISSIONS).filter((role) => hasPermission({ permissions: permissionsFor([role]) }, permission));
+      expect(holders.sort()).toEqual(['admin', 'auditor', 'change-manager', 'itsm_manager', 'release-manager', 'super_admin']);
+    }
+    expect(permissionsFor(['viewer'])).toContain('evidence:read');
+    expect(permissionsFor(['agent-registrar'])).not.toContain('evidence:read');
   });
 
   test('requesters cannot approve; CAB members cannot create', () => {

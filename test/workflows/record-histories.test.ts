@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../../domain/actor';
 import type { TemplateSpec } from '../../domain/templates/model';
 import { workflowId } from '../../domain/workflow-ids';
+import { auditReportWorkflowId } from '../../workflows/audit-report-messages';
 import { cmdbBulkWorkflowId } from '../../workflows/cmdb/messages';
 import { DASHBOARD_SWEEP_WORKFLOW_TYPE, dashboardScheduleId } from '../../workflows/dashboard/messages';
 import { notificationWorkflowId, slaWorkflowId, bulkWorkflowId } from '../../workflows/incidents/messages';
@@ -321,6 +322,19 @@ describeRecording('recording the replay corpus', () => {
       const id = `${dashboardScheduleId(app.config.TEMPORAL_TASK_QUEUE)}-recorded`;
       await app.client.workflow.start(DASHBOARD_SWEEP_WORKFLOW_TYPE, { taskQueue: app.config.TEMPORAL_TASK_QUEUE, workflowId: id, args: [] });
       await record(id, 'freeze-started');
+    });
+  });
+  describe('auditReport', () => {
+    test('auditReport: a rejected promotion gathered, its packet verified, the files rendered and signed', async () => {
+      const s = await scene(app);
+      const st = await stage(s, { env: { requiredApprovals: 1 } });
+      const dev = await s.token('dev@example.com', { roles: ['developer'] });
+      const p = await reaches(s, (await s.expect(201, 'POST', '/promotions', dev, { releaseId: st.release.id, targetEnvironmentId: st.env.id, reason: 'ship it' })).id, 'awaiting_approval');
+      await s.expect(200, 'POST', `/promotions/${p.id}/reject`, await s.token('sre1@example.com', { roles: ['approver'] }), { reason: 'not this week' });
+      await reaches(s, p.id, 'rejected');
+      const scope = { environmentIds: [st.env.id], from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 3_600_000).toISOString() };
+      const report = await s.expect(202, 'POST', '/audit-reports', await s.token('auditor@example.com', { roles: ['auditor'] }), { scope });
+      await record(auditReportWorkflowId(s.tenant, report.id), 'ready');
     });
   });
 });
