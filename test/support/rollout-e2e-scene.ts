@@ -140,7 +140,8 @@ export async function rolloutScene(options: StageOptions & { env?: Record<string
         await until(`the router to read back ${percent} % canary`, async () => {
           read = await traffic(id);
           const back = readBack(read);
-          return back.live && back.canaryWeight === percent;
+          // A rollout that completed meanwhile (a full promote ends it at once) answers the router's last read-back, not a live one.
+          return back.canaryWeight === percent && (back.live || read?.state === 'completed');
         }, timeoutMs, 100);
       } catch (err) {
         throw new Error(`${(err as Error).message}; last read back: ${JSON.stringify(read)}\nagent:\n${st.agent.proc.output().slice(-3000)}`);
