@@ -50,7 +50,7 @@ async function main(): Promise<number> {
   let failures = 0;
   for (const packet of packets) {
     const outcome = await verifyEvidence(packet, jwks);
-    const what = `${packet?.id ?? '?'} (${String(packet?.content?.decision ?? '?')} of promotion ${String(packet?.content?.promotionId ?? '?')})`;
+    const what = describe(packet);
     if (outcome.valid) console.log(`VALID    ${what}: signed by ${outcome.kid}, ${packet.contentHash}`);
     else {
       failures += 1;
@@ -145,3 +145,10 @@ main().then(
     process.exit(2);
   },
 );
+
+/** What a signed file is: a promotion's decision, or an audit report's manifest of its files. */
+function describe(packet: { id?: string; type?: string; content?: Record<string, unknown> } | undefined): string {
+  const content = packet?.content ?? {};
+  if (packet?.type === 'audit_report') return `${packet.id ?? '?'} (manifest of audit report ${String(content.reportId ?? '?')})`;
+  return `${packet?.id ?? '?'} (${String(content.decision ?? '?')} of promotion ${String(content.promotionId ?? '?')})`;
+}
