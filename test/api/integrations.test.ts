@@ -196,6 +196,38 @@ describe('the webhook notifier', () => {
     expect(seen[0].body).toMatchObject({ '@type': 'MessageCard', title: 'Tollgate test notification' });
   });
 
+  test("a template's notify step delivers through the integration: its format and signature, retried; no secret in the run", async () => {
+    const hook = await create({ typeId: 'webhook', name: 'run-notifier', config: { url, format: 'generic', signingSecret: SECRET, maxAttempts: 3 } });
+    const notice = { nodes: [{ id: 'tell', type: 'notify', inputs: { integrationId: hook.id, title: 'Release 2.4', text: 'staging is green' } }] };
+    const template = await app.http('POST', '/api/v1/workflow-templates', { token: admin, body: { name: 'notify-through-integration', ...notice } });
+    expect(template.status).toBe(201);
+    seen.length = 0;
+    failFirst = 1;
+    const run = (await app.http('POST', '/api/v1/workflow-runs', { token: admin, body: { templateId: template.body.data.id, parameters: {} } })).body.data;
+    const done = await until('the run to end', async () => {
+      const res = await app.http('GET', `/api/v1/workflow-runs/${run.id}`, { token: admin });
+      return ['succeeded', 'failed'].includes(res.body.data.status) ? res.body.data : undefined;
+    }, 60_000);
+    expect(done).toMatchObject({ status: 'succeeded', nodes: [{ nodeId: 'tell', status: 'succeeded', outputs: { status: 204, attempts: 2 } }] });
+    expect(seen.map((s) => [s.attempt, s.verified])).toEqual([['1', true], ['2', true]]);
+    expect(seen[1].body).toMatchObject({ event: 'workflow-run.notify', title: 'Release 2.4', text: 'staging is green' });
+    expect(JSON.stringify(done)).not.toContain(SECRET);
+    // Both a url and an integration, or neither: refused at validation, naming the field.
+    const both = await app.http('POST', '/api/v1/workflow-templates', { token: admin, body: { name: 'notify-both', nodes: [{ id: 'tell', type: 'notify', inputs: { url, integrationId: hook.id, text: 'x' } }] } });
+    expect(both.status).toBe(422);
+    expect(both.body.error.details.problems).toEqual([expect.objectContaining({ nodeId: 'tell', field: expect.stringContaining('url') })]);
+    // An integration that does not notify fails the step with the reason.
+    const registryHook = await create(registryBody('not-a-notifier'));
+    const wrong = await app.http('POST', '/api/v1/workflow-templates', { token: admin, body: { name: 'notify-registry', nodes: [{ id: 'tell', type: 'notify', inputs: { integrationId: registryHook.id, text: 'x' } }] } });
+    const failedRun = (await app.http('POST', '/api/v1/workflow-runs', { token: admin, body: { templateId: wrong.body.data.id, parameters: {} } })).body.data;
+    const failed = await until('the run to fail', async () => {
+      const res = await app.http('GET', `/api/v1/workflow-runs/${failedRun.id}`, { token: admin });
+      return res.body.data.status === 'failed' ? res.body.data : undefined;
+    }, 60_000);
+    expect(JSON.stringify(failed.nodes[0])).toContain('NOT_A_NOTIFIER');
+    failFirst = 0;
+  });
+
   test('retries stop at maxAttempts and the reason names the last answer', async () => {
     const hook = await create({ typeId: 'webhook', name: 'always-busy', config: { url, signingSecret: SECRET, maxAttempts: 2 } });
     seen.length = 0;

@@ -1,8 +1,15 @@
 import { createHmac } from 'node:crypto';
-import { stepFailure, type StepExecutor } from './executor';
+import { joinConfig } from '../../../domain/integrations/config';
+import { integrationWithSecrets } from '../../../store/integrations';
+import { integrationSecretKeys } from '../../../store/integrations-secrets';
+import { CallFailed, reasonOf } from '../../integrations/http';
+import { runtimeOf } from '../../integrations/runtimes';
+import { stepFailure, type StepContext, type StepExecutor } from './executor';
 
 interface NotifyInputs {
-  url: string;
+  url?: string;
+  integrationId?: string;
+  title?: string;
   text: string;
   payload?: Record<string, unknown>;
 }
@@ -14,23 +21,47 @@ export const NOTIFY_SIGNATURE_HEADER = 'x-tollgate-signature';
  * Posts `{ text, ...payload }` (Slack and Teams read `text`). The receiver can
  * tell the message is Tollgate's by recomputing the signature over the raw body.
  */
-export const notifyStep: StepExecutor<NotifyInputs> = async (inputs, { deps, signal, log, request }) => {
+export const notifyStep: StepExecutor<NotifyInputs> = async (inputs, context) => {
+  if (inputs.integrationId) return throughIntegration(inputs.integrationId, inputs, context);
+  const { deps, signal, log, request } = context;
+  const url = inputs.url!;
   const body = JSON.stringify({ ...(inputs.payload ?? {}), text: inputs.text });
   const headers: Record<string, string> = { 'content-type': 'application/json', 'x-tollgate-run': request.runId, 'x-tollgate-node': request.nodeId };
   const secret = deps.config.TEMPLATE_NOTIFY_SECRET;
   if (secret) headers[NOTIFY_SIGNATURE_HEADER] = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
-  await log(`POST ${inputs.url}${secret ? ' (signed)' : ''}`);
+  await log(`POST ${url}${secret ? ' (signed)' : ''}`);
   let status: number;
   try {
-    const response = await fetch(inputs.url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+    const response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
     status = response.status;
     await response.body?.cancel();
   } catch (err) {
     if (signal.aborted) throw err;
     const cause = (err as { cause?: { code?: string } }).cause;
-    throw stepFailure('NOTIFY_FAILED', `POST ${inputs.url} failed: ${cause?.code ?? (err as Error).message}`);
+    throw stepFailure('NOTIFY_FAILED', `POST ${url} failed: ${cause?.code ?? (err as Error).message}`);
   }
   await log(`${status}`);
-  if (status < 200 || status > 299) throw stepFailure('NOTIFY_FAILED', `POST ${inputs.url} answered ${status}`, { status });
+  if (status < 200 || status > 299) throw stepFailure('NOTIFY_FAILED', `POST ${url} answered ${status}`, { status });
   return { status };
 };
+
+/**
+ * The tenant's webhook integration delivers it: its format (generic, Slack,
+ * Teams), signing secret and retries. The row and its secrets are read here, in
+ * the activity, so no secret enters the run's history.
+ */
+async function throughIntegration(id: string, inputs: NotifyInputs, { deps, log, request }: StepContext): Promise<Record<string, unknown>> {
+  const row = await integrationWithSecrets(deps.pool, integrationSecretKeys(deps.config), request.tenantId, id);
+  if (!row) throw stepFailure('INTEGRATION_NOT_FOUND', `Integration ${id} not found`);
+  const deliver = runtimeOf(row.type_id, 'notify');
+  if (!deliver) throw stepFailure('NOT_A_NOTIFIER', `Integration ${row.name} is a ${row.type_id} integration: it does not deliver notifications`);
+  await log(`notify through integration ${row.name} (${row.type_id})`);
+  const notification = { title: inputs.title ?? `Workflow run ${request.runId}`, text: inputs.text, event: 'workflow-run.notify', at: new Date().toISOString() };
+  try {
+    const delivered = await deliver(joinConfig({ config: row.config, secrets: row.secrets }), { notification });
+    await log(`${String(delivered.status)} after ${String(delivered.attempts)} attempt(s)`);
+    return { status: delivered.status, attempts: delivered.attempts };
+  } catch (err) {
+    throw stepFailure('NOTIFY_FAILED', err instanceof CallFailed ? err.message : reasonOf(err, Number(row.config.timeoutMs ?? 0)));
+  }
+}

@@ -126,9 +126,18 @@ export const STEP_TYPE_DEFINITIONS: Record<StepTypeName, StepTypeDefinition> = {
   },
   notify: {
     type: 'notify',
-    description: 'Posts a JSON message to a webhook (Slack- and Teams-compatible `text`), signed with an HMAC header when a secret name is given.',
+    description:
+      'Posts a JSON message to `url` (Slack- and Teams-compatible `text`, signed with an HMAC header when the worker has TEMPLATE_NOTIFY_SECRET), or delivers it through a webhook integration (`integrationId`: its format, signing secret and retries, secrets never in the run).',
     runsOn: 'activity',
-    input: z.strictObject({ url: z.url({ message: 'must be an http(s) URL' }).max(2048), text: text(4000).min(1), payload: z.record(z.string(), z.unknown()).optional() }),
-    output: z.object({ status: z.number().int() }),
+    input: z
+      .strictObject({
+        url: z.url({ message: 'must be an http(s) URL' }).max(2048).optional(),
+        integrationId: uuid.optional(),
+        title: text(200).min(1).optional(),
+        text: text(4000).min(1),
+        payload: z.record(z.string(), z.unknown()).optional(),
+      })
+      .refine((v) => (v.url === undefined) !== (v.integrationId === undefined), { message: 'give either url or integrationId', path: ['url'] }),
+    output: z.object({ status: z.number().int(), attempts: z.number().int().optional() }),
   },
 };
