@@ -475,6 +475,37 @@ describeRecording('recording a template run', () => {
     await record(id, 'succeeded-retry-foreach-paused-approved');
   });
 
+  test('templateRun: a change-request step waits for the CAB, then a notify step delivers through a webhook integration', async () => {
+    const rita = await app.token('rita@example.com', { roles: ['release-manager'] });
+    const cab = await app.token('cab@example.com', { roles: ['cab-member'] });
+    const hook = await app.http('POST', '/api/v1/integrations', { token: rita, body: { typeId: 'webhook', name: 'run-hook', config: { url: `${server.url}/echo/hook` } } });
+    expect(hook.status).toBe(201);
+    const nodes = [
+      {
+        id: 'open_change',
+        type: 'change-request',
+        inputs: { title: 'Ship payments', implementationPlan: 'Deploy', backoutPlan: 'Roll back', scheduledStart: iso(3_600_000), scheduledEnd: iso(7_200_000), cabApprovers: ['cab@example.com'] },
+      },
+      { id: 'tell', type: 'notify', dependsOn: ['open_change'], inputs: { integrationId: hook.body.data.id, text: 'change ${{ steps.open_change.outputs.changeId }} scheduled' } },
+    ];
+    const template = await app.http('POST', '/api/v1/workflow-templates', { token: rita, body: { name: 'change then tell', nodes } });
+    expect(template.status).toBe(201);
+    const run = await app.http('POST', '/api/v1/workflow-runs', { token: rita, body: { templateId: template.body.data.id, parameters: {} } });
+    expect(run.status).toBe(201);
+    const runId = run.body.data.id as string;
+    // Approved as soon as it reaches the CAB (the recording's review deadline is short).
+    const changeId = await until('the change in cab_review', async () => {
+      const { rows } = await app.pool.query<{ resource_id: string }>("SELECT resource_id FROM template_step_resources WHERE tenant_id = $1 AND run_id = $2 AND kind = 'change'", [app.tenant, runId]);
+      if (!rows[0]) return undefined;
+      const change = await app.http('GET', `/api/v1/changes/${rows[0].resource_id}`, { token: cab });
+      return change.body.data?.state === 'cab_review' ? rows[0].resource_id : undefined;
+    }, 60_000, 50);
+    expect((await app.http('POST', `/api/v1/changes/${changeId}/approve`, { token: cab, body: { comment: 'fine' } })).status).toBe(200);
+    const id = workflowId(app.tenant, 'template-run', runId);
+    expect(await app.client.workflow.getHandle(id).result()).toEqual({ id: runId, status: 'succeeded' });
+    await record(id, 'change-request-then-notify-integration');
+  });
+
   async function record(id: string, name: string): Promise<void> {
     const file = `${TEMPLATE_RUN_WORKFLOW_TYPE}.${name}.json`;
     if (writeCorpusHistory(file, await app.client.workflow.getHandle(id).fetchHistory())) written.push(file);
