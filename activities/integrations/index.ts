@@ -1,5 +1,6 @@
 import { CallFailed, reasonOf } from './http';
 import { joinConfig } from '../../domain/integrations/config';
+import { storableCopy } from '../../domain/text';
 import type { IntegrationCallInput, IntegrationCallResult } from '../../domain/integrations/calls';
 import { integrationSecretKeys } from '../../store/integrations-secrets';
 import { integrationWithSecrets, recordIntegrationHealth } from '../../store/integrations';
@@ -65,8 +66,9 @@ export function integrationActivities(deps: ActivityDeps) {
   };
 }
 
+/** The reason and details quote what the remote service answered: made storable (NUL, lone surrogates → U+FFFD) before they are recorded. */
 function answer(started: number, ok: boolean, reason: string | null, details: Record<string, unknown> = {}): IntegrationCallResult {
-  return { ok, reason, details, durationMs: Date.now() - started, checkedAt: new Date().toISOString() };
+  return { ok, reason: storableCopy(reason), details: storableCopy(details), durationMs: Date.now() - started, checkedAt: new Date().toISOString() };
 }
 
 export type IntegrationActivities = ReturnType<typeof integrationActivities>;

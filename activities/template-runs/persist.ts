@@ -5,6 +5,7 @@ import { recordEntityEvents } from '../../platform/audit';
 import type { Pool, PoolClient } from '../../platform/db';
 import { withTransaction } from '../../platform/db';
 import { notifyWorkflowRun } from '../../store/workflow-run-events';
+import { storableCopy } from '../../domain/text';
 
 
 /** One command's audit events: who sent it, and what it moved. */
@@ -28,7 +29,9 @@ export interface PersistRunInput {
  * back; the audit rows' dedupe keys carry the version, so a retry writes them once.
  */
 export async function persistRun(pool: Pool, input: PersistRunInput): Promise<{ written: boolean }> {
-  const { tenantId, run } = input;
+  // Steps' outputs and failures carry what remote services answered: NUL or a lone surrogate becomes U+FFFD
+  // here, where the run is stored, or Postgres would refuse the row and the run could never be written again.
+  const { tenantId, run, batches } = storableCopy(input);
   return withTransaction(pool, async (db) => {
     const row = await db.query(
       `INSERT INTO workflow_runs (tenant_id, id, version, template_id, template_version, template_name, status, requested_by, created_at, updated_at, ended_at, body)
@@ -38,7 +41,7 @@ export async function persistRun(pool: Pool, input: PersistRunInput): Promise<{ 
        WHERE workflow_runs.version < EXCLUDED.version`,
       [tenantId, run.id, run.version, run.templateId, run.templateVersion, run.templateName, run.status, run.requestedBy, run.createdAt, run.updatedAt, run.endedAt, JSON.stringify(run)],
     );
-    for (const [i, batch] of input.batches.entries()) {
+    for (const [i, batch] of batches.entries()) {
       await recordEntityEvents(db, {
         tenantId,
         resourceType: 'workflow-run',

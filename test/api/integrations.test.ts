@@ -155,6 +155,8 @@ describe('the webhook notifier', () => {
 
   beforeAll(async () => {
     receiver = createServer(async (req: IncomingMessage, res) => {
+      // A service whose answer is not storable text as it stands.
+      if (req.url?.endsWith('/unstorable')) return void res.writeHead(500).end('no\u0000pe');
       // The health schedules' HEADs: reachable, not a delivery.
       if (req.method !== 'POST') return void res.writeHead(200).end();
       const chunks: Buffer[] = [];
@@ -226,6 +228,17 @@ describe('the webhook notifier', () => {
     }, 60_000);
     expect(JSON.stringify(failed.nodes[0])).toContain('NOT_A_NOTIFIER');
     failFirst = 0;
+  });
+
+  test('an answer carrying NUL is quoted cleaned (U+FFFD) in the reason, and recorded as the health', async () => {
+    const gate = await create({ typeId: 'http-gate', name: 'unstorable-gate', config: { url: url.replace(/\/hook$/, '/unstorable') } });
+    const res = await app.http('POST', `/api/v1/integrations/${gate.id}/test`, { token: admin });
+    expect(res.body.data).toMatchObject({ ok: false, reason: expect.stringContaining('no\ufffdpe') });
+    const health = await until('the health check to record it', async () => {
+      const h = (await app.http('GET', `/api/v1/integrations/${gate.id}/health`, { token: admin })).body.data;
+      return h.status === 'unhealthy' ? h : undefined;
+    });
+    expect(health.reason).toContain('no\ufffdpe');
   });
 
   test('retries stop at maxAttempts and the reason names the last answer', async () => {

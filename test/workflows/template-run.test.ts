@@ -330,3 +330,17 @@ function refusal(error: unknown): { type: string | undefined; kind: string } {
   const cause = (error as { cause?: { type?: string; details?: Array<{ kind: string }> } }).cause;
   return { type: cause?.type, kind: cause?.details?.[0]?.kind ?? 'none' };
 }
+
+test("a remote answer carrying NUL and a lone surrogate is kept cleaned (U+FFFD) in the run's row, and the run ends", async () => {
+  const k = key();
+  const spec: TemplateSpec = { name: 'unstorable answer', nodes: [http('fetch', `/echo/${k}-fetch?nul=a%00b&half=%ED%A0%80`)] };
+  const { handle, runId } = await startRun(spec);
+  expect(await handle.result()).toEqual({ id: runId, status: 'succeeded' });
+  const row = await eventually(async () => {
+    const r = await rowOf(runId);
+    expect(r.status).toBe('succeeded');
+    return r;
+  });
+  expect(JSON.stringify(nodeOf(row.body, 'fetch').outputs)).not.toMatch(/\\u0000/);
+  expect(nodeOf(row.body, 'fetch').outputs).toMatchObject({ body: { query: { nul: 'a\ufffdb' } } });
+});
