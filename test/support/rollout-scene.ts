@@ -24,8 +24,12 @@ export interface RolloutStage {
   close(): Promise<void>;
 }
 
+// Orders are unique per tenant; a counter (not a random pick, whose birthday
+// collisions failed one CI run in a file of a dozen stages) keeps them apart.
+let nextOrder = 1000;
+
 export async function rolloutStage(s: Scene, app: TestApp, options: { routerless?: boolean; canaryDeployed?: boolean } = {}): Promise<RolloutStage> {
-  const { env, release: stable, component } = await stage(s, { env: { name: `Prod ${randomUUID().slice(0, 6)}`, order: Math.floor(Math.random() * 9000) + 1000, requiredApprovals: 0 } });
+  const { env, release: stable, component } = await stage(s, { env: { name: `Prod ${randomUUID().slice(0, 6)}`, order: nextOrder++, requiredApprovals: 0 } });
   await s.expect(200, 'POST', `/components/${component.id}/sync-versions`, s.admin, { versions: [{ version: '2.0.0', digest: `sha256:${randomBytes(32).toString('hex')}` }] });
   const canary = await s.expect(201, 'POST', '/releases', s.admin, { name: `${component.name}-v2.0.0`, version: '2.0.0', components: [{ componentId: component.id, version: '2.0.0' }] });
   const agentId = randomUUID();
