@@ -130,14 +130,15 @@ const schema = z.object({
   // within ROLLOUT_AGENT_PICKUP_TIMEOUT fails the rollout fast (the agent is offline) instead of waiting out a deadline.
   PROMETHEUS_URL: z.preprocess(blankAsUnset, z.url().optional()),
   ROLLOUT_AGENT_PICKUP_TIMEOUT: duration('5s'),
-  // The dashboard stream (WS /dashboard/stream): events are kept DASHBOARD_EVENT_RETENTION for clients resuming with a
-  // last-event id; while a client's socket has more than DASHBOARD_STREAM_MAX_BUFFERED bytes unsent the stream waits,
-  // and a client that stays that far behind for DASHBOARD_STREAM_STALL_TIMEOUT is closed with 4008.
+  // Every live stream (dashboard, deployment job, agent task, workflow run, agent work): while a client's socket has
+  // more than STREAM_MAX_BUFFERED bytes unsent the stream waits, and a client that stays that far behind for
+  // STREAM_STALL_TIMEOUT is closed with 4008. The dashboard keeps its events DASHBOARD_EVENT_RETENTION for clients
+  // resuming with a last-event id.
   // The worker's dashboard sweep (a Temporal Schedule) records freezes starting and ending, and purges old events, every
   // DASHBOARD_SWEEP_INTERVAL.
   DASHBOARD_EVENT_RETENTION: duration('7d'),
-  DASHBOARD_STREAM_MAX_BUFFERED: positiveInt(1024 * 1024),
-  DASHBOARD_STREAM_STALL_TIMEOUT: duration('10s'),
+  STREAM_MAX_BUFFERED: positiveInt(1024 * 1024),
+  STREAM_STALL_TIMEOUT: duration('10s'),
   DASHBOARD_SWEEP_INTERVAL: duration('15s'),
   // Template runs' notify steps sign each webhook body with HMAC-SHA256 under this key (X-Tollgate-Signature). A secret: never echoed.
   TEMPLATE_NOTIFY_SECRET: optionalString,

@@ -27,7 +27,7 @@ let viewer: string;
 const open: DashboardClient[] = [];
 
 // A client that stops reading is dropped after 2 s behind (10 s by default).
-const STALL = { DASHBOARD_STREAM_STALL_TIMEOUT: '2s' };
+const STALL = { STREAM_STALL_TIMEOUT: '2s' };
 
 beforeAll(async () => {
   app = await startTestApp({ env: STALL });

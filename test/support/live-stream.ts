@@ -9,6 +9,8 @@ export interface Stream {
   next(match: (m: any) => boolean, what: string): Promise<any>;
   waitClosed(): Promise<{ code: number; reason: string }>;
   close(): void;
+  /** The client's socket: a test pauses it to play a client that stopped reading. */
+  ws: WebSocket;
 }
 
 /** Opens a stream under /api/v1 of the app at `baseUrl`; rejects with the HTTP status when the upgrade is refused. */
@@ -28,6 +30,7 @@ export function connectStream(baseUrl: string, path: string, options: { token?: 
     },
     waitClosed: () => until('the stream to close', () => stream.closed, 10_000, 20),
     close: () => ws.close(),
+    ws,
   };
   ws.on('message', (data) => stream.messages.push(JSON.parse(String(data))));
   ws.on('close', (code, reason) => (stream.closed = { code, reason: String(reason) }));

@@ -9,7 +9,7 @@ import { ServiceUnavailable } from '../../errors';
 import { requireAgentCredential } from '../../principal';
 import { watchCredential } from '../../realtime/credential-watch';
 import { streamCredentialOf } from '../../realtime/stream-credential';
-import { StreamSocket } from '../../realtime/stream-socket';
+import { StreamSocket, streamBound } from '../../realtime/stream-socket';
 import { requireUpgrade, uuidParam } from '../../realtime/upgrade';
 import { ok } from '../../respond';
 import { requireSelf } from './agent-access';
@@ -39,7 +39,7 @@ export function agentWorkRoutes(router: OpenAPIHono<AppEnv>): void {
       c,
       {
         onOpen(_event, ws) {
-          const socket = new StreamSocket(ws.raw as unknown as WebSocket);
+          const socket = new StreamSocket(ws.raw as unknown as WebSocket, { bound: streamBound(c.get('deps').config) });
           // Revoked or deleted while connected: the channel ends (1008) and no further task reaches the agent.
           unwatch = watchCredential(credential, {
             onEnded: (reason) => {

@@ -7,9 +7,9 @@ import type { Pool } from '../../../platform/db';
 import { Forbidden, ServiceUnavailable, ValidationFailed } from '../../errors';
 import { principalOf } from '../../principal';
 import { streamCredentialOf } from '../../realtime/stream-credential';
+import { StreamSocket, streamBound } from '../../realtime/stream-socket';
 import { requireUpgrade } from '../../realtime/upgrade';
 import { createRouter } from '../../router';
-import { DashboardSocket } from './dashboard-socket';
 import { DashboardStream, type DashboardStart } from './dashboard-stream';
 
 /** How long a socket opened without a resume point waits for a first `{"type":"resume","lastEventId":…}` message. */
@@ -48,9 +48,13 @@ export function dashboardRouter() {
       {
         onOpen(_event, ws) {
           const raw = ws.raw as unknown as WebSocket;
-          const socket = new DashboardSocket(raw, { maxBuffered: config.DASHBOARD_STREAM_MAX_BUFFERED, stallTimeoutMs: config.DASHBOARD_STREAM_STALL_TIMEOUT }, () => {
-            deps.log.info({ tenantId: principal.tenantId }, 'dashboard stream closed: the client fell too far behind');
-            stream?.stop();
+          const socket = new StreamSocket(raw, {
+            bound: streamBound(config),
+            resumeHint: 'reconnect with lastEventId',
+            onSlow: () => {
+              deps.log.info({ tenantId: principal.tenantId }, 'dashboard stream closed: the client fell too far behind');
+              stream?.stop();
+            },
           });
           const begin = async (after: string) => {
             if (closed) return;

@@ -6,7 +6,7 @@ import type { AppEnv } from '../../context';
 import { Forbidden, NotFound, ServiceUnavailable, ValidationFailed } from '../../errors';
 import { streamCredentialOf } from '../../realtime/stream-credential';
 import { requireUpgrade, uuidParam } from '../../realtime/upgrade';
-import { StreamSocket } from '../../realtime/stream-socket';
+import { StreamSocket, streamBound } from '../../realtime/stream-socket';
 import { principalOf, requirePermission } from '../../principal';
 import { AgentTaskStream } from './agent-stream';
 import { loadJob } from './deployments.dispatch';
@@ -56,7 +56,7 @@ function open(c: Context<AppEnv>, create: (socket: StreamSocket) => LiveStream) 
     c,
     {
       onOpen(_event, ws) {
-        stream = create(new StreamSocket(ws.raw as unknown as WebSocket));
+        stream = create(new StreamSocket(ws.raw as unknown as WebSocket, { bound: streamBound(c.get('deps').config), resumeHint: 'reconnect: a new snapshot follows', onSlow: () => stream?.stop() }));
         stream.guardCredential(credential);
         stream.start().catch((err) => {
           log.warn({ err }, 'live deployment stream could not start');

@@ -5,7 +5,7 @@ import type { AppEnv } from '../../context';
 import { ServiceUnavailable, ValidationFailed } from '../../errors';
 import { requirePermission } from '../../principal';
 import { streamCredentialOf } from '../../realtime/stream-credential';
-import { StreamSocket } from '../../realtime/stream-socket';
+import { StreamSocket, streamBound } from '../../realtime/stream-socket';
 import { requireUpgrade, uuidParam } from '../../realtime/upgrade';
 import { RunStream, type RunLogsFrom } from './run-stream';
 import { existingRun } from './workflow-runs.dispatch';
@@ -20,7 +20,7 @@ export function runStreamRoute(router: OpenAPIHono<AppEnv>): void {
   router.get('/workflow-runs/:id/stream', async (c) => {
     const { tenantId } = requirePermission(c, 'template:read');
     const id = uuidParam(c, 'id');
-    const { pool, realtime, log } = c.get('deps');
+    const { pool, realtime, log, config } = c.get('deps');
     if (!realtime) throw new ServiceUnavailable('This API process serves no live streams', 'STREAMS_UNAVAILABLE');
     const run = await existingRun(c, id);
     const logsFrom = logsFromOf(c.req.query('logs'));
@@ -32,7 +32,7 @@ export function runStreamRoute(router: OpenAPIHono<AppEnv>): void {
       c,
       {
         onOpen(_event, ws) {
-          stream = new RunStream(deps, tenantId, new StreamSocket(ws.raw as unknown as WebSocket), logsFrom, run);
+          stream = new RunStream(deps, tenantId, new StreamSocket(ws.raw as unknown as WebSocket, { bound: streamBound(config), resumeHint: 'reconnect: a new snapshot follows', onSlow: () => stream?.stop() }), logsFrom, run);
           stream.guardCredential(credential);
           stream.start().catch((err) => {
             deps.log.warn({ err }, 'live workflow-run stream could not start');

@@ -1,0 +1,49 @@
+import { startTestApp, type TestApp } from '../support/app';
+import { appendLog, jobBody, putJob, putTask, taskBody } from '../support/deployment-rows';
+import { until } from '../support/eventually';
+import { connectStream } from '../support/live-stream';
+import { scene, type Scene } from '../support/promotion-scene';
+
+/**
+ * Back-pressure on the deployment job stream (the same socket every live
+ * stream uses): a client that stops reading is not buffered without bound; once
+ * its unsent bytes stay past STREAM_MAX_BUFFERED for STREAM_STALL_TIMEOUT the
+ * server closes it with 4008 and lets go of its subscription, and the client
+ * that reconnects gets a full snapshot and the whole log again.
+ */
+let app: TestApp;
+let a: Scene;
+
+beforeAll(async () => {
+  app = await startTestApp({ worker: false, env: { STREAM_MAX_BUFFERED: String(64 * 1024), STREAM_STALL_TIMEOUT: '1s' } });
+  a = await scene(app);
+});
+afterAll(() => app?.close());
+
+const CHUNK = 'x'.repeat(64 * 1024 - 1) + '\n';
+const CHUNKS = 256; // 16 MiB: more than loopback's kernel buffers on both ends hold
+
+it('closes a job stream whose client stopped reading with 4008 and frees its subscription; a reconnecting client gets everything', async () => {
+  const viewer = await a.token('slow-viewer@example.com', { roles: ['viewer'] });
+  const job = await putJob(app.pool, a.tenant, jobBody(a.tenant));
+  const task = await putTask(app.pool, a.tenant, taskBody(job));
+  for (let i = 0; i < CHUNKS; i++) await appendLog(app.pool, a.tenant, task.id, CHUNK);
+
+  const before = app.deps.realtime!.subscriberCount;
+  const slow = await connectStream(app.url, `/deployment-jobs/${job.id}/stream`, { token: viewer });
+  (slow.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  await until('the slow stream subscribed', () => app.deps.realtime!.subscriberCount > before || undefined, 10_000);
+  await until('the server to drop the slow stream', () => app.deps.realtime!.subscriberCount === before || undefined, 30_000);
+  (slow.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+  const closed = await slow.waitClosed();
+  expect(closed.code).toBe(4008);
+  expect(closed.reason).toMatch(/^SLOW_CLIENT: more than 65536 bytes unsent for 1000 ms; reconnect/);
+  const got = slow.messages.filter((m) => m.type === 'log').reduce((n, m) => n + m.data.length, 0);
+  expect(got).toBeLessThan(CHUNKS * CHUNK.length);
+
+  const again = await connectStream(app.url, `/deployment-jobs/${job.id}/stream`, { token: viewer });
+  await again.next((m) => m.type === 'snapshot', 'the snapshot');
+  const logged = () => again.messages.filter((m) => m.type === 'log').reduce((n, m) => n + m.data.length, 0);
+  await until('the whole log', () => logged() === CHUNKS * CHUNK.length || undefined, 30_000);
+  again.close();
+});
