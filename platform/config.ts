@@ -82,6 +82,11 @@ const schema = z.object({
   EVIDENCE_SIGNING_KEY: optionalString.refine((v) => v === undefined || isPrivateP256Jwk(v), {
     message: 'must be a private EC P-256 JWK such as {"kty":"EC","crv":"P-256","x":"…","y":"…","d":"…","kid":"…"} (got something else; the value is not shown)',
   }),
+  // Public halves of evidence keys signed with before (a JWKS {"keys":[…]} or a JSON array of JWKs): packets they signed
+  // still verify and /evidence/jwks.json publishes them after the current key. Private halves given here are dropped.
+  EVIDENCE_RETIRED_KEYS: optionalString.refine((v) => v === undefined || retiredP256Jwks(v) !== undefined, {
+    message: 'must be a JWKS {"keys":[…]} or a JSON array of EC P-256 JWKs, each with a kid',
+  }),
   // Keys that encrypt every Temporal payload (platform/payload-keys.ts): `id:base64key[,…]`, the first encrypts, all decrypt.
   // A secret: checked in loadConfig, never echoed. Unset: a dev key in DATA_DIR/keys.
   PAYLOAD_ENCRYPTION_KEYS: optionalString,
@@ -154,6 +159,19 @@ const schema = z.object({
   INTEGRATION_HEALTH_INTERVAL: duration('5m'),
 });
 
+/** The public EC P-256 JWKs of a JWKS or array (private halves dropped), or undefined when the text is not one. */
+export function retiredP256Jwks(text: string): Array<Record<string, string>> | undefined {
+  try {
+    const parsed = JSON.parse(text);
+    const keys: unknown = Array.isArray(parsed) ? parsed : parsed?.keys;
+    if (!Array.isArray(keys)) return undefined;
+    const ok = keys.every((k) => k?.kty === 'EC' && k.crv === 'P-256' && [k.x, k.y, k.kid].every((v) => typeof v === 'string' && v.length > 0));
+    return ok ? keys.map(({ kty, crv, x, y, kid }) => ({ kty, crv, x, y, kid })) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function isPrivateP256Jwk(text: string): boolean {
   try {
     const jwk = JSON.parse(text);
@@ -218,6 +236,8 @@ export const dataPaths = (dataDir: string) => ({
   authPrivateKey: path.join(dataDir, 'keys', 'auth-dev.private.jwk.json'),
   authJwks: path.join(dataDir, 'keys', 'auth-dev.jwks.json'),
   evidencePrivateKey: path.join(dataDir, 'keys', 'evidence.private.jwk.json'),
+  /** Public halves of dev evidence keys `npm run rotate-evidence-key` retired (a JWKS). */
+  evidenceRetiredKeys: path.join(dataDir, 'keys', 'evidence.retired.jwks.json'),
   payloadKeys: path.join(dataDir, 'keys', 'payload-encryption.keys'),
   integrationKeys: path.join(dataDir, 'keys', 'integration-secrets.keys'),
   logs: path.join(dataDir, 'logs'),

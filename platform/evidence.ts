@@ -1,8 +1,8 @@
 import { createHash, generateKeyPairSync, webcrypto } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { importJWK, type JWK } from 'jose';
 import { canonicalJson } from '../domain/canonical-json';
-import { dataPaths } from './config';
+import { dataPaths, retiredP256Jwks } from './config';
 import { createOnce } from './key-files';
 import { nameUuid } from './name-uuid';
 
@@ -65,11 +65,7 @@ export function readEvidenceKey(config: { EVIDENCE_SIGNING_KEY?: string; DATA_DI
   const existing = existingEvidenceKey(config);
   if (existing) return existing;
   const file = dataPaths(config.DATA_DIR).evidencePrivateKey;
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-  jwk.kid = `tollgate-dev-${kidOf(jwk)}`;
-  jwk.alg = 'ES256';
-  return JSON.parse(createOnce(file, JSON.stringify(jwk, null, 2))) as JWK;
+  return JSON.parse(createOnce(file, JSON.stringify(newDevKey(), null, 2))) as JWK;
 }
 
 /** The signing key when one is configured or already made; never makes one (a verifier must not invent the key it checks against). */
@@ -81,6 +77,64 @@ export function existingEvidenceKey(config: { EVIDENCE_SIGNING_KEY?: string; DAT
   }
   const file = dataPaths(config.DATA_DIR).evidencePrivateKey;
   return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as JWK) : undefined;
+}
+
+type KeyConfig = { EVIDENCE_SIGNING_KEY?: string; EVIDENCE_RETIRED_KEYS?: string; DATA_DIR: string };
+
+/**
+ * Every key a packet may have been signed with, public halves only: the
+ * current key first, then the retired ones (EVIDENCE_RETIRED_KEYS and the dev
+ * keys `npm run rotate-evidence-key` set aside), each kid once. A packet
+ * signed before a rotation still verifies; the signer only ever uses the
+ * current key. `create: false` (a verifier) never makes a key.
+ */
+export function evidenceVerificationKeys(config: KeyConfig, options: { create?: boolean } = {}): { keys: JWK[] } {
+  const current = options.create === false ? existingEvidenceKey(config) : readEvidenceKey(config);
+  const keys: JWK[] = current ? [publicJwkOf(current)] : [];
+  for (const retired of retiredEvidenceKeys(config)) {
+    if (!keys.some((k) => k.kid === retired.kid)) keys.push({ ...retired, use: 'sig', alg: 'ES256' });
+  }
+  return { keys };
+}
+
+function retiredEvidenceKeys(config: KeyConfig): JWK[] {
+  const configured = config.EVIDENCE_RETIRED_KEYS ? (retiredP256Jwks(config.EVIDENCE_RETIRED_KEYS) ?? []) : [];
+  const file = dataPaths(config.DATA_DIR).evidenceRetiredKeys;
+  const setAside = existsSync(file) ? (retiredP256Jwks(readFileSync(file, 'utf8')) ?? []) : [];
+  return [...configured, ...setAside] as JWK[];
+}
+
+/**
+ * Replaces the dev evidence key in DATA_DIR with a new one and sets the old
+ * one's public half aside with those retired before it. Running signers keep
+ * the key they loaded until they restart; both keys verify meanwhile.
+ */
+export function rotateDevEvidenceKey(dataDir: string): { retired: string; current: string } {
+  const paths = dataPaths(dataDir);
+  const old = existingEvidenceKey({ DATA_DIR: dataDir });
+  if (!old) throw new Error(`no evidence key in ${paths.keys} to rotate (one is made on first use)`);
+  const retired = existsSync(paths.evidenceRetiredKeys) ? (retiredP256Jwks(readFileSync(paths.evidenceRetiredKeys, 'utf8')) ?? []) : [];
+  const { kty, crv, x, y } = old as Record<string, string>;
+  if (!retired.some((k) => k.kid === old.kid)) retired.push({ kty, crv, x, y, kid: String(old.kid) });
+  const next = newDevKey();
+  // Retired first: a crash between the two writes leaves the old key current and also retired, never a key lost.
+  writeAtomically(paths.evidenceRetiredKeys, JSON.stringify({ keys: retired }, null, 2));
+  writeAtomically(paths.evidencePrivateKey, JSON.stringify(next, null, 2));
+  return { retired: String(old.kid), current: String(next.kid) };
+}
+
+function writeAtomically(file: string, content: string): void {
+  const aside = `${file}.${process.pid}.${Date.now()}`;
+  writeFileSync(aside, content, { mode: 0o600 });
+  renameSync(aside, file);
+}
+
+function newDevKey(): JWK {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
+  jwk.kid = `tollgate-dev-${kidOf(jwk)}`;
+  jwk.alg = 'ES256';
+  return jwk;
 }
 
 /** A stable key id from the public coordinates. */

@@ -24,6 +24,7 @@ export const ENTRIES = {
   token: 'scripts/token.ts',
   migrate: 'scripts/migrate.ts',
   'rotate-integration-key': 'scripts/rotate-integration-key.ts',
+  'rotate-evidence-key': 'scripts/rotate-evidence-key.ts',
 } as const;
 
 const ROOT = path.resolve(__dirname, '..');

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import pg from 'pg';
-import { ConfigError, dataPaths, loadConfig, privateClusterUrl } from '../platform/config';
-import { existingEvidenceKey, publicJwkOf, verifyEvidence, type EvidencePacket } from '../platform/evidence';
-import { chooseDataDir, runningStacks } from './stack/registry';
+import { ConfigError, loadConfig, privateClusterUrl } from '../platform/config';
+import { evidenceVerificationKeys, verifyEvidence, type EvidencePacket } from '../platform/evidence';
+import { localDataDir } from './stack/data-dir';
 
 /**
  * Verifies evidence packets offline:
@@ -103,10 +103,11 @@ async function keysFrom(jwks: string | undefined, api: string | undefined): Prom
   if (api) return { jwks: await fetchJwks(`${api}/api/v1/evidence/jwks.json`), source: `${api}/api/v1/evidence/jwks.json` };
   const config = loadConfig();
   const dataDir = localDataDir(config);
-  const key = existingEvidenceKey({ ...config, DATA_DIR: dataDir });
-  // Only the public half is used; where the private key lives is not for the terminal (or a CI log) to show.
-  if (!key) throw new UsageError('no evidence key: set EVIDENCE_SIGNING_KEY, give --jwks or --api, or run it beside the local stack (npm start) that signed the packets');
-  return { jwks: { keys: [publicJwkOf(key)] }, source: config.EVIDENCE_SIGNING_KEY ? 'EVIDENCE_SIGNING_KEY (its public half)' : 'the local dev evidence key (its public half)' };
+  const local = evidenceVerificationKeys({ ...config, DATA_DIR: dataDir }, { create: false });
+  // Only public halves are used; where the private key lives is not for the terminal (or a CI log) to show.
+  if (!local.keys.length) throw new UsageError('no evidence key: set EVIDENCE_SIGNING_KEY, give --jwks or --api, or run it beside the local stack (npm start) that signed the packets');
+  const current = config.EVIDENCE_SIGNING_KEY ? 'EVIDENCE_SIGNING_KEY (its public half)' : 'the local dev evidence key (its public half)';
+  return { jwks: local, source: local.keys.length > 1 ? `${current} and the retired keys` : current };
 }
 
 async function fetchJwks(url: string): Promise<{ keys: JWK[] }> {
@@ -118,18 +119,6 @@ async function fetchJwks(url: string): Promise<{ keys: JWK[] }> {
 function asJwks(value: unknown, from: string): { keys: JWK[] } {
   if (!value || typeof value !== 'object' || !Array.isArray((value as { keys?: unknown }).keys)) throw new UsageError(`${from} is not a JSON Web Key Set ({"keys": [...]})`);
   return value as { keys: JWK[] };
-}
-
-/** An explicit DATA_DIR, else the running `npm start`'s, else the default: where the dev evidence key lives. */
-function localDataDir(config: ReturnType<typeof loadConfig>): string {
-  const choice = chooseDataDir({
-    explicitDataDir: process.env.DATA_DIR?.trim() ? config.DATA_DIR : undefined,
-    defaultDataDir: config.DATA_DIR,
-    port: config.PORT,
-    stacks: runningStacks(),
-    hasKey: (dir) => existsSync(dataPaths(dir).evidencePrivateKey),
-  });
-  return 'error' in choice ? config.DATA_DIR : choice.dataDir;
 }
 
 function databaseUrl(): string {

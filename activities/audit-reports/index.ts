@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityDeps } from '../deps';
-import { publicJwkOf, readEvidenceKey } from '../../platform/evidence';
+import { evidenceVerificationKeys, readEvidenceKey } from '../../platform/evidence';
 import { auditReportWork, writeAuditReportStep } from '../../store/audit-reports';
 import { signReportBundle } from './bundle-signature';
 import { gatherRecords } from './gather';
@@ -32,7 +32,7 @@ export function auditReportActivities(deps: ActivityDeps) {
     },
 
     async verifyAuditEvidence(ids: Ids): Promise<{ packets: number; flagged: number }> {
-      const jwks = { keys: [publicJwkOf(readEvidenceKey(deps.config))] };
+      const jwks = evidenceVerificationKeys(deps.config);
       const report = await verifyReportEvidence(pool, ids.tenantId, await gathered(ids), jwks);
       const flagged = report.findings.length;
       await writeAuditReportStep(pool, ids.tenantId, ids.reportId, {

@@ -1,13 +1,12 @@
 import type { JWK } from 'jose';
 import type { Config } from '../../../platform/config';
-import { publicJwkOf, readEvidenceKey } from '../../../platform/evidence';
+import { evidenceVerificationKeys } from '../../../platform/evidence';
 
-/** The public half of the evidence signing key, for offline verification (npm run verify-evidence). */
-const cached = new Map<string, { keys: JWK[] }>();
-
+/**
+ * The public halves of the evidence keys, current first, then retired ones, for
+ * offline verification (npm run verify-evidence). Read on each ask, not cached:
+ * after `npm run rotate-evidence-key` the set must name the new key at once.
+ */
 export async function evidenceKeys(config: Config): Promise<{ keys: JWK[] }> {
-  const key = `${config.DATA_DIR}\n${config.EVIDENCE_SIGNING_KEY ?? ''}`;
-  let jwks = cached.get(key);
-  if (!jwks) cached.set(key, (jwks = { keys: [publicJwkOf(readEvidenceKey(config))] }));
-  return jwks;
+  return evidenceVerificationKeys(config);
 }
