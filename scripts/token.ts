@@ -1,11 +1,11 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import { ConfigError, dataPaths, loadConfig } from '../platform/config';
 import { mintToken } from '../platform/dev-keys';
 import { parseDuration } from '../domain/duration';
-import { chooseDataDir, runningStacks } from './stack/registry';
+import { chooseLocalDataDir } from './stack/data-dir';
 
 /**
  * Prints a bearer token signed by the local dev key that `npm start` trusts:
@@ -35,13 +35,7 @@ async function main(): Promise<void> {
     process.exit(values.help ? 0 : 2);
   }
   const config = loadConfig();
-  const choice = chooseDataDir({
-    explicitDataDir: process.env.DATA_DIR?.trim() ? config.DATA_DIR : undefined,
-    defaultDataDir: config.DATA_DIR,
-    port: config.PORT,
-    stacks: runningStacks(),
-    hasKey: (dir) => existsSync(dataPaths(dir).authPrivateKey),
-  });
+  const choice = chooseLocalDataDir(config, (p) => p.authPrivateKey);
   if ('error' in choice) throw new ConfigError(choice.error);
   const keyFile = dataPaths(choice.dataDir).authPrivateKey;
   const authKey: JWK = JSON.parse(readFileSync(keyFile, 'utf8'));
