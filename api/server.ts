@@ -22,6 +22,7 @@ import { DeploymentEventHub } from './realtime/hub';
 import { AgentWorkRelay } from './agent-work/relay';
 import { withQueryToken } from './realtime/query-token';
 import { coreLogFilter, PinoTemporalLogger } from '../worker/temporal-logger';
+import { configureEgress } from '../platform/egress';
 
 export interface RunningApi {
   url: string;
@@ -53,6 +54,7 @@ const SOCKET_CLOSE_GRACE_MS = 1_000;
 
 /** Starts the HTTP API; used by the process entry below and by the tests. */
 export async function startApi(config: Config, log: Logger = createLogger('api', config.LOG_LEVEL)): Promise<RunningApi> {
+  configureEgress(config.EGRESS_DENY_CIDRS);
   const deps = createDeps(config, log);
   await loadPluginsAtStart(config, log);
   const app = createApp(deps);

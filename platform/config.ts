@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../domain/duration';
 import { AI_CONFIG_FIELDS } from '../domain/ai/settings';
 import { INCIDENT_CONFIG_FIELDS } from '../domain/incidents/settings';
+import { DEFAULT_EGRESS_DENY, parseEgressDeny } from './egress-rules';
 
 /**
  * All configuration comes from environment variables, validated once at start-up.
@@ -86,6 +87,12 @@ const schema = z.object({
   // still verify and /evidence/jwks.json publishes them after the current key. Private halves given here are dropped.
   EVIDENCE_RETIRED_KEYS: optionalString.refine((v) => v === undefined || retiredP256Jwks(v) !== undefined, {
     message: 'must be a JWKS {"keys":[…]} or a JSON array of EC P-256 JWKs, each with a kid',
+  }),
+  // Addresses the worker and the API never call out to for tenants' URLs (templates' http and notify steps,
+  // integrations, webhooks): comma-separated CIDRs, "none" for none. The default keeps link-local (cloud metadata) out;
+  // add private ranges (10.0.0.0/8, 127.0.0.0/8, …) where tenants must not reach the internal network.
+  EGRESS_DENY_CIDRS: z.preprocess(blankAsUnset, z.string().default(DEFAULT_EGRESS_DENY)).refine((v) => parseEgressDeny(v).ok, {
+    message: 'must be comma-separated CIDRs such as 169.254.0.0/16,10.0.0.0/8 (or "none")',
   }),
   // Keys that encrypt every Temporal payload (platform/payload-keys.ts): `id:base64key[,…]`, the first encrypts, all decrypt.
   // A secret: checked in loadConfig, never echoed. Unset: a dev key in DATA_DIR/keys.

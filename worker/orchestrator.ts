@@ -13,6 +13,7 @@ import { coreLogFilter, PinoTemporalLogger } from './temporal-logger';
 import { ensureDashboardSchedule } from './dashboard-schedule';
 import { startEndedWorkflowSweep } from './ended-workflow-sweep';
 import { bundleWorkflows } from './workflow-bundle';
+import { configureEgress } from '../platform/egress';
 
 export interface OrchestratorOptions {
   config: Config;
@@ -32,6 +33,7 @@ export interface RunningWorker {
 /** The orchestrator worker: every lifecycle workflow plus the activities they run. */
 export async function startOrchestrator(options: OrchestratorOptions): Promise<RunningWorker> {
   const { config, log } = options;
+  configureEgress(config.EGRESS_DENY_CIDRS);
   const pool = options.pool ?? createPool(config.DATABASE_URL, 10);
   await loadPluginsAtStart(config, log);
   const connection = await NativeConnection.connect(connectionOptions(temporalConnection(config)));

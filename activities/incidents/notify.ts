@@ -3,6 +3,7 @@ import type { Incident } from '../../domain/incidents/model';
 import type { NotificationReason } from '../../domain/incidents/notifications';
 import type { ActivityDeps } from '../deps';
 import { findIncident } from '../../store/incidents';
+import { outboundFetch } from '../../platform/egress';
 
 export interface NotifyInput {
   tenantId: string;
@@ -40,7 +41,7 @@ export function notifyActivity(deps: ActivityDeps) {
       deps.log.info({ ...where, event, group: incident.assignment_group, priority: incident.priority, state: incident.state }, 'incident notification: no webhook configured for the assignment group');
       return { delivered: 'log' };
     }
-    const response = await fetch(rows[0].url, {
+    const response = await outboundFetch(rows[0].url, {
       method: 'POST',
       headers: {
         'content-type': 'application/json',

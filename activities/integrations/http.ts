@@ -1,3 +1,5 @@
+import { outboundFetch } from '../../platform/egress';
+
 /**
  * One HTTP call of an integration, bounded by its timeout, whose failure reads
  * as what went wrong on the wire (`connect ECONNREFUSED 127.0.0.1:5000`,
@@ -9,7 +11,7 @@ export class CallFailed extends Error {}
 export async function call(url: string, init: RequestInit & { timeoutMs: number }): Promise<Response> {
   const { timeoutMs, ...rest } = init;
   try {
-    return await fetch(url, { ...rest, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    return await outboundFetch(url, { ...rest, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   } catch (err) {
     throw new CallFailed(reasonOf(err, timeoutMs, url));
   }

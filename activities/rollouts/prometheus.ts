@@ -1,4 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { outboundFetch } from '../../platform/egress';
 
 /**
  * One instant query against Prometheus's HTTP API (/api/v1/query): the value
@@ -9,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 export async function queryPrometheus(address: string, query: string, timeoutMs = 5000): Promise<number | null> {
   const url = new URL('/api/v1/query', address);
   url.searchParams.set('query', query);
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await outboundFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
   const body = (await res.json().catch(() => null)) as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } } | null;
   if (!res.ok || body?.status !== 'success') {
     const message = `Prometheus at ${url.origin} answered ${res.status}: ${body?.error ?? 'not a query result'}`;

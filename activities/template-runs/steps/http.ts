@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import { STEP_TYPE_DEFINITIONS } from '../../../domain/templates/step-types';
 import { stepFailure, type StepExecutor } from './executor';
+import { outboundFetch } from '../../../platform/egress';
 
 type HttpInputs = z.output<(typeof STEP_TYPE_DEFINITIONS)['http']['input']> & {
   method: string;
@@ -30,13 +31,14 @@ export const httpStep: StepExecutor<HttpInputs> = async (inputs, { signal, log }
   const started = Date.now();
   let response: Response;
   try {
-    response = await fetch(inputs.url, { method: inputs.method, headers, body, signal, redirect: 'manual' });
+    response = await outboundFetch(inputs.url, { method: inputs.method, headers, body, signal, redirect: 'manual' });
   } catch (err) {
     if (signal.aborted) throw err;
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const message = `${inputs.method} ${inputs.url} failed: ${cause?.code ?? cause?.message ?? (err as Error).message}`;
+    const denied = cause?.code === 'EGRESS_DENIED';
+    const message = `${inputs.method} ${inputs.url} failed: ${denied ? cause.message : (cause?.code ?? cause?.message ?? (err as Error).message)}`;
     await log(message, 'stderr');
-    throw stepFailure('HTTP_REQUEST_FAILED', message);
+    throw stepFailure(denied ? 'EGRESS_DENIED' : 'HTTP_REQUEST_FAILED', message);
   }
   const text = await response.text();
   const parsed = parseBody(text, response.headers.get('content-type'));

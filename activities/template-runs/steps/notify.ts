@@ -5,6 +5,7 @@ import { integrationSecretKeys } from '../../../store/integrations-secrets';
 import { CallFailed, reasonOf } from '../../integrations/http';
 import { runtimeOf } from '../../integrations/runtimes';
 import { stepFailure, type StepContext, type StepExecutor } from './executor';
+import { outboundFetch } from '../../../platform/egress';
 
 interface NotifyInputs {
   url?: string;
@@ -32,12 +33,13 @@ export const notifyStep: StepExecutor<NotifyInputs> = async (inputs, context) =>
   await log(`POST ${url}${secret ? ' (signed)' : ''}`);
   let status: number;
   try {
-    const response = await fetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
+    const response = await outboundFetch(url, { method: 'POST', headers, body, signal, redirect: 'manual' });
     status = response.status;
     await response.body?.cancel();
   } catch (err) {
     if (signal.aborted) throw err;
-    const cause = (err as { cause?: { code?: string } }).cause;
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === 'EGRESS_DENIED') throw stepFailure('EGRESS_DENIED', `POST ${url} failed: ${cause.message}`);
     throw stepFailure('NOTIFY_FAILED', `POST ${url} failed: ${cause?.code ?? (err as Error).message}`);
   }
   await log(`${status}`);
