@@ -8,7 +8,8 @@ import { createIncident, patchIncident } from '../support/incidents';
 /**
  * Incident stakeholder notifications through the tenant's notifier
  * integrations: only those subscribed to the event (`events`), each verified
- * by its HMAC signature at a local receiver; one receiver down does not stop
+ * by its HMAC signature at a local receiver, from a request or from the SLA
+ * clock; one receiver down does not stop
  * the others, and the retry does not deliver twice to one that got it; a
  * tenant with no subscribed integration keeps the old path.
  */
@@ -46,7 +47,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  app = await startTestApp();
+  // P4's response target is short so an SLA warning and breach happen within the test.
+  app = await startTestApp({ env: { INCIDENT_SLA_RESPONSE: 'P1=1h,P2=1h,P3=1h,P4=3s', INCIDENT_SLA_WARNING: '0.5' } });
   admin = await app.token('rita@example.com', { roles: ['release-manager'] });
   sre = await app.token('nina@example.com', { roles: ['sre'] });
 }, 60_000);
@@ -116,6 +118,21 @@ test('one receiver down does not stop the others; the retry delivers to it and n
   expect(to('/flaky', created.id).map((s) => [s.delivery, s.verified])).toEqual([[id, true]]);
   const { rows } = await app.pool.query('SELECT outcome, count(*)::int AS n FROM incident_notification_deliveries WHERE tenant_id = $1 AND notification_id = $2 GROUP BY outcome ORDER BY outcome', [app.tenant, id]);
   expect(rows).toEqual([{ outcome: 'delivered', n: 2 }, { outcome: 'refused', n: 1 }]);
+});
+
+test('an SLA breach reaches the integration subscribed to it, and its warning does not', async () => {
+  const breaches = await hook('breach-pager', '/breaches', ['incident.response_breach']);
+  const created = await createIncident(app, sre, { short_description: 'Nobody picked this up', priority: 'P4' });
+  const got = await eventually(() => {
+    const at = to('/breaches', created.id);
+    expect(at).toHaveLength(1);
+    return at[0];
+  });
+  expect(got).toMatchObject({ verified: true, delivery: `incident:${created.id}:response_breach`, body: { event: 'incident.response_breach', data: { reason: 'response_breach' } } });
+  // The warning came first and went to the incident.* subscriber only.
+  await eventually(() => expect(to('/flaky', created.id).map((s) => s.body.event)).toEqual(['incident.response_warning', 'incident.response_breach']));
+  expect(to('/breaches', created.id)).toHaveLength(1);
+  expect(breaches.events).toEqual(['incident.response_breach']);
 });
 
 test('a tenant with no subscribed integration keeps the old path (the group webhook, or a log line)', async () => {
