@@ -11,7 +11,7 @@ import { openSecrets, sealedKeyId, sealSecrets, secretOwner, type SecretKey } fr
 
 type Db = Pool | PoolClient;
 
-export const INTEGRATION_COLUMNS = 'i.id, i.type_id, i.name, i.description, i.config, i.secret_fields, i.version, i.health, i.health_checked_at, i.created_by, i.created_at, i.updated_at';
+export const INTEGRATION_COLUMNS = 'i.id, i.type_id, i.name, i.description, i.config, i.secret_fields, i.events, i.version, i.health, i.health_checked_at, i.created_by, i.created_at, i.updated_at';
 
 export interface StoredHealth {
   ok: boolean;
@@ -27,6 +27,7 @@ export type IntegrationRow = {
   description: string | null;
   config: Record<string, unknown>;
   secret_fields: string[];
+  events: string[];
   version: number;
   health: StoredHealth | null;
   health_checked_at: Date | null;
@@ -45,6 +46,7 @@ export const presentIntegrationRow = (r: IntegrationRow) => ({
   description: r.description,
   config: r.config,
   secrets: secretsShown(integrationType(r.type_id)?.secretFields ?? r.secret_fields, r.secret_fields),
+  events: r.events,
   version: r.version,
   health: r.health ? { ...r.health, checkedAt: iso(r.health_checked_at) } : null,
   createdBy: r.created_by,
@@ -58,6 +60,7 @@ export interface IntegrationWrite {
   description: string | null;
   config: Record<string, unknown>;
   secrets: Record<string, string>;
+  events: string[];
 }
 
 export async function findIntegration(db: Db, tenantId: string, id: string, lock = false): Promise<IntegrationRow | undefined> {
@@ -76,18 +79,18 @@ export async function integrationWithSecrets(db: Db, keys: SecretKey[], tenantId
 
 export async function insertIntegration(db: PoolClient, keys: SecretKey[], tenantId: string, id: string, w: IntegrationWrite, createdBy: string): Promise<IntegrationRow> {
   const { rows } = await db.query<IntegrationRow>(
-    `INSERT INTO integrations AS i (tenant_id, id, type_id, name, description, config, secrets, secret_fields, version, created_by, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, now(), now()) RETURNING ${INTEGRATION_COLUMNS}`,
-    [tenantId, id, w.typeId, w.name, w.description, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'integrations', id), w.secrets), Object.keys(w.secrets), createdBy],
+    `INSERT INTO integrations AS i (tenant_id, id, type_id, name, description, config, secrets, secret_fields, events, version, created_by, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 1, $9, now(), now()) RETURNING ${INTEGRATION_COLUMNS}`,
+    [tenantId, id, w.typeId, w.name, w.description, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'integrations', id), w.secrets), Object.keys(w.secrets), createdBy, w.events],
   );
   return rows[0];
 }
 
 export async function updateIntegration(db: PoolClient, keys: SecretKey[], tenantId: string, id: string, w: IntegrationWrite): Promise<IntegrationRow> {
   const { rows } = await db.query<IntegrationRow>(
-    `UPDATE integrations i SET type_id = $3, name = $4, description = $5, config = $6, secrets = $7, secret_fields = $8, version = version + 1, updated_at = now()
+    `UPDATE integrations i SET type_id = $3, name = $4, description = $5, config = $6, secrets = $7, secret_fields = $8, events = $9, version = version + 1, updated_at = now()
       WHERE tenant_id = $1 AND id = $2 RETURNING ${INTEGRATION_COLUMNS}`,
-    [tenantId, id, w.typeId, w.name, w.description, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'integrations', id), w.secrets), Object.keys(w.secrets)],
+    [tenantId, id, w.typeId, w.name, w.description, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'integrations', id), w.secrets), Object.keys(w.secrets), w.events],
   );
   return rows[0];
 }

@@ -78,8 +78,11 @@ const unloadedId = (source: string) => path.basename(source).toLowerCase().repla
 
 export type PluginOperation = 'health' | 'test' | 'discover' | 'notify';
 
+/** A call's answer; `timedOut` when the plugin never answered within the bound (a caller may tell a hang from a refusal). */
+export type PluginCallOutcome = Required<PluginCallAnswer> & { timedOut?: boolean };
+
 /** One call into a plugin: its answer, or why there is none (it threw, it hung past the timeout, it answered nonsense). */
-export async function callPlugin(entry: LoadedPlugin, operation: PluginOperation, timeoutMs: number, ...args: unknown[]): Promise<Required<PluginCallAnswer>> {
+export async function callPlugin(entry: LoadedPlugin, operation: PluginOperation, timeoutMs: number, ...args: unknown[]): Promise<PluginCallOutcome> {
   const plugin = entry.plugin;
   if (!plugin) return { ok: false, reason: `plugin ${entry.id} is not loaded: ${entry.loadError}`, details: {} };
   const fn = plugin[operation] as ((...a: unknown[]) => unknown) | undefined;
@@ -90,7 +93,7 @@ export async function callPlugin(entry: LoadedPlugin, operation: PluginOperation
   return bounded(() => fn.apply(plugin, args), timeoutMs, operation);
 }
 
-async function bounded(work: () => unknown, timeoutMs: number, what: string): Promise<Required<PluginCallAnswer>> {
+async function bounded(work: () => unknown, timeoutMs: number, what: string): Promise<PluginCallOutcome> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new PluginTimeout(`${what} did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -100,7 +103,8 @@ async function bounded(work: () => unknown, timeoutMs: number, what: string): Pr
     if (!answer || typeof answer.ok !== 'boolean') return { ok: false, reason: `${what} answered without { ok: boolean }`, details: {} };
     return { ok: answer.ok, reason: answer.ok ? '' : String(answer.reason ?? 'not ok'), details: answer.details && typeof answer.details === 'object' ? answer.details : {} };
   } catch (err) {
-    return { ok: false, reason: err instanceof PluginTimeout ? err.message : `${what} threw: ${(err as Error)?.message ?? String(err)}`, details: {} };
+    if (err instanceof PluginTimeout) return { ok: false, reason: err.message, details: {}, timedOut: true };
+    return { ok: false, reason: `${what} threw: ${(err as Error)?.message ?? String(err)}`, details: {} };
   } finally {
     clearTimeout(timer);
   }

@@ -1,9 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Incident } from '../../domain/incidents/model';
-import type { NotificationReason } from '../../domain/incidents/notifications';
+import type { IncidentNotificationResult, NotificationReason } from '../../domain/incidents/notifications';
+import { incidentEvent, patternsMatching } from '../../domain/integrations/events';
 import type { ActivityDeps } from '../deps';
+import { subscribedNotifiers } from '../../store/incident-notification-deliveries';
 import { findIncident } from '../../store/incidents';
 import { outboundFetch } from '../../platform/egress';
+import { notifyThroughIntegrations } from './notification-integrations';
 
 export interface NotifyInput {
   tenantId: string;
@@ -17,26 +20,30 @@ export interface NotifyInput {
 const TIMEOUT_MS = 10_000;
 
 /**
- * Tells an incident's stakeholders: a JSON POST to the webhook configured for
+ * Tells an incident's stakeholders. When the tenant has notifier integrations
+ * subscribed to the event (`incident.<reason>` or `incident.*`), through each
+ * of them (notification-integrations.ts). Otherwise as before: a JSON POST to the webhook configured for
  * its assignment group (incident_notification_webhooks; group '*' is the
  * tenant's fallback), or, when none is configured, a log line saying so. A
  * webhook that answers 5xx, 408 or 429 (or not at all) is retried by Temporal;
  * any other 4xx will not get better and fails at once.
  */
 export function notifyActivity(deps: ActivityDeps) {
-  return async function notifyIncident(input: NotifyInput): Promise<{ delivered: 'webhook' | 'log' }> {
+  return async function notifyIncident(input: NotifyInput): Promise<IncidentNotificationResult> {
     const incident = input.incident ?? (await findIncident(deps.pool, input.tenantId, input.incidentId));
     const where = { tenant: input.tenantId, incident: input.incidentId, reason: input.reason };
     if (!incident) {
       deps.log.info(where, 'incident notification skipped: the incident was deleted');
       return { delivered: 'log' };
     }
+    const event = incidentEvent(input.reason);
+    const notifiers = await subscribedNotifiers(deps.pool, input.tenantId, patternsMatching(event));
+    if (notifiers.length) return notifyThroughIntegrations(deps, input, incident, event, notifiers);
     const { rows } = await deps.pool.query<{ url: string }>(
       `SELECT url FROM incident_notification_webhooks WHERE tenant_id = $1 AND assignment_group IN ($2, '*')
         ORDER BY assignment_group = '*' LIMIT 1`,
       [input.tenantId, incident.assignment_group ?? '*'],
     );
-    const event = `incident.${input.reason}`;
     if (!rows[0]) {
       deps.log.info({ ...where, event, group: incident.assignment_group, priority: incident.priority, state: incident.state }, 'incident notification: no webhook configured for the assignment group');
       return { delivered: 'log' };

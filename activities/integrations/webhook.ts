@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { backoffMs, notificationBody, retryableStatus, SIGNATURE_HEADER, signatureHeaderValue, signedContent, type Notification, type NotifierFormat } from '../../domain/integrations/notifications';
+import { backoffMs, DELIVERY_HEADER, notificationBody, retryableStatus, SIGNATURE_HEADER, signatureHeaderValue, signedContent, type Notification, type NotifierFormat } from '../../domain/integrations/notifications';
 import { bodySnippet, call, CallFailed } from './http';
 
 /**
@@ -23,6 +23,9 @@ export interface Delivery {
   status: number;
 }
 
+/** The receiver refused the notification (a 4xx other than 408 and 429): another attempt would be refused too. */
+export class DeliveryRefused extends CallFailed {}
+
 export function sign(secret: string, timestamp: number, body: string): string {
   return signatureHeaderValue(timestamp, createHmac('sha256', secret).update(signedContent(timestamp, body)).digest('hex'));
 }
@@ -34,6 +37,7 @@ export async function deliver(config: WebhookConfig, notification: Notification,
     if (attempt > 1) await sleep(backoffMs(attempt));
     const timestamp = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { ...config.headers, 'content-type': 'application/json', 'user-agent': 'Tollgate-Webhook/1', 'x-tollgate-attempt': String(attempt) };
+    if (notification.id) headers[DELIVERY_HEADER] = notification.id;
     if (config.signingSecret) headers[SIGNATURE_HEADER] = sign(config.signingSecret, timestamp, body);
     try {
       const res = await call(config.url, { method: 'POST', headers, body, timeoutMs: config.timeoutMs });
@@ -42,9 +46,9 @@ export async function deliver(config: WebhookConfig, notification: Notification,
         return { attempts: attempt, status: res.status };
       }
       last = `answered ${res.status}: ${await bodySnippet(res)}`;
-      if (!retryableStatus(res.status)) throw new CallFailed(`the webhook ${last} (not retried)`);
+      if (!retryableStatus(res.status)) throw new DeliveryRefused(`the webhook ${last} (not retried)`);
     } catch (err) {
-      if (err instanceof CallFailed && err.message.includes('(not retried)')) throw err;
+      if (err instanceof DeliveryRefused) throw err;
       last = (err as Error).message;
     }
   }

@@ -2,3 +2,23 @@ import type { SlaFact } from './sla';
 
 /** Why stakeholders are told about an incident: a request asked for it (created, updated), or the SLA clock recorded a fact. */
 export type NotificationReason = 'created' | 'updated' | SlaFact;
+
+/** What one notifier integration did with an incident notification; `earlier` when an earlier attempt of the same notification already had this answer. */
+export interface NotifierOutcome {
+  integrationId: string;
+  name: string;
+  outcome: 'delivered' | 'refused' | 'failed';
+  status: number | null;
+  attempts: number;
+  reason: string | null;
+  earlier: boolean;
+}
+
+/**
+ * Where a notification went: the assignment group's webhook or a log line
+ * (no integration subscribed to its event), or each subscribed notifier
+ * integration with its outcome.
+ */
+export type IncidentNotificationResult =
+  | { delivered: 'webhook' | 'log' }
+  | { delivered: 'integrations'; notificationId: string; integrations: NotifierOutcome[] };

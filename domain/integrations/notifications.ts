@@ -5,12 +5,16 @@
  */
 
 export interface Notification {
+  /** Same on every retry of one notification: sent as X-Tollgate-Delivery so a receiver can drop a repeat. */
+  id?: string;
   title: string;
   text: string;
   /** What it is about, e.g. promotion.approved. */
   event: string;
   link?: string;
   at: string;
+  /** What the event is about as data (an incident's fields), for a generic receiver. */
+  data?: Record<string, unknown>;
 }
 
 export type NotifierFormat = 'generic' | 'slack' | 'teams';
@@ -30,11 +34,14 @@ export function notificationBody(format: NotifierFormat, n: Notification): Recor
       ...(n.link ? { potentialAction: [{ '@type': 'OpenUri', name: 'Open', targets: [{ os: 'default', uri: n.link }] }] } : {}),
     };
   }
-  return { event: n.event, title: n.title, text: n.text, link: n.link ?? null, at: n.at };
+  return { ...(n.id ? { id: n.id } : {}), event: n.event, title: n.title, text: n.text, link: n.link ?? null, at: n.at, ...(n.data ? { data: n.data } : {}) };
 }
 
 /** The header a signed delivery carries: `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`. */
 export const SIGNATURE_HEADER = 'X-Tollgate-Signature';
+
+/** The header naming the notification a delivery carries (its id): a retried delivery repeats it. */
+export const DELIVERY_HEADER = 'X-Tollgate-Delivery';
 
 export function signedContent(timestamp: number, body: string): string {
   return `${timestamp}.${body}`;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { requiredTextField, textField } from '../text';
+import { MAX_EVENTS, SUBSCRIBABLE_EVENTS } from './events';
 import { INTEGRATION_TYPE_IDS } from './types';
 
 /**
@@ -19,6 +20,11 @@ export const integrationSchema = z
     name: requiredTextField(200),
     description: textField(2000).nullable().optional(),
     config: configMap,
+    events: z
+      .array(z.string().max(64))
+      .max(MAX_EVENTS)
+      .optional()
+      .describe(`Notifier integrations only: the events delivered to it (default none), from ${SUBSCRIBABLE_EVENTS.join(', ')}. A PUT replaces the list.`),
   })
   .meta({ id: 'IntegrationInput' });
 

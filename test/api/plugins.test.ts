@@ -1,7 +1,6 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { startTestApp, type TestApp } from '../support/app';
+import { startLineReceiver, type LineReceiver } from '../support/line-receiver';
 
 /**
  * Plugins over HTTP: the example plugin in plugins/ and three fixtures (one
@@ -13,22 +12,15 @@ import { startTestApp, type TestApp } from '../support/app';
 let app: TestApp;
 let admin: string;
 let viewer: string;
-let receiver: Server;
+let receiver: LineReceiver;
 let receiverUrl: string;
-const lines: Array<{ line: string; auth: string | undefined }> = [];
 
 const EXAMPLE = path.resolve('plugins/example-notifier');
 const fixture = (name: string) => path.resolve('test/fixtures/plugins', name);
 
 beforeAll(async () => {
-  receiver = createServer(async (req, res) => {
-    const chunks: Buffer[] = [];
-    for await (const c of req) chunks.push(c as Buffer);
-    lines.push({ line: Buffer.concat(chunks).toString(), auth: req.headers.authorization });
-    res.writeHead(200).end();
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/lines`;
+  receiver = await startLineReceiver();
+  receiverUrl = receiver.url;
   app = await startTestApp({
     env: { TOLLGATE_PLUGINS: [EXAMPLE, fixture('hanging'), fixture('throwing'), fixture('broken')].join(','), PLUGIN_CALL_TIMEOUT: '1s' },
   });
@@ -37,7 +29,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(async () => {
   await app?.close();
-  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+  await receiver?.close();
 });
 
 test('GET /plugins lists every configured plugin: what it implements, its config schema, and a load error for one that threw', async () => {

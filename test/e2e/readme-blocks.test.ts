@@ -29,7 +29,8 @@ beforeAll(async () => {
   // The dev keys `npm start` would have made: the token helper signs with this one, and the API trusts it.
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-readme-'));
   const { jwks } = await ensureDevKeys(dataDir);
-  app = await startTestApp({ env: { AUTH_JWKS: JSON.stringify(jwks) } });
+  // The README's notification walkthrough starts the stack with the example notifier plugin loaded.
+  app = await startTestApp({ env: { AUTH_JWKS: JSON.stringify(jwks), TOLLGATE_PLUGINS: path.join(ROOT, 'plugins/example-notifier') } });
 }, 120_000);
 
 afterAll(async () => {

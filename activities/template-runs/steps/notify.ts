@@ -3,6 +3,7 @@ import { joinConfig } from '../../../domain/integrations/config';
 import { integrationWithSecrets } from '../../../store/integrations';
 import { integrationSecretKeys } from '../../../store/integrations-secrets';
 import { CallFailed, reasonOf } from '../../integrations/http';
+import { notifyThroughPlugin } from '../../integrations/plugin-notify';
 import { runtimeOf } from '../../integrations/runtimes';
 import { stepFailure, type StepContext, type StepExecutor } from './executor';
 import { outboundFetch } from '../../../platform/egress';
@@ -10,6 +11,7 @@ import { outboundFetch } from '../../../platform/egress';
 interface NotifyInputs {
   url?: string;
   integrationId?: string;
+  pluginInstanceId?: string;
   title?: string;
   text: string;
   payload?: Record<string, unknown>;
@@ -24,6 +26,7 @@ export const NOTIFY_SIGNATURE_HEADER = 'x-tollgate-signature';
  */
 export const notifyStep: StepExecutor<NotifyInputs> = async (inputs, context) => {
   if (inputs.integrationId) return throughIntegration(inputs.integrationId, inputs, context);
+  if (inputs.pluginInstanceId) return throughPlugin(inputs.pluginInstanceId, inputs, context);
   const { deps, signal, log, request } = context;
   const url = inputs.url!;
   const body = JSON.stringify({ ...(inputs.payload ?? {}), text: inputs.text });
@@ -58,7 +61,7 @@ async function throughIntegration(id: string, inputs: NotifyInputs, { deps, log,
   const deliver = runtimeOf(row.type_id, 'notify');
   if (!deliver) throw stepFailure('NOT_A_NOTIFIER', `Integration ${row.name} is a ${row.type_id} integration: it does not deliver notifications`);
   await log(`notify through integration ${row.name} (${row.type_id})`);
-  const notification = { title: inputs.title ?? `Workflow run ${request.runId}`, text: inputs.text, event: 'workflow-run.notify', at: new Date().toISOString() };
+  const notification = stepNotification(inputs, request);
   try {
     const delivered = await deliver(joinConfig({ config: row.config, secrets: row.secrets }), { notification });
     await log(`${String(delivered.status)} after ${String(delivered.attempts)} attempt(s)`);
@@ -66,4 +69,32 @@ async function throughIntegration(id: string, inputs: NotifyInputs, { deps, log,
   } catch (err) {
     throw stepFailure('NOTIFY_FAILED', err instanceof CallFailed ? err.message : reasonOf(err, Number(row.config.timeoutMs ?? 0)));
   }
+}
+
+/** What a receiver gets; `id` (sent as X-Tollgate-Delivery by webhooks) is the same on every retry of the node, so a receiver can drop a repeat. */
+const stepNotification = (inputs: NotifyInputs, request: StepContext['request']) => ({
+  id: `${request.runId}:${request.nodeId}`,
+  title: inputs.title ?? `Workflow run ${request.runId}`,
+  text: inputs.text,
+  event: 'workflow-run.notify',
+  at: new Date().toISOString(),
+});
+
+/**
+ * A plugin instance delivers it (a notifier plugin loaded from
+ * TOLLGATE_PLUGINS): config and secrets read here, the call bounded by
+ * PLUGIN_CALL_TIMEOUT and recorded on the plugin's health. A missing
+ * instance, a disabled or unloaded plugin, one that is not a notifier, or one
+ * that hangs fails the step with its code; it never fails the worker.
+ */
+async function throughPlugin(id: string, inputs: NotifyInputs, { deps, log, request }: StepContext): Promise<Record<string, unknown>> {
+  await log(`notify through plugin instance ${id}`);
+  const outcome = await notifyThroughPlugin(deps, request.tenantId, id, stepNotification(inputs, request));
+  if (!outcome.ok) {
+    await log(`${outcome.code}: ${outcome.reason}`, 'stderr');
+    throw stepFailure(outcome.code, outcome.reason, outcome.pluginId ? { pluginId: outcome.pluginId } : undefined);
+  }
+  await log(`delivered by ${outcome.pluginId} (${outcome.instance}) in ${outcome.durationMs} ms`);
+  const status = typeof outcome.details.status === 'number' ? outcome.details.status : undefined;
+  return { pluginId: outcome.pluginId, ...(status === undefined ? {} : { status }) };
 }

@@ -20,6 +20,7 @@ export const IntegrationSchema = z
     description: z.string().nullable(),
     config: z.record(z.string(), z.unknown()).openapi({ description: 'The config without its secret fields' }),
     secrets: SecretsShownSchema,
+    events: z.array(z.string()).openapi({ description: 'The events delivered to this notifier (e.g. incident.created, incident.*); empty: none' }),
     version: z.number().int(),
     health: HealthSchema.nullable().openapi({ description: 'The last periodic health check, or null before the first' }),
     createdBy: z.string(),

@@ -12,6 +12,7 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({ descrip
 const ON_ONE = ['getIntegration', 'updateIntegration', 'deleteIntegration', 'testIntegration', 'discoverIntegration', 'getIntegrationHealth'];
 const BAD_BODY = 'The body does not match this document (`VALIDATION_FAILED`), e.g. an unknown type, or is not valid JSON (`MALFORMED_JSON`)';
 const BAD_CONFIG = 'The config does not match its type’s schema (`INVALID_CONFIG`): validationErrors lists every field under `config.`';
+const BAD_EVENTS = 'an event is not one a notifier can take, or events are given to an integration that is not a notifier (`INVALID_EVENTS`): validationErrors names each (`events.<i>`)';
 const DUPLICATE = 'An integration with this name already exists (`ALREADY_EXISTS`)';
 const CALL_504 = 'The worker did not answer within the command timeout (`INTEGRATION_CALL_TIMEOUT`); the call goes on in its workflow';
 const CALL =
@@ -47,7 +48,7 @@ export const createRoute_ = createRoute({
   method: 'post', path: '/integrations', operationId: 'createIntegration', tags,
   summary: 'Create an integration; its config is validated against its type’s schema, secrets are stored encrypted and never returned; its periodic health check starts',
   request: jsonBody(integrationSchema),
-  responses: { 201: { ...json(IntegrationSchema, 'The integration'), links: linksToResource(ON_ONE) }, ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: BAD_CONFIG }) },
+  responses: { 201: { ...json(IntegrationSchema, 'The integration'), links: linksToResource(ON_ONE) }, ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; or ${BAD_EVENTS}` }) },
 });
 
 export const getRoute = createRoute({
@@ -62,7 +63,7 @@ export const updateRoute = createRoute({
   request: { params: IdParam, ...jsonBody(integrationSchema) },
   responses: {
     200: json(IntegrationSchema, 'The integration'),
-    ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; or the body names another type than the integration’s (\`TYPE_CHANGE\`): create a new integration instead` }),
+    ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; or ${BAD_EVENTS}; or the body names another type than the integration’s (\`TYPE_CHANGE\`): create a new integration instead` }),
   },
 });
 

@@ -8,7 +8,7 @@ import { deleteIntegrationRow, findIntegration, insertIntegration, integrationWi
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
 import { NotFound, Unprocessable, ValidationFailed } from '../../errors';
-import { checkedConfig } from './integrations.config';
+import { checkedConfig, checkedEvents } from './integrations.config';
 import { deleteHealthSchedule, ensureHealthSchedule, triggerHealthCheck } from './integrations.calls';
 
 /**
@@ -34,6 +34,7 @@ export function typeOf(typeId: string): IntegrationTypeDefinition {
 export async function createIntegration(c: C, tenantId: string, userId: string, body: Body) {
   const type = typeOf(body.typeId);
   const split = checkedConfig(type.config, type.secretFields, body.config);
+  const events = checkedEvents(type.kind, body.events);
   const keys = integrationSecretKeys(c.get('deps').config);
   const id = randomUUID();
   await ensureHealthSchedule(c, tenantId, id, body.name);
@@ -42,7 +43,7 @@ export async function createIntegration(c: C, tenantId: string, userId: string, 
     row = await auditedWrite(
       c,
       async (db) => {
-        const inserted = await insertIntegration(db, keys, tenantId, id, { typeId: type.id, name: body.name, description: body.description ?? null, ...split }, userId);
+        const inserted = await insertIntegration(db, keys, tenantId, id, { typeId: type.id, name: body.name, description: body.description ?? null, ...split, events }, userId);
         return { result: inserted, audit: { action: 'integration.create', resourceType: 'integration', resourceId: id, after: presentIntegrationRow(inserted) } };
       },
       { unique: DUPLICATE },
@@ -62,12 +63,13 @@ export async function replaceIntegration(c: C, tenantId: string, id: string, bod
   if (body.typeId !== current.type_id) throw new Unprocessable(`Integration ${id} is a ${current.type_id}; its type cannot change (create another integration)`, 'TYPE_CHANGE', { typeId: current.type_id });
   const type = typeOf(body.typeId);
   const split = checkedConfig(type.config, type.secretFields, body.config, current.secrets);
+  const events = checkedEvents(type.kind, body.events);
   const row = await auditedWrite(
     c,
     async (db) => {
       const before = await findIntegration(db, tenantId, id, true);
       if (!before) return undefined;
-      const after = await updateIntegration(db, keys, tenantId, id, { typeId: type.id, name: body.name, description: body.description ?? null, ...split });
+      const after = await updateIntegration(db, keys, tenantId, id, { typeId: type.id, name: body.name, description: body.description ?? null, ...split, events });
       return { result: after, audit: { action: 'integration.update', resourceType: 'integration', resourceId: id, before: presentIntegrationRow(before), after: presentIntegrationRow(after) } };
     },
     { unique: DUPLICATE, notFound: `Integration ${id} not found` },

@@ -127,17 +127,21 @@ export const STEP_TYPE_DEFINITIONS: Record<StepTypeName, StepTypeDefinition> = {
   notify: {
     type: 'notify',
     description:
-      'Posts a JSON message to `url` (Slack- and Teams-compatible `text`, signed with an HMAC header when the worker has TEMPLATE_NOTIFY_SECRET), or delivers it through a webhook integration (`integrationId`: its format, signing secret and retries, secrets never in the run).',
+      'Posts a JSON message to `url` (Slack- and Teams-compatible `text`, signed with an HMAC header when the worker has TEMPLATE_NOTIFY_SECRET), or delivers it through a webhook integration (`integrationId`: its format, signing secret and retries, secrets never in the run), or through a notifier plugin instance (`pluginInstanceId`: the plugin\'s notify, bounded by PLUGIN_CALL_TIMEOUT). Exactly one of the three.',
     runsOn: 'activity',
     input: z
       .strictObject({
         url: z.url({ message: 'must be an http(s) URL' }).max(2048).optional(),
         integrationId: uuid.optional(),
+        pluginInstanceId: uuid.optional(),
         title: text(200).min(1).optional(),
         text: text(4000).min(1),
         payload: z.record(z.string(), z.unknown()).optional(),
       })
-      .refine((v) => (v.url === undefined) !== (v.integrationId === undefined), { message: 'give either url or integrationId', path: ['url'] }),
-    output: z.object({ status: z.number().int(), attempts: z.number().int().optional() }),
+      .refine((v) => [v.url, v.integrationId, v.pluginInstanceId].filter((x) => x !== undefined).length === 1, {
+        message: 'give exactly one of url, integrationId or pluginInstanceId',
+        path: ['url'],
+      }),
+    output: z.object({ status: z.number().int().optional(), attempts: z.number().int().optional(), pluginId: z.string().optional() }),
   },
 };
