@@ -13,6 +13,7 @@ import { until } from '../support/eventually';
 import { CORPUS_PAYLOAD_KEYS, writeCorpusHistory } from '../support/history-corpus';
 import { createIncident, getIncident, patchIncident } from '../support/incidents';
 import { approve, newDigest, reaches, scene, stage, type Scene } from '../support/promotion-scene';
+import { buildPipeline } from '../support/promotions';
 import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
 import { startStepServer, type StepServer } from '../support/step-server';
 import { decideStep, getRun, pauseRun, resumeRun, searchAttributesOf as templateRunAttributes, TEMPLATE_RUN_WORKFLOW_TYPE } from '../../workflows/template-runs/messages';
@@ -504,6 +505,23 @@ describeRecording('recording a template run', () => {
     const id = workflowId(app.tenant, 'template-run', runId);
     expect(await app.client.workflow.getHandle(id).result()).toEqual({ id: runId, status: 'succeeded' });
     await record(id, 'change-request-then-notify-integration');
+  });
+
+  test('templateRun: a gate, a promotion as a child, then a redeploy of it as a child deployment job', async () => {
+    const p = await buildPipeline(app, { requiredApprovals: 0 });
+    const rita = await app.token('rita@example.com', { roles: ['release-manager'] });
+    const nodes = [
+      { id: 'gate_staging', type: 'gate', inputs: { releaseId: p.release.id, environmentId: p.staging.id } },
+      { id: 'to_staging', type: 'promote', dependsOn: ['gate_staging'], inputs: { releaseId: p.release.id, environmentId: p.staging.id, reason: 'pipeline' } },
+      { id: 'redeploy', type: 'deploy', dependsOn: ['to_staging'], inputs: { promotionId: '${{ steps.to_staging.outputs.promotionId }}' } },
+    ];
+    const template = await app.http('POST', '/api/v1/workflow-templates', { token: rita, body: { name: 'gate promote redeploy', nodes } });
+    expect(template.status).toBe(201);
+    const run = await app.http('POST', '/api/v1/workflow-runs', { token: rita, body: { templateId: template.body.data.id, parameters: {} } });
+    expect(run.status).toBe(201);
+    const id = workflowId(app.tenant, 'template-run', run.body.data.id);
+    expect(await app.client.workflow.getHandle(id).result()).toEqual({ id: run.body.data.id, status: 'succeeded' });
+    await record(id, 'gate-promote-child-deploy');
   });
 
   async function record(id: string, name: string): Promise<void> {
