@@ -27,9 +27,14 @@ export async function callHttpGate(config: Record<string, unknown>, maxMs = Numb
   const timeoutMs = Math.min(Number(config.timeoutMs ?? 5_000), maxMs);
   const res = await call(url, { method, headers: { ...(config.headers as Record<string, string> | undefined), ...bearer(config.bearerToken) }, timeoutMs });
   if (!expected.includes(res.status)) {
-    const body = method === 'HEAD' ? '' : await bodySnippet(res, 200);
+    // The reason quotes the answer, and is kept (a gate's inputs, a health record): a service that echoes the request must not echo the token there.
+    const body = method === 'HEAD' ? '' : redact(await bodySnippet(res, 200), config.bearerToken);
     throw new GateRefused(`${method} ${url} answered ${res.status} (expected ${expected.join(' or ')})${body ? `: ${body}` : ''}`, res.status);
   }
   await res.body?.cancel();
   return { status: res.status, expected };
+}
+
+function redact(text: string, secret: unknown): string {
+  return typeof secret === 'string' && secret.length > 0 ? text.split(secret).join('[redacted]') : text;
 }

@@ -51,12 +51,7 @@ async function checkOne(pool: Pool, keys: ReturnType<typeof integrationSecretKey
     const answered = await check({ ...config, timeoutMs }, {});
     return { integrationName: row.name, passed: true, status: Number(answered.status), reason: null };
   } catch (err) {
-    // The reason may quote the service's answer: a service that echoes the request must not echo the token into history.
-    const reason = redact(err instanceof CallFailed ? err.message : reasonOf(err, timeoutMs), Object.values(row.secrets));
+    const reason = err instanceof CallFailed ? err.message : reasonOf(err, timeoutMs);
     return { integrationName: row.name, passed: false, status: err instanceof GateRefused ? err.status : null, reason };
   }
-}
-
-function redact(text: string, secrets: string[]): string {
-  return secrets.filter((s) => s.length > 0).reduce((t, s) => t.split(s).join('[redacted]'), text);
 }

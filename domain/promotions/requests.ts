@@ -232,7 +232,7 @@ export const approvalPolicySchema = z
       .superRefine(uniqueNames)
       .meta({
         description:
-          'External checks: each calls an http-gate integration (its URL, method, expected statuses, bearer token and timeout) when the gates are evaluated (preview, request, approval, re-evaluation, before deploying); it passes when the service answers an expected status',
+          'External checks, their names unique within the list: each calls an http-gate integration (its URL, method, expected statuses, bearer token and timeout) when the gates are evaluated (preview, request, approval, re-evaluation, before deploying); it passes when the service answers an expected status. An integrationId that is not an http-gate integration of the tenant is refused (422)',
       }),
   })
   .meta({ id: 'ApprovalPolicyInput' });

@@ -115,6 +115,19 @@ describe('http gates of an approval policy', () => {
     for (const answer of [preview, refused, p, deployed, decision, evidence, await s.expect(200, 'GET', `/integrations/${gate.integration.id}`)]) {
       expect(JSON.stringify(answer)).not.toContain(TOKEN);
     }
+    const stored = await app.pool.query(
+      `SELECT (SELECT count(*)::int FROM audit_log WHERE tenant_id = $1 AND concat(before::text, after::text) LIKE '%' || $2 || '%') AS audit,
+              (SELECT count(*)::int FROM promotions WHERE tenant_id = $1 AND body::text LIKE '%' || $2 || '%') AS promotions,
+              (SELECT count(*)::int FROM evidence_packets WHERE tenant_id = $1 AND packet::text LIKE '%' || $2 || '%') AS evidence`,
+      [s.tenant, TOKEN],
+    );
+    expect(stored.rows[0]).toEqual({ audit: 0, promotions: 0, evidence: 0 });
+    // The integration's own test makes the same call, and its answer quotes the service without the token.
+    gate.answer(503);
+    const tested = await s.expect(200, 'POST', `/integrations/${gate.integration.id}/test`);
+    expect(tested).toMatchObject({ ok: false, reason: expect.stringContaining('answered 503 (expected 200): freeze in force (you sent Bearer [redacted])') });
+    gate.answer(200);
+    expect(await s.expect(200, 'POST', `/integrations/${gate.integration.id}/test`)).toMatchObject({ ok: true, details: { status: 200, expected: [200] } });
     const history = await app.client.workflow.getHandle(workflowId(s.tenant, 'promotion', p.id)).fetchHistory();
     const payloads = payloadsIn(history);
     expect(payloads.length).toBeGreaterThan(5);
