@@ -20,11 +20,11 @@ export class GateRefused extends CallFailed {
 /** A gate's call must finish inside the activity that gathers the gate inputs (30 s), whatever the integration allows. */
 export const GATE_CALL_MAX_MS = 20_000;
 
-export async function callHttpGate(config: Record<string, unknown>, maxMs = Number.POSITIVE_INFINITY): Promise<{ status: number; expected: number[] }> {
+export async function callHttpGate(config: Record<string, unknown>): Promise<{ status: number; expected: number[] }> {
   const url = String(config.url);
   const method = String(config.method ?? 'GET');
   const expected = (config.expectStatus as number[] | undefined) ?? [200];
-  const timeoutMs = Math.min(Number(config.timeoutMs ?? 5_000), maxMs);
+  const timeoutMs = Number(config.timeoutMs ?? 5_000);
   const res = await call(url, { method, headers: { ...(config.headers as Record<string, string> | undefined), ...bearer(config.bearerToken) }, timeoutMs });
   if (!expected.includes(res.status)) {
     // The reason quotes the answer, and is kept (a gate's inputs, a health record): a service that echoes the request must not echo the token there.
