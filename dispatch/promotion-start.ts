@@ -10,6 +10,7 @@ import { promotionTitle } from '../domain/workflow-titles';
 import type { Config } from '../platform/config';
 import { withTransaction, type Pool } from '../platform/db';
 import { deploymentSettings } from '../platform/deployment-settings';
+import { httpGateChecker } from '../activities/integrations/http-gate';
 import { loadGateInputs } from '../store/gate-inputs';
 import { searchAttributesOf, type PromotionWorkflowInput } from '../workflows/promotions/messages';
 
@@ -21,9 +22,15 @@ import { searchAttributesOf, type PromotionWorkflowInput } from '../workflows/pr
  * answers as it always did (404, 422, 409) and a step reports as its failure.
  */
 
-/** The gate inputs for a release and environment, or the 404 that names which is missing. */
-export async function promotionGateInputs(pool: Pool, tenantId: string, body: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }): Promise<GateInputs> {
-  const result = await loadGateInputs(pool, { tenantId, ...body, now: new Date().toISOString() });
+/** What gathering a promotion's gate inputs needs: the database, and the config whose keys open an http gate's secrets. */
+export interface GateDeps {
+  pool: Pool;
+  config: Pick<Config, 'TOLLGATE_INTEGRATION_KEYS' | 'DATA_DIR'>;
+}
+
+/** The gate inputs for a release and environment (the policy's http gates called now), or the 404 that names which is missing. */
+export async function promotionGateInputs(deps: GateDeps, tenantId: string, body: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }): Promise<GateInputs> {
+  const result = await loadGateInputs(deps.pool, { tenantId, ...body, now: new Date().toISOString() }, httpGateChecker(deps));
   if (result.ok) return result.inputs;
   if (result.missing === 'release') throw new DomainError('not_found', 'RELEASE_NOT_FOUND', `Release ${body.releaseId} not found`);
   throw new DomainError('not_found', 'ENVIRONMENT_NOT_FOUND', `Environment ${body.targetEnvironmentId} not found`);
@@ -33,16 +40,16 @@ export async function promotionGateInputs(pool: Pool, tenantId: string, body: { 
  * What POST /promotions/preview-gates answers and a template's `gate` step
  * decides on: the gates a request by `requester` would meet now.
  */
-export async function previewPromotionGates(pool: Pool, tenantId: string, body: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }, requester: Identity) {
-  const inputs = await promotionGateInputs(pool, tenantId, body);
+export async function previewPromotionGates(deps: GateDeps, tenantId: string, body: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }, requester: Identity) {
+  const inputs = await promotionGateInputs(deps, tenantId, body);
   const gates: GateResult[] = evaluateGates(inputs, { now: new Date().toISOString(), requester, approvals: [] });
   const pipeline = inputs.pipeline ?? { id: null, name: DEFAULT_PIPELINE_NAME, environments: [] };
   return { wouldPass: blockers(gates).length === 0 && !inputs.release.deprecated, gates, pipeline, inputs };
 }
 
 /** The same evaluator the workflow runs: a blocked request is refused before any workflow exists. */
-export async function checkPromotionRequest(pool: Pool, tenantId: string, body: CreatePromotionInput, requester: Identity): Promise<GateInputs> {
-  const inputs = await promotionGateInputs(pool, tenantId, body);
+export async function checkPromotionRequest(deps: GateDeps, tenantId: string, body: CreatePromotionInput, requester: Identity): Promise<GateInputs> {
+  const inputs = await promotionGateInputs(deps, tenantId, body);
   if (inputs.release.deprecated) throw new DomainError('rule', 'RELEASE_DEPRECATED', `Release ${inputs.release.name} is deprecated and cannot be promoted`, { releaseId: body.releaseId });
   // A target outside the release's pipeline is refused by name, before the gate results that would only repeat it.
   const outside = pipelineRefusal(inputs);

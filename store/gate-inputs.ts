@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { freezeStatus, type FreezeWindow } from '../domain/promotions/freeze';
+import type { HttpGate, HttpGateCheck } from '../domain/promotions/gates-http';
 import type { DeployHookRef, DeployHooks, EffectivePolicy, GateInputs, GatePipeline, ReleaseComponentRef } from '../domain/promotions/model';
 import { DEFAULT_PIPELINE_NAME, defaultPipeline, placeInPipeline, releasePipelineOf, type PipelineEnvironment } from '../domain/promotions/pipelines';
 import type { Pool, PoolClient } from '../platform/db';
@@ -20,9 +21,16 @@ export interface GateInputsRequest {
 
 export type GateInputsResult = { ok: true; inputs: GateInputs } | { ok: false; missing: 'release' | 'environment' };
 
+/**
+ * Calls a policy's http gates (activities/integrations/http-gate.ts: it opens the integrations' secrets, so it is
+ * passed in by the callers that evaluate gates, and never named in a request that a workflow records).
+ */
+export type HttpGateChecker = (tenantId: string, gates: readonly HttpGate[]) => Promise<HttpGateCheck[]>;
+
 type Db = Pool | PoolClient;
 
-export async function loadGateInputs(db: Db, request: GateInputsRequest): Promise<GateInputsResult> {
+/** Without `checkHttpGates` a policy's http gates are not called, and fail as not checked: paths that only read the freeze or the order pass none. */
+export async function loadGateInputs(db: Db, request: GateInputsRequest, checkHttpGates?: HttpGateChecker): Promise<GateInputsResult> {
   const { tenantId, releaseId, targetEnvironmentId, changeId } = request;
   const [release, environment] = await Promise.all([
     db.query('SELECT id, name, class, components, security_scan, deprecated_at FROM releases WHERE tenant_id = $1 AND id = $2', [tenantId, releaseId]),
@@ -40,12 +48,13 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest): Promis
   const nowMs = Date.parse(request.now);
   const components = rel.components as ReleaseComponentRef[];
   const pipeline = await pipelineOf(db, tenantId, components);
-  const [previous, policy, windows, change, hooks] = await Promise.all([
+  const policy = await effectivePolicy(db, tenantId, env);
+  const [previous, windows, change, hooks, httpGateChecks] = await Promise.all([
     previousEnvironment(db, tenantId, pipeline, targetEnvironmentId, releaseId),
-    effectivePolicy(db, tenantId, env),
     freezeWindows(db, tenantId, targetEnvironmentId),
     changeId ? changeRequest(db, tenantId, changeId) : Promise.resolve(null),
     deployHooks(db, tenantId, components, env.deploy_hook),
+    policy.httpGates && checkHttpGates ? checkHttpGates(tenantId, policy.httpGates) : Promise.resolve(undefined),
   ]);
   return {
     ok: true,
@@ -73,6 +82,8 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest): Promis
       changeRequest: change,
       changeId: changeId ?? null,
       deployHooks: hooks,
+      // Only a policy with http gates adds the field, so every other promotion's inputs stay as they were.
+      ...(httpGateChecks ? { httpGateChecks } : {}),
     },
   };
 }
@@ -142,7 +153,7 @@ export async function effectivePolicy(
   env: { id: string; name: string; require_sod: boolean; required_approvals: number; version: number },
 ): Promise<EffectivePolicy> {
   const { rows } = await db.query(
-    `SELECT id, name, version, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates
+    `SELECT id, name, version, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, http_gates
        FROM approval_policies WHERE tenant_id = $1 AND environment_id = $2 AND deleted_at IS NULL`,
     [tenantId, env.id],
   );
@@ -169,6 +180,7 @@ export async function effectivePolicy(
   };
   // Only a policy that has gates carries the field: the inputs of every other promotion stay as they were.
   if (p.cel_gates.length) policy.celGates = p.cel_gates;
+  if (p.http_gates.length) policy.httpGates = p.http_gates;
   return policy;
 }
 

@@ -1,6 +1,7 @@
 import type { CallOperation } from '../../domain/integrations/calls';
 import type { Notification } from '../../domain/integrations/notifications';
 import { bearer, bodySnippet, call, CallFailed } from './http';
+import { callHttpGate } from './http-gate-call';
 import { RegistryClient, type RegistryConfig } from './oci-registry';
 import { deliver, type WebhookConfig } from './webhook';
 
@@ -8,11 +9,13 @@ import { deliver, type WebhookConfig } from './webhook';
  * What each integration type does when called: `test` (can Tollgate reach it
  * with this config?), `discover` (what is there to choose from), `tags` (a
  * registry's tags and digests, for sync-versions), `notify` (a notifier's
- * delivery). Each answers its details or throws CallFailed with the reason.
+ * delivery), `check` (an http gate's answer). Each answers its details or throws CallFailed with the reason.
  */
 
 type Config = Record<string, unknown>;
 type Run = (config: Config, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
+/** `check` is no call a user starts: the gate inputs' gathering makes it (activities/integrations/http-gate.ts). */
+type Operation = CallOperation | 'check';
 
 const timeoutOf = (config: Config) => Number(config.timeoutMs ?? 5_000);
 
@@ -26,7 +29,7 @@ async function expectOk(url: string, init: RequestInit, config: Config, expect: 
 
 const registry = (config: Config) => new RegistryClient(config as unknown as RegistryConfig);
 
-const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
+const RUNTIMES: Record<string, Partial<Record<Operation, Run>>> = {
   'oci-registry': {
     test: async (config) => registry(config).ping(),
     discover: async (config) => {
@@ -48,8 +51,10 @@ const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
       return { status: res.status };
     },
   },
+  // A gate's evaluation (check), its test and its health are the one call: does the service say OK now?
   'http-gate': {
-    test: async (config) => expectOk(String(config.url), { method: String(config.method ?? 'GET'), headers: { ...(config.headers as object), ...bearer(config.bearerToken) } }, config, config.expectStatus as number[]),
+    check: async (config) => callHttpGate(config),
+    test: async (config) => callHttpGate(config),
   },
   prometheus: {
     test: async (config) => {
@@ -72,7 +77,7 @@ const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
 };
 
 /** The type's implementation of an operation; health is its test unless it has a check of its own. */
-export function runtimeOf(typeId: string, operation: CallOperation): Run | undefined {
+export function runtimeOf(typeId: string, operation: Operation): Run | undefined {
   const runtime = RUNTIMES[typeId];
   return runtime?.[operation] ?? (operation === 'health' ? runtime?.test : undefined);
 }

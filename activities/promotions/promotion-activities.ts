@@ -7,6 +7,7 @@ import { withTransaction } from '../../platform/db';
 import { createEvidenceSigner, readEvidenceKey, type EvidencePacket, type EvidenceSigner } from '../../platform/evidence';
 import { nameUuid } from '../../platform/name-uuid';
 import { loadGateInputs, type GateInputsRequest } from '../../store/gate-inputs';
+import { httpGateChecker } from '../integrations/http-gate';
 import type { ActivityDeps } from '../deps';
 import { evidenceDecisionOf } from '../../domain/promotions/evidence-decision';
 import { decisionRecord } from './evidence-content';
@@ -49,7 +50,8 @@ export function promotionActivities(deps: ActivityDeps) {
 
   return {
     async loadPromotionInputs(request: GateInputsRequest): Promise<GateInputs> {
-      const result = await loadGateInputs(deps.pool, request);
+      // The policy's http gates are called here, their secrets opened here: only what they answered enters the history.
+      const result = await loadGateInputs(deps.pool, request, httpGateChecker(deps));
       if (result.ok) return result.inputs;
       const what = result.missing === 'release' ? `Release ${request.releaseId}` : `Environment ${request.targetEnvironmentId}`;
       throw ApplicationFailure.create({

@@ -1,6 +1,7 @@
 import { samePerson } from '../actor';
 import type { Approval, GateInputs, GateResult } from './model';
 import { evaluateCelGates } from './cel-gates';
+import { evaluateHttpGates } from './gates-http';
 import { pipelineRefusal } from './pipelines';
 
 /**
@@ -23,6 +24,7 @@ export function evaluateGates(inputs: GateInputs, ctx: GateContext): GateResult[
     orderGate(inputs),
     changeRequestGate(inputs, ctx),
     ...evaluateCelGates(inputs, ctx),
+    ...evaluateHttpGates(inputs),
   ];
 }
 

@@ -1,5 +1,6 @@
 import type { CelGate } from './cel-gates';
 import type { FreezeSpan } from './freeze';
+import type { HttpGate, HttpGateCheck } from './gates-http';
 import type { PipelineRef } from './pipelines';
 import type { PROMOTION_STATUSES } from './statuses';
 
@@ -15,6 +16,8 @@ export const GATE_NAMES = [
   'change-request-gate',
   /** An approval policy's own gate (a CEL expression); `details.name` says which. */
   'cel-gate',
+  /** An approval policy's external check (an http-gate integration); `details.name` says which. */
+  'http-gate',
 ] as const;
 export type GateName = (typeof GATE_NAMES)[number];
 
@@ -56,6 +59,8 @@ export interface EffectivePolicy {
   autoExpireHours: number | null;
   /** The policy's CEL gates; absent when it has none (and in inputs loaded before policies could carry them). */
   celGates?: CelGate[];
+  /** The policy's http gates; absent when it has none (and in inputs loaded before policies could carry them). */
+  httpGates?: HttpGate[];
 }
 
 /** A deploy hook as it stands: the command an agent runs, and the sha256 of its text (`sha256:<hex>`). */
@@ -95,6 +100,8 @@ export interface GateInputs {
   changeId: string | null;
   /** Absent in inputs loaded before hooks were part of what is approved. */
   deployHooks?: DeployHooks;
+  /** What each of the policy's http gates answered when these inputs were gathered; absent when it has none. */
+  httpGateChecks?: HttpGateCheck[];
 }
 
 export interface GatePipeline extends PipelineRef {

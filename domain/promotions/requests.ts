@@ -192,6 +192,25 @@ export const celGateSchema = z
   })
   .meta({ id: 'CelGateInput' });
 
+export const httpGateSchema = z
+  .strictObject({
+    name,
+    integrationId: uuid.meta({ description: 'An http-gate integration of the tenant (POST /integrations with typeId http-gate)' }),
+    message: text(500).min(1).nullable().optional().meta({ description: 'What would unblock the gate, shown when it fails' }),
+    blocking: z.boolean().default(true).meta({ description: 'true: a failing gate stops the promotion; false: it is listed as failed and the promotion goes on' }),
+  })
+  .meta({ id: 'HttpGateInput' });
+
+/** Gate names are unique within a list, case-insensitively: a gate result names its gate. */
+const uniqueNames = (gates: { name: string }[], ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  gates.forEach((g, i) => {
+    const key = g.name.toLowerCase();
+    if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `repeats the name of an earlier gate (${g.name})` });
+    seen.add(key);
+  });
+};
+
 export const approvalPolicySchema = z
   .strictObject({
     name,
@@ -204,15 +223,17 @@ export const approvalPolicySchema = z
       .array(celGateSchema)
       .max(20)
       .default([])
-      .superRefine((gates, ctx) => {
-        const seen = new Set<string>();
-        gates.forEach((g, i) => {
-          const key = g.name.toLowerCase();
-          if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `repeats the name of an earlier gate (${g.name})` });
-          seen.add(key);
-        });
-      })
+      .superRefine(uniqueNames)
       .meta({ description: 'Gates of the policy’s own, evaluated with the built-in gates; one that does not hold blocks the promotion with its message' }),
+    httpGates: z
+      .array(httpGateSchema)
+      .max(20)
+      .default([])
+      .superRefine(uniqueNames)
+      .meta({
+        description:
+          'External checks, their names unique within the list: each calls an http-gate integration (its URL, method, expected statuses, bearer token and timeout) when the gates are evaluated (preview, request, approval, re-evaluation, before deploying); it passes when the service answers an expected status. An integrationId that is not an http-gate integration of the tenant is refused (422)',
+      }),
   })
   .meta({ id: 'ApprovalPolicyInput' });
 

@@ -67,6 +67,7 @@ def map_case(context, case):
         _rollout(case.body)
     if meta is not None and meta.generation.mode.is_positive and case.operation.path.endswith(("/approval-policies", "/approval-policies/{id}")):
         _cel_gates(case.body)
+        _http_gates(case.body)
     if meta is not None and meta.generation.mode.is_positive and "/cmdb/cis" in case.operation.path:
         _ci_attributes(case.body)
     if meta is not None and meta.generation.mode.is_positive and case.method.upper() == "POST" and case.operation.path.endswith("/workflow-runs"):
@@ -98,6 +99,16 @@ def _cel_gates(body):
             gate["expression"] = "size(approvals) >= 0"
         if isinstance(gate, dict) and "name" in gate:
             gate["name"] = f"gate-{i}"
+
+
+def _http_gates(body):
+    # An http gate's name is unique within the policy (words): a valid case numbers them. Whether its integrationId
+    # names an http-gate integration of the tenant is the server's to say (422, documented; test/api).
+    if not isinstance(body, dict) or not isinstance(body.get("httpGates"), list):
+        return
+    for i, gate in enumerate(body["httpGates"]):
+        if isinstance(gate, dict) and "name" in gate:
+            gate["name"] = f"http-gate-{i}"
 
 
 def _ci_attributes(body):

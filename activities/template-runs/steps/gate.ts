@@ -12,7 +12,7 @@ import { asStepFailure, stepFailure } from './step-failures';
 export const gateStep: StepExecutor<{ releaseId: string; environmentId: string; failOnBlocked: boolean }> = async (input, { deps, request }) => {
   let preview;
   try {
-    preview = await previewPromotionGates(deps.pool, request.tenantId, { releaseId: input.releaseId, targetEnvironmentId: input.environmentId }, request.requestedBy);
+    preview = await previewPromotionGates(deps, request.tenantId, { releaseId: input.releaseId, targetEnvironmentId: input.environmentId }, request.requestedBy);
   } catch (err) {
     throw asStepFailure(err);
   }

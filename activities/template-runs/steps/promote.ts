@@ -59,7 +59,7 @@ export function promoteStep(deps: PromoteStepDeps) {
 
 async function requestPromotion(deps: PromoteStepDeps, request: StepRequest, id: string, input: { releaseId: string; environmentId: string; reason?: string }, meta: CommandMeta): Promise<void> {
   const body: CreatePromotionInput = { releaseId: input.releaseId, targetEnvironmentId: input.environmentId, reason: input.reason?.trim() || `Requested by template run ${request.runId}, step ${request.nodeId}` };
-  const inputs = await checkPromotionRequest(deps.pool, request.tenantId, body, request.requestedBy);
+  const inputs = await checkPromotionRequest(deps, request.tenantId, body, request.requestedBy);
   const client = await deps.client();
   const options = promotionStartOptions(deps.config, request.tenantId, id, inputs, body, request.requestedBy);
   const start = stepStartOperation(deps.config, request, 'promotion', id, PROMOTION_WORKFLOW_TYPE, options);

@@ -70,7 +70,10 @@ export const updateRoute = createRoute({
 export const deleteRoute = createRoute({
   method: 'delete', path: '/integrations/{id}', operationId: 'deleteIntegration', tags, summary: 'Delete an integration and its health schedule',
   request: { params: IdParam },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404]) },
+  responses: {
+    204: { description: 'Deleted' },
+    ...errorResponses([400, 403, 404, 409], { 409: 'An approval policy names the integration as an http gate (`INTEGRATION_IN_USE`; `details.policies` lists them by id and name)' }),
+  },
 });
 
 export const testRoute = createRoute({

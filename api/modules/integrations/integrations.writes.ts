@@ -3,11 +3,13 @@ import type { Context } from 'hono';
 import type { z } from 'zod';
 import type { integrationSchema } from '../../../domain/integrations/requests';
 import { integrationType, INTEGRATION_TYPE_IDS, type IntegrationTypeDefinition } from '../../../domain/integrations/types';
+import type { Pool, PoolClient } from '../../../platform/db';
 import { integrationSecretKeys } from '../../../store/integrations-secrets';
+import { policiesNamingIntegration } from '../../../store/policy-http-gates';
 import { deleteIntegrationRow, findIntegration, insertIntegration, integrationWithSecrets, presentIntegrationRow, updateIntegration } from '../../../store/integrations';
 import type { AppEnv } from '../../context';
 import { auditedWrite } from '../../entity-writes';
-import { NotFound, Unprocessable, ValidationFailed } from '../../errors';
+import { Conflict, NotFound, Unprocessable, ValidationFailed } from '../../errors';
 import { checkedConfig, checkedEvents } from './integrations.config';
 import { deleteHealthSchedule, ensureHealthSchedule, triggerHealthCheck } from './integrations.calls';
 
@@ -80,14 +82,29 @@ export async function replaceIntegration(c: C, tenantId: string, id: string, bod
 
 export async function deleteIntegration(c: C, tenantId: string, id: string): Promise<void> {
   if (!(await findIntegration(c.get('deps').pool, tenantId, id))) throw new NotFound(`Integration ${id} not found`);
+  await refuseIfNamed(c.get('deps').pool, tenantId, id);
   await deleteHealthSchedule(c, tenantId, id);
   await auditedWrite(
     c,
     async (db) => {
+      // Asked again under the row's lock: a policy saved meanwhile (it locks the row to name it) is seen here.
+      if (!(await findIntegration(db, tenantId, id, true))) return undefined;
+      await refuseIfNamed(db, tenantId, id);
       const before = await deleteIntegrationRow(db, tenantId, id);
       if (!before) return undefined;
       return { result: id, audit: { action: 'integration.delete', resourceType: 'integration', resourceId: id, before: presentIntegrationRow(before) } };
     },
     { notFound: `Integration ${id} not found` },
+  );
+}
+
+/** An integration an approval policy names as an http gate stays until the policy stops naming it. */
+async function refuseIfNamed(db: Pool | PoolClient, tenantId: string, id: string): Promise<void> {
+  const policies = await policiesNamingIntegration(db, tenantId, id);
+  if (policies.length === 0) return;
+  throw new Conflict(
+    `Integration ${id} is an http gate of approval ${policies.length === 1 ? 'policy' : 'policies'} ${policies.map((p) => p.name).join(', ')}; remove it from their httpGates first`,
+    'INTEGRATION_IN_USE',
+    { policies },
   );
 }

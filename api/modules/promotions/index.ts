@@ -17,6 +17,11 @@ import * as routes from './promotions.routes';
 import { INBOX_SORT, pendingApprovals } from './pending-approvals';
 import { notifyOpenPromotions } from '../../../dispatch/promotion-signals';
 import { previewPromotionGates } from '../../../dispatch/promotion-start';
+import type { HttpGate } from '../../../domain/promotions/gates-http';
+import type { httpGateSchema } from '../../../domain/promotions/requests';
+import type { z } from 'zod';
+import type { PoolClient } from '../../../platform/db';
+import { httpGateProblems } from '../../../store/policy-http-gates';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
 const POLICY_DUPLICATE = { '*': 'The environment already has an approval policy; edit it instead' };
@@ -103,7 +108,7 @@ export function promotionsRouter() {
   router.openapi(routes.previewRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'promotion:read');
     const body = c.req.valid('json');
-    const { wouldPass, gates, pipeline } = await previewPromotionGates(c.get('deps').pool, tenantId, body, actorOf(c));
+    const { wouldPass, gates, pipeline } = await previewPromotionGates(c.get('deps'), tenantId, body, actorOf(c));
     return ok(c, { wouldPass, gates, pipeline });
   });
 
@@ -144,10 +149,11 @@ export function promotionsRouter() {
       c,
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
+        await requireHttpGates(db, tenantId, body.httpGates);
         const { rows } = await db.query<PolicyRow>(
-          `INSERT INTO approval_policies (tenant_id, id, environment_id, name, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, created_by)
-           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING ${POLICY_COLUMNS}`,
-          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, JSON.stringify(body.celGates), userId],
+          `INSERT INTO approval_policies (tenant_id, id, environment_id, name, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, http_gates, created_by)
+           VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING ${POLICY_COLUMNS}`,
+          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, JSON.stringify(body.celGates), storedHttpGates(body.httpGates), userId],
         );
         await db.query('INSERT INTO approval_policy_versions (tenant_id, policy_id, version, body, created_by) VALUES ($1, $2, 1, $3, $4)', [tenantId, id, JSON.stringify(body), userId]);
         return { result: rows[0], audit: { action: 'approval_policy.create', resourceType: 'approval_policy', resourceId: id, after: body } };
@@ -177,10 +183,11 @@ export function promotionsRouter() {
         const previous = (await db.query<PolicyRow>(`SELECT ${POLICY_COLUMNS} FROM approval_policies WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, id])).rows[0];
         if (!previous) return undefined;
         await requireEnvironment(db, tenantId, body.environmentId);
+        await requireHttpGates(db, tenantId, body.httpGates);
         const { rows } = await db.query<PolicyRow>(
           `UPDATE approval_policies SET environment_id = $3, name = $4, required_approvals = $5, approver_groups = $6, require_sod = $7, auto_expire_hours = $8,
-                  cel_gates = $9, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${POLICY_COLUMNS}`,
-          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, JSON.stringify(body.celGates)],
+                  cel_gates = $9, http_gates = $10, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${POLICY_COLUMNS}`,
+          [tenantId, id, body.environmentId, body.name, body.requiredApprovals, body.approverGroups, body.requireSeparationOfDuties, body.autoExpireHours ?? null, JSON.stringify(body.celGates), storedHttpGates(body.httpGates)],
         );
         await db.query('INSERT INTO approval_policy_versions (tenant_id, policy_id, version, body, created_by) VALUES ($1, $2, $3, $4, $5)', [tenantId, id, rows[0].version, JSON.stringify(body), userId]);
         return {
@@ -219,3 +226,15 @@ async function requireEnvironment(db: { query: (sql: string, params: unknown[]) 
   const found = await db.query('SELECT 1 FROM environments WHERE tenant_id = $1 AND id = $2 FOR SHARE', [tenantId, id]);
   if (!found.rowCount) throw new Unprocessable(`Environment ${id} does not exist`, 'ENVIRONMENT_NOT_FOUND', { environmentId: id });
 }
+
+/** Every http gate names an http-gate integration of the tenant: 422 listing each field that does not. */
+async function requireHttpGates(db: PoolClient, tenantId: string, gates: readonly GateInput[]) {
+  const problems = await httpGateProblems(db, tenantId, gates);
+  if (problems.length === 0) return;
+  throw new Unprocessable(`${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, 'HTTP_GATE_INTEGRATION_INVALID', { fields: problems });
+}
+
+/** As the gate evaluator reads them: a message or null, blocking spelt out. */
+const storedHttpGates = (gates: readonly GateInput[]) => JSON.stringify(gates.map((g): HttpGate => ({ name: g.name, integrationId: g.integrationId, message: g.message ?? null, blocking: g.blocking })));
+
+type GateInput = z.infer<typeof httpGateSchema>;

@@ -28,7 +28,7 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
   const { tenantId } = principalOf(c);
   const { pool, config } = c.get('deps');
   const requester = actorOf(c);
-  const inputs = await checkPromotionRequest(pool, tenantId, body, requester);
+  const inputs = await checkPromotionRequest({ pool, config }, tenantId, body, requester);
   return createWithUpdate<Promotion, CreatePromotionInput, typeof promotion>(c, {
     kind: 'promotion',
     workflowType: PROMOTION_WORKFLOW_TYPE,

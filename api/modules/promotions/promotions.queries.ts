@@ -1,6 +1,7 @@
 import type { Actor } from '../../../domain/actor';
 import { mayApproveNow } from '../../../domain/promotions/approvals';
 import type { CelGate } from '../../../domain/promotions/cel-gates';
+import type { HttpGate } from '../../../domain/promotions/gates-http';
 import type { Promotion } from '../../../domain/promotions/model';
 import { UNDECIDED } from '../../../domain/promotions/state-machine';
 import type { Pool } from '../../../platform/db';
@@ -55,7 +56,7 @@ export async function pendingFor(pool: Pool, tenantId: string, actor: Actor, can
   return rows.map((r) => r.body).filter((p) => mayApproveNow(p, actor));
 }
 
-export const POLICY_COLUMNS = 'id, name, environment_id, version, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, created_by, created_at, updated_at';
+export const POLICY_COLUMNS = 'id, name, environment_id, version, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, http_gates, created_by, created_at, updated_at';
 
 /** An approval_policies row as POLICY_COLUMNS reads it. */
 export type PolicyRow = {
@@ -68,6 +69,7 @@ export type PolicyRow = {
   require_sod: boolean;
   auto_expire_hours: number | null;
   cel_gates: CelGate[];
+  http_gates: HttpGate[];
   created_by: string;
   created_at: Date;
   updated_at: Date;
@@ -83,6 +85,7 @@ export const presentPolicy = (r: PolicyRow) => ({
   requireSeparationOfDuties: r.require_sod,
   autoExpireHours: r.auto_expire_hours,
   celGates: r.cel_gates,
+  httpGates: r.http_gates,
   createdBy: r.created_by,
   createdAt: iso(r.created_at)!,
   updatedAt: iso(r.updated_at)!,

@@ -3,6 +3,20 @@ import { GATE_NAMES } from '../../../domain/promotions/model';
 import { securityScanSchema, securityThresholdsSchema } from '../../../domain/promotions/requests';
 
 const CelGateSchema = z.object({ name: z.string(), expression: z.string(), message: z.string() }).openapi('CelGate');
+const HttpGateSchema = z
+  .object({ name: z.string(), integrationId: z.string(), message: z.string().nullable(), blocking: z.boolean() })
+  .openapi('HttpGate', { description: 'An external check: an http-gate integration that must answer one of its expected statuses' });
+const HttpGateCheckSchema = z
+  .object({
+    name: z.string(),
+    integrationId: z.string(),
+    integrationName: z.string().nullable(),
+    passed: z.boolean(),
+    status: z.number().int().nullable().openapi({ description: 'What the service answered (null: no answer)' }),
+    reason: z.string().nullable().openapi({ description: 'Why it did not pass' }),
+    checkedAt: z.string(),
+  })
+  .openapi('HttpGateCheck');
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
 import { ChangeSchema } from '../changes';
 import { PendingRunStepSchema } from '../workflow-runs';
@@ -59,6 +73,7 @@ export const EffectivePolicySchema = z
     requireSeparationOfDuties: z.boolean(),
     autoExpireHours: z.number().int().nullable(),
     celGates: z.array(CelGateSchema).optional().openapi({ description: 'The policy’s CEL gates (absent: none)' }),
+    httpGates: z.array(HttpGateSchema).optional().openapi({ description: 'The policy’s http gates (absent: none)' }),
   })
   .openapi('EffectivePolicy');
 
@@ -104,6 +119,10 @@ const GateInputsSchema = z
       })
       .optional()
       .openapi({ description: 'The commands agents run for the release: each component’s own hook and the environment’s fallback, with their sha256' }),
+    httpGateChecks: z
+      .array(HttpGateCheckSchema)
+      .optional()
+      .openapi({ description: 'What each of the policy’s http gates answered when these inputs were gathered (absent: the policy has none)' }),
   })
   .openapi('GateInputs');
 
@@ -187,6 +206,7 @@ export const ApprovalPolicySchema = z
     requireSeparationOfDuties: z.boolean(),
     autoExpireHours: z.number().int().nullable(),
     celGates: z.array(CelGateSchema).openapi({ description: 'Gates of the policy’s own: CEL conditions evaluated with the built-in gates' }),
+    httpGates: z.array(HttpGateSchema).openapi({ description: 'External checks: http-gate integrations called whenever the gates are evaluated' }),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

@@ -219,6 +219,8 @@ export const evidenceJwksRoute = createRoute({
 const policies = ['Approval policies'];
 const policyOne = (description: string) => json(ApprovalPolicySchema, description);
 const POLICY_CONFLICT = 'The environment already has a policy (`ALREADY_EXISTS`)';
+const POLICY_UNPROCESSABLE =
+  'The environment does not exist (`ENVIRONMENT_NOT_FOUND`), or an http gate names no integration of the tenant or one that is not an http gate (`HTTP_GATE_INTEGRATION_INVALID`; `details.fields` lists each `httpGates.N.integrationId` with its code, `INTEGRATION_NOT_FOUND` or `NOT_AN_HTTP_GATE`)';
 
 export const listPoliciesRoute = createRoute({
   method: 'get',
@@ -236,7 +238,7 @@ export const createPolicyRoute = createRoute({
   tags: policies,
   summary: 'Create the approval policy of an environment (it overrides the environment’s defaults)',
   request: jsonBody(approvalPolicySchema),
-  responses: { 201: policyOne('The policy'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: POLICY_CONFLICT, 422: 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`)' }) },
+  responses: { 201: policyOne('The policy'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 409: POLICY_CONFLICT, 422: POLICY_UNPROCESSABLE }) },
 });
 export const getPolicyRoute = createRoute({
   method: 'get',
@@ -254,7 +256,7 @@ export const updatePolicyRoute = createRoute({
   tags: policies,
   summary: 'Edit a policy: a new version; approvals given under the old one stop counting',
   request: { params: IdParam, ...jsonBody(approvalPolicySchema) },
-  responses: { 200: policyOne('The policy, at its new version'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 409: POLICY_CONFLICT, 422: 'The environment does not exist (`ENVIRONMENT_NOT_FOUND`)' }) },
+  responses: { 200: policyOne('The policy, at its new version'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 409: POLICY_CONFLICT, 422: POLICY_UNPROCESSABLE }) },
 });
 export const deletePolicyRoute = createRoute({
   method: 'delete',
