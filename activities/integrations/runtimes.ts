@@ -2,6 +2,8 @@ import type { CallOperation } from '../../domain/integrations/calls';
 import type { Notification } from '../../domain/integrations/notifications';
 import { bearer, bodySnippet, call, CallFailed } from './http';
 import { RegistryClient, type RegistryConfig } from './oci-registry';
+import { readWeights, setWeights, type TrafficWebhookConfig } from './traffic-webhook';
+import type { WebhookWeights } from '../../domain/rollouts/traffic-webhook';
 import { deliver, type WebhookConfig } from './webhook';
 
 /**
@@ -12,6 +14,9 @@ import { deliver, type WebhookConfig } from './webhook';
  */
 
 type Config = Record<string, unknown>;
+/** Operations a workflow's own activity runs (a rollout's traffic through a traffic-webhook), not callable through integrationCall. */
+type RolloutOperation = 'setWeights' | 'readWeights';
+type Operation = CallOperation | RolloutOperation;
 type Run = (config: Config, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
 const timeoutOf = (config: Config) => Number(config.timeoutMs ?? 5_000);
@@ -26,7 +31,7 @@ async function expectOk(url: string, init: RequestInit, config: Config, expect: 
 
 const registry = (config: Config) => new RegistryClient(config as unknown as RegistryConfig);
 
-const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
+const RUNTIMES: Record<string, Partial<Record<Operation, Run>>> = {
   'oci-registry': {
     test: async (config) => registry(config).ping(),
     discover: async (config) => {
@@ -67,12 +72,15 @@ const RUNTIMES: Record<string, Partial<Record<CallOperation, Run>>> = {
     },
   },
   'traffic-webhook': {
-    test: async (config) => expectOk(String(config.url), { headers: bearer(config.bearerToken) }, config),
+    // A test reads the weights the router has now: it checks the URL, the token and the answer's shape, and moves nothing.
+    test: async (config) => ({ ...(await readWeights(config as unknown as TrafficWebhookConfig, null)) }),
+    setWeights: async (config, args) => ({ ...(await setWeights(config as unknown as TrafficWebhookConfig, args.body as WebhookWeights)) }),
+    readWeights: async (config, args) => ({ ...(await readWeights(config as unknown as TrafficWebhookConfig, typeof args.routeId === 'string' ? args.routeId : null)) }),
   },
 };
 
 /** The type's implementation of an operation; health is its test unless it has a check of its own. */
-export function runtimeOf(typeId: string, operation: CallOperation): Run | undefined {
+export function runtimeOf(typeId: string, operation: Operation): Run | undefined {
   const runtime = RUNTIMES[typeId];
   return runtime?.[operation] ?? (operation === 'health' ? runtime?.test : undefined);
 }
