@@ -87,6 +87,14 @@ test('bodies naming integrations that do not fit are refused: unknown 422, wrong
   expect(onRouter.status).toBe(400);
   // Nothing was created by any of them.
   expect((await app.pool.query('SELECT count(*)::int AS n FROM rollouts WHERE tenant_id = $1 AND environment_id = $2', [s.tenant, st.env.id])).rows[0].n).toBe(0);
+
+  // A traffic integration deleted between create and start: the start is refused, and nothing moves.
+  const doomed = await trafficIntegration();
+  const r = await s.expect(201, 'POST', '/ab-releases', s.admin, st.body({ trafficIntegrationId: doomed.id, steps: [{ setWeight: 10 }] }));
+  await s.expect(204, 'DELETE', `/integrations/${doomed.id}`, s.admin);
+  const gone = await s.refuse(409, 'POST', `/ab-releases/${r.id}/start`, s.admin, {});
+  expect(gone).toMatchObject({ code: 'TRAFFIC_INTEGRATION_GONE', details: { integrationId: doomed.id } });
+  expect(await s.expect(200, 'GET', `/ab-releases/${r.id}`)).toMatchObject({ state: 'created', plan: null });
 });
 
 test('a rollout through a traffic-webhook integration with no router agent: weights PUT step by step with the bearer token, read back by GET, judged by a prometheus integration; no token in answers or history', async () => {
