@@ -9,6 +9,7 @@ import type { ActivityDeps } from './deps';
 import { promotionActivities } from './promotions/promotion-activities';
 import { incidentActivities } from './incidents';
 import { integrationActivities } from './integrations';
+import { trafficIntegrationActivities } from './integrations/traffic';
 import { rolloutActivities } from './rollouts';
 import { templateRunActivities } from './template-runs';
 import { templateStepActivities } from './template-runs/steps/step-activities';
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps) {
     ...templateStepActivities(deps),
     ...dashboardActivities(deps),
     ...integrationActivities(deps),
+    ...trafficIntegrationActivities(deps),
     ...auditReportActivities(deps),
   });
 }

@@ -6,7 +6,8 @@ import type { Rollout, RolloutPlan, RolloutState } from '../domain/rollouts/mode
 import { IN_FLIGHT } from '../domain/rollouts/state-machine';
 import { withTransaction, type Pool } from '../platform/db';
 import { loadGateInputs } from '../store/gate-inputs';
-import { loadPlanRows, releaseNames } from '../store/rollout-plan';
+import { TRAFFIC_INTEGRATION_TYPE } from '../domain/rollouts/integrations';
+import { integrationRefs, loadPlanRows, releaseNames } from '../store/rollout-plan';
 
 /**
  * Starting (or retrying) a rollout, for every caller (the API's start and
@@ -45,6 +46,7 @@ export async function withRolloutPlan<T>(pool: Pool, tenantId: string, r: Rollou
     const plan = planOf({
       environmentName: r.environmentName,
       ...rows,
+      trafficIntegration: r.trafficIntegrationId ? await trafficIntegrationOf(db, tenantId, r.trafficIntegrationId) : null,
       canaryReleaseId: r.canaryReleaseId,
       canaryReleaseName: r.canaryReleaseName,
       stableVersion: versions.get(r.stableReleaseId)?.version ?? r.stableReleaseName,
@@ -78,4 +80,13 @@ async function clearRollout(pool: Pool, tenantId: string, r: Rollout, commander:
   if (!loaded.ok) throw new DomainError('invalid_state', loaded.missing === 'release' ? 'RELEASE_NOT_FOUND' : 'ENVIRONMENT_NOT_FOUND', `The rollout's ${loaded.missing} no longer exists`);
   const clearance = clearDeployment(loaded.inputs, { kind: 'rollout', actor: commander.actor, reason: commander.reason }, now);
   if (clearance.outcome === 'refuse') throw clearance.error;
+}
+
+/** The rollout's traffic integration as it is at start: deleted or retyped since create, the start is refused. */
+async function trafficIntegrationOf(db: Pick<Pool, 'query'>, tenantId: string, id: string): Promise<{ id: string; name: string }> {
+  const ref = (await integrationRefs(db as Pool, tenantId, [id])).get(id);
+  if (!ref || ref.typeId !== TRAFFIC_INTEGRATION_TYPE) {
+    throw new DomainError('invalid_state', 'TRAFFIC_INTEGRATION_GONE', `The rollout's traffic integration ${id} ${ref ? `is now a ${ref.typeId} integration` : 'no longer exists'}: create the rollout again with a traffic-webhook integration`, { integrationId: id });
+  }
+  return { id: ref.id, name: ref.name };
 }

@@ -1,4 +1,5 @@
 import type { PlanTargetRow, RouterAgentRow } from '../domain/rollouts/backends';
+import type { IntegrationRef } from '../domain/rollouts/integrations';
 import type { Pool, PoolClient } from '../platform/db';
 
 /** What a rollout's start resolves its plan from: the router agent of the environment and its targets with their stickers. */
@@ -20,4 +21,11 @@ export async function loadPlanRows(db: Pool | PoolClient, tenantId: string, envi
 export async function releaseNames(db: Pool | PoolClient, tenantId: string, ids: string[]): Promise<Map<string, { name: string; version: string }>> {
   const { rows } = await db.query<{ id: string; name: string; version: string }>('SELECT id::text, name, version FROM releases WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [tenantId, ids]);
   return new Map(rows.map((r) => [r.id, { name: r.name, version: r.version }]));
+}
+
+/** The tenant's integrations among these ids, with their type and name (no config, no secrets). */
+export async function integrationRefs(db: Pool | PoolClient, tenantId: string, ids: string[]): Promise<Map<string, IntegrationRef>> {
+  if (ids.length === 0) return new Map();
+  const { rows } = await db.query<IntegrationRef>('SELECT id::text, type_id AS "typeId", name FROM integrations WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [tenantId, ids]);
+  return new Map(rows.map((r) => [r.id, r]));
 }

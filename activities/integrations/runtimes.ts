@@ -3,6 +3,8 @@ import type { Notification } from '../../domain/integrations/notifications';
 import { bearer, bodySnippet, call, CallFailed } from './http';
 import { callHttpGate } from './http-gate-call';
 import { RegistryClient, type RegistryConfig } from './oci-registry';
+import { readWeights, setWeights, type TrafficWebhookConfig } from './traffic-webhook';
+import type { WebhookWeights } from '../../domain/rollouts/traffic-webhook';
 import { deliver, type WebhookConfig } from './webhook';
 
 /**
@@ -13,6 +15,9 @@ import { deliver, type WebhookConfig } from './webhook';
  */
 
 type Config = Record<string, unknown>;
+/** Operations a workflow's own activity runs (a rollout's traffic through a traffic-webhook), not callable through integrationCall. */
+type RolloutOperation = 'setWeights' | 'readWeights';
+type Operation = CallOperation | RolloutOperation;
 type Run = (config: Config, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
 /** `check` is no call a user starts: the gate inputs' gathering makes it (activities/integrations/http-gate.ts). */
 type Operation = CallOperation | 'check';
@@ -72,7 +77,10 @@ const RUNTIMES: Record<string, Partial<Record<Operation, Run>>> = {
     },
   },
   'traffic-webhook': {
-    test: async (config) => expectOk(String(config.url), { headers: bearer(config.bearerToken) }, config),
+    // A test reads the weights the router has now: it checks the URL, the token and the answer's shape, and moves nothing.
+    test: async (config) => ({ ...(await readWeights(config as unknown as TrafficWebhookConfig, null)) }),
+    setWeights: async (config, args) => ({ ...(await setWeights(config as unknown as TrafficWebhookConfig, args.body as WebhookWeights)) }),
+    readWeights: async (config, args) => ({ ...(await readWeights(config as unknown as TrafficWebhookConfig, typeof args.routeId === 'string' ? args.routeId : null)) }),
   },
 };
 

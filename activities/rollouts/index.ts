@@ -7,6 +7,7 @@ import { recordEntityEvents } from '../../platform/audit';
 import { withTransaction } from '../../platform/db';
 import { nameUuid } from '../../platform/name-uuid';
 import type { ActivityDeps } from '../deps';
+import { prometheusTarget } from '../integrations/prometheus-target';
 import { queryPrometheus } from './prometheus';
 
 export interface PersistRolloutInput {
@@ -60,18 +61,26 @@ export function rolloutActivities(deps: ActivityDeps) {
 
     /** One PromQL value per variant, over Prometheus's HTTP API. */
     async measurePrometheus(input: PrometheusMeasureInput): Promise<PrometheusMeasureResult> {
-      const address = input.address ?? deps.config.PROMETHEUS_URL;
+      const target = input.integrationId && input.tenantId ? await prometheusTarget(deps, input.tenantId, input.integrationId) : null;
+      const address = target?.address ?? input.address ?? deps.config.PROMETHEUS_URL;
       if (!address) {
         throw ApplicationFailure.create({ type: 'PROMETHEUS_NOT_CONFIGURED', message: 'The analysis names no Prometheus address and the worker has no PROMETHEUS_URL', nonRetryable: true });
       }
-      const optional = (query: string | undefined) => (query === undefined ? Promise.resolve(undefined) : queryPrometheus(address, query));
+      const query = (q: string) => queryPrometheus(address, q, target?.timeoutMs, target?.headers);
+      const optional = (q: string | undefined) => (q === undefined ? Promise.resolve(undefined) : query(q));
       const [stable, canary, stableRequests, canaryRequests] = await Promise.all([
-        queryPrometheus(address, input.stableQuery),
-        queryPrometheus(address, input.canaryQuery),
+        query(input.stableQuery),
+        query(input.canaryQuery),
         optional(input.stableRequestsQuery),
         optional(input.canaryRequestsQuery),
       ]);
-      return { stable, canary, ...(stableRequests === undefined ? {} : { stableRequests }), ...(canaryRequests === undefined ? {} : { canaryRequests }) };
+      return {
+        stable,
+        canary,
+        ...(stableRequests === undefined ? {} : { stableRequests }),
+        ...(canaryRequests === undefined ? {} : { canaryRequests }),
+        ...(target ? { integration: target.integration } : {}),
+      };
     },
   };
 }

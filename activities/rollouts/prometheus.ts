@@ -7,10 +7,10 @@ import { outboundFetch } from '../../platform/egress';
  * in the window). A query Prometheus refuses fails for good; an unreachable
  * server is retried by the activity's policy.
  */
-export async function queryPrometheus(address: string, query: string, timeoutMs = 5000): Promise<number | null> {
-  const url = new URL('/api/v1/query', address);
+export async function queryPrometheus(address: string, query: string, timeoutMs = 5000, headers: Record<string, string> = {}): Promise<number | null> {
+  const url = new URL(`${address.replace(/\/+$/, '')}/api/v1/query`);
   url.searchParams.set('query', query);
-  const res = await outboundFetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  const res = await outboundFetch(url, { headers, signal: AbortSignal.timeout(timeoutMs) });
   const body = (await res.json().catch(() => null)) as { status?: string; error?: string; data?: { resultType?: string; result?: unknown } } | null;
   if (!res.ok || body?.status !== 'success') {
     const message = `Prometheus at ${url.origin} answered ${res.status}: ${body?.error ?? 'not a query result'}`;

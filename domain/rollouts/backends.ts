@@ -28,14 +28,16 @@ export const isCanaryTarget = (t: Pick<PlanTargetRow, 'labels' | 'properties'>) 
 export function planOf(input: {
   environmentName: string;
   agent: RouterAgentRow | undefined;
+  /** The rollout's traffic-webhook integration: it replaces the router agent. */
+  trafficIntegration?: { id: string; name: string } | null;
   targets: PlanTargetRow[];
   canaryReleaseId: string;
   canaryReleaseName: string;
   stableVersion: string;
   canaryVersion: string;
 }): RolloutPlan {
-  const { agent, targets, environmentName } = input;
-  if (!agent) {
+  const { agent, targets, environmentName, trafficIntegration } = input;
+  if (!agent && !trafficIntegration) {
     throw new DomainError(
       'invalid_state',
       'NO_ROUTER',
@@ -53,10 +55,11 @@ export function planOf(input: {
     });
   }
   const backend = (t: PlanTargetRow): RouterBackend => ({ name: t.name, targetId: t.id, host: t.properties.host || '127.0.0.1', port: Number(t.properties.port) });
+  const router = trafficIntegration
+    ? { routerAgentId: null, routerProvider: 'traffic-webhook', routerListen: trafficIntegration.name, trafficIntegration: { id: trafficIntegration.id, name: trafficIntegration.name } }
+    : { routerAgentId: agent!.id, routerProvider: agent!.router.provider, routerListen: agent!.router.listen };
   return {
-    routerAgentId: agent.id,
-    routerProvider: agent.router.provider,
-    routerListen: agent.router.listen,
+    ...router,
     stable: stable.map(backend),
     canary: canary.map(backend),
     stableVersion: input.stableVersion,

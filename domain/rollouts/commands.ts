@@ -271,6 +271,7 @@ function create(current: Rollout | undefined, command: Extract<RolloutCommand, {
     canaryReleaseId: input.canaryReleaseId,
     canaryReleaseName: names.canaryReleaseName,
     strategy: input.strategy,
+    trafficIntegrationId: input.trafficIntegrationId ?? null,
     steps: stepsOf(input),
     match: input.match ?? null,
     progressDeadlineMs: parseDuration(input.progressDeadline) ?? DEFAULT_PROGRESS_DEADLINE_MS,

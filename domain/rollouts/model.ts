@@ -21,9 +21,13 @@ export interface RolloutHistoryEntry {
 
 /** Where the rollout sends traffic: resolved when it starts (the router agent, and the backends of each variant). */
 export interface RolloutPlan {
-  routerAgentId: string;
+  /** The agent driving the router; null when a traffic integration does. */
+  routerAgentId: string | null;
   routerProvider: string;
+  /** Where clients reach the route; with a traffic integration, its name. */
   routerListen: string;
+  /** The traffic-webhook integration that sets and reads the weights instead of an agent (absent on plans made before it existed). */
+  trafficIntegration?: { id: string; name: string };
   stable: RouterBackend[];
   canary: RouterBackend[];
   stableVersion: string;
@@ -63,6 +67,8 @@ export interface RolloutVerdict extends Judgement {
   provider: AnalysisSpec['provider'];
   sample: Sample;
   thresholds: Thresholds;
+  /** The integration that answered the measurement (prometheus by integrationId). */
+  integration?: { id: string; name: string } | null;
 }
 
 export interface Rollout {
@@ -75,6 +81,8 @@ export interface Rollout {
   canaryReleaseId: string;
   canaryReleaseName: string;
   strategy: RolloutStrategy;
+  /** A traffic-webhook integration that moves the weights instead of a router agent (absent on rollouts made before it existed). */
+  trafficIntegrationId?: string | null;
   /** The steps as walked (blue-green and A/B steps are expanded from their parameters at create). */
   steps: RolloutStep[];
   /** A/B: requests matching this go to the canary whatever its weight. */

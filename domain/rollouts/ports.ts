@@ -16,11 +16,16 @@ export interface RolloutMeasurement {
   sample: Sample;
   thresholds: Thresholds;
   judgement: Judgement;
+  /** The integration that answered it, if any. */
+  integration: { id: string; name: string } | null;
 }
 
 export interface PrometheusMeasureInput {
-  /** The analysis's address, or null for the worker's PROMETHEUS_URL. */
+  /** The analysis's address, or null for the worker's PROMETHEUS_URL (or its integration). */
   address: string | null;
+  /** A `prometheus` integration of the tenant, opened by the activity (its token never enters the history). */
+  integrationId?: string;
+  tenantId?: string;
   stableQuery: string;
   canaryQuery: string;
   /** Requests each variant served over the window (absent with a query of the analysis's own). */
@@ -34,4 +39,6 @@ export interface PrometheusMeasureResult {
   /** Absent in histories recorded before request counts were asked. */
   stableRequests?: number | null;
   canaryRequests?: number | null;
+  /** The integration that answered, when the analysis named one. */
+  integration?: { id: string; name: string };
 }

@@ -37,6 +37,7 @@ export function prometheusQueries(spec: AnalysisSpec, stableVersion: string, can
   const requests = (version: string) => promqlFor(spec.metric, DEFAULT_PROMQL_REQUESTS, version, spec.windowMs);
   return {
     address: spec.address,
+    ...(spec.integrationId ? { integrationId: spec.integrationId } : {}),
     stableQuery: of(stableVersion),
     canaryQuery: of(canaryVersion),
     ...(spec.query === null ? { stableRequestsQuery: requests(stableVersion), canaryRequestsQuery: requests(canaryVersion) } : {}),

@@ -39,6 +39,7 @@ export const analysisSchema = z
     failureLimit: z.number().int().min(1).max(100).default(1).meta({ description: 'Failed measurements that abort the rollout; 1: the first failure rolls back' }),
     minRequests: z.number().int().min(0).max(1_000_000).default(10).meta({ description: 'Fewer canary requests in a measurement: inconclusive; a window with no conclusive pass pauses for a human' }),
     address: z.url({ message: 'must be an http(s) URL' }).max(500).optional().meta({ description: 'prometheus: the server; default the worker’s PROMETHEUS_URL' }),
+    integrationId: uuid.optional().meta({ description: 'prometheus: a `prometheus` integration of your tenant (its URL, bearer token and timeout), instead of address' }),
     query: z.string().min(1).max(2000).optional().meta({ description: 'prometheus: PromQL; {{version}} and {{window}} are replaced for each variant' }),
     path: z.string().max(200).regex(/^\/[\x21-\x7e]*$/, { message: 'must be a path starting with /' }).default('/health').meta({ description: 'http: the path probed on each backend' }),
     probeCount: z.number().int().min(1).max(100).default(5),
@@ -50,6 +51,8 @@ export const analysisSchema = z
     if (a.max === undefined && a.min === undefined && a.minScore === undefined) ctx.addIssue({ code: 'custom', path: ['max'], message: 'is required: give max, min or minScore' });
     if (a.interval !== undefined && parseDuration(a.interval)! > parseDuration(a.window)!) ctx.addIssue({ code: 'custom', path: ['interval'], message: 'must not be longer than the window' });
     if (a.query !== undefined && a.provider !== 'prometheus') ctx.addIssue({ code: 'custom', path: ['query'], message: 'is only for provider prometheus' });
+    if (a.integrationId !== undefined && a.provider !== 'prometheus') ctx.addIssue({ code: 'custom', path: ['integrationId'], message: 'is only for provider prometheus' });
+    if (a.integrationId !== undefined && a.address !== undefined) ctx.addIssue({ code: 'custom', path: ['integrationId'], message: 'and address exclude each other: the integration names its server' });
   })
   .meta({
     id: 'RolloutAnalysis',
@@ -57,10 +60,11 @@ export const analysisSchema = z
     // required, each provider measures its own metrics and only prometheus takes a query.
     allOf: [
       { anyOf: [{ required: ['max'] }, { required: ['min'] }, { required: ['minScore'] }] },
+      { not: { required: ['address', 'integrationId'] } },
       {
         anyOf: [
-          { title: 'Router', properties: { provider: { const: 'router' }, metric: { enum: [...PROVIDER_METRICS.router] }, query: false } },
-          { title: 'HTTP', required: ['provider'], properties: { provider: { const: 'http' }, metric: { enum: [...PROVIDER_METRICS.http] }, query: false } },
+          { title: 'Router', properties: { provider: { const: 'router' }, metric: { enum: [...PROVIDER_METRICS.router] }, query: false, integrationId: false } },
+          { title: 'HTTP', required: ['provider'], properties: { provider: { const: 'http' }, metric: { enum: [...PROVIDER_METRICS.http] }, query: false, integrationId: false } },
           { title: 'Prometheus', required: ['provider'], properties: { provider: { const: 'prometheus' }, metric: { enum: [...PROVIDER_METRICS.prometheus] } } },
         ],
       },
@@ -110,6 +114,9 @@ export const createRolloutSchema = z
     match: trafficMatchSchema.optional().meta({ description: 'abTest: required' }),
     blueGreen: blueGreenSchema.optional(),
     progressDeadline: durationText.default('10m').meta({ description: 'A step making no progress for this long rolls back (indefinite pauses are exempt)' }),
+    trafficIntegrationId: uuid.optional().meta({
+      description: 'A `traffic-webhook` integration of your tenant that sets (PUT) and reads back (GET) the weights instead of a router agent; its analyses then use provider prometheus',
+    }),
   })
   .superRefine((b, ctx) => {
     if (b.stableReleaseId === b.canaryReleaseId) ctx.addIssue({ code: 'custom', path: ['canaryReleaseId'], message: 'must differ from stableReleaseId' });

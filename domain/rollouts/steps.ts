@@ -30,6 +30,8 @@ export interface AnalysisSpec {
   minRequests: number;
   /** prometheus: the server (else the worker's PROMETHEUS_URL) and an optional PromQL with {{version}} and {{window}}. */
   address: string | null;
+  /** prometheus: a `prometheus` integration of the tenant instead of address (absent on analyses made before it existed). */
+  integrationId?: string | null;
   query: string | null;
   /** http: the path probed on each backend, and requests per backend and measurement. */
   path: string;
@@ -60,7 +62,7 @@ export function describeStep(step: RolloutStep | undefined): string {
   if ('analysis' in step) {
     const a = step.analysis;
     const bound = a.max !== null ? ` ≤ ${a.max}` : a.min !== null ? ` ≥ ${a.min}` : '';
-    return `analysis ${a.metric}${bound} (${a.provider}, ${Math.round(a.windowMs / 1000)}s)`;
+    return `analysis ${a.metric}${bound} (${a.provider}${a.integrationId ? ' integration' : ''}, ${Math.round(a.windowMs / 1000)}s)`;
   }
   return step.setMatch ? `preview by ${'header' in step.setMatch ? `header ${step.setMatch.header.name}` : `cookie ${step.setMatch.cookie.name}`}` : 'clear preview match';
 }

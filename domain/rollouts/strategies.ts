@@ -21,6 +21,7 @@ export function analysisOf(a: AnalysisInput): AnalysisSpec {
     failureLimit: a.failureLimit,
     minRequests: a.minRequests,
     address: a.address ?? null,
+    integrationId: a.integrationId ?? null,
     query: a.query ?? null,
     path: a.path,
     probeCount: a.probeCount,
@@ -76,6 +77,7 @@ const ANALYSIS_PARAMETERS: StrategyParameter[] = [
   { name: 'failureLimit', type: 'integer', required: false, default: 1, description: 'Failed measurements that roll back' },
   { name: 'minRequests', type: 'integer', required: false, default: 10, description: 'Fewer canary requests: inconclusive; a window without a conclusive pass pauses for a human' },
   { name: 'address / query', type: 'url / PromQL', required: false, default: 'PROMETHEUS_URL; per metric', description: 'prometheus: the server and a query with {{version}} and {{window}}' },
+  { name: 'integrationId', type: 'uuid', required: false, default: null, description: 'prometheus: a prometheus integration (URL, bearer token, timeout) instead of address' },
   { name: 'path / probeCount', type: 'path / integer', required: false, default: '/health, 5', description: 'http: what is probed on each backend, and how often per measurement' },
 ];
 

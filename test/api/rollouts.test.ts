@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { startTestApp, type TestApp } from '../support/app';
 import { eventually } from '../support/eventually';
 import { scene, type Scene } from '../support/promotion-scene';
-import { rolloutStages } from '../support/rollout-scene';
+import { rolloutReaches, rolloutStages } from '../support/rollout-scene';
 
 /**
  * PROGDL through the API: /ab-releases create, list, get, the commands, the
@@ -25,12 +25,7 @@ afterAll(async () => {
 
 const newStage = stages.add;
 
-const reaches = (id: string, check: (r: any) => void, timeoutMs = 30_000) =>
-  eventually(async () => {
-    const r = await s.expect(200, 'GET', `/ab-releases/${id}`);
-    check(r);
-    return r;
-  }, { timeoutMs });
+const reaches = rolloutReaches(() => s);
 
 test('the issue’s create body answers 201 created; get and list (with filters) show it; start moves it to running', async () => {
   const st = await newStage();

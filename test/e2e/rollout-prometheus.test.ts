@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CANARY_VERSION, rolloutScene, readBack, STABLE_VERSION, stateOf, type RolloutScene } from '../support/rollout-e2e-scene';
 import { queryPrometheus } from '../../activities/rollouts/prometheus';
 import { eventually, until } from '../support/eventually';
@@ -153,4 +156,43 @@ test('a canary Prometheus saw no requests of is inconclusive and pauses for a pe
     // Stable did serve the load meanwhile, and Prometheus says so.
     expect(m.sample.stable.requests).toBeGreaterThan(0);
   }
+}, 240_000);
+
+test('an analysis through a prometheus integration: its bearer token reaches Prometheus (behind a proxy that refuses any other), health names the integration, no answer holds the token', async () => {
+  const token = `prom-${randomUUID()}`;
+  const seen: boolean[] = [];
+  const proxy = createServer(async (req, res) => {
+    const authorized = req.headers.authorization === `Bearer ${token}`;
+    seen.push(authorized);
+    if (!authorized) return res.writeHead(401, { 'content-type': 'application/json' }).end('{"status":"error","error":"unauthorized"}');
+    const upstream = await fetch(`${prometheus.url}${req.url}`);
+    res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' }).end(Buffer.from(await upstream.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+  const load = scene.steadyLoad();
+  let done: any;
+  let health: any;
+  let integration: any;
+  try {
+    integration = await scene.s.expect(201, 'POST', '/integrations', scene.s.admin, { typeId: 'prometheus', name: `guarded-prometheus-${token.slice(-6)}`, config: { url: proxyUrl, bearerToken: token } });
+    const rollout = await createAndStart({
+      name: 'demo 2.0 judged through a prometheus integration',
+      strategy: 'canary',
+      steps: [{ setWeight: 50 }, { analysis: { provider: 'prometheus', integrationId: integration.id, metric: 'error-rate', max: 0.05, window: '6s', interval: '2s' } }, { setWeight: 100 }],
+    });
+    done = await scene.until(rollout.id, 'to complete', (r) => ['completed', 'aborted', 'failed', 'paused'].includes(stateOf(r)), 90_000);
+    health = await scene.health(rollout.id);
+  } finally {
+    await load.stop();
+    await new Promise<void>((resolve) => proxy.close(() => resolve()));
+  }
+  expect({ state: stateOf(done), reason: done.pausedReason ?? done.abortReason ?? null }).toEqual({ state: 'completed', reason: null });
+  const measured = health.measurements.filter((m: any) => m.stepIndex === 1);
+  expect(measured.length).toBeGreaterThan(0);
+  for (const m of measured) expect(m).toMatchObject({ provider: 'prometheus', integration: { id: integration.id, name: integration.name } });
+  expect(measured.find((m: any) => m.judgement.verdict === 'pass')).toMatchObject({ judgement: { value: 0, baseline: 0 } });
+  expect(seen.length).toBeGreaterThan(0);
+  expect(seen.every(Boolean)).toBe(true);
+  expect(JSON.stringify([done, health])).not.toContain(token);
 }, 240_000);

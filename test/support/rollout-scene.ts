@@ -4,6 +4,7 @@ import { agentTaskQueue } from '../../domain/deployments/model';
 import { dataConverterOf } from '../../platform/payload-keys';
 import type { TestApp } from './app';
 import { testEnv } from './env';
+import { eventually } from './eventually';
 import { createFakeRouter } from './fake-router';
 import { stage, type Scene } from './promotion-scene';
 
@@ -91,4 +92,14 @@ export function rolloutStages(s: () => Scene, app: () => TestApp) {
       for (const st of stages) await st.close();
     },
   };
+}
+
+/** Polls GET /ab-releases/{id} until `check` passes (or its deadline): the rollout as it then is. */
+export function rolloutReaches(s: () => Scene) {
+  return (id: string, check: (r: any) => void, timeoutMs = 30_000) =>
+    eventually(async () => {
+      const r = await s().expect(200, 'GET', `/ab-releases/${id}`);
+      check(r);
+      return r;
+    }, { timeoutMs });
 }

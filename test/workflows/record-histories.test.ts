@@ -16,6 +16,7 @@ import { approve, newDigest, reaches, scene, stage, type Scene } from '../suppor
 import { buildPipeline } from '../support/promotions';
 import { rolloutStage, type RolloutStage } from '../support/rollout-scene';
 import { startStepServer, type StepServer } from '../support/step-server';
+import { startPromQlServer, startTrafficReceiver } from '../support/traffic-receiver';
 import { decideStep, getRun, pauseRun, resumeRun, searchAttributesOf as templateRunAttributes, TEMPLATE_RUN_WORKFLOW_TYPE } from '../../workflows/template-runs/messages';
 import type { templateRun } from '../../workflows/template-runs/template-run';
 import { callSearchAttributesOf, INTEGRATION_CALL_WORKFLOW_TYPE, type IntegrationCallInput } from '../../domain/integrations/calls';
@@ -376,6 +377,41 @@ describeRecording('recording a rollout', () => {
     await app.client.workflow.getHandle(id).result();
     const file = 'rollout.rolled-back-retried-advanced-completed.json';
     if (writeCorpusHistory(file, await app.client.workflow.getHandle(id).fetchHistory())) written.push(file);
+  });
+
+  test('rollout through integrations: weights PUT to a traffic-webhook, read back, a prometheus-integration analysis that fails and rolls back through the webhook, a retry that passes it, completion', async () => {
+    const s = await scene(app);
+    const webhook = await startTrafficReceiver('record-traffic-token');
+    const promql = await startPromQlServer('record-prom-token', '2.0.0');
+    const routerless = await rolloutStage(s, app, { routerless: true });
+    try {
+      const hook = await s.expect(201, 'POST', '/integrations', s.admin, { typeId: 'traffic-webhook', name: 'record-router', config: { url: webhook.url, bearerToken: 'record-traffic-token' } });
+      const prom = await s.expect(201, 'POST', '/integrations', s.admin, { typeId: 'prometheus', name: 'record-prom', config: { url: promql.url, bearerToken: 'record-prom-token' } });
+      promql.canaryValue = 0.5;
+      const r = await s.expect(201, 'POST', '/ab-releases', s.admin, routerless.body({
+        trafficIntegrationId: hook.id,
+        steps: [{ setWeight: 20 }, { pause: {} }, { analysis: { provider: 'prometheus', integrationId: prom.id, metric: 'error-rate', max: 0.05, window: '2s', interval: '1s' } }, { setWeight: 60 }],
+      }));
+      const rollout = async () => s.expect(200, 'GET', `/ab-releases/${r.id}`);
+      await s.expect(200, 'POST', `/ab-releases/${r.id}/start`, s.admin, { reason: 'record' });
+      await until('the pause until advance', async () => (await rollout()).state === 'paused');
+      expect((await s.expect(200, 'GET', `/ab-releases/${r.id}/traffic`)).live).toBe(true);
+      await s.expect(200, 'POST', `/ab-releases/${r.id}/advance`, s.admin, { reason: 'judge it' });
+      await until('the analysis to roll back', async () => (await rollout()).state === 'aborted' && webhook.weights.canary === 0);
+      await until('the scale-down to end', async () => ['deployed', 'failed'].includes((await rollout()).scaleDown?.status));
+      promql.canaryValue = 0;
+      await s.expect(200, 'POST', `/ab-releases/${r.id}/retry`, s.admin, { reason: 'canary fixed' });
+      await until('the pause until advance again', async () => (await rollout()).state === 'paused');
+      await s.expect(200, 'POST', `/ab-releases/${r.id}/advance`, s.admin, { reason: 'looks good' });
+      const id = workflowId(s.tenant, 'rollout', r.id);
+      expect(await app.client.workflow.getHandle(id).result()).toMatchObject({ state: 'completed' });
+      const file = 'rollout.traffic-webhook-prometheus-integration-rolled-back-retried-completed.json';
+      if (writeCorpusHistory(file, await app.client.workflow.getHandle(id).fetchHistory())) written.push(file);
+    } finally {
+      await routerless.close();
+      await webhook.close();
+      await promql.close();
+    }
   });
 });
 

@@ -36,7 +36,7 @@ import {
   type TrafficReading,
 } from './messages';
 
-const { persistRollout, measurePrometheus } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
+const { persistRollout, measurePrometheus, setIntegrationTraffic, readIntegrationTraffic } = wf.proxyActivities<Activities>(ENTITY_ACTIVITY_OPTIONS);
 const agent = wf.proxyActivities<AgentTrafficActivities>({ startToCloseTimeout: '15s', retry: { maximumAttempts: 2, initialInterval: '200ms' } });
 
 /** How long an agent may take to pick up a traffic activity: past it the router's agent is offline, and the rollout says so. */
@@ -77,10 +77,21 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
   const current = () => entity.current!;
 
   const agentOptions = (plan: RolloutPlan, summary: string): wf.ActivityOptions => ({
-    taskQueue: agentTaskQueue(plan.routerAgentId),
+    taskQueue: agentTaskQueue(plan.routerAgentId!),
     scheduleToStartTimeout: pickupMs,
     startToCloseTimeout: '15s',
     retry: { maximumAttempts: 2, initialInterval: '200ms' },
+    summary,
+  });
+
+  /**
+   * A traffic-webhook integration's calls (on the orchestrator's queue; the
+   * activity reads its URL and token). Each call is bounded by the
+   * integration's timeoutMs (at most 60 s); a receiver down is tried three times.
+   */
+  const webhookOptions = (summary: string): wf.ActivityOptions => ({
+    startToCloseTimeout: '70s',
+    retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
     summary,
   });
 
@@ -88,6 +99,15 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
   function setTraffic(plan: Rollout['plan'] & object, r: Rollout, canaryWeight: number, match: TrafficMatch | null): Promise<TrafficState> {
     const spec = { routeId: r.environmentId, stable: plan.stable, canary: plan.canary, canaryWeight, match };
     const summary = `Router: ${canaryWeight}% to ${r.canaryReleaseName}${match ? ' + match' : ''}`;
+    // A plan made with a traffic integration goes through it; no history before it has one, so theirs replay on the agent's path.
+    const integration = plan.trafficIntegration;
+    if (integration) {
+      return wf.CancellationScope.nonCancellable(() =>
+        setIntegrationTraffic.executeWithOptions(webhookOptions(`Traffic integration ${integration.name}: ${canaryWeight}% to ${r.canaryReleaseName}${match ? ' + match' : ''}`), [
+          { tenantId, rolloutId, integrationId: integration.id, spec },
+        ]),
+      );
+    }
     return wf.CancellationScope.nonCancellable(() => agent.setTraffic.executeWithOptions(agentOptions(plan, summary), [{ tenantId, rolloutId, spec }]));
   }
 
@@ -163,6 +183,17 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
     async (): Promise<TrafficReading> => {
       const r = entity.current;
       if (!r?.plan) return { traffic: r?.traffic ?? null, live: false, note: 'The rollout has not started: no traffic was set' };
+      const integration = r.plan.trafficIntegration;
+      if (integration) {
+        try {
+          const traffic = await readIntegrationTraffic.executeWithOptions(webhookOptions(`Read traffic integration ${integration.name} back`), [
+            { tenantId, rolloutId, integrationId: integration.id, routeId: r.environmentId },
+          ]);
+          return { traffic, live: true, note: null };
+        } catch (err) {
+          return { traffic: r.traffic, live: false, note: `Traffic integration ${integration.name} did not answer (${messageOf(err)}); this is the last read-back, at ${r.traffic?.readAt ?? 'never'}` };
+        }
+      }
       try {
         const traffic = await agent.readTraffic.executeWithOptions(agentOptions(r.plan, 'Read the router back'), [{ tenantId, rolloutId, routeId: r.environmentId }]);
         return { traffic, live: true, note: null };
@@ -350,8 +381,8 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
   /** The router (or its agent) failed a traffic change: the rollout fails, and traffic goes back to stable as soon as the agent answers. */
   async function failOnRouter(err: unknown, what: string): Promise<void> {
     const r = current();
-    const agentId = r.plan?.routerAgentId ?? 'unknown';
-    await entity.execute({ kind: 'fail', reason: `${what} failed on the router of agent ${agentId}: ${messageOf(err)}` }, SYSTEM);
+    const where = r.plan?.trafficIntegration ? `through traffic integration ${r.plan.trafficIntegration.name}` : `on the router of agent ${r.plan?.routerAgentId ?? 'unknown'}`;
+    await entity.execute({ kind: 'fail', reason: `${what} failed ${where}: ${messageOf(err)}` }, SYSTEM);
   }
 
   /** Measures every interval and judges each measurement at once: the failure limit rolls back, a window with no conclusive pass pauses. */
@@ -366,6 +397,7 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
     for (;;) {
       if (await wf.condition(interrupted, spec.intervalMs, { summary: `step ${i + 1}: measure ${spec.metric} (${spec.provider})` })) return;
       let sample;
+      let measuredBy: RolloutVerdict['integration'] = null;
       if (spec.provider === 'router') {
         const stats = await routerStats(plan);
         sample = routerSample(previous!, stats);
@@ -378,8 +410,12 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
         sample = probeSample(await agent.probeHttp.executeWithOptions(agentOptions(plan, `Probe ${spec.path} on ${urls.length} backends`), [{ tenantId, rolloutId, urls, count: spec.probeCount, timeoutMs: 2000 }]));
       } else {
         const queries = prometheusQueries(spec, plan.stableVersion, plan.canaryVersion);
-        const values = await measurePrometheus.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, startToCloseTimeout: '10s', retry: { maximumAttempts: 2 }, summary: `PromQL ${spec.metric}` }, [queries]);
+        // The integration's id (and the tenant it belongs to) only: the activity reads its URL and token.
+        const values = await measurePrometheus.executeWithOptions({ ...ENTITY_ACTIVITY_OPTIONS, startToCloseTimeout: '10s', retry: { maximumAttempts: 2 }, summary: `PromQL ${spec.metric}` }, [
+          queries.integrationId ? { ...queries, tenantId } : queries,
+        ]);
         sample = prometheusSample(values);
+        measuredBy = values.integration ?? null;
       }
       if (interrupted()) return;
       const judgement = judge(sample, thresholds);
@@ -390,7 +426,7 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
         passes: progress.passes + (judgement.verdict === 'pass' ? 1 : 0),
         inconclusive: progress.inconclusive + (judgement.verdict === 'inconclusive' ? 1 : 0),
       };
-      const verdict: RolloutVerdict = { ...judgement, stepIndex: i, at: now(), metric: spec.metric, provider: spec.provider, sample, thresholds };
+      const verdict: RolloutVerdict = { ...judgement, stepIndex: i, at: now(), metric: spec.metric, provider: spec.provider, sample, thresholds, ...(measuredBy ? { integration: measuredBy } : {}) };
       const outcome = analysisOutcome(progress, spec.failureLimit, Date.now() - startedAt >= spec.windowMs);
       if (outcome === 'failed') {
         aborting = true;
@@ -443,6 +479,7 @@ export async function rollout(input: RolloutWorkflowInput): Promise<RolloutWorkf
       more: [
         `Step ${Math.min(r.stepIndex + 1, r.steps.length)}/${r.steps.length}: ${describeStep(step)}`,
         `Weights: stable ${100 - r.canaryWeight}% · canary ${r.canaryWeight}%${match}${r.traffic ? ` (router read back ${r.traffic.canaryWeight}% at ${r.traffic.readAt})` : ''}`,
+        r.plan?.trafficIntegration && `Traffic through integration ${r.plan.trafficIntegration.name}`,
         v && `Last verdict: **${v.verdict}** — ${v.reason}${v.score === null ? '' : ` (score ${v.score})`}`,
         r.abortReason && `Reason: ${r.abortReason}`,
         r.canaryDeployment && `Canary deployment: ${r.canaryDeployment.status}${r.canaryDeployment.jobId ? ` (job ${r.canaryDeployment.jobId})` : ''}`,

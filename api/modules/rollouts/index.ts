@@ -90,6 +90,7 @@ export function rolloutsRouter() {
       sample: m.sample,
       thresholds: m.thresholds,
       judgement: m.judgement,
+      integration: m.integration,
       rejudged: override
         ? judge(m.sample, {
             metric: m.metric,

@@ -7,7 +7,8 @@ import type { CreateRolloutBody } from '../../../domain/rollouts/requests';
 import { workflowId } from '../../../domain/workflow-ids';
 import { rolloutTitle } from '../../../domain/workflow-titles';
 import { deploymentSettings } from '../../../platform/deployment-settings';
-import { releaseNames } from '../../../store/rollout-plan';
+import { integrationRefs, releaseNames } from '../../../store/rollout-plan';
+import { checkRolloutIntegrations, integrationIdsOf } from '../../../domain/rollouts/integrations';
 import type { rollout } from '../../../workflows/rollouts/rollout';
 import { createRollout, readRolloutTraffic, ROLLOUT_WORKFLOW_TYPE, searchAttributesOf, type RolloutWorkflowInput, type TrafficReading } from '../../../workflows/rollouts/messages';
 import type { AppEnv } from '../../context';
@@ -32,6 +33,7 @@ export async function createRolloutWorkflow(c: Context<AppEnv>, body: CreateRoll
   for (const field of ['stableReleaseId', 'canaryReleaseId'] as const) {
     if (!releases.has(body[field])) throw new Unprocessable(`${field}: release ${body[field]} does not exist`, 'RELEASE_NOT_FOUND', { field });
   }
+  checkRolloutIntegrations(body, await integrationRefs(pool, tenantId, integrationIdsOf(body)));
   const names = { environmentName: env.name, stableReleaseName: releases.get(body.stableReleaseId)!.name, canaryReleaseName: releases.get(body.canaryReleaseId)!.name };
   return createWithUpdate<Rollout, { input: CreateRolloutBody; names: typeof names }, typeof rollout>(c, {
     kind: 'rollout',

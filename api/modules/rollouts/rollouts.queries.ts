@@ -53,11 +53,15 @@ export async function measurementsOf(pool: Pool, tenantId: string, rolloutId: st
     provider: RolloutMeasurement['provider'];
     sample: RolloutMeasurement['sample'];
     thresholds: RolloutMeasurement['thresholds'];
-    judgement: RolloutMeasurement['judgement'];
+    judgement: RolloutMeasurement['judgement'] & { integration?: RolloutMeasurement['integration'] };
   }>(
     `SELECT id, step_index, measured_at, metric, provider, sample, thresholds, judgement FROM rollout_measurements
       WHERE tenant_id = $1 AND rollout_id = $2 ORDER BY measured_at DESC, id DESC LIMIT $3`,
     [tenantId, rolloutId, limit],
   );
-  return rows.map((r) => ({ id: r.id, rolloutId, stepIndex: r.step_index, at: iso(r.measured_at)!, metric: r.metric, provider: r.provider, sample: r.sample, thresholds: r.thresholds, judgement: r.judgement }));
+  // The verdict's integration is kept beside its judgement (persistRollout writes the verdict's rest there).
+  return rows.map((r) => {
+    const { integration, ...judgement } = r.judgement;
+    return { id: r.id, rolloutId, stepIndex: r.step_index, at: iso(r.measured_at)!, metric: r.metric, provider: r.provider, sample: r.sample, thresholds: r.thresholds, judgement, integration: integration ?? null };
+  });
 }

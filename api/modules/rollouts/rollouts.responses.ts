@@ -35,6 +35,7 @@ const AnalysisSpecSchema = z
     failureLimit: z.number().int(),
     minRequests: z.number().int(),
     address: z.string().nullable(),
+    integrationId: z.string().nullable().optional().openapi({ description: 'prometheus: the integration that measures (its URL and token), instead of address' }),
     query: z.string().nullable(),
     path: z.string(),
     probeCount: z.number().int(),
@@ -73,6 +74,7 @@ const Measured = z.object({
   provider: z.enum(METRIC_PROVIDERS),
   sample: SampleSchema,
   thresholds: ThresholdsSchema,
+  integration: z.object({ id: z.string(), name: z.string() }).nullable().optional().openapi({ description: 'The integration that answered this measurement (a prometheus analysis by integrationId)' }),
 });
 const VerdictSchema = JudgementSchema.extend(Measured.shape).openapi('RolloutVerdict');
 
@@ -98,6 +100,7 @@ export const RolloutSchema = z
     canaryReleaseId: z.string(),
     canaryReleaseName: z.string(),
     strategy: z.enum(ROLLOUT_STRATEGIES),
+    trafficIntegrationId: z.string().nullable().optional().openapi({ description: 'The traffic-webhook integration that moves the weights instead of a router agent' }),
     steps: z.array(StepSchema),
     match: trafficMatchSchema.nullable(),
     progressDeadlineMs: z.number(),
@@ -115,9 +118,10 @@ export const RolloutSchema = z
     traffic: TrafficStateSchema.nullable(),
     plan: z
       .object({
-        routerAgentId: z.string(),
+        routerAgentId: z.string().nullable().openapi({ description: 'The agent driving the router; null when a traffic integration does' }),
         routerProvider: z.string(),
-        routerListen: z.string(),
+        routerListen: z.string().openapi({ description: 'Where clients reach the route; with a traffic integration, its name' }),
+        trafficIntegration: z.object({ id: z.string(), name: z.string() }).optional().openapi({ description: 'The traffic-webhook integration that sets and reads the weights' }),
         stable: z.array(Backend),
         canary: z.array(Backend),
         stableVersion: z.string(),

@@ -50,7 +50,7 @@ export const createRolloutRoute = createRoute({
   responses: {
     201: rolloutResponse('The persisted rollout, created'),
     ...errorResponses([...BODY_ERRORS, 403, 422], {
-      422: `The environment or a release does not exist in your tenant (\`ENVIRONMENT_NOT_FOUND\`, \`RELEASE_NOT_FOUND\`; details.field names it), or \`${KEY_REUSED}\``,
+      422: `The environment or a release does not exist in your tenant (\`ENVIRONMENT_NOT_FOUND\`, \`RELEASE_NOT_FOUND\`; details.field names it), an analysis's \`integrationId\` or the \`trafficIntegrationId\` is no integration of your tenant (\`INTEGRATION_NOT_FOUND\`) or not a prometheus / traffic-webhook one (\`INTEGRATION_WRONG_TYPE\`; details.field, details.typeId, details.expected), a rollout with a \`trafficIntegrationId\` has a router or http analysis, which need a router agent (\`ANALYSIS_NEEDS_ROUTER_AGENT\`, details.field), or \`${KEY_REUSED}\``,
     }),
   },
 });
@@ -88,7 +88,7 @@ const FREEZE = {
   422: `A freeze override needs a reason (\`FREEZE_OVERRIDE_NEEDS_REASON\`), or \`${KEY_REUSED}\``,
 };
 const RESOLVE_409 =
-  ', another rollout of the environment is running or paused, or still scaling its canary targets down after a rollback (`ROLLOUT_IN_FLIGHT`, details.rolloutId, details.scalingDown), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), or a target with no `port` property (`TARGET_PORT_MISSING`). Canary targets that do not run the canary release get it from a deployment job the rollout starts (canaryDeployment) before any traffic moves';
+  ', another rollout of the environment is running or paused, or still scaling its canary targets down after a rollback (`ROLLOUT_IN_FLIGHT`, details.rolloutId, details.scalingDown), the environment has no agent driving a router (`NO_ROUTER`: start one with `npm run agent -- --router haproxy --router-listen <host:port>`), no targets labelled or propertied track=canary (`NO_CANARY_TARGETS`) or none without it (`NO_STABLE_TARGETS`), a target with no `port` property (`TARGET_PORT_MISSING`), or the rollout’s traffic integration was deleted or retyped since create (`TRAFFIC_INTEGRATION_GONE`). With a `trafficIntegrationId` no router agent is needed. Canary targets that do not run the canary release get it from a deployment job the rollout starts (canaryDeployment) before any traffic moves';
 const DEPLOYING_409 = ', or the canary release is still being deployed to the canary targets (`CANARY_DEPLOYING`, details.jobId)';
 
 export const startRolloutRoute = command('start', 'startRollout', 'Start: resolve the router and backends, then walk the steps (state running)', rolloutCommandSchema, false, RESOLVE_409, FREEZE);
