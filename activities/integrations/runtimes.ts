@@ -15,12 +15,13 @@ import { deliver, type WebhookConfig } from './webhook';
  */
 
 type Config = Record<string, unknown>;
-/** Operations a workflow's own activity runs (a rollout's traffic through a traffic-webhook), not callable through integrationCall. */
-type RolloutOperation = 'setWeights' | 'readWeights';
-type Operation = CallOperation | RolloutOperation;
+/**
+ * Operations no user starts through integrationCall: a rollout's traffic through a traffic-webhook (its workflow's
+ * own activities) and an http gate's `check` (the gate inputs' gathering, activities/integrations/http-gate.ts).
+ */
+type InternalOperation = 'setWeights' | 'readWeights' | 'check';
+type Operation = CallOperation | InternalOperation;
 type Run = (config: Config, args: Record<string, unknown>) => Promise<Record<string, unknown>>;
-/** `check` is no call a user starts: the gate inputs' gathering makes it (activities/integrations/http-gate.ts). */
-type Operation = CallOperation | 'check';
 
 const timeoutOf = (config: Config) => Number(config.timeoutMs ?? 5_000);
 
