@@ -1,0 +1,123 @@
+import { api, explain } from './api';
+import { h, time } from './dom';
+
+interface StreamEvent {
+  type: 'event';
+  id: string;
+  event: string;
+  subject: { type: string; id: string };
+  at: string;
+  data: Record<string, unknown>;
+}
+
+type Message = StreamEvent | { type: 'ready'; lastEventId?: string } | { type: 'gap'; message: string } | { type: string };
+
+const KEEP = 200;
+const MAX_DELAY_MS = 15_000;
+
+/** A few words from an event's data: its status, decision or step, whichever it has. */
+function summary(data: Record<string, unknown>): string {
+  const picks = ['status', 'previousStatus', 'decision', 'approverId', 'state', 'step', 'phase', 'message'];
+  return picks
+    .filter((k) => typeof data[k] === 'string' || typeof data[k] === 'number')
+    .map((k) => `${k}: ${data[k]}`)
+    .join(', ');
+}
+
+/**
+ * The dashboard stream as a feed. It keeps the id of the last event it showed
+ * and, when the socket drops, reconnects with `lastEventId` after a growing
+ * delay, so nothing in between is missed or shown twice. It runs from sign-in
+ * to sign-out, so the feed fills while other pages are open.
+ */
+export class LiveFeed {
+  readonly state = h('p', { role: 'status', id: 'live-state', 'data-state': 'connecting' }, 'Connecting…');
+  readonly list = h('ol', { class: 'plain feed', id: 'live-feed', 'aria-live': 'polite', 'aria-relevant': 'additions', 'aria-label': 'Events, newest first' });
+  private socket: WebSocket | undefined;
+  private lastEventId: string | undefined;
+  private retries = 0;
+  private timer: number | undefined;
+  private stopped = false;
+
+  constructor(private readonly token: string) {}
+
+  /** Opens the stream; the app calls it once the API has taken the token, so a refused token opens no socket. */
+  start(): void {
+    if (!this.socket && !this.stopped) this.connect();
+  }
+
+  private setState(state: string, text: string): void {
+    this.state.dataset.state = state;
+    this.state.textContent = text;
+  }
+
+  private connect(): void {
+    const q = new URLSearchParams({ access_token: this.token });
+    if (this.lastEventId) q.set('lastEventId', this.lastEventId);
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/dashboard/stream?${q}`);
+    this.socket = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.setState('catching-up', this.lastEventId ? 'Reconnected; catching up…' : 'Connected; waiting for events…');
+    };
+    ws.onmessage = (e) => this.receive(JSON.parse(String(e.data)) as Message);
+    ws.onclose = (e) => {
+      if (this.stopped || this.socket !== ws) return;
+      if (!opened) void this.explainRefusal();
+      const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** this.retries++);
+      this.setState('reconnecting', `Disconnected${e.reason ? ` (${e.reason})` : ''}; reconnecting in ${Math.ceil(delay / 1000)} s…`);
+      this.timer = window.setTimeout(() => this.connect(), delay);
+    };
+  }
+
+  /** A socket refused before it opened tells the page nothing; a plain call says why (a 401 signs out). */
+  private async explainRefusal(): Promise<void> {
+    try {
+      await api('GET', '/my/pending-approvals?pageSize=1');
+    } catch (err) {
+      this.setState('refused', `The live stream was refused: ${explain(err)}`);
+    }
+  }
+
+  private receive(m: Message): void {
+    if (m.type === 'ready') {
+      this.retries = 0;
+      const ready = m as { lastEventId?: string };
+      if (ready.lastEventId) this.lastEventId = ready.lastEventId;
+      this.setState('live', 'Live: new events appear below as they happen.');
+    } else if (m.type === 'gap') {
+      this.add(h('li', { class: 'notice' }, (m as { message: string }).message));
+    } else if (m.type === 'event') {
+      const e = m as StreamEvent;
+      this.lastEventId = e.id;
+      const about = summary(e.data ?? {});
+      this.add(h('li', { 'data-event-id': e.id, 'data-event': e.event, 'data-subject': e.subject.id }, time(e.at), h('strong', {}, e.event), ` ${e.subject.type} ${e.subject.id}`, about ? ` — ${about}` : ''));
+    }
+  }
+
+  private add(item: HTMLElement): void {
+    this.list.prepend(item);
+    while (this.list.children.length > KEEP) this.list.lastElementChild?.remove();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    window.clearTimeout(this.timer);
+    this.socket?.close(1000, 'signed out');
+  }
+}
+
+export function livePage(main: HTMLElement, feed: LiveFeed): void {
+  main.replaceChildren(
+    h(
+      'section',
+      { 'aria-labelledby': 'live-heading' },
+      h('h2', { id: 'live-heading' }, 'Live activity'),
+      h('p', { class: 'muted' }, 'Promotions, approvals, deployments, rollouts, freezes and incident deadlines of your tenant, as they happen.'),
+      feed.state,
+      feed.list,
+    ),
+  );
+  main.dataset.loaded = 'live';
+}
