@@ -1,4 +1,4 @@
-import { api, explain } from './api';
+import { api } from './api';
 import { h, time } from './dom';
 
 interface StreamEvent {
@@ -64,20 +64,13 @@ export class LiveFeed {
     ws.onmessage = (e) => this.receive(JSON.parse(String(e.data)) as Message);
     ws.onclose = (e) => {
       if (this.stopped || this.socket !== ws) return;
-      if (!opened) void this.explainRefusal();
+      // A socket refused before it opened tells the page nothing; a plain call finds out whether the token was (a 401 signs out).
+      if (!opened) void api('GET', '/my/pending-approvals?pageSize=1').catch(() => undefined);
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** this.retries++);
-      this.setState('reconnecting', `Disconnected${e.reason ? ` (${e.reason})` : ''}; reconnecting in ${Math.ceil(delay / 1000)} s…`);
+      const why = opened ? `Disconnected${e.reason ? ` (${e.reason})` : ''}` : 'Could not connect to the live stream';
+      this.setState('reconnecting', `${why}; trying again in ${Math.ceil(delay / 1000)} s…`);
       this.timer = window.setTimeout(() => this.connect(), delay);
     };
-  }
-
-  /** A socket refused before it opened tells the page nothing; a plain call says why (a 401 signs out). */
-  private async explainRefusal(): Promise<void> {
-    try {
-      await api('GET', '/my/pending-approvals?pageSize=1');
-    } catch (err) {
-      this.setState('refused', `The live stream was refused: ${explain(err)}`);
-    }
   }
 
   private receive(m: Message): void {

@@ -95,6 +95,18 @@ test('an approver signs in, sees the promotion in the inbox, approves it there, 
   expect(gates).toEqual(expect.arrayContaining([['approval-gate', 'passed'], ['separation-of-duties-gate', 'passed']]));
   expect(await page.$eval('#approvals', (el) => el.textContent)).toContain('approved by sre@example.com');
   expect(await page.$eval('#evidence', (el) => el.textContent)).toMatch(/approved, signed/);
+
+  // The list, filtered by status: the promotion under "deployed", none left "awaiting approval".
+  const filtered = async (status: string) => {
+    await page.select('#status-filter', status);
+    await page.waitForFunction(`document.querySelector('#main[data-loaded="promotions"] caption')?.textContent === 'Promotions ${status.replace(/_/g, ' ')}'`);
+    return page.$$eval('#promotion-rows tr', (rows) => rows.map((r) => r.getAttribute('data-promotion-id')));
+  };
+  await page.evaluate(`location.hash = '#/promotions'`);
+  await page.waitForSelector(`#main[data-loaded="promotions"] tr[data-promotion-id="${p.id}"]`);
+  expect(await filtered('deployed')).toEqual([p.id]);
+  expect(await filtered('awaiting_approval')).toEqual([]);
+  expect(await page.$eval('#main [role="status"]', (el) => el.textContent)).toBe('No promotions.');
   expect(errors).toEqual([]);
   await page.close();
 });
@@ -173,5 +185,14 @@ test('a token the API refuses signs out and shows the API’s 401 message; sign-
   await page.waitForSelector('#main[data-loaded="sign-in"]');
   expect(await page.$eval('#sign-in-message', (el) => el.textContent)).toBe('Signed out.');
   expect(await page.evaluate('sessionStorage.getItem("tollgate.token")')).toBeNull();
+  await page.close();
+});
+
+test('a token without the permission a page needs gets the API’s 403 message on that page', async () => {
+  const token = await s.token('ops@example.com', { roles: [], permissions: ['incident:read'] });
+  const refusal = await s.refuse(403, 'GET', '/my/pending-approvals', token);
+  const { page, errors } = await signedIn(token);
+  expect(await page.$eval('#main [role="alert"]', (el) => el.textContent)).toBe(`Not allowed (${refusal.code}): ${refusal.message}`);
+  expect(unexpected(errors, 403)).toEqual([]);
   await page.close();
 });
