@@ -1,12 +1,16 @@
 import { explain, list } from './api';
 import { decisionControls } from './decide';
 import { h, loaded, time } from './dom';
+import type { LiveFeed } from './live';
 import type { PendingItem } from './types';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-/** The approvals inbox: what waits on the signed-in person's decision, oldest first. */
-export async function inboxPage(main: HTMLElement): Promise<void> {
+/** Events after which the inbox may have changed: a promotion or a change moved, an approval was given, a run's step waits. */
+const CHANGES_INBOX = /^(promotion|change|workflow)\./;
+
+/** The approvals inbox: what waits on the signed-in person's decision, oldest first, reloaded when the live feed says something moved. */
+export async function inboxPage(main: HTMLElement, feed: LiveFeed): Promise<void> {
   const status = h('p', { role: 'status', class: 'muted', id: 'inbox-status' }, 'Loading…');
   const error = h('p', { class: 'error', role: 'alert' });
   const items = h('ul', { class: 'plain', id: 'inbox-items', 'aria-labelledby': 'inbox-heading' });
@@ -15,7 +19,11 @@ export async function inboxPage(main: HTMLElement): Promise<void> {
   const load = async () => {
     try {
       const page = await list<PendingItem>('/my/pending-approvals?pageSize=100');
-      items.replaceChildren(...page.data.map((item) => h('li', {}, card(item, load))));
+      // Cards still waiting keep their element, so a reason being typed or a refusal shown survives a reload.
+      const kept = new Map([...items.children].map((li) => [(li as HTMLElement).dataset.key, li]));
+      const keyOf = (item: PendingItem) => `${item.kind}:${item.id}:${item.kind === 'workflow-step' ? '' : item.awaiting.approvals}`;
+      items.replaceChildren(...page.data.map((item) => kept.get(keyOf(item)) ?? h('li', { 'data-key': keyOf(item) }, card(item, load))));
+      error.textContent = '';
       status.textContent = page.totalItems === 0 ? 'Nothing waits on your decision.' : `${plural(page.totalItems, 'item')} waiting on your decision.`;
     } catch (err) {
       status.textContent = '';
@@ -23,6 +31,15 @@ export async function inboxPage(main: HTMLElement): Promise<void> {
     }
     loaded(main, items, 'inbox');
   };
+  let pending: number | undefined;
+  feed.listen((e) => {
+    if (!items.isConnected) return false;
+    if (CHANGES_INBOX.test(e.event)) {
+      window.clearTimeout(pending);
+      pending = window.setTimeout(() => void load(), 250);
+    }
+    return true;
+  });
   await load();
 }
 

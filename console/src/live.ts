@@ -1,7 +1,7 @@
 import { api } from './api';
 import { h, time } from './dom';
 
-interface StreamEvent {
+export interface StreamEvent {
   type: 'event';
   id: string;
   event: string;
@@ -24,6 +24,10 @@ function summary(data: Record<string, unknown>): string {
     .join(', ');
 }
 
+/** What an event is about; a promotion links to its page. */
+const subjectOf = (subject: StreamEvent['subject']): Node | string =>
+  subject.type === 'promotion' ? h('a', { href: `#/promotions/${encodeURIComponent(subject.id)}` }, `promotion ${subject.id}`) : `${subject.type} ${subject.id}`;
+
 /**
  * The dashboard stream as a feed. It keeps the id of the last event it showed
  * and, when the socket drops, reconnects with `lastEventId` after a growing
@@ -38,6 +42,7 @@ export class LiveFeed {
   private retries = 0;
   private timer: number | undefined;
   private stopped = false;
+  private readonly listeners = new Set<(e: StreamEvent) => void>();
 
   constructor(private readonly token: string) {}
 
@@ -46,7 +51,17 @@ export class LiveFeed {
     if (!this.socket && !this.stopped) this.connect();
   }
 
+  /** Calls `listener` with each event until it returns false (a page that is gone). */
+  listen(listener: (e: StreamEvent) => boolean): void {
+    const wrapped = (e: StreamEvent) => {
+      if (!listener(e)) this.listeners.delete(wrapped);
+    };
+    this.listeners.add(wrapped);
+  }
+
   private setState(state: string, text: string): void {
+    // On the root too, so any page (and a test) can tell whether events are flowing.
+    document.documentElement.dataset.live = state;
     this.state.dataset.state = state;
     this.state.textContent = text;
   }
@@ -85,7 +100,8 @@ export class LiveFeed {
       const e = m as StreamEvent;
       this.lastEventId = e.id;
       const about = summary(e.data ?? {});
-      this.add(h('li', { 'data-event-id': e.id, 'data-event': e.event, 'data-subject': e.subject.id }, time(e.at), h('strong', {}, e.event), ` ${e.subject.type} ${e.subject.id}`, about ? ` — ${about}` : ''));
+      for (const listener of [...this.listeners]) listener(e);
+      this.add(h('li', { 'data-event-id': e.id, 'data-event': e.event, 'data-subject': e.subject.id }, time(e.at), h('strong', {}, e.event), ' ', subjectOf(e.subject), about ? ` — ${about}` : ''));
     }
   }
 
@@ -97,6 +113,8 @@ export class LiveFeed {
   stop(): void {
     this.stopped = true;
     window.clearTimeout(this.timer);
+    this.listeners.clear();
+    delete document.documentElement.dataset.live;
     this.socket?.close(1000, 'signed out');
   }
 }

@@ -86,7 +86,7 @@ function route(): void {
   if (parts[0] === 'promotions' && parts[1]) void promotionPage(main, decodeURIComponent(parts[1]));
   else if (parts[0] === 'promotions') void promotionsPage(main, new URLSearchParams(query));
   else if (parts[0] === 'live') livePage(main, feed);
-  else void inboxPage(main);
+  else void inboxPage(main, feed);
   main.focus();
 }
 

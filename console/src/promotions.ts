@@ -79,8 +79,7 @@ function gatesTable(gates: Gate[]): HTMLElement {
   if (gates.length === 0) return h('p', { class: 'muted' }, 'No gate has been evaluated yet.');
   return h(
     'table',
-    { id: 'gates' },
-    h('caption', {}, 'Gates'),
+    { id: 'gates', 'aria-labelledby': 'gates-heading' },
     h('thead', {}, h('tr', {}, ...['Gate', 'Result', 'What it found (and what would unblock it)'].map((c) => h('th', { scope: 'col' }, c)))),
     h(
       'tbody',

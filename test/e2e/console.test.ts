@@ -88,6 +88,11 @@ test('an approver signs in, sees the promotion in the inbox, approves it there, 
   const deployed = await reaches(s, p.id, 'deployed');
   expect(deployed.approvals.map((a: any) => [a.approverEmail, a.decision])).toEqual([['sre@example.com', 'approved']]);
 
+  // A promotion requested now appears in the open inbox by itself: the live feed says something moved.
+  await page.waitForSelector('html[data-live="live"]');
+  const next = await request(s, await requesterIn(), st);
+  await page.waitForSelector(`#inbox-items [data-promotion-id="${next.id}"] button.approve`, { timeout: 30_000 });
+
   // The detail view shows the gates and the approval just given.
   await page.evaluate(`location.hash = '#/promotions/${p.id}'`);
   await page.waitForSelector('#main[data-loaded="promotion"]');
@@ -105,7 +110,8 @@ test('an approver signs in, sees the promotion in the inbox, approves it there, 
   await page.evaluate(`location.hash = '#/promotions'`);
   await page.waitForSelector(`#main[data-loaded="promotions"] tr[data-promotion-id="${p.id}"]`);
   expect(await filtered('deployed')).toEqual([p.id]);
-  expect(await filtered('awaiting_approval')).toEqual([]);
+  expect(await filtered('awaiting_approval')).toEqual([next.id]);
+  expect(await filtered('rejected')).toEqual([]);
   expect(await page.$eval('#main [role="status"]', (el) => el.textContent)).toBe('No promotions.');
   expect(errors).toEqual([]);
   await page.close();
