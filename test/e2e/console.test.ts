@@ -123,8 +123,9 @@ test('the requester under separation of duties gets the API’s refusal next to 
   const p = await awaiting(s, requester, st);
   const { page, errors } = await signedIn(requester, `#/promotions/${p.id}`);
 
-  // Not in their own inbox: the API leaves out what they may not decide.
-  expect(await page.$(`[data-promotion-id="${p.id}"] button.approve`)).not.toBeNull();
+  // The gates say what holds it: the approval gate, failed without blocking, with what it waits for.
+  const approvalGate = await page.$eval('#gates tr[data-gate="approval-gate"]', (tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent));
+  expect(approvalGate).toEqual(['failed (holding)', p.gates.find((g: any) => g.gateName === 'approval-gate').message]);
   await page.click(`[data-promotion-id="${p.id}"] button.approve`);
   await page.waitForSelector('.decision-error:not(:empty)');
   const refusal = await s.refuse(403, 'POST', `/promotions/${p.id}/approve`, requester, {});
@@ -140,6 +141,25 @@ test('the requester under separation of duties gets the API’s refusal next to 
   expect(await s.expect(200, 'GET', `/promotions/${p.id}/approvals`)).toEqual([]);
   expect((await reaches(s, p.id, 'awaiting_approval')).approvalCount).toBe(0);
   expect(unexpected(errors, 403)).toEqual([]);
+  await page.close();
+});
+
+test('an approver rejects from the inbox with a reason: the card leaves and the promotion is rejected with it', async () => {
+  const st = await stage(s, { policy: POLICY });
+  const p = await awaiting(s, await requesterIn(), st);
+  const { page, errors } = await signedIn(await s.member('sre@example.com', 'sre-team'));
+  const card = `#inbox-items [data-promotion-id="${p.id}"]`;
+  await page.click(`${card} button.reject`);
+  // The reason is asked before anything is sent; its field is labelled and takes the focus.
+  expect(await page.$eval(`${card} .reject-form`, (form) => form.querySelector('label')?.textContent)).toBe(`Why reject ${st.release.name} to ${st.env.name}?`);
+  await page.waitForSelector(`${card} .reject-form input[name="reason"]:focus`);
+  await page.keyboard.type('the scan is stale');
+  await page.click(`${card} button.confirm-reject`);
+  await page.waitForSelector(card, { hidden: true });
+  const rejected = await reaches(s, p.id, 'rejected');
+  expect(rejected.approvals.map((a: any) => [a.approverEmail, a.decision])).toEqual([['sre@example.com', 'rejected']]);
+  expect(JSON.stringify(rejected)).toContain('the scan is stale');
+  expect(errors).toEqual([]);
   await page.close();
 });
 
