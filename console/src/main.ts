@@ -15,17 +15,17 @@ const nav = document.getElementById('nav') as HTMLElement;
 const who = document.getElementById('who') as HTMLElement;
 let feed: LiveFeed | undefined;
 
-function signOut(message: string): void {
+function signOut(message: string, tone: 'error' | 'notice' = 'error'): void {
   feed?.stop();
   feed = undefined;
   session.signOut();
   if (location.hash !== '' && location.hash !== '#/') history.replaceState(null, '', '#/');
-  signInPage(message);
+  signInPage(message, tone);
 }
 
 whenTokenRefused((message) => signOut(message));
 
-function signInPage(message = ''): void {
+function signInPage(message = '', tone: 'error' | 'notice' = 'error'): void {
   nav.hidden = true;
   who.hidden = true;
   const token = h('textarea', { id: 'token', name: 'token', rows: 4, required: true, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'token-help' });
@@ -34,7 +34,7 @@ function signInPage(message = ''): void {
       'section',
       { 'aria-labelledby': 'sign-in-heading' },
       h('h2', { id: 'sign-in-heading' }, 'Sign in'),
-      h('p', { class: 'error', role: 'alert', id: 'sign-in-message' }, message),
+      h('p', { class: tone, role: tone === 'error' ? 'alert' : 'status', id: 'sign-in-message' }, message),
       h(
         'form',
         {
@@ -90,6 +90,6 @@ function route(): void {
   main.focus();
 }
 
-(document.getElementById('sign-out') as HTMLButtonElement).addEventListener('click', () => signOut('Signed out.'));
+(document.getElementById('sign-out') as HTMLButtonElement).addEventListener('click', () => signOut('Signed out.', 'notice'));
 window.addEventListener('hashchange', route);
 route();
