@@ -27,6 +27,8 @@ COPY domain ./domain
 COPY platform ./platform
 COPY store ./store
 COPY dispatch ./dispatch
+# The web console's sources; the build bundles them into dist/console, which the API serves at /console.
+COPY console ./console
 COPY scripts ./scripts
 RUN node --import tsx scripts/build.ts
 

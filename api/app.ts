@@ -5,6 +5,7 @@ import { HTTPException } from 'hono/http-exception';
 import { DomainError } from '../domain/errors';
 import { dialectOf, type AppDeps, type AppEnv } from './context';
 import { mountDocs } from './docs';
+import { mountConsole } from './modules/console';
 import { ApiError, BadRequest, fromDomainFailure, NotFound, PayloadTooLarge, UnsupportedMediaType } from './errors';
 import { identify, requireAuth } from './middleware/auth';
 import { rateLimit } from './middleware/rate-limit';
@@ -69,6 +70,7 @@ export function createApp(deps: AppDeps): OpenAPIHono<AppEnv> {
   for (const prefix of PREFIXES) for (const router of routers) app.route(prefix, router);
 
   mountDocs(app, routers);
+  mountConsole(app);
   app.get('/metrics', async (c) => c.body(await deps.metrics.registry.metrics(), 200, { 'Content-Type': deps.metrics.registry.contentType }));
   app.get('/', (c) => c.redirect('/docs'));
 

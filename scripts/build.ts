@@ -2,6 +2,7 @@ import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { build } from 'esbuild';
+import { writeConsole } from '../api/modules/console/assets';
 import { writeWorkflowBundle } from '../worker/workflow-bundle';
 
 type BundleLogger = Parameters<typeof writeWorkflowBundle>[1];
@@ -63,13 +64,14 @@ export async function buildDist(outdir = path.join(ROOT, 'dist'), logger?: Bundl
     renameSync(`${file.path}.${process.pid}`, file.path);
   }
   await writeWorkflowBundle(path.join(outdir, 'workflow-bundle.js'), logger);
+  await writeConsole(outdir);
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
   const started = Date.now();
   await buildDist(values.outdir ? path.resolve(values.outdir) : undefined);
-  console.log(`built ${Object.keys(ENTRIES).map((e) => `dist/${e}.js`).join(', ')} and dist/workflow-bundle.js in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  console.log(`built ${Object.keys(ENTRIES).map((e) => `dist/${e}.js`).join(', ')}, dist/workflow-bundle.js and dist/console in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
 
 if (require.main === module) {

@@ -3,7 +3,7 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../context';
 import { ApiError, Unauthorized } from '../errors';
 
-/** Paths anyone may call: probes, the API description, metrics scrapes. */
+/** Paths anyone may call: probes, the API description, metrics scrapes, the web console's files (its app sends a token itself). */
 export function isPublicPath(path: string): boolean {
   return (
     /^\/(api\/v1|prod\/api(\/v1)?)\/health$/.test(path) ||
@@ -12,6 +12,8 @@ export function isPublicPath(path: string): boolean {
     path === '/docs' ||
     path.startsWith('/docs/') ||
     path === '/metrics' ||
+    path === '/console' ||
+    path.startsWith('/console/') ||
     path === '/'
   );
 }

@@ -80,6 +80,16 @@ test('the compiled API serves: health is up (the compiled worker polls) and a to
   expect(res.headers.get('x-ratelimit-limit')).not.toBeNull();
 });
 
+test('the compiled API serves the web console that npm run build wrote to dist/console (the image has no console sources)', async () => {
+  const page = await fetch(`${apiUrl}/console`);
+  expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+  expect(page.headers.get('content-security-policy')).toContain("script-src 'self'");
+  expect(await page.text()).toContain('src="/console/app.js"');
+  const script = await fetch(`${apiUrl}/console/app.js`);
+  expect([script.status, script.headers.get('content-type')]).toEqual([200, 'text/javascript; charset=utf-8']);
+  expect(await script.text()).toContain('dashboard/stream');
+});
+
 test('a compiled worker killed with SIGKILL is started again, loads the bundle, polls and carries the change on', async () => {
   const requester = await app.token('alice@example.com', { roles: ['engineer'] });
   const { id } = await createChange(app, requester, auroraChange());

@@ -88,6 +88,9 @@ test('two starts on the same DATA_DIR keep rows and workflows; Ctrl-C stops ever
   const health: any = await (await fetch(`${api}/api/v1/health`)).json();
   expect(health.data.checks).toMatchObject({ postgres: { status: 'up' }, temporal: { status: 'up' } });
   expect((await fetch(`http://127.0.0.1:${env.TEMPORAL_UI_PORT}/`)).status).toBe(200);
+  // The web console, from the same API.
+  const consoleScript = await fetch(`${api}/console/app.js`);
+  expect([(await fetch(`${api}/console`)).status, consoleScript.status, consoleScript.headers.get('content-type')]).toEqual([200, 200, 'text/javascript; charset=utf-8']);
   // npm start built the processes and the workflow bundle once; its API and worker run that JavaScript.
   for (const file of ['api.js', 'worker.js', 'workflow-bundle.js']) expect(existsSync(path.join(ROOT, 'dist', file))).toBe(true);
   for (const service of ['api', 'worker']) {
