@@ -28,6 +28,7 @@ COPY platform ./platform
 COPY store ./store
 COPY dispatch ./dispatch
 COPY scripts ./scripts
+COPY cli ./cli
 RUN node --import tsx scripts/build.ts
 
 FROM node:20-bookworm-slim
