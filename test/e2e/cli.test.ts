@@ -217,6 +217,18 @@ describe('workflow runs', () => {
     expect(lines[0]).toMatchObject({ type: 'snapshot', run: { id: run.id, status: 'succeeded' } });
   }, 120_000);
 
+  it('a run that fails ends its watch with exit 1 and the failed node', async () => {
+    const admin = await app.token('rita@example.com', { roles: ['release-manager'] });
+    // Nothing listens on port 1: the call fails at once, and one try means no retry.
+    const nodes = [{ id: 'call', type: 'http', inputs: { url: 'http://127.0.0.1:1/health' }, retry: { attempts: 1 } }];
+    const template = await app.http('POST', '/api/v1/workflow-templates', { token: admin, body: { name: `cli failing ${randomUUID().slice(0, 8)}`, nodes } });
+    expect(template.status).toBe(201);
+    const watched = await expectExit(1, ['runs', 'start', template.body.data.id, '--watch'], as(admin));
+    expect(watched.stdout).toMatch(/^run \S+ started$/m);
+    expect(watched.stdout).toMatch(/ call failed \(\w+: .+\)$/m);
+    expect(watched.stderr).toMatch(/^tollgate: RUN_FAILED: run \S+ failed/m);
+  }, 120_000);
+
   it('a run the API does not know is its 404, before any socket', async () => {
     const admin = await app.token('rita@example.com', { roles: ['release-manager'] });
     const ran = await expectExit(1, ['runs', 'watch', randomUUID()], as(admin));
