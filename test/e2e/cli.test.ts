@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { buildDist } from '../../scripts/build';
 import { startTestApp, type TestApp } from '../support/app';
 import { ROOT } from '../support/processes';
 import { reaches, scene, stage, type Scene, type Stage } from '../support/promotion-scene';
@@ -30,8 +31,10 @@ interface Ran {
   stderr: string;
 }
 
-function tollgate(args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'cli/tollgate.ts'), ...args], {
+const FROM_SOURCES = ['--import', 'tsx', path.join(ROOT, 'cli/tollgate.ts')];
+
+function tollgate(args: string[], env: Record<string, string> = {}, entry = FROM_SOURCES): Promise<Ran> {
+  const child = spawn(process.execPath, [...entry, ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: home, XDG_CONFIG_HOME: path.join(home, 'config'), TOLLGATE_URL: app.url, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -44,8 +47,8 @@ function tollgate(args: string[], env: Record<string, string> = {}): Promise<Ran
 }
 
 /** Runs it and insists on the exit code, showing everything it printed when the code differs. */
-async function expectExit(code: number, args: string[], env: Record<string, string> = {}): Promise<Ran> {
-  const ran = await tollgate(args, env);
+async function expectExit(code: number, args: string[], env: Record<string, string> = {}, entry = FROM_SOURCES): Promise<Ran> {
+  const ran = await tollgate(args, env, entry);
   if (ran.code !== code) throw new Error(`tollgate ${args.join(' ')}: exit ${ran.code}, expected ${code}\nstdout: ${ran.stdout}\nstderr: ${ran.stderr}`);
   return ran;
 }
@@ -253,5 +256,25 @@ describe('read-only lists', () => {
     const changes = await expectExit(0, ['changes', 'list', '--json'], as(sre));
     expect(Array.isArray(JSON.parse(changes.stdout))).toBe(true);
     expect((await expectExit(0, ['changes', 'list'], as(sre))).stdout.split('\n')[0]).toMatch(/^ID +TYPE +STATE +RISK +REQUESTED BY +SCHEDULED +SUMMARY$/);
+  });
+});
+
+describe('compiled (npm run build: node dist/tollgate.js)', () => {
+  let appRoot: string;
+  beforeAll(async () => {
+    // An image-like folder: dist/ beside node_modules and package.json, no TypeScript sources.
+    appRoot = mkdtempSync(path.join(os.tmpdir(), 'tollgate-cli-dist-'));
+    for (const entry of ['node_modules', 'package.json']) symlinkSync(path.join(ROOT, entry), path.join(appRoot, entry));
+    const quiet = () => undefined;
+    await buildDist(path.join(appRoot, 'dist'), { log: quiet, trace: quiet, debug: quiet, info: quiet, warn: quiet, error: console.error });
+  }, 180_000);
+  afterAll(() => rmSync(appRoot, { recursive: true, force: true }));
+
+  it('answers as the sources do: whoami, an API refusal, a usage error', async () => {
+    const entry = [path.join(appRoot, 'dist/tollgate.js')];
+    const token = await app.token('rita@example.com', { roles: ['release-manager'] });
+    expect((await expectExit(0, ['whoami'], as(token), entry)).stdout).toMatch(/^user: +rita@example\.com$/m);
+    expect((await expectExit(1, ['promotions', 'get', randomUUID()], as(token), entry)).stderr).toMatch(/^tollgate: PROMOTION_NOT_FOUND: /m);
+    expect((await expectExit(2, ['promotions', 'request'], as(token), entry)).stderr).toContain('--release is required');
   });
 });
