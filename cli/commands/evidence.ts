@@ -4,7 +4,7 @@ import { verifyEvidence, type EvidencePacket } from '../../platform/evidence';
 import { ApiClient } from '../client';
 import { optional, type Command, type Context } from '../command';
 import { ApiFailure, Outcome, UsageError } from '../errors';
-import { printJson, table } from '../output';
+import { printJson, table, when } from '../output';
 
 /** A packet file as the API serves it: the bare packet, the envelope around one, or a list of either. */
 function packetsIn(ctx: Context, file: string): EvidencePacket[] {
@@ -44,7 +44,28 @@ async function keysOf(ctx: Context): Promise<{ keys: JWK[]; source: string }> {
   return { keys: (value as { keys: JWK[] }).keys, source };
 }
 
+interface PacketSummary {
+  id: string;
+  decision: string;
+  promotionId: string;
+  releaseName: string | null;
+  environmentName: string | null;
+  signerKeyRef: string;
+  generatedAt: string;
+}
+
 export const evidenceCommands: Command[] = [
+  {
+    words: ['evidence', 'list'],
+    synopsis: '[--promotion ID] [--decision approved|deployed|…] [--limit N]',
+    summary: 'Signed evidence packets, newest first (their ids are what evidence download takes).',
+    options: { promotion: { type: 'string' }, decision: { type: 'string' }, limit: { type: 'string' } },
+    async run(ctx) {
+      const page = await ctx.client().list<PacketSummary>('/evidence-packets', { promotionId: optional(ctx, 'promotion'), decision: optional(ctx, 'decision'), pageSize: optional(ctx, 'limit') ?? 50 });
+      if (ctx.out.json) return printJson(ctx.out, page.items);
+      ctx.out.write(table(['ID', 'DECISION', 'PROMOTION', 'RELEASE', 'ENV', 'KEY', 'GENERATED'], page.items.map((p) => [p.id, p.decision, p.promotionId, p.releaseName, p.environmentName, p.signerKeyRef, when(p.generatedAt)])));
+    },
+  },
   {
     words: ['evidence', 'download'],
     synopsis: '<packetId> [-o FILE]',

@@ -145,6 +145,9 @@ describe('promotions from a pipeline', () => {
     expect(listed.map((p: any) => p.id)).toEqual([promotion.id]);
 
     const packets = await s.expect(200, 'GET', `/promotions/${promotion.id}/evidence?decision=deployed`);
+    const listedPackets = await expectExit(0, ['evidence', 'list', '--promotion', promotion.id], as(requester));
+    expect(listedPackets.stdout).toMatch(new RegExp(`^${packets.id} +deployed +${promotion.id} +${st.release.name} +Production +`, 'm'));
+    expect(listedPackets.stdout).toMatch(new RegExp(` +approved +${promotion.id} `, 'm'));
     const file = path.join(home, 'packet.json');
     await expectExit(0, ['evidence', 'download', packets.id, '-o', file], as(requester));
     const verified = await expectExit(0, ['evidence', 'verify', file]);
