@@ -56,6 +56,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/** Validation problems one per line (`  field: message`), other details as one line of JSON. */
+function detailsText(details: unknown): string {
+  const problems = Array.isArray(details) && details.every((d) => d && typeof d === 'object' && 'field' in d && 'message' in d);
+  if (problems) return (details as Array<{ field: string; message: string }>).map((d) => `  ${d.field}: ${d.message}\n`).join('');
+  return `  details: ${JSON.stringify(details)}\n`;
+}
+
 function report(err: unknown): number {
   if (err instanceof UsageError) {
     process.stderr.write(`tollgate: ${err.message}\n${err.usage ? `${err.usage}\n` : ''}`);
@@ -63,7 +70,7 @@ function report(err: unknown): number {
   }
   if (err instanceof ApiFailure) {
     process.stderr.write(`tollgate: ${err.code}: ${err.message}${err.status ? ` (HTTP ${err.status})` : ''}\n`);
-    if (err.details !== undefined) process.stderr.write(`${JSON.stringify(err.details, null, 2)}\n`);
+    if (err.details !== undefined) process.stderr.write(detailsText(err.details));
     return 1;
   }
   if (err instanceof Outcome) {

@@ -108,10 +108,14 @@ export const promotionCommands: Command[] = [
       let last: Status | undefined;
       for (;;) {
         const p = await client.get<Promotion>(`/promotions/${id(ctx)}`);
-        if (p.status !== last && !ctx.out.json) process.stderr.write(`${when(new Date().toISOString())} ${p.id} ${p.status}${p.statusReason ? ` (${p.statusReason})` : ''}\n`);
+        // Progress goes to stderr: stdout holds only the outcome (a line, or the promotion with --json).
+        if (p.status !== last) process.stderr.write(`${when(new Date().toISOString())} ${p.id} ${p.status}${p.statusReason ? ` (${p.statusReason})` : ''}\n`);
         last = p.status;
         const verdict = reached(p.status, target);
-        if (verdict === 'yes') return showPromotion(ctx, p);
+        if (verdict === 'yes') {
+          if (ctx.out.json) return printJson(ctx.out, p);
+          return ctx.out.write(`${p.id} ${p.status}${p.statusReason ? ` (${p.statusReason})` : ''}\n`);
+        }
         const timedOut = Date.now() + interval > deadline;
         if (verdict === 'never' || timedOut) {
           if (ctx.out.json) printJson(ctx.out, p);

@@ -135,7 +135,8 @@ describe('promotions from a pipeline', () => {
     const approved = await expectExit(0, ['promotions', 'approve', promotion.id, '--comment', 'LGTM'], as(approver));
     expect(approved.stdout).toMatch(/^approvals: +1\/1$/m);
     const waited = await expectExit(0, ['promotions', 'wait', promotion.id, '--for', 'deployed', '--timeout', '60s', '--interval', '250ms'], as(requester));
-    expect(waited.stdout).toMatch(/^status: +deployed \(no target in Production; nothing to deploy\)$/m);
+    expect(waited.stdout).toBe(`${promotion.id} deployed (no target in Production; nothing to deploy)\n`);
+    expect(waited.stderr).toMatch(new RegExp(`^\\S+ \\S+ ${promotion.id} deployed `, 'm'));
 
     const shown = await expectExit(0, ['promotions', 'get', promotion.id], as(requester));
     expect(shown.stdout).toMatch(/^GATE +RESULT +MESSAGE$/m);
