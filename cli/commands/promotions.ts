@@ -1,7 +1,7 @@
 import type { Promotion } from '../../domain/promotions/model';
 import { PROMOTION_STATUSES } from '../../domain/promotions/statuses';
 import { durationMs, oneOf, optional, required, sleep, type Command, type Context } from '../command';
-import { Outcome } from '../errors';
+import { ApiFailure, Outcome } from '../errors';
 import { cell, fields, printJson, table, when } from '../output';
 
 type Status = Promotion['status'];
@@ -107,7 +107,11 @@ export const promotionCommands: Command[] = [
       const deadline = Date.now() + timeout;
       let last: Status | undefined;
       for (;;) {
-        const p = await client.get<Promotion>(`/promotions/${id(ctx)}`);
+        const p = await transientlyRetried(() => client.get<Promotion>(`/promotions/${id(ctx)}`), deadline);
+        if (!p) {
+          await sleep(interval);
+          continue;
+        }
         // Progress goes to stderr: stdout holds only the outcome (a line, or the promotion with --json).
         if (p.status !== last) process.stderr.write(`${when(new Date().toISOString())} ${p.id} ${p.status}${p.statusReason ? ` (${p.statusReason})` : ''}\n`);
         last = p.status;
@@ -136,4 +140,20 @@ export function reached(status: Status, target: Status): 'yes' | 'not-yet' | 'ne
   const want = FLOW.indexOf(target);
   if (at >= 0 && want >= 0 && at > want) return 'yes';
   return FINAL.includes(status) ? 'never' : 'not-yet';
+}
+
+/**
+ * A pipeline step outlives API restarts and rate limits: an unreachable API,
+ * a 429 or a 5xx is reported on stderr and polled again (undefined) until the
+ * deadline; other refusals (401, 403, 404) end the wait at once.
+ */
+async function transientlyRetried<T>(read: () => Promise<T>, deadline: number): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    const transient = err instanceof ApiFailure && (err.status === 0 || err.status === 429 || err.status >= 500);
+    if (!transient || Date.now() >= deadline) throw err;
+    process.stderr.write(`${when(new Date().toISOString())} ${err.code}: ${err.message}; asking again\n`);
+    return undefined;
+  }
 }

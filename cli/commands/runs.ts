@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import type { ApiClient } from '../client';
-import { sleep, type Command, type Context } from '../command';
+import { durationMs, sleep, type Command, type Context } from '../command';
 import { ApiFailure, Outcome, UsageError } from '../errors';
 import { printJson, table, when, fields } from '../output';
 
@@ -86,11 +86,12 @@ async function parametersOf(ctx: Context, client: ApiClient, templateId: string)
 export const runCommands: Command[] = [
   {
     words: ['runs', 'start'],
-    synopsis: '<templateId> [-p key=value …] [--version N] [--watch]',
+    synopsis: '<templateId> [-p key=value …] [--version N] [--watch [--timeout 30m]]',
     summary: 'Runs a workflow template (its current version unless --version); --watch follows it as runs watch does.',
     positionals: [1, 1],
-    options: { param: { type: 'string', short: 'p', multiple: true }, version: { type: 'string' }, watch: { type: 'boolean' } },
+    options: { param: { type: 'string', short: 'p', multiple: true }, version: { type: 'string' }, watch: { type: 'boolean' }, timeout: { type: 'string' } },
     async run(ctx) {
+      if (ctx.values.timeout !== undefined && !ctx.values.watch) throw new UsageError('--timeout goes with --watch', ctx.usage);
       const client = ctx.client();
       const templateId = ctx.positionals[0];
       const version = ctx.values.version === undefined ? undefined : Number(ctx.values.version);
@@ -112,9 +113,10 @@ export const runCommands: Command[] = [
   },
   {
     words: ['runs', 'watch'],
-    synopsis: '<id>',
+    synopsis: '<id> [--timeout 30m]',
     summary: 'Follows a run live (node changes and log lines) until it finishes; exits 0 if it succeeded, 1 otherwise. --json: one message per line.',
     positionals: [1, 1],
+    options: { timeout: { type: 'string' } },
     async run(ctx) {
       return watch(ctx, ctx.client(), ctx.positionals[0]);
     },
@@ -128,6 +130,8 @@ export const runCommands: Command[] = [
  * and what was printed already is skipped.
  */
 async function watch(ctx: Context, client: ApiClient, id: string): Promise<number> {
+  // No --timeout: as long as the run takes (a run can wait days for an approval).
+  const deadline = ctx.values.timeout === undefined ? Infinity : Date.now() + durationMs(ctx, 'timeout', '0s');
   // Refusals (401, 403, 404) come back as the API's envelope before any socket is opened.
   await client.get<Run>(`/workflow-runs/${encodeURIComponent(id)}`);
   const statuses = new Map<string, string>();
@@ -159,7 +163,7 @@ async function watch(ctx: Context, client: ApiClient, id: string): Promise<numbe
   };
   let unopened = 0;
   for (;;) {
-    const { code, opened } = await stream(ctx, client, id, print);
+    const { code, opened } = await stream(ctx, client, id, print, deadline);
     unopened = opened ? 0 : unopened + 1;
     if (unopened >= 30) throw new ApiFailure(0, 'UNREACHABLE', `the run's stream at ${client.url(`/workflow-runs/${id}/stream`)} did not open in 30 tries (last close code ${code})`);
     if (code === 1000) {
@@ -170,6 +174,7 @@ async function watch(ctx: Context, client: ApiClient, id: string): Promise<numbe
         throw new Outcome('RUN_' + final.status.toUpperCase(), `run ${final.id} ${final.status}${final.statusReason ? `: ${final.statusReason}` : ''}`);
       }
     }
+    if (Date.now() >= deadline) throw new Outcome('WATCH_TIMEOUT', `run ${id} is still ${run?.status ?? 'unfinished'} after ${ctx.values.timeout}`);
     await sleep(1000);
   }
 }
@@ -179,7 +184,7 @@ function printJson1(ctx: Context, value: unknown): void {
 }
 
 /** One socket's life: resolves with its close code and whether it opened at all. */
-function stream(ctx: Context, client: ApiClient, id: string, onMessage: (msg: StreamMessage) => void): Promise<{ code: number; opened: boolean }> {
+function stream(ctx: Context, client: ApiClient, id: string, onMessage: (msg: StreamMessage) => void, deadline: number): Promise<{ code: number; opened: boolean }> {
   const url = new URL(client.url(`/workflow-runs/${encodeURIComponent(id)}/stream`));
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   url.searchParams.set('access_token', ctx.connection.token!);
@@ -188,6 +193,7 @@ function stream(ctx: Context, client: ApiClient, id: string, onMessage: (msg: St
     let opened = false;
     let refused = false;
     ws.on('open', () => (opened = true));
+    const timer = Number.isFinite(deadline) ? setTimeout(() => ws.terminate(), Math.max(0, deadline - Date.now())) : undefined;
     ws.on('message', (data) => {
       try {
         onMessage(JSON.parse(String(data)) as StreamMessage);
@@ -213,6 +219,7 @@ function stream(ctx: Context, client: ApiClient, id: string, onMessage: (msg: St
     });
     ws.on('error', () => undefined);
     ws.on('close', (code) => {
+      clearTimeout(timer);
       if (!refused) resolve({ code, opened });
     });
   });

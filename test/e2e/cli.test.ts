@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { buildDist } from '../../scripts/build';
@@ -54,6 +56,23 @@ async function expectExit(code: number, args: string[], env: Record<string, stri
 }
 
 const as = (token: string) => ({ TOLLGATE_TOKEN: token });
+
+/** The app behind a proxy whose first `failures` answers are 503 in the API's envelope (an API restarting). */
+async function flakyProxy(failures: number): Promise<{ url: string; close(): void }> {
+  let left = failures;
+  const server = http.createServer(async (req, res) => {
+    if (left-- > 0) {
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ success: false, error: { code: 'SERVICE_UNAVAILABLE', message: 'restarting' } }));
+      return;
+    }
+    const answer = await fetch(`${app.url}${req.url}`, { method: req.method, headers: { authorization: req.headers.authorization ?? '' } });
+    res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
+    res.end(Buffer.from(await answer.arrayBuffer()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+}
 
 describe('login and whoami', () => {
   it('refuses a token the API refuses, with its code, and stores nothing', async () => {
@@ -137,6 +156,16 @@ describe('promotions from a pipeline', () => {
     const waited = await expectExit(0, ['promotions', 'wait', promotion.id, '--for', 'deployed', '--timeout', '60s', '--interval', '250ms'], as(requester));
     expect(waited.stdout).toBe(`${promotion.id} deployed (no target in Production; nothing to deploy)\n`);
     expect(waited.stderr).toMatch(new RegExp(`^\\S+ \\S+ ${promotion.id} deployed `, 'm'));
+
+    // Waiting for a status it has passed is met at once; a pipeline step rides out an API answering 503 meanwhile.
+    const flaky = await flakyProxy(2);
+    try {
+      const through = await expectExit(0, ['promotions', 'wait', promotion.id, '--for', 'approved', '--interval', '100ms', '--url', flaky.url], as(requester));
+      expect(through.stdout).toMatch(new RegExp(`^${promotion.id} deployed `));
+      expect(through.stderr.match(/SERVICE_UNAVAILABLE: restarting; asking again$/gm)).toHaveLength(2);
+    } finally {
+      flaky.close();
+    }
 
     const shown = await expectExit(0, ['promotions', 'get', promotion.id], as(requester));
     expect(shown.stdout).toMatch(/^GATE +RESULT +MESSAGE$/m);
@@ -235,6 +264,17 @@ describe('workflow runs', () => {
     expect(watched.stdout).toMatch(/ call failed \(\w+: .+\)$/m);
     expect(watched.stderr).toMatch(/^tollgate: RUN_FAILED: run \S+ failed/m);
   }, 120_000);
+
+  it('a watch past its --timeout exits 1 while the run goes on', async () => {
+    const admin = await app.token('rita@example.com', { roles: ['release-manager'] });
+    const template = await app.http('POST', '/api/v1/workflow-templates', { token: admin, body: { name: `cli long ${randomUUID().slice(0, 8)}`, nodes: [{ id: 'soak', type: 'wait', inputs: { duration: '1h' } }] } });
+    const run = JSON.parse((await expectExit(0, ['runs', 'start', template.body.data.id, '--json'], as(admin))).stdout);
+    const watched = await expectExit(1, ['runs', 'watch', run.id, '--timeout', '2s'], as(admin));
+    expect(watched.stdout).toMatch(/ soak running \(waiting until \S+\)$/m);
+    expect(watched.stderr).toMatch(new RegExp(`^tollgate: WATCH_TIMEOUT: run ${run.id} is still running after 2s$`, 'm'));
+    expect((await expectExit(2, ['runs', 'start', template.body.data.id, '--timeout', '2s'], as(admin))).stderr).toContain('--timeout goes with --watch');
+    expect((await app.http('POST', `/api/v1/workflow-runs/${run.id}/cancel`, { token: admin, body: {} })).status).toBe(200);
+  }, 60_000);
 
   it('a run the API does not know is its 404, before any socket', async () => {
     const admin = await app.token('rita@example.com', { roles: ['release-manager'] });
