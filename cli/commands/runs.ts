@@ -151,7 +151,8 @@ async function watch(ctx: Context, client: ApiClient, id: string): Promise<numbe
       return;
     }
     const first = run === undefined;
-    if (!first && msg.run.status !== run!.status && !ctx.out.json) ctx.out.write(`${when(msg.run.updatedAt)} run ${msg.run.status}\n`);
+    // A finished run is said once, after the stream closes.
+    if (!first && msg.run.status !== run!.status && !FINISHED.includes(msg.run.status) && !ctx.out.json) ctx.out.write(`${when(msg.run.updatedAt)} run ${msg.run.status}\n`);
     run = msg.run;
     if (ctx.out.json) return printJson1(ctx, msg);
     if (first) ctx.out.write(`run ${run.id} of ${run.templateName} (v${run.templateVersion}): ${run.status}\n`);
@@ -213,8 +214,11 @@ function stream(ctx: Context, client: ApiClient, id: string, onMessage: (msg: St
         } catch {
           error = undefined;
         }
-        reject(new ApiFailure(res.statusCode ?? 0, error?.code ?? `HTTP_${res.statusCode}`, error?.message ?? body.slice(0, 500)));
+        const status = res.statusCode ?? 0;
         req.destroy();
+        // An API restarting (5xx) or limiting (429) is asked again like a lost socket; other refusals are final.
+        if (status >= 500 || status === 429) resolve({ code: status, opened: false });
+        else reject(new ApiFailure(status, error?.code ?? `HTTP_${status}`, error?.message ?? body.slice(0, 500)));
       });
     });
     ws.on('error', () => undefined);

@@ -245,6 +245,7 @@ describe('workflow runs', () => {
     expect(watched.stdout).toMatch(new RegExp(`^run ${run.id} of ${template.body.data.name} \\(v1\\): \\w+$`, 'm'));
     expect(watched.stdout).toMatch(/ pause succeeded$/m);
     expect(watched.stdout.trimEnd().split('\n').at(-1)).toBe(`run ${run.id} succeeded`);
+    expect(watched.stdout.match(/^.*\brun\b.*succeeded$/gm)).toEqual([`run ${run.id} succeeded`]);
 
     const shown = await expectExit(0, ['runs', 'get', run.id], as(admin));
     expect(shown.stdout).toMatch(/^status: +succeeded$/m);
