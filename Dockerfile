@@ -30,6 +30,7 @@ COPY dispatch ./dispatch
 # The web console's sources; the build bundles them into dist/console, which the API serves at /console.
 COPY console ./console
 COPY scripts ./scripts
+COPY cli ./cli
 RUN node --import tsx scripts/build.ts
 
 FROM node:20-bookworm-slim

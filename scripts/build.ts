@@ -26,6 +26,7 @@ export const ENTRIES = {
   migrate: 'scripts/migrate.ts',
   'rotate-integration-key': 'scripts/rotate-integration-key.ts',
   'rotate-evidence-key': 'scripts/rotate-evidence-key.ts',
+  tollgate: 'cli/tollgate.ts',
 } as const;
 
 const ROOT = path.resolve(__dirname, '..');
