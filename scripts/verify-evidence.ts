@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { JWK } from 'jose';
 import pg from 'pg';
-import { ConfigError, loadConfig, privateClusterUrl } from '../platform/config';
+import { ConfigError, dataPaths, loadConfig, privateClusterUrl } from '../platform/config';
 import { evidenceVerificationKeys, verifyEvidence, type EvidencePacket } from '../platform/evidence';
 import { localDataDir } from './stack/data-dir';
 
@@ -124,7 +125,18 @@ function asJwks(value: unknown, from: string): { keys: JWK[] } {
 function databaseUrl(): string {
   const config = loadConfig();
   if (process.env.DATABASE_URL?.trim()) return config.DATABASE_URL;
-  return privateClusterUrl(localDataDir(config), config.PG_PORT);
+  const dataDir = localDataDir(config);
+  return privateClusterUrl(dataDir, process.env.PG_PORT?.trim() ? config.PG_PORT : (runningClusterPort(dataDir) ?? config.PG_PORT));
+}
+
+/** The port the data directory's running Postgres listens on (postmaster.pid's fourth line): a stack started with its own PG_PORT. */
+function runningClusterPort(dataDir: string): number | undefined {
+  try {
+    const port = Number(readFileSync(path.join(dataPaths(dataDir).postgres, 'postmaster.pid'), 'utf8').split('\n')[3]);
+    return Number.isInteger(port) && port > 0 ? port : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 main().then(
