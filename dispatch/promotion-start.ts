@@ -10,8 +10,7 @@ import { promotionTitle } from '../domain/workflow-titles';
 import type { Config } from '../platform/config';
 import { withTransaction, type Pool } from '../platform/db';
 import { deploymentSettings } from '../platform/deployment-settings';
-import { httpGateChecker } from '../activities/integrations/http-gate';
-import { loadGateInputs } from '../store/gate-inputs';
+import { loadGateInputs, type HttpGateChecker } from '../store/gate-inputs';
 import { searchAttributesOf, type PromotionWorkflowInput } from '../workflows/promotions/messages';
 
 /**
@@ -22,15 +21,19 @@ import { searchAttributesOf, type PromotionWorkflowInput } from '../workflows/pr
  * answers as it always did (404, 422, 409) and a step reports as its failure.
  */
 
-/** What gathering a promotion's gate inputs needs: the database, and the config whose keys open an http gate's secrets. */
+/**
+ * What gathering a promotion's gate inputs needs: the database, and what calls
+ * the policy's http gates (activities/integrations/http-gate.ts `gateDepsOf`:
+ * it opens their secrets, which dispatch/ never touches).
+ */
 export interface GateDeps {
   pool: Pool;
-  config: Pick<Config, 'TOLLGATE_INTEGRATION_KEYS' | 'DATA_DIR'>;
+  checkHttpGates: HttpGateChecker;
 }
 
 /** The gate inputs for a release and environment (the policy's http gates called now), or the 404 that names which is missing. */
 export async function promotionGateInputs(deps: GateDeps, tenantId: string, body: { releaseId: string; targetEnvironmentId: string; changeId?: string | null }): Promise<GateInputs> {
-  const result = await loadGateInputs(deps.pool, { tenantId, ...body, now: new Date().toISOString() }, httpGateChecker(deps));
+  const result = await loadGateInputs(deps.pool, { tenantId, ...body, now: new Date().toISOString() }, deps.checkHttpGates);
   if (result.ok) return result.inputs;
   if (result.missing === 'release') throw new DomainError('not_found', 'RELEASE_NOT_FOUND', `Release ${body.releaseId} not found`);
   throw new DomainError('not_found', 'ENVIRONMENT_NOT_FOUND', `Environment ${body.targetEnvironmentId} not found`);

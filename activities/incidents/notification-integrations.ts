@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Incident } from '../../domain/incidents/model';
 import type { IncidentNotificationResult, NotificationReason, NotifierOutcome } from '../../domain/incidents/notifications';
 import { joinConfig } from '../../domain/integrations/config';
-import { incidentNotificationId } from '../../domain/integrations/events';
+import { incidentNotificationId } from '../../domain/incidents/notifications';
 import type { Notification } from '../../domain/integrations/notifications';
 import { storableCopy } from '../../domain/text';
 import { recordDelivery, recordedDeliveries, type SubscribedNotifier } from '../../store/incident-notification-deliveries';

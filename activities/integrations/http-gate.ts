@@ -55,3 +55,8 @@ async function checkOne(pool: Pool, keys: ReturnType<typeof integrationSecretKey
     return { integrationName: row.name, passed: false, status: err instanceof GateRefused ? err.status : null, reason };
   }
 }
+
+/** The gate-gathering deps dispatch/promotion-start.ts takes: the pool and this checker over it. */
+export function gateDepsOf(deps: { pool: Pool; config: { TOLLGATE_INTEGRATION_KEYS?: string; DATA_DIR: string } }): { pool: Pool; checkHttpGates: HttpGateChecker } {
+  return { pool: deps.pool, checkHttpGates: httpGateChecker(deps) };
+}

@@ -22,3 +22,12 @@ export interface NotifierOutcome {
 export type IncidentNotificationResult =
   | { delivered: 'webhook' | 'log' }
   | { delivered: 'integrations'; notificationId: string; integrations: NotifierOutcome[] };
+
+/**
+ * The id of one incident notification, the same on every retry of it: a
+ * request's (created, updated) names the incident version it was asked for
+ * at; an SLA fact happens once per incident.
+ */
+export function incidentNotificationId(incidentId: string, reason: NotificationReason, version: number | undefined): string {
+  return reason === 'created' || reason === 'updated' ? `incident:${incidentId}:v${version ?? 0}:${reason}` : `incident:${incidentId}:${reason}`;
+}

@@ -1,4 +1,3 @@
-import type { NotificationReason } from '../incidents/notifications';
 import type { IntegrationKind } from './types';
 
 /**
@@ -9,12 +8,14 @@ import type { IntegrationKind } from './types';
  * receiver already sees); `incident.*` takes them all.
  */
 
-const INCIDENT_REASONS = ['created', 'updated', 'response_warning', 'response_breach', 'resolution_warning', 'resolution_breach'] as const satisfies readonly NotificationReason[];
+// The incidents module's notification reasons (domain/incidents/notifications.ts), named here since modules import no other
+// module; test/unit/notifier-events.test.ts checks both lists agree.
+export const INCIDENT_REASONS = ['created', 'updated', 'response_warning', 'response_breach', 'resolution_warning', 'resolution_breach'] as const;
 
 export const SUBSCRIBABLE_EVENTS = [...INCIDENT_REASONS.map((r) => `incident.${r}` as const), 'incident.*'] as const;
 export const MAX_EVENTS = SUBSCRIBABLE_EVENTS.length;
 
-export const incidentEvent = (reason: NotificationReason) => `incident.${reason}`;
+export const incidentEvent = (reason: (typeof INCIDENT_REASONS)[number]) => `incident.${reason}`;
 
 /** The patterns an integration subscribed to `event` has in its list: the name itself or its family's wildcard. */
 export function patternsMatching(event: string): string[] {
@@ -38,13 +39,4 @@ export function checkEvents(kind: IntegrationKind, events: readonly string[]): {
     if (!(SUBSCRIBABLE_EVENTS as readonly string[]).includes(e)) problems.push({ field: `events.${i}`, code: 'invalid_value', message: `is not an event; known: ${SUBSCRIBABLE_EVENTS.join(', ')}` });
   });
   return problems.length ? { ok: false, problems } : { ok: true, value: [...new Set(events)] };
-}
-
-/**
- * The id of one incident notification, the same on every retry of it: a
- * request's (created, updated) names the incident version it was asked for
- * at; an SLA fact happens once per incident.
- */
-export function incidentNotificationId(incidentId: string, reason: NotificationReason, version: number | undefined): string {
-  return reason === 'created' || reason === 'updated' ? `incident:${incidentId}:v${version ?? 0}:${reason}` : `incident:${incidentId}:${reason}`;
 }

@@ -1,4 +1,5 @@
-import { checkEvents, incidentNotificationId, patternsMatching, SUBSCRIBABLE_EVENTS } from '../../domain/integrations/events';
+import { incidentNotificationId, type NotificationReason } from '../../domain/incidents/notifications';
+import { checkEvents, INCIDENT_REASONS, patternsMatching, SUBSCRIBABLE_EVENTS } from '../../domain/integrations/events';
 
 test('every incident notification reason is an event a notifier can subscribe to, with the family wildcard', () => {
   expect(SUBSCRIBABLE_EVENTS).toEqual([
@@ -11,6 +12,10 @@ test('every incident notification reason is an event a notifier can subscribe to
     'incident.*',
   ]);
   expect(patternsMatching('incident.response_breach')).toEqual(['incident.response_breach', 'incident.*']);
+  // The integrations module names the incidents module's reasons itself: the two lists must agree (both ways, by type).
+  const every: Record<NotificationReason, true> = { created: true, updated: true, response_warning: true, response_breach: true, resolution_warning: true, resolution_breach: true };
+  const named: readonly NotificationReason[] = INCIDENT_REASONS;
+  expect([...named].sort()).toEqual(Object.keys(every).sort());
 });
 
 test('checkEvents keeps each known name once and names every problem', () => {

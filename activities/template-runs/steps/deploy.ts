@@ -7,6 +7,7 @@ import { promotionGateInputs } from '../../../dispatch/promotion-start';
 import type { ActivityDeps } from '../../deps';
 import { asStepFailure, stepFailure, stepInputs } from './step-failures';
 import { stepResourceId } from './step-ids';
+import { gateDepsOf } from '../../integrations/http-gate';
 
 /** What the run needs to start the deployment job as its child: the job's input and the names its search attributes show. */
 export interface DeployStepPlan {
@@ -29,7 +30,7 @@ export function prepareDeployStep(deps: ActivityDeps) {
       const { rows } = await deps.pool.query<{ body: Promotion }>('SELECT body FROM promotions WHERE tenant_id = $1 AND id = $2', [request.tenantId, promotionId]);
       const p = rows[0]?.body;
       if (!p) throw stepFailure('PROMOTION_NOT_FOUND', `Promotion ${promotionId} not found`);
-      const inputs = await promotionGateInputs(deps, request.tenantId, { releaseId: p.releaseId, targetEnvironmentId: p.targetEnvironmentId, changeId: p.changeId });
+      const inputs = await promotionGateInputs(gateDepsOf(deps), request.tenantId, { releaseId: p.releaseId, targetEnvironmentId: p.targetEnvironmentId, changeId: p.changeId });
       const cleared = clearPromotionDeploy(p, inputs, new Date().toISOString());
       if (!cleared.ok) throw cleared.error;
       const jobId = stepResourceId(request, `deployment:${request.attempt}`);

@@ -2,6 +2,7 @@ import { previewPromotionGates } from '../../../dispatch/promotion-start';
 import { blockers } from '../../../domain/promotions/gates';
 import type { StepExecutor } from './executor';
 import { asStepFailure, stepFailure } from './step-failures';
+import { gateDepsOf } from '../../integrations/http-gate';
 
 /**
  * The `gate` step: the promotion gates a request by the run's requester would
@@ -12,7 +13,7 @@ import { asStepFailure, stepFailure } from './step-failures';
 export const gateStep: StepExecutor<{ releaseId: string; environmentId: string; failOnBlocked: boolean }> = async (input, { deps, request }) => {
   let preview;
   try {
-    preview = await previewPromotionGates(deps, request.tenantId, { releaseId: input.releaseId, targetEnvironmentId: input.environmentId }, request.requestedBy);
+    preview = await previewPromotionGates(gateDepsOf(deps), request.tenantId, { releaseId: input.releaseId, targetEnvironmentId: input.environmentId }, request.requestedBy);
   } catch (err) {
     throw asStepFailure(err);
   }

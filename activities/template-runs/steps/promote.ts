@@ -14,6 +14,7 @@ import type { ActivityDeps } from '../../deps';
 import { pause, stepStartOperation, type StepTask } from './step-client';
 import { asStepFailure, refusalOf, stepFailure, stepInputs } from './step-failures';
 import { stepRequestId, stepResourceId } from './step-ids';
+import { gateDepsOf } from '../../integrations/http-gate';
 
 export interface PromoteStepDeps extends ActivityDeps {
   client: () => Promise<Client>;
@@ -59,7 +60,7 @@ export function promoteStep(deps: PromoteStepDeps) {
 
 async function requestPromotion(deps: PromoteStepDeps, request: StepRequest, id: string, input: { releaseId: string; environmentId: string; reason?: string }, meta: CommandMeta): Promise<void> {
   const body: CreatePromotionInput = { releaseId: input.releaseId, targetEnvironmentId: input.environmentId, reason: input.reason?.trim() || `Requested by template run ${request.runId}, step ${request.nodeId}` };
-  const inputs = await checkPromotionRequest(deps, request.tenantId, body, request.requestedBy);
+  const inputs = await checkPromotionRequest(gateDepsOf(deps), request.tenantId, body, request.requestedBy);
   const client = await deps.client();
   const options = promotionStartOptions(deps.config, request.tenantId, id, inputs, body, request.requestedBy);
   const start = stepStartOperation(deps.config, request, 'promotion', id, PROMOTION_WORKFLOW_TYPE, options);

@@ -22,6 +22,7 @@ import type { httpGateSchema } from '../../../domain/promotions/requests';
 import type { z } from 'zod';
 import type { PoolClient } from '../../../platform/db';
 import { httpGateProblems } from '../../../store/policy-http-gates';
+import { gateDepsOf } from '../../../activities/integrations/http-gate';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
 const POLICY_DUPLICATE = { '*': 'The environment already has an approval policy; edit it instead' };
@@ -108,7 +109,7 @@ export function promotionsRouter() {
   router.openapi(routes.previewRoute, async (c) => {
     const { tenantId } = requirePermission(c, 'promotion:read');
     const body = c.req.valid('json');
-    const { wouldPass, gates, pipeline } = await previewPromotionGates(c.get('deps'), tenantId, body, actorOf(c));
+    const { wouldPass, gates, pipeline } = await previewPromotionGates(gateDepsOf(c.get('deps')), tenantId, body, actorOf(c));
     return ok(c, { wouldPass, gates, pipeline });
   });
 

@@ -19,6 +19,7 @@ import { promotionActivities } from '../../../activities/promotions/promotion-ac
 import { promotionResumable, resumePromotion } from '../../../domain/promotions/ended-outside';
 import type { PromotionStatus } from '../../../domain/promotions/model';
 import { workflowId } from '../../../domain/workflow-ids';
+import { gateDepsOf } from '../../../activities/integrations/http-gate';
 
 /** Sends promotion commands to their workflows; the API never writes a promotion row itself. */
 
@@ -28,7 +29,7 @@ export async function createPromotionWorkflow(c: Context<AppEnv>, body: CreatePr
   const { tenantId } = principalOf(c);
   const { pool, config } = c.get('deps');
   const requester = actorOf(c);
-  const inputs = await checkPromotionRequest({ pool, config }, tenantId, body, requester);
+  const inputs = await checkPromotionRequest(gateDepsOf({ pool, config }), tenantId, body, requester);
   return createWithUpdate<Promotion, CreatePromotionInput, typeof promotion>(c, {
     kind: 'promotion',
     workflowType: PROMOTION_WORKFLOW_TYPE,
