@@ -116,7 +116,7 @@ function card(item: PendingItem, reload: () => void): HTMLElement {
   return h(
     'article',
     { class: 'card', 'data-step-id': item.id, 'data-run-id': item.runId, 'aria-labelledby': `s-${item.runId}-${item.nodeId}` },
-    h('h3', { id: `s-${item.runId}-${item.nodeId}` }, `Approval step ${item.nodeId} of `, h('a', { href: `#/runs/${item.runId}` }, `run of ${item.templateName}`)),
+    h('h3', { id: `s-${item.runId}-${item.nodeId}` }, `Approval step ${item.nodeId} of a `, h('a', { href: `#/runs/${item.runId}` }, `${item.templateName} run`)),
     h('p', {}, 'Run requested by ', item.requestedByEmail ?? item.requestedBy, '; waiting since ', time(item.since)),
     item.approval.message ? h('p', {}, `“${item.approval.message}”`) : '',
     h(

@@ -326,7 +326,8 @@ test('a workflow run’s approval step: refused to its requester on the run page
   const { page, errors } = await signedIn(bob);
   const card = `#inbox-items [data-step-id="${run.id}/sign_off"]`;
   await page.waitForSelector(`${card} button.approve`);
-  expect(await page.$eval(`${card} h3`, (el) => el.textContent)).toBe('Approval step sign_off of run of sign then soak');
+  expect(await page.$eval(`${card} h3`, (el) => el.textContent)).toBe('Approval step sign_off of a sign then soak run');
+  expect(await page.$eval(`${card} h3 a`, (a) => a.getAttribute('href'))).toBe(`#/runs/${run.id}`);
   await page.click(`${card} button.approve`);
   await page.waitForSelector(card, { hidden: true });
 
