@@ -102,6 +102,8 @@ export async function runPage(main: HTMLElement, id: string): Promise<void> {
   // Decision buttons survive re-renders while their node still waits, so a reason being typed is kept.
   const decisions = new Map<string, HTMLElement>();
   const render = (next: WorkflowRun, previous?: WorkflowRun) => {
+    // The read after a decision and the stream race: an answer older than what is shown is dropped.
+    if (previous && next.version < previous.version) return;
     run = next;
     section.dataset.status = next.status;
     const list: Array<[string, Node | string]> = [

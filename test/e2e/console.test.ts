@@ -348,6 +348,34 @@ test('a workflow run’s approval step: refused to its requester on the run page
   await rp.close();
 });
 
+test('an approver rejects a run’s step on the run page with a reason: the node shows its error and the run fails', async () => {
+  const rita = await s.token('rita@example.com', { roles: ['release-manager'] });
+  const bob = await s.token('bob@example.com', { roles: ['viewer'], claims: { groups: ['release-leads'] } });
+  const template = await s.expect(201, 'POST', '/workflow-templates', rita, {
+    name: 'gated soak',
+    nodes: [
+      { id: 'sign_off', type: 'approval', inputs: { approvals: 1, groups: ['release-leads'] } },
+      { id: 'soak', type: 'wait', dependsOn: ['sign_off'], inputs: { duration: '1s' } },
+    ],
+  });
+  const run = await s.expect(201, 'POST', '/workflow-runs', rita, { templateId: template.id, parameters: {} });
+  const { page, errors } = await signedIn(bob, `#/runs/${run.id}`);
+  await page.waitForSelector('tr[data-node="sign_off"][data-status="running"] button.reject', { timeout: 30_000 });
+  await page.click('tr[data-node="sign_off"] button.reject');
+  await page.waitForSelector('tr[data-node="sign_off"] .reject-form input[name="reason"]:focus');
+  await page.keyboard.type('the soak window is wrong');
+  await page.click('tr[data-node="sign_off"] button.confirm-reject');
+  await page.waitForSelector('tr[data-node="sign_off"][data-status="failed"]', { timeout: 30_000 });
+  await page.waitForSelector('#main section[data-status="failed"]', { timeout: 30_000 });
+  const failed = (await s.expect(200, 'GET', `/workflow-runs/${run.id}`)).nodes.find((n: any) => n.nodeId === 'sign_off');
+  const shown = await page.$eval('tr[data-node="sign_off"]', (tr) => tr.textContent);
+  expect(shown).toContain(`${failed.error.code}: ${failed.error.message}`);
+  expect(shown).toContain('rejected by bob@example.com: “the soak window is wrong”');
+  expect(await page.$eval('tr[data-node="soak"]', (tr) => tr.getAttribute('data-status'))).not.toBe('succeeded');
+  expect(errors).toEqual([]);
+  await page.close();
+});
+
 test('a token that may read no event is told the live feed is not for it (403), and the feed stops trying', async () => {
   const token = await s.token('cab@example.com', { roles: [], permissions: ['change:read'] });
   const refusal = await s.refuse(403, 'GET', '/dashboard/stream', token);
