@@ -35,7 +35,7 @@ async function call(method: string, path: string, body?: unknown): Promise<Respo
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
-    res = await fetch(`${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(path.startsWith(`${BASE}/`) ? path : `${BASE}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch {
     throw new ApiFailure(0, 'NETWORK', 'The API could not be reached; check the connection and try again.');
   }
@@ -46,7 +46,7 @@ async function call(method: string, path: string, body?: unknown): Promise<Respo
   throw failure;
 }
 
-/** The `data` of a Stella envelope. */
+/** The `data` of a Stella envelope. `path` is under /api/v1, or a full /api/v1/… address the API gave (an item's `links`). */
 export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const res = await call(method, path, body);
   return ((await res.json()) as { data: T }).data;
@@ -58,6 +58,22 @@ export async function list<T>(path: string): Promise<Listed<T>> {
   const body = (await res.json()) as { data: T[]; meta?: { pagination?: { totalItems?: number; page?: number; totalPages?: number } } };
   const p = body.meta?.pagination ?? {};
   return { data: body.data, totalItems: p.totalItems ?? body.data.length, page: p.page ?? 1, totalPages: p.totalPages ?? 1 };
+}
+
+/**
+ * Why a WebSocket was refused: the browser only reports a failed handshake, so
+ * the same address is asked as plain HTTP, where the API answers with what it
+ * would have refused the upgrade for (401, 403, 404…) or 426 when only the
+ * upgrade is missing. Undefined means the stream would be accepted (a drop, or the API away).
+ */
+export async function streamRefusal(path: string): Promise<ApiFailure | undefined> {
+  try {
+    await call('GET', path);
+    return undefined;
+  } catch (err) {
+    if (!(err instanceof ApiFailure) || err.status === 426 || err.status === 0 || err.status >= 500 || err.status === 429) return undefined;
+    return err;
+  }
 }
 
 /** A file the API serves (no envelope), as a Blob, with the name its Content-Disposition gives. */

@@ -1,4 +1,4 @@
-import { api } from './api';
+import { explain, streamRefusal } from './api';
 import { h, time } from './dom';
 
 export interface StreamEvent {
@@ -13,6 +13,7 @@ export interface StreamEvent {
 type Message = StreamEvent | { type: 'ready'; lastEventId?: string } | { type: 'gap'; message: string } | { type: string };
 
 const KEEP = 200;
+const STREAM_PATH = '/api/v1/dashboard/stream';
 const MAX_DELAY_MS = 15_000;
 
 /** A few words from an event's data: its status, decision or step, whichever it has. */
@@ -69,7 +70,7 @@ export class LiveFeed {
   private connect(): void {
     const q = new URLSearchParams({ access_token: this.token });
     if (this.lastEventId) q.set('lastEventId', this.lastEventId);
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/v1/dashboard/stream?${q}`);
+    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${STREAM_PATH}?${q}`);
     this.socket = ws;
     let opened = false;
     ws.onopen = () => {
@@ -77,10 +78,18 @@ export class LiveFeed {
       this.setState('catching-up', this.lastEventId ? 'Reconnected; catching up…' : 'Connected; waiting for events…');
     };
     ws.onmessage = (e) => this.receive(JSON.parse(String(e.data)) as Message);
-    ws.onclose = (e) => {
+    ws.onclose = async (e) => {
       if (this.stopped || this.socket !== ws) return;
-      // A socket refused before it opened tells the page nothing; a plain call finds out whether the token was (a 401 signs out).
-      if (!opened) void api('GET', '/my/pending-approvals?pageSize=1').catch(() => undefined);
+      // A socket refused before it opened tells the page nothing; the same address asked as plain HTTP says why
+      // (a 401 signs out). A 403 (no permission to read any event) will not pass on a retry: the feed says so and stops.
+      if (!opened) {
+        const refusal = await streamRefusal(STREAM_PATH);
+        if (this.stopped || this.socket !== ws) return;
+        if (refusal) {
+          this.setState('refused', `The live feed is not available to you: ${explain(refusal)}`);
+          return;
+        }
+      }
       const delay = Math.min(MAX_DELAY_MS, 500 * 2 ** this.retries++);
       const why = opened ? `Disconnected${e.reason ? ` (${e.reason})` : ''}` : 'Could not connect to the live stream';
       this.setState('reconnecting', `${why}; trying again in ${Math.ceil(delay / 1000)} s…`);

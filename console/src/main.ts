@@ -3,11 +3,12 @@ import { h } from './dom';
 import { inboxPage } from './inbox';
 import { LiveFeed, livePage } from './live';
 import { promotionPage, promotionsPage } from './promotions';
+import { leaveRunPage, runPage, runsPage } from './runs';
 import { session, whoIs } from './session';
 
 /**
  * The console: a sign-in form until a token is given, then the pages by
- * address (#/inbox, #/promotions, #/promotions/<id>, #/live). A token the API
+ * address (#/inbox, #/promotions, #/promotions/<id>, #/runs, #/runs/<id>, #/live). A token the API
  * refuses signs out and says why on the sign-in form.
  */
 const main = document.getElementById('main') as HTMLElement;
@@ -16,6 +17,7 @@ const who = document.getElementById('who') as HTMLElement;
 let feed: LiveFeed | undefined;
 
 function signOut(message: string, tone: 'error' | 'notice' = 'error'): void {
+  leaveRunPage();
   feed?.stop();
   feed = undefined;
   session.signOut();
@@ -83,10 +85,13 @@ function route(): void {
     else link.removeAttribute('aria-current');
   }
   delete main.dataset.loaded;
+  leaveRunPage();
   if (parts[0] === 'promotions' && parts[1]) void promotionPage(main, decodeURIComponent(parts[1]));
   else if (parts[0] === 'promotions') void promotionsPage(main, new URLSearchParams(query));
+  else if (parts[0] === 'runs' && parts[1]) void runPage(main, decodeURIComponent(parts[1]));
+  else if (parts[0] === 'runs') void runsPage(main, new URLSearchParams(query));
   else if (parts[0] === 'live') livePage(main, feed);
-  else void inboxPage(main, feed);
+  else void inboxPage(main, feed, new URLSearchParams(query));
   main.focus();
 }
 

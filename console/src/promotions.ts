@@ -1,78 +1,33 @@
 import { api, download, explain, list } from './api';
 import { decisionControls } from './decide';
 import { h, loaded, time } from './dom';
+import { filteredListPage } from './listing';
 import { PROMOTION_STATUSES, type EvidencePacketSummary, type Gate, type Promotion } from './types';
 
-const PAGE_SIZE = 25;
 const statusBadge = (status: string) => h('span', { class: `status status-${status}` }, status.replace(/_/g, ' '));
 
 /** Promotions, newest first, filtered by status (kept in the address: #/promotions?status=…&page=…). */
-export async function promotionsPage(main: HTMLElement, query: URLSearchParams): Promise<void> {
-  const status = query.get('status') ?? '';
-  const page = Math.max(1, Number(query.get('page')) || 1);
-  const go = (next: { status?: string; page?: number }) => {
-    const q = new URLSearchParams();
-    const s = next.status ?? status;
-    if (s) q.set('status', s);
-    if ((next.page ?? 1) > 1) q.set('page', String(next.page));
-    location.hash = `#/promotions${q.size ? `?${q}` : ''}`;
-  };
-  const filter = h(
-    'select',
-    { id: 'status-filter', name: 'status', onchange: (e) => go({ status: (e.target as HTMLSelectElement).value, page: 1 }) },
-    h('option', { value: '' }, 'Any status'),
-    ...PROMOTION_STATUSES.map((s) => h('option', { value: s, selected: s === status }, s.replace(/_/g, ' '))),
-  );
-  const error = h('p', { class: 'error', role: 'alert' });
-  const body = h('tbody', { id: 'promotion-rows' });
-  const summary = h('p', { role: 'status', class: 'muted' }, 'Loading…');
-  const pager = h('div', { class: 'actions' });
-  main.replaceChildren(
-    h(
-      'section',
-      { 'aria-labelledby': 'promotions-heading' },
-      h('h2', { id: 'promotions-heading' }, 'Promotions'),
-      h('form', { class: 'inline', onsubmit: (e) => e.preventDefault() }, h('label', { for: 'status-filter' }, 'Status'), filter),
-      error,
-      summary,
+export function promotionsPage(main: HTMLElement, query: URLSearchParams): Promise<void> {
+  return filteredListPage<Promotion>(main, query, {
+    name: 'promotions',
+    heading: 'Promotions',
+    noun: 'promotions',
+    path: '/promotions',
+    statuses: PROMOTION_STATUSES,
+    ids: { filter: 'status-filter', rows: 'promotion-rows' },
+    columns: ['Release', 'From', 'To', 'Status', 'Requested by', 'Requested at'],
+    row: (p) =>
       h(
-        'table',
-        {},
-        h('caption', {}, status ? `Promotions ${status.replace(/_/g, ' ')}` : 'All promotions'),
-        h('thead', {}, h('tr', {}, ...['Release', 'From', 'To', 'Status', 'Requested by', 'Requested at'].map((c) => h('th', { scope: 'col' }, c)))),
-        body,
+        'tr',
+        { 'data-promotion-id': p.id },
+        h('td', {}, h('a', { href: `#/promotions/${p.id}` }, p.releaseName)),
+        h('td', {}, p.sourceEnvironmentName ?? '—'),
+        h('td', {}, p.targetEnvironmentName),
+        h('td', {}, statusBadge(p.status)),
+        h('td', {}, p.requestedByEmail ?? p.requestedBy),
+        h('td', {}, time(p.requestedAt)),
       ),
-      pager,
-    ),
-  );
-  try {
-    const q = new URLSearchParams({ page: String(page), pageSize: String(PAGE_SIZE) });
-    if (status) q.set('status', status);
-    const result = await list<Promotion>(`/promotions?${q}`);
-    body.replaceChildren(
-      ...result.data.map((p) =>
-        h(
-          'tr',
-          { 'data-promotion-id': p.id },
-          h('td', {}, h('a', { href: `#/promotions/${p.id}` }, p.releaseName)),
-          h('td', {}, p.sourceEnvironmentName ?? '—'),
-          h('td', {}, p.targetEnvironmentName),
-          h('td', {}, statusBadge(p.status)),
-          h('td', {}, p.requestedByEmail ?? p.requestedBy),
-          h('td', {}, time(p.requestedAt)),
-        ),
-      ),
-    );
-    summary.textContent = result.totalItems === 0 ? 'No promotions.' : `Page ${result.page} of ${result.totalPages} (${result.totalItems} promotions).`;
-    pager.replaceChildren(
-      h('button', { type: 'button', disabled: result.page <= 1, onclick: () => go({ page: result.page - 1 }) }, 'Previous page'),
-      h('button', { type: 'button', disabled: result.page >= result.totalPages, onclick: () => go({ page: result.page + 1 }) }, 'Next page'),
-    );
-  } catch (err) {
-    summary.textContent = '';
-    error.textContent = explain(err);
-  }
-  loaded(main, body, 'promotions');
+  });
 }
 
 function gatesTable(gates: Gate[]): HTMLElement {
