@@ -25,7 +25,7 @@ import { searchAttributesOf, type PromotionWorkflowInput } from '../workflows/pr
 /** What gathering a promotion's gate inputs needs: the database, and the config whose keys open an http gate's secrets. */
 export interface GateDeps {
   pool: Pool;
-  config: Pick<Config, 'TOLLGATE_INTEGRATION_KEYS' | 'DATA_DIR'>;
+  config: Pick<Config, 'TOLLGATE_INTEGRATION_KEYS' | 'DATA_DIR' | 'TOLLGATE_PLUGINS' | 'PLUGIN_CALL_TIMEOUT'>;
 }
 
 /** The gate inputs for a release and environment (the policy's http gates called now), or the 404 that names which is missing. */
