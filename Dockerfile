@@ -50,7 +50,7 @@ COPY --from=build /app/dist ./dist
 COPY db/migrations ./db/migrations
 # The demo service and its deploy hook, for agents that deploy it (README, Deployments); they run through tsx.
 COPY demo ./demo
-# The example plugin (TOLLGATE_PLUGINS=./plugins/example-notifier); secrets rotate with node dist/rotate-integration-key.js,
+# The example plugins (TOLLGATE_PLUGINS=./plugins/example-notifier,./plugins/example-gate); secrets rotate with node dist/rotate-integration-key.js,
 # the evidence key with node dist/rotate-evidence-key.js.
 COPY plugins ./plugins
 # Mints a token signed by the dev key when no AUTH_JWKS_URL/AUTH_JWKS is configured:

@@ -25,7 +25,13 @@ export type GateInputsResult = { ok: true; inputs: GateInputs } | { ok: false; m
  * Calls a policy's http gates (activities/integrations/http-gate.ts: it opens the integrations' secrets, so it is
  * passed in by the callers that evaluate gates, and never named in a request that a workflow records).
  */
-export type HttpGateChecker = (tenantId: string, gates: readonly HttpGate[]) => Promise<HttpGateCheck[]>;
+export type HttpGateChecker = (tenantId: string, gates: readonly HttpGate[], context: HttpGateContext) => Promise<HttpGateCheck[]>;
+
+/** What a plugin gate is told about the promotion (non-secret facts only). */
+export interface HttpGateContext {
+  release: { id: string; name: string };
+  environment: { id: string; name: string };
+}
 
 type Db = Pool | PoolClient;
 
@@ -54,7 +60,9 @@ export async function loadGateInputs(db: Db, request: GateInputsRequest, checkHt
     freezeWindows(db, tenantId, targetEnvironmentId),
     changeId ? changeRequest(db, tenantId, changeId) : Promise.resolve(null),
     deployHooks(db, tenantId, components, env.deploy_hook),
-    policy.httpGates && checkHttpGates ? checkHttpGates(tenantId, policy.httpGates) : Promise.resolve(undefined),
+    policy.httpGates && checkHttpGates
+      ? checkHttpGates(tenantId, policy.httpGates, { release: { id: rel.id, name: rel.name }, environment: { id: env.id, name: env.name } })
+      : Promise.resolve(undefined),
   ]);
   return {
     ok: true,

@@ -76,7 +76,7 @@ async function loadOne(source: string, timeoutMs: number): Promise<LoadedPlugin>
 
 const unloadedId = (source: string) => path.basename(source).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+/, '').slice(0, 64) || 'unnamed';
 
-export type PluginOperation = 'health' | 'test' | 'discover' | 'notify';
+export type PluginOperation = 'health' | 'test' | 'discover' | 'notify' | 'check';
 
 /** A call's answer; `timedOut` when the plugin never answered within the bound (a caller may tell a hang from a refusal). */
 export type PluginCallOutcome = Required<PluginCallAnswer> & { timedOut?: boolean };

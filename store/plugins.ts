@@ -42,7 +42,7 @@ export async function recordPluginHealth(db: Db, tenantId: string, pluginId: str
 
 export const presentPluginHealth = (row: PluginStateRow | undefined) => (row?.health ? { ...(row.health as object), checkedAt: iso(row.checked_at) } : null);
 
-export const PLUGIN_INSTANCE_COLUMNS = 'p.id, p.plugin_id, p.name, p.config, p.secret_fields, p.version, p.created_by, p.created_at, p.updated_at';
+export const PLUGIN_INSTANCE_COLUMNS = 'p.id, p.plugin_id, p.name, p.config, p.secret_fields, p.events, p.version, p.created_by, p.created_at, p.updated_at';
 
 export type PluginInstanceRow = {
   id: string;
@@ -50,6 +50,7 @@ export type PluginInstanceRow = {
   name: string;
   config: Record<string, unknown>;
   secret_fields: string[];
+  events: string[];
   version: number;
   created_by: string;
   created_at: Date;
@@ -62,6 +63,7 @@ export const presentPluginInstanceRow = (r: PluginInstanceRow, declaredSecrets: 
   name: r.name,
   config: r.config,
   secrets: secretsShown(declaredSecrets, r.secret_fields),
+  events: r.events,
   version: r.version,
   createdBy: r.created_by,
   createdAt: iso(r.created_at)!,
@@ -73,6 +75,8 @@ export interface PluginInstanceWrite {
   name: string;
   config: Record<string, unknown>;
   secrets: Record<string, string>;
+  /** The events delivered to it (notifier plugins only; checked by the caller). */
+  events: string[];
 }
 
 export async function findPluginInstance(db: Db, tenantId: string, id: string, lock = false): Promise<PluginInstanceRow | undefined> {
@@ -87,18 +91,18 @@ export async function pluginInstanceSecrets(db: Db, keys: SecretKey[], tenantId:
 
 export async function insertPluginInstance(db: PoolClient, keys: SecretKey[], tenantId: string, id: string, w: PluginInstanceWrite, createdBy: string): Promise<PluginInstanceRow> {
   const { rows } = await db.query<PluginInstanceRow>(
-    `INSERT INTO plugin_instances AS p (tenant_id, id, plugin_id, name, config, secrets, secret_fields, version, created_by, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 1, $8, now(), now()) RETURNING ${PLUGIN_INSTANCE_COLUMNS}`,
-    [tenantId, id, w.pluginId, w.name, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'plugin_instances', id), w.secrets), Object.keys(w.secrets), createdBy],
+    `INSERT INTO plugin_instances AS p (tenant_id, id, plugin_id, name, config, secrets, secret_fields, events, version, created_by, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $9, 1, $8, now(), now()) RETURNING ${PLUGIN_INSTANCE_COLUMNS}`,
+    [tenantId, id, w.pluginId, w.name, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'plugin_instances', id), w.secrets), Object.keys(w.secrets), createdBy, w.events],
   );
   return rows[0];
 }
 
 export async function updatePluginInstance(db: PoolClient, keys: SecretKey[], tenantId: string, id: string, w: PluginInstanceWrite): Promise<PluginInstanceRow> {
   const { rows } = await db.query<PluginInstanceRow>(
-    `UPDATE plugin_instances p SET name = $3, config = $4, secrets = $5, secret_fields = $6, version = version + 1, updated_at = now()
+    `UPDATE plugin_instances p SET name = $3, config = $4, secrets = $5, secret_fields = $6, events = $7, version = version + 1, updated_at = now()
       WHERE tenant_id = $1 AND id = $2 RETURNING ${PLUGIN_INSTANCE_COLUMNS}`,
-    [tenantId, id, w.name, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'plugin_instances', id), w.secrets), Object.keys(w.secrets)],
+    [tenantId, id, w.name, JSON.stringify(w.config), sealSecrets(keys, secretOwner(tenantId, 'plugin_instances', id), w.secrets), Object.keys(w.secrets), w.events],
   );
   return rows[0];
 }
@@ -106,4 +110,13 @@ export async function updatePluginInstance(db: PoolClient, keys: SecretKey[], te
 export async function deletePluginInstanceRow(db: PoolClient, tenantId: string, id: string): Promise<PluginInstanceRow | undefined> {
   const { rows } = await db.query<PluginInstanceRow>(`DELETE FROM plugin_instances AS p WHERE tenant_id = $1 AND id = $2 RETURNING ${PLUGIN_INSTANCE_COLUMNS}`, [tenantId, id]);
   return rows[0];
+}
+
+/** The tenant's plugin instances subscribed to an event (any of its patterns), as notifier integrations are. */
+export async function subscribedPluginInstances(db: Db, tenantId: string, patterns: string[]): Promise<Array<{ id: string; name: string; plugin_id: string }>> {
+  const { rows } = await db.query<{ id: string; name: string; plugin_id: string }>(
+    'SELECT id, name, plugin_id FROM plugin_instances WHERE tenant_id = $1 AND events && $2::text[] ORDER BY created_at, id',
+    [tenantId, patterns],
+  );
+  return rows;
 }

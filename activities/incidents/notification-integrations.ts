@@ -1,14 +1,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Incident } from '../../domain/incidents/model';
-import type { IncidentNotificationResult, NotificationReason, NotifierOutcome } from '../../domain/incidents/notifications';
+import type { IncidentNotificationResult, NotificationReason, NotifierOutcome, PluginNotifierOutcome } from '../../domain/incidents/notifications';
 import { joinConfig } from '../../domain/integrations/config';
 import { incidentNotificationId } from '../../domain/incidents/notifications';
 import type { Notification } from '../../domain/integrations/notifications';
 import { storableCopy } from '../../domain/text';
-import { recordDelivery, recordedDeliveries, type SubscribedNotifier } from '../../store/incident-notification-deliveries';
+import { receiverKey, recordDelivery, recordedDeliveries, type SubscribedNotifier } from '../../store/incident-notification-deliveries';
 import { integrationWithSecrets } from '../../store/integrations';
 import { integrationSecretKeys } from '../../store/integrations-secrets';
 import { reasonOf } from '../integrations/http';
+import { notifyThroughPlugin, type PluginNotifyFailure } from '../integrations/plugin-notify';
 import { runtimeOf } from '../integrations/runtimes';
 import { DeliveryRefused } from '../integrations/webhook';
 import type { ActivityDeps } from '../deps';
@@ -27,6 +28,11 @@ import type { ActivityDeps } from '../deps';
  * recorded, so none gets it twice. Every delivery carries the id in
  * X-Tollgate-Delivery, the same on every attempt, so a receiver can drop a
  * repeat in the moment between its answer and the record.
+ *
+ * Instances of notifier plugins subscribed to the event are receivers too,
+ * called through the host's bounded call (plugin-notify.ts) and recorded the
+ * same way: one that answered ok, or cannot take it at all (gone, disabled,
+ * no notifier), is done; one that threw, answered not ok or hung is retried.
  */
 export async function notifyThroughIntegrations(
   deps: ActivityDeps,
@@ -34,6 +40,7 @@ export async function notifyThroughIntegrations(
   incident: Incident,
   event: string,
   notifiers: SubscribedNotifier[],
+  instances: Array<{ id: string; name: string; plugin_id: string }> = [],
 ): Promise<IncidentNotificationResult> {
   const notificationId = incidentNotificationId(incident.id, input.reason, (input.incident ?? incident).version);
   const earlier = await recordedDeliveries(deps.pool, input.tenantId, notificationId);
@@ -47,22 +54,44 @@ export async function notifyThroughIntegrations(
   };
   const outcomes = await Promise.all(
     notifiers.map(async (n): Promise<NotifierOutcome> => {
-      const done = earlier.get(n.id);
+      const done = earlier.get(receiverKey('integration', n.id));
       if (done) return { integrationId: n.id, name: n.name, outcome: done.outcome, status: done.status, attempts: done.attempts, reason: done.reason, earlier: true };
       return deliverOne(deps, input.tenantId, notificationId, n, notification);
     }),
   );
+  const pluginOutcomes = await Promise.all(
+    instances.map(async (i): Promise<PluginNotifierOutcome> => {
+      const done = earlier.get(receiverKey('plugin_instance', i.id));
+      if (done) return { pluginInstanceId: i.id, pluginId: i.plugin_id, name: i.name, outcome: done.outcome, reason: done.reason, earlier: true };
+      return deliverThroughPlugin(deps, input.tenantId, notificationId, i, notification);
+    }),
+  );
   const where = { tenant: input.tenantId, incident: incident.id, event, notification: notificationId };
   for (const o of outcomes) deps.log.info({ ...where, integration: o.integrationId, outcome: o.outcome, status: o.status, reason: o.reason, earlier: o.earlier }, 'incident notification through an integration');
-  const failed = outcomes.filter((o) => o.outcome === 'failed');
+  for (const o of pluginOutcomes) deps.log.info({ ...where, pluginInstance: o.pluginInstanceId, plugin: o.pluginId, outcome: o.outcome, reason: o.reason, earlier: o.earlier }, 'incident notification through a plugin');
+  // Only when a plugin instance is subscribed does the result name them: every other notification's result stays as it was.
+  const receivers = { notificationId, integrations: outcomes, ...(instances.length ? { pluginInstances: pluginOutcomes } : {}) };
+  const failed = [...outcomes, ...pluginOutcomes].filter((o) => o.outcome === 'failed');
   if (failed.length) {
     throw ApplicationFailure.create({
       type: 'NOTIFIER_UNREACHABLE',
-      message: `${failed.length} of ${outcomes.length} notifier integration(s) did not take ${event}: ${failed.map((o) => `${o.name}: ${o.reason}`).join('; ')}`,
-      details: [{ notificationId, integrations: outcomes }],
+      message: `${failed.length} of ${outcomes.length + pluginOutcomes.length} notifier(s) did not take ${event}: ${failed.map((o) => `${o.name}: ${o.reason}`).join('; ')}`,
+      details: [receivers],
     });
   }
-  return { delivered: 'integrations', notificationId, integrations: outcomes };
+  return { delivered: 'integrations', ...receivers };
+}
+
+/** A plugin that cannot take the notification at all is recorded as refused; a throw, a not-ok answer or a hang is retried. */
+const PLUGIN_REFUSALS: readonly PluginNotifyFailure[] = ['PLUGIN_INSTANCE_NOT_FOUND', 'PLUGIN_DISABLED', 'NOT_A_NOTIFIER'];
+
+async function deliverThroughPlugin(deps: ActivityDeps, tenantId: string, notificationId: string, i: { id: string; name: string; plugin_id: string }, notification: Notification): Promise<PluginNotifierOutcome> {
+  const base = { pluginInstanceId: i.id, pluginId: i.plugin_id, name: i.name, earlier: false };
+  const said = await notifyThroughPlugin(deps, tenantId, i.id, notification);
+  const outcome = said.ok ? 'delivered' : PLUGIN_REFUSALS.includes(said.code) ? 'refused' : 'failed';
+  const reason = said.ok ? null : storableCopy(said.reason);
+  if (outcome !== 'failed') await recordDelivery(deps.pool, tenantId, notificationId, { integration_id: i.id, receiver_kind: 'plugin_instance', outcome, status: null, attempts: 1, reason });
+  return { ...base, outcome, reason };
 }
 
 async function deliverOne(deps: ActivityDeps, tenantId: string, notificationId: string, n: SubscribedNotifier, notification: Notification): Promise<NotifierOutcome> {

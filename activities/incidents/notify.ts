@@ -5,6 +5,7 @@ import { incidentEvent, patternsMatching } from '../../domain/integrations/event
 import type { ActivityDeps } from '../deps';
 import { subscribedNotifiers } from '../../store/incident-notification-deliveries';
 import { findIncident } from '../../store/incidents';
+import { subscribedPluginInstances } from '../../store/plugins';
 import { outboundFetch } from '../../platform/egress';
 import { notifyThroughIntegrations } from './notification-integrations';
 
@@ -21,7 +22,7 @@ const TIMEOUT_MS = 10_000;
 
 /**
  * Tells an incident's stakeholders. When the tenant has notifier integrations
- * subscribed to the event (`incident.<reason>` or `incident.*`), through each
+ * (or notifier plugin instances) subscribed to the event (`incident.<reason>` or `incident.*`), through each
  * of them (notification-integrations.ts). Otherwise as before: a JSON POST to the webhook configured for
  * its assignment group (incident_notification_webhooks; group '*' is the
  * tenant's fallback), or, when none is configured, a log line saying so. A
@@ -37,8 +38,8 @@ export function notifyActivity(deps: ActivityDeps) {
       return { delivered: 'log' };
     }
     const event = incidentEvent(input.reason);
-    const notifiers = await subscribedNotifiers(deps.pool, input.tenantId, patternsMatching(event));
-    if (notifiers.length) return notifyThroughIntegrations(deps, input, incident, event, notifiers);
+    const [notifiers, instances] = await Promise.all([subscribedNotifiers(deps.pool, input.tenantId, patternsMatching(event)), subscribedPluginInstances(deps.pool, input.tenantId, patternsMatching(event))]);
+    if (notifiers.length || instances.length) return notifyThroughIntegrations(deps, input, incident, event, notifiers, instances);
     const { rows } = await deps.pool.query<{ url: string }>(
       `SELECT url FROM incident_notification_webhooks WHERE tenant_id = $1 AND assignment_group IN ($2, '*')
         ORDER BY assignment_group = '*' LIMIT 1`,

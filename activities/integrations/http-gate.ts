@@ -8,25 +8,33 @@ import { integrationWithSecrets } from '../../store/integrations';
 import { integrationSecretKeys } from '../../store/integrations-secrets';
 import { CallFailed, reasonOf } from './http';
 import { GATE_CALL_MAX_MS, GateRefused } from './http-gate-call';
+import { checkPluginGate, type PluginGateDeps } from './plugin-gate';
 import { runtimeOf } from './runtimes';
 
 /**
  * A policy's http gates, called where the gate inputs are gathered: the
  * promotion workflow's input activity and the API's preview and request. Each
- * integration is read as it is now with its secrets opened here, the gates are
- * called in parallel (each bounded by its integration's timeout), and only what
+ * integration is read as it is now with its secrets opened here (a plugin
+ * instance's in plugin-gate.ts), the gates are called in parallel (each
+ * bounded by its integration's timeout, or PLUGIN_CALL_TIMEOUT), and only what
  * each found goes back: the bearer token never leaves this function, so it
  * never enters a workflow's history or an API answer. A gate never throws: an
  * integration that is gone, of another kind, unreachable or answering
  * otherwise is a failed check with the reason.
  */
-export function httpGateChecker(deps: { pool: Pool; config: { TOLLGATE_INTEGRATION_KEYS?: string; DATA_DIR: string } }): HttpGateChecker {
-  return (tenantId, gates) => {
+export function httpGateChecker(deps: PluginGateDeps & { config: { TOLLGATE_INTEGRATION_KEYS?: string; DATA_DIR: string } }): HttpGateChecker {
+  return (tenantId, gates, context) => {
     const keys = integrationSecretKeys(deps.config);
     return Promise.all(
       gates.map(async (gate): Promise<HttpGateCheck> => {
+        const checkedAt = () => new Date().toISOString();
+        if (gate.pluginInstanceId) {
+          // A plugin gate's check names the instance and its plugin; an integration's keeps the shape it always had.
+          const found = await checkPluginGate(deps, keys, tenantId, gate.pluginInstanceId, { tenantId, ...context });
+          return { name: gate.name, pluginInstanceId: gate.pluginInstanceId, ...found, reason: storableCopy(found.reason), checkedAt: checkedAt() };
+        }
         const found = await checkOne(deps.pool, keys, tenantId, gate);
-        return { name: gate.name, integrationId: gate.integrationId, ...found, reason: storableCopy(found.reason), checkedAt: new Date().toISOString() };
+        return { name: gate.name, integrationId: gate.integrationId, ...found, reason: storableCopy(found.reason), checkedAt: checkedAt() };
       }),
     );
   };
@@ -35,6 +43,7 @@ export function httpGateChecker(deps: { pool: Pool; config: { TOLLGATE_INTEGRATI
 type Found = Pick<HttpGateCheck, 'integrationName' | 'passed' | 'status' | 'reason'>;
 
 async function checkOne(pool: Pool, keys: ReturnType<typeof integrationSecretKeys>, tenantId: string, gate: HttpGate): Promise<Found> {
+  if (!gate.integrationId) return { integrationName: null, passed: false, status: null, reason: 'the gate names neither an integration nor a plugin instance' };
   let row;
   try {
     row = await integrationWithSecrets(pool, keys, tenantId, gate.integrationId);
@@ -57,6 +66,6 @@ async function checkOne(pool: Pool, keys: ReturnType<typeof integrationSecretKey
 }
 
 /** The gate-gathering deps dispatch/promotion-start.ts takes: the pool and this checker over it. */
-export function gateDepsOf(deps: { pool: Pool; config: { TOLLGATE_INTEGRATION_KEYS?: string; DATA_DIR: string } }): { pool: Pool; checkHttpGates: HttpGateChecker } {
+export function gateDepsOf(deps: Parameters<typeof httpGateChecker>[0]): { pool: Pool; checkHttpGates: HttpGateChecker } {
   return { pool: deps.pool, checkHttpGates: httpGateChecker(deps) };
 }

@@ -14,14 +14,25 @@ export interface NotifierOutcome {
   earlier: boolean;
 }
 
+/** What one instance of a notifier plugin did with it (the plugin's answer; `failed` is retried, `refused` is not). */
+export interface PluginNotifierOutcome {
+  pluginInstanceId: string;
+  pluginId: string | null;
+  name: string;
+  outcome: 'delivered' | 'refused' | 'failed';
+  reason: string | null;
+  earlier: boolean;
+}
+
 /**
  * Where a notification went: the assignment group's webhook or a log line
- * (no integration subscribed to its event), or each subscribed notifier
- * integration with its outcome.
+ * (no integration or plugin instance subscribed to its event), or each
+ * subscribed notifier integration with its outcome (and, when any is
+ * subscribed, each notifier plugin instance).
  */
 export type IncidentNotificationResult =
   | { delivered: 'webhook' | 'log' }
-  | { delivered: 'integrations'; notificationId: string; integrations: NotifierOutcome[] };
+  | { delivered: 'integrations'; notificationId: string; integrations: NotifierOutcome[]; pluginInstances?: PluginNotifierOutcome[] };
 
 /**
  * The id of one incident notification, the same on every retry of it: a

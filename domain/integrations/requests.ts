@@ -14,17 +14,20 @@ const configMap = z
   .refine((c) => Object.keys(c).length <= 50, { message: 'must have at most 50 fields' })
   .meta({ maxProperties: 50, description: "The type's config: see GET /integration-types/{typeId} (or the plugin's configSchema) for its JSON Schema" });
 
+const events = (who: string) =>
+  z
+    .array(z.string().max(64))
+    .max(MAX_EVENTS)
+    .optional()
+    .describe(`${who} only: the events delivered to it (default none), from ${SUBSCRIBABLE_EVENTS.join(', ')}. A PUT replaces the list.`);
+
 export const integrationSchema = z
   .strictObject({
     typeId: z.enum(INTEGRATION_TYPE_IDS as [string, ...string[]]).describe('One of GET /integration-types'),
     name: requiredTextField(200),
     description: textField(2000).nullable().optional(),
     config: configMap,
-    events: z
-      .array(z.string().max(64))
-      .max(MAX_EVENTS)
-      .optional()
-      .describe(`Notifier integrations only: the events delivered to it (default none), from ${SUBSCRIBABLE_EVENTS.join(', ')}. A PUT replaces the list.`),
+    events: events('Notifier integrations'),
   })
   .meta({ id: 'IntegrationInput' });
 
@@ -33,6 +36,7 @@ export const pluginInstanceSchema = z
     pluginId: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9._-]*$/, { message: 'must be a plugin id' }),
     name: requiredTextField(200),
     config: configMap,
+    events: events('Instances of notifier plugins'),
   })
   .meta({ id: 'PluginInstanceInput' });
 

@@ -195,7 +195,10 @@ export const celGateSchema = z
 export const httpGateSchema = z
   .strictObject({
     name,
-    integrationId: uuid.meta({ description: 'An http-gate integration of the tenant (POST /integrations with typeId http-gate)' }),
+    integrationId: uuid.optional().meta({ description: 'An http-gate integration of the tenant (POST /integrations with typeId http-gate); exactly one of integrationId and pluginInstanceId' }),
+    pluginInstanceId: uuid
+      .optional()
+      .meta({ description: 'An instance (POST /plugin-instances) of a loaded plugin implementing http-gate, whose check is called; exactly one of integrationId and pluginInstanceId' }),
     message: text(500).min(1).nullable().optional().meta({ description: 'What would unblock the gate, shown when it fails' }),
     blocking: z.boolean().default(true).meta({ description: 'true: a failing gate stops the promotion; false: it is listed as failed and the promotion goes on' }),
   })
@@ -232,7 +235,7 @@ export const approvalPolicySchema = z
       .superRefine(uniqueNames)
       .meta({
         description:
-          'External checks, their names unique within the list: each calls an http-gate integration (its URL, method, expected statuses, bearer token and timeout) when the gates are evaluated (preview, request, approval, re-evaluation, before deploying); it passes when the service answers an expected status. An integrationId that is not an http-gate integration of the tenant is refused (422)',
+          'External checks, their names unique within the list: each calls an http-gate integration (its URL, method, expected statuses, bearer token and timeout) or an http-gate plugin instance’s check (bounded by PLUGIN_CALL_TIMEOUT) when the gates are evaluated (preview, request, approval, re-evaluation, before deploying); it passes when the service answers an expected status, or the plugin answers ok. A gate naming both or neither, an integrationId that is not an http-gate integration of the tenant, or a pluginInstanceId that is not an instance of a loaded http-gate plugin is refused (422)',
       }),
   })
   .meta({ id: 'ApprovalPolicyInput' });

@@ -22,7 +22,10 @@ beforeAll(async () => {
   receiver = await startLineReceiver();
   receiverUrl = receiver.url;
   app = await startTestApp({
-    env: { TOLLGATE_PLUGINS: [EXAMPLE, fixture('hanging'), fixture('throwing'), fixture('broken')].join(','), PLUGIN_CALL_TIMEOUT: '1s' },
+    env: {
+      TOLLGATE_PLUGINS: [EXAMPLE, fixture('hanging'), fixture('throwing'), fixture('broken'), fixture('metrics-only'), fixture('gate-without-check')].join(','),
+      PLUGIN_CALL_TIMEOUT: '1s',
+    },
   });
   admin = await app.token('rita@example.com', { roles: ['release-manager'] });
   viewer = await app.token('vic@example.com', { roles: ['viewer'] });
@@ -40,6 +43,14 @@ test('GET /plugins lists every configured plugin: what it implements, its config
   expect(byId['example-notifier'].configSchema).toMatchObject({ type: 'object', required: ['url'], additionalProperties: false });
   expect(byId.hanging).toMatchObject({ loaded: true, implements: ['http-gate'] });
   expect(byId.broken).toMatchObject({ source: fixture('broken'), loaded: false, loadError: expect.stringContaining('broken on purpose'), implements: [] });
+  // An extension point the host never calls plugins for, or one without its function: listed with why, not loaded.
+  expect(byId['metrics-only']).toMatchObject({
+    loaded: false,
+    implements: [],
+    loadError: 'not a Tollgate plugin: implements.0 "metric-provider" is not an extension point plugins can implement today; they can implement notifier (exports notify), http-gate (exports check)',
+  });
+  expect(byId['gate-without-check']).toMatchObject({ loaded: false, loadError: 'not a Tollgate plugin: implements.0 "http-gate" needs the function check, which the plugin does not export' });
+  expect((await app.http('POST', '/api/v1/plugin-instances', { token: admin, body: { pluginId: 'metrics-only', name: 'm', config: {} } })).body.error.code).toBe('PLUGIN_NOT_LOADED');
   expect((await app.http('GET', '/api/v1/plugins/example-notifier', { token: viewer })).body.data.id).toBe('example-notifier');
   expect((await app.http('GET', '/api/v1/plugins/nope', { token: viewer })).status).toBe(404);
 });
@@ -54,7 +65,7 @@ test('a hanging plugin’s health times out, is recorded, and the worker keeps s
   expect(listed.body.data.lastCall).toMatchObject({ ok: false, reason: 'health did not answer within 1000 ms', operation: 'health' });
 
   const threw = await app.http('GET', '/api/v1/plugins/throwing/health', { token: viewer });
-  expect(threw.body.data).toMatchObject({ status: 'unhealthy', reason: 'health threw: the metric backend exploded' });
+  expect(threw.body.data).toMatchObject({ status: 'unhealthy', reason: 'health threw: the chat backend exploded' });
   // Same worker, right after: still answering.
   const fine = await app.http('GET', '/api/v1/plugins/example-notifier/health', { token: viewer });
   expect(fine.body.data).toMatchObject({ status: 'healthy', reason: null });

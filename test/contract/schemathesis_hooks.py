@@ -102,8 +102,9 @@ def _cel_gates(body):
 
 
 def _http_gates(body):
-    # An http gate's name is unique within the policy (words): a valid case numbers them. Whether its integrationId
-    # names an http-gate integration of the tenant is the server's to say (422, documented; test/api).
+    # An http gate's name is unique within the policy (words): a valid case numbers them. Whether it names exactly
+    # one of an http-gate integration and an http-gate plugin instance of the tenant is the server's to say (422,
+    # documented; test/api).
     if not isinstance(body, dict) or not isinstance(body.get("httpGates"), list):
         return
     for i, gate in enumerate(body["httpGates"]):

@@ -29,8 +29,9 @@ beforeAll(async () => {
   // The dev keys `npm start` would have made: the token helper signs with this one, and the API trusts it.
   dataDir = mkdtempSync(path.join(os.tmpdir(), 'tollgate-readme-'));
   const { jwks } = await ensureDevKeys(dataDir);
-  // The README's notification walkthrough starts the stack with the example notifier plugin loaded.
-  app = await startTestApp({ env: { AUTH_JWKS: JSON.stringify(jwks), TOLLGATE_PLUGINS: path.join(ROOT, 'plugins/example-notifier') } });
+  // The README's notification and http gate walkthroughs start the stack with the example plugins loaded.
+  const plugins = [path.join(ROOT, 'plugins/example-notifier'), path.join(ROOT, 'plugins/example-gate')].join(',');
+  app = await startTestApp({ env: { AUTH_JWKS: JSON.stringify(jwks), TOLLGATE_PLUGINS: plugins } });
 }, 120_000);
 
 afterAll(async () => {

@@ -64,6 +64,30 @@ describe('http gates of an approval policy', () => {
     ]);
   });
 
+  it('a plugin gate names its instance and plugin; checks recorded before plugin gates evaluate as they did', () => {
+    const PLUGIN: HttpGate = { name: 'freeze-plugin', pluginInstanceId: 'inst-1', message: null, blocking: true };
+    const check: HttpGateCheck = { name: 'freeze-plugin', pluginInstanceId: 'inst-1', pluginId: 'example-gate', integrationName: 'freeze', passed: true, status: null, reason: null, checkedAt: NOW };
+    expect(httpResults(withHttpGates([PLUGIN, FREEZE], [check, ok(FREEZE)]))).toEqual([
+      {
+        gateName: 'http-gate',
+        passed: true,
+        blocking: false,
+        message: 'freeze-plugin: plugin example-gate (freeze) passed',
+        details: { name: 'freeze-plugin', pluginInstanceId: 'inst-1', pluginId: 'example-gate', integrationName: 'freeze', status: null, reason: null, checkedAt: NOW },
+      },
+      {
+        gateName: 'http-gate',
+        passed: true,
+        blocking: false,
+        message: 'change-freeze: change-freeze-svc answered 200',
+        details: { name: 'change-freeze', integrationId: 'int-1', integrationName: 'change-freeze-svc', status: 200, reason: null, checkedAt: NOW },
+      },
+    ]);
+    const [failed] = httpResults(withHttpGates([PLUGIN], [{ ...check, passed: false, reason: 'check did not answer within 1000 ms' }]));
+    expect([failed.passed, failed.blocking, failed.message]).toEqual([false, true, 'freeze-plugin: plugin example-gate (freeze) must answer OK (check did not answer within 1000 ms)']);
+    expect(httpResults(withHttpGates([PLUGIN]))[0].details).toEqual({ name: 'freeze-plugin', pluginInstanceId: 'inst-1', pluginId: null, status: null, reason: 'not checked', checkedAt: null });
+  });
+
   it('refuse a promotion at create, and refuse to deploy an approved one, while a blocking gate fails', () => {
     const inputs = withHttpGates([FREEZE], [refused(FREEZE)]);
     const err = thrown(DomainError, () =>

@@ -13,7 +13,7 @@ import { listIntegrations } from './integrations.queries';
 import * as routes from './integrations.routes';
 import { createIntegration, deleteIntegration, replaceIntegration } from './integrations.writes';
 
-export { checkedConfig } from './integrations.config';
+export { checkedConfig, checkedEvents } from './integrations.config';
 export { runCall } from './integrations.calls';
 export { CallResultSchema, SecretsShownSchema } from './integrations.responses';
 

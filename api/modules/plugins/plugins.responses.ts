@@ -42,6 +42,7 @@ export const PluginInstanceSchema = z
     name: z.string(),
     config: z.record(z.string(), z.unknown()),
     secrets: SecretsShownSchema,
+    events: z.array(z.string()).openapi({ description: 'The events delivered to this instance of a notifier plugin (e.g. incident.created, incident.*); empty: none' }),
     version: z.number().int(),
     createdBy: z.string(),
     createdAt: z.string(),

@@ -13,6 +13,7 @@ const BAD_BODY = 'The body does not match this document (`VALIDATION_FAILED`)';
 const BAD_CONFIG = 'The config does not match the plugin’s schema (`INVALID_CONFIG`): validationErrors lists every field under `config.`';
 const DUPLICATE = 'A plugin instance with this name already exists (`ALREADY_EXISTS`)';
 const UNUSABLE = 'The plugin did not load (`PLUGIN_NOT_LOADED`) or is disabled for this tenant (`PLUGIN_DISABLED`)';
+const BAD_EVENTS = 'an event is not one a notifier can take, or events are given to an instance of a plugin that is not a notifier (`INVALID_EVENTS`): validationErrors names each (`events.<i>`)';
 
 export const INSTANCE_SORTS = ['created_at'] as const;
 const InstanceListQuery = paginationQuery.extend({
@@ -53,7 +54,7 @@ export const pluginHealthRoute = createRoute({
 export const createInstanceRoute = createRoute({
   method: 'post', path: '/plugin-instances', operationId: 'createPluginInstance', tags, summary: 'Configure an instance of a plugin; its config is validated against the plugin’s schema',
   request: jsonBody(pluginInstanceSchema),
-  responses: { 201: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; ${UNUSABLE}; or no plugin of that id is loaded (\`UNKNOWN_PLUGIN\`)` }) },
+  responses: { 201: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; ${BAD_EVENTS}; ${UNUSABLE}; or no plugin of that id is loaded (\`UNKNOWN_PLUGIN\`)` }) },
 });
 
 export const listInstancesRoute = createRoute({
@@ -65,11 +66,14 @@ export const listInstancesRoute = createRoute({
 export const updateInstanceRoute = createRoute({
   method: 'put', path: '/plugin-instances/{id}', operationId: 'updatePluginInstance', tags, summary: 'Replace an instance’s name and config; a secret field left out keeps its stored value',
   request: { params: InstanceIdParam, ...jsonBody(pluginInstanceUpdateSchema) },
-  responses: { 200: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; ${UNUSABLE}` }) },
+  responses: { 200: json(PluginInstanceSchema, 'The instance'), ...errorResponses([...BODY_ERRORS, 403, 404, 409, 422], { 400: BAD_BODY, 409: DUPLICATE, 422: `${BAD_CONFIG}; ${BAD_EVENTS}; ${UNUSABLE}` }) },
 });
 
 export const deleteInstanceRoute = createRoute({
-  method: 'delete', path: '/plugin-instances/{id}', operationId: 'deletePluginInstance', tags, summary: 'Delete a plugin instance',
+  method: 'delete', path: '/plugin-instances/{id}', operationId: 'deletePluginInstance', tags, summary: 'Delete a plugin instance (refused while an approval policy names it as an http gate)',
   request: { params: InstanceIdParam },
-  responses: { 204: { description: 'Deleted' }, ...errorResponses([400, 403, 404]) },
+  responses: {
+    204: { description: 'Deleted' },
+    ...errorResponses([400, 403, 404, 409], { 409: 'An approval policy names the instance as an http gate (`PLUGIN_INSTANCE_IN_USE`; `details.policies` lists them by id and name)' }),
+  },
 });

@@ -23,6 +23,7 @@ import type { z } from 'zod';
 import type { PoolClient } from '../../../platform/db';
 import { httpGateProblems } from '../../../store/policy-http-gates';
 import { gateDepsOf } from '../../../activities/integrations/http-gate';
+import { findPlugin } from '../../../store/plugins-loader';
 
 const POLICY_SORTS = { name: { column: 'name', cast: 'text' }, created_at: { column: 'created_at', cast: 'timestamptz' } } as const;
 const POLICY_DUPLICATE = { '*': 'The environment already has an approval policy; edit it instead' };
@@ -150,7 +151,7 @@ export function promotionsRouter() {
       c,
       async (db) => {
         await requireEnvironment(db, tenantId, body.environmentId);
-        await requireHttpGates(db, tenantId, body.httpGates);
+        await requireHttpGates(c, db, tenantId, body.httpGates);
         const { rows } = await db.query<PolicyRow>(
           `INSERT INTO approval_policies (tenant_id, id, environment_id, name, required_approvals, approver_groups, require_sod, auto_expire_hours, cel_gates, http_gates, created_by)
            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING ${POLICY_COLUMNS}`,
@@ -184,7 +185,7 @@ export function promotionsRouter() {
         const previous = (await db.query<PolicyRow>(`SELECT ${POLICY_COLUMNS} FROM approval_policies WHERE tenant_id = $1 AND id = $2 AND deleted_at IS NULL FOR UPDATE`, [tenantId, id])).rows[0];
         if (!previous) return undefined;
         await requireEnvironment(db, tenantId, body.environmentId);
-        await requireHttpGates(db, tenantId, body.httpGates);
+        await requireHttpGates(c, db, tenantId, body.httpGates);
         const { rows } = await db.query<PolicyRow>(
           `UPDATE approval_policies SET environment_id = $3, name = $4, required_approvals = $5, approver_groups = $6, require_sod = $7, auto_expire_hours = $8,
                   cel_gates = $9, http_gates = $10, version = version + 1, updated_at = now() WHERE tenant_id = $1 AND id = $2 RETURNING ${POLICY_COLUMNS}`,
@@ -228,14 +229,18 @@ async function requireEnvironment(db: { query: (sql: string, params: unknown[]) 
   if (!found.rowCount) throw new Unprocessable(`Environment ${id} does not exist`, 'ENVIRONMENT_NOT_FOUND', { environmentId: id });
 }
 
-/** Every http gate names an http-gate integration of the tenant: 422 listing each field that does not. */
-async function requireHttpGates(db: PoolClient, tenantId: string, gates: readonly GateInput[]) {
-  const problems = await httpGateProblems(db, tenantId, gates);
+/** Every http gate names one http-gate integration of the tenant or one instance of a loaded http-gate plugin: 422 listing each field that does not. */
+async function requireHttpGates(c: Context<AppEnv>, db: PoolClient, tenantId: string, gates: readonly GateInput[]) {
+  const { TOLLGATE_PLUGINS, PLUGIN_CALL_TIMEOUT } = c.get('deps').config;
+  const problems = await httpGateProblems(db, tenantId, gates, (id) => findPlugin(TOLLGATE_PLUGINS, PLUGIN_CALL_TIMEOUT, id));
   if (problems.length === 0) return;
   throw new Unprocessable(`${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`, 'HTTP_GATE_INTEGRATION_INVALID', { fields: problems });
 }
 
 /** As the gate evaluator reads them: a message or null, blocking spelt out. */
-const storedHttpGates = (gates: readonly GateInput[]) => JSON.stringify(gates.map((g): HttpGate => ({ name: g.name, integrationId: g.integrationId, message: g.message ?? null, blocking: g.blocking })));
+const storedHttpGates = (gates: readonly GateInput[]) =>
+  JSON.stringify(
+    gates.map((g): HttpGate => ({ name: g.name, ...(g.pluginInstanceId ? { pluginInstanceId: g.pluginInstanceId } : { integrationId: g.integrationId }), message: g.message ?? null, blocking: g.blocking })),
+  );
 
 type GateInput = z.infer<typeof httpGateSchema>;

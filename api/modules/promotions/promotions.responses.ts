@@ -4,17 +4,26 @@ import { securityScanSchema, securityThresholdsSchema } from '../../../domain/pr
 
 const CelGateSchema = z.object({ name: z.string(), expression: z.string(), message: z.string() }).openapi('CelGate');
 const HttpGateSchema = z
-  .object({ name: z.string(), integrationId: z.string(), message: z.string().nullable(), blocking: z.boolean() })
-  .openapi('HttpGate', { description: 'An external check: an http-gate integration that must answer one of its expected statuses' });
+  .object({
+    name: z.string(),
+    integrationId: z.string().optional().openapi({ description: 'The http-gate integration called (absent: the gate names a plugin instance)' }),
+    pluginInstanceId: z.string().optional().openapi({ description: 'The instance of an http-gate plugin whose check is called (absent: the gate names an integration)' }),
+    message: z.string().nullable(),
+    blocking: z.boolean(),
+  })
+  .openapi('HttpGate', { description: 'An external check: an http-gate integration that must answer one of its expected statuses, or a plugin instance whose check must answer ok' });
 const HttpGateCheckSchema = z
   .object({
     name: z.string(),
-    integrationId: z.string(),
-    integrationName: z.string().nullable(),
+    integrationId: z.string().optional(),
+    pluginInstanceId: z.string().optional(),
+    pluginId: z.string().nullable().optional().openapi({ description: 'A plugin gate’s plugin (null: its instance was not found)' }),
+    integrationName: z.string().nullable().openapi({ description: 'The integration’s or plugin instance’s name' }),
     passed: z.boolean(),
     status: z.number().int().nullable().openapi({ description: 'What the service answered (null: no answer)' }),
     reason: z.string().nullable().openapi({ description: 'Why it did not pass' }),
     checkedAt: z.string(),
+    details: z.record(z.string(), z.unknown()).optional().openapi({ description: 'What a plugin’s check answered besides ok and reason' }),
   })
   .openapi('HttpGateCheck');
 import { PROMOTION_STATUSES } from '../../../domain/promotions/statuses';
@@ -206,7 +215,7 @@ export const ApprovalPolicySchema = z
     requireSeparationOfDuties: z.boolean(),
     autoExpireHours: z.number().int().nullable(),
     celGates: z.array(CelGateSchema).openapi({ description: 'Gates of the policy’s own: CEL conditions evaluated with the built-in gates' }),
-    httpGates: z.array(HttpGateSchema).openapi({ description: 'External checks: http-gate integrations called whenever the gates are evaluated' }),
+    httpGates: z.array(HttpGateSchema).openapi({ description: 'External checks: http-gate integrations or http-gate plugin instances called whenever the gates are evaluated' }),
     createdBy: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),

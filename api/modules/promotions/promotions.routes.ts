@@ -220,7 +220,7 @@ const policies = ['Approval policies'];
 const policyOne = (description: string) => json(ApprovalPolicySchema, description);
 const POLICY_CONFLICT = 'The environment already has a policy (`ALREADY_EXISTS`)';
 const POLICY_UNPROCESSABLE =
-  'The environment does not exist (`ENVIRONMENT_NOT_FOUND`), or an http gate names no integration of the tenant or one that is not an http gate (`HTTP_GATE_INTEGRATION_INVALID`; `details.fields` lists each `httpGates.N.integrationId` with its code, `INTEGRATION_NOT_FOUND` or `NOT_AN_HTTP_GATE`)';
+  'The environment does not exist (`ENVIRONMENT_NOT_FOUND`), or an http gate names both or neither of integrationId and pluginInstanceId, no integration or plugin instance of the tenant, one that is not an http gate, or an instance of a plugin that is not loaded (`HTTP_GATE_INTEGRATION_INVALID`; `details.fields` lists each `httpGates.N`, `httpGates.N.integrationId` or `httpGates.N.pluginInstanceId` with its code: `ONE_TARGET_REQUIRED`, `INTEGRATION_NOT_FOUND`, `PLUGIN_INSTANCE_NOT_FOUND`, `PLUGIN_NOT_LOADED` or `NOT_AN_HTTP_GATE`)';
 
 export const listPoliciesRoute = createRoute({
   method: 'get',
