@@ -11,7 +11,7 @@ import type { Metrics } from './metrics';
 import type { DeploymentEventHub } from './realtime/hub';
 import type { AgentWorkRelay } from './agent-work/relay';
 
-/** The two wire dialects served over one set of handlers (DESIGN.md). */
+/** The two wire dialects served over one set of handlers: Stella under /api/v1, StackFlow under /prod/api. */
 export type Dialect = 'stella' | 'stackflow';
 
 export interface AppDeps {
