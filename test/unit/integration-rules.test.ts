@@ -43,12 +43,13 @@ test('a bearer challenge becomes the token URL with the scope the request needs;
 });
 
 test('a plugin manifest names its extension points and its config schema (written with the host zod); anything else is refused with why', () => {
-  const ok = readManifest({ default: { id: 'p1', name: 'P', version: '1', implements: ['notifier'], configSchema: (host: typeof z) => host.strictObject({ url: host.string() }) } });
+  const notify = () => ({ ok: true });
+  const ok = readManifest({ default: { id: 'p1', name: 'P', version: '1', implements: ['notifier'], notify, configSchema: (host: typeof z) => host.strictObject({ url: host.string() }) } });
   expect(ok.ok && ok.config.shape).toHaveProperty('url');
   expect(readManifest({ id: 'P 1', name: 'P', version: '1', implements: [] })).toEqual({ ok: false, reason: expect.stringMatching(/id must be lower-case.*implements must name at least one/) });
   expect(readManifest({ id: 'p', name: 'P', version: '1', implements: ['ftp'] }).ok).toBe(false);
-  expect(readManifest({ id: 'p', name: 'P', version: '1', implements: ['notifier'], configSchema: () => 'nope' })).toEqual({ ok: false, reason: expect.stringContaining('zod object schema') });
-  expect(readManifest({ id: 'p', name: 'P', version: '1', implements: ['notifier'], configSchema: () => { throw new Error('boom'); } })).toEqual({ ok: false, reason: 'its configSchema threw: boom' });
+  expect(readManifest({ id: 'p', name: 'P', version: '1', implements: ['notifier'], notify, configSchema: () => 'nope' })).toEqual({ ok: false, reason: expect.stringContaining('zod object schema') });
+  expect(readManifest({ id: 'p', name: 'P', version: '1', implements: ['notifier'], notify, configSchema: () => { throw new Error('boom'); } })).toEqual({ ok: false, reason: 'its configSchema threw: boom' });
 });
 
 test('sealed secrets open only with a listed key and only on the row they were sealed for', () => {
